@@ -1,0 +1,1 @@
+//! Camera-vendor OUI table (placeholder until the generated table lands).

@@ -1,0 +1,16 @@
+//! camguard: audits and enforces UPnP, port-forward and camera policy on OpenWrt routers.
+//!
+//! The pipeline runs one way: **read** a [`snapshot::Snapshot`] of the router (live over ubus or
+//! offline from a root directory or backup), **audit** it into findings (pure), **plan** the
+//! actions that make it comply (pure), **apply** them journaled. Modules in that order:
+
+pub mod linefile;
+pub mod mac;
+pub mod text;
+pub mod uci;
+
+pub mod dhcp;
+pub mod nft;
+pub mod upnp;
+
+pub mod devices;

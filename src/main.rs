@@ -1,0 +1,3 @@
+fn main() {
+    println!("camguard {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,70 @@
+//! Strings that a LAN device controls.
+//!
+//! Any host on the LAN chooses its DHCP hostname and the description of its UPnP mappings
+//! (miniupnpd stores `NewPortMappingDescription` verbatim, CDATA included; versions before 2.3.11
+//! even keep CR/LF). These strings reach the terminal, JSON, ubus (blobmsg strings are C strings)
+//! and LuCI. They are cleaned once, where they enter camguard, so that no later layer can forget:
+//! invalid UTF-8 becomes U+FFFD, every control character becomes a visible `\xNN` escape (a
+//! backslash becomes `\\`, so the escapes stay unambiguous), and the length is bounded.
+
+/// Longest cleaned string, in characters (miniupnpd's own lease line buffer is 320 bytes).
+pub const LAN_TEXT_MAX_CHARS: usize = 256;
+
+/// Cleans bytes that came from a LAN device. Never fails, never panics.
+pub fn lan_text(raw: &[u8]) -> String {
+    let decoded = String::from_utf8_lossy(raw);
+    let mut out = String::with_capacity(decoded.len().min(LAN_TEXT_MAX_CHARS * 4));
+    let mut chars = 0;
+    for c in decoded.chars() {
+        if chars == LAN_TEXT_MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+        chars += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_visible_escapes() {
+        assert_eq!(lan_text(b"cam\x1b[31mred\r\nX"), "cam\\x1b[31mred\\x0d\\x0aX");
+        assert_eq!(lan_text(b"a\0b"), "a\\x00b");
+        assert_eq!(lan_text("c1\u{85}".as_bytes()), "c1\\x85");
+    }
+
+    #[test]
+    fn backslash_is_escaped_so_escapes_are_unambiguous() {
+        assert_eq!(lan_text(b"a\\x1bb"), "a\\\\x1bb");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_rejected() {
+        assert_eq!(lan_text(b"ok\xff\xfeend"), "ok\u{fffd}\u{fffd}end");
+    }
+
+    #[test]
+    fn length_is_bounded() {
+        let long = vec![b'a'; 10_000];
+        let cleaned = lan_text(&long);
+        assert_eq!(cleaned.chars().count(), LAN_TEXT_MAX_CHARS + 1);
+        assert!(cleaned.ends_with('…'));
+    }
+
+    #[test]
+    fn markup_is_kept_as_text() {
+        // HTML is not a control character: it is data, and every renderer inserts it as text.
+        assert_eq!(lan_text(b"<img src=x onerror=alert(1)>"), "<img src=x onerror=alert(1)>");
+    }
+}
