@@ -14,3 +14,4 @@ pub mod nft;
 pub mod upnp;
 
 pub mod devices;
+pub mod ports;

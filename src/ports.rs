@@ -1,0 +1,87 @@
+//! Well-known ports camguard reasons about, in one place (peers-and-camera-data §2.3).
+//!
+//! Checks, the classifier and the LuCI views all take their port knowledge from here.
+
+/// Why a port matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortKind {
+    /// Video streams or vendor SDK/DVR protocols of cameras and NVRs.
+    Camera,
+    /// Remote administration or file sharing that should never face the internet.
+    Admin,
+}
+
+/// A port with a name a person recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownPort {
+    pub port: u16,
+    pub name: &'static str,
+    pub kind: PortKind,
+}
+
+const fn p(port: u16, name: &'static str, kind: PortKind) -> KnownPort {
+    KnownPort { port, name, kind }
+}
+
+/// Sorted by port. Camera ports: RTSP 554/8554, Hikvision SDK 8000, Foscam HTTP 88, RTMP 1935,
+/// Reolink Baichuan 9000, Xiongmai DVR-IP 34567 and its telnet backdoor 9530, Dahua SDK 37777.
+/// Admin ports: FTP, SSH, telnet, SMB/NetBIOS, RDP, VNC.
+pub const KNOWN_PORTS: &[KnownPort] = &[
+    p(21, "FTP", PortKind::Admin),
+    p(22, "SSH", PortKind::Admin),
+    p(23, "telnet", PortKind::Admin),
+    p(88, "Foscam camera HTTP", PortKind::Camera),
+    p(135, "Windows RPC", PortKind::Admin),
+    p(139, "NetBIOS/SMB", PortKind::Admin),
+    p(445, "SMB", PortKind::Admin),
+    p(554, "RTSP (camera video)", PortKind::Camera),
+    p(1935, "RTMP (camera video)", PortKind::Camera),
+    p(2323, "telnet (alternate)", PortKind::Admin),
+    p(3389, "RDP", PortKind::Admin),
+    p(5900, "VNC", PortKind::Admin),
+    p(8000, "Hikvision SDK", PortKind::Camera),
+    p(8554, "RTSP (alternate)", PortKind::Camera),
+    p(9000, "Reolink Baichuan", PortKind::Camera),
+    p(9530, "Xiongmai telnet backdoor", PortKind::Camera),
+    p(34567, "Xiongmai DVR-IP", PortKind::Camera),
+    p(37777, "Dahua SDK", PortKind::Camera),
+];
+
+/// Ports the camera probe and the classifier treat as camera services.
+pub const CAMERA_PROBE_PORTS: &[u16] = &[554, 8554, 80, 8000, 37777, 34567, 88];
+
+/// The known port with this number, if any.
+pub fn known(port: u16) -> Option<&'static KnownPort> {
+    KNOWN_PORTS.binary_search_by_key(&port, |k| k.port).ok().map(|i| &KNOWN_PORTS[i])
+}
+
+/// Every sensitive (camera or admin) port inside `lo..=hi`, for forwards of whole ranges.
+pub fn sensitive_in_range(lo: u16, hi: u16) -> impl Iterator<Item = &'static KnownPort> {
+    KNOWN_PORTS.iter().filter(move |k| k.port >= lo && k.port <= hi)
+}
+
+/// Ports of the router's own web interface and SSH, when the config does not say otherwise.
+pub const ROUTER_ADMIN_DEFAULTS: &[u16] = &[22, 80, 443];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_unique_so_binary_search_works() {
+        assert!(KNOWN_PORTS.windows(2).all(|w| w[0].port < w[1].port));
+    }
+
+    #[test]
+    fn rtsp_is_a_camera_port_and_ssh_an_admin_port() {
+        assert_eq!(known(554).unwrap().kind, PortKind::Camera);
+        assert_eq!(known(22).unwrap().kind, PortKind::Admin);
+        assert!(known(32400).is_none());
+    }
+
+    #[test]
+    fn range_lookup_finds_every_sensitive_port_inside() {
+        let found: Vec<u16> = sensitive_in_range(500, 9000).map(|k| k.port).collect();
+        assert_eq!(found, vec![554, 1935, 2323, 3389, 5900, 8000, 8554, 9000]);
+    }
+}
