@@ -15,3 +15,6 @@ pub mod upnp;
 
 pub mod devices;
 pub mod ports;
+
+pub mod snapshot;
+pub mod source;

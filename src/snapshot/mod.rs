@@ -1,0 +1,206 @@
+//! The typed model of one router's state at one moment: what every later stage reads.
+//!
+//! Two sources fill it — offline ([`crate::source::offline`]: a root directory or a backup) and
+//! live (ubus) — through the same `set_config`/`add_*` methods, so audit and plan cannot tell
+//! them apart. Nothing here does I/O.
+pub mod firewall;
+pub mod network;
+pub mod services;
+pub mod system;
+pub mod upnpd;
+pub mod values;
+pub mod wireless;
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+pub use firewall::Firewall;
+pub use network::{DhcpConfig, Network};
+pub use services::Dropbear;
+pub use system::{Release, RootPassword, System};
+pub use upnpd::UpnpConfig;
+pub use wireless::Wireless;
+
+use crate::dhcp::DhcpLease;
+use crate::linefile::Parsed;
+use crate::mac::Mac;
+use crate::nft::Ruleset;
+use crate::uci::Package;
+use crate::upnp::{Lease, Pinhole};
+
+/// Where miniupnpd keeps mappings when its config does not name a file (the shipped path).
+pub const DEFAULT_UPNP_LEASE_FILE: &str = "/var/run/miniupnpd.leases";
+pub const DEFAULT_UPNP_LEASE_FILE6: &str = "/var/run/miniupnpd.leases6";
+pub const DEFAULT_DNSMASQ_LEASE_FILE: &str = "/tmp/dhcp.leases";
+pub const DEFAULT_ODHCPD_LEASE_FILE: &str = "/tmp/hosts/odhcpd";
+
+/// The UCI configs camguard reads.
+pub const CONFIGS: &[&str] =
+    &["firewall", "upnpd", "dhcp", "network", "wireless", "dropbear", "uhttpd", "system", "camguard"];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    /// Unix time the snapshot stands for; lease expiry is judged against it.
+    pub taken_at: u64,
+    /// Where it came from, for people ("root directory examples/home", "live router").
+    pub origin: String,
+    pub system: System,
+    pub network: Network,
+    pub dhcp: DhcpConfig,
+    /// `None`: no firewall config (or an unreadable one, see `problems`).
+    pub firewall: Option<Firewall>,
+    pub upnp: UpnpState,
+    pub wireless: Option<Wireless>,
+    pub dropbear: Vec<Dropbear>,
+    pub uhttpd_ports: Vec<u16>,
+    pub dhcp_leases: Vec<DhcpLease>,
+    /// luci-rpc getHostHints (live only).
+    pub host_hints: Vec<HostHint>,
+    /// The ruleset in effect, when it could be read.
+    pub nft: Option<Ruleset>,
+    /// /etc/config/camguard as read; the policy module interprets it.
+    #[serde(skip)]
+    pub camguard: Option<Package>,
+    /// Everything that could not be read, so that nothing is silently assumed.
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UpnpState {
+    /// `None`: no /etc/config/upnpd, i.e. miniupnpd is not installed (or the config is unreadable).
+    pub config: Option<UpnpConfig>,
+    pub service: ServiceState,
+    pub leases: Vec<Lease>,
+    pub pinholes: Vec<Pinhole>,
+}
+
+/// What procd/rc know about a service; `None` where the source cannot tell (offline).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceState {
+    pub installed: Option<bool>,
+    /// The init script is enabled (`/etc/rc.d/S94miniupnpd` exists).
+    pub enabled: Option<bool>,
+    pub running: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostHint {
+    pub mac: Mac,
+    pub ips: Vec<IpAddr>,
+    /// LAN-controlled (DHCP or reverse DNS): cleaned.
+    pub name: Option<String>,
+}
+
+/// Something that could not be read. A config with a problem is not audited as if it were
+/// absent: the audit reports it, and enforcement leaves that config alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// File path or ubus call.
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub message: String,
+    /// The UCI config that could not be read as a whole, if that is what failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+}
+
+impl Snapshot {
+    pub fn new(taken_at: u64, origin: impl Into<String>) -> Snapshot {
+        Snapshot { taken_at, origin: origin.into(), ..Snapshot::default() }
+    }
+
+    /// Takes in one UCI package, typed by its name.
+    pub fn set_config(&mut self, package: Package) {
+        match package.name.as_str() {
+            "firewall" => self.firewall = Some(Firewall::from_uci(&package)),
+            "upnpd" => {
+                self.upnp.config = UpnpConfig::from_uci(&package);
+                if self.upnp.config.is_none() {
+                    self.problem(format!("/etc/config/{}", package.name), None, "no upnpd settings section");
+                }
+            }
+            "network" => {
+                let wan = self.network.wan.take();
+                self.network = Network::from_uci(&package);
+                self.network.wan = wan;
+            }
+            "dhcp" => self.dhcp = DhcpConfig::from_uci(&package),
+            "wireless" => self.wireless = Some(Wireless::from_uci(&package)),
+            "dropbear" => self.dropbear = services::dropbear_from_uci(&package),
+            "uhttpd" => self.uhttpd_ports = services::uhttpd_ports(&package),
+            "system" => {
+                self.system.hostname =
+                    package.sections_of_type("system").next().and_then(|s| s.get_str("hostname")).map(str::to_owned)
+            }
+            "camguard" => self.camguard = Some(package),
+            _ => {}
+        }
+    }
+
+    /// Records a config that exists but could not be read.
+    pub fn config_problem(&mut self, config: &str, source: String, line: Option<usize>, message: String) {
+        self.problems.push(Problem { source, line, message, config: Some(config.to_owned()) });
+    }
+
+    pub fn problem(&mut self, source: String, line: Option<usize>, message: impl Into<String>) {
+        self.problems.push(Problem { source, line, message: message.into(), config: None });
+    }
+
+    /// Whether a config was present but unreadable.
+    pub fn config_unreadable(&self, config: &str) -> bool {
+        self.problems.iter().any(|p| p.config.as_deref() == Some(config))
+    }
+
+    pub fn add_upnp_leases(&mut self, source: &str, parsed: Parsed<Lease>) {
+        self.upnp.leases.extend(parsed.entries);
+        self.bad_lines(source, parsed.bad_lines);
+    }
+
+    pub fn add_upnp_pinholes(&mut self, source: &str, parsed: Parsed<Pinhole>) {
+        self.upnp.pinholes.extend(parsed.entries);
+        self.bad_lines(source, parsed.bad_lines);
+    }
+
+    pub fn add_dhcp_leases(&mut self, source: &str, parsed: Parsed<DhcpLease>) {
+        self.dhcp_leases.extend(parsed.entries);
+        self.bad_lines(source, parsed.bad_lines);
+    }
+
+    fn bad_lines(&mut self, source: &str, bad: Vec<crate::linefile::BadLine>) {
+        for b in bad {
+            self.problem(source.to_owned(), Some(b.line), b.message);
+        }
+    }
+
+    /// The lease files miniupnpd uses: as configured, else the shipped default paths.
+    pub fn upnp_lease_paths(&self) -> (String, String) {
+        let cfg = self.upnp.config.as_ref();
+        (
+            cfg.and_then(|c| c.lease_file.clone()).unwrap_or_else(|| DEFAULT_UPNP_LEASE_FILE.into()),
+            cfg.and_then(|c| c.lease_file6.clone()).unwrap_or_else(|| DEFAULT_UPNP_LEASE_FILE6.into()),
+        )
+    }
+
+    /// dnsmasq's and odhcpd's lease files: as configured, else the defaults.
+    pub fn dhcp_lease_paths(&self) -> (String, String) {
+        (
+            self.dhcp.dnsmasq_leasefile.clone().unwrap_or_else(|| DEFAULT_DNSMASQ_LEASE_FILE.into()),
+            self.dhcp.odhcpd_leasefile.clone().unwrap_or_else(|| DEFAULT_ODHCPD_LEASE_FILE.into()),
+        )
+    }
+
+    /// Firewall zones that face the internet: named `wan`, masquerading, or covering a WAN
+    /// interface (openwrt-facts §3.2, §4.7).
+    pub fn wan_zones(&self) -> Vec<&str> {
+        let Some(fw) = &self.firewall else { return Vec::new() };
+        let wan_ifaces = self.network.wan_interfaces();
+        fw.zones
+            .iter()
+            .filter(|z| z.enabled && z.invalid.is_none())
+            .filter(|z| z.name == "wan" || z.masq || z.networks.iter().any(|n| wan_ifaces.contains(&n.as_str())))
+            .map(|z| z.name.as_str())
+            .collect()
+    }
+}

@@ -1,0 +1,206 @@
+//! Where a [`crate::snapshot::Snapshot`] comes from.
+//!
+//! The offline source reads router files through [`RouterFiles`], so a root directory and a
+//! backup archive are one code path; the live source (ubus) fills the same snapshot.
+pub mod archive;
+pub mod offline;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Largest single file read from a snapshot (a lease file with 10,000 mappings is ~600 KB).
+pub const MAX_FILE: u64 = 16 << 20;
+
+/// Read access to a router's files by their absolute path on the router (`/etc/config/dhcp`).
+pub trait RouterFiles {
+    /// `Ok(None)` when the file does not exist: on a router that is normal (no miniupnpd).
+    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>>;
+    /// Whether a file or directory exists at this path.
+    fn exists(&self, path: &str) -> bool;
+    /// Entry names of a directory (empty when absent).
+    fn list(&self, dir: &str) -> Vec<String>;
+    /// For people: "root directory examples/home".
+    fn describe(&self) -> String;
+}
+
+/// Resolves a router path inside a snapshot, following symbolic links the way the router
+/// would (OpenWrt links /var to /tmp) but never leaving the snapshot: an absolute link target
+/// is taken relative to the snapshot root and `..` stops at the root.
+fn resolve(path: &str, link_target: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let mut pending: Vec<String> = path.split('/').rev().map(str::to_owned).collect();
+    let mut resolved: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(component) = pending.pop() {
+        match component.as_str() {
+            "" | "." => continue,
+            ".." => {
+                resolved.pop();
+                continue;
+            }
+            _ => {}
+        }
+        resolved.push(component);
+        let joined = resolved.join("/");
+        if let Some(target) = link_target(&joined) {
+            hops += 1;
+            if hops > 32 {
+                return None;
+            }
+            resolved.pop();
+            if target.starts_with('/') {
+                resolved.clear();
+            }
+            pending.extend(target.split('/').rev().map(str::to_owned));
+        }
+    }
+    Some(resolved.join("/"))
+}
+
+/// A directory laid out like a router's root file system.
+pub struct RootDir {
+    root: PathBuf,
+}
+
+impl RootDir {
+    /// Checks that `root` looks like a router root (has `etc/`), so that a typo is an error
+    /// rather than an audit of nothing.
+    pub fn open(root: &Path) -> Result<RootDir, String> {
+        if !root.is_dir() {
+            return Err(format!("{} is not a directory; pass the root of a router snapshot", root.display()));
+        }
+        if !root.join("etc").is_dir() {
+            return Err(format!(
+                "{} is not a router root: no etc/ found (expected etc/config/firewall and friends)",
+                root.display()
+            ));
+        }
+        Ok(RootDir { root: root.to_path_buf() })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The host path of a router path, symbolic links resolved inside the root.
+    pub fn host_path(&self, router_path: &str) -> Option<PathBuf> {
+        let rel = resolve(router_path, |p| {
+            let host = self.root.join(p);
+            let meta = std::fs::symlink_metadata(&host).ok()?;
+            if !meta.file_type().is_symlink() {
+                return None;
+            }
+            std::fs::read_link(&host).ok().map(|t| t.to_string_lossy().into_owned())
+        })?;
+        Some(self.root.join(rel))
+    }
+}
+
+impl RouterFiles for RootDir {
+    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        let Some(host) = self.host_path(path) else { return Ok(None) };
+        match std::fs::metadata(&host) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+            Ok(m) if m.is_dir() => return Ok(None),
+            Ok(m) if m.len() > MAX_FILE => {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("larger than {MAX_FILE} bytes")))
+            }
+            Ok(_) => {}
+        }
+        match std::fs::read(&host) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        self.host_path(path).is_some_and(|p| p.exists())
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let Some(host) = self.host_path(dir) else { return Vec::new() };
+        let mut names: Vec<String> = std::fs::read_dir(host)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    fn describe(&self) -> String {
+        format!("root directory {}", self.root.display())
+    }
+}
+
+/// A backup archive held in memory.
+pub struct ArchiveFiles {
+    name: String,
+    archive: archive::Archive,
+}
+
+impl ArchiveFiles {
+    pub fn new(name: impl Into<String>, archive: archive::Archive) -> ArchiveFiles {
+        ArchiveFiles { name: name.into(), archive }
+    }
+
+    fn key(&self, path: &str) -> Option<String> {
+        resolve(path, |p| self.archive.symlinks.get(p).cloned())
+    }
+
+    fn files(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.archive.files
+    }
+}
+
+impl RouterFiles for ArchiveFiles {
+    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.key(path).and_then(|k| self.files().get(&k).cloned()))
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        let Some(key) = self.key(path) else { return false };
+        let dir_prefix = format!("{key}/");
+        self.files().contains_key(&key) || self.files().keys().any(|k| k.starts_with(&dir_prefix))
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let Some(key) = self.key(dir) else { return Vec::new() };
+        let prefix = format!("{key}/");
+        let mut names: Vec<String> = self
+            .files()
+            .keys()
+            .chain(self.archive.symlinks.keys())
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .map(|rest| rest.split('/').next().unwrap_or(rest).to_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn describe(&self) -> String {
+        format!("backup {}", self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_resolve_inside_the_snapshot() {
+        let links = |p: &str| match p {
+            "var" => Some("/tmp".to_owned()),
+            "tmp/run" => Some("../tmp/real".to_owned()),
+            _ => None,
+        };
+        assert_eq!(resolve("/var/run/miniupnpd.leases", links).unwrap(), "tmp/real/miniupnpd.leases");
+        assert_eq!(resolve("/../../etc/passwd", |_| None).unwrap(), "etc/passwd");
+    }
+
+    #[test]
+    fn symlink_loops_end() {
+        assert_eq!(resolve("/a/b", |p| (p == "a").then(|| "/a".to_owned())), None);
+    }
+}

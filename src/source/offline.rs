@@ -1,0 +1,101 @@
+//! Offline snapshots: a router's files (root directory or backup) into a [`Snapshot`].
+//!
+//! Missing files are normal (no miniupnpd, no leases yet) and simply leave their part empty;
+//! unreadable or malformed ones become [`crate::snapshot::Problem`]s. Nothing here fails
+//! except reading the snapshot container itself.
+use super::RouterFiles;
+use crate::snapshot::{ServiceState, Snapshot, CONFIGS};
+use crate::snapshot::{Release, RootPassword};
+use crate::{dhcp, nft, uci, upnp};
+
+/// Where an offline root may carry the router's `nft -j list ruleset` output.
+pub const NFT_DUMP_PATH: &str = "/nft-ruleset.json";
+
+/// Reads everything camguard audits from `files`, judged at Unix time `now`.
+pub fn read(files: &dyn RouterFiles, now: u64, nft_json: Option<(String, Vec<u8>)>) -> Snapshot {
+    let mut snap = Snapshot::new(now, files.describe());
+
+    for name in CONFIGS {
+        read_config(files, &mut snap, name);
+    }
+    snap.system.release = read_text(files, &mut snap, "/etc/openwrt_release")
+        .and_then(|t| Release::from_openwrt_release(&t))
+        .or_else(|| read_text(files, &mut snap, "/usr/lib/os-release").and_then(|t| Release::from_os_release(&t)));
+    snap.system.root_password = read_text(files, &mut snap, "/etc/shadow").and_then(|t| RootPassword::from_shadow(&t));
+    snap.system.model = read_text(files, &mut snap, "/tmp/sysinfo/model").map(|m| m.trim().to_owned());
+
+    snap.upnp.service = miniupnpd_service(files, snap.upnp.config.is_some());
+    let (leases, leases6) = snap.upnp_lease_paths();
+    if let Some(bytes) = read_file(files, &mut snap, &leases) {
+        snap.add_upnp_leases(&leases, upnp::parse_leases(&bytes));
+    }
+    if let Some(bytes) = read_file(files, &mut snap, &leases6) {
+        snap.add_upnp_pinholes(&leases6, upnp::parse_leases6(&bytes));
+    }
+    let (dnsmasq, odhcpd) = snap.dhcp_lease_paths();
+    if let Some(bytes) = read_file(files, &mut snap, &dnsmasq) {
+        snap.add_dhcp_leases(&dnsmasq, dhcp::parse_dnsmasq_leases(&bytes));
+    }
+    if let Some(bytes) = read_file(files, &mut snap, &odhcpd) {
+        snap.add_dhcp_leases(&odhcpd, dhcp::parse_odhcpd_leases(&bytes));
+    }
+
+    let nft_json = nft_json.or_else(|| read_file(files, &mut snap, NFT_DUMP_PATH).map(|b| (NFT_DUMP_PATH.to_owned(), b)));
+    if let Some((source, bytes)) = nft_json {
+        match nft::parse_ruleset(&bytes) {
+            Ok(ruleset) => snap.nft = Some(ruleset),
+            Err(e) => snap.problem(source, None, e.to_string()),
+        }
+    }
+    snap
+}
+
+/// libuci reads `/var/run/uci/<config>` instead of `/etc/config/<config>` when it exists
+/// (pitfall 12), so a snapshot is read the same way.
+fn read_config(files: &dyn RouterFiles, snap: &mut Snapshot, name: &str) {
+    let override_path = format!("/var/run/uci/{name}");
+    let path = if files.exists(&override_path) { override_path } else { format!("/etc/config/{name}") };
+    let bytes = match files.read(&path) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return,
+        Err(e) => return snap.config_problem(name, path, None, format!("cannot read it: {e}")),
+    };
+    match uci::parse(name, &bytes) {
+        Ok(package) => snap.set_config(package),
+        Err(e) => snap.config_problem(
+            name,
+            path,
+            Some(e.line),
+            format!("{}; camguard did not audit this config and will not change it", e.message),
+        ),
+    }
+}
+
+fn read_file(files: &dyn RouterFiles, snap: &mut Snapshot, path: &str) -> Option<Vec<u8>> {
+    match files.read(path) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            snap.problem(path.to_owned(), None, format!("cannot read it: {e}"));
+            None
+        }
+    }
+}
+
+fn read_text(files: &dyn RouterFiles, snap: &mut Snapshot, path: &str) -> Option<String> {
+    read_file(files, snap, path).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// What the files say about miniupnpd; running is unknowable offline.
+fn miniupnpd_service(files: &dyn RouterFiles, has_config: bool) -> ServiceState {
+    let installed = if files.exists("/usr/sbin/miniupnpd") || files.exists("/etc/init.d/miniupnpd") || has_config {
+        Some(true)
+    } else if files.exists("/usr/sbin") {
+        Some(false)
+    } else {
+        None
+    };
+    let enabled = files.exists("/etc/rc.d").then(|| {
+        files.list("/etc/rc.d").iter().any(|n| n.starts_with('S') && n.ends_with("miniupnpd"))
+    });
+    ServiceState { installed, enabled, running: None }
+}
