@@ -7,6 +7,7 @@
 pub mod linefile;
 pub mod mac;
 pub mod text;
+pub mod time;
 pub mod uci;
 
 pub mod dhcp;
@@ -18,3 +19,10 @@ pub mod ports;
 
 pub mod snapshot;
 pub mod source;
+
+pub mod policy;
+
+pub mod audit;
+pub mod report;
+
+pub mod cli;

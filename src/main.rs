@@ -1,3 +1,3 @@
 fn main() {
-    println!("camguard {}", env!("CARGO_PKG_VERSION"));
+    std::process::exit(camguard::cli::main(std::env::args_os().skip(1).collect()));
 }

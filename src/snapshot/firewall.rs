@@ -86,6 +86,8 @@ pub struct Redirect {
     pub section: String,
     /// The `name` option, if set.
     pub name: Option<String>,
+    /// The name fw4 puts in the rule comment (`!fw4: <name>`): `name`, else `@redirect[N]`.
+    pub fw4_name: String,
     pub enabled: bool,
     pub target: NatTarget,
     pub src: Option<String>,
@@ -186,7 +188,7 @@ impl Firewall {
                 enabled: s.get_str("enabled").and_then(fw4_bool).unwrap_or(true),
             })
             .collect();
-        let redirects = package.sections_of_type("redirect").map(redirect).collect();
+        let redirects = package.sections_of_type("redirect").enumerate().map(|(i, s)| redirect(s, i)).collect();
         let rules = package.sections_of_type("rule").map(rule).collect();
         Firewall { defaults, zones, forwardings, redirects, rules }
     }
@@ -240,7 +242,7 @@ fn zone(s: &Section, defaults: &Defaults) -> Zone {
     }
 }
 
-fn redirect(s: &Section) -> Redirect {
+fn redirect(s: &Section, index: usize) -> Redirect {
     let mut invalid = Vec::new();
     let enabled = bool_option(s, "enabled", true, &mut invalid);
     // fw4 accepts only dnat/snat; anything else is warned about and treated as dnat (§3.4).
@@ -261,6 +263,7 @@ fn redirect(s: &Section) -> Redirect {
     Redirect {
         section: s.name.clone(),
         name: s.get_str("name").map(str::to_owned),
+        fw4_name: s.get_str("name").map_or_else(|| format!("@redirect[{index}]"), str::to_owned),
         enabled,
         target,
         src,

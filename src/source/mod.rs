@@ -5,6 +5,8 @@
 pub mod archive;
 pub mod offline;
 
+pub use self::archive::Archive;
+
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};

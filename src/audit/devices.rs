@@ -1,0 +1,107 @@
+//! Cameras on the LAN: which devices are camera-like, and whether they can reach the internet.
+use serde_json::json;
+
+use super::{capitalised, device_evidence, finding, with_article, Context, Finding, Severity, Subject};
+use crate::devices::{Confidence, Device};
+use crate::policy::Access;
+use crate::snapshot::firewall::{Firewall, ZonePolicy};
+use crate::snapshot::values::fw4_enum;
+
+pub fn check(ctx: &mut Context) {
+    let mut out = Vec::new();
+    for d in ctx.inventory.cameras() {
+        out.push(detected(d));
+        out.extend(internet(ctx, d));
+    }
+    for f in out {
+        ctx.push(f);
+    }
+}
+
+fn subject(d: &Device) -> Subject {
+    Subject::Device { ip: d.ips.first().copied(), mac: d.mac }
+}
+
+fn detected(d: &Device) -> Finding {
+    let c = &d.classification;
+    finding(
+        "camera.detected",
+        Severity::Info,
+        subject(d),
+        format!("{} detected: {}", capitalised(c.class.label()), d.display_name()),
+        format!(
+            "{} is classified as {} ({} confidence): {}.",
+            d.describe(),
+            with_article(c.class.label()),
+            confidence_word(c.confidence),
+            c.reasons.join("; ")
+        ),
+    )
+    .evidence(json!({ "device": device_evidence(d) }))
+    .remedy(
+        "Make sure it has its own strong password and automatic firmware updates. If camguard got the class wrong, \
+         add a device section with option class to /etc/config/camguard.",
+    )
+}
+
+fn confidence_word(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Low => "low",
+        Confidence::Medium => "medium",
+        Confidence::High => "high",
+    }
+}
+
+
+/// NCSC step 3: a camera that does not need remote viewing should not reach the internet. The LAN
+/// reaches the WAN through a `forwarding` (or an ACCEPT default), unless a REJECT/DROP rule for
+/// the device's MAC or address covers all its traffic.
+fn internet(ctx: &Context, d: &Device) -> Option<Finding> {
+    let fw = ctx.snap.firewall.as_ref()?;
+    if !lan_reaches_wan(ctx, fw) || blocked(ctx, fw, d) {
+        return None;
+    }
+    let policy_blocks = ctx.policy.as_ref().ok().is_some_and(|p| {
+        p.camera_internet == Access::Block || d.mac.and_then(|m| p.device(m)).and_then(|dp| dp.internet) == Some(Access::Block)
+    });
+    let mut detail = format!(
+        "{} can connect to the internet. Most cameras only need that for remote viewing and cloud features; \
+         without it, a compromised camera cannot send video or join a botnet.",
+        d.describe()
+    );
+    if policy_blocks {
+        detail.push_str(" Your camguard policy blocks it, but enforcement has not applied that yet.");
+    }
+    Some(
+        finding(
+            "camera.internet",
+            Severity::Low,
+            subject(d),
+            format!("The {} {} can reach the internet", d.classification.class.label(), d.display_name()),
+            detail,
+        )
+        .evidence(json!({ "device": device_evidence(d), "policy_blocks": policy_blocks }))
+        .remedy(
+            "If you do not view this camera away from home, block its internet access (camguard camera_internet \
+             'block', or a device section with internet 'block'). Keep it if you rely on the vendor's app.",
+        ),
+    )
+}
+
+fn lan_reaches_wan(ctx: &Context, fw: &Firewall) -> bool {
+    fw.defaults.forward == ZonePolicy::Accept
+        || fw.forwardings.iter().any(|f| f.enabled && !ctx.is_wan_zone(&f.src) && ctx.is_wan_zone(&f.dest))
+}
+
+fn blocked(ctx: &Context, fw: &Firewall, d: &Device) -> bool {
+    fw.rules.iter().filter(|r| r.in_effect()).any(|r| {
+        let towards_wan = r.dest.as_deref().is_some_and(|z| z == "*" || ctx.is_wan_zone(z));
+        let from_lan = r.src.as_deref().is_some_and(|z| z == "*" || !ctx.is_wan_zone(z));
+        let denies = matches!(fw4_enum(&r.target, &["accept", "reject", "drop"]), Some("reject" | "drop"));
+        let all_traffic = r.dest_port.is_empty() && r.dest_ip.is_empty()
+            && (r.protocols.iter().any(|p| p == "all") || (r.protocols.contains(&"tcp".into()) && r.protocols.contains(&"udp".into())));
+        let this_device = r.src_mac.iter().any(|m| m.parse().ok() == d.mac)
+            || r.src_ip.iter().any(|ip| d.ips.iter().any(|a| a.to_string() == *ip));
+        towards_wan && from_lan && denies && all_traffic && this_device
+    })
+}

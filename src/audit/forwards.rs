@@ -1,0 +1,210 @@
+//! Port forwards (`redirect` sections) from the internet, judged the way firewall4 renders them.
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::upnp::is_fw4;
+use super::{device_evidence, finding, with_article, Context, Severity, Subject};
+use crate::policy::ForwardPolicy;
+use crate::ports::{self, PortKind};
+use crate::snapshot::firewall::{NatTarget, Redirect};
+use crate::snapshot::values::PortRange;
+
+/// A DNAT from a WAN zone that fw4 renders: what the internet can reach.
+pub fn is_wan_forward(ctx: &Context, r: &Redirect) -> bool {
+    r.in_effect() && r.target == NatTarget::Dnat && r.src.as_deref().is_some_and(|z| ctx.is_wan_zone(z))
+}
+
+/// No `src_dport` (or a negated one) on a port-carrying protocol forwards every port: an
+/// exposed host, OpenWrt's "DMZ" (openwrt-facts §3.4).
+pub fn forwards_every_port(r: &Redirect) -> bool {
+    r.carries_ports() && r.src_dport.map_or(true, |p| p.negated)
+}
+
+fn subject(r: &Redirect) -> Subject {
+    Subject::Section { config: "firewall".into(), section: r.section.clone(), label: r.label().to_owned() }
+}
+
+fn ports_text(r: &Redirect) -> String {
+    let ext = r.src_dport.map_or_else(|| "every port".to_owned(), |p| format!("port {p}"));
+    match (r.internal_ports(), r.dest_port) {
+        (Some(int), Some(_)) if Some(int) != r.src_dport => format!("{ext} (to internal port {int})"),
+        _ => ext,
+    }
+}
+
+pub fn check(ctx: &mut Context) {
+    let Some(fw) = &ctx.snap.firewall else { return };
+    let mut out = Vec::new();
+    for r in fw.redirects.iter().filter(|r| is_wan_forward(ctx, r)) {
+        out.extend(exposure(ctx, r));
+        out.extend(policy_violation(ctx, r));
+    }
+    out.extend(drift(ctx));
+    for f in out {
+        ctx.push(f);
+    }
+}
+
+/// One finding per forward, for its worst property: every port, a camera, a sensitive port.
+fn exposure(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
+    let Some(dest_ip) = r.dest_ip.as_deref() else {
+        return super::router::redirect_to_router(ctx, r);
+    };
+    let device = ctx.device_at(dest_ip);
+    let camera = device.filter(|d| d.classification.class.is_camera_like());
+    let who = device.map_or_else(|| dest_ip.to_owned(), |d| d.describe());
+    let sensitive: Vec<_> = sensitive_ports(r);
+    let protos = r.protocols.join("/");
+    let (id, severity, title) = if forwards_every_port(r) {
+        ("forward.dmz", Severity::Critical, format!("Every port is forwarded to {}", device.map_or(dest_ip.to_owned(), |d| d.display_name())))
+    } else if let Some(d) = camera {
+        ("forward.to_camera", Severity::High, format!("A port forward exposes the {} {}", d.classification.class.label(), d.display_name()))
+    } else if let Some(k) = sensitive.first() {
+        ("forward.sensitive_port", Severity::High, format!("A port forward exposes {} on {}", k.name, who))
+    } else {
+        ("forward.active", Severity::Low, format!("Port forward \"{}\" is open to the internet", r.label()))
+    };
+    let mut detail = format!(
+        "Redirect \"{}\" sends {} ({protos}) from the internet to {who}.",
+        r.label(),
+        ports_text(r)
+    );
+    if id == "forward.dmz" {
+        detail.push_str(" With no external port set, firewall4 forwards every port: the device is fully exposed.");
+    }
+    if camera.is_some() && id != "forward.to_camera" {
+        detail.push_str(&format!(" The target is {}.", camera.map_or(String::new(), |d| with_article(d.classification.class.label()))));
+    }
+    if !sensitive.is_empty() {
+        let names: Vec<_> = sensitive.iter().map(|k| format!("{} ({})", k.port, k.name)).collect();
+        detail.push_str(&format!(" It reaches sensitive ports: {}.", names.join(", ")));
+    }
+    if let Some(src_ip) = &r.src_ip {
+        detail.push_str(&format!(" Only connections from {src_ip} are forwarded."));
+    }
+    let remedy = match id {
+        "forward.dmz" => "Disable this redirect and forward only the single ports a service needs, or better, use a VPN.",
+        "forward.to_camera" => {
+            "Disable this forward (camguard policy forwards 'no_cameras' does it for every camera) and view the \
+             camera through its vendor's app or a VPN instead."
+        }
+        "forward.sensitive_port" => "Disable this forward; reach the service through a VPN instead of opening it to the internet.",
+        _ => "Keep it only if you use it; add it to camguard's allowlist to record that it is intended.",
+    };
+    Some(
+        finding(id, severity, subject(r), title, detail)
+            .evidence(json!({
+                "section": r.section,
+                "name": r.name,
+                "src": r.src,
+                "src_dport": r.src_dport,
+                "dest_ip": r.dest_ip,
+                "dest_port": r.internal_ports(),
+                "protocols": r.protocols,
+                "src_ip": r.src_ip,
+                "sensitive_ports": sensitive.iter().map(|k| json!({"port": k.port, "service": k.name})).collect::<Vec<_>>(),
+                "device": device.map(device_evidence),
+            }))
+            .remedy(remedy),
+    )
+}
+
+/// Camera and admin ports the forward reaches (internal side, where the service listens; and
+/// the external side, where scanners look).
+fn sensitive_ports(r: &Redirect) -> Vec<&'static ports::KnownPort> {
+    let mut found: Vec<&ports::KnownPort> = Vec::new();
+    let mut add = |range: Option<PortRange>| {
+        let Some(range) = range else { return };
+        for (lo, hi) in range.effective() {
+            for k in ports::sensitive_in_range(lo, hi) {
+                if !found.iter().any(|f| f.port == k.port) {
+                    found.push(k);
+                }
+            }
+        }
+    };
+    if !forwards_every_port(r) {
+        add(r.internal_ports());
+        add(r.src_dport);
+    }
+    found.sort_by_key(|k| (k.kind != PortKind::Camera, k.port));
+    found
+}
+
+fn policy_violation(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
+    let policy = ctx.policy.as_ref().ok()?;
+    let device = r.dest_ip.as_deref().and_then(|ip| ctx.device_at(ip));
+    let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
+    let (severity, why) = match policy.forwards {
+        ForwardPolicy::Allow => return None,
+        ForwardPolicy::Off => (Severity::High, "your policy allows no port forwards (forwards 'off')".to_owned()),
+        ForwardPolicy::NoCameras if camera => {
+            (Severity::High, "your policy forbids forwards to cameras (forwards 'no_cameras')".to_owned())
+        }
+        ForwardPolicy::NoCameras => return None,
+        ForwardPolicy::Allowlist if policy.forward_allowed(&r.section, r.name.as_deref()) => return None,
+        ForwardPolicy::Allowlist => (
+            if camera { Severity::High } else { Severity::Medium },
+            "it is not on camguard's allowlist (forwards 'allowlist')".to_owned(),
+        ),
+    };
+    Some(
+        finding(
+            "forward.not_allowed",
+            severity,
+            subject(r),
+            format!("Port forward \"{}\" is against your policy", r.label()),
+            format!("Redirect \"{}\" ({}) is enabled, but {why}.", r.label(), ports_text(r)),
+        )
+        .evidence(json!({ "section": r.section, "name": r.name, "policy": policy.forwards, "camera": camera }))
+        .remedy(format!(
+            "Let camguard disable it (`camguard enforce`), or if you need it, add `config allow_forward` with \
+             option redirect '{}' to /etc/config/camguard.",
+            r.label()
+        )),
+    )
+}
+
+/// UCI and the live ruleset disagree: fw4 marks each redirect's rule `!fw4: <name>`.
+fn drift(ctx: &Context) -> Vec<super::Finding> {
+    let (Some(fw), Some(ruleset)) = (&ctx.snap.firewall, ctx.snap.nft.as_ref().filter(|r| is_fw4(r))) else {
+        return Vec::new();
+    };
+    let live: HashSet<&str> = ruleset
+        .rules
+        .iter()
+        .filter(|r| r.table == "fw4" && r.chain.starts_with("dstnat") && r.nat.is_some())
+        .filter_map(|r| r.comment.as_deref()?.strip_prefix("!fw4: "))
+        .collect();
+    let mut out = Vec::new();
+    for r in fw.redirects.iter().filter(|r| r.target == NatTarget::Dnat) {
+        let configured = r.in_effect();
+        let is_live = live.contains(r.fw4_name.as_str());
+        let detail = match (configured, is_live) {
+            (false, true) => format!(
+                "Redirect \"{}\" is disabled in /etc/config/firewall but its rule is still in the live firewall, \
+                 so the port is still open. The firewall has not been reloaded since the change.",
+                r.label()
+            ),
+            (true, false) => format!(
+                "Redirect \"{}\" is enabled in /etc/config/firewall but not in the live firewall: the configuration \
+                 has not been applied yet, and will open the port at the next reload.",
+                r.label()
+            ),
+            _ => continue,
+        };
+        out.push(
+            finding(
+                "forward.drift",
+                Severity::Medium,
+                subject(r),
+                format!("Port forward \"{}\" differs between config and live firewall", r.label()),
+                detail,
+            )
+            .evidence(json!({ "section": r.section, "fw4_name": r.fw4_name, "configured": configured, "live": is_live }))
+            .remedy("Reload the firewall (`/etc/init.d/firewall reload` or Save & Apply in LuCI) so config and reality agree."),
+        );
+    }
+    out
+}

@@ -1,0 +1,262 @@
+//! The audit: a pure function from a [`Snapshot`] to findings a person understands.
+//!
+//! No I/O and no clock: the time is the snapshot's. Each check family lives in its own file and
+//! adds findings to a [`Context`]; ids are stable API (design.md §3).
+mod config;
+mod devices;
+pub mod eol;
+mod forwards;
+mod router;
+mod upnp;
+mod wifi;
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::devices::{Device, Inventory};
+use crate::mac::Mac;
+use crate::policy::{Policy, PolicyError};
+use crate::snapshot::{Problem, Snapshot};
+use crate::upnp::Protocol;
+
+/// How bad a finding is. Ordered: `Critical` is the greatest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL_DESCENDING: [Severity; 5] =
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL_DESCENDING.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Points taken off the score for one finding of this severity.
+    fn penalty(self) -> u32 {
+        match self {
+            Severity::Critical => 30,
+            Severity::High => 12,
+            Severity::Medium => 4,
+            Severity::Low => 1,
+            Severity::Info => 0,
+        }
+    }
+}
+
+/// What a finding is about, precisely enough for the planner and LuCI to act on it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    Router,
+    Service { name: String },
+    Config { config: String },
+    Section { config: String, section: String, label: String },
+    Mapping { proto: Protocol, ext_port: u16, int_addr: IpAddr, int_port: u16 },
+    Pinhole { proto: Protocol, int_client: IpAddr, int_port: u16 },
+    Device { ip: Option<IpAddr>, mac: Option<Mac> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub title: String,
+    pub detail: String,
+    pub subject: Subject,
+    /// The facts behind the finding, as an object.
+    pub evidence: Value,
+    /// What to do, in plain words.
+    pub remedy: String,
+    /// The action that would fix it (filled in by the planner; null until then).
+    pub fix: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub info: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouterSummary {
+    pub hostname: Option<String>,
+    pub model: Option<String>,
+    pub release: Option<String>,
+}
+
+/// The audit's result: the shape of `camguard audit --json` and of ubus `camguard status`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub camguard: &'static str,
+    /// Unix time the snapshot stands for.
+    pub time: u64,
+    pub origin: String,
+    pub router: RouterSummary,
+    /// 100 = nothing found; see [`score`].
+    pub score: u8,
+    pub counts: Counts,
+    pub findings: Vec<Finding>,
+    /// What could not be read (bad lease lines, unreadable files).
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// Shared, precomputed facts the checks draw on.
+pub struct Context<'a> {
+    pub snap: &'a Snapshot,
+    pub policy: Result<Policy, PolicyError>,
+    pub inventory: Inventory,
+    pub wan_zones: Vec<&'a str>,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(snap: &'a Snapshot) -> Context<'a> {
+        let policy = snap.camguard.as_ref().map_or_else(|| Ok(Policy::default()), Policy::from_uci);
+        let inventory = Inventory::build(snap, policy.as_ref().unwrap_or(&Policy::default()));
+        Context { snap, policy, inventory, wan_zones: snap.wan_zones(), findings: Vec::new() }
+    }
+
+    pub fn push(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
+
+    pub fn is_wan_zone(&self, zone: &str) -> bool {
+        self.wan_zones.contains(&zone)
+    }
+
+    pub fn device_at(&self, ip: &str) -> Option<&Device> {
+        self.inventory.by_ip_text(ip)
+    }
+}
+
+/// Builds a finding; the remedy and evidence are set with the chained methods.
+pub(crate) fn finding(id: &'static str, severity: Severity, subject: Subject, title: String, detail: String) -> Finding {
+    Finding { id, severity, title, detail, subject, evidence: Value::Object(Default::default()), remedy: String::new(), fix: None }
+}
+
+impl Finding {
+    pub(crate) fn evidence(mut self, evidence: Value) -> Finding {
+        self.evidence = evidence;
+        self
+    }
+
+    pub(crate) fn remedy(mut self, remedy: impl Into<String>) -> Finding {
+        self.remedy = remedy.into();
+        self
+    }
+}
+
+/// A device as evidence: what is known about it and why it was classified so.
+pub(crate) fn device_evidence(device: &Device) -> Value {
+    serde_json::json!({
+        "ip": device.ips.first(),
+        "mac": device.mac,
+        "hostname": device.hostnames.first(),
+        "class": device.classification.class,
+        "vendor": device.classification.vendor,
+        "confidence": device.classification.confidence,
+        "reasons": device.classification.reasons,
+    })
+}
+
+/// "a camera", "an NVR/DVR": the article for a word read aloud.
+pub(crate) fn with_article(word: &str) -> String {
+    let vowel_sound = word.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) || word.starts_with("NVR");
+    format!("{} {word}", if vowel_sound { "an" } else { "a" })
+}
+
+/// "Camera", "NVR/DVR": a label at the start of a sentence.
+pub(crate) fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().collect::<String>() + c.as_str())
+}
+
+/// Audits a snapshot. Deterministic: same snapshot, same report.
+pub fn audit(snap: &Snapshot) -> Report {
+    let mut ctx = Context::new(snap);
+    config::check(&mut ctx);
+    upnp::check(&mut ctx);
+    forwards::check(&mut ctx);
+    router::check(&mut ctx);
+    wifi::check(&mut ctx);
+    devices::check(&mut ctx);
+
+    let mut findings = ctx.findings;
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)).then(a.subject.cmp(&b.subject)));
+    let mut counts = Counts::default();
+    for f in &findings {
+        *match f.severity {
+            Severity::Critical => &mut counts.critical,
+            Severity::High => &mut counts.high,
+            Severity::Medium => &mut counts.medium,
+            Severity::Low => &mut counts.low,
+            Severity::Info => &mut counts.info,
+        } += 1;
+    }
+    Report {
+        camguard: env!("CARGO_PKG_VERSION"),
+        time: snap.taken_at,
+        origin: snap.origin.clone(),
+        router: RouterSummary {
+            hostname: snap.system.hostname.clone(),
+            model: snap.system.model.clone(),
+            release: snap.system.release.as_ref().map(|r| r.version.clone()),
+        },
+        score: score(&findings),
+        counts,
+        findings,
+        problems: snap.problems.clone(),
+    }
+}
+
+/// 100 minus 30 per critical, 12 per high, 4 per medium and 1 per low finding, never below 0:
+/// one critical exposure outweighs any amount of tidiness elsewhere.
+pub fn score(findings: &[Finding]) -> u8 {
+    let penalty: u32 = findings.iter().map(|f| f.severity.penalty()).sum();
+    100u32.saturating_sub(penalty) as u8
+}
+
+/// "expires in 3 days", "is permanent (never expires)", "has expired" — after "The mapping".
+pub(crate) fn expiry_words(expires: u64, now: u64) -> String {
+    if expires == 0 {
+        return "is permanent (never expires)".into();
+    }
+    if expires <= now {
+        return "has expired".into();
+    }
+    let left = expires - now;
+    match left {
+        0..=119 => format!("expires in {left} seconds"),
+        120..=7199 => format!("expires in {} minutes", left / 60),
+        7200..=172_799 => format!("expires in {} hours", left / 3600),
+        _ => format!("expires in {} days", left / 86_400),
+    }
+}

@@ -1,0 +1,192 @@
+//! The router itself: WAN zone policies, admin services reachable from the internet, firmware
+//! support and the root password.
+use serde_json::json;
+
+use super::forwards::forwards_every_port;
+use super::{eol, finding, Context, Finding, Severity, Subject};
+use crate::ports::ROUTER_ADMIN_DEFAULTS;
+use crate::snapshot::firewall::{Redirect, ZonePolicy};
+use crate::snapshot::values::fw4_enum;
+use crate::snapshot::RootPassword;
+
+pub fn check(ctx: &mut Context) {
+    let mut out = Vec::new();
+    out.extend(zone_policies(ctx));
+    out.extend(admin_rules(ctx));
+    out.extend(firmware(ctx));
+    out.extend(root_password(ctx));
+    for f in out {
+        ctx.push(f);
+    }
+}
+
+fn zone_policies(ctx: &Context) -> Vec<Finding> {
+    let Some(fw) = &ctx.snap.firewall else { return Vec::new() };
+    let mut out = Vec::new();
+    for z in fw.zones.iter().filter(|z| ctx.is_wan_zone(&z.name)) {
+        let subject = || Subject::Section { config: "firewall".into(), section: z.section.clone(), label: z.name.clone() };
+        if z.input == ZonePolicy::Accept {
+            out.push(
+                finding(
+                    "router.wan_input_accept",
+                    Severity::Critical,
+                    subject(),
+                    format!("The router accepts every connection from the internet (zone {})", z.name),
+                    format!(
+                        "Zone \"{}\" faces the internet and its input policy is ACCEPT: every service on the router, \
+                         including SSH and the web interface, is reachable from anywhere.",
+                        z.name
+                    ),
+                )
+                .evidence(json!({ "zone": z.name, "input": z.input }))
+                .remedy(format!("Set input 'REJECT' on zone {} (Network → Firewall in LuCI).", z.name)),
+            );
+        }
+        if z.forward == ZonePolicy::Accept {
+            out.push(
+                finding(
+                    "router.wan_forward_accept",
+                    Severity::Critical,
+                    subject(),
+                    format!("The router forwards traffic from the internet freely (zone {})", z.name),
+                    format!(
+                        "Zone \"{}\" faces the internet and its forward policy is ACCEPT: routed traffic from outside is \
+                         let through towards your devices.",
+                        z.name
+                    ),
+                )
+                .evidence(json!({ "zone": z.name, "forward": z.forward }))
+                .remedy(format!("Set forward 'REJECT' (or DROP) on zone {}.", z.name)),
+            );
+        }
+    }
+    out
+}
+
+/// Ports of the router's own admin services: dropbear's and uhttpd's, else 22/80/443.
+fn admin_ports(ctx: &Context) -> Vec<(u16, &'static str)> {
+    let mut ports: Vec<(u16, &'static str)> =
+        ctx.snap.dropbear.iter().filter(|d| d.enabled).map(|d| (d.port, "SSH (dropbear)")).collect();
+    ports.extend(ctx.snap.uhttpd_ports.iter().map(|p| (*p, "web interface (uhttpd)")));
+    for p in ROUTER_ADMIN_DEFAULTS {
+        if !ports.iter().any(|(q, _)| q == p) {
+            ports.push((*p, if *p == 22 { "SSH" } else { "web interface" }));
+        }
+    }
+    ports
+}
+
+fn admin_rules(ctx: &Context) -> Vec<Finding> {
+    let Some(fw) = &ctx.snap.firewall else { return Vec::new() };
+    let admin = admin_ports(ctx);
+    let mut out = Vec::new();
+    for r in fw.rules.iter().filter(|r| r.in_effect() && r.dest.is_none()) {
+        let from_wan = r.src.as_deref().is_some_and(|z| z == "*" || ctx.is_wan_zone(z));
+        let accepts = fw4_enum(&r.target, &["accept", "reject", "drop", "notrack", "helper", "mark", "dscp"]) == Some("accept");
+        if !from_wan || !accepts || !r.matches_tcp() {
+            continue;
+        }
+        let opened: Vec<_> = admin.iter().filter(|(p, _)| r.matches_port(*p)).collect();
+        if opened.is_empty() {
+            continue;
+        }
+        let all_ports = r.dest_port.is_empty();
+        let what = if all_ports {
+            "every port of the router".to_owned()
+        } else {
+            opened.iter().map(|(p, n)| format!("{n} on port {p}")).collect::<Vec<_>>().join(", ")
+        };
+        let limited = !r.src_ip.is_empty();
+        let mut detail = format!("Firewall rule \"{}\" accepts connections from the internet to {what}.", r.label());
+        if limited {
+            detail.push_str(&format!(" It is limited to {}, which narrows but does not remove the exposure.", r.src_ip.join(", ")));
+        }
+        out.push(
+            finding(
+                "router.admin_from_wan",
+                if limited { Severity::Medium } else { Severity::High },
+                Subject::Section { config: "firewall".into(), section: r.section.clone(), label: r.label().to_owned() },
+                format!("The router's {} can be reached from the internet", if all_ports { "services" } else { opened[0].1 }),
+                detail,
+            )
+            .evidence(json!({
+                "rule": r.section,
+                "name": r.name,
+                "src": r.src,
+                "src_ip": r.src_ip,
+                "dest_port": r.dest_port,
+                "ports": opened.iter().map(|(p, n)| json!({"port": p, "service": n})).collect::<Vec<_>>(),
+            }))
+            .remedy("Disable this rule and reach the router through a VPN (WireGuard) instead; if you must keep SSH open, allow keys only (PasswordAuth off)."),
+        );
+    }
+    out
+}
+
+/// A DNAT without `dest_ip` redirects to the router itself (openwrt-facts §3.4).
+pub fn redirect_to_router(ctx: &Context, r: &Redirect) -> Option<Finding> {
+    let admin = admin_ports(ctx);
+    let every = forwards_every_port(r);
+    let internal = r.internal_ports();
+    let opened: Vec<_> = admin.iter().filter(|(p, _)| every || internal.is_some_and(|i| i.matches(*p))).collect();
+    if opened.is_empty() {
+        return None;
+    }
+    let what: Vec<_> = opened.iter().map(|(p, n)| format!("{n} on port {p}")).collect();
+    Some(
+        finding(
+            "router.admin_from_wan",
+            if every { Severity::Critical } else { Severity::High },
+            Subject::Section { config: "firewall".into(), section: r.section.clone(), label: r.label().to_owned() },
+            "A port forward exposes the router's own admin services".into(),
+            format!(
+                "Redirect \"{}\" has no internal address, so firewall4 redirects it to the router itself: {} can be \
+                 reached from the internet.",
+                r.label(),
+                what.join(", ")
+            ),
+        )
+        .evidence(json!({ "redirect": r.section, "name": r.name, "src_dport": r.src_dport, "dest_port": internal }))
+        .remedy("Disable this redirect; reach the router through a VPN instead."),
+    )
+}
+
+fn firmware(ctx: &Context) -> Option<Finding> {
+    let release = ctx.snap.system.release.as_ref()?;
+    let (major, minor) = release.branch()?;
+    let branch = eol::end_of_life(major, minor, ctx.snap.taken_at)?;
+    Some(
+        finding(
+            "router.firmware_eol",
+            Severity::High,
+            Subject::Router,
+            format!("OpenWrt {} no longer receives security updates", release.version),
+            format!(
+                "The OpenWrt {major}.{minor:02} branch reached end of life on {} ({}). Vulnerabilities found since \
+                 then are not fixed for this router.",
+                branch.eol_date, branch.basis
+            ),
+        )
+        .evidence(json!({
+            "version": release.version,
+            "branch": format!("{major}.{minor:02}"),
+            "end_of_life": branch.eol_date,
+            "basis": branch.basis,
+        }))
+        .remedy("Upgrade to a supported OpenWrt release (attended sysupgrade in LuCI, or the firmware selector at firmware-selector.openwrt.org), keeping your settings."),
+    )
+}
+
+fn root_password(ctx: &Context) -> Option<Finding> {
+    (ctx.snap.system.root_password? == RootPassword::Empty).then(|| {
+        finding(
+            "router.root_password_empty",
+            Severity::Critical,
+            Subject::Router,
+            "The router has no root password".into(),
+            "Anyone who can reach the router's web interface or SSH can log in as root without a password.".into(),
+        )
+        .evidence(json!({ "root_password": "empty" }))
+        .remedy("Set a password now: System → Administration in LuCI, or `passwd` over SSH. Three random words make a good one.")
+    })
+}

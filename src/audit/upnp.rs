@@ -1,0 +1,357 @@
+//! UPnP/NAT-PMP: is miniupnpd on, how loosely is it configured, and what has it opened.
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{capitalised, device_evidence, expiry_words, finding, with_article, Context, Severity, Subject};
+use crate::nft::{NatKind, Ruleset};
+use crate::ports::{self, PortKind};
+use crate::snapshot::upnpd::PermAction;
+use crate::snapshot::Snapshot;
+use crate::upnp::{Lease, Protocol};
+
+/// Whether miniupnpd is, or will be, serving: configured on and not known to be disabled or
+/// stopped, or seen running whatever the config says.
+pub fn upnp_active(snap: &Snapshot) -> bool {
+    let svc = snap.upnp.service;
+    if svc.running == Some(true) {
+        return true;
+    }
+    let Some(cfg) = &snap.upnp.config else { return false };
+    cfg.enabled && cfg.serves_anything() && svc.running != Some(false) && svc.installed != Some(false)
+}
+
+/// A port mapping in effect, joined from the nft chain (ground truth) and the lease file
+/// (description and expiry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mapping<'a> {
+    pub proto: Protocol,
+    pub ext_port: u16,
+    pub int_addr: IpAddr,
+    pub int_port: u16,
+    /// Where it was seen: "nft" (live rule) or "lease file".
+    pub source: &'static str,
+    /// The nft rule handle in `upnp_prerouting`, when live.
+    pub handle: Option<u64>,
+    pub lease: Option<&'a Lease>,
+}
+
+/// Whether this ruleset is firewall4's (an `inet fw4` table), so its UPnP chains are meaningful.
+pub fn is_fw4(ruleset: &Ruleset) -> bool {
+    ruleset.chains.iter().any(|c| c.family == "inet" && c.table == "fw4")
+}
+
+/// The mappings in effect. With the live ruleset, the nft `upnp_prerouting` chain decides and a
+/// lease line without a rule is stale (pitfall 3: fw4 reloads empty the chains); without it, the
+/// unexpired lease lines of a serving miniupnpd. Linear in rules plus leases.
+pub fn active_mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
+    let by_key: HashMap<(Protocol, u16, IpAddr, u16), &Lease> = snap
+        .upnp
+        .leases
+        .iter()
+        .map(|l| ((l.proto, l.ext_port, IpAddr::V4(l.int_addr), l.int_port), l))
+        .collect();
+    if let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) {
+        return ruleset
+            .rules
+            .iter()
+            .filter(|r| r.family == "inet" && r.table == "fw4" && r.chain == "upnp_prerouting")
+            .filter_map(|r| {
+                let nat = r.nat.as_ref().filter(|n| n.kind == NatKind::Dnat)?;
+                let (lo, hi) = *r.dports.first()?;
+                let proto = *r.protocols.first()?;
+                let int_addr = nat.addr?;
+                let int_port = nat.port.unwrap_or(lo);
+                (lo == hi).then_some(())?;
+                Some(Mapping {
+                    proto,
+                    ext_port: lo,
+                    int_addr,
+                    int_port,
+                    source: "nft",
+                    handle: Some(r.handle),
+                    lease: by_key.get(&(proto, lo, int_addr, int_port)).copied(),
+                })
+            })
+            .collect();
+    }
+    if !upnp_active(snap) {
+        return Vec::new();
+    }
+    snap.upnp
+        .leases
+        .iter()
+        .filter(|l| l.expires == 0 || l.expires > snap.taken_at)
+        .map(|l| Mapping {
+            proto: l.proto,
+            ext_port: l.ext_port,
+            int_addr: IpAddr::V4(l.int_addr),
+            int_port: l.int_port,
+            source: "lease file",
+            handle: None,
+            lease: Some(l),
+        })
+        .collect()
+}
+
+pub fn check(ctx: &mut Context) {
+    let snap = ctx.snap;
+    let active = upnp_active(snap);
+    if let Some(cfg) = &snap.upnp.config {
+        if active {
+            let svc = snap.upnp.service;
+            let detail_extra = match (cfg.enabled, svc.enabled) {
+                (false, _) => " miniupnpd is running although its config says enabled '0'.",
+                (true, Some(false)) => {
+                    " Its init script is disabled, so it does not start at boot, but the next change to \
+                     the upnpd config (or a reload) starts it."
+                }
+                _ => "",
+            };
+            let severity = if cfg.enabled && svc.enabled == Some(false) && svc.running != Some(true) {
+                Severity::Medium
+            } else {
+                Severity::High
+            };
+            ctx.push(
+                finding(
+                    "upnp.enabled",
+                    severity,
+                    Subject::Service { name: "miniupnpd".into() },
+                    "UPnP is switched on".into(),
+                    format!(
+                        "miniupnpd lets any device on your network open ports in the firewall to the internet \
+                         without asking you; cameras and NVRs use it to make themselves reachable from outside.{detail_extra}"
+                    ),
+                )
+                .evidence(json!({
+                    "enabled": cfg.enabled,
+                    "enable_upnp": cfg.enable_upnp,
+                    "enable_natpmp": cfg.enable_natpmp,
+                    "init_enabled": svc.enabled,
+                    "running": svc.running,
+                }))
+                .remedy(
+                    "Switch UPnP off (camguard policy upnp 'off', or Services → UPnP in LuCI). If a games console \
+                     needs it, use upnp 'restricted' so that cameras can never open ports.",
+                ),
+            );
+            if cfg.enable_natpmp {
+                ctx.push(
+                    finding(
+                        "upnp.natpmp",
+                        Severity::Medium,
+                        Subject::Service { name: "miniupnpd".into() },
+                        "NAT-PMP/PCP is switched on".into(),
+                        "Besides UPnP IGD, miniupnpd answers NAT-PMP and PCP on UDP port 5351: a second, simpler way \
+                         for any device to open ports to the internet."
+                            .into(),
+                    )
+                    .evidence(json!({ "enable_natpmp": true }))
+                    .remedy("Set enable_natpmp '0' in /etc/config/upnpd unless a device you trust needs it."),
+                );
+            }
+            if !cfg.secure_mode {
+                ctx.push(
+                    finding(
+                        "upnp.secure_mode_off",
+                        Severity::High,
+                        Subject::Service { name: "miniupnpd".into() },
+                        "UPnP secure mode is off".into(),
+                        "With secure_mode off any device on the LAN may open ports to any other device, so one \
+                         compromised gadget can expose your cameras or computers."
+                            .into(),
+                    )
+                    .evidence(json!({ "secure_mode": false }))
+                    .remedy("Set secure_mode '1' in /etc/config/upnpd."),
+                );
+            }
+            check_acl(ctx);
+        }
+    }
+    check_mappings(ctx);
+    check_rules_without_daemon(ctx);
+    if active {
+        check_pinholes(ctx);
+    }
+}
+
+/// Perm rules are evaluated first-match, and no match means accepted (openwrt-facts §1.3): only
+/// the rules up to the first catch-all deny can ever decide, and without one everything passes.
+fn check_acl(ctx: &mut Context) {
+    let Some(cfg) = &ctx.snap.upnp.config else { return };
+    let valid: Vec<_> = cfg.perm_rules.iter().filter(|r| r.invalid.is_none()).collect();
+    let reachable_end = valid.iter().position(|r| r.is_catch_all_deny());
+    let reachable = &valid[..reachable_end.map_or(valid.len(), |i| i + 1)];
+    let mut reasons = Vec::new();
+    if valid.is_empty() {
+        reasons.push("there are no permission rules, so every mapping is accepted".to_owned());
+    } else if reachable_end.is_none() {
+        reasons.push("the rules do not end with a deny-all rule, so a mapping no rule matches is accepted".to_owned());
+    }
+    for r in reachable.iter().filter(|r| r.action == PermAction::Allow) {
+        if r.ext_ports.lo < 1024 || r.int_ports.lo < 1024 {
+            reasons.push(format!(
+                "rule {:?} allows ports below 1024 (external {}, internal {})",
+                r.comment, r.ext_ports, r.int_ports
+            ));
+        }
+    }
+    if reasons.is_empty() {
+        return;
+    }
+    ctx.push(
+        finding(
+            "upnp.acl_permissive",
+            Severity::Medium,
+            Subject::Config { config: "upnpd".into() },
+            "UPnP permission rules are permissive".into(),
+            format!("miniupnpd's access rules let devices open more than they should: {}.", reasons.join("; ")),
+        )
+        .evidence(json!({ "reasons": reasons, "rules": cfg.perm_rules }))
+        .remedy(
+            "Keep an allow rule for ports 1024-65535 only, deny each camera explicitly before it, and end the list \
+             with the shipped 'Default deny' rule (deny 0-65535 0.0.0.0/0 0-65535).",
+        ),
+    );
+}
+
+fn check_mappings(ctx: &mut Context) {
+    let mappings = active_mappings(ctx.snap);
+    let mut out = Vec::with_capacity(mappings.len());
+    for m in &mappings {
+        let device = ctx.inventory.by_ip(m.int_addr);
+        let camera = device.filter(|d| d.classification.class.is_camera_like());
+        let sensitive = ports::known(m.int_port).or_else(|| ports::known(m.ext_port));
+        let severity = if camera.is_some() || sensitive.is_some() { Severity::High } else { Severity::Medium };
+        let who = device.map_or_else(|| m.int_addr.to_string(), |d| d.describe());
+        let title = match (camera, sensitive) {
+            (Some(d), _) => format!(
+                "{} opened port {}/{} to the internet through UPnP",
+                capitalised(&with_article(d.classification.class.label())),
+                m.ext_port,
+                m.proto.as_str()
+            ),
+            (None, Some(k)) => format!("UPnP opened {} (port {}/{}) to the internet", k.name, m.ext_port, m.proto.as_str()),
+            (None, None) => format!("UPnP opened port {}/{} to the internet", m.ext_port, m.proto.as_str()),
+        };
+        let description = m.lease.map(|l| l.description.as_str());
+        let expiry = m.lease.map(|l| expiry_words(l.expires, ctx.snap.taken_at));
+        let mut detail = format!(
+            "Anyone on the internet can reach {who} on port {} through external port {}.",
+            m.int_port, m.ext_port
+        );
+        if let Some(d) = description.filter(|d| !d.is_empty()) {
+            detail.push_str(&format!(" The device described the mapping as \"{d}\"."));
+        }
+        if let Some(e) = &expiry {
+            detail.push_str(&format!(" The mapping {e}."));
+        }
+        if sensitive.is_some_and(|k| k.kind == PortKind::Camera) {
+            detail.push_str(" This is a camera video or control port.");
+        }
+        out.push(
+            finding(
+                "upnp.mapping",
+                severity,
+                Subject::Mapping { proto: m.proto, ext_port: m.ext_port, int_addr: m.int_addr, int_port: m.int_port },
+                title,
+                detail,
+            )
+            .evidence(json!({
+                "proto": m.proto,
+                "ext_port": m.ext_port,
+                "int_addr": m.int_addr,
+                "int_port": m.int_port,
+                "description": description,
+                "expires": m.lease.map(|l| l.expires),
+                "seen_in": m.source,
+                "service": sensitive.map(|k| k.name),
+                "device": device.map(device_evidence),
+            }))
+            .remedy(if camera.is_some() {
+                "Revoke this mapping and deny UPnP to this device (camguard policy upnp 'restricted' or 'off'). \
+                 If you need to see the camera away from home, use its vendor's app or a VPN instead."
+            } else {
+                "If you do not recognise this mapping, revoke it (`camguard revoke`) and consider switching UPnP off."
+            }),
+        );
+    }
+    for f in out {
+        ctx.push(f);
+    }
+}
+
+/// miniupnpd never removes its rules on exit and a reload that disables it skips the flush
+/// (pitfall 1), so UPnP DNATs can outlive the daemon.
+fn check_rules_without_daemon(ctx: &mut Context) {
+    let snap = ctx.snap;
+    let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) else { return };
+    let svc = snap.upnp.service;
+    let disabled = snap.upnp.config.as_ref().map_or(true, |c| !c.enabled || !c.serves_anything());
+    let down = disabled || svc.enabled == Some(false) || svc.running == Some(false) || svc.installed == Some(false);
+    if !down || svc.running == Some(true) {
+        return;
+    }
+    let rules: Vec<_> = ruleset
+        .rules
+        .iter()
+        .filter(|r| r.table == "fw4" && r.chain.starts_with("upnp_") && (r.nat.is_some() || r.verdict.is_some()))
+        .collect();
+    if rules.is_empty() {
+        return;
+    }
+    let dnats: Vec<_> = active_mappings(snap);
+    ctx.push(
+        finding(
+            "upnp.rules_without_daemon",
+            Severity::High,
+            Subject::Service { name: "miniupnpd".into() },
+            format!("{} UPnP firewall rule(s) are live although miniupnpd is off", rules.len()),
+            "miniupnpd was disabled or stopped without flushing its firewall chains, so the ports it opened are \
+             still open and nothing will ever close them."
+                .into(),
+        )
+        .evidence(json!({
+            "rules": rules.len(),
+            "chains": ["upnp_prerouting", "upnp_forward", "upnp_postrouting"],
+            "mappings": dnats.iter().map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port, "handle": m.handle})).collect::<Vec<_>>(),
+        }))
+        .remedy(
+            "Run `/etc/init.d/miniupnpd stop` (its stop flushes the upnp chains) or `camguard enforce` with \
+             upnp 'off'; a firewall reload also empties them.",
+        ),
+    );
+}
+
+fn check_pinholes(ctx: &mut Context) {
+    let pinholes = &ctx.snap.upnp.pinholes;
+    let mut out = Vec::new();
+    for p in pinholes {
+        let device = ctx.inventory.by_ip(IpAddr::V6(p.int_client));
+        let who = device.map_or_else(|| p.int_client.to_string(), |d| d.describe());
+        out.push(
+            finding(
+                "upnp.ipv6_pinhole",
+                Severity::Medium,
+                Subject::Pinhole { proto: p.proto, int_client: IpAddr::V6(p.int_client), int_port: p.int_port },
+                format!("An IPv6 pinhole lets the internet reach port {}/{}", p.int_port, p.proto.as_str()),
+                format!("{who} opened port {} for IPv6 traffic from the internet through UPnP IGDv2/PCP.", p.int_port),
+            )
+            .evidence(json!({
+                "proto": p.proto,
+                "int_client": p.int_client,
+                "int_port": p.int_port,
+                "remote_client": p.remote_client,
+                "description": p.description,
+                "device": device.map(device_evidence),
+            }))
+            .remedy("Switch UPnP off or set ipv6_disable '1' in /etc/config/upnpd; miniupnpd has no IPv6 access rules."),
+        );
+    }
+    for f in out {
+        ctx.push(f);
+    }
+}

@@ -1,0 +1,95 @@
+//! Wi-Fi networks the router broadcasts: open, weakly encrypted, or with WPS on.
+use serde_json::json;
+
+use super::{finding, Context, Severity, Subject};
+use crate::snapshot::wireless::WifiIface;
+
+/// WEP, WPA1 (`psk`, `wpa`), WPA1/2 mixed modes and any TKIP cipher are broken or obsolete.
+pub fn weak_encryption(encryption: &str) -> Option<&'static str> {
+    let (base, ciphers) = encryption.split_once('+').unwrap_or((encryption, ""));
+    if base.starts_with("wep") {
+        return Some("WEP can be cracked in minutes");
+    }
+    if matches!(base, "psk" | "wpa" | "psk-mixed" | "wpa-mixed") {
+        return Some("WPA1 (and WPA/WPA2 mixed mode) is obsolete and allows TKIP");
+    }
+    if ciphers.contains("tkip") {
+        return Some("the TKIP cipher is broken");
+    }
+    None
+}
+
+pub fn check(ctx: &mut Context) {
+    let Some(wireless) = &ctx.snap.wireless else { return };
+    let mut out = Vec::new();
+    for w in wireless.ifaces.iter().filter(|w| !w.disabled && w.mode == "ap") {
+        let ssid = w.ssid.clone().unwrap_or_else(|| "(no name)".into());
+        let subject = || Subject::Section { config: "wireless".into(), section: w.section.clone(), label: ssid.clone() };
+        let evidence = |w: &WifiIface| json!({ "section": w.section, "ssid": w.ssid, "encryption": w.encryption, "device": w.device });
+        if w.encryption == "none" || w.encryption.is_empty() {
+            out.push(
+                finding(
+                    "wifi.open",
+                    Severity::High,
+                    subject(),
+                    format!("Wi-Fi network \"{ssid}\" has no password"),
+                    format!("Anyone nearby can join \"{ssid}\" and reach every device on it, cameras included."),
+                )
+                .evidence(evidence(w))
+                .remedy("Set encryption to WPA2-PSK (psk2) or WPA3 (sae) with a long passphrase; for a guest network use OWE."),
+            );
+        } else if let Some(why) = weak_encryption(&w.encryption) {
+            out.push(
+                finding(
+                    "wifi.weak",
+                    Severity::High,
+                    subject(),
+                    format!("Wi-Fi network \"{ssid}\" uses weak encryption"),
+                    format!("\"{ssid}\" uses encryption '{}': {why}.", w.encryption),
+                )
+                .evidence(evidence(w))
+                .remedy("Switch to WPA2-PSK with CCMP (psk2) or WPA2/WPA3 mixed (sae-mixed)."),
+            );
+        }
+        if w.wps_pushbutton || w.wps_label {
+            let how = match (w.wps_pushbutton, w.wps_label) {
+                (true, true) => "push-button and PIN",
+                (false, true) => "PIN",
+                _ => "push-button",
+            };
+            out.push(
+                finding(
+                    "wifi.wps",
+                    Severity::Medium,
+                    subject(),
+                    format!("WPS is switched on for \"{ssid}\""),
+                    format!("WPS ({how}) lets devices join \"{ssid}\" without the passphrase; the PIN method can be brute-forced."),
+                )
+                .evidence(json!({ "section": w.section, "ssid": w.ssid, "wps_pushbutton": w.wps_pushbutton, "wps_label": w.wps_label }))
+                .remedy("Set wps_pushbutton '0' and wps_label '0' on this network."),
+            );
+        }
+    }
+    for f in out {
+        ctx.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::weak_encryption;
+
+    #[test]
+    fn modern_modes_are_not_weak() {
+        for ok in ["psk2", "psk2+ccmp", "psk2+aes", "sae", "sae-mixed", "wpa2", "wpa3", "owe", "wpa2+ccmp"] {
+            assert_eq!(weak_encryption(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn wep_wpa1_mixed_and_tkip_are_weak() {
+        for weak in ["wep-open", "wep-shared", "psk", "psk+tkip", "psk-mixed", "psk-mixed+ccmp", "wpa", "psk2+tkip", "psk2+tkip+ccmp"] {
+            assert!(weak_encryption(weak).is_some(), "{weak}");
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The owner's policy: /etc/config/camguard (design.md §4), validated.
+//!
+//! An unknown value is an error that names the option and the allowed values: a typo in a
+//! security policy must not silently mean "allow".
+use serde::Serialize;
+
+use crate::devices::DeviceClass;
+use crate::mac::Mac;
+use crate::snapshot::values::shell_bool;
+use crate::uci::{Package, Section};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpnpPolicy {
+    Off,
+    Restricted,
+    Allow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardPolicy {
+    Off,
+    Allowlist,
+    NoCameras,
+    Allow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    Allow,
+    Block,
+}
+
+const ACCESS: &[(&str, Access)] = &[("allow", Access::Allow), ("block", Access::Block)];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DevicePolicy {
+    pub section: String,
+    pub mac: Mac,
+    pub class: Option<DeviceClass>,
+    /// `internet 'block'` cuts this device off from the WAN.
+    pub internet: Option<Access>,
+    /// `upnp 'deny'` (used by upnp=restricted).
+    pub upnp_deny: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    pub enabled: bool,
+    pub enforce: bool,
+    pub upnp: UpnpPolicy,
+    pub forwards: ForwardPolicy,
+    pub camera_internet: Access,
+    pub audit_interval: u32,
+    pub credential_check: bool,
+    /// Redirects kept under `forwards 'allowlist'`: section names or `name` options.
+    pub allow_forwards: Vec<String>,
+    pub devices: Vec<DevicePolicy>,
+}
+
+impl Default for Policy {
+    /// The shipped files/etc/config/camguard: audit only, nothing enforced.
+    fn default() -> Self {
+        Policy {
+            enabled: true,
+            enforce: false,
+            upnp: UpnpPolicy::Off,
+            forwards: ForwardPolicy::Allowlist,
+            camera_internet: Access::Allow,
+            audit_interval: 300,
+            credential_check: false,
+            allow_forwards: Vec::new(),
+            devices: Vec::new(),
+        }
+    }
+}
+
+/// A policy value camguard does not understand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyError {
+    pub section: String,
+    pub option: String,
+    pub value: String,
+    pub allowed: &'static str,
+}
+
+impl std::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "/etc/config/camguard: option {} in section {} is {:?}; allowed: {}",
+            self.option, self.section, self.value, self.allowed
+        )
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// An option with a fixed set of values; `allowed` is how the error lists them.
+fn choice<T: Copy>(
+    s: &Section,
+    option: &str,
+    choices: &[(&str, T)],
+    allowed: &'static str,
+    default: T,
+) -> Result<T, PolicyError> {
+    let Some(value) = s.get(option) else { return Ok(default) };
+    let text = value.joined();
+    choices.iter().find(|(name, _)| *name == text).map(|(_, v)| *v).ok_or_else(|| PolicyError {
+        section: s.name.clone(),
+        option: option.to_owned(),
+        value: text,
+        allowed,
+    })
+}
+
+fn flag(s: &Section, option: &str, default: bool) -> Result<bool, PolicyError> {
+    match s.get_str(option) {
+        None => Ok(default),
+        Some(v @ ("0" | "1" | "on" | "off" | "true" | "false" | "yes" | "no")) => Ok(shell_bool(Some(v), default)),
+        Some(other) => Err(PolicyError {
+            section: s.name.clone(),
+            option: option.to_owned(),
+            value: other.to_owned(),
+            allowed: "0 | 1",
+        }),
+    }
+}
+
+impl Policy {
+    pub fn from_uci(package: &Package) -> Result<Policy, PolicyError> {
+        let mut policy = Policy::default();
+        if let Some(main) = package.sections_of_type("camguard").next() {
+            policy.enabled = flag(main, "enabled", true)?;
+            policy.enforce = flag(main, "enforce", false)?;
+            policy.credential_check = flag(main, "credential_check", false)?;
+            policy.upnp = choice(
+                main,
+                "upnp",
+                &[("off", UpnpPolicy::Off), ("restricted", UpnpPolicy::Restricted), ("allow", UpnpPolicy::Allow)],
+                "off | restricted | allow",
+                policy.upnp,
+            )?;
+            policy.forwards = choice(
+                main,
+                "forwards",
+                &[
+                    ("off", ForwardPolicy::Off),
+                    ("allowlist", ForwardPolicy::Allowlist),
+                    ("no_cameras", ForwardPolicy::NoCameras),
+                    ("allow", ForwardPolicy::Allow),
+                ],
+                "off | allowlist | no_cameras | allow",
+                policy.forwards,
+            )?;
+            policy.camera_internet =
+                choice(main, "camera_internet", ACCESS, "allow | block", Access::Allow)?;
+            if let Some(v) = main.get_str("audit_interval") {
+                policy.audit_interval = v.parse().ok().filter(|n| (10..=86_400).contains(n)).ok_or_else(|| PolicyError {
+                    section: main.name.clone(),
+                    option: "audit_interval".into(),
+                    value: v.to_owned(),
+                    allowed: "a number of seconds from 10 to 86400",
+                })?;
+            }
+        }
+        for s in package.sections_of_type("allow_forward") {
+            if let Some(r) = s.get_str("redirect").filter(|r| !r.is_empty()) {
+                policy.allow_forwards.push(r.to_owned());
+            }
+        }
+        for s in package.sections_of_type("device") {
+            let mac_text = s.get_str("mac").unwrap_or_default();
+            let mac = mac_text.parse().map_err(|_| PolicyError {
+                section: s.name.clone(),
+                option: "mac".into(),
+                value: mac_text.to_owned(),
+                allowed: "a MAC address like 00:11:22:33:44:55",
+            })?;
+            let class = match s.get_str("class") {
+                None => None,
+                Some(c) => Some(DeviceClass::from_name(c).ok_or_else(|| PolicyError {
+                    section: s.name.clone(),
+                    option: "class".into(),
+                    value: c.to_owned(),
+                    allowed: "camera | doorbell | baby_monitor | nvr | other",
+                })?),
+            };
+            let internet = s
+                .get("internet")
+                .map(|_| choice(s, "internet", ACCESS, "allow | block", Access::Allow))
+                .transpose()?;
+            let upnp_deny = choice(s, "upnp", &[("allow", false), ("deny", true)], "allow | deny", false)?;
+            policy.devices.push(DevicePolicy { section: s.name.clone(), mac, class, internet, upnp_deny });
+        }
+        Ok(policy)
+    }
+
+    pub fn device(&self, mac: Mac) -> Option<&DevicePolicy> {
+        self.devices.iter().find(|d| d.mac == mac)
+    }
+
+    /// Whether a redirect is on the allowlist (by section name or `name` option).
+    pub fn forward_allowed(&self, section: &str, name: Option<&str>) -> bool {
+        self.allow_forwards.iter().any(|a| a == section || Some(a.as_str()) == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uci::{UciOption, Value};
+
+    fn section(stype: &str, opts: &[(&str, &str)]) -> Section {
+        Section {
+            name: format!("s_{stype}"),
+            section_type: stype.into(),
+            anonymous: false,
+            options: opts.iter().map(|(n, v)| UciOption { name: (*n).into(), value: Value::Single((*v).into()) }).collect(),
+        }
+    }
+
+    fn package(sections: Vec<Section>) -> Package {
+        Package { name: "camguard".into(), sections }
+    }
+
+    #[test]
+    fn missing_config_means_the_shipped_defaults() {
+        let p = Policy::from_uci(&package(vec![])).unwrap();
+        assert_eq!(p, Policy::default());
+        assert!(!p.enforce);
+    }
+
+    #[test]
+    fn unknown_value_names_the_option_and_the_allowed_values() {
+        let e = Policy::from_uci(&package(vec![section("camguard", &[("upnp", "sometimes")])])).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("option upnp"), "{msg}");
+        assert!(msg.contains("off | restricted | allow"), "{msg}");
+    }
+
+    #[test]
+    fn devices_and_allowlist_are_read() {
+        let p = Policy::from_uci(&package(vec![
+            section("camguard", &[("forwards", "allowlist"), ("enforce", "1")]),
+            section("allow_forward", &[("redirect", "Plex")]),
+            section("device", &[("mac", "3C:EF:8C:00:00:01"), ("class", "nvr"), ("internet", "block"), ("upnp", "deny")]),
+        ]))
+        .unwrap();
+        assert!(p.enforce);
+        assert!(p.forward_allowed("cfg123", Some("Plex")));
+        let d = p.device("3c:ef:8c:00:00:01".parse().unwrap()).unwrap();
+        assert_eq!(d.class, Some(DeviceClass::Nvr));
+        assert_eq!(d.internet, Some(Access::Block));
+        assert!(d.upnp_deny);
+    }
+
+    #[test]
+    fn bad_device_mac_is_an_error() {
+        assert!(Policy::from_uci(&package(vec![section("device", &[("mac", "cam")])])).is_err());
+    }
+}

@@ -1,0 +1,141 @@
+//! Two renderings of one [`Report`]: a terminal report for people and JSON for programs (the
+//! same shape as ubus `camguard status`).
+use std::fmt::Write;
+
+use crate::audit::{Report, Severity};
+
+/// Makes any string safe to print on a terminal: control characters (ESC starts ANSI
+/// sequences), and bidirectional overrides that reorder what is shown, become visible escapes.
+/// LAN strings were cleaned at ingestion; this also covers config text from a foreign backup.
+pub fn terminal_safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub fn json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).expect("a report always serialises") + "\n"
+}
+
+/// How to draw severities.
+pub struct Style {
+    pub colour: bool,
+}
+
+impl Style {
+    fn paint(&self, severity: Severity, text: &str) -> String {
+        if !self.colour {
+            return text.to_owned();
+        }
+        let code = match severity {
+            Severity::Critical => "1;31",
+            Severity::High => "31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    fn bold(&self, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[1m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+const WIDTH: usize = 100;
+
+/// Word-wraps `text` to the report width with the given indent.
+fn wrap(out: &mut String, text: &str, indent: &str) {
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent.len() + line.chars().count() + 1 + word.chars().count() > WIDTH {
+            let _ = writeln!(out, "{indent}{line}");
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        let _ = writeln!(out, "{indent}{line}");
+    }
+}
+
+pub fn terminal(report: &Report, style: &Style) -> String {
+    let mut out = String::new();
+    let router = &report.router;
+    let name = router.hostname.as_deref().unwrap_or("router");
+    let release = router.release.as_deref().map_or_else(|| "release unknown".to_owned(), |r| format!("OpenWrt {r}"));
+    let _ = writeln!(out, "{}", style.bold(&terminal_safe(&format!("camguard {} — {}", report.camguard, report.origin))));
+    let _ = writeln!(out, "{}", terminal_safe(&format!("{name} ({release}), as of {}", crate::time::datetime(report.time))));
+    let c = &report.counts;
+    let _ = writeln!(
+        out,
+        "\n{}  {} critical, {} high, {} medium, {} low, {} info\n",
+        style.bold(&format!("Score {}/100", report.score)),
+        c.critical,
+        c.high,
+        c.medium,
+        c.low,
+        c.info
+    );
+    if report.findings.is_empty() {
+        out.push_str("Nothing exposes this network. Keep the router's firmware up to date.\n");
+    }
+    for severity in Severity::ALL_DESCENDING {
+        let group: Vec<_> = report.findings.iter().filter(|f| f.severity == severity).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{}", style.paint(severity, &severity.as_str().to_uppercase()));
+        for f in group {
+            let _ = writeln!(out, "  {}  {}", style.paint(severity, f.id), style.bold(&terminal_safe(&f.title)));
+            wrap(&mut out, &terminal_safe(&f.detail), "      ");
+            if !f.remedy.is_empty() {
+                wrap(&mut out, &terminal_safe(&format!("→ {}", f.remedy)), "      ");
+            }
+        }
+        out.push('\n');
+    }
+    if !report.problems.is_empty() {
+        let _ = writeln!(out, "Could not read everything:");
+        for p in &report.problems {
+            let at = p.line.map(|l| format!(" line {l}")).unwrap_or_default();
+            wrap(&mut out, &terminal_safe(&format!("{}{at}: {}", p.source, p.message)), "  ");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_ansi_and_bidi_overrides() {
+        assert_eq!(terminal_safe("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(terminal_safe("cam\u{202e}gpj.exe"), "cam\\u{202e}gpj.exe");
+        assert_eq!(terminal_safe("line\nbreak"), "line\\u{a}break");
+        assert_eq!(terminal_safe("plain <b>text</b>"), "plain <b>text</b>");
+    }
+
+    #[test]
+    fn wraps_long_text_with_indent() {
+        let mut out = String::new();
+        wrap(&mut out, &"word ".repeat(60), "    ");
+        assert!(out.lines().all(|l| l.chars().count() <= WIDTH && l.starts_with("    ")));
+        assert!(out.lines().count() > 2);
+    }
+}
