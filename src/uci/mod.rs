@@ -7,8 +7,12 @@
 
 mod export;
 mod parser;
+#[cfg(test)]
+mod tests;
 
 pub use parser::{parse, ParseError};
+#[doc(hidden)]
+pub use parser::{parse_with_libuci_position, LibuciPosition};
 
 /// One UCI config file (`/etc/config/<name>`), sections in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,7 +28,9 @@ pub struct Section {
     pub name: String,
     pub section_type: String,
     pub anonymous: bool,
-    /// Options in file order; a name appears at most once.
+    /// Options in libuci's order: file order, except that an option whose value is replaced (a
+    /// different `option` value, `option` after `list`, or `list` after `option`) moves to the end.
+    /// A name appears at most once.
     pub options: Vec<UciOption>,
 }
 
