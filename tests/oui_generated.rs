@@ -75,11 +75,17 @@ fn camera_makers_of_each_block_size_are_found() {
 #[test]
 fn vendor_classes_and_strengths_follow_the_data() {
     let ring = vendor_of(mac("9c:76:13:00:00:01")).expect("Ring");
-    assert_eq!((ring.class, ring.strength), (DeviceClass::Doorbell, Strength::Strong));
+    assert_eq!(
+        (ring.class, ring.strength),
+        (DeviceClass::Doorbell, Strength::Strong)
+    );
     let tuya = vendor_of(mac("d4:a6:51:00:00:01")).expect("Tuya");
     assert_eq!(tuya.strength, Strength::Weak);
     let espressif = vendor_of(mac("30:ae:a4:00:00:01")).expect("Espressif");
-    assert_eq!((espressif.class, espressif.strength), (DeviceClass::Other, Strength::Generic));
+    assert_eq!(
+        (espressif.class, espressif.strength),
+        (DeviceClass::Other, Strength::Generic)
+    );
 }
 
 #[test]

@@ -147,6 +147,8 @@ pub static VENDORS: [Vendor; 53] = [
 
 /// MA-L (24-bit) assignments: `prefix << 8 | vendor index`, sorted by prefix.
 #[rustfmt::skip]
+// Grouped as prefix_vendor on purpose; `_16` is a vendor index, not a type suffix.
+#[allow(clippy::unusual_byte_groupings, clippy::mistyped_literal_suffixes)]
 static MA_L: [u32; 1093] = [
     0x0002d1_30, 0x00037f_07, 0x0003c5_23, 0x000918_1a, 0x000a00_21, 0x000ae2_0c, 0x000ce7_21, 0x000f7c_00,
     0x001237_2d, 0x00124b_2d, 0x0012d1_2d, 0x0012d2_2d, 0x001374_07, 0x0013e2_17, 0x0015af_09, 0x001783_2d,
@@ -289,6 +291,8 @@ static MA_L: [u32; 1093] = [
 
 /// MA-M (28-bit) assignments: `prefix << 8 | vendor index`, sorted by prefix.
 #[rustfmt::skip]
+// Grouped as prefix_vendor on purpose; `_16` is a vendor index, not a type suffix.
+#[allow(clippy::unusual_byte_groupings, clippy::mistyped_literal_suffixes)]
 static MA_M: [u64; 13] = [
     0x0ccc470_1f, 0x1874e2b_1f, 0x1ccae37_12, 0x200a0db_03, 0x3446632_04, 0x34c8d6a_1f,
     0x5c5c75d_1f, 0x6095ce6_2b, 0x743336a_1f, 0x7c70bc5_0f, 0x8c147d4_0b, 0x9ce5493_1f,
@@ -297,6 +301,8 @@ static MA_M: [u64; 13] = [
 
 /// MA-S and IAB (36-bit) assignments: `prefix << 8 | vendor index`, sorted by prefix.
 #[rustfmt::skip]
+// Grouped as prefix_vendor on purpose; `_16` is a vendor index, not a type suffix.
+#[allow(clippy::unusual_byte_groupings, clippy::mistyped_literal_suffixes)]
 static MA_S: [u64; 3] = [
     0x0050c23b6_05, 0x70b3d5270_03, 0x70b3d5e6f_03,
 ];
