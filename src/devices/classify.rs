@@ -1,6 +1,33 @@
-//! Device classification (placeholder until the classifier lands).
+//! Which LAN devices are cameras, doorbells, baby monitors or NVR/DVRs, and why we think so.
+//!
+//! # The rule
+//!
+//! Three kinds of evidence are weighed: the MAC address's IEEE block (OUI), the hostnames, and
+//! the service ports. Each kind contributes the weight of its strongest sign, so that ten
+//! hostnames saying "cam" count no more than one:
+//!
+//! | weight | OUI | hostname | port |
+//! |---|---|---|---|
+//! | 3 strong | a camera maker's (Hikvision, Reolink, Ring…) | a camera brand or model (`reolink*`, `ds-2cd*`, `ring*` on a Ring/TI OUI) | a recorder protocol (Dahua 37777, Xiongmai 34567) |
+//! | 2 medium | – | a camera word (`camera`, `…cam`, `ipc`, `nvr`, `doorbell`) | RTSP 554/8554 |
+//! | 1 weak | a maker of cameras among much else (Tuya, Nest, Google) | `ring*`/`blink*` without their OUIs | 8000, 9000, 1935, 88 |
+//! | 0 | a Wi-Fi module maker's (Espressif, TI…), a randomised MAC, any other | – | – |
+//!
+//! The score is the sum of the three. A device is camera-like from **2**: one medium sign, or a
+//! weak sign backed by another. Confidence: **High** from 5 (two kinds agree, one of them
+//! strongly), **Medium** at 3–4 (one strong sign, or two that agree), **Low** at 2. A device
+//! below 2 is `Other` with Low confidence: missing evidence does not prove it is no camera.
+//! The class is the one the hostname names, else the port, else the OUI's vendor, else camera.
+//! The owner's `option class` in /etc/config/camguard always wins, with High confidence.
+//!
+//! Hostnames are chosen by the device itself, so they are matched as plain data and can only
+//! add evidence: a hostname never cancels what the OUI or a port says. A hostname that also
+//! names a computer or phone ("camera-laptop", "DESKTOP-CAM1") is not counted at all.
+use std::cmp::Reverse;
+
 use serde::Serialize;
 
+use super::oui::{self, Strength};
 use super::DeviceClass;
 use crate::mac::Mac;
 
@@ -35,6 +62,635 @@ pub struct Classification {
     pub reasons: Vec<String>,
 }
 
-pub fn classify(_evidence: &Evidence) -> Classification {
-    Classification { class: DeviceClass::Other, confidence: Confidence::Low, vendor: None, reasons: Vec::new() }
+/// Lowest score at which a device counts as camera-like.
+pub const CAMERA_LIKE_SCORE: u8 = 2;
+/// Lowest score for Medium confidence.
+pub const MEDIUM_SCORE: u8 = 3;
+/// Lowest score for High confidence.
+pub const HIGH_SCORE: u8 = 5;
+
+const STRONG: u8 = 3;
+const MEDIUM: u8 = 2;
+const WEAK: u8 = 1;
+const NONE: u8 = 0;
+
+/// One sign found in the evidence.
+struct Sign {
+    weight: u8,
+    class: Option<DeviceClass>,
+    vendor: Option<&'static str>,
+    reason: String,
+}
+
+/// Signs of one kind (OUI, hostname or port); the kind counts with its strongest sign.
+#[derive(Default)]
+struct Signs(Vec<Sign>);
+
+impl Signs {
+    fn weight(&self) -> u8 {
+        self.0.iter().map(|s| s.weight).max().unwrap_or(NONE)
+    }
+
+    /// The class of the strongest sign that names one (the first among equals).
+    fn class(&self) -> Option<DeviceClass> {
+        self.strongest(|s| s.class)
+    }
+
+    /// The vendor of the strongest sign that names one.
+    fn vendor(&self) -> Option<&'static str> {
+        self.strongest(|s| s.vendor)
+    }
+
+    fn strongest<T>(&self, get: impl Fn(&Sign) -> Option<T>) -> Option<T> {
+        let mut best: Option<(u8, T)> = None;
+        for sign in self.0.iter().filter(|s| s.weight > NONE) {
+            if let Some(v) = get(sign) {
+                if best.as_ref().map_or(true, |(w, _)| sign.weight > *w) {
+                    best = Some((sign.weight, v));
+                }
+            }
+        }
+        best.map(|(_, v)| v)
+    }
+}
+
+/// Classifies one device. Pure: the same evidence always gives the same answer.
+pub fn classify(evidence: &Evidence) -> Classification {
+    let (oui_signs, oui_vendor) = oui_signs(evidence.mac);
+    let host_signs = hostname_signs(&evidence.hostnames, evidence.mac, oui_vendor);
+    let port_signs = port_signs(&evidence.service_ports);
+    let score = oui_signs.weight() + host_signs.weight() + port_signs.weight();
+
+    // Vendor: a camera maker's OUI is a registry fact; a hostname brand beats a mixed maker's
+    // OUI (a Tuya module inside a branded camera); a port only hints at a protocol's owner.
+    let vendor = match oui_vendor {
+        Some(v) if v.strength == Strength::Strong => Some(v.name),
+        _ => host_signs
+            .vendor()
+            .or(oui_vendor
+                .filter(|v| v.strength == Strength::Weak)
+                .map(|v| v.name))
+            .or(port_signs.vendor()),
+    };
+
+    let detected = host_signs
+        .class()
+        .or(port_signs.class())
+        .or(oui_signs.class())
+        .unwrap_or(DeviceClass::Camera);
+    let (class, confidence) = match score {
+        s if s >= HIGH_SCORE => (detected, Confidence::High),
+        s if s >= MEDIUM_SCORE => (detected, Confidence::Medium),
+        s if s >= CAMERA_LIKE_SCORE => (detected, Confidence::Low),
+        _ => (DeviceClass::Other, Confidence::Low),
+    };
+
+    let mut signs: Vec<Sign> = Vec::new();
+    signs.extend(oui_signs.0);
+    signs.extend(host_signs.0);
+    signs.extend(port_signs.0);
+    signs.sort_by_key(|s| Reverse(s.weight)); // stable: OUI, hostname, port among equals
+    let mut reasons: Vec<String> = signs.into_iter().map(|s| s.reason).collect();
+    if score < CAMERA_LIKE_SCORE {
+        reasons.push(if score == NONE && reasons.is_empty() {
+            "nothing points to a camera".to_owned()
+        } else if score == NONE {
+            "nothing else points to a camera".to_owned()
+        } else {
+            "too little evidence for a camera: one weak sign only".to_owned()
+        });
+    }
+
+    match evidence.owner_class {
+        Some(owner) => {
+            reasons.insert(
+                0,
+                format!(
+                    "set by the owner in /etc/config/camguard: {}",
+                    owner.label()
+                ),
+            );
+            Classification {
+                class: owner,
+                confidence: Confidence::High,
+                vendor: vendor.map(str::to_owned),
+                reasons,
+            }
+        }
+        None => Classification {
+            class,
+            confidence,
+            vendor: vendor.map(str::to_owned),
+            reasons,
+        },
+    }
+}
+
+fn oui_signs(mac: Option<Mac>) -> (Signs, Option<&'static oui::Vendor>) {
+    let mut signs = Signs::default();
+    let Some(mac) = mac else {
+        return (signs, None);
+    };
+    if mac.is_locally_administered() {
+        signs.0.push(Sign {
+            weight: NONE,
+            class: None,
+            vendor: None,
+            reason: format!(
+                "MAC {mac} is locally administered (randomised or virtual): its first octets \
+                 name no vendor, so they are no evidence"
+            ),
+        });
+        return (signs, None);
+    }
+    let Some(assignment) = oui::assignment_of(mac) else {
+        return (signs, None);
+    };
+    let v = assignment.vendor;
+    let prefix = assignment.prefix_text();
+    let (weight, class, reason) = match v.strength {
+        Strength::Strong => (
+            STRONG,
+            Some(v.class),
+            format!(
+                "OUI {prefix} is registered to {}, a maker of {}s",
+                v.name,
+                v.class.label()
+            ),
+        ),
+        Strength::Weak => (
+            WEAK,
+            Some(v.class),
+            format!(
+                "OUI {prefix} is registered to {}, which makes {}s among many other devices",
+                v.name,
+                v.class.label()
+            ),
+        ),
+        Strength::Generic => (
+            NONE,
+            None,
+            format!(
+                "OUI {prefix} is registered to {}, whose OUIs are shared by many kinds of device: \
+                 no evidence either way",
+                v.name
+            ),
+        ),
+    };
+    signs.0.push(Sign {
+        weight,
+        class,
+        vendor: None, // chosen in classify, where the hostname's brand is known
+        reason,
+    });
+    (signs, Some(v))
+}
+
+/// How a hostname rule matches. Hostnames are compared in ASCII lower case; "words" are the
+/// runs of letters or of digits ("DS-7608NI" has the words ds, 7608, ni).
+#[derive(Clone, Copy)]
+enum Pattern {
+    /// The hostname starts with this.
+    Prefix(&'static str),
+    /// The hostname contains this anywhere.
+    Contains(&'static str),
+    /// One word is exactly this.
+    Word(&'static str),
+    /// One word ends with this (`frontcam`, `ipcam`, `cam`).
+    WordEnding(&'static str),
+    /// Two adjacent words (`baby-monitor`).
+    Words(&'static str, &'static str),
+    /// Starts with the first and contains the second (`ring…cam`).
+    PrefixWith(&'static str, &'static str),
+    /// Starts with the brand, an optional separator, this letter and a digit (`tapo_c200`).
+    Model(&'static str, char),
+}
+
+struct HostRule {
+    pattern: Pattern,
+    /// The pattern as reasons show it.
+    shown: &'static str,
+    weight: u8,
+    class: Option<DeviceClass>,
+    brand: Option<&'static str>,
+    /// When not empty, the rule is strong only on a MAC of one of these OUI vendors (the
+    /// pairing Home Assistant's matchers use) and weak otherwise: `ring*` alone is too common.
+    needs_oui_of: &'static [&'static str],
+}
+
+const fn rule(
+    pattern: Pattern,
+    shown: &'static str,
+    weight: u8,
+    class: Option<DeviceClass>,
+    brand: Option<&'static str>,
+) -> HostRule {
+    HostRule {
+        pattern,
+        shown,
+        weight,
+        class,
+        brand,
+        needs_oui_of: &[],
+    }
+}
+
+use DeviceClass::{BabyMonitor, Camera, Doorbell, Nvr};
+use Pattern::{Contains, Model, Prefix, PrefixWith, Word, WordEnding, Words};
+
+/// Ordered: for the class, the first of the strongest matching rules wins, so specific rules
+/// come before general ones. Brands are from peers-and-camera-data.md 2.2 and the vendors'
+/// model names; the general words are those people and firmware use for cameras.
+#[rustfmt::skip]
+const HOST_RULES: &[HostRule] = &[
+    // Brands and models.
+    rule(Prefix("reolink"), "reolink*", STRONG, None, Some("Reolink")),
+    rule(Contains("hikvision"), "*hikvision*", STRONG, None, Some("Hikvision")),
+    rule(Contains("hiwatch"), "*hiwatch*", STRONG, None, Some("HiWatch (Hikvision)")),
+    rule(Prefix("ds-2cd"), "ds-2cd*", STRONG, Some(Camera), Some("Hikvision")),
+    rule(Prefix("ds-2de"), "ds-2de*", STRONG, Some(Camera), Some("Hikvision")),
+    rule(Prefix("ds-2df"), "ds-2df*", STRONG, Some(Camera), Some("Hikvision")),
+    rule(Prefix("ds-72"), "ds-72*", STRONG, Some(Nvr), Some("Hikvision")),
+    rule(Prefix("ds-76"), "ds-76*", STRONG, Some(Nvr), Some("Hikvision")),
+    rule(Prefix("ds-77"), "ds-77*", STRONG, Some(Nvr), Some("Hikvision")),
+    rule(Prefix("ds-96"), "ds-96*", STRONG, Some(Nvr), Some("Hikvision")),
+    rule(Prefix("ds-kv"), "ds-kv*", STRONG, Some(Doorbell), Some("Hikvision")),
+    rule(Prefix("ds-kb"), "ds-kb*", STRONG, Some(Doorbell), Some("Hikvision")),
+    rule(Contains("dahua"), "*dahua*", STRONG, None, Some("Dahua")),
+    rule(Prefix("dh-ipc"), "dh-ipc*", STRONG, Some(Camera), Some("Dahua")),
+    rule(Contains("ezviz"), "*ezviz*", STRONG, None, Some("Ezviz")),
+    rule(Prefix("imou"), "imou*", STRONG, None, Some("Imou")),
+    rule(Contains("amcrest"), "*amcrest*", STRONG, None, Some("Amcrest")),
+    rule(Prefix("lorex"), "lorex*", STRONG, None, Some("Lorex")),
+    rule(Word("swann"), "swann", STRONG, None, Some("Swann")),
+    rule(Prefix("wyze"), "wyze*", STRONG, None, Some("Wyze")),
+    rule(Contains("foscam"), "*foscam*", STRONG, None, Some("Foscam")),
+    rule(Prefix("annke"), "annke*", STRONG, None, Some("Annke")),
+    rule(Contains("vstarcam"), "*vstarcam*", STRONG, None, Some("VStarcam")),
+    rule(Word("arlo"), "arlo", STRONG, None, Some("Arlo")),
+    rule(Prefix("doorbird"), "doorbird*", STRONG, Some(Doorbell), Some("DoorBird")),
+    rule(Word("nanit"), "nanit", STRONG, Some(BabyMonitor), Some("Nanit")),
+    rule(Model("tapo", 'c'), "tapo c*", STRONG, Some(Camera), Some("TP-Link Tapo")),
+    rule(Model("tapo", 'd'), "tapo d*", STRONG, Some(Doorbell), Some("TP-Link Tapo")),
+    rule(Prefix("eufy"), "eufy*", MEDIUM, None, Some("Eufy")),
+    HostRule {
+        needs_oui_of: &["Ring", "Texas Instruments"],
+        ..rule(PrefixWith("ring", "cam"), "ring*cam*", STRONG, Some(Camera), Some("Ring"))
+    },
+    HostRule {
+        needs_oui_of: &["Ring", "Texas Instruments"],
+        ..rule(Prefix("ring"), "ring*", STRONG, Some(Doorbell), Some("Ring"))
+    },
+    HostRule {
+        needs_oui_of: &["Blink", "Amazon", "Atheros"],
+        ..rule(Prefix("blink"), "blink*", STRONG, Some(Camera), Some("Blink"))
+    },
+    // Words for cameras, most specific first.
+    rule(Contains("doorbell"), "*doorbell*", MEDIUM, Some(Doorbell), None),
+    rule(Contains("babymonitor"), "*babymonitor*", MEDIUM, Some(BabyMonitor), None),
+    rule(Words("baby", "monitor"), "baby-monitor", MEDIUM, Some(BabyMonitor), None),
+    rule(Contains("babycam"), "*babycam*", MEDIUM, Some(BabyMonitor), None),
+    rule(Words("baby", "cam"), "baby-cam", MEDIUM, Some(BabyMonitor), None),
+    rule(Word("nvr"), "nvr", MEDIUM, Some(Nvr), None),
+    rule(Word("dvr"), "dvr", MEDIUM, Some(Nvr), None),
+    rule(Word("xvr"), "xvr", MEDIUM, Some(Nvr), None),
+    rule(Contains("camera"), "*camera*", MEDIUM, Some(Camera), None),
+    rule(WordEnding("cam"), "*cam", MEDIUM, Some(Camera), None),
+    rule(Word("cctv"), "cctv", MEDIUM, Some(Camera), None),
+    rule(Word("ipc"), "ipc", MEDIUM, Some(Camera), None),
+];
+
+/// Words that say the host is a computer, phone or another kind of device: a hostname with
+/// one of them ("camera-laptop", "DESKTOP-CAM1X2Y", "tivo-dvr") is not camera evidence.
+const NOT_A_CAMERA_WORDS: &[&str] = &[
+    "laptop",
+    "notebook",
+    "desktop",
+    "pc",
+    "macbook",
+    "mbp",
+    "imac",
+    "thinkpad",
+    "chromebook",
+    "iphone",
+    "ipad",
+    "android",
+    "phone",
+    "galaxy",
+    "pixel",
+    "printer",
+    "tv",
+    "tivo",
+    "xbox",
+    "playstation",
+    "ps",
+    "kindle",
+    "robovac",
+    "vacuum",
+    "plug",
+];
+
+/// Lower-case words of a hostname: runs of ASCII letters or of ASCII digits.
+fn words(hostname: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut current_is_digit = false;
+    for c in hostname.chars() {
+        let c = c.to_ascii_lowercase();
+        if !c.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let is_digit = c.is_ascii_digit();
+        if !current.is_empty() && is_digit != current_is_digit {
+            out.push(std::mem::take(&mut current));
+        }
+        current_is_digit = is_digit;
+        current.push(c);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+fn matches(pattern: Pattern, lower: &str, words: &[String]) -> bool {
+    match pattern {
+        Prefix(p) => lower.starts_with(p),
+        Contains(p) => lower.contains(p),
+        Word(w) => words.iter().any(|x| x == w),
+        WordEnding(e) => words.iter().any(|x| x.ends_with(e)),
+        Words(a, b) => words.windows(2).any(|pair| pair[0] == a && pair[1] == b),
+        PrefixWith(p, needle) => lower.starts_with(p) && lower.contains(needle),
+        Model(brand, letter) => {
+            let Some(rest) = lower.strip_prefix(brand) else {
+                return false;
+            };
+            let rest = rest.strip_prefix(['-', '_', ' ']).unwrap_or(rest);
+            let mut chars = rest.chars();
+            chars.next() == Some(letter) && chars.next().is_some_and(|c| c.is_ascii_digit())
+        }
+    }
+}
+
+/// A hostname as reasons quote it: already cleaned of control characters by
+/// `crate::text::lan_text`; a quote inside is escaped so the quoted text cannot end early.
+fn quoted(hostname: &str) -> String {
+    format!("\"{}\"", hostname.replace('"', "\\\""))
+}
+
+fn hostname_signs(
+    hostnames: &[&str],
+    mac: Option<Mac>,
+    oui_vendor: Option<&'static oui::Vendor>,
+) -> Signs {
+    let mut signs = Signs::default();
+    let mut seen: Vec<String> = Vec::new();
+    for hostname in hostnames {
+        let lower = hostname.to_ascii_lowercase();
+        if lower.is_empty() || seen.contains(&lower) {
+            continue;
+        }
+        let words = words(&lower);
+        let hits: Vec<&HostRule> = HOST_RULES
+            .iter()
+            .filter(|r| matches(r.pattern, &lower, &words))
+            .collect();
+        let axis = axis_mac_sign(hostname, &lower, mac);
+        if hits.is_empty() && axis.is_none() {
+            seen.push(lower);
+            continue;
+        }
+        if let Some(word) = words
+            .iter()
+            .find(|w| NOT_A_CAMERA_WORDS.contains(&w.as_str()))
+        {
+            signs.0.push(Sign {
+                weight: NONE,
+                class: None,
+                vendor: None,
+                reason: format!(
+                    "hostname {} looks like a camera's but also says \"{word}\": not counted",
+                    quoted(hostname)
+                ),
+            });
+            seen.push(lower);
+            continue;
+        }
+        signs.0.extend(axis);
+        // One sign per hostname: its strongest rule (the first among equals), with the class
+        // of the strongest rule that names one ("lorex-nvr": lorex* says who, nvr says what).
+        let mut weighed: Vec<(&HostRule, u8, String)> =
+            hits.iter().map(|r| rule_weight(r, oui_vendor)).collect();
+        weighed.sort_by_key(|w| Reverse(w.1)); // stable: table order among equals
+        if let Some((best, weight, note)) = weighed.first() {
+            let mut reason = format!("hostname {} matches {}{note}", quoted(hostname), best.shown);
+            let mut class = best.class;
+            if class.is_none() {
+                if let Some((named, _, _)) = weighed.iter().find(|(r, _, _)| r.class.is_some()) {
+                    class = named.class;
+                    reason.push_str(" and ");
+                    reason.push_str(named.shown);
+                }
+            }
+            signs.0.push(Sign {
+                weight: *weight,
+                class,
+                // A rule weakened for want of its OUI names no vendor either.
+                vendor: best.brand.filter(|_| *weight == best.weight),
+                reason,
+            });
+        }
+        seen.push(lower);
+    }
+    signs
+}
+
+/// A rule's weight on this device, and what the reason should add about the OUI pairing.
+fn rule_weight<'r>(
+    rule: &'r HostRule,
+    oui_vendor: Option<&'static oui::Vendor>,
+) -> (&'r HostRule, u8, String) {
+    if rule.needs_oui_of.is_empty() {
+        return (rule, rule.weight, String::new());
+    }
+    match oui_vendor.filter(|v| rule.needs_oui_of.contains(&v.name)) {
+        Some(v) => (rule, rule.weight, format!(" on an OUI of {}", v.name)),
+        None => (
+            rule,
+            WEAK,
+            format!(
+                " but not on an OUI of {}, as those devices are",
+                rule.needs_oui_of.join("/")
+            ),
+        ),
+    }
+}
+
+/// Axis names its devices "axis-" and their MAC in hex: on the device's own MAC that is
+/// strong evidence; with another MAC only a camera-like name.
+fn axis_mac_sign(hostname: &str, lower: &str, mac: Option<Mac>) -> Option<Sign> {
+    let hex = lower.strip_prefix("axis-")?.get(..12)?;
+    if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let own = mac.is_some_and(|m| m.to_string().replace(':', "") == hex);
+    Some(Sign {
+        weight: if own { STRONG } else { MEDIUM },
+        class: Some(Camera),
+        vendor: Some("Axis"),
+        reason: if own {
+            format!(
+                "hostname {} is \"axis-\" and this device's MAC, as Axis names its devices",
+                quoted(hostname)
+            )
+        } else {
+            format!(
+                "hostname {} follows Axis's \"axis-<MAC>\" naming",
+                quoted(hostname)
+            )
+        },
+    })
+}
+
+struct PortRule {
+    port: u16,
+    what: &'static str,
+    weight: u8,
+    class: Option<DeviceClass>,
+    vendor: Option<&'static str>,
+}
+
+/// Camera ports of `crate::ports::KNOWN_PORTS`, weighed: protocols only recorders speak are
+/// strong, RTSP medium, ports that many other services also use weak. Port 80 is no evidence.
+const PORT_RULES: &[PortRule] = &[
+    PortRule {
+        port: 34567,
+        what: "Xiongmai's DVR-IP protocol of XMEye recorders",
+        weight: STRONG,
+        class: Some(Nvr),
+        vendor: Some("Xiongmai (XMEye)"),
+    },
+    PortRule {
+        port: 37777,
+        what: "Dahua's SDK port of its cameras and recorders",
+        weight: STRONG,
+        class: None,
+        vendor: Some("Dahua"),
+    },
+    PortRule {
+        port: 554,
+        what: "RTSP, the protocol of camera video streams",
+        weight: MEDIUM,
+        class: None,
+        vendor: None,
+    },
+    PortRule {
+        port: 8554,
+        what: "RTSP (alternate port), the protocol of camera video streams",
+        weight: MEDIUM,
+        class: None,
+        vendor: None,
+    },
+    PortRule {
+        port: 9530,
+        what: "the telnet backdoor of Xiongmai/HiSilicon camera firmware",
+        weight: MEDIUM,
+        class: None,
+        vendor: None,
+    },
+    PortRule {
+        port: 8000,
+        what: "Hikvision's SDK port, though many other web services use it too",
+        weight: WEAK,
+        class: None,
+        vendor: None,
+    },
+    PortRule {
+        port: 9000,
+        what: "Reolink's Baichuan port, though many other services use it too",
+        weight: WEAK,
+        class: None,
+        vendor: None,
+    },
+    PortRule {
+        port: 1935,
+        what: "RTMP video streaming",
+        weight: WEAK,
+        class: None,
+        vendor: None,
+    },
+    PortRule {
+        port: 88,
+        what: "Foscam's web port, though Kerberos uses it too",
+        weight: WEAK,
+        class: None,
+        vendor: None,
+    },
+];
+
+fn port_signs(ports: &[(u16, &str)]) -> Signs {
+    let mut signs = Signs::default();
+    let mut seen: Vec<(u16, &str)> = Vec::new();
+    for &(port, source) in ports {
+        if seen.contains(&(port, source)) {
+            continue;
+        }
+        seen.push((port, source));
+        let Some(rule) = PORT_RULES.iter().find(|r| r.port == port) else {
+            continue;
+        };
+        let how = match source {
+            "UPnP mapping" => format!("maps port {port} through UPnP"),
+            "port forward" => format!("a port forward points at its port {port}"),
+            "answers on" => format!("answers on port {port}"),
+            other => format!("port {port} ({other})"),
+        };
+        signs.0.push(Sign {
+            weight: rule.weight,
+            class: rule.class,
+            vendor: rule.vendor,
+            reason: format!("{how}: {}", rule.what),
+        });
+    }
+    signs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{known, PortKind};
+
+    #[test]
+    fn weighed_ports_are_camera_ports_of_the_shared_table() {
+        for r in PORT_RULES {
+            let k = known(r.port).unwrap_or_else(|| panic!("{} missing from ports.rs", r.port));
+            assert_eq!(k.kind, PortKind::Camera, "{}", r.port);
+        }
+    }
+
+    #[test]
+    fn paired_rules_name_vendors_of_the_oui_table() {
+        for r in HOST_RULES {
+            for name in r.needs_oui_of {
+                assert!(oui::VENDORS.iter().any(|v| v.name == *name), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn words_split_at_punctuation_and_letter_digit_boundaries() {
+        assert_eq!(words("DS-7608NI-K2"), ["ds", "7608", "ni", "k", "2"]);
+        assert_eq!(words("cam1.garden"), ["cam", "1", "garden"]);
+        assert_eq!(words("Tapo_C200"), ["tapo", "c", "200"]);
+    }
+
+    #[test]
+    fn tapo_models_need_the_brand() {
+        let m = |h: &str| matches(Model("tapo", 'c'), h, &words(h));
+        assert!(m("tapo_c200") && m("tapo-c310") && m("tapoc100"));
+        assert!(!m("archer_c7") && !m("tapo_p100") && !m("tapo_c"));
+    }
 }
