@@ -1,14 +1,46 @@
-//! The live nftables ruleset, read from `nft -j list ruleset` (placeholder until the reader lands).
+//! The live nftables ruleset, read from `nft -j list ruleset`.
 //!
 //! UCI says what the owner configured; nft says what is in effect. fw4 reloads empty the UPnP
 //! chains while the lease file still lists mappings, and a redirect disabled in UCI stays live
 //! until fw4 reloads, so the audit cross-checks both (openwrt-facts §1.5, pitfalls 1 and 3).
-use std::net::IpAddr;
+//!
+//! Each rule is reduced to the few things camguard decides on. Everything else is left out and
+//! named in [`Rule::unmodelled`], so a rule here is never *more* specific than in the kernel: a
+//! rule matching `ct status dnat` or `ip saddr 10.0.0.0/8` reads as broader than it is, and
+//! the caller can see why. Matches understood:
+//!
+//! - protocol: `meta l4proto`, `ip protocol`, `ip6 nexthdr`, the protocol implied by
+//!   `tcp|udp|udplite|sctp|dccp dport`, and miniupnpd's raw `@nh,72,8` (IPv4 protocol byte) and
+//!   `@nh,48,8` (IPv6 next header);
+//! - destination port: `tcp|udp|udplite|sctp|dccp|th dport`, `@th,16,16`, single ports, ranges,
+//!   anonymous and named sets, `<`/`>` comparisons;
+//! - destination address: `ip daddr`, `ip6 daddr` (single addresses), miniupnpd's `@nh,128,32`
+//!   (IPv4) and `@nh,192,128` (IPv6);
+//! - `iif`, `iifname` (names or sets), `ether saddr` (addresses or sets);
+//! - statements `dnat`, `snat`, `redirect`, `masquerade` and the verdicts.
+//!
+//! miniupnpd builds its rules from raw expressions (miniupnp `netfilter_nft/nftnlrdr_misc.c`),
+//! which is why nft shows them as `@nh,…` payloads; tests/fixtures/nft/miniupnpd-live.json holds
+//! rules written by the real daemon.
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::mac::Mac;
+use crate::text::lan_text;
 use crate::upnp::Protocol;
+
+/// The largest `nft -j` output read. A router's ruleset is a few hundred KB; anything this big
+/// is not one, and parsing it would cost a small router its memory.
+pub const MAX_RULESET_BYTES: usize = 32 * 1024 * 1024;
+
+/// The chain miniupnpd writes its DNATs to under fw4 (`upnp_nat_chain`, openwrt-facts §1.5).
+pub const UPNP_PREROUTING: (&str, &str) = ("fw4", "upnp_prerouting");
+
+/// fw4 marks every rule it renders with `!fw4: <name>` (openwrt-facts §10.2).
+pub const FW4_COMMENT_PREFIX: &str = "!fw4: ";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Ruleset {
@@ -36,20 +68,34 @@ pub struct Rule {
     pub comment: Option<String>,
     /// Empty: any protocol.
     pub protocols: Vec<Protocol>,
+    /// Protocols matched that [`Protocol`] cannot name (`icmp`, `esp`, numbers…). A rule with
+    /// these and no `protocols` matches only them, not every protocol.
+    pub other_protocols: Vec<String>,
     /// Destination port ranges matched (inclusive); empty: any port.
     pub dports: Vec<(u16, u16)>,
     /// IPv4/IPv6 destination address matched (miniupnpd's `@nh,128,32` raw match included).
     pub daddr: Option<IpAddr>,
+    /// The one input interface matched (`iif` or `iifname`); None when any, or several (see
+    /// `iifnames`).
     pub iifname: Option<String>,
+    /// Every input interface name matched, sets included; empty: any interface.
+    pub iifnames: Vec<String>,
     pub ether_saddr: Vec<Mac>,
     pub nat: Option<Nat>,
     pub verdict: Option<Verdict>,
+    /// Matches and statements that narrow the rule but are not modelled above, as nft would
+    /// print them (`ct status in dnat`, `ip saddr == 192.168.1.0/24`, `limit`). Empty: the fields
+    /// above are the whole rule.
+    pub unmodelled: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Nat {
     pub kind: NatKind,
+    /// The single address translated to; None when the statement names none (redirect,
+    /// masquerade, port-only) or uses a map or range (then listed in `Rule::unmodelled`).
     pub addr: Option<IpAddr>,
+    /// The single port translated to; None when unchanged or a range.
     pub port: Option<u16>,
 }
 
@@ -73,6 +119,93 @@ pub enum Verdict {
     Return,
 }
 
+/// A DNAT that miniupnpd installed, as found in `upnp_prerouting`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpnpRedirect {
+    pub handle: u64,
+    /// None only for a hand-made rule that matches no single TCP/UDP/UDPLITE protocol.
+    pub proto: Option<Protocol>,
+    /// External ports matched; empty means every port — miniupnpd writes no port match at all
+    /// for UDPLITE mappings.
+    pub ext_ports: Vec<(u16, u16)>,
+    pub int_addr: IpAddr,
+    /// None: the destination port is left as it came.
+    pub int_port: Option<u16>,
+}
+
+impl UpnpRedirect {
+    /// The one external port, when the rule matches exactly one.
+    pub fn ext_port(&self) -> Option<u16> {
+        match self.ext_ports[..] {
+            [(lo, hi)] if lo == hi => Some(lo),
+            _ => None,
+        }
+    }
+
+    /// Whether traffic to `port` from outside is redirected by this rule.
+    pub fn covers_ext_port(&self, port: u16) -> bool {
+        self.ext_ports.is_empty() || self.ext_ports.iter().any(|&(lo, hi)| (lo..=hi).contains(&port))
+    }
+}
+
+impl Ruleset {
+    pub fn chain(&self, table: &str, name: &str) -> Option<&Chain> {
+        self.chains.iter().find(|c| c.table == table && c.name == name)
+    }
+
+    /// The rules of one chain, in evaluation order (any address family).
+    pub fn rules_in<'a>(&'a self, table: &'a str, chain: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
+        self.rules.iter().filter(move |r| r.table == table && r.chain == chain)
+    }
+
+    /// miniupnpd's live port mappings: the DNATs in fw4's `upnp_prerouting`, in chain order.
+    pub fn upnp_redirects(&self) -> Vec<UpnpRedirect> {
+        let (table, chain) = UPNP_PREROUTING;
+        self.rules_in(table, chain)
+            .filter_map(|rule| {
+                let nat = rule.nat.as_ref().filter(|n| n.kind == NatKind::Dnat)?;
+                let proto = match (&rule.protocols[..], rule.other_protocols.is_empty()) {
+                    ([one], true) => Some(*one),
+                    _ => None,
+                };
+                Some(UpnpRedirect {
+                    handle: rule.handle,
+                    proto,
+                    ext_ports: rule.dports.clone(),
+                    int_addr: nat.addr?,
+                    int_port: nat.port,
+                })
+            })
+            .collect()
+    }
+
+    /// Rules fw4 rendered, with the UCI section name from their `!fw4: ` comment.
+    pub fn fw4_rules(&self) -> impl Iterator<Item = (&str, &Rule)> {
+        self.rules.iter().filter_map(|r| Some((r.fw4_name()?, r)))
+    }
+
+    /// The names fw4 rendered rules for: whether a UCI redirect or rule is live. One UCI section
+    /// may render several rules (reflection adds `<name> (reflection)`).
+    pub fn fw4_rule_names(&self) -> BTreeSet<&str> {
+        self.fw4_rules().map(|(name, _)| name).collect()
+    }
+}
+
+impl Rule {
+    /// The UCI section name when fw4 rendered this rule.
+    pub fn fw4_name(&self) -> Option<&str> {
+        self.comment.as_deref()?.strip_prefix(FW4_COMMENT_PREFIX)
+    }
+
+    pub fn matches_protocol(&self, proto: Protocol) -> bool {
+        self.protocols.contains(&proto) || (self.protocols.is_empty() && self.other_protocols.is_empty())
+    }
+
+    pub fn matches_dport(&self, port: u16) -> bool {
+        self.dports.is_empty() || self.dports.iter().any(|&(lo, hi)| (lo..=hi).contains(&port))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NftError(pub String);
 
@@ -84,6 +217,774 @@ impl std::fmt::Display for NftError {
 
 impl std::error::Error for NftError {}
 
-pub fn parse_ruleset(_json: &[u8]) -> Result<Ruleset, NftError> {
-    Err(NftError("reader not implemented yet".into()))
+/// Reads `nft -j list ruleset` (or `list table` / `list chain`: the same `{"nftables": […]}`).
+pub fn parse_ruleset(json: &[u8]) -> Result<Ruleset, NftError> {
+    if json.len() > MAX_RULESET_BYTES {
+        return Err(NftError(format!(
+            "the ruleset dump is {} MiB; camguard reads at most {} MiB, so this is not a router's ruleset",
+            json.len() / (1024 * 1024),
+            MAX_RULESET_BYTES / (1024 * 1024)
+        )));
+    }
+    let root: Value = serde_json::from_slice(json).map_err(|e| {
+        NftError(format!("not valid JSON ({e}); expected the output of `nft -j list ruleset`"))
+    })?;
+    let items = root.get("nftables").and_then(Value::as_array).ok_or_else(|| {
+        NftError("no \"nftables\" array at the top; expected the output of `nft -j list ruleset`".into())
+    })?;
+
+    let sets = named_sets(items);
+    let mut ruleset = Ruleset::default();
+    for item in items {
+        if let Some(chain) = item.get("chain") {
+            if let Some((family, table, name)) = location(chain, "name") {
+                ruleset.chains.push(Chain { family, table, name, handle: handle(chain) });
+            }
+        } else if let Some(rule) = item.get("rule") {
+            if let Some((family, table, chain)) = location(rule, "chain") {
+                let scope = SetScope { sets: &sets, family: &family, table: &table };
+                let mut parsed = Rule { handle: handle(rule), ..Rule::default() };
+                parsed.comment = rule.get("comment").and_then(Value::as_str).map(|c| lan_text(c.as_bytes()));
+                if let Some(exprs) = rule.get("expr").and_then(Value::as_array) {
+                    read_exprs(&mut parsed, exprs, &scope);
+                }
+                parsed.family = family;
+                parsed.table = table;
+                parsed.chain = chain;
+                ruleset.rules.push(parsed);
+            }
+        }
+    }
+    Ok(ruleset)
+}
+
+fn location(obj: &Value, name_key: &str) -> Option<(String, String, String)> {
+    let get = |key: &str| obj.get(key).and_then(Value::as_str).map(str::to_owned);
+    Some((get("family")?, get("table")?, get(name_key)?))
+}
+
+fn handle(obj: &Value) -> u64 {
+    obj.get("handle").and_then(Value::as_u64).unwrap_or(0)
+}
+
+type SetKey = (String, String, String);
+
+/// Named sets by (family, table, name), so `@set` references can be resolved.
+fn named_sets(items: &[Value]) -> HashMap<SetKey, &[Value]> {
+    items
+        .iter()
+        .filter_map(|item| {
+            let set = item.get("set")?;
+            let elems = set.get("elem").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+            Some((location(set, "name")?, elems))
+        })
+        .collect()
+}
+
+struct SetScope<'a> {
+    sets: &'a HashMap<SetKey, &'a [Value]>,
+    family: &'a str,
+    table: &'a str,
+}
+
+impl SetScope<'_> {
+    /// The elements a match's right-hand side stands for: one value, an anonymous set, or a named
+    /// set of this table. None for a set that is not in the dump.
+    fn elements<'v>(&self, right: &'v Value) -> Option<Vec<&'v Value>>
+    where
+        Self: 'v,
+    {
+        let list = match right {
+            Value::Array(items) => items.iter().collect(),
+            Value::Object(obj) => match obj.get("set") {
+                Some(Value::Array(items)) => items.iter().collect(),
+                Some(_) => return None,
+                None => vec![right],
+            },
+            Value::String(s) if s.starts_with('@') => {
+                let key = (self.family.to_owned(), self.table.to_owned(), s[1..].to_owned());
+                self.sets.get(&key)?.iter().collect()
+            }
+            _ => vec![right],
+        };
+        // Elements with a timeout or comment come wrapped: {"elem": {"val": …}}.
+        Some(list.into_iter().map(|v| v.get("elem").and_then(|e| e.get("val")).unwrap_or(v)).collect())
+    }
+}
+
+fn read_exprs(rule: &mut Rule, exprs: &[Value], scope: &SetScope<'_>) {
+    let mut protocols: Option<Vec<String>> = None;
+    let mut dports: Option<Vec<(u16, u16)>> = None;
+    for expr in exprs {
+        let Some((key, body)) = expr.as_object().and_then(|o| o.iter().next()) else { continue };
+        match key.as_str() {
+            "match" => {
+                let understood = read_match(rule, body, scope, &mut protocols, &mut dports);
+                if !understood {
+                    rule.unmodelled.push(describe_match(body));
+                }
+            }
+            "accept" | "drop" | "reject" | "return" | "jump" | "goto" if rule.verdict.is_none() => {
+                rule.verdict = verdict(key, body);
+            }
+            "dnat" | "snat" | "redirect" | "masquerade" if rule.nat.is_none() => {
+                rule.nat = Some(read_nat(rule, key, body));
+            }
+            // Count, log, rewrite or offload: they do not decide which packets the rule takes.
+            "counter" | "log" | "mangle" | "notrack" | "flow" | "ct helper" | "ct timeout"
+            | "ct expectation" => {}
+            // A verdict map (fw4's `ct state vmap { established : accept, … }`): the verdict
+            // depends on the packet, so the rule gets none.
+            "vmap" => {
+                let on = body.get("key").map_or_else(|| "?".to_owned(), describe_selector);
+                rule.unmodelled.push(lan_text(format!("{on} vmap").as_bytes()));
+            }
+            other => rule.unmodelled.push(lan_text(other.as_bytes())),
+        }
+    }
+    for name in protocols.unwrap_or_default() {
+        match Protocol::from_name(&name) {
+            Some(p) => rule.protocols.push(p),
+            None => rule.other_protocols.push(lan_text(name.as_bytes())),
+        }
+    }
+    rule.protocols.sort();
+    rule.protocols.dedup();
+    rule.dports = dports.unwrap_or_default();
+    if let [only] = &rule.iifnames[..] {
+        rule.iifname = Some(only.clone());
+    }
+}
+
+/// What the left-hand side of a match selects.
+#[derive(Clone, Copy)]
+enum Selector<'a> {
+    Meta(&'a str),
+    Field { protocol: &'a str, field: &'a str },
+    Raw { base: &'a str, offset: u64, len: u64 },
+    Other,
+}
+
+fn selector(left: &Value) -> Selector<'_> {
+    if let Some(key) = left.get("meta").and_then(|m| m.get("key")).and_then(Value::as_str) {
+        return Selector::Meta(key);
+    }
+    if let Some(payload) = left.get("payload") {
+        let text = |k: &str| payload.get(k).and_then(Value::as_str);
+        if let (Some(protocol), Some(field)) = (text("protocol"), text("field")) {
+            return Selector::Field { protocol, field };
+        }
+        let number = |k: &str| payload.get(k).and_then(Value::as_u64);
+        if let (Some(base), Some(offset), Some(len)) = (text("base"), number("offset"), number("len")) {
+            return Selector::Raw { base, offset, len };
+        }
+    }
+    Selector::Other
+}
+
+/// Records a match the model covers; false when it must be listed as unmodelled instead.
+fn read_match(
+    rule: &mut Rule,
+    body: &Value,
+    scope: &SetScope<'_>,
+    protocols: &mut Option<Vec<String>>,
+    dports: &mut Option<Vec<(u16, u16)>>,
+) -> bool {
+    let (Some(left), Some(right)) = (body.get("left"), body.get("right")) else { return false };
+    let op = body.get("op").and_then(Value::as_str).unwrap_or("==");
+    let positive = op == "==" || op == "in";
+    let selected = selector(left);
+    if let Selector::Field { protocol, .. } = selected {
+        // Matching a header field matches that protocol only (nft lists the rule without the
+        // `meta l4proto` it added, but the kernel has it), whatever the comparison.
+        if let Some(implied) = implied_protocol(protocol) {
+            constrain(protocols, Some(vec![implied.to_owned()]));
+        }
+    }
+    match selected {
+        Selector::Meta("l4proto")
+        | Selector::Field { protocol: "ip", field: "protocol" }
+        | Selector::Field { protocol: "ip6", field: "nexthdr" }
+        | Selector::Raw { base: "nh", offset: 72, len: 8 }
+        | Selector::Raw { base: "nh", offset: 48, len: 8 } => {
+            positive && constrain(protocols, protocol_names(scope.elements(right)))
+        }
+        Selector::Field { protocol: "th" | "tcp" | "udp" | "udplite" | "sctp" | "dccp", field: "dport" } => {
+            constrain(dports, port_ranges(op, scope.elements(right)))
+        }
+        Selector::Raw { base: "th", offset: 16, len: 16 } => {
+            constrain(dports, port_ranges(op, scope.elements(right)))
+        }
+        Selector::Field { protocol: "ip" | "ip6", field: "daddr" } if positive && rule.daddr.is_none() => {
+            rule.daddr = right.as_str().and_then(|s| s.parse().ok());
+            rule.daddr.is_some()
+        }
+        Selector::Raw { base: "nh", offset: 128, len: 32 } if positive && rule.daddr.is_none() => {
+            rule.daddr =
+                raw_number(right).and_then(|n| u32::try_from(n).ok()).map(|n| IpAddr::V4(Ipv4Addr::from(n)));
+            rule.daddr.is_some()
+        }
+        Selector::Raw { base: "nh", offset: 192, len: 128 } if positive && rule.daddr.is_none() => {
+            rule.daddr = raw_number(right).map(|n| IpAddr::V6(Ipv6Addr::from(n)));
+            rule.daddr.is_some()
+        }
+        Selector::Meta("iif" | "iifname") if positive && rule.iifnames.is_empty() => {
+            let names: Option<Vec<String>> = scope
+                .elements(right)
+                .and_then(|e| e.iter().map(|v| v.as_str().map(|s| lan_text(s.as_bytes()))).collect());
+            match names {
+                Some(names) if !names.is_empty() => {
+                    rule.iifnames = names;
+                    true
+                }
+                _ => false,
+            }
+        }
+        Selector::Field { protocol: "ether", field: "saddr" } if positive && rule.ether_saddr.is_empty() => {
+            let macs: Option<Vec<Mac>> =
+                scope.elements(right).and_then(|e| e.iter().map(|v| v.as_str()?.parse().ok()).collect());
+            match macs {
+                Some(macs) if !macs.is_empty() => {
+                    rule.ether_saddr = macs;
+                    true
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Narrows a constraint by one more match (a rule's matches all have to hold). A contradictory
+/// rule, which matches nothing, keeps its first constraint: broader, never narrower.
+fn constrain<T: Clone + Intersect>(current: &mut Option<Vec<T>>, new: Option<Vec<T>>) -> bool {
+    let Some(new) = new else { return false };
+    *current = Some(match current.take() {
+        None => new,
+        Some(old) => {
+            let both = T::intersect(&old, &new);
+            if both.is_empty() {
+                old
+            } else {
+                both
+            }
+        }
+    });
+    true
+}
+
+trait Intersect: Sized {
+    fn intersect(a: &[Self], b: &[Self]) -> Vec<Self>;
+}
+
+impl Intersect for String {
+    fn intersect(a: &[String], b: &[String]) -> Vec<String> {
+        a.iter().filter(|x| b.contains(x)).cloned().collect()
+    }
+}
+
+impl Intersect for (u16, u16) {
+    fn intersect(a: &[(u16, u16)], b: &[(u16, u16)]) -> Vec<(u16, u16)> {
+        let mut out = Vec::new();
+        for &(alo, ahi) in a {
+            for &(blo, bhi) in b {
+                let (lo, hi) = (alo.max(blo), ahi.min(bhi));
+                if lo <= hi {
+                    out.push((lo, hi));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The IP protocol a header field belongs to, in nft's `meta l4proto` names.
+fn implied_protocol(header: &str) -> Option<&'static str> {
+    Some(match header {
+        "tcp" => "tcp",
+        "udp" => "udp",
+        "udplite" => "udplite",
+        "sctp" => "sctp",
+        "dccp" => "dccp",
+        "icmp" => "icmp",
+        "icmpv6" => "ipv6-icmp",
+        "igmp" => "igmp",
+        "esp" => "esp",
+        "ah" => "ah",
+        "comp" => "comp",
+        _ => return None,
+    })
+}
+
+/// nft's protocol names, lower case; numbers named as nft names them.
+fn protocol_names(elements: Option<Vec<&Value>>) -> Option<Vec<String>> {
+    let names: Option<Vec<String>> = elements?
+        .into_iter()
+        .map(|v| match v {
+            Value::String(s) => Some(s.to_ascii_lowercase()),
+            Value::Number(n) => Some(protocol_name(n.as_u64()?)),
+            _ => None,
+        })
+        .collect();
+    names.filter(|n| !n.is_empty())
+}
+
+fn protocol_name(number: u64) -> String {
+    match Protocol::from_number(number) {
+        Some(p) => p.as_str().to_ascii_lowercase(),
+        None => match number {
+            1 => "icmp".into(),
+            2 => "igmp".into(),
+            33 => "dccp".into(),
+            47 => "gre".into(),
+            50 => "esp".into(),
+            51 => "ah".into(),
+            58 => "ipv6-icmp".into(),
+            132 => "sctp".into(),
+            n => n.to_string(),
+        },
+    }
+}
+
+fn port_ranges(op: &str, elements: Option<Vec<&Value>>) -> Option<Vec<(u16, u16)>> {
+    let elements = elements?;
+    if op == "==" || op == "in" {
+        let ranges: Option<Vec<(u16, u16)>> = elements.into_iter().map(port_range).collect();
+        return ranges.filter(|r| !r.is_empty());
+    }
+    let [single] = elements[..] else { return None };
+    let n = port(single)?;
+    match op {
+        "<" => Some((0, n.checked_sub(1)?)),
+        "<=" => Some((0, n)),
+        ">" => Some((n.checked_add(1)?, u16::MAX)),
+        ">=" => Some((n, u16::MAX)),
+        _ => None,
+    }
+    .map(|r| vec![r])
+}
+
+fn port_range(value: &Value) -> Option<(u16, u16)> {
+    if let Some([lo, hi]) = value.get("range").and_then(Value::as_array).map(Vec::as_slice) {
+        let (lo, hi) = (port(lo)?, port(hi)?);
+        return (lo <= hi).then_some((lo, hi));
+    }
+    port(value).map(|p| (p, p))
+}
+
+fn port(value: &Value) -> Option<u16> {
+    match value {
+        Value::Number(n) => u16::try_from(n.as_u64()?).ok(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A raw payload value: a JSON number, or a hex string for values wider than 64 bits
+/// (`"0x20010db8…"`, how nft prints `@nh,192,128`).
+fn raw_number(value: &Value) -> Option<u128> {
+    match value {
+        Value::Number(n) => n.as_u64().map(u128::from),
+        Value::String(s) => {
+            let hex = s.strip_prefix("0x")?;
+            (!hex.is_empty() && hex.len() <= 32).then(|| u128::from_str_radix(hex, 16).ok()).flatten()
+        }
+        _ => None,
+    }
+}
+
+fn verdict(key: &str, body: &Value) -> Option<Verdict> {
+    let target = || body.get("target").and_then(Value::as_str).map(|t| lan_text(t.as_bytes()));
+    Some(match key {
+        "accept" => Verdict::Accept,
+        "drop" => Verdict::Drop,
+        "reject" => Verdict::Reject,
+        "return" => Verdict::Return,
+        "jump" => Verdict::Jump(target()?),
+        "goto" => Verdict::Goto(target()?),
+        _ => return None,
+    })
+}
+
+fn read_nat(rule: &mut Rule, key: &str, body: &Value) -> Nat {
+    let kind = match key {
+        "dnat" => NatKind::Dnat,
+        "snat" => NatKind::Snat,
+        "redirect" => NatKind::Redirect,
+        _ => NatKind::Masquerade,
+    };
+    let addr = body.get("addr");
+    let parsed_addr = addr.and_then(Value::as_str).and_then(|s| s.parse::<IpAddr>().ok());
+    if addr.is_some() && parsed_addr.is_none() {
+        rule.unmodelled.push(lan_text(
+            format!("{key} to {}", describe_value(addr.unwrap_or(&Value::Null), 0)).as_bytes(),
+        ));
+    }
+    Nat { kind, addr: parsed_addr, port: body.get("port").and_then(port) }
+}
+
+/// A match as nft would roughly print it, for `Rule::unmodelled`.
+fn describe_match(body: &Value) -> String {
+    let op = body.get("op").and_then(Value::as_str).unwrap_or("==");
+    let left = body.get("left").map_or_else(|| "?".to_owned(), describe_selector);
+    let right = body.get("right").map_or_else(|| "?".to_owned(), |v| describe_value(v, 0));
+    lan_text(format!("{left} {op} {right}").as_bytes())
+}
+
+fn describe_selector(left: &Value) -> String {
+    match selector(left) {
+        Selector::Meta(key) => format!("meta {key}"),
+        Selector::Field { protocol, field } => format!("{protocol} {field}"),
+        Selector::Raw { base, offset, len } => format!("@{base},{offset},{len}"),
+        Selector::Other => match left.as_object().and_then(|o| o.iter().next()).map(|(k, v)| (k.as_str(), v))
+        {
+            // Bitwise operations, e.g. fw4's `tcp flags & (fin | syn | rst | ack) == syn`.
+            Some((op @ ("&" | "|" | "^" | "<<" | ">>"), Value::Array(operands))) => {
+                let parts: Vec<String> = operands
+                    .iter()
+                    .map(|v| if v.is_object() { describe_selector(v) } else { describe_value(v, 1) })
+                    .collect();
+                parts.join(&format!(" {op} "))
+            }
+            Some((key, Value::Object(inner))) => match inner.get("key").and_then(Value::as_str) {
+                Some(sub) => format!("{key} {sub}"),
+                None => key.to_owned(),
+            },
+            Some((key, _)) => key.to_owned(),
+            None => describe_value(left, 0),
+        },
+    }
+}
+
+fn describe_value(value: &Value, depth: usize) -> String {
+    const MAX_SHOWN: usize = 8;
+    if depth > 3 {
+        return "…".into();
+    }
+    let list = |items: &Vec<Value>| {
+        let mut shown: Vec<String> =
+            items.iter().take(MAX_SHOWN).map(|v| describe_value(v, depth + 1)).collect();
+        if items.len() > MAX_SHOWN {
+            shown.push("…".into());
+        }
+        format!("{{ {} }}", shown.join(", "))
+    };
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".into(),
+        Value::Array(items) => list(items),
+        Value::Object(obj) => describe_object(obj, depth, list),
+    }
+}
+
+fn describe_object(obj: &Map<String, Value>, depth: usize, list: impl Fn(&Vec<Value>) -> String) -> String {
+    if let Some(Value::Array(items)) = obj.get("set") {
+        return list(items);
+    }
+    if let Some(Value::Array(pair)) = obj.get("range") {
+        if let [lo, hi] = &pair[..] {
+            return format!("{}-{}", describe_value(lo, depth + 1), describe_value(hi, depth + 1));
+        }
+    }
+    if let Some(prefix) = obj.get("prefix") {
+        let addr = prefix.get("addr").map_or_else(|| "?".to_owned(), |a| describe_value(a, depth + 1));
+        let len = prefix.get("len").map_or_else(|| "?".to_owned(), |l| describe_value(l, depth + 1));
+        return format!("{addr}/{len}");
+    }
+    match obj.iter().next() {
+        Some((key, _)) => format!("{key} …"),
+        None => "{}".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Ruleset {
+        let path = format!("{}/tests/fixtures/nft/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        parse_ruleset(&std::fs::read(&path).unwrap()).unwrap()
+    }
+
+    fn fw4_rule<'a>(ruleset: &'a Ruleset, name: &str) -> &'a Rule {
+        ruleset
+            .fw4_rules()
+            .find(|(n, _)| *n == name)
+            .map(|(_, r)| r)
+            .unwrap_or_else(|| panic!("no rule {name}"))
+    }
+
+    fn single_rule(exprs: &str) -> Rule {
+        let json = format!(
+            r#"{{"nftables":[{{"rule":{{"family":"inet","table":"fw4","chain":"c","handle":1,"expr":{exprs}}}}}]}}"#
+        );
+        parse_ruleset(json.as_bytes()).unwrap().rules.remove(0)
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn miniupnpd_raw_payload_protocol_is_understood() {
+        let redirects = fixture("miniupnpd-live").upnp_redirects();
+        type Mapping = (Option<Protocol>, Option<u16>, IpAddr, Option<u16>);
+        let summary: Vec<Mapping> =
+            redirects.iter().map(|r| (r.proto, r.ext_port(), r.int_addr, r.int_port)).collect();
+        let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            summary,
+            [
+                (Some(Protocol::Tcp), Some(18080), v4("192.168.1.100"), Some(8080)),
+                (Some(Protocol::Udp), Some(13478), v4("192.168.1.100"), Some(3478)),
+                (Some(Protocol::Tcp), Some(10554), v4("192.168.1.101"), Some(554)),
+                (Some(Protocol::UdpLite), None, v4("192.168.1.102"), Some(5004)),
+                (Some(Protocol::Tcp), Some(19000), v4("192.168.1.100"), Some(9000)),
+            ]
+        );
+        assert!(redirects.iter().all(|r| r.handle > 0));
+    }
+
+    #[test]
+    fn miniupnpd_udplite_mapping_forwards_every_port() {
+        let redirects = fixture("miniupnpd-live").upnp_redirects();
+        let udplite = redirects.iter().find(|r| r.proto == Some(Protocol::UdpLite)).unwrap();
+        assert!(udplite.ext_ports.is_empty());
+        assert!(udplite.covers_ext_port(1) && udplite.covers_ext_port(65535));
+    }
+
+    #[test]
+    fn miniupnpd_raw_destination_addresses_are_understood() {
+        let ruleset = fixture("miniupnpd-live");
+        let forward: Vec<&Rule> = ruleset.rules_in("fw4", "upnp_forward").collect();
+        assert_eq!(forward[0].daddr, ip("192.168.1.100"));
+        assert_eq!(forward[0].dports, [(8080, 8080)]);
+        assert_eq!(forward[0].protocols, [Protocol::Tcp]);
+        assert_eq!(forward[0].iifname.as_deref(), Some("wan"));
+        assert_eq!(forward[0].verdict, Some(Verdict::Accept));
+        assert!(forward[0].unmodelled.is_empty(), "{:?}", forward[0].unmodelled);
+        // The remote-host restriction (@nh,96,32 = IPv4 saddr) is not modelled, and says so.
+        assert_eq!(forward[2].unmodelled, ["@nh,96,32 == 3405803783"]);
+        // IPv6 pinholes: @nh,192,128 is the IPv6 destination, @nh,48,8 the next header.
+        let pinhole = forward.iter().find(|r| r.dports == [(8000, 8000)]).unwrap();
+        assert_eq!(pinhole.daddr, ip("2001:db8:1::100"));
+        assert_eq!(pinhole.protocols, [Protocol::Tcp]);
+    }
+
+    #[test]
+    fn miniupnpd_udplite_filter_rule_is_not_made_more_specific() {
+        // miniupnpd compares the port without loading it, so nft shows `iif` against a number
+        // prefix; camguard ignores that match and says so rather than guessing.
+        let ruleset = fixture("miniupnpd-live");
+        let rule =
+            ruleset.rules_in("fw4", "upnp_forward").find(|r| r.protocols == [Protocol::UdpLite]).unwrap();
+        assert!(rule.dports.is_empty());
+        assert_eq!(rule.iifnames, ["wan"]);
+        assert_eq!(rule.unmodelled, ["meta iif == 35859/16"]);
+    }
+
+    #[test]
+    fn fw4_redirect_rules_are_read_with_their_names() {
+        let ruleset = fixture("fw4-openwrt-24.10");
+        let web = fw4_rule(&ruleset, "Web-Server");
+        assert_eq!((web.table.as_str(), web.chain.as_str()), ("fw4", "dstnat_wan"));
+        assert_eq!(web.protocols, [Protocol::Tcp]);
+        assert_eq!(web.dports, [(8080, 8080)]);
+        assert_eq!(web.nat, Some(Nat { kind: NatKind::Dnat, addr: ip("192.168.1.20"), port: Some(80) }));
+        assert_eq!(web.unmodelled, ["meta nfproto == ipv4"]);
+
+        let plex = fw4_rule(&ruleset, "Plex");
+        assert_eq!(plex.protocols, [Protocol::Tcp, Protocol::Udp]);
+        assert_eq!(plex.dports, [(32400, 32400)]);
+
+        let voip = fw4_rule(&ruleset, "VoIP");
+        assert_eq!(voip.protocols, [Protocol::Udp]);
+        assert_eq!(voip.dports, [(5060, 5060), (10000, 20000)]);
+        assert_eq!(voip.nat.as_ref().unwrap().port, None);
+
+        assert_eq!(fw4_rule(&ruleset, "Game-Range").dports, [(2000, 2010)]);
+        assert_eq!(fw4_rule(&ruleset, "Web-Set").dports, [(80, 80), (443, 443), (8000, 8999)]);
+
+        let ssh = fw4_rule(&ruleset, "SSH-alt");
+        assert_eq!(ssh.nat, Some(Nat { kind: NatKind::Redirect, addr: None, port: Some(22) }));
+
+        let v6 = fw4_rule(&ruleset, "HTTPS-v6");
+        assert_eq!(v6.nat.as_ref().unwrap().addr, ip("2001:db8::1234"));
+    }
+
+    #[test]
+    fn dmz_style_redirect_without_port_matches_every_port() {
+        let ruleset = fixture("fw4-openwrt-24.10");
+        let dmz = fw4_rule(&ruleset, "DVR-DMZ");
+        assert!(dmz.dports.is_empty());
+        assert!(dmz.matches_dport(1) && dmz.matches_dport(65535));
+        assert_eq!(dmz.protocols, [Protocol::Tcp, Protocol::Udp]);
+        let all = fw4_rule(&ruleset, "NVR-all-protocols");
+        assert!(all.protocols.is_empty() && all.other_protocols.is_empty());
+        assert!(all.matches_protocol(Protocol::UdpLite));
+    }
+
+    #[test]
+    fn ether_saddr_block_rules_are_read_including_named_sets() {
+        let ruleset = fixture("fw4-openwrt-24.10");
+        let mac = |s: &str| s.parse::<Mac>().unwrap();
+        let cams = fw4_rule(&ruleset, "Block-Cameras-Internet");
+        assert_eq!(cams.chain, "forward_lan");
+        assert_eq!(cams.ether_saddr, [mac("3c:ef:8c:aa:bb:cc"), mac("4c:bd:8f:01:02:03")]);
+        assert_eq!(cams.verdict, Some(Verdict::Jump("handle_reject".into())));
+        assert_eq!(fw4_rule(&ruleset, "Block-DVR").ether_saddr, [mac("00:12:34:56:78:9a")]);
+        assert_eq!(fw4_rule(&ruleset, "Block-DVR").verdict, Some(Verdict::Drop));
+        let set = fw4_rule(&ruleset, "Block-Camera-Set");
+        assert_eq!(set.ether_saddr, [mac("9c:8e:cd:11:22:33"), mac("e0:50:8b:44:55:66")]);
+    }
+
+    #[test]
+    fn rules_fw4_did_not_write_have_no_fw4_name() {
+        let ruleset = fixture("fw4-openwrt-24.10");
+        let jumps: Vec<&Rule> = ruleset.rules_in("fw4", "dstnat").collect();
+        assert_eq!(jumps.last().unwrap().verdict, Some(Verdict::Jump("upnp_prerouting".into())));
+        assert_eq!(jumps.last().unwrap().fw4_name(), None);
+        let names = ruleset.fw4_rule_names();
+        assert!(names.contains("Web-Server") && names.contains("Web-Server (reflection)"));
+        assert!(names.contains("SSH-from-WAN"));
+    }
+
+    #[test]
+    fn fw4_redirects_are_not_upnp_redirects() {
+        let ruleset = fixture("fw4-openwrt-24.10");
+        assert!(ruleset.upnp_redirects().is_empty());
+        assert!(ruleset.chain("fw4", "upnp_prerouting").is_some());
+    }
+
+    #[test]
+    fn conditions_camguard_does_not_model_are_disclosed() {
+        let ruleset = fixture("fw4-openwrt-24.10");
+        let forwards = fw4_rule(&ruleset, "Accept port forwards");
+        assert_eq!(forwards.verdict, Some(Verdict::Accept));
+        assert_eq!(forwards.unmodelled, ["ct status in dnat"]);
+        let flows = fw4_rule(&ruleset, "Handle forwarded flows");
+        assert_eq!(flows.unmodelled, ["ct state vmap"]);
+        let syn = fw4_rule(&ruleset, "Rate limit TCP syn packets");
+        assert_eq!(syn.unmodelled, ["tcp flags & { fin, syn, rst, ack } == syn"]);
+        assert_eq!(flows.verdict, None);
+        let ping = fw4_rule(&ruleset, "Allow-Ping");
+        assert_eq!(ping.other_protocols, ["icmp"], "an ICMP type match takes ICMP only");
+        assert_eq!(ping.unmodelled, ["icmp type == echo-request"]);
+        let esp = fw4_rule(&ruleset, "Allow-IPSec-ESP");
+        assert_eq!(esp.other_protocols, ["esp"]);
+        assert!(!esp.matches_protocol(Protocol::Tcp), "an ESP-only rule does not take TCP");
+    }
+
+    #[test]
+    fn input_rules_keep_interface_protocol_and_port() {
+        let ruleset = fixture("fw4-openwrt-24.10");
+        let ssh = fw4_rule(&ruleset, "SSH-from-WAN");
+        assert_eq!(
+            (ssh.chain.as_str(), ssh.protocols.as_slice(), ssh.dports.as_slice()),
+            ("input_wan", &[Protocol::Tcp][..], &[(22, 22)][..])
+        );
+        let jump = fw4_rule(&ruleset, "Handle wan IPv4/IPv6 input traffic");
+        assert_eq!(jump.iifname.as_deref(), Some("wan"));
+        assert_eq!(jump.verdict, Some(Verdict::Jump("input_wan".into())));
+        let masq = fw4_rule(&ruleset, "Masquerade IPv4 wan traffic");
+        assert_eq!(masq.nat, Some(Nat { kind: NatKind::Masquerade, addr: None, port: None }));
+        let reflection = fw4_rule(&ruleset, "Web-Server (reflection)");
+        assert_eq!(reflection.daddr, ip("203.0.113.7"));
+    }
+
+    #[test]
+    fn empty_ruleset_is_empty() {
+        assert_eq!(fixture("empty"), Ruleset::default());
+    }
+
+    #[test]
+    fn iifname_sets_keep_every_name() {
+        let rule = single_rule(
+            r#"[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":{"set":["pppoe-wan","wan6"]}}},{"jump":{"target":"input_wan"}}]"#,
+        );
+        assert_eq!(rule.iifnames, ["pppoe-wan", "wan6"]);
+        assert_eq!(rule.iifname, None);
+    }
+
+    #[test]
+    fn negated_and_compared_ports() {
+        let rule = single_rule(
+            r#"[{"match":{"op":"!=","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":22}},{"accept":null}]"#,
+        );
+        assert!(rule.dports.is_empty(), "a negated port match is not a port list");
+        assert_eq!(rule.protocols, [Protocol::Tcp]);
+        assert_eq!(rule.unmodelled, ["tcp dport != 22"]);
+        let rule = single_rule(
+            r#"[{"match":{"op":">=","left":{"payload":{"protocol":"th","field":"dport"}},"right":1024}}]"#,
+        );
+        assert_eq!(rule.dports, [(1024, 65535)]);
+        let rule = single_rule(
+            r#"[{"match":{"op":"<","left":{"payload":{"protocol":"udp","field":"dport"}},"right":0}}]"#,
+        );
+        assert!(rule.dports.is_empty());
+    }
+
+    #[test]
+    fn contradictory_protocol_matches_stay_broad() {
+        let rule = single_rule(
+            r#"[{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"udp"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":80}}]"#,
+        );
+        assert_eq!(rule.protocols, [Protocol::Udp]);
+    }
+
+    #[test]
+    fn unknown_named_set_is_not_a_restriction() {
+        let rule = single_rule(
+            r#"[{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":"@missing"}}]"#,
+        );
+        assert!(rule.dports.is_empty());
+        assert_eq!(rule.unmodelled, ["tcp dport == @missing"]);
+    }
+
+    #[test]
+    fn dnat_to_a_map_has_no_address() {
+        let rule = single_rule(
+            r#"[{"dnat":{"family":"ip","addr":{"map":{"key":{"payload":{"protocol":"th","field":"dport"}},"data":{"set":[]}}}}}]"#,
+        );
+        assert_eq!(rule.nat, Some(Nat { kind: NatKind::Dnat, addr: None, port: None }));
+        assert_eq!(rule.unmodelled, ["dnat to map …"]);
+    }
+
+    #[test]
+    fn list_chain_output_is_read_too() {
+        let json = br#"{"nftables":[{"metainfo":{"version":"1.0.6","json_schema_version":1}},{"chain":{"family":"inet","table":"fw4","name":"upnp_prerouting","handle":4}},{"rule":{"family":"inet","table":"fw4","chain":"upnp_prerouting","handle":17,"expr":[{"match":{"op":"==","left":{"meta":{"key":"iif"}},"right":"wan"}},{"match":{"op":"==","left":{"payload":{"base":"nh","offset":72,"len":8}},"right":6}},{"match":{"op":"==","left":{"payload":{"protocol":"th","field":"dport"}},"right":18080}},{"dnat":{"family":"ip","addr":"192.168.1.100","port":8080}}]}}]}"#;
+        let redirects = parse_ruleset(json).unwrap().upnp_redirects();
+        assert_eq!(redirects.len(), 1);
+        assert_eq!((redirects[0].handle, redirects[0].ext_port()), (17, Some(18080)));
+    }
+
+    #[test]
+    fn comments_are_cleaned() {
+        let json = br#"{"nftables":[{"rule":{"family":"inet","table":"fw4","chain":"c","handle":1,"comment":"!fw4: cam\u001b[2J","expr":[]}}]}"#;
+        let rule = parse_ruleset(json).unwrap().rules.remove(0);
+        assert_eq!(rule.fw4_name(), Some("cam\\x1b[2J"));
+    }
+
+    #[test]
+    fn errors_say_what_was_expected() {
+        let err = parse_ruleset(b"Error: Could not process rule").unwrap_err().to_string();
+        assert!(err.starts_with("nft JSON: not valid JSON") && err.contains("nft -j list ruleset"), "{err}");
+        let err = parse_ruleset(br#"{"tables":[]}"#).unwrap_err().to_string();
+        assert!(err.contains("no \"nftables\" array"), "{err}");
+    }
+
+    #[test]
+    fn oversized_input_is_refused_before_parsing() {
+        let big = vec![b' '; MAX_RULESET_BYTES + 1];
+        let err = parse_ruleset(&big).unwrap_err().to_string();
+        assert!(err.contains("at most 32 MiB"), "{err}");
+    }
+
+    #[test]
+    fn deeply_nested_json_is_an_error_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_ruleset(deep.as_bytes()).is_err());
+    }
 }
