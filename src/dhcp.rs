@@ -138,7 +138,8 @@ fn parse_odhcpd_line(number: usize, line: &[u8]) -> Result<Vec<DhcpLease>, Strin
     let hostname = odhcpd_hostname(f[3]);
     let is_ipv4 = f[2] == b"ipv4";
     let (mac, client_id) = if is_ipv4 {
-        let mac = odhcpd_mac(f[1]).ok_or_else(|| format!("hardware address {} is not a MAC address", quoted(f[1])))?;
+        let mac = odhcpd_mac(f[1])
+            .ok_or_else(|| format!("hardware address {} is not a MAC address", quoted(f[1])))?;
         (Some(mac), None)
     } else {
         let duid = hex_bytes(f[1]).ok_or_else(|| format!("DUID {} is not hexadecimal", quoted(f[1])))?;
@@ -161,7 +162,14 @@ fn parse_odhcpd_line(number: usize, line: &[u8]) -> Result<Vec<DhcpLease>, Strin
         if len < host_len {
             continue;
         }
-        leases.push(DhcpLease { line: number, expires, mac, ip, hostname: hostname.clone(), client_id: client_id.clone() });
+        leases.push(DhcpLease {
+            line: number,
+            expires,
+            mac,
+            ip,
+            hostname: hostname.clone(),
+            client_id: client_id.clone(),
+        });
     }
     Ok(leases)
 }
@@ -237,10 +245,7 @@ fn hex_bytes(text: &[u8]) -> Option<Vec<u8>> {
     if digits.is_empty() || digits.len() % 2 != 0 {
         return None;
     }
-    digits
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-        .collect()
+    digits.chunks(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()).collect()
 }
 
 fn ip_addr(field: &[u8]) -> Result<IpAddr, String> {
@@ -387,7 +392,8 @@ agent-info 192.168.1.64 01:02:03
 
     #[test]
     fn odhcpd_escaped_control_characters_stay_visible() {
-        let e = parse_odhcpd_leases(b"# br-lan aa:bb:cc:dd:ee:ff ipv4 cam\\x0a\\x1b[2J 0 1 32 10.0.0.1/32").entries;
+        let e = parse_odhcpd_leases(b"# br-lan aa:bb:cc:dd:ee:ff ipv4 cam\\x0a\\x1b[2J 0 1 32 10.0.0.1/32")
+            .entries;
         assert_eq!(e[0].hostname.as_deref(), Some("cam\\x0a\\x1b[2J"));
     }
 

@@ -151,7 +151,10 @@ pub(crate) fn numbered_lines(input: &[u8]) -> impl Iterator<Item = (usize, &[u8]
 
 /// Runs `parse_line` on every non-blank line; a line it rejects becomes a [`BadLine`] and the
 /// rest go on.
-pub(crate) fn parse_lines<T>(input: &[u8], parse_line: impl Fn(usize, &[u8]) -> Result<T, String>) -> Parsed<T> {
+pub(crate) fn parse_lines<T>(
+    input: &[u8],
+    parse_line: impl Fn(usize, &[u8]) -> Result<T, String>,
+) -> Parsed<T> {
     let mut parsed = Parsed::default();
     for (number, line) in numbered_lines(input) {
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -421,7 +424,9 @@ mod tests {
     fn forged_line_from_a_crlf_description_is_read_as_a_line() {
         // What miniupnpd 2.3.1 wrote for a CDATA description holding CR/LF (captured in
         // tests/fixtures/leases/miniupnpd-live.leases): indistinguishable from a real lease.
-        let parsed = parse_leases(b"TCP:19000:192.168.1.100:9000:1795630830:  <b>cam</b>\r\nTCP:2222:192.168.1.1:22:0:forged\n");
+        let parsed = parse_leases(
+            b"TCP:19000:192.168.1.100:9000:1795630830:  <b>cam</b>\r\nTCP:2222:192.168.1.1:22:0:forged\n",
+        );
         assert!(parsed.bad_lines.is_empty());
         assert_eq!(parsed.entries.len(), 2);
         assert_eq!(parsed.entries[1].line, 2);
@@ -494,7 +499,9 @@ mod tests {
 
     #[test]
     fn bad_pinhole_line_is_reported_with_its_number_and_skipped() {
-        let parsed = parse_leases6(b"TCP;192.168.1.5;80;;0;1;0;x\nTCP;2001:db8::1;80;nowhere;0;1;0;x\nTCP;2001:db8::1;80\n");
+        let parsed = parse_leases6(
+            b"TCP;192.168.1.5;80;;0;1;0;x\nTCP;2001:db8::1;80;nowhere;0;1;0;x\nTCP;2001:db8::1;80\n",
+        );
         assert!(parsed.entries.is_empty());
         let bad: Vec<(usize, &str)> = parsed.bad_lines.iter().map(|b| (b.line, b.message.as_str())).collect();
         assert_eq!(
