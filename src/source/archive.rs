@@ -35,10 +35,13 @@ pub fn read_backup(bytes: &[u8]) -> Result<Archive, ArchiveError> {
         return err(format!("the backup is {} bytes; camguard reads backups up to {MAX_COMPRESSED}", bytes.len()));
     }
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        read_tar(&gunzip(bytes)?)
-    } else {
-        read_tar(bytes)
+        return read_tar(&gunzip(bytes)?);
     }
+    let looks_like_tar = bytes.get(257..262) == Some(b"ustar".as_slice());
+    if !looks_like_tar {
+        return err("not a sysupgrade backup: expected a gzip-compressed tar archive (.tar.gz)");
+    }
+    read_tar(bytes)
 }
 
 /// Decompresses the first gzip member (RFC 1952); `sysupgrade -b` writes exactly one.
