@@ -23,8 +23,6 @@
 //! Hostnames are chosen by the device itself, so they are matched as plain data and can only
 //! add evidence: a hostname never cancels what the OUI or a port says. A hostname that also
 //! names a computer or phone ("camera-laptop", "DESKTOP-CAM1") is not counted at all.
-use std::cmp::Reverse;
-
 use serde::Serialize;
 
 use super::oui::{self, Strength};
@@ -145,12 +143,18 @@ pub fn classify(evidence: &Evidence) -> Classification {
         _ => (DeviceClass::Other, Confidence::Low),
     };
 
-    let mut signs: Vec<Sign> = Vec::new();
-    signs.extend(oui_signs.0);
-    signs.extend(host_signs.0);
-    signs.extend(port_signs.0);
-    signs.sort_by_key(|s| Reverse(s.weight)); // stable: OUI, hostname, port among equals
-    let mut reasons: Vec<String> = signs.into_iter().map(|s| s.reason).collect();
+    // Strongest first; among equals OUI, hostname, port. Buckets instead of a sort: a generic
+    // stable sort costs kilobytes of router flash.
+    let mut by_weight: [Vec<String>; STRONG as usize + 1] = Default::default();
+    for sign in oui_signs
+        .0
+        .into_iter()
+        .chain(host_signs.0)
+        .chain(port_signs.0)
+    {
+        by_weight[usize::from(sign.weight.min(STRONG))].push(sign.reason);
+    }
+    let mut reasons: Vec<String> = by_weight.into_iter().rev().flatten().collect();
     if score < CAMERA_LIKE_SCORE {
         reasons.push(if score == NONE && reasons.is_empty() {
             "nothing points to a camera".to_owned()
@@ -482,24 +486,30 @@ fn hostname_signs(
         signs.0.extend(axis);
         // One sign per hostname: its strongest rule (the first among equals), with the class
         // of the strongest rule that names one ("lorex-nvr": lorex* says who, nvr says what).
-        let mut weighed: Vec<(&HostRule, u8, String)> =
-            hits.iter().map(|r| rule_weight(r, oui_vendor)).collect();
-        weighed.sort_by_key(|w| Reverse(w.1)); // stable: table order among equals
-        if let Some((best, weight, note)) = weighed.first() {
-            let mut reason = format!("hostname {} matches {}{note}", quoted(hostname), best.shown);
-            let mut class = best.class;
-            if class.is_none() {
-                if let Some((named, _, _)) = weighed.iter().find(|(r, _, _)| r.class.is_some()) {
-                    class = named.class;
-                    reason.push_str(" and ");
-                    reason.push_str(named.shown);
-                }
+        let mut best: Option<(&HostRule, u8, String)> = None;
+        let mut named: Option<(&HostRule, u8)> = None;
+        for hit in hits {
+            let (weight, note) = rule_weight(hit, oui_vendor);
+            if hit.class.is_some() && named.map_or(true, |(_, w)| weight > w) {
+                named = Some((hit, weight));
+            }
+            if best.as_ref().map_or(true, |(_, w, _)| weight > *w) {
+                best = Some((hit, weight, note));
+            }
+        }
+        if let Some((rule, weight, note)) = best {
+            let mut reason = format!("hostname {} matches {}{note}", quoted(hostname), rule.shown);
+            let mut class = rule.class;
+            if let (None, Some((named, _))) = (class, named) {
+                class = named.class;
+                reason.push_str(" and ");
+                reason.push_str(named.shown);
             }
             signs.0.push(Sign {
-                weight: *weight,
+                weight,
                 class,
                 // A rule weakened for want of its OUI names no vendor either.
-                vendor: best.brand.filter(|_| *weight == best.weight),
+                vendor: rule.brand.filter(|_| weight == rule.weight),
                 reason,
             });
         }
@@ -509,17 +519,13 @@ fn hostname_signs(
 }
 
 /// A rule's weight on this device, and what the reason should add about the OUI pairing.
-fn rule_weight<'r>(
-    rule: &'r HostRule,
-    oui_vendor: Option<&'static oui::Vendor>,
-) -> (&'r HostRule, u8, String) {
+fn rule_weight(rule: &HostRule, oui_vendor: Option<&'static oui::Vendor>) -> (u8, String) {
     if rule.needs_oui_of.is_empty() {
-        return (rule, rule.weight, String::new());
+        return (rule.weight, String::new());
     }
     match oui_vendor.filter(|v| rule.needs_oui_of.contains(&v.name)) {
-        Some(v) => (rule, rule.weight, format!(" on an OUI of {}", v.name)),
+        Some(v) => (rule.weight, format!(" on an OUI of {}", v.name)),
         None => (
-            rule,
             WEAK,
             format!(
                 " but not on an OUI of {}, as those devices are",
