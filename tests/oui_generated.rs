@@ -46,11 +46,29 @@ fn committed_table_matches_the_generator() {
             .zip(committed.lines())
             .position(|(a, b)| a != b)
             .map_or_else(|| "in length".to_string(), |i| format!("at line {}", i + 1));
+        let (here, committed_snapshot) = (snapshot(&generated), snapshot(&committed));
+        let registry_note = if here != committed_snapshot {
+            format!(
+                "The IEEE registry on this machine (ieee-data snapshot {here}) is not the one the \
+                 committed table was made from ({committed_snapshot}): commit the regenerated \
+                 table if the newer registry is intended.\n"
+            )
+        } else {
+            String::new()
+        };
         panic!(
             "src/devices/oui.rs differs from the generator's output ({first_difference}).\n\
-             Regenerate it with `{REGENERATE}` and commit the result.\n{stderr}"
+             {registry_note}Regenerate it with `{REGENERATE}` and commit the result.\n{stderr}"
         );
     }
+}
+
+/// The ieee-data snapshot date the generator wrote into a table's header.
+fn snapshot(table: &str) -> &str {
+    table
+        .split_once("(snapshot ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map_or("unknown", |(date, _)| date)
 }
 
 #[test]
