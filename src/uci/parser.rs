@@ -11,6 +11,7 @@
 //! rejects the whole file. Invalid UTF-8 in values is kept as libuci keeps it (bytes) until the end,
 //! then decoded lossily (U+FFFD); names and types are ASCII by libuci's own validation.
 use super::{Package, Section, UciOption, Value};
+use std::collections::HashMap;
 
 /// A strict-mode parse error, as libuci would raise it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +152,41 @@ struct RawSection {
     /// libuci stores a section's type inline until the first redefinition moves it to the heap;
     /// the redefinition after that leaves the parser with no current section (see `parse_config`).
     redefined: bool,
-    options: Vec<(Vec<u8>, RawValue)>,
+    options: Options,
+}
+
+impl RawSection {
+    fn new(name: Vec<u8>, section_type: Vec<u8>, anonymous: bool) -> Self {
+        RawSection { name, section_type, anonymous, redefined: false, options: Options::default() }
+    }
+}
+
+/// A section's options in libuci's order, with a name index: libuci's lookups are linear, which
+/// is fine on a router's small files but quadratic on a hostile one (an offline backup).
+#[derive(Default)]
+struct Options {
+    /// A replaced option leaves a hole (`None`) and is pushed again at the end.
+    slots: Vec<Option<(Vec<u8>, RawValue)>>,
+    index: HashMap<Vec<u8>, usize>,
+}
+
+impl Options {
+    fn get_mut(&mut self, name: &[u8]) -> Option<&mut RawValue> {
+        let i = *self.index.get(name)?;
+        self.slots.get_mut(i)?.as_mut().map(|(_, v)| v)
+    }
+
+    /// Adds `name` at the end, dropping an earlier option of that name.
+    fn push(&mut self, name: Vec<u8>, value: RawValue) {
+        if let Some(old) = self.index.insert(name.clone(), self.slots.len()) {
+            self.slots[old] = None;
+        }
+        self.slots.push(Some((name, value)));
+    }
+
+    fn into_ordered(self) -> impl Iterator<Item = (Vec<u8>, RawValue)> {
+        self.slots.into_iter().flatten()
+    }
 }
 
 enum RawValue {
@@ -173,6 +208,8 @@ struct Parser<'a> {
     /// Whether the last chunk read ended in a newline (false only on an unterminated last line).
     ended_in_newline: bool,
     sections: Vec<RawSection>,
+    /// First section of each name (libuci's lookup returns the first match).
+    section_index: HashMap<Vec<u8>, usize>,
     current: Option<usize>,
     /// The current section was dropped by a third declaration of a named section.
     lost_section: bool,
@@ -190,6 +227,7 @@ impl<'a> Parser<'a> {
             line: 0,
             ended_in_newline: true,
             sections: Vec::new(),
+            section_index: HashMap::new(),
             current: None,
             lost_section: false,
         }
@@ -492,19 +530,12 @@ impl<'a> Parser<'a> {
         let name = self.cstr(name_at).to_vec();
 
         if name.is_empty() {
-            let position = self.sections.len() + 1;
-            self.sections.push(RawSection {
-                name: anonymous_name(position, &section_type).into_bytes(),
-                section_type,
-                anonymous: true,
-                redefined: false,
-                options: Vec::new(),
-            });
-            self.current = Some(self.sections.len() - 1);
+            let name = anonymous_name(self.sections.len() + 1, &section_type).into_bytes();
+            self.add_section(RawSection::new(name, section_type, true));
             return Ok(());
         }
         // A repeated name reopens the earlier section (anonymous ones match by generated name).
-        match self.sections.iter().position(|s| s.name == name) {
+        match self.section_index.get(&name).copied() {
             Some(i) => {
                 let s = &mut self.sections[i];
                 if s.section_type != section_type {
@@ -521,18 +552,16 @@ impl<'a> Parser<'a> {
                     self.current = Some(i);
                 }
             }
-            None => {
-                self.sections.push(RawSection {
-                    name,
-                    section_type,
-                    anonymous: false,
-                    redefined: false,
-                    options: Vec::new(),
-                });
-                self.current = Some(self.sections.len() - 1);
-            }
+            None => self.add_section(RawSection::new(name, section_type, false)),
         }
         Ok(())
+    }
+
+    fn add_section(&mut self, section: RawSection) {
+        let i = self.sections.len();
+        self.section_index.entry(section.name.clone()).or_insert(i);
+        self.sections.push(section);
+        self.current = Some(i);
     }
 
     fn parse_option(&mut self, list: bool) -> Res<()> {
@@ -545,22 +574,21 @@ impl<'a> Parser<'a> {
         self.assert_eol()?;
         let name = self.cstr(name_at).to_vec();
         let value = self.cstr(value_at).to_vec();
-        let options = &mut self.sections[current].options;
-        let existing = options.iter().position(|(n, _)| *n == name);
+        let Some(section) = self.sections.get_mut(current) else {
+            return Err(R_NO_SECTION);
+        };
+        let options = &mut section.options;
 
         if list {
             // uci_add_list: append to a list; a string becomes a new list (at the end) holding the
             // old string then the new item; an empty item is kept.
-            match existing {
-                Some(i) => match &mut options[i].1 {
-                    RawValue::List(items) => items.push(value),
-                    RawValue::Single(old) => {
-                        let old = std::mem::take(old);
-                        options.remove(i);
-                        options.push((name, RawValue::List(vec![old, value])));
-                    }
-                },
-                None => options.push((name, RawValue::List(vec![value]))),
+            match options.get_mut(&name) {
+                Some(RawValue::List(items)) => items.push(value),
+                Some(RawValue::Single(old)) => {
+                    let old = std::mem::take(old);
+                    options.push(name, RawValue::List(vec![old, value]));
+                }
+                None => options.push(name, RawValue::List(vec![value])),
             }
             return Ok(());
         }
@@ -570,13 +598,9 @@ impl<'a> Parser<'a> {
         if value.is_empty() {
             return Ok(());
         }
-        match existing {
-            Some(i) if matches!(&options[i].1, RawValue::Single(old) if *old == value) => {}
-            Some(i) => {
-                options.remove(i);
-                options.push((name, RawValue::Single(value)));
-            }
-            None => options.push((name, RawValue::Single(value))),
+        match options.get_mut(&name) {
+            Some(RawValue::Single(old)) if *old == value => {}
+            _ => options.push(name, RawValue::Single(value)),
         }
         Ok(())
     }
@@ -596,7 +620,7 @@ impl<'a> Parser<'a> {
                 anonymous: s.anonymous,
                 options: s
                     .options
-                    .into_iter()
+                    .into_ordered()
                     .map(|(n, v)| UciOption {
                         name: text(n),
                         value: match v {
