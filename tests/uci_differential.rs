@@ -24,7 +24,7 @@ fn repo() -> PathBuf {
 fn uci_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("CAMGUARD_UCI") {
         let p = PathBuf::from(p);
-        assert!(p.is_file(), "CAMGUARD_UCI={} is not a file", p.display());
+        assert!(p.is_file(), "CAMGUARD_UCI={} is not a file: run scripts/build-uci first", p.display());
         return p;
     }
     let p = repo().join(".tools/uci/bin/uci");
