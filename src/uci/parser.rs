@@ -8,7 +8,14 @@
 //! instead of defining a cleaner grammar: the differential tests then hold byte for byte.
 //!
 //! Behaviour is that of `uci` and rpcd, which both run libuci in strict mode: the first error
-//! rejects the whole file. Invalid UTF-8 in values is kept as libuci keeps it (bytes) until the end,
+//! rejects the whole file.
+//!
+//! Version: this is the libuci vendored in libuci-sys 1.0.5 (upstream as of late 2020), the one
+//! the differential tests can build. Upstream uci changed two things since, both verified against
+//! a build of upstream HEAD: from 2022-11 a replaced option (new value, option<->list) keeps its
+//! position instead of moving to the end, and from 2023-07 a third declaration of a named section
+//! no longer drops the section context. Values are the same in both; only option order and the
+//! acceptance of that rare file differ. Invalid UTF-8 in values is kept as libuci keeps it (bytes) until the end,
 //! then decoded lossily (U+FFFD); names and types are ASCII by libuci's own validation.
 use super::{Package, Section, UciOption, Value};
 use std::collections::HashMap;
