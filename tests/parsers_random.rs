@@ -442,5 +442,6 @@ fn random_scalar(rng: &mut Rng) -> Value {
 }
 
 fn random_key(rng: &mut Rng) -> &'static str {
-    rng.pick(&["limit", "log", "mangle", "xt", "flow", "queue", "", "match", "dnat", "jump"])
+    const KEYS: &[&str] = &["limit", "log", "mangle", "xt", "flow", "queue", "", "match", "dnat", "jump"];
+    KEYS[rng.below(KEYS.len())]
 }
