@@ -120,7 +120,7 @@ fn dmz_to_a_camera_still_says_it_is_a_camera() {
     let f = with_id(&report, "forward.dmz");
     assert_eq!(f.len(), 1);
     assert!(f[0].detail.contains("camera"), "{}", f[0].detail);
-    assert_eq!(f[0].evidence["device"]["class"], "camera");
+    assert_eq!(f[0].evidence.to_json()["device"]["class"], "camera");
 }
 
 #[test]
@@ -303,9 +303,9 @@ fn mapping_to_a_camera_is_high_and_to_a_console_medium() {
         .audit();
     let f = with_id(&report, "upnp.mapping");
     assert_eq!(f.len(), 2);
-    let cam = f.iter().find(|f| f.evidence["int_addr"] == "192.168.1.64").unwrap();
+    let cam = f.iter().find(|f| f.evidence.to_json()["int_addr"] == "192.168.1.64").unwrap();
     assert_eq!(cam.severity, Severity::High);
-    let xbox = f.iter().find(|f| f.evidence["int_addr"] == "192.168.1.31").unwrap();
+    let xbox = f.iter().find(|f| f.evidence.to_json()["int_addr"] == "192.168.1.31").unwrap();
     assert_eq!(xbox.severity, Severity::Medium);
 }
 
@@ -323,7 +323,7 @@ fn expired_leases_are_not_mappings() {
         .audit();
     let f = with_id(&report, "upnp.mapping");
     assert_eq!(f.len(), 1);
-    assert_eq!(f[0].evidence["ext_port"], 5001);
+    assert_eq!(f[0].evidence.to_json()["ext_port"], 5001);
 }
 
 #[test]
@@ -333,7 +333,8 @@ fn hostile_description_is_cleaned_in_the_finding() {
         .leases("UDP:40000:192.168.1.77:40000:0:<b>x</b>\x1b[2J\x07end\n")
         .audit();
     let f = &with_id(&report, "upnp.mapping")[0];
-    let desc = f.evidence["description"].as_str().unwrap();
+    let evidence = f.evidence.to_json();
+    let desc = evidence["description"].as_str().unwrap();
     assert!(!desc.chars().any(char::is_control), "{desc:?}");
     assert!(desc.contains("<b>x</b>"), "markup stays text: {desc:?}");
 }

@@ -1,14 +1,14 @@
 //! Configs that exist but could not be read: a finding, never a silent "absent".
-use super::{finding, Context, Severity, Subject};
+use super::{finding, Context, Finding, Severity, Subject};
 
-pub fn check(ctx: &mut Context) {
+pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     let problems: Vec<_> = ctx.snap.problems.iter().filter(|p| p.config.is_some()).cloned().collect();
     for p in problems {
         let config = p.config.unwrap_or_default();
         let at = p.line.map(|l| format!(" (line {l})")).unwrap_or_default();
         // A firewall camguard cannot read is a firewall nobody has checked.
         let severity = if config == "firewall" || config == "upnpd" { Severity::High } else { Severity::Medium };
-        ctx.push(
+        out.push(
             finding(
                 "config.invalid",
                 severity,
@@ -26,7 +26,7 @@ pub fn check(ctx: &mut Context) {
     }
     if let Err(e) = &ctx.policy {
         let e = e.clone();
-        ctx.push(
+        out.push(
             finding(
                 "config.invalid",
                 Severity::Medium,

@@ -1,20 +1,17 @@
 //! Cameras on the LAN: which devices are camera-like, and whether they can reach the internet.
-use serde_json::json;
 
-use super::{capitalised, device_evidence, finding, with_article, Context, Finding, Severity, Subject};
+use super::{capitalised, finding, with_article, Context, DeviceEvidence, DeviceRef, Evidence, Finding, Severity, Subject};
+use std::sync::Arc;
+
 use crate::devices::{Confidence, Device};
 use crate::policy::Access;
 use crate::snapshot::firewall::{Firewall, ZonePolicy};
 use crate::snapshot::values::fw4_enum;
 
-pub fn check(ctx: &mut Context) {
-    let mut out = Vec::new();
+pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for d in ctx.inventory.cameras() {
         out.push(detected(d));
         out.extend(internet(ctx, d));
-    }
-    for f in out {
-        ctx.push(f);
     }
 }
 
@@ -22,7 +19,7 @@ fn subject(d: &Device) -> Subject {
     Subject::Device { ip: d.ips.first().copied(), mac: d.mac }
 }
 
-fn detected(d: &Device) -> Finding {
+fn detected(d: &Arc<Device>) -> Finding {
     let c = &d.classification;
     finding(
         "camera.detected",
@@ -37,7 +34,7 @@ fn detected(d: &Device) -> Finding {
             c.reasons.join("; ")
         ),
     )
-    .evidence(json!({ "device": device_evidence(d) }))
+    .typed_evidence(Evidence::Device(DeviceEvidence { device: DeviceRef(d.clone()), policy_blocks: None }))
     .remedy(
         "Make sure it has its own strong password and automatic firmware updates. If camguard got the class wrong, \
          add a device section with option class to /etc/config/camguard.",
@@ -56,7 +53,7 @@ fn confidence_word(c: Confidence) -> &'static str {
 /// NCSC step 3: a camera that does not need remote viewing should not reach the internet. The LAN
 /// reaches the WAN through a `forwarding` (or an ACCEPT default), unless a REJECT/DROP rule for
 /// the device's MAC or address covers all its traffic.
-fn internet(ctx: &Context, d: &Device) -> Option<Finding> {
+fn internet(ctx: &Context, d: &Arc<Device>) -> Option<Finding> {
     let fw = ctx.snap.firewall.as_ref()?;
     if !lan_reaches_wan(ctx, fw) || blocked(ctx, fw, d) {
         return None;
@@ -80,7 +77,7 @@ fn internet(ctx: &Context, d: &Device) -> Option<Finding> {
             format!("The {} {} can reach the internet", d.classification.class.label(), d.display_name()),
             detail,
         )
-        .evidence(json!({ "device": device_evidence(d), "policy_blocks": policy_blocks }))
+        .typed_evidence(Evidence::Device(DeviceEvidence { device: DeviceRef(d.clone()), policy_blocks: Some(policy_blocks) }))
         .remedy(
             "If you do not view this camera away from home, block its internet access (camguard camera_internet \
              'block', or a device section with internet 'block'). Keep it if you rely on the vendor's app.",

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use super::upnp::is_fw4;
-use super::{device_evidence, finding, with_article, Context, Severity, Subject};
+use super::{finding, Finding, with_article, Context, DeviceRef, Evidence, ForwardEvidence, SensitivePort, Severity, Subject};
 use crate::policy::ForwardPolicy;
 use crate::ports::{self, PortKind};
 use crate::snapshot::firewall::{NatTarget, Redirect};
@@ -33,17 +33,13 @@ fn ports_text(r: &Redirect) -> String {
     }
 }
 
-pub fn check(ctx: &mut Context) {
+pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     let Some(fw) = &ctx.snap.firewall else { return };
-    let mut out = Vec::new();
     for r in fw.redirects.iter().filter(|r| is_wan_forward(ctx, r)) {
         out.extend(exposure(ctx, r));
         out.extend(policy_violation(ctx, r));
     }
     out.extend(drift(ctx));
-    for f in out {
-        ctx.push(f);
-    }
 }
 
 /// One finding per forward, for its worst property: every port, a camera, a sensitive port.
@@ -53,7 +49,7 @@ fn exposure(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
     };
     let device = ctx.device_at(dest_ip);
     let camera = device.filter(|d| d.classification.class.is_camera_like());
-    let who = device.map_or_else(|| dest_ip.to_owned(), |d| d.describe());
+    let who = device.map_or_else(|| dest_ip.to_owned(), |d| d.describe().to_owned());
     let sensitive: Vec<_> = sensitive_ports(r);
     let protos = r.protocols.join("/");
     let (id, severity, title) = if forwards_every_port(r) {
@@ -94,17 +90,17 @@ fn exposure(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
     };
     Some(
         finding(id, severity, subject(r), title, detail)
-            .evidence(json!({
-                "section": r.section,
-                "name": r.name,
-                "src": r.src,
-                "src_dport": r.src_dport,
-                "dest_ip": r.dest_ip,
-                "dest_port": r.internal_ports(),
-                "protocols": r.protocols,
-                "src_ip": r.src_ip,
-                "sensitive_ports": sensitive.iter().map(|k| json!({"port": k.port, "service": k.name})).collect::<Vec<_>>(),
-                "device": device.map(device_evidence),
+            .typed_evidence(Evidence::Forward(ForwardEvidence {
+                section: r.section.clone(),
+                name: r.name.clone(),
+                src: r.src.clone(),
+                src_dport: r.src_dport,
+                dest_ip: r.dest_ip.clone(),
+                dest_port: r.internal_ports(),
+                protocols: r.protocols.clone(),
+                src_ip: r.src_ip.clone(),
+                sensitive_ports: sensitive.iter().map(|k| SensitivePort { port: k.port, service: k.name }).collect(),
+                device: device.map(|d| DeviceRef(d.clone())),
             }))
             .remedy(remedy),
     )

@@ -10,7 +10,9 @@ mod router;
 mod upnp;
 mod wifi;
 
+use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -83,9 +85,9 @@ pub struct Finding {
     pub detail: String,
     pub subject: Subject,
     /// The facts behind the finding, as an object.
-    pub evidence: Value,
+    pub evidence: Evidence,
     /// What to do, in plain words.
-    pub remedy: String,
+    pub remedy: Cow<'static, str>,
     /// The action that would fix it (filled in by the planner; null until then).
     pub fix: Option<Value>,
 }
@@ -134,57 +136,134 @@ pub struct Context<'a> {
     pub policy: Result<Policy, PolicyError>,
     pub inventory: Inventory,
     pub wan_zones: Vec<&'a str>,
-    findings: Vec<Finding>,
 }
 
 impl<'a> Context<'a> {
     pub fn new(snap: &'a Snapshot) -> Context<'a> {
         let policy = snap.camguard.as_ref().map_or_else(|| Ok(Policy::default()), Policy::from_uci);
         let inventory = Inventory::build(snap, policy.as_ref().unwrap_or(&Policy::default()));
-        Context { snap, policy, inventory, wan_zones: snap.wan_zones(), findings: Vec::new() }
-    }
-
-    pub fn push(&mut self, finding: Finding) {
-        self.findings.push(finding);
+        Context { snap, policy, inventory, wan_zones: snap.wan_zones() }
     }
 
     pub fn is_wan_zone(&self, zone: &str) -> bool {
         self.wan_zones.contains(&zone)
     }
 
-    pub fn device_at(&self, ip: &str) -> Option<&Device> {
+    pub fn device_at(&self, ip: &str) -> Option<&Arc<Device>> {
         self.inventory.by_ip_text(ip)
+    }
+}
+
+/// The facts behind a finding, always a JSON object. The findings that come one per mapping,
+/// forward or device are typed and share the device record, so a router with 10,000 mappings
+/// costs no 10,000 JSON maps; the rare ones carry a JSON object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Evidence {
+    Mapping(MappingEvidence),
+    Forward(ForwardEvidence),
+    Device(DeviceEvidence),
+    Json(Value),
+}
+
+impl Evidence {
+    /// As JSON, for callers that inspect fields.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MappingEvidence {
+    pub proto: Protocol,
+    pub ext_port: u16,
+    pub int_addr: IpAddr,
+    pub int_port: u16,
+    pub description: Option<String>,
+    pub expires: Option<u64>,
+    /// "nft" (a live rule) or "lease file".
+    pub seen_in: &'static str,
+    pub service: Option<&'static str>,
+    pub device: Option<DeviceRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForwardEvidence {
+    pub section: String,
+    pub name: Option<String>,
+    pub src: Option<String>,
+    pub src_dport: Option<crate::snapshot::values::PortRange>,
+    pub dest_ip: Option<String>,
+    pub dest_port: Option<crate::snapshot::values::PortRange>,
+    pub protocols: Vec<String>,
+    pub src_ip: Option<String>,
+    pub sensitive_ports: Vec<SensitivePort>,
+    pub device: Option<DeviceRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SensitivePort {
+    pub port: u16,
+    pub service: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceEvidence {
+    pub device: DeviceRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_blocks: Option<bool>,
+}
+
+/// A device named by a finding: what is known about it and why it was classified so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRef(pub Arc<Device>);
+
+impl Serialize for DeviceRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let d = &self.0;
+        let c = &d.classification;
+        let mut m = s.serialize_map(Some(7))?;
+        m.serialize_entry("ip", &d.ips.first())?;
+        m.serialize_entry("mac", &d.mac)?;
+        m.serialize_entry("hostname", &d.hostnames.first())?;
+        m.serialize_entry("class", &c.class)?;
+        m.serialize_entry("vendor", &c.vendor)?;
+        m.serialize_entry("confidence", &c.confidence)?;
+        m.serialize_entry("reasons", &c.reasons)?;
+        m.end()
     }
 }
 
 /// Builds a finding; the remedy and evidence are set with the chained methods.
 pub(crate) fn finding(id: &'static str, severity: Severity, subject: Subject, title: String, detail: String) -> Finding {
-    Finding { id, severity, title, detail, subject, evidence: Value::Object(Default::default()), remedy: String::new(), fix: None }
+    Finding {
+        id,
+        severity,
+        title,
+        detail,
+        subject,
+        evidence: Evidence::Json(Value::Object(Default::default())),
+        remedy: Cow::Borrowed(""),
+        fix: None,
+    }
 }
 
 impl Finding {
     pub(crate) fn evidence(mut self, evidence: Value) -> Finding {
+        self.evidence = Evidence::Json(evidence);
+        self
+    }
+
+    pub(crate) fn typed_evidence(mut self, evidence: Evidence) -> Finding {
         self.evidence = evidence;
         self
     }
 
-    pub(crate) fn remedy(mut self, remedy: impl Into<String>) -> Finding {
+    pub(crate) fn remedy(mut self, remedy: impl Into<Cow<'static, str>>) -> Finding {
         self.remedy = remedy.into();
         self
     }
-}
-
-/// A device as evidence: what is known about it and why it was classified so.
-pub(crate) fn device_evidence(device: &Device) -> Value {
-    serde_json::json!({
-        "ip": device.ips.first(),
-        "mac": device.mac,
-        "hostname": device.hostnames.first(),
-        "class": device.classification.class,
-        "vendor": device.classification.vendor,
-        "confidence": device.classification.confidence,
-        "reasons": device.classification.reasons,
-    })
 }
 
 /// "a camera", "an NVR/DVR": the article for a word read aloud.
@@ -201,16 +280,21 @@ pub(crate) fn capitalised(s: &str) -> String {
 
 /// Audits a snapshot. Deterministic: same snapshot, same report.
 pub fn audit(snap: &Snapshot) -> Report {
-    let mut ctx = Context::new(snap);
-    config::check(&mut ctx);
-    upnp::check(&mut ctx);
-    forwards::check(&mut ctx);
-    router::check(&mut ctx);
-    wifi::check(&mut ctx);
-    devices::check(&mut ctx);
-
-    let mut findings = ctx.findings;
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)).then(a.subject.cmp(&b.subject)));
+    let ctx = Context::new(snap);
+    let mut findings = Vec::with_capacity(snap.upnp.leases.len() + 2 * ctx.inventory.devices.len() + 64);
+    for check in [config::check, upnp::check, forwards::check, router::check, wifi::check, devices::check] {
+        check(&ctx, &mut findings);
+    }
+    // Unstable sort moves fewer of these large values; ties are broken on every text field, so
+    // the order is still total and the report deterministic.
+    findings.sort_unstable_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.id.cmp(b.id))
+            .then_with(|| a.subject.cmp(&b.subject))
+            .then_with(|| a.title.cmp(&b.title))
+            .then_with(|| a.detail.cmp(&b.detail))
+    });
     let mut counts = Counts::default();
     for f in &findings {
         *match f.severity {

@@ -9,15 +9,11 @@ use crate::snapshot::firewall::{Redirect, ZonePolicy};
 use crate::snapshot::values::fw4_enum;
 use crate::snapshot::RootPassword;
 
-pub fn check(ctx: &mut Context) {
-    let mut out = Vec::new();
+pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     out.extend(zone_policies(ctx));
     out.extend(admin_rules(ctx));
     out.extend(firmware(ctx));
     out.extend(root_password(ctx));
-    for f in out {
-        ctx.push(f);
-    }
 }
 
 fn zone_policies(ctx: &Context) -> Vec<Finding> {

@@ -5,7 +5,9 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{capitalised, device_evidence, expiry_words, finding, with_article, Context, Severity, Subject};
+use super::{
+    capitalised, expiry_words, finding, Finding, with_article, Context, DeviceRef, Evidence, MappingEvidence, Severity, Subject,
+};
 use crate::nft::{NatKind, Ruleset};
 use crate::ports::{self, PortKind};
 use crate::snapshot::upnpd::PermAction;
@@ -96,7 +98,7 @@ pub fn active_mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
         .collect()
 }
 
-pub fn check(ctx: &mut Context) {
+pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
     let active = upnp_active(snap);
     if let Some(cfg) = &snap.upnp.config {
@@ -115,7 +117,7 @@ pub fn check(ctx: &mut Context) {
             } else {
                 Severity::High
             };
-            ctx.push(
+            out.push(
                 finding(
                     "upnp.enabled",
                     severity,
@@ -139,7 +141,7 @@ pub fn check(ctx: &mut Context) {
                 ),
             );
             if cfg.enable_natpmp {
-                ctx.push(
+                out.push(
                     finding(
                         "upnp.natpmp",
                         Severity::Medium,
@@ -154,7 +156,7 @@ pub fn check(ctx: &mut Context) {
                 );
             }
             if !cfg.secure_mode {
-                ctx.push(
+                out.push(
                     finding(
                         "upnp.secure_mode_off",
                         Severity::High,
@@ -168,19 +170,19 @@ pub fn check(ctx: &mut Context) {
                     .remedy("Set secure_mode '1' in /etc/config/upnpd."),
                 );
             }
-            check_acl(ctx);
+            check_acl(ctx, out);
         }
     }
-    check_mappings(ctx);
-    check_rules_without_daemon(ctx);
+    check_mappings(ctx, out);
+    check_rules_without_daemon(ctx, out);
     if active {
-        check_pinholes(ctx);
+        check_pinholes(ctx, out);
     }
 }
 
 /// Perm rules are evaluated first-match, and no match means accepted (openwrt-facts §1.3): only
 /// the rules up to the first catch-all deny can ever decide, and without one everything passes.
-fn check_acl(ctx: &mut Context) {
+fn check_acl(ctx: &Context, out: &mut Vec<Finding>) {
     let Some(cfg) = &ctx.snap.upnp.config else { return };
     let valid: Vec<_> = cfg.perm_rules.iter().filter(|r| r.invalid.is_none()).collect();
     let reachable_end = valid.iter().position(|r| r.is_catch_all_deny());
@@ -202,7 +204,7 @@ fn check_acl(ctx: &mut Context) {
     if reasons.is_empty() {
         return;
     }
-    ctx.push(
+    out.push(
         finding(
             "upnp.acl_permissive",
             Severity::Medium,
@@ -218,15 +220,15 @@ fn check_acl(ctx: &mut Context) {
     );
 }
 
-fn check_mappings(ctx: &mut Context) {
+fn check_mappings(ctx: &Context, out: &mut Vec<Finding>) {
     let mappings = active_mappings(ctx.snap);
-    let mut out = Vec::with_capacity(mappings.len());
+    out.reserve(mappings.len());
     for m in &mappings {
         let device = ctx.inventory.by_ip(m.int_addr);
         let camera = device.filter(|d| d.classification.class.is_camera_like());
         let sensitive = ports::known(m.int_port).or_else(|| ports::known(m.ext_port));
         let severity = if camera.is_some() || sensitive.is_some() { Severity::High } else { Severity::Medium };
-        let who = device.map_or_else(|| m.int_addr.to_string(), |d| d.describe());
+        let who = device.map_or_else(|| m.int_addr.to_string(), |d| d.describe().to_owned());
         let title = match (camera, sensitive) {
             (Some(d), _) => format!(
                 "{} opened port {}/{} to the internet through UPnP",
@@ -260,16 +262,16 @@ fn check_mappings(ctx: &mut Context) {
                 title,
                 detail,
             )
-            .evidence(json!({
-                "proto": m.proto,
-                "ext_port": m.ext_port,
-                "int_addr": m.int_addr,
-                "int_port": m.int_port,
-                "description": description,
-                "expires": m.lease.map(|l| l.expires),
-                "seen_in": m.source,
-                "service": sensitive.map(|k| k.name),
-                "device": device.map(device_evidence),
+            .typed_evidence(Evidence::Mapping(MappingEvidence {
+                proto: m.proto,
+                ext_port: m.ext_port,
+                int_addr: m.int_addr,
+                int_port: m.int_port,
+                description: description.map(str::to_owned),
+                expires: m.lease.map(|l| l.expires),
+                seen_in: m.source,
+                service: sensitive.map(|k| k.name),
+                device: device.map(|d| DeviceRef(d.clone())),
             }))
             .remedy(if camera.is_some() {
                 "Revoke this mapping and deny UPnP to this device (camguard policy upnp 'restricted' or 'off'). \
@@ -279,14 +281,11 @@ fn check_mappings(ctx: &mut Context) {
             }),
         );
     }
-    for f in out {
-        ctx.push(f);
-    }
 }
 
 /// miniupnpd never removes its rules on exit and a reload that disables it skips the flush
 /// (pitfall 1), so UPnP DNATs can outlive the daemon.
-fn check_rules_without_daemon(ctx: &mut Context) {
+fn check_rules_without_daemon(ctx: &Context, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
     let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) else { return };
     let svc = snap.upnp.service;
@@ -304,7 +303,7 @@ fn check_rules_without_daemon(ctx: &mut Context) {
         return;
     }
     let dnats: Vec<_> = active_mappings(snap);
-    ctx.push(
+    out.push(
         finding(
             "upnp.rules_without_daemon",
             Severity::High,
@@ -326,12 +325,11 @@ fn check_rules_without_daemon(ctx: &mut Context) {
     );
 }
 
-fn check_pinholes(ctx: &mut Context) {
+fn check_pinholes(ctx: &Context, out: &mut Vec<Finding>) {
     let pinholes = &ctx.snap.upnp.pinholes;
-    let mut out = Vec::new();
     for p in pinholes {
         let device = ctx.inventory.by_ip(IpAddr::V6(p.int_client));
-        let who = device.map_or_else(|| p.int_client.to_string(), |d| d.describe());
+        let who = device.map_or_else(|| p.int_client.to_string(), |d| d.describe().to_owned());
         out.push(
             finding(
                 "upnp.ipv6_pinhole",
@@ -346,12 +344,9 @@ fn check_pinholes(ctx: &mut Context) {
                 "int_port": p.int_port,
                 "remote_client": p.remote_client,
                 "description": p.description,
-                "device": device.map(device_evidence),
+                "device": device.map(|d| DeviceRef(d.clone())),
             }))
             .remedy("Switch UPnP off or set ipv6_disable '1' in /etc/config/upnpd; miniupnpd has no IPv6 access rules."),
         );
-    }
-    for f in out {
-        ctx.push(f);
     }
 }

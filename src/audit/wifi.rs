@@ -1,7 +1,7 @@
 //! Wi-Fi networks the router broadcasts: open, weakly encrypted, or with WPS on.
 use serde_json::json;
 
-use super::{finding, Context, Severity, Subject};
+use super::{finding, Context, Finding, Severity, Subject};
 use crate::snapshot::wireless::WifiIface;
 
 /// WEP, WPA1 (`psk`, `wpa`), WPA1/2 mixed modes and any TKIP cipher are broken or obsolete.
@@ -19,9 +19,8 @@ pub fn weak_encryption(encryption: &str) -> Option<&'static str> {
     None
 }
 
-pub fn check(ctx: &mut Context) {
+pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     let Some(wireless) = &ctx.snap.wireless else { return };
-    let mut out = Vec::new();
     for w in wireless.ifaces.iter().filter(|w| !w.disabled && w.mode == "ap") {
         let ssid = w.ssid.clone().unwrap_or_else(|| "(no name)".into());
         let subject = || Subject::Section { config: "wireless".into(), section: w.section.clone(), label: ssid.clone() };
@@ -69,9 +68,6 @@ pub fn check(ctx: &mut Context) {
                 .remedy("Set wps_pushbutton '0' and wps_label '0' on this network."),
             );
         }
-    }
-    for f in out {
-        ctx.push(f);
     }
 }
 

@@ -5,6 +5,7 @@
 //! only a mapping or forward names becomes an address-only record, so nothing is dropped.
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -23,6 +24,9 @@ pub struct Device {
     pub seen_in: Vec<&'static str>,
     #[serde(flatten)]
     pub classification: Classification,
+    /// [`Device::describe`], computed once: findings quote it for every mapping and forward.
+    #[serde(skip)]
+    description: String,
 }
 
 impl Device {
@@ -39,7 +43,11 @@ impl Device {
     }
 
     /// "Dahua NVR/DVR \"dvr-garage\" (192.168.1.64, 3c:ef:8c:00:00:01)" — for finding texts.
-    pub fn describe(&self) -> String {
+    pub fn describe(&self) -> &str {
+        &self.description
+    }
+
+    fn compose_description(&self) -> String {
         let c = &self.classification;
         let mut what = match (&c.vendor, c.class.is_camera_like()) {
             (Some(v), true) => format!("{v} {}", c.class.label()),
@@ -61,7 +69,9 @@ impl Device {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
-    pub devices: Vec<Device>,
+    /// Shared with the findings that name them, so a device is described once however many
+    /// mappings point at it.
+    pub devices: Vec<Arc<Device>>,
     #[serde(skip)]
     by_ip: HashMap<IpAddr, usize>,
 }
@@ -164,7 +174,7 @@ impl Inventory {
             }
         }
 
-        let mut devices: Vec<Device> = drafts
+        let mut devices: Vec<Arc<Device>> = drafts
             .into_iter()
             .map(|d| {
                 let owner_class = d.mac.and_then(|m| policy.device(m)).and_then(|p| p.class);
@@ -174,7 +184,16 @@ impl Inventory {
                     service_ports: d.ports.clone(),
                     owner_class,
                 });
-                Device { mac: d.mac, ips: d.ips.into_iter().collect(), hostnames: d.hostnames, seen_in: d.seen_in, classification }
+                let mut device = Device {
+                    mac: d.mac,
+                    ips: d.ips.into_iter().collect(),
+                    hostnames: d.hostnames,
+                    seen_in: d.seen_in,
+                    classification,
+                    description: String::new(),
+                };
+                device.description = device.compose_description();
+                Arc::new(device)
             })
             .collect();
         devices.sort_by(|a, b| (a.ips.first(), a.mac).cmp(&(b.ips.first(), b.mac)));
@@ -187,15 +206,15 @@ impl Inventory {
         inventory
     }
 
-    pub fn by_ip(&self, ip: IpAddr) -> Option<&Device> {
+    pub fn by_ip(&self, ip: IpAddr) -> Option<&Arc<Device>> {
         self.by_ip.get(&ip).map(|&i| &self.devices[i])
     }
 
-    pub fn by_ip_text(&self, ip: &str) -> Option<&Device> {
+    pub fn by_ip_text(&self, ip: &str) -> Option<&Arc<Device>> {
         ip.parse().ok().and_then(|ip| self.by_ip(ip))
     }
 
-    pub fn cameras(&self) -> impl Iterator<Item = &Device> {
+    pub fn cameras(&self) -> impl Iterator<Item = &Arc<Device>> {
         self.devices.iter().filter(|d| d.classification.class.is_camera_like())
     }
 }
