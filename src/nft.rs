@@ -221,8 +221,9 @@ impl std::error::Error for NftError {}
 pub fn parse_ruleset(json: &[u8]) -> Result<Ruleset, NftError> {
     if json.len() > MAX_RULESET_BYTES {
         return Err(NftError(format!(
-            "the ruleset dump is {} MiB; camguard reads at most {} MiB, so this is not a router's ruleset",
-            json.len() / (1024 * 1024),
+            "the dump is {} bytes, over the {} MiB camguard reads; a router's ruleset is far smaller, \
+             so this is not the output of `nft -j list ruleset`",
+            json.len(),
             MAX_RULESET_BYTES / (1024 * 1024)
         )));
     }
@@ -979,7 +980,7 @@ mod tests {
     fn oversized_input_is_refused_before_parsing() {
         let big = vec![b' '; MAX_RULESET_BYTES + 1];
         let err = parse_ruleset(&big).unwrap_err().to_string();
-        assert!(err.contains("at most 32 MiB"), "{err}");
+        assert!(err.contains("33554433 bytes, over the 32 MiB"), "{err}");
     }
 
     #[test]
