@@ -70,7 +70,9 @@ fn run(args: Vec<OsString>) -> Result<i32, CliError> {
                 print!("{USAGE}");
                 Ok(0)
             }
-            other => Err(CliError(format!("unknown command {other:?}; run `camguard --help`"))),
+            other => Err(CliError(format!(
+                "unknown command {other:?}; run `camguard --help`"
+            ))),
         },
         Some(arg) => Err(arg.unexpected().into()),
     }
@@ -87,7 +89,14 @@ struct AuditArgs {
 
 fn audit_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
     use lexopt::prelude::*;
-    let mut a = AuditArgs { root: None, backup: None, nft: None, json: false, fail_on: None, now: None };
+    let mut a = AuditArgs {
+        root: None,
+        backup: None,
+        nft: None,
+        json: false,
+        fail_on: None,
+        now: None,
+    };
     while let Some(arg) = parser.next()? {
         match arg {
             Long("root") => a.root = Some(parser.value()?.into()),
@@ -97,12 +106,16 @@ fn audit_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
             Long("fail-on") => {
                 let v = parser.value()?.string()?;
                 a.fail_on = Some(Severity::parse(&v).ok_or_else(|| {
-                    CliError(format!("--fail-on {v:?}: expected critical, high, medium, low or info"))
+                    CliError(format!(
+                        "--fail-on {v:?}: expected critical, high, medium, low or info"
+                    ))
                 })?);
             }
             Long("now") => {
                 let v = parser.value()?.string()?;
-                a.now = Some(v.parse().map_err(|_| CliError(format!("--now {v:?}: expected a Unix time in seconds")))?);
+                a.now = Some(v.parse().map_err(|_| {
+                    CliError(format!("--now {v:?}: expected a Unix time in seconds"))
+                })?);
             }
             Long("help") | Short('h') => {
                 print!("{USAGE}");
@@ -122,18 +135,23 @@ fn audit_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`camguard audit | head`) is not an error worth a message.
     let _ = stdout.write_all(text.as_bytes());
-    let failed = a.fail_on.is_some_and(|threshold| report.worst().is_some_and(|w| w >= threshold));
+    let failed = a
+        .fail_on
+        .is_some_and(|threshold| report.worst().is_some_and(|w| w >= threshold));
     Ok(if failed { EXIT_FINDINGS } else { 0 })
 }
 
 fn read_offline(a: &AuditArgs) -> Result<Snapshot, CliError> {
     let now = a.now.unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     });
     let nft = match &a.nft {
         Some(path) => Some((
             path.display().to_string(),
-            std::fs::read(path).map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?,
+            std::fs::read(path)
+                .map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?,
         )),
         None => None,
     };

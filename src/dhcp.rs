@@ -51,7 +51,10 @@ pub const EXPIRED_AT_UNKNOWN_TIME: u64 = 1;
 /// Reads dnsmasq's lease file, DHCPv4 and DHCPv6 parts.
 pub fn parse_dnsmasq_leases(input: &[u8]) -> Parsed<DhcpLease> {
     let parsed = parse_lines(input, parse_dnsmasq_line);
-    Parsed { entries: parsed.entries.into_iter().flatten().collect(), bad_lines: parsed.bad_lines }
+    Parsed {
+        entries: parsed.entries.into_iter().flatten().collect(),
+        bad_lines: parsed.bad_lines,
+    }
 }
 
 /// Reads odhcpd's state file (`dhcp.odhcpd.leasefile`), any version since 2018. One DHCPv6
@@ -59,11 +62,16 @@ pub fn parse_dnsmasq_leases(input: &[u8]) -> Parsed<DhcpLease> {
 /// (length below 128) name a downstream router's network, not a host, and are left out.
 pub fn parse_odhcpd_leases(input: &[u8]) -> Parsed<DhcpLease> {
     let parsed = parse_lines(input, parse_odhcpd_line);
-    Parsed { entries: parsed.entries.into_iter().flatten().collect(), bad_lines: parsed.bad_lines }
+    Parsed {
+        entries: parsed.entries.into_iter().flatten().collect(),
+        bad_lines: parsed.bad_lines,
+    }
 }
 
 fn fields(line: &[u8]) -> Vec<&[u8]> {
-    line.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).collect()
+    line.split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty())
+        .collect()
 }
 
 /// `Ok(None)` for lines that are not leases but belong in the file (the server DUID, extras).
@@ -88,7 +96,10 @@ fn parse_dnsmasq_line(number: usize, line: &[u8]) -> Result<Option<DhcpLease>, S
     let iaid = f[1].strip_prefix(b"T").unwrap_or(f[1]);
     let (mac, client_id) = if ip.is_ipv6() && digits(iaid).is_some() {
         let duid = star_is_none(f[4]);
-        (duid.and_then(|d| mac_from_duid(&hex_bytes(d)?)), duid.map(lan_text))
+        (
+            duid.and_then(|d| mac_from_duid(&hex_bytes(d)?)),
+            duid.map(lan_text),
+        )
     } else {
         (dnsmasq_hwaddr(f[1])?, star_is_none(f[4]).map(lan_text))
     };
@@ -115,7 +126,10 @@ fn dnsmasq_hwaddr(field: &[u8]) -> Result<Option<Mac>, String> {
     if typed || hex_bytes(field).is_some() {
         return Ok(None);
     }
-    Err(format!("hardware address {} is not a MAC address", quoted(field)))
+    Err(format!(
+        "hardware address {} is not a MAC address",
+        quoted(field)
+    ))
 }
 
 fn parse_odhcpd_line(number: usize, line: &[u8]) -> Result<Vec<DhcpLease>, String> {
@@ -142,7 +156,8 @@ fn parse_odhcpd_line(number: usize, line: &[u8]) -> Result<Vec<DhcpLease>, Strin
             .ok_or_else(|| format!("hardware address {} is not a MAC address", quoted(f[1])))?;
         (Some(mac), None)
     } else {
-        let duid = hex_bytes(f[1]).ok_or_else(|| format!("DUID {} is not hexadecimal", quoted(f[1])))?;
+        let duid =
+            hex_bytes(f[1]).ok_or_else(|| format!("DUID {} is not hexadecimal", quoted(f[1])))?;
         (mac_from_duid(&duid), Some(lan_text(f[1])))
     };
     let mut leases = Vec::new();
@@ -245,7 +260,10 @@ fn hex_bytes(text: &[u8]) -> Option<Vec<u8>> {
     if digits.is_empty() || digits.len() % 2 != 0 {
         return None;
     }
-    digits.chunks(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()).collect()
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
 }
 
 fn ip_addr(field: &[u8]) -> Result<IpAddr, String> {
@@ -287,12 +305,26 @@ agent-info 192.168.1.64 01:02:03
         assert_eq!(e[0].hostname.as_deref(), Some("IPC-Front-Door"));
         assert_eq!(e[0].client_id.as_deref(), Some("01:4c:bd:8f:01:02:03"));
         assert_eq!(e[0].expires, 1795600000);
-        assert_eq!((e[1].expires, e[1].hostname.as_ref(), e[1].client_id.as_ref()), (0, None, None));
+        assert_eq!(
+            (
+                e[1].expires,
+                e[1].hostname.as_ref(),
+                e[1].client_id.as_ref()
+            ),
+            (0, None, None)
+        );
         assert_eq!(e[2].mac, None, "a non-Ethernet hardware address is no MAC");
         assert_eq!(e[3].line, 5);
         assert_eq!(e[3].ip, "2001:db8:1::64".parse::<IpAddr>().unwrap());
-        assert_eq!(e[3].client_id.as_deref(), Some("00:01:00:01:2a:00:00:01:4c:bd:8f:01:02:03"));
-        assert_eq!(e[3].mac, mac("4c:bd:8f:01:02:03"), "MAC taken from the DUID-LLT");
+        assert_eq!(
+            e[3].client_id.as_deref(),
+            Some("00:01:00:01:2a:00:00:01:4c:bd:8f:01:02:03")
+        );
+        assert_eq!(
+            e[3].mac,
+            mac("4c:bd:8f:01:02:03"),
+            "MAC taken from the DUID-LLT"
+        );
         assert_eq!(e[4].mac, None, "a DUID-EN carries no MAC");
         assert_eq!(e[4].hostname, None);
     }
@@ -305,8 +337,12 @@ agent-info 192.168.1.64 01:02:03
 
     #[test]
     fn dnsmasq_hostname_is_cleaned() {
-        let parsed = parse_dnsmasq_leases(b"0 ec:71:db:aa:bb:cc 192.168.1.20 cam\x1b[31m\\evil *\r\n");
-        assert_eq!(parsed.entries[0].hostname.as_deref(), Some("cam\\x1b[31m\\\\evil"));
+        let parsed =
+            parse_dnsmasq_leases(b"0 ec:71:db:aa:bb:cc 192.168.1.20 cam\x1b[31m\\evil *\r\n");
+        assert_eq!(
+            parsed.entries[0].hostname.as_deref(),
+            Some("cam\\x1b[31m\\\\evil")
+        );
     }
 
     #[test]
@@ -316,7 +352,11 @@ agent-info 192.168.1.64 01:02:03
               0 ec:71:db:aa:bb:cc 192.168.1.300 a *\n0 not-a-mac 192.168.1.22 a *\n0 ec:71:db:aa:bb:cc 192.168.1.23\n",
         );
         assert_eq!(parsed.entries.len(), 1);
-        let bad: Vec<(usize, &str)> = parsed.bad_lines.iter().map(|b| (b.line, b.message.as_str())).collect();
+        let bad: Vec<(usize, &str)> = parsed
+            .bad_lines
+            .iter()
+            .map(|b| (b.line, b.message.as_str()))
+            .collect();
         assert_eq!(
             bad,
             [
@@ -342,13 +382,33 @@ agent-info 192.168.1.64 01:02:03
         assert!(parsed.bad_lines.is_empty(), "{:?}", parsed.bad_lines);
         let e = &parsed.entries;
         let ips: Vec<String> = e.iter().map(|l| l.ip.to_string()).collect();
-        assert_eq!(ips, ["2001:db8:1::1f", "fd00::1f", "2001:db8:1::2", "192.168.1.64", "192.168.1.20"]);
+        assert_eq!(
+            ips,
+            [
+                "2001:db8:1::1f",
+                "fd00::1f",
+                "2001:db8:1::2",
+                "192.168.1.64",
+                "192.168.1.20"
+            ]
+        );
         assert_eq!(e[0].hostname.as_deref(), Some("IPC Front Door"));
-        assert_eq!(e[0].mac, mac("4c:bd:8f:01:02:03"), "MAC taken from the DUID-LLT");
-        assert_eq!(e[0].client_id.as_deref(), Some("000100012a0000014cbd8f010203"));
+        assert_eq!(
+            e[0].mac,
+            mac("4c:bd:8f:01:02:03"),
+            "MAC taken from the DUID-LLT"
+        );
+        assert_eq!(
+            e[0].client_id.as_deref(),
+            Some("000100012a0000014cbd8f010203")
+        );
         assert_eq!(e[0].line, 1);
         assert_eq!(e[1].line, 1);
-        assert_eq!(e[2].mac, mac("ec:71:db:aa:bb:cc"), "MAC taken from the DUID-LL");
+        assert_eq!(
+            e[2].mac,
+            mac("ec:71:db:aa:bb:cc"),
+            "MAC taken from the DUID-LL"
+        );
         assert_eq!(e[2].hostname, None);
         assert_eq!(e[3].mac, mac("4c:bd:8f:01:02:03"));
         assert_eq!(e[3].client_id, None);
@@ -359,7 +419,10 @@ agent-info 192.168.1.64 01:02:03
     fn odhcpd_infinite_and_expired_leases_keep_their_meaning() {
         let e = parse_odhcpd_leases(ODHCPD_2026.as_bytes()).entries;
         assert_eq!(e[2].expires, 0, "-1 is infinite");
-        assert_eq!(e[4].expires, EXPIRED_AT_UNKNOWN_TIME, "0 is already expired, not infinite");
+        assert_eq!(
+            e[4].expires, EXPIRED_AT_UNKNOWN_TIME,
+            "0 is already expired, not infinite"
+        );
     }
 
     #[test]
@@ -392,8 +455,10 @@ agent-info 192.168.1.64 01:02:03
 
     #[test]
     fn odhcpd_escaped_control_characters_stay_visible() {
-        let e = parse_odhcpd_leases(b"# br-lan aa:bb:cc:dd:ee:ff ipv4 cam\\x0a\\x1b[2J 0 1 32 10.0.0.1/32")
-            .entries;
+        let e = parse_odhcpd_leases(
+            b"# br-lan aa:bb:cc:dd:ee:ff ipv4 cam\\x0a\\x1b[2J 0 1 32 10.0.0.1/32",
+        )
+        .entries;
         assert_eq!(e[0].hostname.as_deref(), Some("cam\\x0a\\x1b[2J"));
     }
 
@@ -404,11 +469,25 @@ agent-info 192.168.1.64 01:02:03
               # br-lan 0001 1 a -5 1 128 2001:db8::1/128\n# br-lan aa:bb:cc:dd:ee:ff ipv4 a 0\n",
         );
         assert_eq!(parsed.entries.len(), 1);
-        let bad: Vec<(usize, &str)> = parsed.bad_lines.iter().map(|b| (b.line, b.message.as_str())).collect();
-        assert_eq!(bad[0], (2, "neither a lease record (starting with '# ') nor a hosts entry"));
+        let bad: Vec<(usize, &str)> = parsed
+            .bad_lines
+            .iter()
+            .map(|b| (b.line, b.message.as_str()))
+            .collect();
+        assert_eq!(
+            bad[0],
+            (
+                2,
+                "neither a lease record (starting with '# ') nor a hosts entry"
+            )
+        );
         assert_eq!(bad[1], (3, "hardware address 'zz' is not a MAC address"));
         assert_eq!(bad[2], (4, "expiry '-5' is negative"));
         assert_eq!(bad[3].0, 5);
-        assert!(bad[3].1.starts_with("expected '# <interface>"), "{}", bad[3].1);
+        assert!(
+            bad[3].1.starts_with("expected '# <interface>"),
+            "{}",
+            bad[3].1
+        );
     }
 }

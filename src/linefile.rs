@@ -19,6 +19,9 @@ pub struct Parsed<T> {
 
 impl<T> Default for Parsed<T> {
     fn default() -> Self {
-        Parsed { entries: Vec::new(), bad_lines: Vec::new() }
+        Parsed {
+            entries: Vec::new(),
+            bad_lines: Vec::new(),
+        }
     }
 }

@@ -24,7 +24,10 @@ impl Mac {
 
     /// The first `bits` bits as a number (24, 28 or 36 for the IEEE MA-L, MA-M and MA-S blocks).
     pub fn prefix(&self, bits: u32) -> u64 {
-        let v = self.0.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let v = self
+            .0
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
         v >> (48 - bits)
     }
 }
@@ -32,7 +35,11 @@ impl Mac {
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -51,7 +58,7 @@ impl FromStr for Mac {
     /// Accepts `aa:bb:cc:dd:ee:ff` and `AA-BB-CC-DD-EE-FF`, either case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut out = [0u8; 6];
-        let mut parts = s.split(|c| c == ':' || c == '-');
+        let mut parts = s.split([':', '-']);
         for slot in out.iter_mut() {
             let part = parts.next().ok_or(MacParseError)?;
             if part.len() != 2 {
@@ -87,15 +94,28 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "4c:bd:8f:01:02", "4c:bd:8f:01:02:03:04", "4c:bd:8f:01:02:zz", "4cbd8f010203", "4c:bd:8f:1:2:3"] {
+        for bad in [
+            "",
+            "4c:bd:8f:01:02",
+            "4c:bd:8f:01:02:03:04",
+            "4c:bd:8f:01:02:zz",
+            "4cbd8f010203",
+            "4c:bd:8f:1:2:3",
+        ] {
             assert!(bad.parse::<Mac>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn locally_administered_bit() {
-        assert!("26:5a:4c:00:00:01".parse::<Mac>().unwrap().is_locally_administered());
-        assert!(!"ec:71:db:00:00:01".parse::<Mac>().unwrap().is_locally_administered());
+        assert!("26:5a:4c:00:00:01"
+            .parse::<Mac>()
+            .unwrap()
+            .is_locally_administered());
+        assert!(!"ec:71:db:00:00:01"
+            .parse::<Mac>()
+            .unwrap()
+            .is_locally_administered());
     }
 
     #[test]

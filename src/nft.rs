@@ -144,18 +144,30 @@ impl UpnpRedirect {
 
     /// Whether traffic to `port` from outside is redirected by this rule.
     pub fn covers_ext_port(&self, port: u16) -> bool {
-        self.ext_ports.is_empty() || self.ext_ports.iter().any(|&(lo, hi)| (lo..=hi).contains(&port))
+        self.ext_ports.is_empty()
+            || self
+                .ext_ports
+                .iter()
+                .any(|&(lo, hi)| (lo..=hi).contains(&port))
     }
 }
 
 impl Ruleset {
     pub fn chain(&self, table: &str, name: &str) -> Option<&Chain> {
-        self.chains.iter().find(|c| c.table == table && c.name == name)
+        self.chains
+            .iter()
+            .find(|c| c.table == table && c.name == name)
     }
 
     /// The rules of one chain, in evaluation order (any address family).
-    pub fn rules_in<'a>(&'a self, table: &'a str, chain: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
-        self.rules.iter().filter(move |r| r.table == table && r.chain == chain)
+    pub fn rules_in<'a>(
+        &'a self,
+        table: &'a str,
+        chain: &'a str,
+    ) -> impl Iterator<Item = &'a Rule> + 'a {
+        self.rules
+            .iter()
+            .filter(move |r| r.table == table && r.chain == chain)
     }
 
     /// miniupnpd's live port mappings: the DNATs in fw4's `upnp_prerouting`, in chain order.
@@ -198,11 +210,16 @@ impl Rule {
     }
 
     pub fn matches_protocol(&self, proto: Protocol) -> bool {
-        self.protocols.contains(&proto) || (self.protocols.is_empty() && self.other_protocols.is_empty())
+        self.protocols.contains(&proto)
+            || (self.protocols.is_empty() && self.other_protocols.is_empty())
     }
 
     pub fn matches_dport(&self, port: u16) -> bool {
-        self.dports.is_empty() || self.dports.iter().any(|&(lo, hi)| (lo..=hi).contains(&port))
+        self.dports.is_empty()
+            || self
+                .dports
+                .iter()
+                .any(|&(lo, hi)| (lo..=hi).contains(&port))
     }
 }
 
@@ -228,24 +245,47 @@ pub fn parse_ruleset(json: &[u8]) -> Result<Ruleset, NftError> {
         )));
     }
     let root: Value = serde_json::from_slice(json).map_err(|e| {
-        NftError(format!("not valid JSON ({e}); expected the output of `nft -j list ruleset`"))
+        NftError(format!(
+            "not valid JSON ({e}); expected the output of `nft -j list ruleset`"
+        ))
     })?;
-    let items = root.get("nftables").and_then(Value::as_array).ok_or_else(|| {
-        NftError("no \"nftables\" array at the top; expected the output of `nft -j list ruleset`".into())
-    })?;
+    let items = root
+        .get("nftables")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            NftError(
+                "no \"nftables\" array at the top; expected the output of `nft -j list ruleset`"
+                    .into(),
+            )
+        })?;
 
     let sets = named_sets(items);
     let mut ruleset = Ruleset::default();
     for item in items {
         if let Some(chain) = item.get("chain") {
             if let Some((family, table, name)) = location(chain, "name") {
-                ruleset.chains.push(Chain { family, table, name, handle: handle(chain) });
+                ruleset.chains.push(Chain {
+                    family,
+                    table,
+                    name,
+                    handle: handle(chain),
+                });
             }
         } else if let Some(rule) = item.get("rule") {
             if let Some((family, table, chain)) = location(rule, "chain") {
-                let scope = SetScope { sets: &sets, family: &family, table: &table };
-                let mut parsed = Rule { handle: handle(rule), ..Rule::default() };
-                parsed.comment = rule.get("comment").and_then(Value::as_str).map(|c| lan_text(c.as_bytes()));
+                let scope = SetScope {
+                    sets: &sets,
+                    family: &family,
+                    table: &table,
+                };
+                let mut parsed = Rule {
+                    handle: handle(rule),
+                    ..Rule::default()
+                };
+                parsed.comment = rule
+                    .get("comment")
+                    .and_then(Value::as_str)
+                    .map(|c| lan_text(c.as_bytes()));
                 if let Some(exprs) = rule.get("expr").and_then(Value::as_array) {
                     read_exprs(&mut parsed, exprs, &scope);
                 }
@@ -276,7 +316,10 @@ fn named_sets(items: &[Value]) -> HashMap<SetKey, &[Value]> {
         .iter()
         .filter_map(|item| {
             let set = item.get("set")?;
-            let elems = set.get("elem").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+            let elems = set
+                .get("elem")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
             Some((location(set, "name")?, elems))
         })
         .collect()
@@ -303,13 +346,21 @@ impl SetScope<'_> {
                 None => vec![right],
             },
             Value::String(s) if s.starts_with('@') => {
-                let key = (self.family.to_owned(), self.table.to_owned(), s[1..].to_owned());
+                let key = (
+                    self.family.to_owned(),
+                    self.table.to_owned(),
+                    s[1..].to_owned(),
+                );
                 self.sets.get(&key)?.iter().collect()
             }
             _ => vec![right],
         };
         // Elements with a timeout or comment come wrapped: {"elem": {"val": …}}.
-        Some(list.into_iter().map(|v| v.get("elem").and_then(|e| e.get("val")).unwrap_or(v)).collect())
+        Some(
+            list.into_iter()
+                .map(|v| v.get("elem").and_then(|e| e.get("val")).unwrap_or(v))
+                .collect(),
+        )
     }
 }
 
@@ -317,7 +368,9 @@ fn read_exprs(rule: &mut Rule, exprs: &[Value], scope: &SetScope<'_>) {
     let mut protocols: Option<Vec<String>> = None;
     let mut dports: Option<Vec<(u16, u16)>> = None;
     for expr in exprs {
-        let Some((key, body)) = expr.as_object().and_then(|o| o.iter().next()) else { continue };
+        let Some((key, body)) = expr.as_object().and_then(|o| o.iter().next()) else {
+            continue;
+        };
         match key.as_str() {
             "match" => {
                 let understood = read_match(rule, body, scope, &mut protocols, &mut dports);
@@ -337,8 +390,11 @@ fn read_exprs(rule: &mut Rule, exprs: &[Value], scope: &SetScope<'_>) {
             // A verdict map (fw4's `ct state vmap { established : accept, … }`): the verdict
             // depends on the packet, so the rule gets none.
             "vmap" => {
-                let on = body.get("key").map_or_else(|| "?".to_owned(), describe_selector);
-                rule.unmodelled.push(lan_text(format!("{on} vmap").as_bytes()));
+                let on = body
+                    .get("key")
+                    .map_or_else(|| "?".to_owned(), describe_selector);
+                rule.unmodelled
+                    .push(lan_text(format!("{on} vmap").as_bytes()));
             }
             other => rule.unmodelled.push(lan_text(other.as_bytes())),
         }
@@ -361,13 +417,24 @@ fn read_exprs(rule: &mut Rule, exprs: &[Value], scope: &SetScope<'_>) {
 #[derive(Clone, Copy)]
 enum Selector<'a> {
     Meta(&'a str),
-    Field { protocol: &'a str, field: &'a str },
-    Raw { base: &'a str, offset: u64, len: u64 },
+    Field {
+        protocol: &'a str,
+        field: &'a str,
+    },
+    Raw {
+        base: &'a str,
+        offset: u64,
+        len: u64,
+    },
     Other,
 }
 
 fn selector(left: &Value) -> Selector<'_> {
-    if let Some(key) = left.get("meta").and_then(|m| m.get("key")).and_then(Value::as_str) {
+    if let Some(key) = left
+        .get("meta")
+        .and_then(|m| m.get("key"))
+        .and_then(Value::as_str)
+    {
         return Selector::Meta(key);
     }
     if let Some(payload) = left.get("payload") {
@@ -376,7 +443,9 @@ fn selector(left: &Value) -> Selector<'_> {
             return Selector::Field { protocol, field };
         }
         let number = |k: &str| payload.get(k).and_then(Value::as_u64);
-        if let (Some(base), Some(offset), Some(len)) = (text("base"), number("offset"), number("len")) {
+        if let (Some(base), Some(offset), Some(len)) =
+            (text("base"), number("offset"), number("len"))
+        {
             return Selector::Raw { base, offset, len };
         }
     }
@@ -391,7 +460,9 @@ fn read_match(
     protocols: &mut Option<Vec<String>>,
     dports: &mut Option<Vec<(u16, u16)>>,
 ) -> bool {
-    let (Some(left), Some(right)) = (body.get("left"), body.get("right")) else { return false };
+    let (Some(left), Some(right)) = (body.get("left"), body.get("right")) else {
+        return false;
+    };
     let op = body.get("op").and_then(Value::as_str).unwrap_or("==");
     let positive = op == "==" || op == "in";
     let selected = selector(left);
@@ -404,35 +475,64 @@ fn read_match(
     }
     match selected {
         Selector::Meta("l4proto")
-        | Selector::Field { protocol: "ip", field: "protocol" }
-        | Selector::Field { protocol: "ip6", field: "nexthdr" }
-        | Selector::Raw { base: "nh", offset: 72, len: 8 }
-        | Selector::Raw { base: "nh", offset: 48, len: 8 } => {
-            positive && constrain(protocols, protocol_names(scope.elements(right)))
+        | Selector::Field {
+            protocol: "ip",
+            field: "protocol",
         }
-        Selector::Field { protocol: "th" | "tcp" | "udp" | "udplite" | "sctp" | "dccp", field: "dport" } => {
-            constrain(dports, port_ranges(op, scope.elements(right)))
+        | Selector::Field {
+            protocol: "ip6",
+            field: "nexthdr",
         }
-        Selector::Raw { base: "th", offset: 16, len: 16 } => {
-            constrain(dports, port_ranges(op, scope.elements(right)))
+        | Selector::Raw {
+            base: "nh",
+            offset: 72,
+            len: 8,
         }
-        Selector::Field { protocol: "ip" | "ip6", field: "daddr" } if positive && rule.daddr.is_none() => {
+        | Selector::Raw {
+            base: "nh",
+            offset: 48,
+            len: 8,
+        } => positive && constrain(protocols, protocol_names(scope.elements(right))),
+        Selector::Field {
+            protocol: "th" | "tcp" | "udp" | "udplite" | "sctp" | "dccp",
+            field: "dport",
+        } => constrain(dports, port_ranges(op, scope.elements(right))),
+        Selector::Raw {
+            base: "th",
+            offset: 16,
+            len: 16,
+        } => constrain(dports, port_ranges(op, scope.elements(right))),
+        Selector::Field {
+            protocol: "ip" | "ip6",
+            field: "daddr",
+        } if positive && rule.daddr.is_none() => {
             rule.daddr = right.as_str().and_then(|s| s.parse().ok());
             rule.daddr.is_some()
         }
-        Selector::Raw { base: "nh", offset: 128, len: 32 } if positive && rule.daddr.is_none() => {
-            rule.daddr =
-                raw_number(right).and_then(|n| u32::try_from(n).ok()).map(|n| IpAddr::V4(Ipv4Addr::from(n)));
+        Selector::Raw {
+            base: "nh",
+            offset: 128,
+            len: 32,
+        } if positive && rule.daddr.is_none() => {
+            rule.daddr = raw_number(right)
+                .and_then(|n| u32::try_from(n).ok())
+                .map(|n| IpAddr::V4(Ipv4Addr::from(n)));
             rule.daddr.is_some()
         }
-        Selector::Raw { base: "nh", offset: 192, len: 128 } if positive && rule.daddr.is_none() => {
+        Selector::Raw {
+            base: "nh",
+            offset: 192,
+            len: 128,
+        } if positive && rule.daddr.is_none() => {
             rule.daddr = raw_number(right).map(|n| IpAddr::V6(Ipv6Addr::from(n)));
             rule.daddr.is_some()
         }
         Selector::Meta("iif" | "iifname") if positive && rule.iifnames.is_empty() => {
-            let names: Option<Vec<String>> = scope
-                .elements(right)
-                .and_then(|e| e.iter().map(|v| v.as_str().map(|s| lan_text(s.as_bytes()))).collect());
+            let names: Option<Vec<String>> = scope.elements(right).and_then(|e| {
+                e.iter()
+                    .map(|v| v.as_str().map(|s| lan_text(s.as_bytes())))
+                    .collect()
+            });
             match names {
                 Some(names) if !names.is_empty() => {
                     rule.iifnames = names;
@@ -441,9 +541,13 @@ fn read_match(
                 _ => false,
             }
         }
-        Selector::Field { protocol: "ether", field: "saddr" } if positive && rule.ether_saddr.is_empty() => {
-            let macs: Option<Vec<Mac>> =
-                scope.elements(right).and_then(|e| e.iter().map(|v| v.as_str()?.parse().ok()).collect());
+        Selector::Field {
+            protocol: "ether",
+            field: "saddr",
+        } if positive && rule.ether_saddr.is_empty() => {
+            let macs: Option<Vec<Mac>> = scope
+                .elements(right)
+                .and_then(|e| e.iter().map(|v| v.as_str()?.parse().ok()).collect());
             match macs {
                 Some(macs) if !macs.is_empty() => {
                     rule.ether_saddr = macs;
@@ -566,7 +670,11 @@ fn port_ranges(op: &str, elements: Option<Vec<&Value>>) -> Option<Vec<(u16, u16)
 }
 
 fn port_range(value: &Value) -> Option<(u16, u16)> {
-    if let Some([lo, hi]) = value.get("range").and_then(Value::as_array).map(Vec::as_slice) {
+    if let Some([lo, hi]) = value
+        .get("range")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
         let (lo, hi) = (port(lo)?, port(hi)?);
         return (lo <= hi).then_some((lo, hi));
     }
@@ -588,14 +696,20 @@ fn raw_number(value: &Value) -> Option<u128> {
         Value::Number(n) => n.as_u64().map(u128::from),
         Value::String(s) => {
             let hex = s.strip_prefix("0x")?;
-            (!hex.is_empty() && hex.len() <= 32).then(|| u128::from_str_radix(hex, 16).ok()).flatten()
+            (!hex.is_empty() && hex.len() <= 32)
+                .then(|| u128::from_str_radix(hex, 16).ok())
+                .flatten()
         }
         _ => None,
     }
 }
 
 fn verdict(key: &str, body: &Value) -> Option<Verdict> {
-    let target = || body.get("target").and_then(Value::as_str).map(|t| lan_text(t.as_bytes()));
+    let target = || {
+        body.get("target")
+            .and_then(Value::as_str)
+            .map(|t| lan_text(t.as_bytes()))
+    };
     Some(match key {
         "accept" => Verdict::Accept,
         "drop" => Verdict::Drop,
@@ -615,20 +729,34 @@ fn read_nat(rule: &mut Rule, key: &str, body: &Value) -> Nat {
         _ => NatKind::Masquerade,
     };
     let addr = body.get("addr");
-    let parsed_addr = addr.and_then(Value::as_str).and_then(|s| s.parse::<IpAddr>().ok());
+    let parsed_addr = addr
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<IpAddr>().ok());
     if addr.is_some() && parsed_addr.is_none() {
         rule.unmodelled.push(lan_text(
-            format!("{key} to {}", describe_value(addr.unwrap_or(&Value::Null), 0)).as_bytes(),
+            format!(
+                "{key} to {}",
+                describe_value(addr.unwrap_or(&Value::Null), 0)
+            )
+            .as_bytes(),
         ));
     }
-    Nat { kind, addr: parsed_addr, port: body.get("port").and_then(port) }
+    Nat {
+        kind,
+        addr: parsed_addr,
+        port: body.get("port").and_then(port),
+    }
 }
 
 /// A match as nft would roughly print it, for `Rule::unmodelled`.
 fn describe_match(body: &Value) -> String {
     let op = body.get("op").and_then(Value::as_str).unwrap_or("==");
-    let left = body.get("left").map_or_else(|| "?".to_owned(), describe_selector);
-    let right = body.get("right").map_or_else(|| "?".to_owned(), |v| describe_value(v, 0));
+    let left = body
+        .get("left")
+        .map_or_else(|| "?".to_owned(), describe_selector);
+    let right = body
+        .get("right")
+        .map_or_else(|| "?".to_owned(), |v| describe_value(v, 0));
     lan_text(format!("{left} {op} {right}").as_bytes())
 }
 
@@ -637,13 +765,22 @@ fn describe_selector(left: &Value) -> String {
         Selector::Meta(key) => format!("meta {key}"),
         Selector::Field { protocol, field } => format!("{protocol} {field}"),
         Selector::Raw { base, offset, len } => format!("@{base},{offset},{len}"),
-        Selector::Other => match left.as_object().and_then(|o| o.iter().next()).map(|(k, v)| (k.as_str(), v))
+        Selector::Other => match left
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .map(|(k, v)| (k.as_str(), v))
         {
             // Bitwise operations, e.g. fw4's `tcp flags & (fin | syn | rst | ack) == syn`.
             Some((op @ ("&" | "|" | "^" | "<<" | ">>"), Value::Array(operands))) => {
                 let parts: Vec<String> = operands
                     .iter()
-                    .map(|v| if v.is_object() { describe_selector(v) } else { describe_value(v, 1) })
+                    .map(|v| {
+                        if v.is_object() {
+                            describe_selector(v)
+                        } else {
+                            describe_value(v, 1)
+                        }
+                    })
                     .collect();
                 parts.join(&format!(" {op} "))
             }
@@ -663,8 +800,11 @@ fn describe_value(value: &Value, depth: usize) -> String {
         return "…".into();
     }
     let list = |items: &Vec<Value>| {
-        let mut shown: Vec<String> =
-            items.iter().take(MAX_SHOWN).map(|v| describe_value(v, depth + 1)).collect();
+        let mut shown: Vec<String> = items
+            .iter()
+            .take(MAX_SHOWN)
+            .map(|v| describe_value(v, depth + 1))
+            .collect();
         if items.len() > MAX_SHOWN {
             shown.push("…".into());
         }
@@ -680,18 +820,30 @@ fn describe_value(value: &Value, depth: usize) -> String {
     }
 }
 
-fn describe_object(obj: &Map<String, Value>, depth: usize, list: impl Fn(&Vec<Value>) -> String) -> String {
+fn describe_object(
+    obj: &Map<String, Value>,
+    depth: usize,
+    list: impl Fn(&Vec<Value>) -> String,
+) -> String {
     if let Some(Value::Array(items)) = obj.get("set") {
         return list(items);
     }
     if let Some(Value::Array(pair)) = obj.get("range") {
         if let [lo, hi] = &pair[..] {
-            return format!("{}-{}", describe_value(lo, depth + 1), describe_value(hi, depth + 1));
+            return format!(
+                "{}-{}",
+                describe_value(lo, depth + 1),
+                describe_value(hi, depth + 1)
+            );
         }
     }
     if let Some(prefix) = obj.get("prefix") {
-        let addr = prefix.get("addr").map_or_else(|| "?".to_owned(), |a| describe_value(a, depth + 1));
-        let len = prefix.get("len").map_or_else(|| "?".to_owned(), |l| describe_value(l, depth + 1));
+        let addr = prefix
+            .get("addr")
+            .map_or_else(|| "?".to_owned(), |a| describe_value(a, depth + 1));
+        let len = prefix
+            .get("len")
+            .map_or_else(|| "?".to_owned(), |l| describe_value(l, depth + 1));
         return format!("{addr}/{len}");
     }
     match obj.iter().next() {
@@ -705,7 +857,10 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Ruleset {
-        let path = format!("{}/tests/fixtures/nft/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/nft/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         parse_ruleset(&std::fs::read(&path).unwrap()).unwrap()
     }
 
@@ -732,17 +887,44 @@ mod tests {
     fn miniupnpd_raw_payload_protocol_is_understood() {
         let redirects = fixture("miniupnpd-live").upnp_redirects();
         type Mapping = (Option<Protocol>, Option<u16>, IpAddr, Option<u16>);
-        let summary: Vec<Mapping> =
-            redirects.iter().map(|r| (r.proto, r.ext_port(), r.int_addr, r.int_port)).collect();
+        let summary: Vec<Mapping> = redirects
+            .iter()
+            .map(|r| (r.proto, r.ext_port(), r.int_addr, r.int_port))
+            .collect();
         let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(
             summary,
             [
-                (Some(Protocol::Tcp), Some(18080), v4("192.168.1.100"), Some(8080)),
-                (Some(Protocol::Udp), Some(13478), v4("192.168.1.100"), Some(3478)),
-                (Some(Protocol::Tcp), Some(10554), v4("192.168.1.101"), Some(554)),
-                (Some(Protocol::UdpLite), None, v4("192.168.1.102"), Some(5004)),
-                (Some(Protocol::Tcp), Some(19000), v4("192.168.1.100"), Some(9000)),
+                (
+                    Some(Protocol::Tcp),
+                    Some(18080),
+                    v4("192.168.1.100"),
+                    Some(8080)
+                ),
+                (
+                    Some(Protocol::Udp),
+                    Some(13478),
+                    v4("192.168.1.100"),
+                    Some(3478)
+                ),
+                (
+                    Some(Protocol::Tcp),
+                    Some(10554),
+                    v4("192.168.1.101"),
+                    Some(554)
+                ),
+                (
+                    Some(Protocol::UdpLite),
+                    None,
+                    v4("192.168.1.102"),
+                    Some(5004)
+                ),
+                (
+                    Some(Protocol::Tcp),
+                    Some(19000),
+                    v4("192.168.1.100"),
+                    Some(9000)
+                ),
             ]
         );
         assert!(redirects.iter().all(|r| r.handle > 0));
@@ -751,7 +933,10 @@ mod tests {
     #[test]
     fn miniupnpd_udplite_mapping_forwards_every_port() {
         let redirects = fixture("miniupnpd-live").upnp_redirects();
-        let udplite = redirects.iter().find(|r| r.proto == Some(Protocol::UdpLite)).unwrap();
+        let udplite = redirects
+            .iter()
+            .find(|r| r.proto == Some(Protocol::UdpLite))
+            .unwrap();
         assert!(udplite.ext_ports.is_empty());
         assert!(udplite.covers_ext_port(1) && udplite.covers_ext_port(65535));
     }
@@ -765,7 +950,11 @@ mod tests {
         assert_eq!(forward[0].protocols, [Protocol::Tcp]);
         assert_eq!(forward[0].iifname.as_deref(), Some("wan"));
         assert_eq!(forward[0].verdict, Some(Verdict::Accept));
-        assert!(forward[0].unmodelled.is_empty(), "{:?}", forward[0].unmodelled);
+        assert!(
+            forward[0].unmodelled.is_empty(),
+            "{:?}",
+            forward[0].unmodelled
+        );
         // The remote-host restriction (@nh,96,32 = IPv4 saddr) is not modelled, and says so.
         assert_eq!(forward[2].unmodelled, ["@nh,96,32 == 3405803783"]);
         // IPv6 pinholes: @nh,192,128 is the IPv6 destination, @nh,48,8 the next header.
@@ -779,8 +968,10 @@ mod tests {
         // miniupnpd compares the port without loading it, so nft shows `iif` against a number
         // prefix; camguard ignores that match and says so rather than guessing.
         let ruleset = fixture("miniupnpd-live");
-        let rule =
-            ruleset.rules_in("fw4", "upnp_forward").find(|r| r.protocols == [Protocol::UdpLite]).unwrap();
+        let rule = ruleset
+            .rules_in("fw4", "upnp_forward")
+            .find(|r| r.protocols == [Protocol::UdpLite])
+            .unwrap();
         assert!(rule.dports.is_empty());
         assert_eq!(rule.iifnames, ["wan"]);
         assert_eq!(rule.unmodelled, ["meta iif == 35859/16"]);
@@ -790,10 +981,20 @@ mod tests {
     fn fw4_redirect_rules_are_read_with_their_names() {
         let ruleset = fixture("fw4-openwrt-24.10");
         let web = fw4_rule(&ruleset, "Web-Server");
-        assert_eq!((web.table.as_str(), web.chain.as_str()), ("fw4", "dstnat_wan"));
+        assert_eq!(
+            (web.table.as_str(), web.chain.as_str()),
+            ("fw4", "dstnat_wan")
+        );
         assert_eq!(web.protocols, [Protocol::Tcp]);
         assert_eq!(web.dports, [(8080, 8080)]);
-        assert_eq!(web.nat, Some(Nat { kind: NatKind::Dnat, addr: ip("192.168.1.20"), port: Some(80) }));
+        assert_eq!(
+            web.nat,
+            Some(Nat {
+                kind: NatKind::Dnat,
+                addr: ip("192.168.1.20"),
+                port: Some(80)
+            })
+        );
         assert_eq!(web.unmodelled, ["meta nfproto == ipv4"]);
 
         let plex = fw4_rule(&ruleset, "Plex");
@@ -806,10 +1007,20 @@ mod tests {
         assert_eq!(voip.nat.as_ref().unwrap().port, None);
 
         assert_eq!(fw4_rule(&ruleset, "Game-Range").dports, [(2000, 2010)]);
-        assert_eq!(fw4_rule(&ruleset, "Web-Set").dports, [(80, 80), (443, 443), (8000, 8999)]);
+        assert_eq!(
+            fw4_rule(&ruleset, "Web-Set").dports,
+            [(80, 80), (443, 443), (8000, 8999)]
+        );
 
         let ssh = fw4_rule(&ruleset, "SSH-alt");
-        assert_eq!(ssh.nat, Some(Nat { kind: NatKind::Redirect, addr: None, port: Some(22) }));
+        assert_eq!(
+            ssh.nat,
+            Some(Nat {
+                kind: NatKind::Redirect,
+                addr: None,
+                port: Some(22)
+            })
+        );
 
         let v6 = fw4_rule(&ruleset, "HTTPS-v6");
         assert_eq!(v6.nat.as_ref().unwrap().addr, ip("2001:db8::1234"));
@@ -833,19 +1044,31 @@ mod tests {
         let mac = |s: &str| s.parse::<Mac>().unwrap();
         let cams = fw4_rule(&ruleset, "Block-Cameras-Internet");
         assert_eq!(cams.chain, "forward_lan");
-        assert_eq!(cams.ether_saddr, [mac("3c:ef:8c:aa:bb:cc"), mac("4c:bd:8f:01:02:03")]);
+        assert_eq!(
+            cams.ether_saddr,
+            [mac("3c:ef:8c:aa:bb:cc"), mac("4c:bd:8f:01:02:03")]
+        );
         assert_eq!(cams.verdict, Some(Verdict::Jump("handle_reject".into())));
-        assert_eq!(fw4_rule(&ruleset, "Block-DVR").ether_saddr, [mac("00:12:34:56:78:9a")]);
+        assert_eq!(
+            fw4_rule(&ruleset, "Block-DVR").ether_saddr,
+            [mac("00:12:34:56:78:9a")]
+        );
         assert_eq!(fw4_rule(&ruleset, "Block-DVR").verdict, Some(Verdict::Drop));
         let set = fw4_rule(&ruleset, "Block-Camera-Set");
-        assert_eq!(set.ether_saddr, [mac("9c:8e:cd:11:22:33"), mac("e0:50:8b:44:55:66")]);
+        assert_eq!(
+            set.ether_saddr,
+            [mac("9c:8e:cd:11:22:33"), mac("e0:50:8b:44:55:66")]
+        );
     }
 
     #[test]
     fn rules_fw4_did_not_write_have_no_fw4_name() {
         let ruleset = fixture("fw4-openwrt-24.10");
         let jumps: Vec<&Rule> = ruleset.rules_in("fw4", "dstnat").collect();
-        assert_eq!(jumps.last().unwrap().verdict, Some(Verdict::Jump("upnp_prerouting".into())));
+        assert_eq!(
+            jumps.last().unwrap().verdict,
+            Some(Verdict::Jump("upnp_prerouting".into()))
+        );
         assert_eq!(jumps.last().unwrap().fw4_name(), None);
         let names = ruleset.fw4_rule_names();
         assert!(names.contains("Web-Server") && names.contains("Web-Server (reflection)"));
@@ -868,14 +1091,24 @@ mod tests {
         let flows = fw4_rule(&ruleset, "Handle forwarded flows");
         assert_eq!(flows.unmodelled, ["ct state vmap"]);
         let syn = fw4_rule(&ruleset, "Rate limit TCP syn packets");
-        assert_eq!(syn.unmodelled, ["tcp flags & { fin, syn, rst, ack } == syn"]);
+        assert_eq!(
+            syn.unmodelled,
+            ["tcp flags & { fin, syn, rst, ack } == syn"]
+        );
         assert_eq!(flows.verdict, None);
         let ping = fw4_rule(&ruleset, "Allow-Ping");
-        assert_eq!(ping.other_protocols, ["icmp"], "an ICMP type match takes ICMP only");
+        assert_eq!(
+            ping.other_protocols,
+            ["icmp"],
+            "an ICMP type match takes ICMP only"
+        );
         assert_eq!(ping.unmodelled, ["icmp type == echo-request"]);
         let esp = fw4_rule(&ruleset, "Allow-IPSec-ESP");
         assert_eq!(esp.other_protocols, ["esp"]);
-        assert!(!esp.matches_protocol(Protocol::Tcp), "an ESP-only rule does not take TCP");
+        assert!(
+            !esp.matches_protocol(Protocol::Tcp),
+            "an ESP-only rule does not take TCP"
+        );
     }
 
     #[test]
@@ -883,14 +1116,25 @@ mod tests {
         let ruleset = fixture("fw4-openwrt-24.10");
         let ssh = fw4_rule(&ruleset, "SSH-from-WAN");
         assert_eq!(
-            (ssh.chain.as_str(), ssh.protocols.as_slice(), ssh.dports.as_slice()),
+            (
+                ssh.chain.as_str(),
+                ssh.protocols.as_slice(),
+                ssh.dports.as_slice()
+            ),
             ("input_wan", &[Protocol::Tcp][..], &[(22, 22)][..])
         );
         let jump = fw4_rule(&ruleset, "Handle wan IPv4/IPv6 input traffic");
         assert_eq!(jump.iifname.as_deref(), Some("wan"));
         assert_eq!(jump.verdict, Some(Verdict::Jump("input_wan".into())));
         let masq = fw4_rule(&ruleset, "Masquerade IPv4 wan traffic");
-        assert_eq!(masq.nat, Some(Nat { kind: NatKind::Masquerade, addr: None, port: None }));
+        assert_eq!(
+            masq.nat,
+            Some(Nat {
+                kind: NatKind::Masquerade,
+                addr: None,
+                port: None
+            })
+        );
         let reflection = fw4_rule(&ruleset, "Web-Server (reflection)");
         assert_eq!(reflection.daddr, ip("203.0.113.7"));
     }
@@ -914,7 +1158,10 @@ mod tests {
         let rule = single_rule(
             r#"[{"match":{"op":"!=","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":22}},{"accept":null}]"#,
         );
-        assert!(rule.dports.is_empty(), "a negated port match is not a port list");
+        assert!(
+            rule.dports.is_empty(),
+            "a negated port match is not a port list"
+        );
         assert_eq!(rule.protocols, [Protocol::Tcp]);
         assert_eq!(rule.unmodelled, ["tcp dport != 22"]);
         let rule = single_rule(
@@ -949,7 +1196,14 @@ mod tests {
         let rule = single_rule(
             r#"[{"dnat":{"family":"ip","addr":{"map":{"key":{"payload":{"protocol":"th","field":"dport"}},"data":{"set":[]}}}}}]"#,
         );
-        assert_eq!(rule.nat, Some(Nat { kind: NatKind::Dnat, addr: None, port: None }));
+        assert_eq!(
+            rule.nat,
+            Some(Nat {
+                kind: NatKind::Dnat,
+                addr: None,
+                port: None
+            })
+        );
         assert_eq!(rule.unmodelled, ["dnat to map …"]);
     }
 
@@ -958,7 +1212,10 @@ mod tests {
         let json = br#"{"nftables":[{"metainfo":{"version":"1.0.6","json_schema_version":1}},{"chain":{"family":"inet","table":"fw4","name":"upnp_prerouting","handle":4}},{"rule":{"family":"inet","table":"fw4","chain":"upnp_prerouting","handle":17,"expr":[{"match":{"op":"==","left":{"meta":{"key":"iif"}},"right":"wan"}},{"match":{"op":"==","left":{"payload":{"base":"nh","offset":72,"len":8}},"right":6}},{"match":{"op":"==","left":{"payload":{"protocol":"th","field":"dport"}},"right":18080}},{"dnat":{"family":"ip","addr":"192.168.1.100","port":8080}}]}}]}"#;
         let redirects = parse_ruleset(json).unwrap().upnp_redirects();
         assert_eq!(redirects.len(), 1);
-        assert_eq!((redirects[0].handle, redirects[0].ext_port()), (17, Some(18080)));
+        assert_eq!(
+            (redirects[0].handle, redirects[0].ext_port()),
+            (17, Some(18080))
+        );
     }
 
     #[test]
@@ -970,8 +1227,13 @@ mod tests {
 
     #[test]
     fn errors_say_what_was_expected() {
-        let err = parse_ruleset(b"Error: Could not process rule").unwrap_err().to_string();
-        assert!(err.starts_with("nft JSON: not valid JSON") && err.contains("nft -j list ruleset"), "{err}");
+        let err = parse_ruleset(b"Error: Could not process rule")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("nft JSON: not valid JSON") && err.contains("nft -j list ruleset"),
+            "{err}"
+        );
         let err = parse_ruleset(br#"{"tables":[]}"#).unwrap_err().to_string();
         assert!(err.contains("no \"nftables\" array"), "{err}");
     }

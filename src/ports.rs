@@ -52,12 +52,17 @@ pub const CAMERA_PROBE_PORTS: &[u16] = &[554, 8554, 80, 8000, 37777, 34567, 88];
 
 /// The known port with this number, if any.
 pub fn known(port: u16) -> Option<&'static KnownPort> {
-    KNOWN_PORTS.binary_search_by_key(&port, |k| k.port).ok().map(|i| &KNOWN_PORTS[i])
+    KNOWN_PORTS
+        .binary_search_by_key(&port, |k| k.port)
+        .ok()
+        .map(|i| &KNOWN_PORTS[i])
 }
 
 /// Every sensitive (camera or admin) port inside `lo..=hi`, for forwards of whole ranges.
 pub fn sensitive_in_range(lo: u16, hi: u16) -> impl Iterator<Item = &'static KnownPort> {
-    KNOWN_PORTS.iter().filter(move |k| k.port >= lo && k.port <= hi)
+    KNOWN_PORTS
+        .iter()
+        .filter(move |k| k.port >= lo && k.port <= hi)
 }
 
 /// Ports of the router's own web interface and SSH, when the config does not say otherwise.

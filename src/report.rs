@@ -59,7 +59,9 @@ const WIDTH: usize = 100;
 fn wrap(out: &mut String, text: &str, indent: &str) {
     let mut line = String::new();
     for word in text.split_whitespace() {
-        if !line.is_empty() && indent.len() + line.chars().count() + 1 + word.chars().count() > WIDTH {
+        if !line.is_empty()
+            && indent.len() + line.chars().count() + 1 + word.chars().count() > WIDTH
+        {
             let _ = writeln!(out, "{indent}{line}");
             line.clear();
         }
@@ -77,9 +79,26 @@ pub fn terminal(report: &Report, style: &Style) -> String {
     let mut out = String::new();
     let router = &report.router;
     let name = router.hostname.as_deref().unwrap_or("router");
-    let release = router.release.as_deref().map_or_else(|| "release unknown".to_owned(), |r| format!("OpenWrt {r}"));
-    let _ = writeln!(out, "{}", style.bold(&terminal_safe(&format!("camguard {} — {}", report.camguard, report.origin))));
-    let _ = writeln!(out, "{}", terminal_safe(&format!("{name} ({release}), as of {}", crate::time::datetime(report.time))));
+    let release = router
+        .release
+        .as_deref()
+        .map_or_else(|| "release unknown".to_owned(), |r| format!("OpenWrt {r}"));
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&terminal_safe(&format!(
+            "camguard {} — {}",
+            report.camguard, report.origin
+        )))
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        terminal_safe(&format!(
+            "{name} ({release}), as of {}",
+            crate::time::datetime(report.time)
+        ))
+    );
     let c = &report.counts;
     let _ = writeln!(
         out,
@@ -95,16 +114,33 @@ pub fn terminal(report: &Report, style: &Style) -> String {
         out.push_str("Nothing exposes this network. Keep the router's firmware up to date.\n");
     }
     for severity in Severity::ALL_DESCENDING {
-        let group: Vec<_> = report.findings.iter().filter(|f| f.severity == severity).collect();
+        let group: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .collect();
         if group.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "{}", style.paint(severity, &severity.as_str().to_uppercase()));
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint(severity, &severity.as_str().to_uppercase())
+        );
         for f in group {
-            let _ = writeln!(out, "  {}  {}", style.paint(severity, f.id), style.bold(&terminal_safe(&f.title)));
+            let _ = writeln!(
+                out,
+                "  {}  {}",
+                style.paint(severity, f.id),
+                style.bold(&terminal_safe(&f.title))
+            );
             wrap(&mut out, &terminal_safe(&f.detail), "      ");
             if !f.remedy.is_empty() {
-                wrap(&mut out, &terminal_safe(&format!("→ {}", f.remedy)), "      ");
+                wrap(
+                    &mut out,
+                    &terminal_safe(&format!("→ {}", f.remedy)),
+                    "      ",
+                );
             }
         }
         out.push('\n');
@@ -113,7 +149,11 @@ pub fn terminal(report: &Report, style: &Style) -> String {
         let _ = writeln!(out, "Could not read everything:");
         for p in &report.problems {
             let at = p.line.map(|l| format!(" line {l}")).unwrap_or_default();
-            wrap(&mut out, &terminal_safe(&format!("{}{at}: {}", p.source, p.message)), "  ");
+            wrap(
+                &mut out,
+                &terminal_safe(&format!("{}{at}: {}", p.source, p.message)),
+                "  ",
+            );
         }
     }
     out
@@ -135,7 +175,9 @@ mod tests {
     fn wraps_long_text_with_indent() {
         let mut out = String::new();
         wrap(&mut out, &"word ".repeat(60), "    ");
-        assert!(out.lines().all(|l| l.chars().count() <= WIDTH && l.starts_with("    ")));
+        assert!(out
+            .lines()
+            .all(|l| l.chars().count() <= WIDTH && l.starts_with("    ")));
         assert!(out.lines().count() > 2);
     }
 }

@@ -14,9 +14,8 @@ pub const LAN_TEXT_MAX_CHARS: usize = 256;
 pub fn lan_text(raw: &[u8]) -> String {
     let decoded = String::from_utf8_lossy(raw);
     let mut out = String::with_capacity(decoded.len().min(LAN_TEXT_MAX_CHARS * 4));
-    let mut chars = 0;
-    for c in decoded.chars() {
-        if chars == LAN_TEXT_MAX_CHARS {
+    for (count, c) in decoded.chars().enumerate() {
+        if count == LAN_TEXT_MAX_CHARS {
             out.push('…');
             break;
         }
@@ -28,7 +27,6 @@ pub fn lan_text(raw: &[u8]) -> String {
             }
             c => out.push(c),
         }
-        chars += 1;
     }
     out
 }
@@ -39,7 +37,10 @@ mod tests {
 
     #[test]
     fn control_characters_become_visible_escapes() {
-        assert_eq!(lan_text(b"cam\x1b[31mred\r\nX"), "cam\\x1b[31mred\\x0d\\x0aX");
+        assert_eq!(
+            lan_text(b"cam\x1b[31mred\r\nX"),
+            "cam\\x1b[31mred\\x0d\\x0aX"
+        );
         assert_eq!(lan_text(b"a\0b"), "a\\x00b");
         assert_eq!(lan_text("c1\u{85}".as_bytes()), "c1\\x85");
     }
@@ -65,6 +66,9 @@ mod tests {
     #[test]
     fn markup_is_kept_as_text() {
         // HTML is not a control character: it is data, and every renderer inserts it as text.
-        assert_eq!(lan_text(b"<img src=x onerror=alert(1)>"), "<img src=x onerror=alert(1)>");
+        assert_eq!(
+            lan_text(b"<img src=x onerror=alert(1)>"),
+            "<img src=x onerror=alert(1)>"
+        );
     }
 }

@@ -22,7 +22,12 @@ pub fn date(unix: u64) -> String {
 /// `2026-11-25 17:09 UTC`
 pub fn datetime(unix: u64) -> String {
     let secs = unix % 86_400;
-    format!("{} {:02}:{:02} UTC", date(unix), secs / 3600, (secs % 3600) / 60)
+    format!(
+        "{} {:02}:{:02} UTC",
+        date(unix),
+        secs / 3600,
+        (secs % 3600) / 60
+    )
 }
 
 #[cfg(test)]

@@ -23,7 +23,12 @@ impl Rng {
 
 fn valid_backup() -> Vec<u8> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/old-21.02");
-    let out = std::process::Command::new("tar").args(["-cz", "-C"]).arg(&root).arg("etc").output().expect("tar runs");
+    let out = std::process::Command::new("tar")
+        .args(["-cz", "-C"])
+        .arg(&root)
+        .arg("etc")
+        .output()
+        .expect("tar runs");
     assert!(out.status.success());
     out.stdout
 }
@@ -45,7 +50,10 @@ fn random_bytes_never_panic_the_archive_reader() {
 fn mutated_backups_never_panic_and_audit_whatever_survives() {
     let good = valid_backup();
     let tar = gunzip(&good).unwrap();
-    assert!(read_backup(&good).unwrap().files.contains_key("etc/config/firewall"));
+    assert!(read_backup(&good)
+        .unwrap()
+        .files
+        .contains_key("etc/config/firewall"));
     let mut rng = Rng(42);
     for round in 0..3000 {
         let mut t = tar.clone();
@@ -68,17 +76,32 @@ fn mutated_backups_never_panic_and_audit_whatever_survives() {
 #[test]
 fn random_config_and_lease_bytes_never_panic_the_pipeline() {
     let mut rng = Rng(7);
-    let names = ["firewall", "upnpd", "dhcp", "network", "wireless", "dropbear", "uhttpd", "camguard", "system"];
+    let names = [
+        "firewall", "upnpd", "dhcp", "network", "wireless", "dropbear", "uhttpd", "camguard",
+        "system",
+    ];
     for _ in 0..2000 {
         let mut r = common::Router::bare();
         for name in names {
             if rng.next() % 2 == 0 {
                 // Mostly-printable bytes reach deeper into the parsers than pure noise.
-                let text: Vec<u8> = rng.bytes(400).into_iter().map(|b| if b < 200 { b"config option list '\"\n\t abcdefg_01 #\\"[(b as usize) % 31] } else { b }).collect();
+                let text: Vec<u8> = rng
+                    .bytes(400)
+                    .into_iter()
+                    .map(|b| {
+                        if b < 200 {
+                            b"config option list '\"\n\t abcdefg_01 #\\"[(b as usize) % 31]
+                        } else {
+                            b
+                        }
+                    })
+                    .collect();
                 r = r.config(name, &String::from_utf8_lossy(&text));
             }
         }
-        r = r.leases(&String::from_utf8_lossy(&rng.bytes(300))).dhcp_leases(&String::from_utf8_lossy(&rng.bytes(300)));
+        r = r
+            .leases(&String::from_utf8_lossy(&rng.bytes(300)))
+            .dhcp_leases(&String::from_utf8_lossy(&rng.bytes(300)));
         let report = r.audit();
         assert!(report.score <= 100);
     }

@@ -8,74 +8,144 @@ const NAS: &str = "1795700000 00:11:32:8a:77:01 192.168.1.10 nas *\n";
 const HIKVISION: &str = "1795700000 4c:bd:8f:22:10:aa 192.168.1.64 garden-cam *\n";
 
 fn forward_to(dest_ip: &str, extra: &[(&str, &str)]) -> String {
-    let mut opts = vec![("name", "Test"), ("src", "wan"), ("dest", "lan"), ("dest_ip", dest_ip)];
+    let mut opts = vec![
+        ("name", "Test"),
+        ("src", "wan"),
+        ("dest", "lan"),
+        ("dest_ip", dest_ip),
+    ];
     opts.extend_from_slice(extra);
     redirect(&opts)
 }
-
 
 // ---- forwards: what fw4 renders as a WAN port forward --------------------------------------
 
 #[test]
 fn plain_wan_forward_is_active_and_low() {
-    let report = Router::new().append("firewall", &forward_to("192.168.1.10", &[("src_dport", "32400")])).dhcp_leases(NAS).audit();
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to("192.168.1.10", &[("src_dport", "32400")]),
+        )
+        .dhcp_leases(NAS)
+        .audit();
     let f = with_id(&report, "forward.active");
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].severity, Severity::Low);
-    assert!(f[0].detail.contains("nas"), "names the device: {}", f[0].detail);
+    assert!(
+        f[0].detail.contains("nas"),
+        "names the device: {}",
+        f[0].detail
+    );
 }
 
 #[test]
 fn redirect_target_defaults_to_dnat() {
-    let report = Router::new().append("firewall", &forward_to("192.168.1.10", &[("src_dport", "8080")])).audit();
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to("192.168.1.10", &[("src_dport", "8080")]),
+        )
+        .audit();
     assert_eq!(with_id(&report, "forward.active").len(), 1);
 }
 
 #[test]
 fn target_is_a_case_insensitive_prefix() {
-    let report =
-        Router::new().append("firewall", &forward_to("192.168.1.10", &[("src_dport", "8080"), ("target", "Dnat")])).audit();
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to("192.168.1.10", &[("src_dport", "8080"), ("target", "Dnat")]),
+        )
+        .audit();
     assert_eq!(with_id(&report, "forward.active").len(), 1);
 }
 
 #[test]
 fn disabled_redirect_is_not_a_wan_forward() {
     for off in ["0", "no", "off", "false"] {
-        let report =
-            Router::new().append("firewall", &forward_to("192.168.1.10", &[("src_dport", "8080"), ("enabled", off)])).audit();
-        assert!(!ids(&report).iter().any(|i| i.starts_with("forward.")), "enabled '{off}': {:?}", ids(&report));
+        let report = Router::new()
+            .append(
+                "firewall",
+                &forward_to("192.168.1.10", &[("src_dport", "8080"), ("enabled", off)]),
+            )
+            .audit();
+        assert!(
+            !ids(&report).iter().any(|i| i.starts_with("forward.")),
+            "enabled '{off}': {:?}",
+            ids(&report)
+        );
     }
     for on in ["1", "yes", "on", "true"] {
-        let report =
-            Router::new().append("firewall", &forward_to("192.168.1.10", &[("src_dport", "8080"), ("enabled", on)])).audit();
-        assert_eq!(with_id(&report, "forward.active").len(), 1, "enabled '{on}'");
+        let report = Router::new()
+            .append(
+                "firewall",
+                &forward_to("192.168.1.10", &[("src_dport", "8080"), ("enabled", on)]),
+            )
+            .audit();
+        assert_eq!(
+            with_id(&report, "forward.active").len(),
+            1,
+            "enabled '{on}'"
+        );
     }
 }
 
 #[test]
 fn invalid_boolean_makes_fw4_skip_the_redirect() {
-    let report =
-        Router::new().append("firewall", &forward_to("192.168.1.10", &[("src_dport", "8080"), ("enabled", "maybe")])).audit();
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to(
+                "192.168.1.10",
+                &[("src_dport", "8080"), ("enabled", "maybe")],
+            ),
+        )
+        .audit();
     assert!(with_id(&report, "forward.active").is_empty());
 }
 
 #[test]
 fn redirect_from_lan_is_not_a_wan_forward() {
-    let r = redirect(&[("name", "dns"), ("src", "lan"), ("src_dport", "53"), ("dest_port", "53"), ("target", "DNAT")]);
+    let r = redirect(&[
+        ("name", "dns"),
+        ("src", "lan"),
+        ("src_dport", "53"),
+        ("dest_port", "53"),
+        ("target", "DNAT"),
+    ]);
     let report = Router::new().append("firewall", &r).audit();
-    assert!(!ids(&report).iter().any(|i| i.starts_with("forward.") || *i == "router.admin_from_wan"), "{:?}", ids(&report));
+    assert!(
+        !ids(&report)
+            .iter()
+            .any(|i| i.starts_with("forward.") || *i == "router.admin_from_wan"),
+        "{:?}",
+        ids(&report)
+    );
 }
 
 #[test]
 fn snat_redirect_is_not_a_wan_forward() {
-    let r = redirect(&[("src", "wan"), ("dest", "lan"), ("src_dip", "192.168.1.1"), ("dest_ip", "192.168.1.10"), ("target", "SNAT")]);
+    let r = redirect(&[
+        ("src", "wan"),
+        ("dest", "lan"),
+        ("src_dip", "192.168.1.1"),
+        ("dest_ip", "192.168.1.10"),
+        ("target", "SNAT"),
+    ]);
     let report = Router::new().append("firewall", &r).audit();
-    assert!(!ids(&report).iter().any(|i| i.starts_with("forward.")), "{:?}", ids(&report));
+    assert!(
+        !ids(&report).iter().any(|i| i.starts_with("forward.")),
+        "{:?}",
+        ids(&report)
+    );
 }
 
 #[test]
 fn redirect_without_src_dport_forwards_every_port() {
-    let report = Router::new().append("firewall", &forward_to("192.168.1.10", &[])).audit();
+    let report = Router::new()
+        .append("firewall", &forward_to("192.168.1.10", &[]))
+        .audit();
     let f = with_id(&report, "forward.dmz");
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].severity, Severity::Critical);
@@ -83,13 +153,23 @@ fn redirect_without_src_dport_forwards_every_port() {
 
 #[test]
 fn negated_src_dport_forwards_every_other_port() {
-    let report = Router::new().append("firewall", &forward_to("192.168.1.10", &[("src_dport", "!80")])).audit();
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to("192.168.1.10", &[("src_dport", "!80")]),
+        )
+        .audit();
     assert_eq!(with_id(&report, "forward.dmz").len(), 1);
 }
 
 #[test]
 fn icmp_only_forward_without_ports_is_not_a_dmz() {
-    let report = Router::new().append("firewall", &forward_to("192.168.1.10", &[("proto", "icmp")])).audit();
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to("192.168.1.10", &[("proto", "icmp")]),
+        )
+        .audit();
     assert!(with_id(&report, "forward.dmz").is_empty());
     assert_eq!(with_id(&report, "forward.active").len(), 1);
 }
@@ -98,15 +178,29 @@ fn icmp_only_forward_without_ports_is_not_a_dmz() {
 fn list_src_dport_is_invalid_for_fw4_and_skipped() {
     let r = "config redirect\n\toption src 'wan'\n\toption dest_ip '192.168.1.10'\n\tlist src_dport '80'\n\tlist src_dport '443'\n";
     let report = Router::new().append("firewall", r).audit();
-    assert!(!ids(&report).iter().any(|i| i.starts_with("forward.")), "{:?}", ids(&report));
+    assert!(
+        !ids(&report).iter().any(|i| i.starts_with("forward.")),
+        "{:?}",
+        ids(&report)
+    );
     let r = forward_to("192.168.1.10", &[("src_dport", "80 443")]);
     let report = Router::new().append("firewall", &r).audit();
-    assert!(!ids(&report).iter().any(|i| i.starts_with("forward.")), "space-separated: {:?}", ids(&report));
+    assert!(
+        !ids(&report).iter().any(|i| i.starts_with("forward.")),
+        "space-separated: {:?}",
+        ids(&report)
+    );
 }
 
 #[test]
 fn forward_to_camera_names_the_camera() {
-    let report = Router::new().append("firewall", &forward_to("192.168.1.64", &[("src_dport", "8443")])).dhcp_leases(HIKVISION).audit();
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to("192.168.1.64", &[("src_dport", "8443")]),
+        )
+        .dhcp_leases(HIKVISION)
+        .audit();
     let f = with_id(&report, "forward.to_camera");
     assert_eq!(f.len(), 1, "{:?}", ids(&report));
     assert_eq!(f[0].severity, Severity::High);
@@ -116,7 +210,10 @@ fn forward_to_camera_names_the_camera() {
 
 #[test]
 fn dmz_to_a_camera_still_says_it_is_a_camera() {
-    let report = Router::new().append("firewall", &forward_to("192.168.1.64", &[])).dhcp_leases(HIKVISION).audit();
+    let report = Router::new()
+        .append("firewall", &forward_to("192.168.1.64", &[]))
+        .dhcp_leases(HIKVISION)
+        .audit();
     let f = with_id(&report, "forward.dmz");
     assert_eq!(f.len(), 1);
     assert!(f[0].detail.contains("camera"), "{}", f[0].detail);
@@ -126,7 +223,13 @@ fn dmz_to_a_camera_still_says_it_is_a_camera() {
 #[test]
 fn forward_to_ssh_is_a_sensitive_port() {
     let report = Router::new()
-        .append("firewall", &forward_to("192.168.1.10", &[("src_dport", "2222"), ("dest_port", "22")]))
+        .append(
+            "firewall",
+            &forward_to(
+                "192.168.1.10",
+                &[("src_dport", "2222"), ("dest_port", "22")],
+            ),
+        )
         .audit();
     let f = with_id(&report, "forward.sensitive_port");
     assert_eq!(f.len(), 1, "{:?}", ids(&report));
@@ -135,15 +238,30 @@ fn forward_to_ssh_is_a_sensitive_port() {
 
 #[test]
 fn forward_of_a_range_covering_rtsp_is_sensitive() {
-    let report = Router::new().append("firewall", &forward_to("192.168.1.10", &[("src_dport", "500-600")])).audit();
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to("192.168.1.10", &[("src_dport", "500-600")]),
+        )
+        .audit();
     assert_eq!(with_id(&report, "forward.sensitive_port").len(), 1);
 }
 
 #[test]
 fn forward_without_dest_ip_to_ssh_exposes_the_router() {
-    let r = redirect(&[("src", "wan"), ("src_dport", "2222"), ("dest_port", "22"), ("target", "DNAT")]);
+    let r = redirect(&[
+        ("src", "wan"),
+        ("src_dport", "2222"),
+        ("dest_port", "22"),
+        ("target", "DNAT"),
+    ]);
     let report = Router::new().append("firewall", &r).audit();
-    assert_eq!(with_id(&report, "router.admin_from_wan").len(), 1, "{:?}", ids(&report));
+    assert_eq!(
+        with_id(&report, "router.admin_from_wan").len(),
+        1,
+        "{:?}",
+        ids(&report)
+    );
 }
 
 // ---- forward policy ---------------------------------------------------------------------------
@@ -163,19 +281,37 @@ fn allowlisted_forward_is_allowed_and_others_are_not() {
 #[test]
 fn forwards_off_makes_every_forward_a_violation() {
     let report = Router::new()
-        .append("firewall", &forward_to("192.168.1.10", &[("src_dport", "32400")]))
-        .config("camguard", "config camguard 'main'\n\toption forwards 'off'\n")
+        .append(
+            "firewall",
+            &forward_to("192.168.1.10", &[("src_dport", "32400")]),
+        )
+        .config(
+            "camguard",
+            "config camguard 'main'\n\toption forwards 'off'\n",
+        )
         .audit();
-    assert_eq!(with_id(&report, "forward.not_allowed")[0].severity, Severity::High);
+    assert_eq!(
+        with_id(&report, "forward.not_allowed")[0].severity,
+        Severity::High
+    );
 }
 
 #[test]
 fn no_cameras_policy_only_flags_camera_forwards() {
     let cfg = "config camguard 'main'\n\toption forwards 'no_cameras'\n";
-    let plain = Router::new().append("firewall", &forward_to("192.168.1.10", &[("src_dport", "32400")])).config("camguard", cfg).audit();
+    let plain = Router::new()
+        .append(
+            "firewall",
+            &forward_to("192.168.1.10", &[("src_dport", "32400")]),
+        )
+        .config("camguard", cfg)
+        .audit();
     assert!(with_id(&plain, "forward.not_allowed").is_empty());
     let cam = Router::new()
-        .append("firewall", &forward_to("192.168.1.64", &[("src_dport", "554")]))
+        .append(
+            "firewall",
+            &forward_to("192.168.1.64", &[("src_dport", "554")]),
+        )
         .dhcp_leases(HIKVISION)
         .config("camguard", cfg)
         .audit();
@@ -185,12 +321,22 @@ fn no_cameras_policy_only_flags_camera_forwards() {
 #[test]
 fn invalid_policy_value_is_reported_and_not_guessed() {
     let report = Router::new()
-        .append("firewall", &forward_to("192.168.1.10", &[("src_dport", "32400")]))
-        .config("camguard", "config camguard 'main'\n\toption forwards 'sometimes'\n")
+        .append(
+            "firewall",
+            &forward_to("192.168.1.10", &[("src_dport", "32400")]),
+        )
+        .config(
+            "camguard",
+            "config camguard 'main'\n\toption forwards 'sometimes'\n",
+        )
         .audit();
     let f = with_id(&report, "config.invalid");
     assert_eq!(f.len(), 1);
-    assert!(f[0].detail.contains("no_cameras"), "lists allowed values: {}", f[0].detail);
+    assert!(
+        f[0].detail.contains("no_cameras"),
+        "lists allowed values: {}",
+        f[0].detail
+    );
     assert!(with_id(&report, "forward.not_allowed").is_empty());
 }
 
@@ -198,10 +344,22 @@ fn invalid_policy_value_is_reported_and_not_guessed() {
 
 #[test]
 fn wan_zone_accepting_input_is_critical() {
-    let fw = DEFAULT_FIREWALL.replacen("option input 'REJECT'\n\toption output 'ACCEPT'\n\toption forward 'REJECT'\n\toption masq", "option input 'ACCEPT'\n\toption output 'ACCEPT'\n\toption forward 'REJECT'\n\toption masq", 1);
+    let fw = DEFAULT_FIREWALL.replacen(
+        "option input 'REJECT'\n\toption output 'ACCEPT'\n\toption forward 'REJECT'\n\toption masq",
+        "option input 'ACCEPT'\n\toption output 'ACCEPT'\n\toption forward 'REJECT'\n\toption masq",
+        1,
+    );
     let report = Router::new().config("firewall", &fw).audit();
-    assert_eq!(with_id(&report, "router.wan_input_accept").len(), 1, "{:?}", ids(&report));
-    assert_eq!(with_id(&report, "router.wan_input_accept")[0].severity, Severity::Critical);
+    assert_eq!(
+        with_id(&report, "router.wan_input_accept").len(),
+        1,
+        "{:?}",
+        ids(&report)
+    );
+    assert_eq!(
+        with_id(&report, "router.wan_input_accept")[0].severity,
+        Severity::Critical
+    );
 }
 
 #[test]
@@ -223,7 +381,16 @@ fn zone_facing_a_wan_interface_is_a_wan_zone_whatever_its_name() {
 
 #[test]
 fn ssh_rule_from_wan_is_admin_exposure() {
-    let rule = section("rule", &[("name", "Allow-SSH-WAN"), ("src", "wan"), ("proto", "tcp"), ("dest_port", "22"), ("target", "ACCEPT")]);
+    let rule = section(
+        "rule",
+        &[
+            ("name", "Allow-SSH-WAN"),
+            ("src", "wan"),
+            ("proto", "tcp"),
+            ("dest_port", "22"),
+            ("target", "ACCEPT"),
+        ],
+    );
     let report = Router::new().append("firewall", &rule).audit();
     let f = with_id(&report, "router.admin_from_wan");
     assert_eq!(f.len(), 1);
@@ -232,41 +399,107 @@ fn ssh_rule_from_wan_is_admin_exposure() {
 
 #[test]
 fn admin_rule_limited_to_one_source_is_medium() {
-    let rule = section("rule", &[("src", "wan"), ("src_ip", "198.51.100.7"), ("dest_port", "22"), ("target", "ACCEPT")]);
+    let rule = section(
+        "rule",
+        &[
+            ("src", "wan"),
+            ("src_ip", "198.51.100.7"),
+            ("dest_port", "22"),
+            ("target", "ACCEPT"),
+        ],
+    );
     let report = Router::new().append("firewall", &rule).audit();
-    assert_eq!(with_id(&report, "router.admin_from_wan")[0].severity, Severity::Medium);
+    assert_eq!(
+        with_id(&report, "router.admin_from_wan")[0].severity,
+        Severity::Medium
+    );
 }
 
 #[test]
 fn dropbear_on_another_port_is_followed() {
-    let rule = section("rule", &[("src", "wan"), ("proto", "tcp"), ("dest_port", "2200"), ("target", "ACCEPT")]);
+    let rule = section(
+        "rule",
+        &[
+            ("src", "wan"),
+            ("proto", "tcp"),
+            ("dest_port", "2200"),
+            ("target", "ACCEPT"),
+        ],
+    );
     let plain = Router::new().append("firewall", &rule).audit();
     assert!(with_id(&plain, "router.admin_from_wan").is_empty());
-    let moved = Router::new().append("firewall", &rule).config("dropbear", "config dropbear\n\toption Port '2200'\n").audit();
+    let moved = Router::new()
+        .append("firewall", &rule)
+        .config("dropbear", "config dropbear\n\toption Port '2200'\n")
+        .audit();
     assert_eq!(with_id(&moved, "router.admin_from_wan").len(), 1);
 }
 
 #[test]
 fn forward_rule_and_icmp_rule_are_not_admin_exposure() {
-    let fwd = section("rule", &[("src", "wan"), ("dest", "lan"), ("dest_port", "22"), ("target", "ACCEPT")]);
-    let ping = section("rule", &[("src", "wan"), ("proto", "icmp"), ("target", "ACCEPT")]);
-    let report = Router::new().append("firewall", &fwd).append("firewall", &ping).audit();
-    assert!(with_id(&report, "router.admin_from_wan").is_empty(), "{:?}", ids(&report));
+    let fwd = section(
+        "rule",
+        &[
+            ("src", "wan"),
+            ("dest", "lan"),
+            ("dest_port", "22"),
+            ("target", "ACCEPT"),
+        ],
+    );
+    let ping = section(
+        "rule",
+        &[("src", "wan"), ("proto", "icmp"), ("target", "ACCEPT")],
+    );
+    let report = Router::new()
+        .append("firewall", &fwd)
+        .append("firewall", &ping)
+        .audit();
+    assert!(
+        with_id(&report, "router.admin_from_wan").is_empty(),
+        "{:?}",
+        ids(&report)
+    );
 }
 
 #[test]
 fn end_of_life_branch_is_flagged_and_current_ones_are_not() {
-    assert_eq!(with_id(&Router::new().release("21.02.3").audit(), "router.firmware_eol").len(), 1);
-    assert!(with_id(&Router::new().release("25.12.0").audit(), "router.firmware_eol").is_empty());
-    assert!(with_id(&Router::new().release("SNAPSHOT").audit(), "router.firmware_eol").is_empty());
-    assert!(with_id(&Router::new().release("27.06.1").audit(), "router.firmware_eol").is_empty());
+    assert_eq!(
+        with_id(
+            &Router::new().release("21.02.3").audit(),
+            "router.firmware_eol"
+        )
+        .len(),
+        1
+    );
+    assert!(with_id(
+        &Router::new().release("25.12.0").audit(),
+        "router.firmware_eol"
+    )
+    .is_empty());
+    assert!(with_id(
+        &Router::new().release("SNAPSHOT").audit(),
+        "router.firmware_eol"
+    )
+    .is_empty());
+    assert!(with_id(
+        &Router::new().release("27.06.1").audit(),
+        "router.firmware_eol"
+    )
+    .is_empty());
 }
 
 #[test]
 fn empty_root_password_is_critical() {
-    let report = Router::new().file("/etc/shadow", b"root:::0:99999:7:::\n").audit();
-    assert_eq!(with_id(&report, "router.root_password_empty")[0].severity, Severity::Critical);
-    let set = Router::new().file("/etc/shadow", b"root:$1$x$y:0:99999:7:::\n").audit();
+    let report = Router::new()
+        .file("/etc/shadow", b"root:::0:99999:7:::\n")
+        .audit();
+    assert_eq!(
+        with_id(&report, "router.root_password_empty")[0].severity,
+        Severity::Critical
+    );
+    let set = Router::new()
+        .file("/etc/shadow", b"root:$1$x$y:0:99999:7:::\n")
+        .audit();
     assert!(with_id(&set, "router.root_password_empty").is_empty());
 }
 
@@ -280,8 +513,15 @@ fn missing_enabled_option_means_upnp_is_on() {
 
 #[test]
 fn upnp_disabled_reports_nothing_and_old_leases_are_not_mappings() {
-    let report = Router::new().config("upnpd", &upnpd(Some("0"))).leases("TCP:8080:192.168.1.10:8080:0:old\n").audit();
-    assert!(!ids(&report).iter().any(|i| i.starts_with("upnp.")), "{:?}", ids(&report));
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("0")))
+        .leases("TCP:8080:192.168.1.10:8080:0:old\n")
+        .audit();
+    assert!(
+        !ids(&report).iter().any(|i| i.starts_with("upnp.")),
+        "{:?}",
+        ids(&report)
+    );
 }
 
 #[test]
@@ -291,27 +531,41 @@ fn disabled_init_script_lowers_but_keeps_the_finding() {
         .file("/etc/init.d/miniupnpd", b"#!/bin/sh\n")
         .file("/etc/rc.d/S19firewall", b"")
         .audit();
-    assert_eq!(with_id(&report, "upnp.enabled")[0].severity, Severity::Medium);
+    assert_eq!(
+        with_id(&report, "upnp.enabled")[0].severity,
+        Severity::Medium
+    );
 }
 
 #[test]
 fn mapping_to_a_camera_is_high_and_to_a_console_medium() {
     let report = Router::new()
         .config("upnpd", &upnpd(Some("1")))
-        .dhcp_leases(&format!("{HIKVISION}1795700000 7c:ed:8d:44:21:9a 192.168.1.31 XboxOne *\n"))
+        .dhcp_leases(&format!(
+            "{HIKVISION}1795700000 7c:ed:8d:44:21:9a 192.168.1.31 XboxOne *\n"
+        ))
         .leases("TCP:18000:192.168.1.64:8000:0:cam\nUDP:3074:192.168.1.31:3074:1796203321:Xbox\n")
         .audit();
     let f = with_id(&report, "upnp.mapping");
     assert_eq!(f.len(), 2);
-    let cam = f.iter().find(|f| f.evidence.to_json()["int_addr"] == "192.168.1.64").unwrap();
+    let cam = f
+        .iter()
+        .find(|f| f.evidence.to_json()["int_addr"] == "192.168.1.64")
+        .unwrap();
     assert_eq!(cam.severity, Severity::High);
-    let xbox = f.iter().find(|f| f.evidence.to_json()["int_addr"] == "192.168.1.31").unwrap();
+    let xbox = f
+        .iter()
+        .find(|f| f.evidence.to_json()["int_addr"] == "192.168.1.31")
+        .unwrap();
     assert_eq!(xbox.severity, Severity::Medium);
 }
 
 #[test]
 fn mapping_of_a_camera_port_is_high_even_for_an_unknown_device() {
-    let report = Router::new().config("upnpd", &upnpd(Some("1"))).leases("TCP:8554:192.168.1.99:8554:0:x\n").audit();
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases("TCP:8554:192.168.1.99:8554:0:x\n")
+        .audit();
     assert_eq!(with_id(&report, "upnp.mapping")[0].severity, Severity::High);
 }
 
@@ -319,7 +573,10 @@ fn mapping_of_a_camera_port_is_high_even_for_an_unknown_device() {
 fn expired_leases_are_not_mappings() {
     let report = Router::new()
         .config("upnpd", &upnpd(Some("1")))
-        .leases(&format!("TCP:5000:192.168.1.5:5000:{}:gone\nTCP:5001:192.168.1.5:5001:0:kept\n", NOW - 10))
+        .leases(&format!(
+            "TCP:5000:192.168.1.5:5000:{}:gone\nTCP:5001:192.168.1.5:5001:0:kept\n",
+            NOW - 10
+        ))
         .audit();
     let f = with_id(&report, "upnp.mapping");
     assert_eq!(f.len(), 1);
@@ -347,13 +604,20 @@ fn shipped_permission_rules_are_not_permissive_but_a_missing_final_deny_is() {
                    \toption ext_ports '1024-65535'\n\toption int_addr '0.0.0.0/0'\n\toption int_ports '1024-65535'\n";
     let report = Router::new().config("upnpd", no_deny).audit();
     assert_eq!(with_id(&report, "upnp.acl_permissive").len(), 1);
-    let none = Router::new().config("upnpd", "config upnpd 'config'\n\toption enabled '1'\n").audit();
-    assert!(with_id(&none, "upnp.acl_permissive")[0].detail.contains("no permission rules"));
+    let none = Router::new()
+        .config("upnpd", "config upnpd 'config'\n\toption enabled '1'\n")
+        .audit();
+    assert!(with_id(&none, "upnp.acl_permissive")[0]
+        .detail
+        .contains("no permission rules"));
 }
 
 #[test]
 fn allow_rule_after_the_final_deny_is_unreachable_and_harmless() {
-    let text = format!("{}\nconfig perm_rule\n\toption action 'allow'\n\toption ext_ports '1-65535'\n", upnpd(Some("1")));
+    let text = format!(
+        "{}\nconfig perm_rule\n\toption action 'allow'\n\toption ext_ports '1-65535'\n",
+        upnpd(Some("1"))
+    );
     let report = Router::new().config("upnpd", &text).audit();
     assert!(with_id(&report, "upnp.acl_permissive").is_empty());
 }
@@ -363,7 +627,11 @@ fn secure_mode_off_and_natpmp_on_are_reported() {
     let cfg = "config upnpd 'config'\n\toption enabled '1'\n\toption secure_mode '0'\n";
     let report = Router::new().config("upnpd", cfg).audit();
     assert_eq!(with_id(&report, "upnp.secure_mode_off").len(), 1);
-    assert_eq!(with_id(&report, "upnp.natpmp").len(), 1, "enable_natpmp defaults to on");
+    assert_eq!(
+        with_id(&report, "upnp.natpmp").len(),
+        1,
+        "enable_natpmp defaults to on"
+    );
 }
 
 // ---- Wi-Fi ------------------------------------------------------------------------------------
@@ -391,7 +659,11 @@ fn disabled_radio_or_client_mode_is_not_broadcast() {
              config wifi-device 'radio1'\n\n\
              config wifi-iface\n\toption device 'radio1'\n\toption mode 'sta'\n\toption encryption 'none'\n";
     let report = Router::new().config("wireless", w).audit();
-    assert!(!ids(&report).iter().any(|i| i.starts_with("wifi.")), "{:?}", ids(&report));
+    assert!(
+        !ids(&report).iter().any(|i| i.starts_with("wifi.")),
+        "{:?}",
+        ids(&report)
+    );
 }
 
 // ---- cameras ----------------------------------------------------------------------------------
@@ -409,12 +681,18 @@ fn camera_is_detected_with_its_reason() {
 fn owner_class_overrides_the_classifier() {
     let report = Router::new()
         .dhcp_leases(HIKVISION)
-        .config("camguard", "config device\n\toption mac '4c:bd:8f:22:10:aa'\n\toption class 'other'\n")
+        .config(
+            "camguard",
+            "config device\n\toption mac '4c:bd:8f:22:10:aa'\n\toption class 'other'\n",
+        )
         .audit();
     assert!(with_id(&report, "camera.detected").is_empty());
     let report = Router::new()
         .dhcp_leases(NAS)
-        .config("camguard", "config device\n\toption mac '00:11:32:8a:77:01'\n\toption class 'camera'\n")
+        .config(
+            "camguard",
+            "config device\n\toption mac '00:11:32:8a:77:01'\n\toption class 'camera'\n",
+        )
         .audit();
     assert_eq!(with_id(&report, "camera.detected").len(), 1);
 }
@@ -423,8 +701,21 @@ fn owner_class_overrides_the_classifier() {
 fn camera_with_internet_is_low_unless_a_rule_blocks_it() {
     let open = Router::new().dhcp_leases(HIKVISION).audit();
     assert_eq!(with_id(&open, "camera.internet")[0].severity, Severity::Low);
-    let block = section("rule", &[("name", "camguard-block"), ("src", "lan"), ("dest", "wan"), ("src_mac", "4C:BD:8F:22:10:AA"), ("proto", "all"), ("target", "REJECT")]);
-    let blocked = Router::new().dhcp_leases(HIKVISION).append("firewall", &block).audit();
+    let block = section(
+        "rule",
+        &[
+            ("name", "camguard-block"),
+            ("src", "lan"),
+            ("dest", "wan"),
+            ("src_mac", "4C:BD:8F:22:10:AA"),
+            ("proto", "all"),
+            ("target", "REJECT"),
+        ],
+    );
+    let blocked = Router::new()
+        .dhcp_leases(HIKVISION)
+        .append("firewall", &block)
+        .audit();
     assert!(with_id(&blocked, "camera.internet").is_empty());
 }
 
@@ -432,7 +723,12 @@ fn camera_with_internet_is_low_unless_a_rule_blocks_it() {
 
 #[test]
 fn firewall_with_a_syntax_error_is_a_finding_not_an_empty_firewall() {
-    let report = Router::bare().config("firewall", "config zone\n\toption name 'wan\n\toption input 'ACCEPT'\n").audit();
+    let report = Router::bare()
+        .config(
+            "firewall",
+            "config zone\n\toption name 'wan\n\toption input 'ACCEPT'\n",
+        )
+        .audit();
     let f = with_id(&report, "config.invalid");
     assert_eq!(f.len(), 1, "{:?}", ids(&report));
     assert_eq!(f[0].severity, Severity::High);
@@ -449,7 +745,10 @@ fn missing_files_are_normal() {
 
 #[test]
 fn bad_lease_lines_are_problems_with_line_numbers() {
-    let report = Router::new().config("upnpd", &upnpd(Some("1"))).leases("TCP:1:192.168.1.5:1:0:ok\ngarbage\n").audit();
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases("TCP:1:192.168.1.5:1:0:ok\ngarbage\n")
+        .audit();
     assert_eq!(report.problems.len(), 1);
     assert_eq!(report.problems[0].line, Some(2));
     assert_eq!(with_id(&report, "upnp.mapping").len(), 1);
@@ -467,6 +766,9 @@ fn findings_are_sorted_by_severity_and_deterministic() {
     };
     let a = build();
     assert_eq!(a, build());
-    assert!(a.findings.windows(2).all(|w| w[0].severity >= w[1].severity));
+    assert!(a
+        .findings
+        .windows(2)
+        .all(|w| w[0].severity >= w[1].severity));
     assert!(a.score < 50);
 }

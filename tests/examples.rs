@@ -8,12 +8,20 @@ use camguard::audit::{self, Report, Severity};
 use camguard::source::{offline, RootDir};
 
 fn audit_example(name: &str) -> Report {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
-    audit::audit(&offline::read(&RootDir::open(&root).unwrap(), common::NOW, None))
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    audit::audit(&offline::read(
+        &RootDir::open(&root).unwrap(),
+        common::NOW,
+        None,
+    ))
 }
 
 fn has(report: &Report, id: &str, severity: Severity, text: &str) -> bool {
-    report.findings.iter().any(|f| f.id == id && f.severity == severity && (f.title.contains(text) || f.detail.contains(text)))
+    report.findings.iter().any(|f| {
+        f.id == id && f.severity == severity && (f.title.contains(text) || f.detail.contains(text))
+    })
 }
 
 fn id_set(report: &Report) -> Vec<&str> {
@@ -34,20 +42,48 @@ fn fresh_router_has_nothing_to_report() {
 #[test]
 fn messy_home_flags_the_camera_mapping_the_dvr_dmz_and_spares_the_rest() {
     let r = audit_example("messy-home");
-    assert!(has(&r, "forward.dmz", Severity::Critical, "nvr-garage"), "{:?}", id_set(&r));
+    assert!(
+        has(&r, "forward.dmz", Severity::Critical, "nvr-garage"),
+        "{:?}",
+        id_set(&r)
+    );
     assert!(has(&r, "upnp.mapping", Severity::High, "reolink-front"));
     assert!(has(&r, "upnp.mapping", Severity::High, "port 554"));
     assert!(has(&r, "upnp.enabled", Severity::High, "UPnP"));
-    assert!(has(&r, "upnp.acl_permissive", Severity::Medium, "Allow all"));
+    assert!(has(
+        &r,
+        "upnp.acl_permissive",
+        Severity::Medium,
+        "Allow all"
+    ));
     assert!(has(&r, "forward.active", Severity::Low, "Plex"));
     assert!(has(&r, "forward.not_allowed", Severity::High, "DVR remote"));
-    assert!(!r.findings.iter().any(|f| f.id == "forward.not_allowed" && f.title.contains("Plex")), "Plex is allowlisted");
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.id == "forward.not_allowed" && f.title.contains("Plex")),
+        "Plex is allowlisted"
+    );
     // Not WAN forwards: disabled, LAN-side DNS redirect, SNAT.
     for label in ["cam-http-old", "Force-local-DNS", "VPN-SNAT"] {
-        assert!(!r.findings.iter().any(|f| f.title.contains(label) || f.detail.contains(label)), "{label} is not a forward");
+        assert!(
+            !r.findings
+                .iter()
+                .any(|f| f.title.contains(label) || f.detail.contains(label)),
+            "{label} is not a forward"
+        );
     }
-    let cameras: Vec<_> = r.findings.iter().filter(|f| f.id == "camera.detected").collect();
-    assert_eq!(cameras.len(), 3, "reolink, hikvision garden-cam, dahua nvr: {:#?}", cameras);
+    let cameras: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.id == "camera.detected")
+        .collect();
+    assert_eq!(
+        cameras.len(),
+        3,
+        "reolink, hikvision garden-cam, dahua nvr: {:#?}",
+        cameras
+    );
     // The two damaged lease lines are reported, with their numbers.
     let lines: Vec<_> = r.problems.iter().filter_map(|p| p.line).collect();
     assert_eq!(lines, vec![5, 6]);
@@ -59,10 +95,19 @@ fn old_router_flags_eol_wps_tkip_and_ssh_from_wan() {
     assert!(has(&r, "router.firmware_eol", Severity::High, "21.02.3"));
     assert!(has(&r, "wifi.weak", Severity::High, "SKY12345"));
     assert!(has(&r, "wifi.wps", Severity::Medium, "SKY12345"));
-    assert!(has(&r, "router.admin_from_wan", Severity::High, "Allow-SSH-from-work"));
+    assert!(has(
+        &r,
+        "router.admin_from_wan",
+        Severity::High,
+        "Allow-SSH-from-work"
+    ));
     assert!(has(&r, "forward.to_camera", Severity::High, "front-door"));
     // miniupnpd is installed but off: its remembered lease is not a live mapping.
-    assert!(!r.findings.iter().any(|f| f.id.starts_with("upnp.")), "{:?}", id_set(&r));
+    assert!(
+        !r.findings.iter().any(|f| f.id.starts_with("upnp.")),
+        "{:?}",
+        id_set(&r)
+    );
 }
 
 #[test]
@@ -70,17 +115,26 @@ fn every_report_matches_the_json_schema() {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../schema/status.schema.json")).expect("schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let mut reports: Vec<Report> = ["fresh-25.12", "messy-home", "old-21.02"].iter().map(|e| audit_example(e)).collect();
+    let mut reports: Vec<Report> = ["fresh-25.12", "messy-home", "old-21.02"]
+        .iter()
+        .map(|e| audit_example(e))
+        .collect();
     reports.push(
         common::Router::new()
             .config("upnpd", &common::upnpd(Some("1")))
-            .file("/var/run/miniupnpd.leases6", b"UDP;2001:db8::5;4000;;0;1;0;IGD2 pinhole\n")
+            .file(
+                "/var/run/miniupnpd.leases6",
+                b"UDP;2001:db8::5;4000;;0;1;0;IGD2 pinhole\n",
+            )
             .config("firewall", "config zone\n\toption name 'wan\n")
             .audit(),
     );
     for report in &reports {
         let json = serde_json::to_value(report).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&json).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", report.origin);
     }
     // The schema is not vacuous: a wrong severity fails it.

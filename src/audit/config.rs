@@ -2,12 +2,22 @@
 use super::{finding, Context, Finding, Severity, Subject};
 
 pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let problems: Vec<_> = ctx.snap.problems.iter().filter(|p| p.config.is_some()).cloned().collect();
+    let problems: Vec<_> = ctx
+        .snap
+        .problems
+        .iter()
+        .filter(|p| p.config.is_some())
+        .cloned()
+        .collect();
     for p in problems {
         let config = p.config.unwrap_or_default();
         let at = p.line.map(|l| format!(" (line {l})")).unwrap_or_default();
         // A firewall camguard cannot read is a firewall nobody has checked.
-        let severity = if config == "firewall" || config == "upnpd" { Severity::High } else { Severity::Medium };
+        let severity = if config == "firewall" || config == "upnpd" {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
         out.push(
             finding(
                 "config.invalid",
@@ -30,12 +40,17 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             finding(
                 "config.invalid",
                 Severity::Medium,
-                Subject::Config { config: "camguard".into() },
+                Subject::Config {
+                    config: "camguard".into(),
+                },
                 "camguard's own policy has an invalid value".into(),
                 e.to_string(),
             )
             .evidence(serde_json::to_value(&e).unwrap_or_default())
-            .remedy(format!("Set option {} to one of: {}. camguard enforces nothing until then.", e.option, e.allowed)),
+            .remedy(format!(
+                "Set option {} to one of: {}. camguard enforces nothing until then.",
+                e.option, e.allowed
+            )),
         );
     }
 }

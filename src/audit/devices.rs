@@ -1,6 +1,9 @@
 //! Cameras on the LAN: which devices are camera-like, and whether they can reach the internet.
 
-use super::{capitalised, finding, with_article, Context, DeviceEvidence, DeviceRef, Evidence, Finding, Severity, Subject};
+use super::{
+    capitalised, finding, with_article, Context, DeviceEvidence, DeviceRef, Evidence, Finding,
+    Severity, Subject,
+};
 use std::sync::Arc;
 
 use crate::devices::{Confidence, Device};
@@ -16,7 +19,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 }
 
 fn subject(d: &Device) -> Subject {
-    Subject::Device { ip: d.ips.first().copied(), mac: d.mac }
+    Subject::Device {
+        ip: d.ips.first().copied(),
+        mac: d.mac,
+    }
 }
 
 fn detected(d: &Arc<Device>) -> Finding {
@@ -49,7 +55,6 @@ fn confidence_word(c: Confidence) -> &'static str {
     }
 }
 
-
 /// NCSC step 3: a camera that does not need remote viewing should not reach the internet. The LAN
 /// reaches the WAN through a `forwarding` (or an ACCEPT default), unless a REJECT/DROP rule for
 /// the device's MAC or address covers all its traffic.
@@ -59,7 +64,8 @@ fn internet(ctx: &Context, d: &Arc<Device>) -> Option<Finding> {
         return None;
     }
     let policy_blocks = ctx.policy.as_ref().ok().is_some_and(|p| {
-        p.camera_internet == Access::Block || d.mac.and_then(|m| p.device(m)).and_then(|dp| dp.internet) == Some(Access::Block)
+        p.camera_internet == Access::Block
+            || d.mac.and_then(|m| p.device(m)).and_then(|dp| dp.internet) == Some(Access::Block)
     });
     let mut detail = format!(
         "{} can connect to the internet. Most cameras only need that for remote viewing and cloud features; \
@@ -67,7 +73,8 @@ fn internet(ctx: &Context, d: &Arc<Device>) -> Option<Finding> {
         d.describe()
     );
     if policy_blocks {
-        detail.push_str(" Your camguard policy blocks it, but enforcement has not applied that yet.");
+        detail
+            .push_str(" Your camguard policy blocks it, but enforcement has not applied that yet.");
     }
     Some(
         finding(
@@ -87,18 +94,34 @@ fn internet(ctx: &Context, d: &Arc<Device>) -> Option<Finding> {
 
 fn lan_reaches_wan(ctx: &Context, fw: &Firewall) -> bool {
     fw.defaults.forward == ZonePolicy::Accept
-        || fw.forwardings.iter().any(|f| f.enabled && !ctx.is_wan_zone(&f.src) && ctx.is_wan_zone(&f.dest))
+        || fw
+            .forwardings
+            .iter()
+            .any(|f| f.enabled && !ctx.is_wan_zone(&f.src) && ctx.is_wan_zone(&f.dest))
 }
 
 fn blocked(ctx: &Context, fw: &Firewall, d: &Device) -> bool {
     fw.rules.iter().filter(|r| r.in_effect()).any(|r| {
-        let towards_wan = r.dest.as_deref().is_some_and(|z| z == "*" || ctx.is_wan_zone(z));
-        let from_lan = r.src.as_deref().is_some_and(|z| z == "*" || !ctx.is_wan_zone(z));
-        let denies = matches!(fw4_enum(&r.target, &["accept", "reject", "drop"]), Some("reject" | "drop"));
-        let all_traffic = r.dest_port.is_empty() && r.dest_ip.is_empty()
-            && (r.protocols.iter().any(|p| p == "all") || (r.protocols.contains(&"tcp".into()) && r.protocols.contains(&"udp".into())));
+        let towards_wan = r
+            .dest
+            .as_deref()
+            .is_some_and(|z| z == "*" || ctx.is_wan_zone(z));
+        let from_lan = r
+            .src
+            .as_deref()
+            .is_some_and(|z| z == "*" || !ctx.is_wan_zone(z));
+        let denies = matches!(
+            fw4_enum(&r.target, &["accept", "reject", "drop"]),
+            Some("reject" | "drop")
+        );
+        let all_traffic = r.dest_port.is_empty()
+            && r.dest_ip.is_empty()
+            && (r.protocols.iter().any(|p| p == "all")
+                || (r.protocols.contains(&"tcp".into()) && r.protocols.contains(&"udp".into())));
         let this_device = r.src_mac.iter().any(|m| m.parse().ok() == d.mac)
-            || r.src_ip.iter().any(|ip| d.ips.iter().any(|a| a.to_string() == *ip));
+            || r.src_ip
+                .iter()
+                .any(|ip| d.ips.iter().any(|a| a.to_string() == *ip));
         towards_wan && from_lan && denies && all_traffic && this_device
     })
 }

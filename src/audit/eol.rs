@@ -17,14 +17,50 @@ const PUBLISHED: &str = "published end-of-life date";
 
 /// Oldest first.
 pub const BRANCHES: &[Branch] = &[
-    Branch { major: 17, minor: 1, eol: 1_548_979_200, eol_date: "2019-02-01", basis: PUBLISHED },
-    Branch { major: 18, minor: 6, eol: 1_625_097_600, eol_date: "2021-07-01", basis: PUBLISHED },
-    Branch { major: 19, minor: 7, eol: 1_651_276_800, eol_date: "2022-04-30", basis: PUBLISHED },
-    Branch { major: 21, minor: 2, eol: 1_682_812_800, eol_date: "2023-04-30", basis: PUBLISHED },
-    Branch { major: 22, minor: 3, eol: 1_712_793_600, eol_date: "2024-04-11", basis: PUBLISHED },
+    Branch {
+        major: 17,
+        minor: 1,
+        eol: 1_548_979_200,
+        eol_date: "2019-02-01",
+        basis: PUBLISHED,
+    },
+    Branch {
+        major: 18,
+        minor: 6,
+        eol: 1_625_097_600,
+        eol_date: "2021-07-01",
+        basis: PUBLISHED,
+    },
+    Branch {
+        major: 19,
+        minor: 7,
+        eol: 1_651_276_800,
+        eol_date: "2022-04-30",
+        basis: PUBLISHED,
+    },
+    Branch {
+        major: 21,
+        minor: 2,
+        eol: 1_682_812_800,
+        eol_date: "2023-04-30",
+        basis: PUBLISHED,
+    },
+    Branch {
+        major: 22,
+        minor: 3,
+        eol: 1_712_793_600,
+        eol_date: "2024-04-11",
+        basis: PUBLISHED,
+    },
     // endoflife.date revisions say 2025-08-04 and 2025-08-16; the later date never calls a
     // supported release dead.
-    Branch { major: 23, minor: 5, eol: 1_755_302_400, eol_date: "2025-08-16", basis: PUBLISHED },
+    Branch {
+        major: 23,
+        minor: 5,
+        eol: 1_755_302_400,
+        eol_date: "2025-08-16",
+        basis: PUBLISHED,
+    },
     // 25.12.0 was built 2026-03-03; six months later per the release policy.
     Branch {
         major: 24,
@@ -39,7 +75,10 @@ pub const BRANCHES: &[Branch] = &[
 /// when it no longer gets security fixes. Branches older than the table are end-of-life too
 /// (reported against the oldest entry's date); newer ones are not.
 pub fn end_of_life(major: u32, minor: u32, now: u64) -> Option<&'static Branch> {
-    if let Some(b) = BRANCHES.iter().find(|b| b.major == major && b.minor == minor) {
+    if let Some(b) = BRANCHES
+        .iter()
+        .find(|b| b.major == major && b.minor == minor)
+    {
         return (now >= b.eol).then_some(b);
     }
     let oldest = &BRANCHES[0];
@@ -73,7 +112,13 @@ mod tests {
     #[test]
     fn table_dates_match_their_unix_times() {
         for b in BRANCHES {
-            assert_eq!(crate::time::date(b.eol), b.eol_date, "{}.{}", b.major, b.minor);
+            assert_eq!(
+                crate::time::date(b.eol),
+                b.eol_date,
+                "{}.{}",
+                b.major,
+                b.minor
+            );
             assert_eq!(b.eol % 86_400, 0);
         }
     }

@@ -4,7 +4,10 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use super::upnp::is_fw4;
-use super::{finding, Finding, with_article, Context, DeviceRef, Evidence, ForwardEvidence, SensitivePort, Severity, Subject};
+use super::{
+    finding, with_article, Context, DeviceRef, Evidence, Finding, ForwardEvidence, SensitivePort,
+    Severity, Subject,
+};
 use crate::policy::ForwardPolicy;
 use crate::ports::{self, PortKind};
 use crate::snapshot::firewall::{NatTarget, Redirect};
@@ -12,23 +15,33 @@ use crate::snapshot::values::PortRange;
 
 /// A DNAT from a WAN zone that fw4 renders: what the internet can reach.
 pub fn is_wan_forward(ctx: &Context, r: &Redirect) -> bool {
-    r.in_effect() && r.target == NatTarget::Dnat && r.src.as_deref().is_some_and(|z| ctx.is_wan_zone(z))
+    r.in_effect()
+        && r.target == NatTarget::Dnat
+        && r.src.as_deref().is_some_and(|z| ctx.is_wan_zone(z))
 }
 
 /// No `src_dport` (or a negated one) on a port-carrying protocol forwards every port: an
 /// exposed host, OpenWrt's "DMZ" (openwrt-facts §3.4).
 pub fn forwards_every_port(r: &Redirect) -> bool {
-    r.carries_ports() && r.src_dport.map_or(true, |p| p.negated)
+    r.carries_ports() && r.src_dport.is_none_or(|p| p.negated)
 }
 
 fn subject(r: &Redirect) -> Subject {
-    Subject::Section { config: "firewall".into(), section: r.section.clone(), label: r.label().to_owned() }
+    Subject::Section {
+        config: "firewall".into(),
+        section: r.section.clone(),
+        label: r.label().to_owned(),
+    }
 }
 
 fn ports_text(r: &Redirect) -> String {
-    let ext = r.src_dport.map_or_else(|| "every port".to_owned(), |p| format!("port {p}"));
+    let ext = r
+        .src_dport
+        .map_or_else(|| "every port".to_owned(), |p| format!("port {p}"));
     match (r.internal_ports(), r.dest_port) {
-        (Some(int), Some(_)) if Some(int) != r.src_dport => format!("{ext} (to internal port {int})"),
+        (Some(int), Some(_)) if Some(int) != r.src_dport => {
+            format!("{ext} (to internal port {int})")
+        }
         _ => ext,
     }
 }
@@ -53,13 +66,36 @@ fn exposure(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
     let sensitive: Vec<_> = sensitive_ports(r);
     let protos = r.protocols.join("/");
     let (id, severity, title) = if forwards_every_port(r) {
-        ("forward.dmz", Severity::Critical, format!("Every port is forwarded to {}", device.map_or(dest_ip.to_owned(), |d| d.display_name())))
+        (
+            "forward.dmz",
+            Severity::Critical,
+            format!(
+                "Every port is forwarded to {}",
+                device.map_or(dest_ip.to_owned(), |d| d.display_name())
+            ),
+        )
     } else if let Some(d) = camera {
-        ("forward.to_camera", Severity::High, format!("A port forward exposes the {} {}", d.classification.class.label(), d.display_name()))
+        (
+            "forward.to_camera",
+            Severity::High,
+            format!(
+                "A port forward exposes the {} {}",
+                d.classification.class.label(),
+                d.display_name()
+            ),
+        )
     } else if let Some(k) = sensitive.first() {
-        ("forward.sensitive_port", Severity::High, format!("A port forward exposes {} on {}", k.name, who))
+        (
+            "forward.sensitive_port",
+            Severity::High,
+            format!("A port forward exposes {} on {}", k.name, who),
+        )
     } else {
-        ("forward.active", Severity::Low, format!("Port forward \"{}\" is open to the internet", r.label()))
+        (
+            "forward.active",
+            Severity::Low,
+            format!("Port forward \"{}\" is open to the internet", r.label()),
+        )
     };
     let mut detail = format!(
         "Redirect \"{}\" sends {} ({protos}) from the internet to {who}.",
@@ -70,11 +106,22 @@ fn exposure(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
         detail.push_str(" With no external port set, firewall4 forwards every port: the device is fully exposed.");
     }
     if camera.is_some() && id != "forward.to_camera" {
-        detail.push_str(&format!(" The target is {}.", camera.map_or(String::new(), |d| with_article(d.classification.class.label()))));
+        detail.push_str(&format!(
+            " The target is {}.",
+            camera.map_or(String::new(), |d| with_article(
+                d.classification.class.label()
+            ))
+        ));
     }
     if !sensitive.is_empty() {
-        let names: Vec<_> = sensitive.iter().map(|k| format!("{} ({})", k.port, k.name)).collect();
-        detail.push_str(&format!(" It reaches sensitive ports: {}.", names.join(", ")));
+        let names: Vec<_> = sensitive
+            .iter()
+            .map(|k| format!("{} ({})", k.port, k.name))
+            .collect();
+        detail.push_str(&format!(
+            " It reaches sensitive ports: {}.",
+            names.join(", ")
+        ));
     }
     if let Some(src_ip) = &r.src_ip {
         detail.push_str(&format!(" Only connections from {src_ip} are forwarded."));
@@ -99,7 +146,13 @@ fn exposure(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
                 dest_port: r.internal_ports(),
                 protocols: r.protocols.clone(),
                 src_ip: r.src_ip.clone(),
-                sensitive_ports: sensitive.iter().map(|k| SensitivePort { port: k.port, service: k.name }).collect(),
+                sensitive_ports: sensitive
+                    .iter()
+                    .map(|k| SensitivePort {
+                        port: k.port,
+                        service: k.name,
+                    })
+                    .collect(),
                 device: device.map(|d| DeviceRef(d.clone())),
             }))
             .remedy(remedy),
@@ -134,14 +187,24 @@ fn policy_violation(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
     let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
     let (severity, why) = match policy.forwards {
         ForwardPolicy::Allow => return None,
-        ForwardPolicy::Off => (Severity::High, "your policy allows no port forwards (forwards 'off')".to_owned()),
-        ForwardPolicy::NoCameras if camera => {
-            (Severity::High, "your policy forbids forwards to cameras (forwards 'no_cameras')".to_owned())
-        }
+        ForwardPolicy::Off => (
+            Severity::High,
+            "your policy allows no port forwards (forwards 'off')".to_owned(),
+        ),
+        ForwardPolicy::NoCameras if camera => (
+            Severity::High,
+            "your policy forbids forwards to cameras (forwards 'no_cameras')".to_owned(),
+        ),
         ForwardPolicy::NoCameras => return None,
-        ForwardPolicy::Allowlist if policy.forward_allowed(&r.section, r.name.as_deref()) => return None,
+        ForwardPolicy::Allowlist if policy.forward_allowed(&r.section, r.name.as_deref()) => {
+            return None
+        }
         ForwardPolicy::Allowlist => (
-            if camera { Severity::High } else { Severity::Medium },
+            if camera {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
             "it is not on camguard's allowlist (forwards 'allowlist')".to_owned(),
         ),
     };
@@ -164,7 +227,10 @@ fn policy_violation(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
 
 /// UCI and the live ruleset disagree: fw4 marks each redirect's rule `!fw4: <name>`.
 fn drift(ctx: &Context) -> Vec<super::Finding> {
-    let (Some(fw), Some(ruleset)) = (&ctx.snap.firewall, ctx.snap.nft.as_ref().filter(|r| is_fw4(r))) else {
+    let (Some(fw), Some(ruleset)) = (
+        &ctx.snap.firewall,
+        ctx.snap.nft.as_ref().filter(|r| is_fw4(r)),
+    ) else {
         return Vec::new();
     };
     let live: HashSet<&str> = ruleset

@@ -35,8 +35,13 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL_DESCENDING: [Severity; 5] =
-        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+    pub const ALL_DESCENDING: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,7 +54,9 @@ impl Severity {
     }
 
     pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL_DESCENDING.into_iter().find(|v| v.as_str() == s)
+        Severity::ALL_DESCENDING
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 
     /// Points taken off the score for one finding of this severity.
@@ -69,12 +76,32 @@ impl Severity {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Subject {
     Router,
-    Service { name: String },
-    Config { config: String },
-    Section { config: String, section: String, label: String },
-    Mapping { proto: Protocol, ext_port: u16, int_addr: IpAddr, int_port: u16 },
-    Pinhole { proto: Protocol, int_client: IpAddr, int_port: u16 },
-    Device { ip: Option<IpAddr>, mac: Option<Mac> },
+    Service {
+        name: String,
+    },
+    Config {
+        config: String,
+    },
+    Section {
+        config: String,
+        section: String,
+        label: String,
+    },
+    Mapping {
+        proto: Protocol,
+        ext_port: u16,
+        int_addr: IpAddr,
+        int_port: u16,
+    },
+    Pinhole {
+        proto: Protocol,
+        int_client: IpAddr,
+        int_port: u16,
+    },
+    Device {
+        ip: Option<IpAddr>,
+        mac: Option<Mac>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -140,9 +167,17 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(snap: &'a Snapshot) -> Context<'a> {
-        let policy = snap.camguard.as_ref().map_or_else(|| Ok(Policy::default()), Policy::from_uci);
+        let policy = snap
+            .camguard
+            .as_ref()
+            .map_or_else(|| Ok(Policy::default()), Policy::from_uci);
         let inventory = Inventory::build(snap, policy.as_ref().unwrap_or(&Policy::default()));
-        Context { snap, policy, inventory, wan_zones: snap.wan_zones() }
+        Context {
+            snap,
+            policy,
+            inventory,
+            wan_zones: snap.wan_zones(),
+        }
     }
 
     pub fn is_wan_zone(&self, zone: &str) -> bool {
@@ -183,6 +218,8 @@ pub struct MappingEvidence {
     pub expires: Option<u64>,
     /// "nft" (a live rule) or "lease file".
     pub seen_in: &'static str,
+    /// In the live ruleset now (false: only in the lease file, re-created at the next start).
+    pub live: bool,
     pub service: Option<&'static str>,
     pub device: Option<DeviceRef>,
 }
@@ -236,7 +273,13 @@ impl Serialize for DeviceRef {
 }
 
 /// Builds a finding; the remedy and evidence are set with the chained methods.
-pub(crate) fn finding(id: &'static str, severity: Severity, subject: Subject, title: String, detail: String) -> Finding {
+pub(crate) fn finding(
+    id: &'static str,
+    severity: Severity,
+    subject: Subject,
+    title: String,
+    detail: String,
+) -> Finding {
     Finding {
         id,
         severity,
@@ -268,21 +311,32 @@ impl Finding {
 
 /// "a camera", "an NVR/DVR": the article for a word read aloud.
 pub(crate) fn with_article(word: &str) -> String {
-    let vowel_sound = word.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) || word.starts_with("NVR");
+    let vowel_sound = word.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U'])
+        || word.starts_with("NVR");
     format!("{} {word}", if vowel_sound { "an" } else { "a" })
 }
 
 /// "Camera", "NVR/DVR": a label at the start of a sentence.
 pub(crate) fn capitalised(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map_or_else(String::new, |f| f.to_uppercase().collect::<String>() + c.as_str())
+    c.next().map_or_else(String::new, |f| {
+        f.to_uppercase().collect::<String>() + c.as_str()
+    })
 }
 
 /// Audits a snapshot. Deterministic: same snapshot, same report.
 pub fn audit(snap: &Snapshot) -> Report {
     let ctx = Context::new(snap);
-    let mut findings = Vec::with_capacity(snap.upnp.leases.len() + 2 * ctx.inventory.devices.len() + 64);
-    for check in [config::check, upnp::check, forwards::check, router::check, wifi::check, devices::check] {
+    let mut findings =
+        Vec::with_capacity(snap.upnp.leases.len() + 2 * ctx.inventory.devices.len() + 64);
+    for check in [
+        config::check,
+        upnp::check,
+        forwards::check,
+        router::check,
+        wifi::check,
+        devices::check,
+    ] {
         check(&ctx, &mut findings);
     }
     // Unstable sort moves fewer of these large values; ties are broken on every text field, so

@@ -17,10 +17,16 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 }
 
 fn zone_policies(ctx: &Context) -> Vec<Finding> {
-    let Some(fw) = &ctx.snap.firewall else { return Vec::new() };
+    let Some(fw) = &ctx.snap.firewall else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for z in fw.zones.iter().filter(|z| ctx.is_wan_zone(&z.name)) {
-        let subject = || Subject::Section { config: "firewall".into(), section: z.section.clone(), label: z.name.clone() };
+        let subject = || Subject::Section {
+            config: "firewall".into(),
+            section: z.section.clone(),
+            label: z.name.clone(),
+        };
         if z.input == ZonePolicy::Accept {
             out.push(
                 finding(
@@ -61,9 +67,19 @@ fn zone_policies(ctx: &Context) -> Vec<Finding> {
 
 /// Ports of the router's own admin services: dropbear's and uhttpd's, else 22/80/443.
 fn admin_ports(ctx: &Context) -> Vec<(u16, &'static str)> {
-    let mut ports: Vec<(u16, &'static str)> =
-        ctx.snap.dropbear.iter().filter(|d| d.enabled).map(|d| (d.port, "SSH (dropbear)")).collect();
-    ports.extend(ctx.snap.uhttpd_ports.iter().map(|p| (*p, "web interface (uhttpd)")));
+    let mut ports: Vec<(u16, &'static str)> = ctx
+        .snap
+        .dropbear
+        .iter()
+        .filter(|d| d.enabled)
+        .map(|d| (d.port, "SSH (dropbear)"))
+        .collect();
+    ports.extend(
+        ctx.snap
+            .uhttpd_ports
+            .iter()
+            .map(|p| (*p, "web interface (uhttpd)")),
+    );
     for p in ROUTER_ADMIN_DEFAULTS {
         if !ports.iter().any(|(q, _)| q == p) {
             ports.push((*p, if *p == 22 { "SSH" } else { "web interface" }));
@@ -73,12 +89,26 @@ fn admin_ports(ctx: &Context) -> Vec<(u16, &'static str)> {
 }
 
 fn admin_rules(ctx: &Context) -> Vec<Finding> {
-    let Some(fw) = &ctx.snap.firewall else { return Vec::new() };
+    let Some(fw) = &ctx.snap.firewall else {
+        return Vec::new();
+    };
     let admin = admin_ports(ctx);
     let mut out = Vec::new();
-    for r in fw.rules.iter().filter(|r| r.in_effect() && r.dest.is_none()) {
-        let from_wan = r.src.as_deref().is_some_and(|z| z == "*" || ctx.is_wan_zone(z));
-        let accepts = fw4_enum(&r.target, &["accept", "reject", "drop", "notrack", "helper", "mark", "dscp"]) == Some("accept");
+    for r in fw
+        .rules
+        .iter()
+        .filter(|r| r.in_effect() && r.dest.is_none())
+    {
+        let from_wan = r
+            .src
+            .as_deref()
+            .is_some_and(|z| z == "*" || ctx.is_wan_zone(z));
+        let accepts = fw4_enum(
+            &r.target,
+            &[
+                "accept", "reject", "drop", "notrack", "helper", "mark", "dscp",
+            ],
+        ) == Some("accept");
         if !from_wan || !accepts || !r.matches_tcp() {
             continue;
         }
@@ -90,12 +120,22 @@ fn admin_rules(ctx: &Context) -> Vec<Finding> {
         let what = if all_ports {
             "every port of the router".to_owned()
         } else {
-            opened.iter().map(|(p, n)| format!("{n} on port {p}")).collect::<Vec<_>>().join(", ")
+            opened
+                .iter()
+                .map(|(p, n)| format!("{n} on port {p}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let limited = !r.src_ip.is_empty();
-        let mut detail = format!("Firewall rule \"{}\" accepts connections from the internet to {what}.", r.label());
+        let mut detail = format!(
+            "Firewall rule \"{}\" accepts connections from the internet to {what}.",
+            r.label()
+        );
         if limited {
-            detail.push_str(&format!(" It is limited to {}, which narrows but does not remove the exposure.", r.src_ip.join(", ")));
+            detail.push_str(&format!(
+                " It is limited to {}, which narrows but does not remove the exposure.",
+                r.src_ip.join(", ")
+            ));
         }
         out.push(
             finding(
@@ -124,11 +164,17 @@ pub fn redirect_to_router(ctx: &Context, r: &Redirect) -> Option<Finding> {
     let admin = admin_ports(ctx);
     let every = forwards_every_port(r);
     let internal = r.internal_ports();
-    let opened: Vec<_> = admin.iter().filter(|(p, _)| every || internal.is_some_and(|i| i.matches(*p))).collect();
+    let opened: Vec<_> = admin
+        .iter()
+        .filter(|(p, _)| every || internal.is_some_and(|i| i.matches(*p)))
+        .collect();
     if opened.is_empty() {
         return None;
     }
-    let what: Vec<_> = opened.iter().map(|(p, n)| format!("{n} on port {p}")).collect();
+    let what: Vec<_> = opened
+        .iter()
+        .map(|(p, n)| format!("{n} on port {p}"))
+        .collect();
     Some(
         finding(
             "router.admin_from_wan",

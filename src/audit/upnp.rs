@@ -6,9 +6,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
-    capitalised, expiry_words, finding, Finding, with_article, Context, DeviceRef, Evidence, MappingEvidence, Severity, Subject,
+    capitalised, expiry_words, finding, with_article, Context, DeviceRef, Evidence, Finding,
+    MappingEvidence, Severity, Subject,
 };
-use crate::nft::{NatKind, Ruleset};
+use crate::nft::Ruleset;
 use crate::ports::{self, PortKind};
 use crate::snapshot::upnpd::PermAction;
 use crate::snapshot::Snapshot;
@@ -21,19 +22,30 @@ pub fn upnp_active(snap: &Snapshot) -> bool {
     if svc.running == Some(true) {
         return true;
     }
-    let Some(cfg) = &snap.upnp.config else { return false };
-    cfg.enabled && cfg.serves_anything() && svc.running != Some(false) && svc.installed != Some(false)
+    let Some(cfg) = &snap.upnp.config else {
+        return false;
+    };
+    cfg.enabled
+        && cfg.serves_anything()
+        && svc.running != Some(false)
+        && svc.installed != Some(false)
 }
 
-/// A port mapping in effect, joined from the nft chain (ground truth) and the lease file
-/// (description and expiry).
+/// A port mapping, joined from the nft chain (ground truth) and the lease file (description
+/// and expiry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mapping<'a> {
     pub proto: Protocol,
     pub ext_port: u16,
+    /// The live rule matches every external port (miniupnpd writes no port match for UDPLITE).
+    pub every_port: bool,
     pub int_addr: IpAddr,
     pub int_port: u16,
-    /// Where it was seen: "nft" (live rule) or "lease file".
+    /// In the live ruleset now. A lease line without a rule is not forwarding traffic, but
+    /// miniupnpd re-creates it from the file at its next start (and a forged line is exactly
+    /// that: pitfall 9).
+    pub live: bool,
+    /// Where it was seen: "nft" (a live rule) or "lease file".
     pub source: &'static str,
     /// The nft rule handle in `upnp_prerouting`, when live.
     pub handle: Option<u64>,
@@ -42,60 +54,99 @@ pub struct Mapping<'a> {
 
 /// Whether this ruleset is firewall4's (an `inet fw4` table), so its UPnP chains are meaningful.
 pub fn is_fw4(ruleset: &Ruleset) -> bool {
-    ruleset.chains.iter().any(|c| c.family == "inet" && c.table == "fw4")
+    ruleset
+        .chains
+        .iter()
+        .any(|c| c.family == "inet" && c.table == "fw4")
 }
 
-/// The mappings in effect. With the live ruleset, the nft `upnp_prerouting` chain decides and a
-/// lease line without a rule is stale (pitfall 3: fw4 reloads empty the chains); without it, the
-/// unexpired lease lines of a serving miniupnpd. Linear in rules plus leases.
-pub fn active_mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
-    let by_key: HashMap<(Protocol, u16, IpAddr, u16), &Lease> = snap
-        .upnp
-        .leases
-        .iter()
-        .map(|l| ((l.proto, l.ext_port, IpAddr::V4(l.int_addr), l.int_port), l))
-        .collect();
-    if let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) {
-        return ruleset
-            .rules
+/// The mappings of a router. With the live ruleset, its `upnp_prerouting` DNATs are the live
+/// mappings (fw4 reloads empty the chains while the lease file still lists them, pitfall 3) and
+/// lease lines without a rule are dormant; without it, the unexpired lease lines of a serving
+/// miniupnpd. Dormant and lease-only mappings are only reported while miniupnpd serves. Linear
+/// in rules plus leases.
+fn lease_only(l: &Lease, live: bool) -> Mapping<'_> {
+    Mapping {
+        proto: l.proto,
+        ext_port: l.ext_port,
+        every_port: false,
+        int_addr: IpAddr::V4(l.int_addr),
+        int_port: l.int_port,
+        live,
+        source: "lease file",
+        handle: None,
+        lease: Some(l),
+    }
+}
+
+pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
+    let active = upnp_active(snap);
+    let unexpired = |l: &&Lease| l.expires == 0 || l.expires > snap.taken_at;
+    let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) else {
+        if !active {
+            return Vec::new();
+        }
+        return snap
+            .upnp
+            .leases
             .iter()
-            .filter(|r| r.family == "inet" && r.table == "fw4" && r.chain == "upnp_prerouting")
-            .filter_map(|r| {
-                let nat = r.nat.as_ref().filter(|n| n.kind == NatKind::Dnat)?;
-                let (lo, hi) = *r.dports.first()?;
-                let proto = *r.protocols.first()?;
-                let int_addr = nat.addr?;
-                let int_port = nat.port.unwrap_or(lo);
-                (lo == hi).then_some(())?;
-                Some(Mapping {
-                    proto,
-                    ext_port: lo,
-                    int_addr,
-                    int_port,
-                    source: "nft",
-                    handle: Some(r.handle),
-                    lease: by_key.get(&(proto, lo, int_addr, int_port)).copied(),
-                })
-            })
+            .filter(unexpired)
+            .map(|l| lease_only(l, true))
             .collect();
+    };
+    let mut by_key: HashMap<(Protocol, u16, IpAddr), Vec<usize>> = HashMap::new();
+    for (i, l) in snap.upnp.leases.iter().enumerate() {
+        by_key
+            .entry((l.proto, l.ext_port, IpAddr::V4(l.int_addr)))
+            .or_default()
+            .push(i);
     }
-    if !upnp_active(snap) {
-        return Vec::new();
+    let mut matched = vec![false; snap.upnp.leases.len()];
+    let mut out = Vec::new();
+    for r in ruleset.upnp_redirects() {
+        let Some(proto) = r.proto else { continue };
+        let lease_index = match r.ext_port() {
+            Some(port) => by_key.get(&(proto, port, r.int_addr)).and_then(|ix| {
+                ix.iter().copied().find(|&i| {
+                    r.int_port
+                        .is_none_or(|p| p == snap.upnp.leases[i].int_port)
+                })
+            }),
+            // A rule for a range or every port: the lease of that protocol and host it covers.
+            None => snap.upnp.leases.iter().position(|l| {
+                l.proto == proto
+                    && IpAddr::V4(l.int_addr) == r.int_addr
+                    && r.covers_ext_port(l.ext_port)
+            }),
+        };
+        if let Some(i) = lease_index {
+            matched[i] = true;
+        }
+        let lease = lease_index.map(|i| &snap.upnp.leases[i]);
+        let ext_port = r
+            .ext_port()
+            .or(lease.map(|l| l.ext_port))
+            .unwrap_or(r.ext_ports.first().map_or(0, |p| p.0));
+        out.push(Mapping {
+            proto,
+            ext_port,
+            every_port: r.ext_ports.is_empty(),
+            int_addr: r.int_addr,
+            int_port: r.int_port.or(lease.map(|l| l.int_port)).unwrap_or(ext_port),
+            live: true,
+            source: "nft",
+            handle: Some(r.handle),
+            lease,
+        });
     }
-    snap.upnp
-        .leases
-        .iter()
-        .filter(|l| l.expires == 0 || l.expires > snap.taken_at)
-        .map(|l| Mapping {
-            proto: l.proto,
-            ext_port: l.ext_port,
-            int_addr: IpAddr::V4(l.int_addr),
-            int_port: l.int_port,
-            source: "lease file",
-            handle: None,
-            lease: Some(l),
-        })
-        .collect()
+    if active {
+        for (i, l) in snap.upnp.leases.iter().enumerate() {
+            if !matched[i] && unexpired(&l) {
+                out.push(lease_only(l, false));
+            }
+        }
+    }
+    out
 }
 
 pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
@@ -112,7 +163,8 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 }
                 _ => "",
             };
-            let severity = if cfg.enabled && svc.enabled == Some(false) && svc.running != Some(true) {
+            let severity = if cfg.enabled && svc.enabled == Some(false) && svc.running != Some(true)
+            {
                 Severity::Medium
             } else {
                 Severity::High
@@ -183,15 +235,24 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 /// Perm rules are evaluated first-match, and no match means accepted (openwrt-facts §1.3): only
 /// the rules up to the first catch-all deny can ever decide, and without one everything passes.
 fn check_acl(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(cfg) = &ctx.snap.upnp.config else { return };
-    let valid: Vec<_> = cfg.perm_rules.iter().filter(|r| r.invalid.is_none()).collect();
+    let Some(cfg) = &ctx.snap.upnp.config else {
+        return;
+    };
+    let valid: Vec<_> = cfg
+        .perm_rules
+        .iter()
+        .filter(|r| r.invalid.is_none())
+        .collect();
     let reachable_end = valid.iter().position(|r| r.is_catch_all_deny());
     let reachable = &valid[..reachable_end.map_or(valid.len(), |i| i + 1)];
     let mut reasons = Vec::new();
     if valid.is_empty() {
         reasons.push("there are no permission rules, so every mapping is accepted".to_owned());
     } else if reachable_end.is_none() {
-        reasons.push("the rules do not end with a deny-all rule, so a mapping no rule matches is accepted".to_owned());
+        reasons.push(
+            "the rules do not end with a deny-all rule, so a mapping no rule matches is accepted"
+                .to_owned(),
+        );
     }
     for r in reachable.iter().filter(|r| r.action == PermAction::Allow) {
         if r.ext_ports.lo < 1024 || r.int_ports.lo < 1024 {
@@ -221,13 +282,17 @@ fn check_acl(ctx: &Context, out: &mut Vec<Finding>) {
 }
 
 fn check_mappings(ctx: &Context, out: &mut Vec<Finding>) {
-    let mappings = active_mappings(ctx.snap);
+    let mappings = mappings(ctx.snap);
     out.reserve(mappings.len());
     for m in &mappings {
         let device = ctx.inventory.by_ip(m.int_addr);
         let camera = device.filter(|d| d.classification.class.is_camera_like());
         let sensitive = ports::known(m.int_port).or_else(|| ports::known(m.ext_port));
-        let severity = if camera.is_some() || sensitive.is_some() { Severity::High } else { Severity::Medium };
+        let severity = if camera.is_some() || sensitive.is_some() {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
         let who = device.map_or_else(|| m.int_addr.to_string(), |d| d.describe().to_owned());
         let title = match (camera, sensitive) {
             (Some(d), _) => format!(
@@ -236,15 +301,39 @@ fn check_mappings(ctx: &Context, out: &mut Vec<Finding>) {
                 m.ext_port,
                 m.proto.as_str()
             ),
-            (None, Some(k)) => format!("UPnP opened {} (port {}/{}) to the internet", k.name, m.ext_port, m.proto.as_str()),
-            (None, None) => format!("UPnP opened port {}/{} to the internet", m.ext_port, m.proto.as_str()),
+            (None, Some(k)) => format!(
+                "UPnP opened {} (port {}/{}) to the internet",
+                k.name,
+                m.ext_port,
+                m.proto.as_str()
+            ),
+            (None, None) => format!(
+                "UPnP opened port {}/{} to the internet",
+                m.ext_port,
+                m.proto.as_str()
+            ),
         };
         let description = m.lease.map(|l| l.description.as_str());
         let expiry = m.lease.map(|l| expiry_words(l.expires, ctx.snap.taken_at));
-        let mut detail = format!(
-            "Anyone on the internet can reach {who} on port {} through external port {}.",
-            m.int_port, m.ext_port
-        );
+        let mut detail = if m.every_port {
+            format!(
+                "Anyone on the internet can reach {who} on every {} port.",
+                m.proto.as_str()
+            )
+        } else {
+            format!(
+                "Anyone on the internet can reach {who} on port {} through external port {}.",
+                m.int_port, m.ext_port
+            )
+        };
+        if !m.live {
+            detail = format!(
+                "miniupnpd's lease file maps external port {} to {who} port {}. It is not in the live firewall now, \
+                 but miniupnpd re-creates it when it restarts; a line no device asked for can be forged through a \
+                 UPnP description.",
+                m.ext_port, m.int_port
+            );
+        }
         if let Some(d) = description.filter(|d| !d.is_empty()) {
             detail.push_str(&format!(" The device described the mapping as \"{d}\"."));
         }
@@ -270,6 +359,7 @@ fn check_mappings(ctx: &Context, out: &mut Vec<Finding>) {
                 description: description.map(str::to_owned),
                 expires: m.lease.map(|l| l.expires),
                 seen_in: m.source,
+                live: m.live,
                 service: sensitive.map(|k| k.name),
                 device: device.map(|d| DeviceRef(d.clone())),
             }))
@@ -287,22 +377,35 @@ fn check_mappings(ctx: &Context, out: &mut Vec<Finding>) {
 /// (pitfall 1), so UPnP DNATs can outlive the daemon.
 fn check_rules_without_daemon(ctx: &Context, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
-    let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) else { return };
+    let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) else {
+        return;
+    };
     let svc = snap.upnp.service;
-    let disabled = snap.upnp.config.as_ref().map_or(true, |c| !c.enabled || !c.serves_anything());
-    let down = disabled || svc.enabled == Some(false) || svc.running == Some(false) || svc.installed == Some(false);
+    let disabled = snap
+        .upnp
+        .config
+        .as_ref()
+        .is_none_or(|c| !c.enabled || !c.serves_anything());
+    let down = disabled
+        || svc.enabled == Some(false)
+        || svc.running == Some(false)
+        || svc.installed == Some(false);
     if !down || svc.running == Some(true) {
         return;
     }
     let rules: Vec<_> = ruleset
         .rules
         .iter()
-        .filter(|r| r.table == "fw4" && r.chain.starts_with("upnp_") && (r.nat.is_some() || r.verdict.is_some()))
+        .filter(|r| {
+            r.table == "fw4"
+                && r.chain.starts_with("upnp_")
+                && (r.nat.is_some() || r.verdict.is_some())
+        })
         .collect();
     if rules.is_empty() {
         return;
     }
-    let dnats: Vec<_> = active_mappings(snap);
+    let dnats: Vec<_> = mappings(snap);
     out.push(
         finding(
             "upnp.rules_without_daemon",

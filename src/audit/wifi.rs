@@ -20,10 +20,20 @@ pub fn weak_encryption(encryption: &str) -> Option<&'static str> {
 }
 
 pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(wireless) = &ctx.snap.wireless else { return };
-    for w in wireless.ifaces.iter().filter(|w| !w.disabled && w.mode == "ap") {
+    let Some(wireless) = &ctx.snap.wireless else {
+        return;
+    };
+    for w in wireless
+        .ifaces
+        .iter()
+        .filter(|w| !w.disabled && w.mode == "ap")
+    {
         let ssid = w.ssid.clone().unwrap_or_else(|| "(no name)".into());
-        let subject = || Subject::Section { config: "wireless".into(), section: w.section.clone(), label: ssid.clone() };
+        let subject = || Subject::Section {
+            config: "wireless".into(),
+            section: w.section.clone(),
+            label: ssid.clone(),
+        };
         let evidence = |w: &WifiIface| json!({ "section": w.section, "ssid": w.ssid, "encryption": w.encryption, "device": w.device });
         if w.encryption == "none" || w.encryption.is_empty() {
             out.push(
@@ -77,14 +87,34 @@ mod tests {
 
     #[test]
     fn modern_modes_are_not_weak() {
-        for ok in ["psk2", "psk2+ccmp", "psk2+aes", "sae", "sae-mixed", "wpa2", "wpa3", "owe", "wpa2+ccmp"] {
+        for ok in [
+            "psk2",
+            "psk2+ccmp",
+            "psk2+aes",
+            "sae",
+            "sae-mixed",
+            "wpa2",
+            "wpa3",
+            "owe",
+            "wpa2+ccmp",
+        ] {
             assert_eq!(weak_encryption(ok), None, "{ok}");
         }
     }
 
     #[test]
     fn wep_wpa1_mixed_and_tkip_are_weak() {
-        for weak in ["wep-open", "wep-shared", "psk", "psk+tkip", "psk-mixed", "psk-mixed+ccmp", "wpa", "psk2+tkip", "psk2+tkip+ccmp"] {
+        for weak in [
+            "wep-open",
+            "wep-shared",
+            "psk",
+            "psk+tkip",
+            "psk-mixed",
+            "psk-mixed+ccmp",
+            "wpa",
+            "psk2+tkip",
+            "psk2+tkip+ccmp",
+        ] {
             assert!(weak_encryption(weak).is_some(), "{weak}");
         }
     }

@@ -103,7 +103,7 @@ impl Signs {
         let mut best: Option<(u8, T)> = None;
         for sign in self.0.iter().filter(|s| s.weight > NONE) {
             if let Some(v) = get(sign) {
-                if best.as_ref().map_or(true, |(w, _)| sign.weight > *w) {
+                if best.as_ref().is_none_or(|(w, _)| sign.weight > *w) {
                     best = Some((sign.weight, v));
                 }
             }
@@ -490,10 +490,10 @@ fn hostname_signs(
         let mut named: Option<(&HostRule, u8)> = None;
         for hit in hits {
             let (weight, note) = rule_weight(hit, oui_vendor);
-            if hit.class.is_some() && named.map_or(true, |(_, w)| weight > w) {
+            if hit.class.is_some() && named.is_none_or(|(_, w)| weight > w) {
                 named = Some((hit, weight));
             }
-            if best.as_ref().map_or(true, |(_, w, _)| weight > *w) {
+            if best.as_ref().is_none_or(|(_, w, _)| weight > *w) {
                 best = Some((hit, weight, note));
             }
         }

@@ -105,24 +105,30 @@ impl Inventory {
         let mut by_mac: HashMap<Mac, usize> = HashMap::new();
         let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
 
-        let mut record = |mac: Option<Mac>, ip: Option<IpAddr>, name: Option<&str>, source: &'static str| {
-            let existing = mac.and_then(|m| by_mac.get(&m).copied()).or_else(|| ip.and_then(|i| by_ip.get(&i).copied()));
-            let idx = existing.unwrap_or_else(|| {
-                drafts.push(Draft { mac, ..Draft::default() });
-                drafts.len() - 1
-            });
-            let draft = &mut drafts[idx];
-            if draft.mac.is_none() {
-                draft.mac = mac;
-            }
-            draft.add(ip, name, source);
-            if let Some(m) = mac {
-                by_mac.entry(m).or_insert(idx);
-            }
-            if let Some(i) = ip {
-                by_ip.entry(i).or_insert(idx);
-            }
-        };
+        let mut record =
+            |mac: Option<Mac>, ip: Option<IpAddr>, name: Option<&str>, source: &'static str| {
+                let existing = mac
+                    .and_then(|m| by_mac.get(&m).copied())
+                    .or_else(|| ip.and_then(|i| by_ip.get(&i).copied()));
+                let idx = existing.unwrap_or_else(|| {
+                    drafts.push(Draft {
+                        mac,
+                        ..Draft::default()
+                    });
+                    drafts.len() - 1
+                });
+                let draft = &mut drafts[idx];
+                if draft.mac.is_none() {
+                    draft.mac = mac;
+                }
+                draft.add(ip, name, source);
+                if let Some(m) = mac {
+                    by_mac.entry(m).or_insert(idx);
+                }
+                if let Some(i) = ip {
+                    by_ip.entry(i).or_insert(idx);
+                }
+            };
 
         for host in &snap.dhcp.hosts {
             let ip = host.ip.as_deref().and_then(|i| i.parse().ok());
@@ -134,7 +140,12 @@ impl Inventory {
             }
         }
         for lease in &snap.dhcp_leases {
-            record(lease.mac, Some(lease.ip), lease.hostname.as_deref(), "DHCP lease");
+            record(
+                lease.mac,
+                Some(lease.ip),
+                lease.hostname.as_deref(),
+                "DHCP lease",
+            );
         }
         for hint in &snap.host_hints {
             if hint.ips.is_empty() {
@@ -197,7 +208,10 @@ impl Inventory {
             })
             .collect();
         devices.sort_by(|a, b| (a.ips.first(), a.mac).cmp(&(b.ips.first(), b.mac)));
-        let mut inventory = Inventory { devices, by_ip: HashMap::new() };
+        let mut inventory = Inventory {
+            devices,
+            by_ip: HashMap::new(),
+        };
         for (idx, device) in inventory.devices.iter().enumerate() {
             for ip in &device.ips {
                 inventory.by_ip.entry(*ip).or_insert(idx);
@@ -215,7 +229,9 @@ impl Inventory {
     }
 
     pub fn cameras(&self) -> impl Iterator<Item = &Arc<Device>> {
-        self.devices.iter().filter(|d| d.classification.class.is_camera_like())
+        self.devices
+            .iter()
+            .filter(|d| d.classification.class.is_camera_like())
     }
 }
 

@@ -106,20 +106,28 @@ fn choice<T: Copy>(
     allowed: &'static str,
     default: T,
 ) -> Result<T, PolicyError> {
-    let Some(value) = s.get(option) else { return Ok(default) };
+    let Some(value) = s.get(option) else {
+        return Ok(default);
+    };
     let text = value.joined();
-    choices.iter().find(|(name, _)| *name == text).map(|(_, v)| *v).ok_or_else(|| PolicyError {
-        section: s.name.clone(),
-        option: option.to_owned(),
-        value: text,
-        allowed,
-    })
+    choices
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| PolicyError {
+            section: s.name.clone(),
+            option: option.to_owned(),
+            value: text,
+            allowed,
+        })
 }
 
 fn flag(s: &Section, option: &str, default: bool) -> Result<bool, PolicyError> {
     match s.get_str(option) {
         None => Ok(default),
-        Some(v @ ("0" | "1" | "on" | "off" | "true" | "false" | "yes" | "no")) => Ok(shell_bool(Some(v), default)),
+        Some(v @ ("0" | "1" | "on" | "off" | "true" | "false" | "yes" | "no")) => {
+            Ok(shell_bool(Some(v), default))
+        }
         Some(other) => Err(PolicyError {
             section: s.name.clone(),
             option: option.to_owned(),
@@ -139,7 +147,11 @@ impl Policy {
             policy.upnp = choice(
                 main,
                 "upnp",
-                &[("off", UpnpPolicy::Off), ("restricted", UpnpPolicy::Restricted), ("allow", UpnpPolicy::Allow)],
+                &[
+                    ("off", UpnpPolicy::Off),
+                    ("restricted", UpnpPolicy::Restricted),
+                    ("allow", UpnpPolicy::Allow),
+                ],
                 "off | restricted | allow",
                 policy.upnp,
             )?;
@@ -155,15 +167,24 @@ impl Policy {
                 "off | allowlist | no_cameras | allow",
                 policy.forwards,
             )?;
-            policy.camera_internet =
-                choice(main, "camera_internet", ACCESS, "allow | block", Access::Allow)?;
+            policy.camera_internet = choice(
+                main,
+                "camera_internet",
+                ACCESS,
+                "allow | block",
+                Access::Allow,
+            )?;
             if let Some(v) = main.get_str("audit_interval") {
-                policy.audit_interval = v.parse().ok().filter(|n| (10..=86_400).contains(n)).ok_or_else(|| PolicyError {
-                    section: main.name.clone(),
-                    option: "audit_interval".into(),
-                    value: v.to_owned(),
-                    allowed: "a number of seconds from 10 to 86400",
-                })?;
+                policy.audit_interval = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (10..=86_400).contains(n))
+                    .ok_or_else(|| PolicyError {
+                        section: main.name.clone(),
+                        option: "audit_interval".into(),
+                        value: v.to_owned(),
+                        allowed: "a number of seconds from 10 to 86400",
+                    })?;
             }
         }
         for s in package.sections_of_type("allow_forward") {
@@ -192,8 +213,20 @@ impl Policy {
                 .get("internet")
                 .map(|_| choice(s, "internet", ACCESS, "allow | block", Access::Allow))
                 .transpose()?;
-            let upnp_deny = choice(s, "upnp", &[("allow", false), ("deny", true)], "allow | deny", false)?;
-            policy.devices.push(DevicePolicy { section: s.name.clone(), mac, class, internet, upnp_deny });
+            let upnp_deny = choice(
+                s,
+                "upnp",
+                &[("allow", false), ("deny", true)],
+                "allow | deny",
+                false,
+            )?;
+            policy.devices.push(DevicePolicy {
+                section: s.name.clone(),
+                mac,
+                class,
+                internet,
+                upnp_deny,
+            });
         }
         Ok(policy)
     }
@@ -204,7 +237,9 @@ impl Policy {
 
     /// Whether a redirect is on the allowlist (by section name or `name` option).
     pub fn forward_allowed(&self, section: &str, name: Option<&str>) -> bool {
-        self.allow_forwards.iter().any(|a| a == section || Some(a.as_str()) == name)
+        self.allow_forwards
+            .iter()
+            .any(|a| a == section || Some(a.as_str()) == name)
     }
 }
 
@@ -218,12 +253,21 @@ mod tests {
             name: format!("s_{stype}"),
             section_type: stype.into(),
             anonymous: false,
-            options: opts.iter().map(|(n, v)| UciOption { name: (*n).into(), value: Value::Single((*v).into()) }).collect(),
+            options: opts
+                .iter()
+                .map(|(n, v)| UciOption {
+                    name: (*n).into(),
+                    value: Value::Single((*v).into()),
+                })
+                .collect(),
         }
     }
 
     fn package(sections: Vec<Section>) -> Package {
-        Package { name: "camguard".into(), sections }
+        Package {
+            name: "camguard".into(),
+            sections,
+        }
     }
 
     #[test]
@@ -235,7 +279,11 @@ mod tests {
 
     #[test]
     fn unknown_value_names_the_option_and_the_allowed_values() {
-        let e = Policy::from_uci(&package(vec![section("camguard", &[("upnp", "sometimes")])])).unwrap_err();
+        let e = Policy::from_uci(&package(vec![section(
+            "camguard",
+            &[("upnp", "sometimes")],
+        )]))
+        .unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("option upnp"), "{msg}");
         assert!(msg.contains("off | restricted | allow"), "{msg}");
@@ -246,7 +294,15 @@ mod tests {
         let p = Policy::from_uci(&package(vec![
             section("camguard", &[("forwards", "allowlist"), ("enforce", "1")]),
             section("allow_forward", &[("redirect", "Plex")]),
-            section("device", &[("mac", "3C:EF:8C:00:00:01"), ("class", "nvr"), ("internet", "block"), ("upnp", "deny")]),
+            section(
+                "device",
+                &[
+                    ("mac", "3C:EF:8C:00:00:01"),
+                    ("class", "nvr"),
+                    ("internet", "block"),
+                    ("upnp", "deny"),
+                ],
+            ),
         ]))
         .unwrap();
         assert!(p.enforce);

@@ -45,7 +45,11 @@ pub struct Defaults {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Defaults { input: ZonePolicy::Drop, output: ZonePolicy::Drop, forward: ZonePolicy::Drop }
+        Defaults {
+            input: ZonePolicy::Drop,
+            output: ZonePolicy::Drop,
+            forward: ZonePolicy::Drop,
+        }
     }
 }
 
@@ -124,7 +128,9 @@ impl Redirect {
 
     /// Whether the forward carries TCP or UDP (ports only apply to those).
     pub fn carries_ports(&self) -> bool {
-        self.protocols.iter().any(|p| p == "tcp" || p == "udp" || p == "all")
+        self.protocols
+            .iter()
+            .any(|p| p == "tcp" || p == "udp" || p == "all")
     }
 }
 
@@ -178,7 +184,10 @@ impl Firewall {
                 forward: policy_or(s, "forward", ZonePolicy::Drop).0,
             })
             .unwrap_or_default();
-        let zones = package.sections_of_type("zone").map(|s| zone(s, &defaults)).collect();
+        let zones = package
+            .sections_of_type("zone")
+            .map(|s| zone(s, &defaults))
+            .collect();
         let forwardings = package
             .sections_of_type("forwarding")
             .map(|s| Forwarding {
@@ -188,13 +197,25 @@ impl Firewall {
                 enabled: s.get_str("enabled").and_then(fw4_bool).unwrap_or(true),
             })
             .collect();
-        let redirects = package.sections_of_type("redirect").enumerate().map(|(i, s)| redirect(s, i)).collect();
+        let redirects = package
+            .sections_of_type("redirect")
+            .enumerate()
+            .map(|(i, s)| redirect(s, i))
+            .collect();
         let rules = package.sections_of_type("rule").map(rule).collect();
-        Firewall { defaults, zones, forwardings, redirects, rules }
+        Firewall {
+            defaults,
+            zones,
+            forwardings,
+            redirects,
+            rules,
+        }
     }
 
     pub fn zone(&self, name: &str) -> Option<&Zone> {
-        self.zones.iter().find(|z| z.name == name && z.enabled && z.invalid.is_none())
+        self.zones
+            .iter()
+            .find(|z| z.name == name && z.enabled && z.invalid.is_none())
     }
 }
 
@@ -246,7 +267,10 @@ fn redirect(s: &Section, index: usize) -> Redirect {
     let mut invalid = Vec::new();
     let enabled = bool_option(s, "enabled", true, &mut invalid);
     // fw4 accepts only dnat/snat; anything else is warned about and treated as dnat (§3.4).
-    let target = match s.get_str("target").and_then(|t| fw4_enum(t, &["dnat", "snat"])) {
+    let target = match s
+        .get_str("target")
+        .and_then(|t| fw4_enum(t, &["dnat", "snat"]))
+    {
         Some("snat") => NatTarget::Snat,
         _ => NatTarget::Dnat,
     };
@@ -263,7 +287,9 @@ fn redirect(s: &Section, index: usize) -> Redirect {
     Redirect {
         section: s.name.clone(),
         name: s.get_str("name").map(str::to_owned),
-        fw4_name: s.get_str("name").map_or_else(|| format!("@redirect[{index}]"), str::to_owned),
+        fw4_name: s
+            .get_str("name")
+            .map_or_else(|| format!("@redirect[{index}]"), str::to_owned),
         enabled,
         target,
         src,
@@ -355,7 +381,9 @@ fn bool_option(s: &Section, option: &str, default: bool, invalid: &mut Vec<Strin
 /// A scalar redirect option: a list (or, for addresses and ports, several words) is invalid.
 fn scalar(s: &Section, option: &str, invalid: &mut Vec<String>) -> Option<String> {
     match s.get(option)? {
-        Value::Single(v) if v.split_whitespace().count() <= 1 => Some(v.trim().to_owned()).filter(|v| !v.is_empty()),
+        Value::Single(v) if v.split_whitespace().count() <= 1 => {
+            Some(v.trim().to_owned()).filter(|v| !v.is_empty())
+        }
         _ => {
             invalid.push(format!("{option} must be a single value"));
             None

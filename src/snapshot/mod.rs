@@ -36,8 +36,9 @@ pub const DEFAULT_DNSMASQ_LEASE_FILE: &str = "/tmp/dhcp.leases";
 pub const DEFAULT_ODHCPD_LEASE_FILE: &str = "/tmp/hosts/odhcpd";
 
 /// The UCI configs camguard reads.
-pub const CONFIGS: &[&str] =
-    &["firewall", "upnpd", "dhcp", "network", "wireless", "dropbear", "uhttpd", "system", "camguard"];
+pub const CONFIGS: &[&str] = &[
+    "firewall", "upnpd", "dhcp", "network", "wireless", "dropbear", "uhttpd", "system", "camguard",
+];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
@@ -108,7 +109,11 @@ pub struct Problem {
 
 impl Snapshot {
     pub fn new(taken_at: u64, origin: impl Into<String>) -> Snapshot {
-        Snapshot { taken_at, origin: origin.into(), ..Snapshot::default() }
+        Snapshot {
+            taken_at,
+            origin: origin.into(),
+            ..Snapshot::default()
+        }
     }
 
     /// Takes in one UCI package, typed by its name.
@@ -118,7 +123,11 @@ impl Snapshot {
             "upnpd" => {
                 self.upnp.config = UpnpConfig::from_uci(&package);
                 if self.upnp.config.is_none() {
-                    self.problem(format!("/etc/config/{}", package.name), None, "no upnpd settings section");
+                    self.problem(
+                        format!("/etc/config/{}", package.name),
+                        None,
+                        "no upnpd settings section",
+                    );
                 }
             }
             "network" => {
@@ -131,8 +140,11 @@ impl Snapshot {
             "dropbear" => self.dropbear = services::dropbear_from_uci(&package),
             "uhttpd" => self.uhttpd_ports = services::uhttpd_ports(&package),
             "system" => {
-                self.system.hostname =
-                    package.sections_of_type("system").next().and_then(|s| s.get_str("hostname")).map(str::to_owned)
+                self.system.hostname = package
+                    .sections_of_type("system")
+                    .next()
+                    .and_then(|s| s.get_str("hostname"))
+                    .map(str::to_owned)
             }
             "camguard" => self.camguard = Some(package),
             _ => {}
@@ -140,17 +152,35 @@ impl Snapshot {
     }
 
     /// Records a config that exists but could not be read.
-    pub fn config_problem(&mut self, config: &str, source: String, line: Option<usize>, message: String) {
-        self.problems.push(Problem { source, line, message, config: Some(config.to_owned()) });
+    pub fn config_problem(
+        &mut self,
+        config: &str,
+        source: String,
+        line: Option<usize>,
+        message: String,
+    ) {
+        self.problems.push(Problem {
+            source,
+            line,
+            message,
+            config: Some(config.to_owned()),
+        });
     }
 
     pub fn problem(&mut self, source: String, line: Option<usize>, message: impl Into<String>) {
-        self.problems.push(Problem { source, line, message: message.into(), config: None });
+        self.problems.push(Problem {
+            source,
+            line,
+            message: message.into(),
+            config: None,
+        });
     }
 
     /// Whether a config was present but unreadable.
     pub fn config_unreadable(&self, config: &str) -> bool {
-        self.problems.iter().any(|p| p.config.as_deref() == Some(config))
+        self.problems
+            .iter()
+            .any(|p| p.config.as_deref() == Some(config))
     }
 
     pub fn add_upnp_leases(&mut self, source: &str, parsed: Parsed<Lease>) {
@@ -178,28 +208,42 @@ impl Snapshot {
     pub fn upnp_lease_paths(&self) -> (String, String) {
         let cfg = self.upnp.config.as_ref();
         (
-            cfg.and_then(|c| c.lease_file.clone()).unwrap_or_else(|| DEFAULT_UPNP_LEASE_FILE.into()),
-            cfg.and_then(|c| c.lease_file6.clone()).unwrap_or_else(|| DEFAULT_UPNP_LEASE_FILE6.into()),
+            cfg.and_then(|c| c.lease_file.clone())
+                .unwrap_or_else(|| DEFAULT_UPNP_LEASE_FILE.into()),
+            cfg.and_then(|c| c.lease_file6.clone())
+                .unwrap_or_else(|| DEFAULT_UPNP_LEASE_FILE6.into()),
         )
     }
 
     /// dnsmasq's and odhcpd's lease files: as configured, else the defaults.
     pub fn dhcp_lease_paths(&self) -> (String, String) {
         (
-            self.dhcp.dnsmasq_leasefile.clone().unwrap_or_else(|| DEFAULT_DNSMASQ_LEASE_FILE.into()),
-            self.dhcp.odhcpd_leasefile.clone().unwrap_or_else(|| DEFAULT_ODHCPD_LEASE_FILE.into()),
+            self.dhcp
+                .dnsmasq_leasefile
+                .clone()
+                .unwrap_or_else(|| DEFAULT_DNSMASQ_LEASE_FILE.into()),
+            self.dhcp
+                .odhcpd_leasefile
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ODHCPD_LEASE_FILE.into()),
         )
     }
 
     /// Firewall zones that face the internet: named `wan`, masquerading, or covering a WAN
     /// interface (openwrt-facts §3.2, §4.7).
     pub fn wan_zones(&self) -> Vec<&str> {
-        let Some(fw) = &self.firewall else { return Vec::new() };
+        let Some(fw) = &self.firewall else {
+            return Vec::new();
+        };
         let wan_ifaces = self.network.wan_interfaces();
         fw.zones
             .iter()
             .filter(|z| z.enabled && z.invalid.is_none())
-            .filter(|z| z.name == "wan" || z.masq || z.networks.iter().any(|n| wan_ifaces.contains(&n.as_str())))
+            .filter(|z| {
+                z.name == "wan"
+                    || z.masq
+                    || z.networks.iter().any(|n| wan_ifaces.contains(&n.as_str()))
+            })
             .map(|z| z.name.as_str())
             .collect()
     }

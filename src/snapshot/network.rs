@@ -7,8 +7,25 @@ use crate::uci::Package;
 
 /// netifd protocols that take an upstream address: an interface using one is a WAN.
 const WAN_PROTOS: &[&str] = &[
-    "dhcp", "dhcpv6", "pppoe", "pppoa", "pptp", "l2tp", "3g", "qmi", "ncm", "mbim", "modemmanager",
-    "wwan", "directip", "6in4", "6to4", "6rd", "dslite", "map", "464xlat",
+    "dhcp",
+    "dhcpv6",
+    "pppoe",
+    "pppoa",
+    "pptp",
+    "l2tp",
+    "3g",
+    "qmi",
+    "ncm",
+    "mbim",
+    "modemmanager",
+    "wwan",
+    "directip",
+    "6in4",
+    "6to4",
+    "6rd",
+    "dslite",
+    "map",
+    "464xlat",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,7 +40,8 @@ pub struct Interface {
 impl Interface {
     /// Takes its address from upstream, or routes to a gateway.
     pub fn is_wan(&self) -> bool {
-        WAN_PROTOS.contains(&self.proto.as_str()) || (self.proto == "static" && self.gateway.is_some())
+        WAN_PROTOS.contains(&self.proto.as_str())
+            || (self.proto == "static" && self.gateway.is_some())
     }
 }
 
@@ -49,17 +67,28 @@ impl Network {
             .map(|s| Interface {
                 name: s.name.clone(),
                 proto: s.get_str("proto").unwrap_or("none").to_owned(),
-                device: s.get_str("device").or_else(|| s.get_str("ifname")).map(str::to_owned),
+                device: s
+                    .get_str("device")
+                    .or_else(|| s.get_str("ifname"))
+                    .map(str::to_owned),
                 ipaddr: s.get_str("ipaddr").map(str::to_owned),
                 gateway: s.get_str("gateway").map(str::to_owned),
             })
             .collect();
-        Network { interfaces, wan: None }
+        Network {
+            interfaces,
+            wan: None,
+        }
     }
 
     /// Names of the logical interfaces that face the internet.
     pub fn wan_interfaces(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = self.interfaces.iter().filter(|i| i.is_wan()).map(|i| i.name.as_str()).collect();
+        let mut out: Vec<&str> = self
+            .interfaces
+            .iter()
+            .filter(|i| i.is_wan())
+            .map(|i| i.name.as_str())
+            .collect();
         if let Some(w) = &self.wan {
             if !out.contains(&w.interface.as_str()) {
                 out.push(&w.interface);
@@ -94,7 +123,10 @@ impl DhcpConfig {
             .map(|s| StaticHost {
                 section: s.name.clone(),
                 name: s.get_str("name").map(str::to_owned),
-                macs: words(s.get("mac")).iter().filter_map(|m| m.parse().ok()).collect(),
+                macs: words(s.get("mac"))
+                    .iter()
+                    .filter_map(|m| m.parse().ok())
+                    .collect(),
                 ip: s.get_str("ip").map(str::to_owned),
             })
             .collect();

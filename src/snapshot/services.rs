@@ -21,8 +21,14 @@ pub fn dropbear_from_uci(package: &Package) -> Vec<Dropbear> {
         .map(|s| Dropbear {
             section: s.name.clone(),
             enabled: shell_bool(s.get_str("enable"), true),
-            port: s.get_str("Port").and_then(|p| p.trim().parse().ok()).unwrap_or(22),
-            interface: s.get_str("Interface").filter(|i| !i.is_empty()).map(str::to_owned),
+            port: s
+                .get_str("Port")
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or(22),
+            interface: s
+                .get_str("Interface")
+                .filter(|i| !i.is_empty())
+                .map(str::to_owned),
             password_auth: shell_bool(s.get_str("PasswordAuth"), true),
             root_password_auth: shell_bool(s.get_str("RootPasswordAuth"), true),
         })
@@ -39,7 +45,12 @@ pub fn uhttpd_ports(package: &Package) -> Vec<u16> {
                 .filter_map(|o| s.get(o))
                 .flat_map(|v| v.items().into_iter().map(str::to_owned).collect::<Vec<_>>())
         })
-        .filter_map(|listen| listen.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).or_else(|| listen.parse().ok()))
+        .filter_map(|listen| {
+            listen
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse().ok())
+                .or_else(|| listen.parse().ok())
+        })
         .collect();
     ports.sort_unstable();
     ports.dedup();

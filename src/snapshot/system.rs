@@ -16,7 +16,12 @@ impl Release {
     /// Reads /etc/openwrt_release (`DISTRIB_*='…'` shell assignments).
     pub fn from_openwrt_release(text: &str) -> Option<Release> {
         let vars = shell_vars(text);
-        let get = |k: &str| vars.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            vars.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
         Some(Release {
             distribution: get("DISTRIB_ID"),
             version: get("DISTRIB_RELEASE")?,
@@ -29,7 +34,12 @@ impl Release {
     /// Reads /usr/lib/os-release (`VERSION_ID`, `BUILD_ID`, `OPENWRT_BOARD`, `PRETTY_NAME`).
     pub fn from_os_release(text: &str) -> Option<Release> {
         let vars = shell_vars(text);
-        let get = |k: &str| vars.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            vars.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
         Some(Release {
             distribution: get("NAME"),
             version: get("VERSION_ID").or_else(|| get("VERSION"))?,
@@ -119,7 +129,10 @@ mod tests {
 
     #[test]
     fn snapshot_builds_have_no_branch_but_branch_snapshots_do() {
-        let v = |s: &str| Release { version: s.into(), ..Default::default() };
+        let v = |s: &str| Release {
+            version: s.into(),
+            ..Default::default()
+        };
         assert_eq!(v("SNAPSHOT").branch(), None);
         assert_eq!(v("23.05-SNAPSHOT").branch(), Some((23, 5)));
         assert_eq!(v("25.12.0-rc1").branch(), Some((25, 12)));
@@ -127,9 +140,18 @@ mod tests {
 
     #[test]
     fn shadow_states() {
-        assert_eq!(RootPassword::from_shadow("root:::0:99999:7:::\n"), Some(RootPassword::Empty));
-        assert_eq!(RootPassword::from_shadow("root:$1$ab$cd:19000:0:99999:7:::"), Some(RootPassword::Set));
-        assert_eq!(RootPassword::from_shadow("root:*:0:0:99999:7:::"), Some(RootPassword::Locked));
+        assert_eq!(
+            RootPassword::from_shadow("root:::0:99999:7:::\n"),
+            Some(RootPassword::Empty)
+        );
+        assert_eq!(
+            RootPassword::from_shadow("root:$1$ab$cd:19000:0:99999:7:::"),
+            Some(RootPassword::Set)
+        );
+        assert_eq!(
+            RootPassword::from_shadow("root:*:0:0:99999:7:::"),
+            Some(RootPassword::Locked)
+        );
         assert_eq!(RootPassword::from_shadow("daemon:*:0:0:99999:7:::"), None);
     }
 }

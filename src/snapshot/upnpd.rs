@@ -50,9 +50,18 @@ impl UpnpConfig {
                 .split_whitespace()
                 .map(str::to_owned)
                 .collect(),
-            lease_file: get("upnp_lease_file").or_else(|| get("lease_file")).filter(|p| !p.is_empty()).map(str::to_owned),
-            lease_file6: get("upnp_lease_file6").or_else(|| get("lease_file6")).filter(|p| !p.is_empty()).map(str::to_owned),
-            perm_rules: package.sections_of_type("perm_rule").map(perm_rule).collect(),
+            lease_file: get("upnp_lease_file")
+                .or_else(|| get("lease_file"))
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+            lease_file6: get("upnp_lease_file6")
+                .or_else(|| get("lease_file6"))
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+            perm_rules: package
+                .sections_of_type("perm_rule")
+                .map(perm_rule)
+                .collect(),
         })
     }
 }
@@ -103,7 +112,7 @@ pub fn perm_allows(rules: &[PermRule], ext_port: u16, addr: Ipv4Addr, int_port: 
     rules
         .iter()
         .find(|r| r.matches(ext_port, addr, int_port))
-        .map_or(true, |r| r.action == PermAction::Allow)
+        .is_none_or(|r| r.action == PermAction::Allow)
 }
 
 pub fn in_subnet(addr: Ipv4Addr, net: Ipv4Addr, prefix: u8) -> bool {
@@ -126,10 +135,12 @@ fn perm_rule(s: &Section) -> PermRule {
     };
     let mut ports = |option: &str| {
         let text = s.get_str(option).unwrap_or("0-65535");
-        PortRange::parse(text).filter(|r| !r.negated).unwrap_or_else(|| {
-            invalid.push(format!("invalid {option} {text:?}"));
-            PortRange::ALL
-        })
+        PortRange::parse(text)
+            .filter(|r| !r.negated)
+            .unwrap_or_else(|| {
+                invalid.push(format!("invalid {option} {text:?}"));
+                PortRange::ALL
+            })
     };
     let ext_ports = ports("ext_ports");
     let int_ports = ports("int_ports");
@@ -193,9 +204,20 @@ mod tests {
 
     #[test]
     fn bare_address_is_a_host_route() {
-        assert_eq!(parse_cidr("10.0.0.1"), Some(("10.0.0.1".parse().unwrap(), 32)));
+        assert_eq!(
+            parse_cidr("10.0.0.1"),
+            Some(("10.0.0.1".parse().unwrap(), 32))
+        );
         assert_eq!(parse_cidr("10.0.0.0/33"), None);
-        assert!(in_subnet("192.168.1.7".parse().unwrap(), "192.168.1.0".parse().unwrap(), 24));
-        assert!(!in_subnet("192.168.2.7".parse().unwrap(), "192.168.1.0".parse().unwrap(), 24));
+        assert!(in_subnet(
+            "192.168.1.7".parse().unwrap(),
+            "192.168.1.0".parse().unwrap(),
+            24
+        ));
+        assert!(!in_subnet(
+            "192.168.2.7".parse().unwrap(),
+            "192.168.1.0".parse().unwrap(),
+            24
+        ));
     }
 }

@@ -44,10 +44,18 @@ pub struct PortRange {
 }
 
 impl PortRange {
-    pub const ALL: PortRange = PortRange { lo: 0, hi: 65535, negated: false };
+    pub const ALL: PortRange = PortRange {
+        lo: 0,
+        hi: 65535,
+        negated: false,
+    };
 
     pub fn single(port: u16) -> PortRange {
-        PortRange { lo: port, hi: port, negated: false }
+        PortRange {
+            lo: port,
+            hi: port,
+            negated: false,
+        }
     }
 
     /// Parses `N`, `N-M`, `N:M` and `!N…`; `None` for anything else or a reversed range.
@@ -88,7 +96,10 @@ impl PortRange {
     }
 
     pub fn width(&self) -> u32 {
-        self.effective().iter().map(|(a, b)| u32::from(*b) - u32::from(*a) + 1).sum()
+        self.effective()
+            .iter()
+            .map(|(a, b)| u32::from(*b) - u32::from(*a) + 1)
+            .sum()
     }
 }
 
@@ -118,9 +129,11 @@ pub fn words(value: Option<&crate::uci::Value>) -> Vec<String> {
     match value {
         None => Vec::new(),
         Some(crate::uci::Value::Single(s)) => s.split_whitespace().map(str::to_owned).collect(),
-        Some(crate::uci::Value::List(items)) => {
-            items.iter().flat_map(|i| i.split_whitespace()).map(str::to_owned).collect()
-        }
+        Some(crate::uci::Value::List(items)) => items
+            .iter()
+            .flat_map(|i| i.split_whitespace())
+            .map(str::to_owned)
+            .collect(),
     }
 }
 
@@ -149,7 +162,10 @@ mod tests {
     fn fw4_enums_match_case_insensitive_prefixes() {
         assert_eq!(fw4_enum("DNAT", &["dnat", "snat"]), Some("dnat"));
         assert_eq!(fw4_enum("s", &["dnat", "snat"]), Some("snat"));
-        assert_eq!(fw4_enum("ACCEPT", &["accept", "reject", "drop"]), Some("accept"));
+        assert_eq!(
+            fw4_enum("ACCEPT", &["accept", "reject", "drop"]),
+            Some("accept")
+        );
         assert_eq!(fw4_enum("masq", &["dnat", "snat"]), None);
         assert_eq!(fw4_enum("", &["dnat", "snat"]), None);
     }
@@ -157,8 +173,22 @@ mod tests {
     #[test]
     fn port_ranges_in_every_spelling() {
         assert_eq!(PortRange::parse("80"), Some(PortRange::single(80)));
-        assert_eq!(PortRange::parse("1000-2000"), Some(PortRange { lo: 1000, hi: 2000, negated: false }));
-        assert_eq!(PortRange::parse("1000:2000"), Some(PortRange { lo: 1000, hi: 2000, negated: false }));
+        assert_eq!(
+            PortRange::parse("1000-2000"),
+            Some(PortRange {
+                lo: 1000,
+                hi: 2000,
+                negated: false
+            })
+        );
+        assert_eq!(
+            PortRange::parse("1000:2000"),
+            Some(PortRange {
+                lo: 1000,
+                hi: 2000,
+                negated: false
+            })
+        );
         assert!(PortRange::parse("!80").unwrap().negated);
         for bad in ["", "80 443", "2000-1000", "65536", "http", "-5", "1-"] {
             assert_eq!(PortRange::parse(bad), None, "{bad:?}");

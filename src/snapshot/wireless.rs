@@ -38,7 +38,8 @@ impl Wireless {
                     mode: s.get_str("mode").unwrap_or("ap").to_owned(),
                     ssid: s.get_str("ssid").map(str::to_owned),
                     encryption: s.get_str("encryption").unwrap_or("none").to_owned(),
-                    disabled: shell_bool(s.get_str("disabled"), false) || radio_disabled(device.as_deref()),
+                    disabled: shell_bool(s.get_str("disabled"), false)
+                        || radio_disabled(device.as_deref()),
                     wps_pushbutton: shell_bool(s.get_str("wps_pushbutton"), false),
                     wps_label: shell_bool(s.get_str("wps_label"), false),
                     device,

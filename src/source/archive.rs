@@ -32,7 +32,10 @@ pub struct Archive {
 /// Reads a `.tar.gz` (or a plain `.tar`) backup.
 pub fn read_backup(bytes: &[u8]) -> Result<Archive, ArchiveError> {
     if bytes.len() > MAX_COMPRESSED {
-        return err(format!("the backup is {} bytes; camguard reads backups up to {MAX_COMPRESSED}", bytes.len()));
+        return err(format!(
+            "the backup is {} bytes; camguard reads backups up to {MAX_COMPRESSED}",
+            bytes.len()
+        ));
     }
     if bytes.starts_with(&[0x1f, 0x8b]) {
         return read_tar(&gunzip(bytes)?);
@@ -59,20 +62,27 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ArchiveError> {
     let flags = bytes[3];
     let mut pos = 10;
     if flags & FEXTRA != 0 {
-        let len = usize::from(u16::from_le_bytes([*bytes.get(pos).unwrap_or(&0), *bytes.get(pos + 1).unwrap_or(&0)]));
+        let len = usize::from(u16::from_le_bytes([
+            *bytes.get(pos).unwrap_or(&0),
+            *bytes.get(pos + 1).unwrap_or(&0),
+        ]));
         pos += 2 + len;
     }
     for flag in [FNAME, FCOMMENT] {
         if flags & flag != 0 {
             let rest = bytes.get(pos..).unwrap_or_default();
-            let Some(end) = rest.iter().position(|b| *b == 0) else { return err("truncated gzip header") };
+            let Some(end) = rest.iter().position(|b| *b == 0) else {
+                return err("truncated gzip header");
+            };
             pos += end + 1;
         }
     }
     if flags & FHCRC != 0 {
         pos += 2;
     }
-    let Some(deflated) = bytes.get(pos..) else { return err("truncated gzip header") };
+    let Some(deflated) = bytes.get(pos..) else {
+        return err("truncated gzip header");
+    };
     miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, MAX_UNCOMPRESSED).map_err(|e| {
         ArchiveError(match e.status {
             miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
@@ -94,12 +104,17 @@ pub fn read_tar(data: &[u8]) -> Result<Archive, ArchiveError> {
             break;
         }
         verify_checksum(header, pos)?;
-        let size = octal(&header[124..136]).ok_or_else(|| ArchiveError(format!("bad size field in tar header at byte {pos}")))?;
+        let size = octal(&header[124..136])
+            .ok_or_else(|| ArchiveError(format!("bad size field in tar header at byte {pos}")))?;
         let body_start = pos + 512;
         let body_end = body_start
             .checked_add(size)
             .filter(|end| *end <= data.len())
-            .ok_or_else(|| ArchiveError(format!("tar entry at byte {pos} runs past the end of the archive")))?;
+            .ok_or_else(|| {
+                ArchiveError(format!(
+                    "tar entry at byte {pos} runs past the end of the archive"
+                ))
+            })?;
         let body = &data[body_start..body_end];
         let name = long_name.take().unwrap_or_else(|| header_name(header));
         match header[156] {
@@ -107,7 +122,9 @@ pub fn read_tar(data: &[u8]) -> Result<Archive, ArchiveError> {
                 archive.files.insert(normalise(&name), body.to_vec());
             }
             b'2' => {
-                archive.symlinks.insert(normalise(&name), cstr(&header[157..257]));
+                archive
+                    .symlinks
+                    .insert(normalise(&name), cstr(&header[157..257]));
             }
             b'L' => long_name = Some(cstr(body)),
             b'x' => long_name = pax_path(body),
@@ -119,10 +136,23 @@ pub fn read_tar(data: &[u8]) -> Result<Archive, ArchiveError> {
 }
 
 fn verify_checksum(header: &[u8], pos: usize) -> Result<(), ArchiveError> {
-    let stored = octal(&header[148..156]).ok_or_else(|| ArchiveError(format!("bad checksum field at byte {pos}")))?;
-    let sum: usize = header.iter().enumerate().map(|(i, b)| if (148..156).contains(&i) { 32 } else { usize::from(*b) }).sum();
+    let stored = octal(&header[148..156])
+        .ok_or_else(|| ArchiveError(format!("bad checksum field at byte {pos}")))?;
+    let sum: usize = header
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                usize::from(*b)
+            }
+        })
+        .sum();
     if sum != stored {
-        return err(format!("tar header at byte {pos} is damaged (checksum mismatch); is this a sysupgrade backup?"));
+        return err(format!(
+            "tar header at byte {pos} is damaged (checksum mismatch); is this a sysupgrade backup?"
+        ));
     }
     Ok(())
 }
@@ -130,7 +160,11 @@ fn verify_checksum(header: &[u8], pos: usize) -> Result<(), ArchiveError> {
 fn header_name(header: &[u8]) -> String {
     let name = cstr(&header[0..100]);
     let is_ustar = &header[257..262] == b"ustar";
-    let prefix = if is_ustar { cstr(&header[345..500]) } else { String::new() };
+    let prefix = if is_ustar {
+        cstr(&header[345..500])
+    } else {
+        String::new()
+    };
     if prefix.is_empty() {
         name
     } else {
@@ -162,7 +196,10 @@ fn octal(field: &[u8]) -> Option<usize> {
 }
 
 fn normalise(path: &str) -> String {
-    path.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/').to_owned()
+    path.trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -202,7 +239,10 @@ pub(crate) mod tests {
 
     #[test]
     fn reads_files_from_a_gzipped_tar() {
-        let tarball = tar(&[("./etc/config/firewall", b"config defaults\n"), ("etc/shadow", b"root:::0:::::\n")]);
+        let tarball = tar(&[
+            ("./etc/config/firewall", b"config defaults\n"),
+            ("etc/shadow", b"root:::0:::::\n"),
+        ]);
         let archive = read_backup(&gzip_stored(&tarball)).unwrap();
         assert_eq!(archive.files["etc/config/firewall"], b"config defaults\n");
         assert!(archive.files.contains_key("etc/shadow"));

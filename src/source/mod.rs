@@ -69,7 +69,10 @@ impl RootDir {
     /// rather than an audit of nothing.
     pub fn open(root: &Path) -> Result<RootDir, String> {
         if !root.is_dir() {
-            return Err(format!("{} is not a directory; pass the root of a router snapshot", root.display()));
+            return Err(format!(
+                "{} is not a directory; pass the root of a router snapshot",
+                root.display()
+            ));
         }
         if !root.join("etc").is_dir() {
             return Err(format!(
@@ -77,7 +80,9 @@ impl RootDir {
                 root.display()
             ));
         }
-        Ok(RootDir { root: root.to_path_buf() })
+        Ok(RootDir {
+            root: root.to_path_buf(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -92,7 +97,9 @@ impl RootDir {
             if !meta.file_type().is_symlink() {
                 return None;
             }
-            std::fs::read_link(&host).ok().map(|t| t.to_string_lossy().into_owned())
+            std::fs::read_link(&host)
+                .ok()
+                .map(|t| t.to_string_lossy().into_owned())
         })?;
         Some(self.root.join(rel))
     }
@@ -100,13 +107,18 @@ impl RootDir {
 
 impl RouterFiles for RootDir {
     fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
-        let Some(host) = self.host_path(path) else { return Ok(None) };
+        let Some(host) = self.host_path(path) else {
+            return Ok(None);
+        };
         match std::fs::metadata(&host) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
             Ok(m) if m.is_dir() => return Ok(None),
             Ok(m) if m.len() > MAX_FILE => {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("larger than {MAX_FILE} bytes")))
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("larger than {MAX_FILE} bytes"),
+                ))
             }
             Ok(_) => {}
         }
@@ -122,9 +134,15 @@ impl RouterFiles for RootDir {
     }
 
     fn list(&self, dir: &str) -> Vec<String> {
-        let Some(host) = self.host_path(dir) else { return Vec::new() };
+        let Some(host) = self.host_path(dir) else {
+            return Vec::new();
+        };
         let mut names: Vec<String> = std::fs::read_dir(host)
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         names
@@ -143,7 +161,10 @@ pub struct ArchiveFiles {
 
 impl ArchiveFiles {
     pub fn new(name: impl Into<String>, archive: archive::Archive) -> ArchiveFiles {
-        ArchiveFiles { name: name.into(), archive }
+        ArchiveFiles {
+            name: name.into(),
+            archive,
+        }
     }
 
     fn key(&self, path: &str) -> Option<String> {
@@ -161,13 +182,17 @@ impl RouterFiles for ArchiveFiles {
     }
 
     fn exists(&self, path: &str) -> bool {
-        let Some(key) = self.key(path) else { return false };
+        let Some(key) = self.key(path) else {
+            return false;
+        };
         let dir_prefix = format!("{key}/");
         self.files().contains_key(&key) || self.files().keys().any(|k| k.starts_with(&dir_prefix))
     }
 
     fn list(&self, dir: &str) -> Vec<String> {
-        let Some(key) = self.key(dir) else { return Vec::new() };
+        let Some(key) = self.key(dir) else {
+            return Vec::new();
+        };
         let prefix = format!("{key}/");
         let mut names: Vec<String> = self
             .files()
@@ -197,12 +222,21 @@ mod tests {
             "tmp/run" => Some("../tmp/real".to_owned()),
             _ => None,
         };
-        assert_eq!(resolve("/var/run/miniupnpd.leases", links).unwrap(), "tmp/real/miniupnpd.leases");
-        assert_eq!(resolve("/../../etc/passwd", |_| None).unwrap(), "etc/passwd");
+        assert_eq!(
+            resolve("/var/run/miniupnpd.leases", links).unwrap(),
+            "tmp/real/miniupnpd.leases"
+        );
+        assert_eq!(
+            resolve("/../../etc/passwd", |_| None).unwrap(),
+            "etc/passwd"
+        );
     }
 
     #[test]
     fn symlink_loops_end() {
-        assert_eq!(resolve("/a/b", |p| (p == "a").then(|| "/a".to_owned())), None);
+        assert_eq!(
+            resolve("/a/b", |p| (p == "a").then(|| "/a".to_owned())),
+            None
+        );
     }
 }

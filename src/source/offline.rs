@@ -4,8 +4,8 @@
 //! unreadable or malformed ones become [`crate::snapshot::Problem`]s. Nothing here fails
 //! except reading the snapshot container itself.
 use super::RouterFiles;
-use crate::snapshot::{ServiceState, Snapshot, CONFIGS};
 use crate::snapshot::{Release, RootPassword};
+use crate::snapshot::{ServiceState, Snapshot, CONFIGS};
 use crate::{dhcp, nft, uci, upnp};
 
 /// Where an offline root may carry the router's `nft -j list ruleset` output.
@@ -20,9 +20,14 @@ pub fn read(files: &dyn RouterFiles, now: u64, nft_json: Option<(String, Vec<u8>
     }
     snap.system.release = read_text(files, &mut snap, "/etc/openwrt_release")
         .and_then(|t| Release::from_openwrt_release(&t))
-        .or_else(|| read_text(files, &mut snap, "/usr/lib/os-release").and_then(|t| Release::from_os_release(&t)));
-    snap.system.root_password = read_text(files, &mut snap, "/etc/shadow").and_then(|t| RootPassword::from_shadow(&t));
-    snap.system.model = read_text(files, &mut snap, "/tmp/sysinfo/model").map(|m| m.trim().to_owned());
+        .or_else(|| {
+            read_text(files, &mut snap, "/usr/lib/os-release")
+                .and_then(|t| Release::from_os_release(&t))
+        });
+    snap.system.root_password =
+        read_text(files, &mut snap, "/etc/shadow").and_then(|t| RootPassword::from_shadow(&t));
+    snap.system.model =
+        read_text(files, &mut snap, "/tmp/sysinfo/model").map(|m| m.trim().to_owned());
 
     snap.upnp.service = miniupnpd_service(files, snap.upnp.config.is_some());
     let (leases, leases6) = snap.upnp_lease_paths();
@@ -40,7 +45,9 @@ pub fn read(files: &dyn RouterFiles, now: u64, nft_json: Option<(String, Vec<u8>
         snap.add_dhcp_leases(&odhcpd, dhcp::parse_odhcpd_leases(&bytes));
     }
 
-    let nft_json = nft_json.or_else(|| read_file(files, &mut snap, NFT_DUMP_PATH).map(|b| (NFT_DUMP_PATH.to_owned(), b)));
+    let nft_json = nft_json.or_else(|| {
+        read_file(files, &mut snap, NFT_DUMP_PATH).map(|b| (NFT_DUMP_PATH.to_owned(), b))
+    });
     if let Some((source, bytes)) = nft_json {
         match nft::parse_ruleset(&bytes) {
             Ok(ruleset) => snap.nft = Some(ruleset),
@@ -54,7 +61,11 @@ pub fn read(files: &dyn RouterFiles, now: u64, nft_json: Option<(String, Vec<u8>
 /// (pitfall 12), so a snapshot is read the same way.
 fn read_config(files: &dyn RouterFiles, snap: &mut Snapshot, name: &str) {
     let override_path = format!("/var/run/uci/{name}");
-    let path = if files.exists(&override_path) { override_path } else { format!("/etc/config/{name}") };
+    let path = if files.exists(&override_path) {
+        override_path
+    } else {
+        format!("/etc/config/{name}")
+    };
     let bytes = match files.read(&path) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return,
@@ -66,7 +77,10 @@ fn read_config(files: &dyn RouterFiles, snap: &mut Snapshot, name: &str) {
             name,
             path,
             Some(e.line),
-            format!("{}; camguard did not audit this config and will not change it", e.message),
+            format!(
+                "{}; camguard did not audit this config and will not change it",
+                e.message
+            ),
         ),
     }
 }
@@ -87,7 +101,10 @@ fn read_text(files: &dyn RouterFiles, snap: &mut Snapshot, path: &str) -> Option
 
 /// What the files say about miniupnpd; running is unknowable offline.
 fn miniupnpd_service(files: &dyn RouterFiles, has_config: bool) -> ServiceState {
-    let installed = if files.exists("/usr/sbin/miniupnpd") || files.exists("/etc/init.d/miniupnpd") || has_config {
+    let installed = if files.exists("/usr/sbin/miniupnpd")
+        || files.exists("/etc/init.d/miniupnpd")
+        || has_config
+    {
         Some(true)
     } else if files.exists("/usr/sbin") {
         Some(false)
@@ -95,7 +112,14 @@ fn miniupnpd_service(files: &dyn RouterFiles, has_config: bool) -> ServiceState 
         None
     };
     let enabled = files.exists("/etc/rc.d").then(|| {
-        files.list("/etc/rc.d").iter().any(|n| n.starts_with('S') && n.ends_with("miniupnpd"))
+        files
+            .list("/etc/rc.d")
+            .iter()
+            .any(|n| n.starts_with('S') && n.ends_with("miniupnpd"))
     });
-    ServiceState { installed, enabled, running: None }
+    ServiceState {
+        installed,
+        enabled,
+        running: None,
+    }
 }

@@ -67,7 +67,10 @@ impl Value {
 
 impl Section {
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.options.iter().find(|o| o.name == name).map(|o| &o.value)
+        self.options
+            .iter()
+            .find(|o| o.name == name)
+            .map(|o| &o.value)
     }
 
     /// A single-string option. A list where a string is expected yields `None`: callers that
@@ -81,8 +84,13 @@ impl Section {
 }
 
 impl Package {
-    pub fn sections_of_type<'a>(&'a self, section_type: &'a str) -> impl Iterator<Item = &'a Section> + 'a {
-        self.sections.iter().filter(move |s| s.section_type == section_type)
+    pub fn sections_of_type<'a>(
+        &'a self,
+        section_type: &'a str,
+    ) -> impl Iterator<Item = &'a Section> + 'a {
+        self.sections
+            .iter()
+            .filter(move |s| s.section_type == section_type)
     }
 
     pub fn section(&self, name: &str) -> Option<&Section> {

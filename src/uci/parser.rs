@@ -62,7 +62,8 @@ pub fn parse_with_libuci_position(
     input: &[u8],
 ) -> Result<Package, (ParseError, Option<LibuciPosition>)> {
     if !validate_str(name.as_bytes(), false, true) {
-        let message = format!("invalid package name {name:?} (libuci allows printable ASCII without spaces)");
+        let message =
+            format!("invalid package name {name:?} (libuci allows printable ASCII without spaces)");
         return Err((ParseError { line: 0, message }, None));
     }
     let mut p = Parser::new(input);
@@ -72,7 +73,11 @@ pub fn parse_with_libuci_position(
             // libuci counts newlines read; on an unterminated last line that is one short.
             let line = p.line + usize::from(!p.ended_in_newline);
             let message = describe(reason, p.lost_section);
-            let raw = LibuciPosition { reason, line: p.line, byte: p.pos };
+            let raw = LibuciPosition {
+                reason,
+                line: p.line,
+                byte: p.pos,
+            };
             Err((ParseError { line, message }, Some(raw)))
         }
     }
@@ -92,7 +97,9 @@ fn describe(reason: &'static str, lost_section: bool) -> String {
             "libuci forgets the current section when a named section is declared a third time"
         }
         R_NO_SECTION => "an option or list line needs a config line above it",
-        R_PACKAGE_NO_NAME | R_CONFIG_NO_NAME | R_OPTION_NO_NAME => "the line ends right after the command",
+        R_PACKAGE_NO_NAME | R_CONFIG_NO_NAME | R_OPTION_NO_NAME => {
+            "the line ends right after the command"
+        }
         _ => "",
     };
     if hint.is_empty() {
@@ -146,7 +153,10 @@ pub(crate) fn anonymous_name(position: usize, section_type: &[u8]) -> String {
     for &c in section_type {
         // `str[i]` is a plain `char`, signed on the platforms the tests run on; types are ASCII
         // after validation, so the sign never matters in practice.
-        hash = hash.wrapping_shl(5).wrapping_add(hash).wrapping_add(c as i8 as i32 as u32);
+        hash = hash
+            .wrapping_shl(5)
+            .wrapping_add(hash)
+            .wrapping_add(c as i8 as i32 as u32);
     }
     hash &= 0x7FFF_FFFF;
     format!("cfg{:02x}{:04x}", position, hash % (1 << 16))
@@ -164,7 +174,13 @@ struct RawSection {
 
 impl RawSection {
     fn new(name: Vec<u8>, section_type: Vec<u8>, anonymous: bool) -> Self {
-        RawSection { name, section_type, anonymous, redefined: false, options: Options::default() }
+        RawSection {
+            name,
+            section_type,
+            anonymous,
+            redefined: false,
+            options: Options::default(),
+        }
     }
 }
 
@@ -632,12 +648,17 @@ impl<'a> Parser<'a> {
                         name: text(n),
                         value: match v {
                             RawValue::Single(s) => Value::Single(text(s)),
-                            RawValue::List(items) => Value::List(items.into_iter().map(text).collect()),
+                            RawValue::List(items) => {
+                                Value::List(items.into_iter().map(text).collect())
+                            }
                         },
                     })
                     .collect(),
             })
             .collect();
-        Package { name: name.to_string(), sections }
+        Package {
+            name: name.to_string(),
+            sections,
+        }
     }
 }

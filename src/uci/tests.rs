@@ -14,9 +14,12 @@ fn err(input: &str) -> ParseError {
 }
 
 fn single(p: &Package, section: &str, option: &str) -> String {
-    p.section(section).and_then(|s| s.get_str(option)).map(str::to_string).unwrap_or_else(|| {
-        panic!("no single option {section}.{option} in {p:?}");
-    })
+    p.section(section)
+        .and_then(|s| s.get_str(option))
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            panic!("no single option {section}.{option} in {p:?}");
+        })
 }
 
 fn list(p: &Package, section: &str, option: &str) -> Vec<String> {
@@ -60,7 +63,8 @@ fn quoted_values_may_span_lines_and_keep_the_newline() {
 
 #[test]
 fn backslash_at_line_end_continues_the_value() {
-    let p = ok("config t 's'\n\toption a abc\\\ndef\n\toption b \"x\\\n  y\"\n\toption c p\\\r\nq\r\n");
+    let p =
+        ok("config t 's'\n\toption a abc\\\ndef\n\toption b \"x\\\n  y\"\n\toption c p\\\r\nq\r\n");
     assert_eq!(single(&p, "s", "a"), "abcdef");
     assert_eq!(single(&p, "s", "b"), "x  y");
     assert_eq!(single(&p, "s", "c"), "pq");
@@ -82,7 +86,11 @@ fn hash_starts_a_comment_even_inside_an_unquoted_word() {
     let s = &p.sections[0];
     assert_eq!(s.get_str("a"), Some("foo"));
     assert_eq!(s.get_str("b"), Some("x"));
-    assert_eq!(s.get("c"), None, "a value that is all comment is empty, and empty sets nothing");
+    assert_eq!(
+        s.get("c"),
+        None,
+        "a value that is all comment is empty, and empty sets nothing"
+    );
 }
 
 #[test]
@@ -114,7 +122,9 @@ fn single_letter_commands_are_abbreviations() {
 fn package_line_is_checked_but_does_not_rename() {
     let p = ok("package other\nconfig t 's'\n");
     assert_eq!(p.name, "t");
-    assert!(err("package a.b\n").message.starts_with("invalid character in name field"));
+    assert!(err("package a.b\n")
+        .message
+        .starts_with("invalid character in name field"));
 }
 
 #[test]
@@ -122,9 +132,15 @@ fn anonymous_sections_are_named_from_position_and_type() {
     let p = ok("config defaults\nconfig zone\nconfig zone\nconfig forwarding 'f'\nconfig rule\n");
     let names: Vec<&str> = p.sections.iter().map(|s| s.name.as_str()).collect();
     // Names as OpenWrt shows them for the default firewall; options never enter the hash.
-    assert_eq!(names, ["cfg01e63d", "cfg02dc81", "cfg03dc81", "f", "cfg0592bd"]);
+    assert_eq!(
+        names,
+        ["cfg01e63d", "cfg02dc81", "cfg03dc81", "f", "cfg0592bd"]
+    );
     assert!(p.sections[0].anonymous && !p.sections[3].anonymous);
-    assert_eq!(ok("config zone\n\toption name wan\n").sections[0].name, "cfg01dc81");
+    assert_eq!(
+        ok("config zone\n\toption name wan\n").sections[0].name,
+        "cfg01dc81"
+    );
 }
 
 #[test]
@@ -148,7 +164,9 @@ fn anonymous_name_for_test(position: usize, t: &str) -> String {
 
 #[test]
 fn repeated_named_section_merges_into_the_first() {
-    let p = ok("config host 'cam'\n\toption ip 1\nconfig other 'x'\nconfig host 'cam'\n\toption name c\n");
+    let p = ok(
+        "config host 'cam'\n\toption ip 1\nconfig other 'x'\nconfig host 'cam'\n\toption name c\n",
+    );
     assert_eq!(p.sections.len(), 2);
     assert_eq!(option_names(&p.sections[0]), ["ip", "name"]);
 }
@@ -157,11 +175,23 @@ fn repeated_named_section_merges_into_the_first() {
 fn third_declaration_of_a_named_section_drops_the_section_context() {
     let input = "config h 'c'\nconfig h 'c'\nconfig h 'c'\n\toption a 1\n";
     let e = err(input);
-    assert!(e.message.starts_with("option/list command found before the first section"), "{e}");
-    assert!(e.message.contains("third"), "the message should explain the quirk: {e}");
+    assert!(
+        e.message
+            .starts_with("option/list command found before the first section"),
+        "{e}"
+    );
+    assert!(
+        e.message.contains("third"),
+        "the message should explain the quirk: {e}"
+    );
     assert_eq!(e.line, 4);
     // Without options after it, the third declaration is harmless.
-    assert_eq!(ok("config h 'c'\nconfig h 'c'\nconfig h 'c'\n").sections.len(), 1);
+    assert_eq!(
+        ok("config h 'c'\nconfig h 'c'\nconfig h 'c'\n")
+            .sections
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -214,7 +244,8 @@ fn option_then_list_becomes_a_list_at_the_end() {
 
 #[test]
 fn list_then_option_replaces_the_list_at_the_end() {
-    let p = ok("config t 's'\n\tlist proto tcp\n\tlist proto udp\n\toption x 1\n\toption proto icmp\n");
+    let p =
+        ok("config t 's'\n\tlist proto tcp\n\tlist proto udp\n\toption x 1\n\toption proto icmp\n");
     assert_eq!(option_names(&p.sections[0]), ["x", "proto"]);
     assert_eq!(single(&p, "s", "proto"), "icmp");
 }
@@ -224,7 +255,11 @@ fn semicolon_separates_commands_only_after_a_quoted_or_spaced_word() {
     let p =
         ok("config t 's'\n\toption a 'x';option b y\n\toption c x ; option d y\n\toption e x;option f y\n");
     let names = option_names(&p.sections[0]);
-    assert_eq!(names, ["a", "b", "c", "d", "e"], "after `x;` the rest of the line is lost");
+    assert_eq!(
+        names,
+        ["a", "b", "c", "d", "e"],
+        "after `x;` the rest of the line is lost"
+    );
 }
 
 #[test]
@@ -236,11 +271,20 @@ fn trailing_semicolon_before_newline_is_an_invalid_command() {
 
 #[test]
 fn names_allow_only_alphanumerics_and_underscore() {
-    assert!(err("config t 'my-lan'\n").message.starts_with("invalid character in name field"));
-    assert!(err("config t 's'\n\toption my.opt 1\n").message.starts_with("invalid character in name field"));
-    assert!(err("config 'a b'\n").message.starts_with("invalid character in type field"));
+    assert!(err("config t 'my-lan'\n")
+        .message
+        .starts_with("invalid character in name field"));
+    assert!(err("config t 's'\n\toption my.opt 1\n")
+        .message
+        .starts_with("invalid character in name field"));
+    assert!(err("config 'a b'\n")
+        .message
+        .starts_with("invalid character in type field"));
     // Types may use any printable ASCII.
-    assert_eq!(ok("config a.b-c:d=e 's'\n").sections[0].section_type, "a.b-c:d=e");
+    assert_eq!(
+        ok("config a.b-c:d=e 's'\n").sections[0].section_type,
+        "a.b-c:d=e"
+    );
 }
 
 #[test]
@@ -267,23 +311,37 @@ fn unterminated_quote_is_reported_at_end_of_file() {
     let e = err("config t 's'\n\toption a 'open\n\toption b 2\n");
     assert!(e.message.starts_with("EOF with unterminated '"), "{e}");
     assert_eq!(e.line, 3);
-    assert!(err("config t \"s\n").message.starts_with("EOF with unterminated \""));
+    assert!(err("config t \"s\n")
+        .message
+        .starts_with("EOF with unterminated \""));
 }
 
 #[test]
 fn option_before_any_section_is_an_error() {
     let e = err("\n# x\noption a 1\n");
     assert_eq!(e.line, 3);
-    assert!(e.message.starts_with("option/list command found before the first section"));
+    assert!(e
+        .message
+        .starts_with("option/list command found before the first section"));
 }
 
 #[test]
 fn nul_byte_cuts_its_line_and_glues_the_next_one_on() {
     // fgets keeps reading after a NUL, libuci's strlen stops at it.
     let p = parse("t", b"config a\x00 junk\nb 's'\n").unwrap();
-    assert_eq!((p.sections[0].section_type.as_str(), p.sections[0].name.as_str()), ("ab", "s"));
+    assert_eq!(
+        (
+            p.sections[0].section_type.as_str(),
+            p.sections[0].name.as_str()
+        ),
+        ("ab", "s")
+    );
     // A line that starts with NUL reads as empty and vanishes.
-    let p = parse("t", b"config t 's'\n\x00option hidden 1\n\toption shown 2\n").unwrap();
+    let p = parse(
+        "t",
+        b"config t 's'\n\x00option hidden 1\n\toption shown 2\n",
+    )
+    .unwrap();
     assert_eq!(option_names(&p.sections[0]), ["shown"]);
 }
 
@@ -291,7 +349,10 @@ fn nul_byte_cuts_its_line_and_glues_the_next_one_on() {
 fn invalid_utf8_in_values_is_decoded_lossily() {
     let p = parse("t", b"config t 's'\n\toption ssid 'Caf\xe9'\n").unwrap();
     assert_eq!(single(&p, "s", "ssid"), "Caf\u{fffd}");
-    assert!(parse("t", b"config caf\xc3\xa9\n").is_err(), "types are ASCII");
+    assert!(
+        parse("t", b"config caf\xc3\xa9\n").is_err(),
+        "types are ASCII"
+    );
 }
 
 #[test]
@@ -366,7 +427,7 @@ fn random_bytes_never_panic() {
 #[test]
 fn huge_single_line_parses() {
     let mut input = b"config t 's'\n\toption a '".to_vec();
-    input.extend(std::iter::repeat(b'x').take(1 << 20));
+    input.extend(std::iter::repeat_n(b'x', 1 << 20));
     input.extend_from_slice(b"'\n");
     let p = parse("t", &input).unwrap();
     assert_eq!(single(&p, "s", "a").len(), 1 << 20);

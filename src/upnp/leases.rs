@@ -162,7 +162,10 @@ pub(crate) fn parse_lines<T>(
         }
         match parse_line(number, line) {
             Ok(entry) => parsed.entries.push(entry),
-            Err(message) => parsed.bad_lines.push(BadLine { line: number, message }),
+            Err(message) => parsed.bad_lines.push(BadLine {
+                line: number,
+                message,
+            }),
         }
     }
     parsed
@@ -184,8 +187,12 @@ fn parse_lease_line(number: usize, line: &[u8]) -> Result<Lease, String> {
     // The old format has the internal port (digits) in the 4th field, the newer one the internal
     // address (dotted quad) there: the two never overlap, whatever the description holds.
     let Some(int_addr) = ipv4(fields[3]) else {
-        let int_addr = ipv4(fields[2])
-            .ok_or_else(|| format!("internal address {} is not an IPv4 address", quoted(fields[2])))?;
+        let int_addr = ipv4(fields[2]).ok_or_else(|| {
+            format!(
+                "internal address {} is not an IPv4 address",
+                quoted(fields[2])
+            )
+        })?;
         let int_port = port(fields[3], "internal port")?;
         let expires = unix_time(fields[4], "expiry")?;
         // Everything after the 5th colon, colons included.
@@ -239,7 +246,12 @@ fn parse_pinhole_line(number: usize, line: &[u8]) -> Result<Pinhole, String> {
     let proto = Protocol::from_lease_field(fields[0]);
     let int_client = ascii(fields[1])
         .and_then(|s| s.parse::<Ipv6Addr>().ok())
-        .ok_or_else(|| format!("internal client {} is not an IPv6 address", quoted(fields[1])))?;
+        .ok_or_else(|| {
+            format!(
+                "internal client {} is not an IPv6 address",
+                quoted(fields[1])
+            )
+        })?;
     let int_port = port(fields[2], "internal port")?;
     // miniupnpd writes an empty field for "any remote host"; `*` is the UPnP wildcard.
     let remote_client = match fields[3] {
@@ -273,7 +285,10 @@ fn parse_pinhole_line(number: usize, line: &[u8]) -> Result<Pinhole, String> {
 fn description_text(raw: &[u8]) -> String {
     let is_c_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
     let start = raw.iter().position(|b| !is_c_space(b)).unwrap_or(raw.len());
-    let end = raw.iter().rposition(|b| !is_c_space(b)).map_or(start, |i| i + 1);
+    let end = raw
+        .iter()
+        .rposition(|b| !is_c_space(b))
+        .map_or(start, |i| i + 1);
     lan_text(&raw[start..end])
 }
 
@@ -355,7 +370,8 @@ mod tests {
 
     #[test]
     fn description_with_colons_is_kept_whole() {
-        let l = one("UDP:13478:192.168.1.100:3478:1796232030:Skype UDP at 192.168.1.5:23423 (2537)");
+        let l =
+            one("UDP:13478:192.168.1.100:3478:1796232030:Skype UDP at 192.168.1.5:23423 (2537)");
         assert_eq!(l.int_addr, Ipv4Addr::new(192, 168, 1, 100));
         assert_eq!(l.int_port, 3478);
         assert_eq!(l.description, "Skype UDP at 192.168.1.5:23423 (2537)");
@@ -408,7 +424,13 @@ mod tests {
         .collect();
         assert_eq!(
             protos,
-            [Protocol::Udp, Protocol::UdpLite, Protocol::UdpLite, Protocol::Tcp, Protocol::Tcp]
+            [
+                Protocol::Udp,
+                Protocol::UdpLite,
+                Protocol::UdpLite,
+                Protocol::Tcp,
+                Protocol::Tcp
+            ]
         );
     }
 
@@ -435,7 +457,8 @@ mod tests {
 
     #[test]
     fn crlf_line_endings_and_blank_lines_are_accepted_silently() {
-        let parsed = parse_leases(b"\r\nTCP:1:10.0.0.1:1:0:a\r\n   \r\n\r\nUDP:2:10.0.0.2:2:0:b\r\n");
+        let parsed =
+            parse_leases(b"\r\nTCP:1:10.0.0.1:1:0:a\r\n   \r\n\r\nUDP:2:10.0.0.2:2:0:b\r\n");
         assert!(parsed.bad_lines.is_empty(), "{:?}", parsed.bad_lines);
         let lines: Vec<usize> = parsed.entries.iter().map(|l| l.line).collect();
         assert_eq!(lines, [2, 5]);
@@ -447,8 +470,15 @@ mod tests {
         let parsed = parse_leases(
             b"TCP:1:10.0.0.1:1:0:ok\nnot a lease\nTCP:70000:10.0.0.1:1:0:x\nTCP:1:10.0.0.300:1:0:x\nTCP:1:10.0.0.1:1:soon:x\nUDP:3:10.0.0.3:3:0:ok too",
         );
-        assert_eq!(parsed.entries.iter().map(|l| l.line).collect::<Vec<_>>(), [1, 6]);
-        let bad: Vec<(usize, &str)> = parsed.bad_lines.iter().map(|b| (b.line, b.message.as_str())).collect();
+        assert_eq!(
+            parsed.entries.iter().map(|l| l.line).collect::<Vec<_>>(),
+            [1, 6]
+        );
+        let bad: Vec<(usize, &str)> = parsed
+            .bad_lines
+            .iter()
+            .map(|b| (b.line, b.message.as_str()))
+            .collect();
         assert_eq!(
             bad,
             [
@@ -464,13 +494,20 @@ mod tests {
     fn newer_format_missing_its_description_field_is_a_bad_line() {
         let parsed = parse_leases(b"TCP:1:1.2.3.4:10.0.0.1:1:0");
         assert!(parsed.entries.is_empty());
-        assert!(parsed.bad_lines[0].message.contains("newer"), "{}", parsed.bad_lines[0].message);
+        assert!(
+            parsed.bad_lines[0].message.contains("newer"),
+            "{}",
+            parsed.bad_lines[0].message
+        );
     }
 
     #[test]
     fn error_messages_never_carry_raw_control_characters() {
         let parsed = parse_leases(b"TCP:\x1b[2J:10.0.0.1:1:0:x");
-        assert_eq!(parsed.bad_lines[0].message, "external port '\\x1b[2J' is not a port number (0-65535)");
+        assert_eq!(
+            parsed.bad_lines[0].message,
+            "external port '\\x1b[2J' is not a port number (0-65535)"
+        );
     }
 
     #[test]
@@ -490,7 +527,9 @@ mod tests {
 
     #[test]
     fn pinhole_with_remote_client_and_semicolons_in_description() {
-        let parsed = parse_leases6(b"UDP;2001:db8:1::100;8443;2001:db8:ff::99;5000;2;0;PCP MAP; nonce;x\r\n");
+        let parsed = parse_leases6(
+            b"UDP;2001:db8:1::100;8443;2001:db8:ff::99;5000;2;0;PCP MAP; nonce;x\r\n",
+        );
         let p = &parsed.entries[0];
         assert_eq!(p.remote_client, Some("2001:db8:ff::99".parse().unwrap()));
         assert_eq!(p.remote_port, 5000);
@@ -503,7 +542,11 @@ mod tests {
             b"TCP;192.168.1.5;80;;0;1;0;x\nTCP;2001:db8::1;80;nowhere;0;1;0;x\nTCP;2001:db8::1;80\n",
         );
         assert!(parsed.entries.is_empty());
-        let bad: Vec<(usize, &str)> = parsed.bad_lines.iter().map(|b| (b.line, b.message.as_str())).collect();
+        let bad: Vec<(usize, &str)> = parsed
+            .bad_lines
+            .iter()
+            .map(|b| (b.line, b.message.as_str()))
+            .collect();
         assert_eq!(
             bad,
             [
@@ -520,10 +563,15 @@ mod tests {
 
     #[test]
     fn captured_miniupnpd_files_parse_completely() {
-        let v4 = parse_leases(include_bytes!("../../tests/fixtures/leases/miniupnpd-live.leases"));
+        let v4 = parse_leases(include_bytes!(
+            "../../tests/fixtures/leases/miniupnpd-live.leases"
+        ));
         assert!(v4.bad_lines.is_empty(), "{:?}", v4.bad_lines);
-        let summary: Vec<(Protocol, u16, u16, bool)> =
-            v4.entries.iter().map(|l| (l.proto, l.ext_port, l.int_port, l.is_permanent())).collect();
+        let summary: Vec<(Protocol, u16, u16, bool)> = v4
+            .entries
+            .iter()
+            .map(|l| (l.proto, l.ext_port, l.int_port, l.is_permanent()))
+            .collect();
         assert_eq!(
             summary,
             [
@@ -535,13 +583,21 @@ mod tests {
                 (Protocol::Tcp, 2222, 22, true),
             ]
         );
-        assert_eq!(v4.entries[1].description, "Skype UDP at 192.168.1.5:23423 (2537)");
+        assert_eq!(
+            v4.entries[1].description,
+            "Skype UDP at 192.168.1.5:23423 (2537)"
+        );
         assert_eq!(v4.entries[4].description, "<b>cam</b>");
 
-        let v6 = parse_leases6(include_bytes!("../../tests/fixtures/leases/miniupnpd-live.leases6"));
+        let v6 = parse_leases6(include_bytes!(
+            "../../tests/fixtures/leases/miniupnpd-live.leases6"
+        ));
         assert!(v6.bad_lines.is_empty(), "{:?}", v6.bad_lines);
         assert_eq!(v6.entries.len(), 2);
-        assert_eq!(v6.entries[1].remote_client, Some("2001:db8:ff::99".parse().unwrap()));
+        assert_eq!(
+            v6.entries[1].remote_client,
+            Some("2001:db8:ff::99".parse().unwrap())
+        );
     }
 
     #[test]

@@ -50,7 +50,9 @@ config interface 'wan'
 
 /// The shipped /etc/config/upnpd with `enabled` as given (None: option absent).
 pub fn upnpd(enabled: Option<&str>) -> String {
-    let enabled = enabled.map(|e| format!("\toption enabled '{e}'\n")).unwrap_or_default();
+    let enabled = enabled
+        .map(|e| format!("\toption enabled '{e}'\n"))
+        .unwrap_or_default();
     format!(
         "config upnpd 'config'\n{enabled}\toption enable_natpmp '0'\n\toption secure_mode '1'\n\
          \toption upnp_lease_file '/var/run/miniupnpd.leases'\n\n\
@@ -70,7 +72,9 @@ pub struct Router {
 impl Router {
     /// A router with the default firewall and network.
     pub fn new() -> Router {
-        Router::default().config("firewall", DEFAULT_FIREWALL).config("network", DEFAULT_NETWORK)
+        Router::default()
+            .config("firewall", DEFAULT_FIREWALL)
+            .config("network", DEFAULT_NETWORK)
     }
 
     /// A router with no configs at all.
@@ -92,7 +96,9 @@ impl Router {
     }
 
     pub fn file(mut self, path: &str, bytes: &[u8]) -> Router {
-        self.archive.files.insert(path.trim_start_matches('/').to_owned(), bytes.to_vec());
+        self.archive
+            .files
+            .insert(path.trim_start_matches('/').to_owned(), bytes.to_vec());
         self
     }
 
@@ -105,7 +111,10 @@ impl Router {
     }
 
     pub fn release(self, version: &str) -> Router {
-        self.file("/etc/openwrt_release", format!("DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='{version}'\n").as_bytes())
+        self.file(
+            "/etc/openwrt_release",
+            format!("DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='{version}'\n").as_bytes(),
+        )
     }
 
     pub fn nft(mut self, json: &[u8]) -> Router {

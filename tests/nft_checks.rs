@@ -1,0 +1,157 @@
+//! Checks that need the live ruleset (`nft -j list ruleset`), on rulesets captured from nft and
+//! from a real miniupnpd (tests/fixtures/nft, scripts/capture-nft-fixtures).
+mod common;
+
+use camguard::audit::Severity;
+use common::*;
+
+const MINIUPNPD_LIVE: &[u8] = include_bytes!("fixtures/nft/miniupnpd-live.json");
+const LIVE_LEASES: &str = include_str!("fixtures/leases/miniupnpd-live.leases");
+const FW4: &[u8] = include_bytes!("fixtures/nft/fw4-openwrt-24.10.json");
+
+fn mapping_ports(report: &camguard::audit::Report) -> Vec<(u64, bool)> {
+    let mut v: Vec<(u64, bool)> = with_id(report, "upnp.mapping")
+        .iter()
+        .map(|f| {
+            let e = f.evidence.to_json();
+            (
+                e["ext_port"].as_u64().unwrap(),
+                e["live"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn live_mappings_come_from_the_upnp_chain_and_lease_lines_without_a_rule_are_dormant() {
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(LIVE_LEASES)
+        .nft(MINIUPNPD_LIVE)
+        .audit();
+    let ports = mapping_ports(&report);
+    // Every rule miniupnpd wrote is live, the UDPLITE one included (it matches every port)…
+    for port in [10554, 13478, 15004, 18080, 19000] {
+        assert!(ports.contains(&(port, true)), "{port} live: {ports:?}");
+    }
+    // …and the line a LAN client forged through a CR/LF in its description is not, but would be
+    // re-created at the next start: to the router's own SSH.
+    assert!(ports.contains(&(2222, false)), "{ports:?}");
+    let forged = with_id(&report, "upnp.mapping")
+        .into_iter()
+        .find(|f| f.evidence.to_json()["ext_port"] == 2222)
+        .unwrap();
+    assert_eq!(forged.severity, Severity::High);
+    assert!(forged.detail.contains("re-creates it"), "{}", forged.detail);
+}
+
+#[test]
+fn udplite_mapping_without_a_port_match_forwards_every_udplite_port() {
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(LIVE_LEASES)
+        .nft(MINIUPNPD_LIVE)
+        .audit();
+    let f = with_id(&report, "upnp.mapping")
+        .into_iter()
+        .find(|f| f.evidence.to_json()["proto"] == "UDPLITE")
+        .unwrap();
+    assert!(f.detail.contains("every UDPLITE port"), "{}", f.detail);
+}
+
+#[test]
+fn after_a_firewall_reload_the_lease_file_is_not_live() {
+    // fw4's reload empties the upnp chains; the lease file still lists the mappings.
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(LIVE_LEASES)
+        .nft(FW4)
+        .audit();
+    let ports = mapping_ports(&report);
+    assert!(!ports.is_empty());
+    assert!(ports.iter().all(|(_, live)| !live), "{ports:?}");
+}
+
+#[test]
+fn upnp_rules_outliving_a_disabled_miniupnpd_are_reported() {
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("0")))
+        .leases(LIVE_LEASES)
+        .nft(MINIUPNPD_LIVE)
+        .audit();
+    let f = with_id(&report, "upnp.rules_without_daemon");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    assert_eq!(f[0].severity, Severity::High);
+    // The live rules themselves are still mappings: traffic flows through them.
+    assert_eq!(mapping_ports(&report).len(), 5);
+    let quiet = Router::new()
+        .config("upnpd", &upnpd(Some("0")))
+        .leases(LIVE_LEASES)
+        .nft(FW4)
+        .audit();
+    assert!(
+        with_id(&quiet, "upnp.rules_without_daemon").is_empty(),
+        "empty chains are fine"
+    );
+}
+
+#[test]
+fn redirect_disabled_in_uci_but_live_in_nft_is_drift() {
+    let fw = format!(
+        "{DEFAULT_FIREWALL}\n{}\n{}",
+        redirect(&[
+            ("name", "Web-Server"),
+            ("src", "wan"),
+            ("src_dport", "8080"),
+            ("dest_ip", "192.168.1.20"),
+            ("dest_port", "80"),
+            ("enabled", "0")
+        ]),
+        redirect(&[
+            ("name", "Ghost"),
+            ("src", "wan"),
+            ("src_dport", "6000"),
+            ("dest_ip", "192.168.1.60")
+        ]),
+    );
+    let report = Router::new().config("firewall", &fw).nft(FW4).audit();
+    let drift = with_id(&report, "forward.drift");
+    let labels: Vec<_> = drift
+        .iter()
+        .map(|f| {
+            f.evidence.to_json()["fw4_name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(labels.len(), 2, "{labels:?}");
+    assert!(labels.contains(&"Web-Server".into()) && labels.contains(&"Ghost".into()));
+    let web = drift
+        .iter()
+        .find(|f| f.title.contains("Web-Server"))
+        .unwrap();
+    assert!(
+        web.detail.contains("still in the live firewall"),
+        "{}",
+        web.detail
+    );
+}
+
+#[test]
+fn unnamed_redirects_are_matched_by_fw4s_generated_name() {
+    let fw = format!(
+        "{DEFAULT_FIREWALL}\n{}",
+        redirect(&[
+            ("src", "wan"),
+            ("src_dport", "7000"),
+            ("dest_ip", "192.168.1.70")
+        ])
+    );
+    let report = Router::new().config("firewall", &fw).nft(FW4).audit();
+    let drift = with_id(&report, "forward.drift");
+    assert_eq!(drift.len(), 1);
+    assert_eq!(drift[0].evidence.to_json()["fw4_name"], "@redirect[0]");
+}
