@@ -27,7 +27,7 @@ use serde::Serialize;
 use crate::linefile::Parsed;
 use crate::mac::Mac;
 use crate::text::lan_text;
-use crate::upnp::leases::{ascii, digits, parse_lines, quoted};
+use crate::linefile::{ascii, digits, parse_lines, quoted};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DhcpLease {

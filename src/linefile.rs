@@ -2,6 +2,8 @@
 //! the others: it is reported with its number and skipped.
 use serde::Serialize;
 
+use crate::text::lan_text;
+
 /// A line that could not be read, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BadLine {
@@ -23,5 +25,57 @@ impl<T> Default for Parsed<T> {
             entries: Vec::new(),
             bad_lines: Vec::new(),
         }
+    }
+}
+
+/// The 1-based number and content of each line, without its `\n` or `\r\n`.
+pub(crate) fn numbered_lines(input: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    input.split(|&b| b == b'\n').enumerate().map(|(i, line)| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        (i + 1, line)
+    })
+}
+
+/// Runs `parse_line` on every non-blank line; a line it rejects becomes a [`BadLine`] and the
+/// rest go on.
+pub(crate) fn parse_lines<T>(
+    input: &[u8],
+    parse_line: impl Fn(usize, &[u8]) -> Result<T, String>,
+) -> Parsed<T> {
+    let mut parsed = Parsed::default();
+    for (number, line) in numbered_lines(input) {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match parse_line(number, line) {
+            Ok(entry) => parsed.entries.push(entry),
+            Err(message) => parsed.bad_lines.push(BadLine {
+                line: number,
+                message,
+            }),
+        }
+    }
+    parsed
+}
+
+pub(crate) fn ascii(field: &[u8]) -> Option<&str> {
+    std::str::from_utf8(field).ok()
+}
+
+/// Only plain decimal digits: no sign, no blanks, no hex (what miniupnpd writes).
+pub(crate) fn digits(field: &[u8]) -> Option<&str> {
+    (!field.is_empty() && field.len() <= 20 && field.iter().all(u8::is_ascii_digit))
+        .then(|| ascii(field))
+        .flatten()
+}
+
+/// A field shown in an error message: cleaned like any LAN text, and short.
+pub(crate) fn quoted(field: &[u8]) -> String {
+    const SHOWN: usize = 40;
+    let text = lan_text(&field[..field.len().min(SHOWN)]);
+    if field.len() > SHOWN {
+        format!("'{text}…'")
+    } else {
+        format!("'{text}'")
     }
 }

@@ -3,23 +3,7 @@ mod common;
 
 use camguard::audit;
 use camguard::source::archive::{gunzip, read_backup, read_tar};
-
-/// xorshift64*: deterministic, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn bytes(&mut self, max: usize) -> Vec<u8> {
-        let len = (self.next() as usize) % (max + 1);
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+use common::Rng;
 
 fn valid_backup() -> Vec<u8> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/old-21.02");

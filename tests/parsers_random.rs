@@ -9,42 +9,32 @@ use camguard::nft::{parse_ruleset, Ruleset, Verdict};
 use camguard::upnp::{parse_leases, parse_leases6};
 use serde_json::{json, Value};
 
-/// SplitMix64: tiny, fast, good enough to drive mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+mod common;
+use common::Rng;
 
 fn iterations(default: usize) -> usize {
-    std::env::var("CAMGUARD_RANDOM_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var("CAMGUARD_RANDOM_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Bytes the formats are made of, so random input often gets past the first field.
-const ALPHABET: &[u8] = b"0123456789abcdefABCDEF:;.-/ *#\t\r\nTCPUDPLITEipv4x\\\x00\x1b\x7f\xc3\xa9\xff";
+const ALPHABET: &[u8] =
+    b"0123456789abcdefABCDEF:;.-/ *#\t\r\nTCPUDPLITEipv4x\\\x00\x1b\x7f\xc3\xa9\xff";
 
 fn random_bytes(rng: &mut Rng) -> Vec<u8> {
     let len = rng.below(600);
     let structured = rng.chance(70);
-    (0..len).map(|_| if structured { *rng.pick(ALPHABET) } else { rng.next() as u8 }).collect()
+    (0..len)
+        .map(|_| {
+            if structured {
+                *rng.pick(ALPHABET)
+            } else {
+                rng.next() as u8
+            }
+        })
+        .collect()
 }
 
 const TOKENS: &[&[u8]] = &[
@@ -125,10 +115,20 @@ fn assert_clean(text: &str, what: &str, context: &dyn Fn() -> String) {
     );
 }
 
-fn check_parsed<T>(parsed: &Parsed<T>, input: &[u8], one_entry_per_line: bool, context: &dyn Fn() -> String) {
+fn check_parsed<T>(
+    parsed: &Parsed<T>,
+    input: &[u8],
+    one_entry_per_line: bool,
+    context: &dyn Fn() -> String,
+) {
     let lines = input.split(|&b| b == b'\n').count();
     for bad in &parsed.bad_lines {
-        assert!((1..=lines).contains(&bad.line), "bad line number {} of {lines} ({})", bad.line, context());
+        assert!(
+            (1..=lines).contains(&bad.line),
+            "bad line number {} of {lines} ({})",
+            bad.line,
+            context()
+        );
         assert!(!bad.message.is_empty());
         assert_clean(&bad.message, "error message", context);
     }
@@ -161,8 +161,12 @@ fn check_ruleset(ruleset: &Ruleset, context: &dyn Fn() -> String) {
             Some(Verdict::Jump(t) | Verdict::Goto(t)) => Some(t),
             _ => None,
         };
-        let texts =
-            rule.comment.iter().chain(&rule.iifnames).chain(&rule.other_protocols).chain(&rule.unmodelled);
+        let texts = rule
+            .comment
+            .iter()
+            .chain(&rule.iifnames)
+            .chain(&rule.other_protocols)
+            .chain(&rule.unmodelled);
         for text in texts.chain(targets) {
             assert_clean(text, "nft text", context);
         }
@@ -190,14 +194,16 @@ const LEASES6: &[&[u8]] = &[
     b"UDP;2001:db8:1::100;8443;2001:db8:ff::99;5000;2;0;PCP MAP; nonce\n",
 ];
 
-const DNSMASQ: &[&[u8]] = &[b"1795600000 4c:bd:8f:01:02:03 192.168.1.64 IPC-Front-Door 01:4c:bd:8f:01:02:03
+const DNSMASQ: &[&[u8]] = &[
+    b"1795600000 4c:bd:8f:01:02:03 192.168.1.64 IPC-Front-Door 01:4c:bd:8f:01:02:03
 0 ec:71:db:aa:bb:cc 192.168.1.20 * *
 1795600100 06-00:11:22:33:44:55 192.168.1.21 tokenring *
 duid 00:01:00:01:2c:1f:aa:bb:00:11:22:33:44:55
 1795600200 1234567 2001:db8:1::64 cam 00:01:00:01:2a:00:00:01:4c:bd:8f:01:02:03
 1795600300 T99 2001:db8:1::65 * 00:03:00:01:ec:71:db:aa:bb:cc
 agent-info 192.168.1.64 01:02:03
-"];
+",
+];
 
 const ODHCPD: &[&[u8]] = &[
     b"# br-lan 000100012a0000014cbd8f010203 1a2b3c4d IPC\\x20Front 1795600000 1f 128 2001:db8:1::1f/128 fd00::1f/128
@@ -255,7 +261,10 @@ fn lease_parsers_survive_mutated_real_files() {
         let context = || format!("iteration {i}, mutated pinhole file {v6:?}");
         check_parsed(&parse_leases6(&v6), &v6, true, &context);
     }
-    assert!(parsed_some > 0, "mutations never left a valid lease: the test exercises nothing");
+    assert!(
+        parsed_some > 0,
+        "mutations never left a valid lease: the test exercises nothing"
+    );
 }
 
 #[test]
@@ -285,14 +294,21 @@ fn dhcp_parsers_survive_mutated_real_files() {
         parsed_some += parsed.entries.len();
         check_dhcp(&parsed, &odhcpd, false, &context);
     }
-    assert!(parsed_some > 0, "mutations never left a valid lease: the test exercises nothing");
+    assert!(
+        parsed_some > 0,
+        "mutations never left a valid lease: the test exercises nothing"
+    );
 }
 
 #[test]
 fn nft_reader_survives_random_and_mutated_bytes() {
     let mut rng = Rng(0x5eed_0005);
     for i in 0..iterations(3_000) {
-        let input = if rng.chance(30) { random_bytes(&mut rng) } else { mutate(&mut rng, NFT) };
+        let input = if rng.chance(30) {
+            random_bytes(&mut rng)
+        } else {
+            mutate(&mut rng, NFT)
+        };
         let context = || format!("iteration {i}, input {:?}", String::from_utf8_lossy(&input));
         if let Ok(ruleset) = parse_ruleset(&input) {
             check_ruleset(&ruleset, &context);
@@ -307,7 +323,9 @@ fn nft_reader_survives_random_rulesets() {
     let mut rng = Rng(0x5eed_0006);
     let mut rules_read = 0;
     for i in 0..iterations(2_000) {
-        let items: Vec<Value> = (0..1 + rng.below(6)).map(|_| random_item(&mut rng)).collect();
+        let items: Vec<Value> = (0..1 + rng.below(6))
+            .map(|_| random_item(&mut rng))
+            .collect();
         let document = json!({ "nftables": items });
         let bytes = serde_json::to_vec(&document).unwrap();
         let context = || format!("iteration {i}, ruleset {document}");
@@ -376,7 +394,9 @@ fn random_expr(rng: &mut Rng) -> Value {
 
 fn random_selector(rng: &mut Rng) -> Value {
     match rng.below(5) {
-        0 => json!({ "meta": { "key": *rng.pick(&["l4proto", "iif", "iifname", "nfproto", "oifname"]) } }),
+        0 => {
+            json!({ "meta": { "key": *rng.pick(&["l4proto", "iif", "iifname", "nfproto", "oifname"]) } })
+        }
         1 => json!({ "payload": {
             "protocol": *rng.pick(&["tcp", "udp", "udplite", "th", "sctp", "ip", "ip6", "ether", "icmp", "icmpv6"]),
             "field": *rng.pick(&["dport", "sport", "daddr", "saddr", "protocol", "nexthdr", "type"]) } }),
@@ -403,7 +423,11 @@ fn random_value(rng: &mut Rng, depth: usize) -> Value {
 }
 
 fn random_list(rng: &mut Rng, depth: usize) -> Value {
-    Value::Array((0..rng.below(5)).map(|_| random_value(rng, depth)).collect())
+    Value::Array(
+        (0..rng.below(5))
+            .map(|_| random_value(rng, depth))
+            .collect(),
+    )
 }
 
 fn random_scalar(rng: &mut Rng) -> Value {
@@ -442,6 +466,8 @@ fn random_scalar(rng: &mut Rng) -> Value {
 }
 
 fn random_key(rng: &mut Rng) -> &'static str {
-    const KEYS: &[&str] = &["limit", "log", "mangle", "xt", "flow", "queue", "", "match", "dnat", "jump"];
+    const KEYS: &[&str] = &[
+        "limit", "log", "mangle", "xt", "flow", "queue", "", "match", "dnat", "jump",
+    ];
     KEYS[rng.below(KEYS.len())]
 }

@@ -10,7 +10,9 @@
 //! Invalid UTF-8: the parser decodes values lossily, so uci's output is compared after the same
 //! lossy decoding (exact bytes whenever uci's output is valid UTF-8).
 
+mod common;
 use camguard::uci::{parse, parse_with_libuci_position, Package, Value};
+use common::Rng;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,7 +26,11 @@ fn repo() -> PathBuf {
 fn uci_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("CAMGUARD_UCI") {
         let p = PathBuf::from(p);
-        assert!(p.is_file(), "CAMGUARD_UCI={} is not a file: run scripts/build-uci first", p.display());
+        assert!(
+            p.is_file(),
+            "CAMGUARD_UCI={} is not a file: run scripts/build-uci first",
+            p.display()
+        );
         return p;
     }
     let p = repo().join(".tools/uci/bin/uci");
@@ -38,8 +44,15 @@ fn uci_binary() -> PathBuf {
 
 /// What the real CLI said about one file.
 enum Verdict {
-    Accepted { export: String, show: String },
-    Rejected { reason: String, line: usize, byte: usize },
+    Accepted {
+        export: String,
+        show: String,
+    },
+    Rejected {
+        reason: String,
+        line: usize,
+        byte: usize,
+    },
 }
 
 struct Uci {
@@ -52,15 +65,23 @@ static SCRATCH: AtomicUsize = AtomicUsize::new(0);
 impl Uci {
     fn new() -> Uci {
         let n = SCRATCH.fetch_add(1, Ordering::SeqCst);
-        let scratch = std::env::temp_dir().join(format!("camguard-uci-diff-{}-{n}", std::process::id()));
+        let scratch =
+            std::env::temp_dir().join(format!("camguard-uci-diff-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&scratch).unwrap();
-        Uci { bin: uci_binary(), scratch }
+        Uci {
+            bin: uci_binary(),
+            scratch,
+        }
     }
 
     fn run(&self, name: &str, content: &[u8]) -> Verdict {
         // libuci always merges staged changes from /tmp/.uci/<name> too; one there would leak in.
         let staged = Path::new("/tmp/.uci").join(name);
-        assert!(!staged.exists(), "{} exists: uci would merge those staged changes", staged.display());
+        assert!(
+            !staged.exists(),
+            "{} exists: uci would merge those staged changes",
+            staged.display()
+        );
         let conf = self.scratch.join("conf");
         let save = self.scratch.join("save");
         let _ = std::fs::remove_dir_all(&conf);
@@ -70,12 +91,16 @@ impl Uci {
         let run = |args: &[&str]| {
             let mut cmd = Command::new(&self.bin);
             cmd.arg("-c").arg(&conf).arg("-t").arg(&save).args(args);
-            cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()))
+            cmd.output()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()))
         };
         let export = run(&["export", name]);
         if export.status.success() {
             let show = run(&["-X", "show", name]);
-            assert!(show.status.success(), "uci show failed after export succeeded on {name}");
+            assert!(
+                show.status.success(),
+                "uci show failed after export succeeded on {name}"
+            );
             return Verdict::Accepted {
                 export: String::from_utf8_lossy(&export.stdout).into_owned(),
                 show: String::from_utf8_lossy(&show.stdout).into_owned(),
@@ -101,7 +126,11 @@ fn parse_uci_error(stderr: &str) -> Option<Verdict> {
     let rest = &stderr[end + ") at line ".len()..];
     let (line, rest) = rest.split_once(", byte ")?;
     let byte = rest.trim_end().parse().ok()?;
-    Some(Verdict::Rejected { reason, line: line.parse().ok()?, byte })
+    Some(Verdict::Rejected {
+        reason,
+        line: line.parse().ok()?,
+        byte,
+    })
 }
 
 /// `uci -X show <package>` as the CLI renders it: the section names are what this checks.
@@ -128,19 +157,31 @@ fn compare(uci: &Uci, name: &str, content: &[u8]) -> Result<Verdict, String> {
     let verdict = uci.run(name, content);
     let ours = parse_with_libuci_position(name, content);
     match (&verdict, ours) {
-        (Verdict::Accepted { export, show: uci_show }, Ok(p)) => {
+        (
+            Verdict::Accepted {
+                export,
+                show: uci_show,
+            },
+            Ok(p),
+        ) => {
             let ours = p.export();
             if &ours != export {
                 return Err(format!("export differs\n--- uci\n{export}--- ours\n{ours}"));
             }
             let ours_show = show(&p);
             if &ours_show != uci_show {
-                return Err(format!("show differs\n--- uci\n{uci_show}--- ours\n{ours_show}"));
+                return Err(format!(
+                    "show differs\n--- uci\n{uci_show}--- ours\n{ours_show}"
+                ));
             }
         }
-        (Verdict::Accepted { .. }, Err((e, _))) => return Err(format!("uci accepts, we reject: {e}")),
+        (Verdict::Accepted { .. }, Err((e, _))) => {
+            return Err(format!("uci accepts, we reject: {e}"))
+        }
         (Verdict::Rejected { reason, line, byte }, Ok(_)) => {
-            return Err(format!("uci rejects ({reason}, line {line}, byte {byte}), we accept"))
+            return Err(format!(
+                "uci rejects ({reason}, line {line}, byte {byte}), we accept"
+            ))
         }
         (Verdict::Rejected { reason, line, byte }, Err((e, raw))) => {
             let raw = raw.ok_or_else(|| format!("no libuci position in our error {e}"))?;
@@ -152,8 +193,13 @@ fn compare(uci: &Uci, name: &str, content: &[u8]) -> Result<Verdict, String> {
             }
             // The reported line is libuci's, or one more where libuci's counter lags (an error
             // on a last line that has no newline).
-            if !(e.line == *line || e.line == *line + 1) || e.line == 0 || !e.message.starts_with(reason) {
-                return Err(format!("our error reads badly for uci's ({reason}, line {line}): {e}"));
+            if !(e.line == *line || e.line == *line + 1)
+                || e.line == 0
+                || !e.message.starts_with(reason)
+            {
+                return Err(format!(
+                    "our error reads badly for uci's ({reason}, line {line}): {e}"
+                ));
             }
         }
     }
@@ -163,14 +209,26 @@ fn compare(uci: &Uci, name: &str, content: &[u8]) -> Result<Verdict, String> {
 /// A package name libuci accepts, from a file name.
 fn package_name(file: &Path) -> String {
     let stem = file.file_name().unwrap().to_string_lossy();
-    let clean: String =
-        stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("cg_{clean}")
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect(),
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect(),
         Err(_) => Vec::new(),
     };
     files.sort();
@@ -201,28 +259,46 @@ fn example_configs() -> Vec<PathBuf> {
 fn corpus_and_examples_match_real_uci() {
     let uci = Uci::new();
     let corpus = corpus();
-    assert!(corpus.len() >= 60, "tests/uci/ should hold at least 60 files, has {}", corpus.len());
+    assert!(
+        corpus.len() >= 60,
+        "tests/uci/ should hold at least 60 files, has {}",
+        corpus.len()
+    );
     let mut failures = Vec::new();
     let mut rejected = 0;
     for file in corpus.iter().chain(example_configs().iter()) {
         let content = std::fs::read(file).unwrap();
         let name = package_name(file);
         let expect_error = file.starts_with(repo().join("tests/uci"))
-            && file.file_name().unwrap().to_string_lossy().starts_with("err-");
+            && file
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("err-");
         match compare(&uci, &name, &content) {
-            Ok(Verdict::Rejected { .. }) if !expect_error => {
-                failures.push(format!("{}: uci rejects a file not named err-*", file.display()))
-            }
-            Ok(Verdict::Accepted { .. }) if expect_error => {
-                failures.push(format!("{}: named err-* but uci accepts it", file.display()))
-            }
+            Ok(Verdict::Rejected { .. }) if !expect_error => failures.push(format!(
+                "{}: uci rejects a file not named err-*",
+                file.display()
+            )),
+            Ok(Verdict::Accepted { .. }) if expect_error => failures.push(format!(
+                "{}: named err-* but uci accepts it",
+                file.display()
+            )),
             Ok(Verdict::Rejected { .. }) => rejected += 1,
             Ok(Verdict::Accepted { .. }) => {}
             Err(why) => failures.push(format!("{}: {why}", file.display())),
         }
     }
-    assert!(failures.is_empty(), "{} differences:\n\n{}", failures.len(), failures.join("\n\n"));
-    assert!(rejected >= 10, "the corpus should hold syntax errors uci rejects; found {rejected}");
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    assert!(
+        rejected >= 10,
+        "the corpus should hold syntax errors uci rejects; found {rejected}"
+    );
 }
 
 #[test]
@@ -233,22 +309,6 @@ fn examples_parse_without_error() {
         if let Err(e) = parse(&name, &content) {
             panic!("{}: {e}", file.display());
         }
-    }
-}
-
-/// xorshift64*: deterministic, so a failure reproduces from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
     }
 }
 
@@ -344,13 +404,21 @@ fn mutations_match_real_uci() {
             mutate(&mut rng, &bases[base])
         };
         if let Err(why) = compare(&uci, "cg_mutant", &input) {
-            failures.push(format!("iteration {i}, input {:?}:\n{why}", String::from_utf8_lossy(&input)));
+            failures.push(format!(
+                "iteration {i}, input {:?}:\n{why}",
+                String::from_utf8_lossy(&input)
+            ));
             if failures.len() >= 10 {
                 break;
             }
         }
     }
-    assert!(failures.is_empty(), "{} differences:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// Many more mutations than the differential test can afford, checked only for panics.

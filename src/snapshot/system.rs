@@ -16,12 +16,7 @@ impl Release {
     /// Reads /etc/openwrt_release (`DISTRIB_*='…'` shell assignments).
     pub fn from_openwrt_release(text: &str) -> Option<Release> {
         let vars = shell_vars(text);
-        let get = |k: &str| {
-            vars.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |key: &str| lookup(&vars, key);
         Some(Release {
             distribution: get("DISTRIB_ID"),
             version: get("DISTRIB_RELEASE")?,
@@ -34,12 +29,7 @@ impl Release {
     /// Reads /usr/lib/os-release (`VERSION_ID`, `BUILD_ID`, `OPENWRT_BOARD`, `PRETTY_NAME`).
     pub fn from_os_release(text: &str) -> Option<Release> {
         let vars = shell_vars(text);
-        let get = |k: &str| {
-            vars.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |key: &str| lookup(&vars, key);
         Some(Release {
             distribution: get("NAME"),
             version: get("VERSION_ID").or_else(|| get("VERSION"))?,
@@ -57,6 +47,11 @@ impl Release {
         let minor = parts.next()?.parse().ok()?;
         Some((major, minor))
     }
+}
+
+/// A non-empty value of `key`.
+fn lookup(vars: &[(String, String)], key: &str) -> Option<String> {
+    vars.iter().find(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.clone())
 }
 
 /// `KEY='value'` / `KEY="value"` / `KEY=value` lines, as the shell would read simple ones.

@@ -21,7 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
-use crate::linefile::{BadLine, Parsed};
+use crate::linefile::{ascii, digits, parse_lines, quoted, Parsed};
 use crate::text::lan_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -139,36 +139,6 @@ pub fn parse_leases(input: &[u8]) -> Parsed<Lease> {
 /// Reads miniupnpd's IPv6 pinhole file (`lease_file6`, default `/var/run/miniupnpd.leases6`).
 pub fn parse_leases6(input: &[u8]) -> Parsed<Pinhole> {
     parse_lines(input, parse_pinhole_line)
-}
-
-/// The 1-based number and content of each line, without its `\n` or `\r\n`.
-pub(crate) fn numbered_lines(input: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    input.split(|&b| b == b'\n').enumerate().map(|(i, line)| {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        (i + 1, line)
-    })
-}
-
-/// Runs `parse_line` on every non-blank line; a line it rejects becomes a [`BadLine`] and the
-/// rest go on.
-pub(crate) fn parse_lines<T>(
-    input: &[u8],
-    parse_line: impl Fn(usize, &[u8]) -> Result<T, String>,
-) -> Parsed<T> {
-    let mut parsed = Parsed::default();
-    for (number, line) in numbered_lines(input) {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match parse_line(number, line) {
-            Ok(entry) => parsed.entries.push(entry),
-            Err(message) => parsed.bad_lines.push(BadLine {
-                line: number,
-                message,
-            }),
-        }
-    }
-    parsed
 }
 
 fn parse_lease_line(number: usize, line: &[u8]) -> Result<Lease, String> {
@@ -306,17 +276,6 @@ fn after_nth(line: &[u8], sep: u8, n: usize) -> &[u8] {
     &[]
 }
 
-pub(crate) fn ascii(field: &[u8]) -> Option<&str> {
-    std::str::from_utf8(field).ok()
-}
-
-/// Only plain decimal digits: no sign, no blanks, no hex (what miniupnpd writes).
-pub(crate) fn digits(field: &[u8]) -> Option<&str> {
-    (!field.is_empty() && field.len() <= 20 && field.iter().all(u8::is_ascii_digit))
-        .then(|| ascii(field))
-        .flatten()
-}
-
 fn ipv4(field: &[u8]) -> Option<Ipv4Addr> {
     ascii(field)?.parse().ok()
 }
@@ -333,16 +292,7 @@ fn unix_time(field: &[u8], what: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{what} {} is not a Unix time", quoted(field)))
 }
 
-/// A field shown in an error message: cleaned like any LAN text, and short.
-pub(crate) fn quoted(field: &[u8]) -> String {
-    const SHOWN: usize = 40;
-    let text = lan_text(&field[..field.len().min(SHOWN)]);
-    if field.len() > SHOWN {
-        format!("'{text}…'")
-    } else {
-        format!("'{text}'")
-    }
-}
+
 
 #[cfg(test)]
 mod tests {
