@@ -105,6 +105,7 @@ fn time(mut f: impl FnMut()) -> (Duration, Duration) {
 }
 
 fn main() {
+    // For profilers (`CAMGUARD_PROFILE=1 perf record <bench binary>`): just the large audit.
     if std::env::var_os("CAMGUARD_PROFILE").is_some() {
         let snap = generated(2000, 10_000, 5000);
         for _ in 0..20 {
