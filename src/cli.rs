@@ -19,6 +19,10 @@ camguard — finds what exposes your network to the internet: UPnP, port forward
 Usage:
   camguard audit --root DIR [options]     audit a router snapshot (a directory laid out like /)
   camguard audit --backup FILE [options]  audit a `sysupgrade -b` backup archive
+  camguard status [--socket PATH] [--json] [--fail-on SEVERITY]
+                                          the running daemon's report, else a one-shot live audit
+  camguard daemon [--socket PATH] [--root DIR | --sysroot DIR] [--nft MODE]
+                                          serve the ubus object `camguard`
   camguard --version
 
 Audit options:
@@ -28,6 +32,15 @@ Audit options:
   --json               print JSON (the shape of `ubus call camguard status`) instead of a report
   --fail-on SEVERITY   exit 1 when a finding is at least this severe (critical|high|medium|low|info)
   --now UNIX_TIME      judge lease expiry and firmware support at this time (default: now)
+
+Daemon and status options:
+  --socket PATH        the ubus socket (default /var/run/ubus/ubus.sock)
+  --root DIR           daemon: serve an offline snapshot instead of the live router, and watch it
+  --sysroot DIR        stay live over ubus, but take every local path (leases, journal, /dev/log,
+                       watches) under DIR: how the daemon runs against the test router-in-a-box
+  --nft MODE           where the live ruleset comes from: `command` (run nft -j list table inet fw4;
+                       the default on a router), `off` (the default with --sysroot or --root), or a
+                       file holding an `nft -j` dump
 
 Exit status: 0 no finding reached --fail-on, 1 one did, 2 usage error or unreadable input.
 ";
@@ -66,6 +79,8 @@ fn run(args: Vec<OsString>) -> Result<i32, CliError> {
         }
         Some(Value(cmd)) => match cmd.to_string_lossy().as_ref() {
             "audit" => audit_cmd(parser),
+            "status" => status_cmd(parser),
+            "daemon" => daemon_cmd(parser),
             "help" => {
                 print!("{USAGE}");
                 Ok(0)
@@ -125,20 +140,144 @@ fn audit_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
         }
     }
     let snapshot = read_offline(&a)?;
-    let report = audit::audit(&snapshot);
-    let text = if a.json {
-        report::json(&report)
+    let report = serde_json::to_value(audit::audit(&snapshot))?;
+    Ok(print_report(&report, a.json, a.fail_on))
+}
+
+/// Prints a report (its JSON form) and returns the exit code `--fail-on` asks for.
+fn print_report(report: &serde_json::Value, json: bool, fail_on: Option<Severity>) -> i32 {
+    let text = if json {
+        serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        report::terminal(&report, &report::Style { colour })
+        report::terminal_from_json(report, &report::Style { colour })
     };
-    let mut stdout = std::io::stdout().lock();
     // A closed pipe (`camguard audit | head`) is not an error worth a message.
-    let _ = stdout.write_all(text.as_bytes());
-    let failed = a
-        .fail_on
-        .is_some_and(|threshold| report.worst().is_some_and(|w| w >= threshold));
-    Ok(if failed { EXIT_FINDINGS } else { 0 })
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let worst = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["severity"].as_str().and_then(Severity::parse))
+        .max();
+    let failed = fail_on.is_some_and(|threshold| worst.is_some_and(|w| w >= threshold));
+    if failed {
+        EXIT_FINDINGS
+    } else {
+        0
+    }
+}
+
+/// `camguard status`: the daemon's answer when it runs, else a one-shot live audit over rpcd.
+fn status_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
+    use lexopt::prelude::*;
+    let mut socket = crate::bus::DEFAULT_SOCKET.to_owned();
+    let (mut json, mut fail_on, mut sysroot, mut nft) = (false, None, PathBuf::from("/"), None);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("socket") => socket = parser.value()?.string()?,
+            Long("json") => json = true,
+            Long("sysroot") => sysroot = parser.value()?.into(),
+            Long("nft") => nft = Some(nft_mode(&parser.value()?.string()?)),
+            Long("fail-on") => {
+                let v = parser.value()?.string()?;
+                fail_on = Some(Severity::parse(&v).ok_or_else(|| {
+                    CliError(format!(
+                        "--fail-on {v:?}: expected critical, high, medium, low or info"
+                    ))
+                })?);
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let timeout = std::time::Duration::from_secs(3);
+    let mut client = crate::bus::Client::connect(&socket, timeout).map_err(|e| {
+        CliError(format!(
+            "cannot reach ubus at {socket} ({e}); is ubusd running? pass --socket PATH otherwise"
+        ))
+    })?;
+    let report = match client.call("camguard", "status", &serde_json::json!({})) {
+        Ok(report) => report,
+        Err(crate::bus::BusError::Status(crate::bus::status::NOT_FOUND)) => {
+            let files = RootDir::open(&sysroot).map_err(CliError)?;
+            let nft = nft.unwrap_or(if sysroot == std::path::Path::new("/") {
+                source::live::NftSource::Command
+            } else {
+                source::live::NftSource::Off
+            });
+            let snapshot = source::live::read(&mut client, &files, unix_now(), &nft);
+            serde_json::to_value(audit::audit(&snapshot))?
+        }
+        Err(e) => return Err(CliError(format!("ubus call camguard status: {e}"))),
+    };
+    Ok(print_report(&report, json, fail_on))
+}
+
+fn nft_mode(text: &str) -> source::live::NftSource {
+    match text {
+        "command" => source::live::NftSource::Command,
+        "off" => source::live::NftSource::Off,
+        path => source::live::NftSource::File(path.into()),
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `camguard daemon`: serve the ubus object until SIGTERM.
+fn daemon_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
+    use lexopt::prelude::*;
+    let mut socket = crate::bus::DEFAULT_SOCKET.to_owned();
+    let (mut root, mut sysroot, mut nft): (
+        Option<PathBuf>,
+        Option<PathBuf>,
+        Option<source::live::NftSource>,
+    ) = (None, None, None);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("socket") => socket = parser.value()?.string()?,
+            Long("root") => root = Some(parser.value()?.into()),
+            Long("sysroot") => sysroot = Some(parser.value()?.into()),
+            Long("nft") => nft = Some(nft_mode(&parser.value()?.string()?)),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let (source, default_nft, log_path) = match (root, sysroot) {
+        (Some(_), Some(_)) => {
+            return Err(CliError("give either --root or --sysroot, not both".into()))
+        }
+        (Some(root), None) => {
+            RootDir::open(&root).map_err(CliError)?;
+            (
+                crate::daemon::Source::Root(root),
+                source::live::NftSource::Off,
+                PathBuf::from("/dev/log"),
+            )
+        }
+        (None, sysroot) => {
+            let live_router = sysroot.is_none();
+            let sysroot = sysroot.unwrap_or_else(|| PathBuf::from("/"));
+            RootDir::open(&sysroot).map_err(CliError)?;
+            let nft = if live_router {
+                source::live::NftSource::Command
+            } else {
+                source::live::NftSource::Off
+            };
+            let log_path = sysroot.join("dev/log");
+            (crate::daemon::Source::Live { sysroot }, nft, log_path)
+        }
+    };
+    crate::log::to_syslog(log_path);
+    let opts = crate::daemon::Options {
+        socket,
+        source,
+        nft: nft.unwrap_or(default_nft),
+    };
+    crate::daemon::run(opts).map_err(CliError)?;
+    Ok(0)
 }
 
 fn read_offline(a: &AuditArgs) -> Result<Snapshot, CliError> {

@@ -5,6 +5,7 @@
 //! actions that make it comply (pure), **apply** them journaled. Modules in that order:
 
 pub mod linefile;
+pub mod log;
 pub mod mac;
 pub mod text;
 pub mod time;
@@ -15,6 +16,8 @@ pub mod nft;
 pub mod upnp;
 
 pub mod devices;
+pub mod sys;
+pub mod bus;
 pub mod ports;
 
 pub mod snapshot;
@@ -24,5 +27,7 @@ pub mod policy;
 
 pub mod audit;
 pub mod report;
+pub mod views;
 
 pub mod cli;
+pub mod daemon;

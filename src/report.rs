@@ -2,6 +2,8 @@
 //! same shape as ubus `camguard status`).
 use std::fmt::Write;
 
+use serde_json::Value;
+
 use crate::audit::{Report, Severity};
 
 /// Makes any string safe to print on a terminal: control characters (ESC starts ANSI
@@ -75,49 +77,59 @@ fn wrap(out: &mut String, text: &str, indent: &str) {
     }
 }
 
+/// The report for people. It renders the JSON form, so a report fetched from the daemon over
+/// ubus and one computed here look the same.
 pub fn terminal(report: &Report, style: &Style) -> String {
+    terminal_from_json(&serde_json::to_value(report).unwrap_or_default(), style)
+}
+
+/// Renders a report in its JSON form (`camguard audit --json`, ubus `camguard status`).
+pub fn terminal_from_json(report: &Value, style: &Style) -> String {
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let num = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
     let mut out = String::new();
-    let router = &report.router;
-    let name = router.hostname.as_deref().unwrap_or("router");
-    let release = router
-        .release
-        .as_deref()
+    let router = &report["router"];
+    let name = router["hostname"].as_str().unwrap_or("router");
+    let release = router["release"]
+        .as_str()
         .map_or_else(|| "release unknown".to_owned(), |r| format!("OpenWrt {r}"));
+    let title = format!(
+        "camguard {} — {}",
+        text(report, "camguard"),
+        text(report, "origin")
+    );
+    let _ = writeln!(out, "{}", style.bold(&terminal_safe(&title)));
+    let when = crate::time::datetime(num(report, "time"));
     let _ = writeln!(
         out,
         "{}",
-        style.bold(&terminal_safe(&format!(
-            "camguard {} — {}",
-            report.camguard, report.origin
-        )))
+        terminal_safe(&format!("{name} ({release}), as of {when}"))
     );
-    let _ = writeln!(
-        out,
-        "{}",
-        terminal_safe(&format!(
-            "{name} ({release}), as of {}",
-            crate::time::datetime(report.time)
-        ))
-    );
-    let c = &report.counts;
+    let c = &report["counts"];
     let _ = writeln!(
         out,
         "\n{}  {} critical, {} high, {} medium, {} low, {} info\n",
-        style.bold(&format!("Score {}/100", report.score)),
-        c.critical,
-        c.high,
-        c.medium,
-        c.low,
-        c.info
+        style.bold(&format!("Score {}/100", num(report, "score"))),
+        num(c, "critical"),
+        num(c, "high"),
+        num(c, "medium"),
+        num(c, "low"),
+        num(c, "info")
     );
-    if report.findings.is_empty() {
+    let empty = Vec::new();
+    let findings = report["findings"].as_array().unwrap_or(&empty);
+    if findings.is_empty() {
         out.push_str("Nothing exposes this network. Keep the router's firmware up to date.\n");
     }
     for severity in Severity::ALL_DESCENDING {
-        let group: Vec<_> = report
-            .findings
+        let group: Vec<&Value> = findings
             .iter()
-            .filter(|f| f.severity == severity)
+            .filter(|f| f["severity"] == severity.as_str())
             .collect();
         if group.is_empty() {
             continue;
@@ -131,27 +143,33 @@ pub fn terminal(report: &Report, style: &Style) -> String {
             let _ = writeln!(
                 out,
                 "  {}  {}",
-                style.paint(severity, f.id),
-                style.bold(&terminal_safe(&f.title))
+                style.paint(severity, &terminal_safe(&text(f, "id"))),
+                style.bold(&terminal_safe(&text(f, "title")))
             );
-            wrap(&mut out, &terminal_safe(&f.detail), "      ");
-            if !f.remedy.is_empty() {
-                wrap(
-                    &mut out,
-                    &terminal_safe(&format!("→ {}", f.remedy)),
-                    "      ",
-                );
+            wrap(&mut out, &terminal_safe(&text(f, "detail")), "      ");
+            let remedy = text(f, "remedy");
+            if !remedy.is_empty() {
+                wrap(&mut out, &terminal_safe(&format!("→ {remedy}")), "      ");
             }
         }
         out.push('\n');
     }
-    if !report.problems.is_empty() {
+    let problems = report["problems"].as_array().unwrap_or(&empty);
+    if !problems.is_empty() {
         let _ = writeln!(out, "Could not read everything:");
-        for p in &report.problems {
-            let at = p.line.map(|l| format!(" line {l}")).unwrap_or_default();
+        for p in problems {
+            let at = p
+                .get("line")
+                .and_then(Value::as_u64)
+                .map(|l| format!(" line {l}"))
+                .unwrap_or_default();
             wrap(
                 &mut out,
-                &terminal_safe(&format!("{}{at}: {}", p.source, p.message)),
+                &terminal_safe(&format!(
+                    "{}{at}: {}",
+                    text(p, "source"),
+                    text(p, "message")
+                )),
                 "  ",
             );
         }

@@ -185,29 +185,8 @@ fn policy_violation(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
     let policy = ctx.policy.as_ref().ok()?;
     let device = r.dest_ip.as_deref().and_then(|ip| ctx.device_at(ip));
     let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
-    let (severity, why) = match policy.forwards {
-        ForwardPolicy::Allow => return None,
-        ForwardPolicy::Off => (
-            Severity::High,
-            "your policy allows no port forwards (forwards 'off')".to_owned(),
-        ),
-        ForwardPolicy::NoCameras if camera => (
-            Severity::High,
-            "your policy forbids forwards to cameras (forwards 'no_cameras')".to_owned(),
-        ),
-        ForwardPolicy::NoCameras => return None,
-        ForwardPolicy::Allowlist if policy.forward_allowed(&r.section, r.name.as_deref()) => {
-            return None
-        }
-        ForwardPolicy::Allowlist => (
-            if camera {
-                Severity::High
-            } else {
-                Severity::Medium
-            },
-            "it is not on camguard's allowlist (forwards 'allowlist')".to_owned(),
-        ),
-    };
+    let why = policy.forward_violation(&r.section, r.name.as_deref(), camera)?;
+    let severity = if camera || policy.forwards == ForwardPolicy::Off { Severity::High } else { Severity::Medium };
     Some(
         finding(
             "forward.not_allowed",

@@ -5,9 +5,9 @@
 mod config;
 mod devices;
 pub mod eol;
-mod forwards;
+pub mod forwards;
 mod router;
-mod upnp;
+pub mod upnp;
 mod wifi;
 
 use std::borrow::Cow;
@@ -326,7 +326,12 @@ pub(crate) fn capitalised(s: &str) -> String {
 
 /// Audits a snapshot. Deterministic: same snapshot, same report.
 pub fn audit(snap: &Snapshot) -> Report {
-    let ctx = Context::new(snap);
+    audit_with(&Context::new(snap))
+}
+
+/// Audits with a context the caller keeps (the daemon answers its other methods from it).
+pub fn audit_with(ctx: &Context) -> Report {
+    let snap = ctx.snap;
     let mut findings =
         Vec::with_capacity(snap.upnp.leases.len() + 2 * ctx.inventory.devices.len() + 64);
     for check in [
@@ -337,7 +342,7 @@ pub fn audit(snap: &Snapshot) -> Report {
         wifi::check,
         devices::check,
     ] {
-        check(&ctx, &mut findings);
+        check(ctx, &mut findings);
     }
     // Unstable sort moves fewer of these large values; ties are broken on every text field, so
     // the order is still total and the report deterministic.

@@ -3,6 +3,7 @@
 //! The offline source reads router files through [`RouterFiles`], so a root directory and a
 //! backup archive are one code path; the live source (ubus) fills the same snapshot.
 pub mod archive;
+pub mod live;
 pub mod offline;
 
 pub use self::archive::Archive;

@@ -18,43 +18,53 @@ pub fn read(files: &dyn RouterFiles, now: u64, nft_json: Option<(String, Vec<u8>
     for name in CONFIGS {
         read_config(files, &mut snap, name);
     }
-    snap.system.release = read_text(files, &mut snap, "/etc/openwrt_release")
-        .and_then(|t| Release::from_openwrt_release(&t))
-        .or_else(|| {
-            read_text(files, &mut snap, "/usr/lib/os-release")
-                .and_then(|t| Release::from_os_release(&t))
-        });
-    snap.system.root_password =
-        read_text(files, &mut snap, "/etc/shadow").and_then(|t| RootPassword::from_shadow(&t));
-    snap.system.model =
-        read_text(files, &mut snap, "/tmp/sysinfo/model").map(|m| m.trim().to_owned());
-
     snap.upnp.service = miniupnpd_service(files, snap.upnp.config.is_some());
-    let (leases, leases6) = snap.upnp_lease_paths();
-    if let Some(bytes) = read_file(files, &mut snap, &leases) {
-        snap.add_upnp_leases(&leases, upnp::parse_leases(&bytes));
-    }
-    if let Some(bytes) = read_file(files, &mut snap, &leases6) {
-        snap.add_upnp_pinholes(&leases6, upnp::parse_leases6(&bytes));
-    }
-    let (dnsmasq, odhcpd) = snap.dhcp_lease_paths();
-    if let Some(bytes) = read_file(files, &mut snap, &dnsmasq) {
-        snap.add_dhcp_leases(&dnsmasq, dhcp::parse_dnsmasq_leases(&bytes));
-    }
-    if let Some(bytes) = read_file(files, &mut snap, &odhcpd) {
-        snap.add_dhcp_leases(&odhcpd, dhcp::parse_odhcpd_leases(&bytes));
-    }
+    read_state_files(files, &mut snap);
 
     let nft_json = nft_json.or_else(|| {
         read_file(files, &mut snap, NFT_DUMP_PATH).map(|b| (NFT_DUMP_PATH.to_owned(), b))
     });
     if let Some((source, bytes)) = nft_json {
-        match nft::parse_ruleset(&bytes) {
-            Ok(ruleset) => snap.nft = Some(ruleset),
-            Err(e) => snap.problem(source, None, e.to_string()),
-        }
+        add_nft(&mut snap, source, &bytes);
     }
     snap
+}
+
+/// Takes in an `nft -j` dump, or records why it could not be read.
+pub(crate) fn add_nft(snap: &mut Snapshot, source: String, bytes: &[u8]) {
+    match nft::parse_ruleset(bytes) {
+        Ok(ruleset) => snap.nft = Some(ruleset),
+        Err(e) => snap.problem(source, None, e.to_string()),
+    }
+}
+
+/// The router's own state files, read the same way offline and live (the daemon runs on the
+/// router): release (unless the live source already knows it), root password, model, and the
+/// UPnP and DHCP lease files named by the configs already in `snap`.
+pub(crate) fn read_state_files(files: &dyn RouterFiles, snap: &mut Snapshot) {
+    if snap.system.release.is_none() {
+        snap.system.release = read_text(files, snap, "/etc/openwrt_release")
+            .and_then(|t| Release::from_openwrt_release(&t))
+            .or_else(|| read_text(files, snap, "/usr/lib/os-release").and_then(|t| Release::from_os_release(&t)));
+    }
+    snap.system.root_password = read_text(files, snap, "/etc/shadow").and_then(|t| RootPassword::from_shadow(&t));
+    if snap.system.model.is_none() {
+        snap.system.model = read_text(files, snap, "/tmp/sysinfo/model").map(|m| m.trim().to_owned());
+    }
+    let (leases, leases6) = snap.upnp_lease_paths();
+    if let Some(bytes) = read_file(files, snap, &leases) {
+        snap.add_upnp_leases(&leases, upnp::parse_leases(&bytes));
+    }
+    if let Some(bytes) = read_file(files, snap, &leases6) {
+        snap.add_upnp_pinholes(&leases6, upnp::parse_leases6(&bytes));
+    }
+    let (dnsmasq, odhcpd) = snap.dhcp_lease_paths();
+    if let Some(bytes) = read_file(files, snap, &dnsmasq) {
+        snap.add_dhcp_leases(&dnsmasq, dhcp::parse_dnsmasq_leases(&bytes));
+    }
+    if let Some(bytes) = read_file(files, snap, &odhcpd) {
+        snap.add_dhcp_leases(&odhcpd, dhcp::parse_odhcpd_leases(&bytes));
+    }
 }
 
 /// libuci reads `/var/run/uci/<config>` instead of `/etc/config/<config>` when it exists

@@ -102,3 +102,69 @@ impl Package {
         export::export(self)
     }
 }
+
+impl Package {
+    /// A package from rpcd's `uci get {"config": name}` reply (`{"values": {"<section>": {".type",
+    /// ".name", ".anonymous", ".index", options…}}}`): on the router, real libuci parsed it. Sections
+    /// come back in `.index` order; option order within a section is not kept (nothing reads it).
+    pub fn from_rpcd(name: &str, reply: &serde_json::Value) -> Result<Package, String> {
+        let values = reply
+            .get("values")
+            .and_then(|v| v.as_object())
+            .ok_or_else(|| format!("uci get {name}: reply has no \"values\" object"))?;
+        let mut indexed: Vec<(u64, Section)> = Vec::with_capacity(values.len());
+        for (key, section) in values {
+            let obj = section.as_object().ok_or_else(|| format!("uci get {name}: section {key} is not an object"))?;
+            let section_type = obj.get(".type").and_then(|t| t.as_str()).unwrap_or_default().to_owned();
+            let index = obj.get(".index").and_then(|i| i.as_u64()).unwrap_or(u64::MAX);
+            let options = obj
+                .iter()
+                .filter(|(k, _)| !k.starts_with('.'))
+                .map(|(k, v)| {
+                    let value = match v {
+                        serde_json::Value::String(s) => Value::Single(s.clone()),
+                        serde_json::Value::Array(items) => {
+                            Value::List(items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect())
+                        }
+                        other => Value::Single(other.to_string()),
+                    };
+                    UciOption { name: k.clone(), value }
+                })
+                .collect();
+            indexed.push((
+                index,
+                Section {
+                    name: obj.get(".name").and_then(|n| n.as_str()).unwrap_or(key).to_owned(),
+                    section_type,
+                    anonymous: obj.get(".anonymous").and_then(|a| a.as_bool()).unwrap_or(false),
+                    options,
+                },
+            ));
+        }
+        indexed.sort_by_key(|(i, _)| *i);
+        Ok(Package { name: name.to_owned(), sections: indexed.into_iter().map(|(_, s)| s).collect() })
+    }
+}
+
+#[cfg(test)]
+mod rpcd_tests {
+    use super::*;
+
+    #[test]
+    fn rpcd_reply_becomes_the_same_package_as_the_file() {
+        // The shape of rpcd-transcripts/05-uci-get-firewall-redirect.json.
+        let reply: serde_json::Value = serde_json::from_str(
+            r#"{"values":{"cfg0c3837":{".anonymous":true,".type":"redirect",".name":"cfg0c3837",".index":11,
+                "name":"Web-Server","proto":["tcp","udp"],"src_dport":"8080"},
+              "cfg0b3837":{".anonymous":true,".type":"redirect",".name":"cfg0b3837",".index":10,"name":"SSH"}}}"#,
+        )
+        .unwrap();
+        let p = Package::from_rpcd("firewall", &reply).unwrap();
+        assert_eq!(p.sections[0].name, "cfg0b3837", "sorted by .index");
+        let web = &p.sections[1];
+        assert!(web.anonymous);
+        assert_eq!(web.get("proto"), Some(&Value::List(vec!["tcp".into(), "udp".into()])));
+        assert_eq!(web.get_str("src_dport"), Some("8080"));
+        assert!(Package::from_rpcd("x", &serde_json::json!({"nope": 1})).is_err());
+    }
+}

@@ -1,0 +1,371 @@
+//! camguard's side of ubus, over the ubus-zero protocol core.
+//!
+//! ubus-zero does the wire protocol; this module adds what the daemon needs around it: a
+//! transport on a std socket whose descriptor the event loop can poll, per-call deadlines, JSON
+//! in and out, a client that survives the callee re-registering, and a provider loop that can
+//! answer any ubus status (ubus-zero's own dispatcher answers handler errors with 9 only).
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use ubus::client::UbusClient;
+use ubus::msg::{InboundMsg, OutboundMsg};
+use ubus::server::UbusConnection;
+use ubus::wire::{Codec, Frame, ObjId, PeerId, HEADER_SIZE, MAX_MSG_LEN};
+use ubus::{Transport, UbusError, UbusObject};
+
+/// Where OpenWrt's ubusd listens.
+pub const DEFAULT_SOCKET: &str = "/var/run/ubus/ubus.sock";
+
+/// ubus status codes (libubus `enum ubus_msg_status`).
+pub mod status {
+    pub const INVALID_ARGUMENT: i32 = 2;
+    pub const METHOD_NOT_FOUND: i32 = 3;
+    pub const NOT_FOUND: i32 = 4;
+    pub const PERMISSION_DENIED: i32 = 6;
+    pub const TIMEOUT: i32 = 7;
+    pub const UNKNOWN_ERROR: i32 = 9;
+}
+
+/// A failed ubus call, in the terms a caller acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusError {
+    /// The callee answered with a non-zero ubus status (4: no such object or entry, …).
+    Status(i32),
+    /// No answer before the deadline.
+    Timeout,
+    /// The broker connection is gone: reconnect.
+    Disconnected,
+    Other(String),
+}
+
+impl std::fmt::Display for BusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BusError::Status(s) => write!(f, "ubus status {s} ({})", status_text(*s)),
+            BusError::Timeout => f.write_str("no answer before the deadline"),
+            BusError::Disconnected => f.write_str("the ubus connection is closed"),
+            BusError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for BusError {}
+
+pub fn status_text(code: i32) -> &'static str {
+    match code {
+        0 => "ok",
+        1 => "invalid command",
+        2 => "invalid argument",
+        3 => "method not found",
+        4 => "not found",
+        5 => "no data",
+        6 => "permission denied",
+        7 => "timeout",
+        8 => "not supported",
+        9 => "unknown error",
+        10 => "connection failed",
+        _ => "unknown status",
+    }
+}
+
+impl From<UbusError> for BusError {
+    fn from(e: UbusError) -> Self {
+        match e {
+            UbusError::Status(s) => BusError::Status(s),
+            UbusError::Timeout(_) => BusError::Timeout,
+            UbusError::Closed => BusError::Disconnected,
+            other => BusError::Other(format!("{other:?}")),
+        }
+    }
+}
+
+/// A ubus connection on a non-blocking Unix socket with an optional deadline.
+pub struct SocketTransport {
+    stream: UnixStream,
+    rx: Vec<u8>,
+    deadline: Option<Instant>,
+}
+
+impl SocketTransport {
+    pub fn connect(path: &str) -> io::Result<SocketTransport> {
+        let stream = UnixStream::connect(path)?;
+        stream.set_nonblocking(true)?;
+        Ok(SocketTransport {
+            stream,
+            rx: Vec::with_capacity(4096),
+            deadline: None,
+        })
+    }
+
+    /// Operations fail with a timeout after this long (None: no deadline).
+    pub fn set_deadline(&mut self, timeout: Option<Duration>) {
+        self.deadline = timeout.map(|t| Instant::now() + t);
+    }
+
+    fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    fn wait(&self, events: libc::c_short) {
+        let remaining = self.deadline.map_or(Duration::from_millis(50), |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        let mut fd = libc::pollfd {
+            fd: self.stream.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        let ms = remaining.min(Duration::from_millis(50)).as_millis() as libc::c_int;
+        // SAFETY: one valid pollfd for the duration of the call.
+        unsafe { libc::poll(&mut fd, 1, ms) };
+    }
+}
+
+impl AsRawFd for SocketTransport {
+    fn as_raw_fd(&self) -> RawFd {
+        self.stream.as_raw_fd()
+    }
+}
+
+impl Transport for SocketTransport {
+    fn send(&mut self, frame: &Frame) -> Result<(), UbusError> {
+        let bytes = Codec::write_frame(frame);
+        let mut sent = 0;
+        let hard_stop = Instant::now() + Duration::from_secs(5);
+        while sent < bytes.len() {
+            match self.stream.write(&bytes[sent..]) {
+                Ok(0) => return Err(UbusError::Closed),
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.expired() || Instant::now() >= hard_stop {
+                        return Err(UbusError::Timeout("send"));
+                    }
+                    self.wait(libc::POLLOUT);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    return Err(UbusError::Closed)
+                }
+                Err(e) => return Err(UbusError::Io(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self) -> Result<Option<Frame>, UbusError> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if self.rx.len() >= HEADER_SIZE + 4 {
+                match Codec::read_frame(&self.rx) {
+                    Ok((frame, used)) => {
+                        self.rx.drain(..used);
+                        return Ok(Some(frame));
+                    }
+                    Err(UbusError::Short { .. }) => {}
+                    Err(e) => {
+                        self.rx.clear();
+                        return Err(e);
+                    }
+                }
+            }
+            if self.expired() {
+                return Err(UbusError::Timeout("receive"));
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(UbusError::Closed),
+                Ok(n) => {
+                    if self.rx.len() + n > 2 * MAX_MSG_LEN {
+                        self.rx.clear();
+                        return Err(UbusError::Malformed("receive buffer over its cap"));
+                    }
+                    self.rx.extend_from_slice(&chunk[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Err(UbusError::Closed)
+                }
+                Err(e) => return Err(UbusError::Io(e.to_string())),
+            }
+        }
+    }
+
+    fn wait_recv(&mut self) {
+        self.wait(libc::POLLIN);
+    }
+}
+
+/// Calls other ubus objects (rpcd, procd, netifd), each call bounded by a deadline.
+pub struct Client {
+    inner: UbusClient<SocketTransport>,
+    ids: HashMap<String, u32>,
+    timeout: Duration,
+}
+
+impl Client {
+    pub fn connect(socket: &str, timeout: Duration) -> Result<Client, BusError> {
+        let mut transport = SocketTransport::connect(socket)
+            .map_err(|e| BusError::Other(format!("{socket}: {e}")))?;
+        transport.set_deadline(Some(timeout));
+        let inner = UbusClient::connect(transport)?;
+        Ok(Client {
+            inner,
+            ids: HashMap::new(),
+            timeout,
+        })
+    }
+
+    fn object_id(&mut self, object: &str) -> Result<u32, BusError> {
+        if let Some(id) = self.ids.get(object) {
+            return Ok(*id);
+        }
+        self.inner.transport_mut().set_deadline(Some(self.timeout));
+        let id = self.inner.lookup(object).map_err(BusError::from)?;
+        self.ids.insert(object.to_owned(), id);
+        Ok(id)
+    }
+
+    /// Calls `object.method(args)`; `args` must be a JSON object. A missing object or method is
+    /// `Status(4)`/`Status(3)`, which callers treat as "not installed".
+    pub fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError> {
+        let table =
+            ubus::json::json_to_blobmsg(args).map_err(|e| BusError::Other(format!("{e:?}")))?;
+        let mut retried = false;
+        loop {
+            let id = self.object_id(object)?;
+            self.inner.transport_mut().set_deadline(Some(self.timeout));
+            match self.inner.invoke(id, method, &table) {
+                Ok(reply) if reply.is_empty() => return Ok(Value::Object(Default::default())),
+                Ok(reply) => {
+                    return ubus::json::blobmsg_to_json(&reply)
+                        .map_err(|e| BusError::Other(format!("{e:?}")))
+                }
+                // The object may have been re-registered (rpcd restarted) under a new id.
+                Err(UbusError::Status(status::NOT_FOUND)) if !retried => {
+                    self.ids.remove(object);
+                    retried = true;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Broadcasts a ubus event (`ubus send NAME DATA`).
+    pub fn send_event(&mut self, name: &str, data: &Value) -> Result<(), BusError> {
+        let table =
+            ubus::json::json_to_blobmsg(data).map_err(|e| BusError::Other(format!("{e:?}")))?;
+        self.inner.transport_mut().set_deadline(Some(self.timeout));
+        self.inner.send_event(name, &table).map_err(BusError::from)
+    }
+}
+
+/// One registered ubus object whose requests the caller answers from its own poll loop.
+pub struct Provider {
+    conn: UbusConnection<SocketTransport>,
+}
+
+impl Provider {
+    /// Connects and registers `name` with these method names.
+    pub fn register(
+        socket: &str,
+        name: &str,
+        methods: &[&str],
+        timeout: Duration,
+    ) -> Result<Provider, BusError> {
+        let mut transport = SocketTransport::connect(socket)
+            .map_err(|e| BusError::Other(format!("{socket}: {e}")))?;
+        transport.set_deadline(Some(timeout));
+        let mut object = UbusObject::new(name);
+        for m in methods {
+            // Dispatch happens in `serve`; these only announce the methods to the broker.
+            object = object.method(*m, |_| {
+                Err(UbusError::Method("dispatched by Provider::serve".into()))
+            });
+        }
+        let mut conn = UbusConnection::connect_and_register(transport, object)?;
+        conn.transport_mut().set_deadline(None);
+        Ok(Provider { conn })
+    }
+
+    pub fn fd(&mut self) -> RawFd {
+        self.conn.transport_mut().as_raw_fd()
+    }
+
+    /// Answers every request already received. `handler(method, args)` returns the reply object
+    /// or a ubus status. Err means the connection is gone.
+    pub fn serve(
+        &mut self,
+        mut handler: impl FnMut(&str, Value) -> Result<Value, i32>,
+    ) -> Result<(), BusError> {
+        let object_id = self.conn.object_id();
+        loop {
+            let transport = self.conn.transport_mut();
+            transport.set_deadline(None);
+            let Some(frame) = transport.recv()? else {
+                return Ok(());
+            };
+            let Ok(InboundMsg::Invoke {
+                seq,
+                peer,
+                method,
+                data,
+                ..
+            }) = InboundMsg::parse(&frame)
+            else {
+                continue;
+            };
+            let (Some(peer), Some(obj)) = (PeerId::new(peer), ObjId::new(object_id)) else {
+                continue;
+            };
+            let args = match data.map(ubus::json::blobmsg_to_json) {
+                None => Ok(Value::Object(Default::default())),
+                Some(Ok(v)) if v.is_object() => Ok(v),
+                Some(_) => Err(status::INVALID_ARGUMENT),
+            };
+            let result = args.and_then(|a| handler(method, a));
+            let code = match result {
+                Ok(reply) => match ubus::json::json_to_blobmsg(&reply) {
+                    Ok(table) if table.contents().len() <= MAX_MSG_LEN - 1024 => {
+                        let data_frame = OutboundMsg::DataReply {
+                            peer,
+                            obj_id: Some(obj),
+                            data: &table,
+                        }
+                        .into_frame(seq);
+                        transport.set_deadline(Some(Duration::from_secs(2)));
+                        transport.send(&data_frame)?;
+                        0
+                    }
+                    _ => status::UNKNOWN_ERROR,
+                },
+                Err(code) => code,
+            };
+            transport.set_deadline(Some(Duration::from_secs(2)));
+            transport.send(
+                &OutboundMsg::Status {
+                    peer,
+                    obj_id: Some(obj),
+                    status: code,
+                }
+                .into_frame(seq),
+            )?;
+        }
+    }
+
+    /// Removes the object from the broker (on a clean shutdown).
+    pub fn unregister(&mut self) {
+        self.conn
+            .transport_mut()
+            .set_deadline(Some(Duration::from_secs(1)));
+        let _ = self.conn.unregister();
+    }
+}

@@ -1,0 +1,335 @@
+//! `camguard daemon`: the `camguard` ubus object and the loop that keeps its answers current.
+//!
+//! One poll() loop over the provider connection, inotify (configs, lease files), a signalfd
+//! (TERM: unregister and exit; HUP: reload the policy) and the timers (debounced re-audit, the
+//! periodic audit, reconnect backoff). Outgoing calls (rpcd, events) use a second connection, as
+//! ubus-zero needs. When ubusd restarts, both connections are re-established with backoff and
+//! the object registered again.
+mod methods;
+
+use std::collections::{BTreeSet, HashSet};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use crate::audit::{self, Report, Severity, Subject};
+use crate::bus::{Client, Provider};
+use crate::log;
+use crate::policy::Policy;
+use crate::snapshot::Snapshot;
+use crate::source::live::{self, NftSource};
+use crate::source::{offline, RootDir};
+use crate::sys::{poll, Inotify, SignalFd};
+
+/// The object's methods (docs/ubus-api.md).
+pub const METHODS: &[&str] = &[
+    "status", "findings", "devices", "mappings", "forwards", "audit", "plan", "journal",
+];
+
+/// A change is re-audited this long after the last event of a burst (a lease file rewritten
+/// line by line, a commit touching several configs).
+const DEBOUNCE: Duration = Duration::from_millis(200);
+/// Each ubus call's deadline.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+/// Reconnect backoff: first retry, and the longest wait between retries.
+const BACKOFF_START: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_millis(500);
+
+/// Where the daemon reads the router from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// An offline snapshot directory (demos, trying the LuCI app without a router).
+    Root(PathBuf),
+    /// The live router over ubus; local paths (leases, journal, watches, /dev/log) under `sysroot`.
+    Live { sysroot: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub socket: String,
+    pub source: Source,
+    pub nft: NftSource,
+}
+
+impl Options {
+    /// The directory local paths are taken relative to.
+    fn local_root(&self) -> &Path {
+        match &self.source {
+            Source::Root(root) => root,
+            Source::Live { sysroot } => sysroot,
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Everything the methods answer from, rebuilt by each audit.
+pub(crate) struct State {
+    pub opts: Options,
+    pub snapshot: Snapshot,
+    pub report: Report,
+    /// The `status` reply, serialised once per audit: `status` is the hot call.
+    pub status_reply: Value,
+    pub policy: Policy,
+    /// Findings already seen, so that only new ones raise a `camguard.finding` event.
+    seen: BTreeSet<(&'static str, Subject)>,
+    first_audit_done: bool,
+    pub client: Option<Client>,
+}
+
+impl State {
+    fn new(opts: Options) -> State {
+        let snapshot = Snapshot::new(unix_now(), "not audited yet");
+        let report = audit::audit(&snapshot);
+        State {
+            opts,
+            status_reply: json!({}),
+            snapshot,
+            report,
+            policy: Policy::default(),
+            seen: BTreeSet::new(),
+            first_audit_done: false,
+            client: None,
+        }
+    }
+
+    /// The outgoing connection, connected on demand.
+    pub fn client(&mut self) -> Option<&mut Client> {
+        if self.client.is_none() {
+            match Client::connect(&self.opts.socket, CALL_TIMEOUT) {
+                Ok(c) => self.client = Some(c),
+                Err(e) => log::warn(&format!(
+                    "cannot connect to ubus at {}: {e}",
+                    self.opts.socket
+                )),
+            }
+        }
+        self.client.as_mut()
+    }
+
+    fn read_snapshot(&mut self) -> Snapshot {
+        let now = unix_now();
+        match self.opts.source.clone() {
+            Source::Root(root) => match RootDir::open(&root) {
+                Ok(files) => {
+                    let nft = match &self.opts.nft {
+                        NftSource::File(p) => {
+                            std::fs::read(p).ok().map(|b| (p.display().to_string(), b))
+                        }
+                        _ => None,
+                    };
+                    offline::read(&files, now, nft)
+                }
+                Err(e) => {
+                    let mut s = Snapshot::new(now, root.display().to_string());
+                    s.problem(root.display().to_string(), None, e);
+                    s
+                }
+            },
+            Source::Live { sysroot } => {
+                let nft = self.opts.nft.clone();
+                let files = match RootDir::open(&sysroot) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        let mut s = Snapshot::new(now, "live router");
+                        s.problem(sysroot.display().to_string(), None, e);
+                        return s;
+                    }
+                };
+                let Some(client) = self.client() else {
+                    let mut s = Snapshot::new(now, "live router");
+                    s.problem(
+                        "ubus".into(),
+                        None,
+                        format!("cannot connect to {}", self.opts.socket),
+                    );
+                    return s;
+                };
+                let snap = live::read(client, &files, now, &nft);
+                // A dropped connection shows as problems on every call; start afresh next time.
+                if snap
+                    .problems
+                    .iter()
+                    .any(|p| p.message.contains("connection is closed"))
+                {
+                    self.client = None;
+                }
+                snap
+            }
+        }
+    }
+
+    /// Reads and audits the router, then announces new serious findings.
+    pub fn audit(&mut self) {
+        let started = Instant::now();
+        self.snapshot = self.read_snapshot();
+        let ctx = audit::Context::new(&self.snapshot);
+        self.policy = ctx.policy.clone().unwrap_or_default();
+        self.report = audit::audit_with(&ctx);
+        self.status_reply = serde_json::to_value(&self.report).unwrap_or_else(|_| json!({}));
+        let new: Vec<Value> = self
+            .report
+            .findings
+            .iter()
+            .filter(|f| self.seen.insert((f.id, f.subject.clone())) && f.severity >= Severity::High)
+            .map(|f| serde_json::to_value(f).unwrap_or_default())
+            .collect();
+        // The first audit is the baseline; only what appears later is news.
+        if self.first_audit_done {
+            for finding in new {
+                if let Some(client) = self.client() {
+                    if let Err(e) =
+                        client.send_event("camguard.finding", &json!({ "finding": finding }))
+                    {
+                        log::warn(&format!("cannot send camguard.finding: {e}"));
+                        self.client = None;
+                    }
+                }
+            }
+        }
+        self.first_audit_done = true;
+        log::info(&format!(
+            "audit: score {}, {} findings, {} problems, {} ms",
+            self.report.score,
+            self.report.findings.len(),
+            self.report.problems.len(),
+            started.elapsed().as_millis()
+        ));
+    }
+
+    /// Directories whose changes trigger a re-audit: the configs and every lease file's directory.
+    fn watched_dirs(&self) -> BTreeSet<PathBuf> {
+        let Ok(root) = RootDir::open(self.opts.local_root()) else {
+            return BTreeSet::new();
+        };
+        let (leases, leases6) = self.snapshot.upnp_lease_paths();
+        let (dnsmasq, odhcpd) = self.snapshot.dhcp_lease_paths();
+        let mut dirs = BTreeSet::new();
+        for router_path in ["/etc/config/firewall", &leases, &leases6, &dnsmasq, &odhcpd] {
+            if let Some(parent) = root
+                .host_path(router_path)
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+            {
+                if parent.is_dir() {
+                    dirs.insert(parent);
+                }
+            }
+        }
+        dirs
+    }
+}
+
+/// Runs until SIGTERM/SIGINT.
+pub fn run(opts: Options) -> Result<(), String> {
+    let signals = SignalFd::new(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP])
+        .map_err(|e| format!("signalfd: {e}"))?;
+    let inotify = Inotify::new().map_err(|e| format!("inotify: {e}"))?;
+    let mut watched: HashSet<PathBuf> = HashSet::new();
+    let mut state = State::new(opts);
+    state.audit();
+
+    let mut provider: Option<Provider> = None;
+    let mut backoff = BACKOFF_START;
+    let mut reconnect_at = Instant::now();
+    let mut audit_due: Option<Instant> = None;
+    let mut next_periodic =
+        Instant::now() + Duration::from_secs(u64::from(state.policy.audit_interval));
+    log::notice(&format!(
+        "started, serving ubus object camguard on {}",
+        state.opts.socket
+    ));
+
+    loop {
+        for dir in state.watched_dirs() {
+            if !watched.contains(&dir) {
+                match inotify.watch(&dir) {
+                    Ok(_) => {
+                        watched.insert(dir);
+                    }
+                    Err(e) => log::warn(&format!("cannot watch {}: {e}", dir.display())),
+                }
+            }
+        }
+        if provider.is_none() && Instant::now() >= reconnect_at {
+            match Provider::register(&state.opts.socket, "camguard", METHODS, CALL_TIMEOUT) {
+                Ok(p) => {
+                    log::notice("registered ubus object camguard");
+                    provider = Some(p);
+                    backoff = BACKOFF_START;
+                    // The broker may have restarted: the outgoing connection is stale too.
+                    state.client = None;
+                }
+                Err(e) => {
+                    if backoff == BACKOFF_START {
+                        log::warn(&format!(
+                            "cannot register on {}: {e}; retrying",
+                            state.opts.socket
+                        ));
+                    }
+                    reconnect_at = Instant::now() + backoff;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+
+        let now = Instant::now();
+        let mut wake = next_periodic;
+        if let Some(due) = audit_due {
+            wake = wake.min(due);
+        }
+        if provider.is_none() {
+            wake = wake.min(reconnect_at);
+        }
+        let mut fds = vec![signals.as_raw_fd(), inotify.as_raw_fd()];
+        if let Some(p) = provider.as_mut() {
+            fds.push(p.fd());
+        }
+        let ready = poll(&fds, Some(wake.saturating_duration_since(now)))
+            .map_err(|e| format!("poll: {e}"))?;
+
+        if ready[0].readable {
+            while let Some(sig) = signals.read() {
+                match sig {
+                    libc::SIGHUP => {
+                        log::notice("SIGHUP: reloading the policy");
+                        audit_due = Some(Instant::now());
+                    }
+                    _ => {
+                        if let Some(p) = provider.as_mut() {
+                            p.unregister();
+                        }
+                        log::notice("stopping");
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if ready[1].readable && !inotify.read().is_empty() {
+            audit_due.get_or_insert(Instant::now() + DEBOUNCE);
+        }
+        if let Some(entry) = ready.get(2) {
+            if entry.readable || entry.hung_up {
+                let p = provider.as_mut().expect("polled only when registered");
+                if let Err(e) = p.serve(|method, args| methods::handle(&mut state, method, args)) {
+                    log::warn(&format!("ubus connection lost ({e}); reconnecting"));
+                    provider = None;
+                    state.client = None;
+                    reconnect_at = Instant::now();
+                }
+            }
+        }
+        let now = Instant::now();
+        if audit_due.is_some_and(|due| now >= due) || now >= next_periodic {
+            audit_due = None;
+            state.audit();
+            next_periodic =
+                Instant::now() + Duration::from_secs(u64::from(state.policy.audit_interval));
+        }
+    }
+}

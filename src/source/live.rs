@@ -1,0 +1,273 @@
+//! The live router: rpcd, procd and netifd over ubus, plus the local files the daemon can read
+//! because it runs on the router (lease files, /etc/shadow), plus the ruleset in effect.
+//!
+//! Every call has a deadline (the [`Bus`] enforces it) and a missing object — no luci-rpc, no
+//! miniupnpd, no nft — leaves its part unknown, never an error.
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::offline::{add_nft, read_state_files};
+use super::RouterFiles;
+use crate::bus::{status, BusError};
+use crate::snapshot::network::WanStatus;
+use crate::snapshot::{HostHint, Release, ServiceState, Snapshot, CONFIGS};
+use crate::text::lan_text;
+use crate::uci::Package;
+
+/// Calls on the bus; [`crate::bus::Client`] in the daemon, a scripted stand-in in tests.
+pub trait Bus {
+    fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError>;
+}
+
+impl Bus for crate::bus::Client {
+    fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError> {
+        crate::bus::Client::call(self, object, method, args)
+    }
+}
+
+/// Where the ruleset in effect comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NftSource {
+    /// Run `nft -j list table inet fw4` (on the router).
+    Command,
+    /// Read an `nft -j` dump from a file (tests, demos).
+    File(PathBuf),
+    /// Do not read it: the checks that need it are skipped.
+    Off,
+}
+
+/// How long `nft -j list` may take before it is abandoned.
+const NFT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Reads the live router at Unix time `now`.
+pub fn read(bus: &mut dyn Bus, files: &dyn RouterFiles, now: u64, nft: &NftSource) -> Snapshot {
+    let mut snap = Snapshot::new(now, "live router");
+    read_configs(bus, &mut snap);
+    read_system(bus, &mut snap);
+    snap.upnp.service = miniupnpd_service(bus);
+    read_wan(bus, &mut snap);
+    read_host_hints(bus, &mut snap);
+    read_state_files(files, &mut snap);
+    match nft {
+        NftSource::Off => {}
+        NftSource::File(path) => match std::fs::read(path) {
+            Ok(bytes) => add_nft(&mut snap, path.display().to_string(), &bytes),
+            Err(e) => snap.problem(
+                path.display().to_string(),
+                None,
+                format!("cannot read it: {e}"),
+            ),
+        },
+        NftSource::Command => match run_nft() {
+            Ok(Some(bytes)) => add_nft(&mut snap, "nft -j list table inet fw4".into(), &bytes),
+            Ok(None) => {}
+            Err(e) => snap.problem("nft -j list table inet fw4".into(), None, e),
+        },
+    }
+    snap
+}
+
+/// `uci configs` tells a config that is absent from one libuci cannot parse (rpcd answers
+/// `get` with NOT_FOUND for both).
+fn read_configs(bus: &mut dyn Bus, snap: &mut Snapshot) {
+    let known: Option<Vec<String>> = bus.call("uci", "configs", &json!({})).ok().and_then(|v| {
+        v.get("configs")?.as_array().map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        })
+    });
+    for name in CONFIGS {
+        let source = format!("ubus call uci get {{\"config\":\"{name}\"}}");
+        match bus.call("uci", "get", &json!({ "config": name })) {
+            Ok(reply) => match Package::from_rpcd(name, &reply) {
+                Ok(package) => snap.set_config(package),
+                Err(e) => snap.config_problem(name, source, None, e),
+            },
+            Err(BusError::Status(status::NOT_FOUND)) => {
+                if known.as_ref().is_some_and(|k| k.iter().any(|c| c == name)) {
+                    snap.config_problem(
+                        name,
+                        source,
+                        None,
+                        "libuci cannot load it (a syntax error?); camguard did not audit this config and will not change it"
+                            .into(),
+                    );
+                }
+            }
+            Err(e) => snap.config_problem(name, source, None, format!("could not be read: {e}")),
+        }
+    }
+}
+
+fn read_system(bus: &mut dyn Bus, snap: &mut Snapshot) {
+    let Ok(board) = bus.call("system", "board", &json!({})) else {
+        return;
+    };
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    if let Some(release) = board.get("release") {
+        if let Some(version) = text(release, "version") {
+            snap.system.release = Some(Release {
+                distribution: text(release, "distribution"),
+                version,
+                revision: text(release, "revision"),
+                target: text(release, "target"),
+                description: text(release, "description"),
+            });
+        }
+    }
+    snap.system.model = text(&board, "model");
+    if snap.system.hostname.is_none() {
+        snap.system.hostname = text(&board, "hostname");
+    }
+}
+
+/// rc knows whether the init script exists and is enabled; procd whether an instance runs.
+fn miniupnpd_service(bus: &mut dyn Bus) -> ServiceState {
+    let mut state = ServiceState::default();
+    if let Ok(rc) = bus.call("rc", "list", &json!({ "name": "miniupnpd" })) {
+        match rc.get("miniupnpd") {
+            Some(entry) => {
+                state.installed = Some(true);
+                state.enabled = entry.get("enabled").and_then(Value::as_bool);
+            }
+            None => state.installed = Some(false),
+        }
+    }
+    if let Ok(list) = bus.call("service", "list", &json!({ "name": "miniupnpd" })) {
+        let running = list
+            .get("miniupnpd")
+            .and_then(|s| s.get("instances"))
+            .and_then(Value::as_object)
+            .is_some_and(|instances| {
+                instances
+                    .values()
+                    .any(|i| i.get("running").and_then(Value::as_bool) == Some(true))
+            });
+        state.running = Some(running);
+    }
+    state
+}
+
+/// The WAN the way OpenWrt's network_find_wan finds it: the first interface (not loopback)
+/// with a default route in the main table (openwrt-facts §4.7).
+fn read_wan(bus: &mut dyn Bus, snap: &mut Snapshot) {
+    let Ok(dump) = bus.call("network.interface", "dump", &json!({})) else {
+        return;
+    };
+    let Some(interfaces) = dump.get("interface").and_then(Value::as_array) else {
+        return;
+    };
+    let wan = interfaces.iter().find(|i| {
+        i.get("interface").and_then(Value::as_str) != Some("loopback")
+            && i.get("route")
+                .and_then(Value::as_array)
+                .is_some_and(|routes| {
+                    routes.iter().any(|r| {
+                        r.get("target").and_then(Value::as_str) == Some("0.0.0.0")
+                            && r.get("mask").and_then(Value::as_u64) == Some(0)
+                            && r.get("table").is_none()
+                    })
+                })
+    });
+    if let Some(w) = wan {
+        snap.network.wan = Some(WanStatus {
+            interface: w
+                .get("interface")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            device: w
+                .get("l3_device")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            address: w
+                .get("ipv4-address")
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .and_then(|a| a.get("address"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        });
+    }
+}
+
+/// luci-rpc getHostHints, in both shapes: `ipaddrs`/`ip6addrs` arrays (since 2021) and the
+/// older single `ipv4`/`ipv6` keys. Names come from DHCP clients and reverse DNS: cleaned.
+fn read_host_hints(bus: &mut dyn Bus, snap: &mut Snapshot) {
+    let Ok(hints) = bus.call("luci-rpc", "getHostHints", &json!({})) else {
+        return;
+    };
+    let Some(hints) = hints.as_object() else {
+        return;
+    };
+    for (mac, hint) in hints {
+        let Ok(mac) = mac.parse() else { continue };
+        let mut ips: Vec<std::net::IpAddr> = Vec::new();
+        for key in ["ipaddrs", "ip6addrs", "ipv4", "ipv6"] {
+            match hint.get(key) {
+                Some(Value::Array(a)) => ips.extend(
+                    a.iter()
+                        .filter_map(|v| v.as_str()?.parse::<std::net::IpAddr>().ok()),
+                ),
+                Some(Value::String(s)) => ips.extend(s.parse::<std::net::IpAddr>().ok()),
+                _ => {}
+            }
+        }
+        let name = hint
+            .get("name")
+            .and_then(Value::as_str)
+            .map(|n| lan_text(n.as_bytes()));
+        snap.host_hints.push(HostHint { mac, ips, name });
+    }
+}
+
+/// Runs `nft -j list table inet fw4`. No nft, or no fw4 table (an iptables router): `None`.
+fn run_nft() -> Result<Option<Vec<u8>>, String> {
+    let mut child = match Command::new("nft")
+        .args(["-j", "list", "table", "inet", "fw4"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot run nft: {e}")),
+    };
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(mut s) = stdout {
+            let _ = std::io::Read::read_to_end(&mut s, &mut out);
+        }
+        out
+    });
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let out = reader.join().unwrap_or_default();
+                return Ok(status.success().then_some(out));
+            }
+            Ok(None) if started.elapsed() > NFT_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "nft did not answer within {} s",
+                    NFT_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("waiting for nft: {e}")),
+        }
+    }
+}
