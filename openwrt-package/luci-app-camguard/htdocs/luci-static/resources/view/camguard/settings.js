@@ -1,0 +1,86 @@
+'use strict';
+'require view';
+'require form';
+'require uci';
+'require camguard.common as cg';
+
+return view.extend({
+	load() {
+		return Promise.all([
+			cg.read(cg.callForwards),
+			uci.load('camguard')
+		]);
+	},
+
+	render([ forwards ]) {
+		let m, s, o;
+
+		m = new form.Map('camguard', _('Camguard settings'),
+			_('Your policy for UPnP, port forwards and cameras. Camguard audits the router against it; with enforcement on, it also changes the router to match and journals every change so that it can be undone on the Overview page.'));
+
+		const main = uci.sections('camguard', 'camguard')[0];
+
+		s = m.section(form.NamedSection, main ? main['.name'] : 'main', 'camguard', _('Policy'));
+		s.addremove = (main == null);
+
+		o = s.option(form.Flag, 'enforce', _('Enforce the policy'),
+			_('Off: camguard only reports. On: camguard changes the router to match this policy whenever it finds a difference.'));
+		o.default = '0';
+		o.rmempty = false;
+
+		o = s.option(form.ListValue, 'upnp', _('UPnP and NAT-PMP'),
+			_('UPnP lets any device open ports in your firewall without asking. The NCSC advises switching it off.'));
+		o.value('off', _('Off: no device may open ports'));
+		o.value('restricted', _('Restricted: secure mode, ports 1024-65535 only, never for cameras or devices set to "Deny UPnP"'));
+		o.value('allow', _('Allowed: camguard only reports'));
+		o.default = 'off';
+
+		o = s.option(form.ListValue, 'forwards', _('Port forwards'),
+			_('What camguard does with port forwards from the internet. A forward against the policy is disabled, never deleted.'));
+		o.value('off', _('Off: disable every port forward'));
+		o.value('allowlist', _('Allowlist: only the forwards listed below'));
+		o.value('no_cameras', _('No cameras: disable forwards to cameras, NVRs and doorbells'));
+		o.value('allow', _('Allowed: camguard only reports'));
+		o.default = 'allowlist';
+
+		o = s.option(form.ListValue, 'camera_internet', _('Cameras on the internet'),
+			_('Blocking stops cameras from reaching the internet at all: their cloud apps and remote viewing stop working, but a hacked camera cannot call home either. Single devices can be blocked under Devices.'));
+		o.value('allow', _('Allow'));
+		o.value('block', _('Block every camera'));
+		o.default = 'allow';
+
+		o = s.option(form.Value, 'audit_interval', _('Audit interval'),
+			_('Seconds between full audits (10 to 86400). Changes to the firewall or UPnP trigger an audit sooner.'));
+		o.datatype = 'range(10,86400)';
+		o.placeholder = '300';
+		o.rmempty = true;
+
+		o = s.option(form.Flag, 'credential_check', _('Check for factory passwords'),
+			_('Warning: camguard then tries to log in to each camera with its maker\'s factory username and password, at most 2 attempts per device per day. A camera that still accepts them is reported as critical. Some cameras log or lock out failed logins; leave this off if that would bother you.'));
+		o.default = '0';
+		o.rmempty = false;
+
+		s = m.section(form.GridSection, 'allow_forward', _('Allowlist'),
+			_('Port forwards kept when the forwards policy is "Allowlist". Pick a forward or type its name or section name.'));
+		s.anonymous = true;
+		s.addremove = true;
+		s.nodescriptions = true;
+
+		o = s.option(form.Value, 'redirect', _('Port forward'));
+		o.rmempty = false;
+		const offered = {};
+		L.toArray(forwards).forEach(f => {
+			const key = f.name || f.section;
+
+			if (offered[key])
+				return;
+
+			offered[key] = true;
+
+			/* The label is a node: a choice label given as a string can end up as markup. */
+			o.value(key, E('span', {}, [ key, f.dest_ip ? ' → ' + f.dest_ip : '' ]));
+		});
+
+		return m.render();
+	}
+});
