@@ -72,7 +72,7 @@ impl Severity {
 }
 
 /// What a finding is about, precisely enough for the planner and LuCI to act on it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Subject {
     Router,

@@ -2,6 +2,8 @@
 //!
 //! An unknown value is an error that names the option and the allowed values: a typo in a
 //! security policy must not silently mean "allow".
+pub mod plan;
+
 use serde::Serialize;
 
 use crate::devices::DeviceClass;

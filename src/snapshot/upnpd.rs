@@ -23,6 +23,8 @@ pub struct UpnpConfig {
     pub lease_file: Option<String>,
     pub lease_file6: Option<String>,
     pub perm_rules: Vec<PermRule>,
+    /// Every section of /etc/config/upnpd in file order (the planner reorders perm rules).
+    pub section_order: Vec<String>,
 }
 
 impl UpnpConfig {
@@ -62,6 +64,7 @@ impl UpnpConfig {
                 .sections_of_type("perm_rule")
                 .map(perm_rule)
                 .collect(),
+            section_order: package.sections.iter().map(|s| s.name.clone()).collect(),
         })
     }
 }

@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::linefile::{ascii, digits, parse_lines, quoted, Parsed};
 use crate::text::lan_text;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub enum Protocol {
     #[serde(rename = "TCP")]
     Tcp,

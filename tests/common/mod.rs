@@ -63,7 +63,7 @@ pub fn upnpd(enabled: Option<&str>) -> String {
     )
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Router {
     archive: Archive,
     nft: Option<Vec<u8>>,
@@ -122,12 +122,17 @@ impl Router {
         self
     }
 
-    pub fn snapshot(self) -> Snapshot {
-        let nft = self.nft.map(|j| ("nft.json".to_owned(), j));
-        offline::read(&ArchiveFiles::new("test", self.archive), NOW, nft)
+    pub fn snapshot(&self) -> Snapshot {
+        let nft = self.nft.clone().map(|j| ("nft.json".to_owned(), j));
+        offline::read(&ArchiveFiles::new("test", self.archive.clone()), NOW, nft)
     }
 
-    pub fn audit(self) -> Report {
+    /// The plan for this router as it is now.
+    pub fn plan(&self) -> Vec<camguard::policy::plan::Action> {
+        camguard::policy::plan::plan(&audit::Context::new(&self.snapshot()))
+    }
+
+    pub fn audit(&self) -> Report {
         audit::audit(&self.snapshot())
     }
 }
@@ -183,5 +188,160 @@ impl Rng {
     pub fn bytes(&mut self, max: usize) -> Vec<u8> {
         let len = self.below(max + 1);
         (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// Applies planned actions to the router's files the way rpcd + libuci + the init scripts would,
+/// for tests of the pure planner (the real path over ubus is tested against the testbed).
+pub mod offline_apply {
+    use camguard::policy::plan::{Action, Step, UciValue};
+    use camguard::uci::{self, Package, Section, UciOption, Value};
+
+    use super::Router;
+
+    fn value(v: &UciValue) -> Value {
+        match v {
+            UciValue::Single(s) => Value::Single(s.clone()),
+            UciValue::List(l) => Value::List(l.clone()),
+        }
+    }
+
+    fn set(section: &mut Section, option: &str, v: Value) {
+        match section.options.iter_mut().find(|o| o.name == option) {
+            Some(o) => o.value = v,
+            None => section.options.push(UciOption {
+                name: option.to_owned(),
+                value: v,
+            }),
+        }
+    }
+
+    /// The file `uci commit` writes: the export without its `package` line.
+    fn committed(p: &Package) -> Vec<u8> {
+        let text = p.export();
+        text.split_once('\n')
+            .map_or(text.clone(), |(_, rest)| rest.to_owned())
+            .into_bytes()
+    }
+
+    impl Router {
+        pub fn read_file(&self, path: &str) -> Option<Vec<u8>> {
+            self.archive
+                .files
+                .get(path.trim_start_matches('/'))
+                .cloned()
+        }
+
+        pub fn apply(&mut self, actions: &[Action]) {
+            for a in actions {
+                if let Some(config) = a.step.config() {
+                    let key = format!("etc/config/{config}");
+                    let text = self.archive.files.get(&key).cloned().unwrap_or_default();
+                    let mut p = uci::parse(config, &text).expect("config parses");
+                    match &a.step {
+                        Step::UciSet {
+                            section,
+                            option,
+                            value: v,
+                            ..
+                        } => {
+                            let s = p
+                                .sections
+                                .iter_mut()
+                                .find(|s| &s.name == section)
+                                .expect("section exists");
+                            set(s, option, value(v));
+                        }
+                        Step::UciDelete {
+                            section,
+                            option: None,
+                            ..
+                        } => p.sections.retain(|s| &s.name != section),
+                        Step::UciDelete {
+                            section,
+                            option: Some(o),
+                            ..
+                        } => {
+                            if let Some(s) = p.sections.iter_mut().find(|s| &s.name == section) {
+                                s.options.retain(|x| &x.name != o);
+                            }
+                        }
+                        Step::UciAdd {
+                            r#type,
+                            name,
+                            values,
+                            ..
+                        } => {
+                            let mut s = Section {
+                                name: name.clone(),
+                                section_type: r#type.clone(),
+                                anonymous: false,
+                                options: vec![],
+                            };
+                            for (k, v) in values {
+                                set(&mut s, k, value(v));
+                            }
+                            p.sections.push(s);
+                        }
+                        Step::UciOrder { sections, .. } => {
+                            p.sections.sort_by_key(|s| {
+                                sections
+                                    .iter()
+                                    .position(|n| n == &s.name)
+                                    .unwrap_or(usize::MAX)
+                            });
+                        }
+                        _ => unreachable!(),
+                    }
+                    self.archive.files.insert(key, committed(&p));
+                    continue;
+                }
+                match &a.step {
+                    Step::Service { name, action } if action == "disable" => {
+                        let keys: Vec<String> = self
+                            .archive
+                            .files
+                            .keys()
+                            .filter(|k| k.starts_with("etc/rc.d/S") && k.ends_with(name.as_str()))
+                            .cloned()
+                            .collect();
+                        for k in keys {
+                            self.archive.files.remove(&k);
+                        }
+                    }
+                    Step::Service { .. } => {}
+                    Step::TruncateFile { path } => {
+                        self.archive
+                            .files
+                            .insert(path.trim_start_matches('/').to_owned(), Vec::new());
+                    }
+                    Step::RevokeMapping {
+                        proto,
+                        ext_port,
+                        int_addr,
+                        int_port,
+                        ..
+                    } => {
+                        let key = "var/run/miniupnpd.leases".to_owned();
+                        let text = String::from_utf8(
+                            self.archive.files.get(&key).cloned().unwrap_or_default(),
+                        )
+                        .unwrap();
+                        let kept: String = text
+                            .lines()
+                            .filter(|l| {
+                                !l.starts_with(&format!(
+                                    "{}:{ext_port}:{int_addr}:{int_port}:",
+                                    proto.as_str()
+                                ))
+                            })
+                            .map(|l| format!("{l}\n"))
+                            .collect();
+                        self.archive.files.insert(key, kept.into_bytes());
+                    }
+                    _ => unreachable!(),
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,645 @@
+//! The planner: a pure function from an audited snapshot and the policy to the ordered actions
+//! that make the router comply. Empty when it complies, so enforcing twice changes nothing.
+//!
+//! The mechanics follow openwrt-facts.md, not the obvious way: UPnP is switched off by committing
+//! `enabled 0` *and* stopping the service (only stop_service flushes the nft chains) *and*
+//! emptying the lease files (a restart replays them); cameras are denied by perm rules placed
+//! before every allow rule (first match wins, no match accepts); a mapping is revoked by its lease
+//! line and its nft rules, never by index; a user's section is disabled, never deleted.
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Access, Policy, UpnpPolicy};
+use crate::audit::forwards::is_wan_forward;
+use crate::audit::upnp::{is_fw4, mappings, upnp_active};
+use crate::audit::{Context, Subject};
+use crate::mac::Mac;
+use crate::nft::Verdict;
+use crate::snapshot::upnpd::PermAction;
+use crate::upnp::Protocol;
+
+/// Prefix of every section camguard adds: what is camguard's may be changed and removed by it;
+/// everything else is the owner's and is at most disabled.
+pub const OWN_PREFIX: &str = "camguard_";
+
+/// A UCI value: a single string or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum UciValue {
+    Single(String),
+    List(Vec<String>),
+}
+
+impl From<&str> for UciValue {
+    fn from(s: &str) -> Self {
+        UciValue::Single(s.to_owned())
+    }
+}
+
+/// One change to the router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Step {
+    UciSet {
+        config: String,
+        section: String,
+        option: String,
+        value: UciValue,
+    },
+    /// Only for camguard's own sections and options.
+    UciDelete {
+        config: String,
+        section: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        option: Option<String>,
+    },
+    /// Adds a named section of camguard's own.
+    UciAdd {
+        config: String,
+        r#type: String,
+        name: String,
+        values: BTreeMap<String, UciValue>,
+    },
+    UciOrder {
+        config: String,
+        sections: Vec<String>,
+    },
+    /// `rc init <name> <action>`: stop, disable, enable, start, restart, reload.
+    Service { name: String, action: String },
+    /// Empties a file (miniupnpd's lease files, which a restart would replay).
+    TruncateFile { path: String },
+    /// Removes one mapping: its lease line (matched on every field, never by position) and its
+    /// rules in the upnp chains (by handle).
+    RevokeMapping {
+        proto: Protocol,
+        ext_port: u16,
+        int_addr: IpAddr,
+        int_port: u16,
+        #[serde(default)]
+        nft_handles: Vec<(String, u64)>,
+    },
+}
+
+impl Step {
+    /// The UCI config this step changes, if it is a UCI step.
+    pub fn config(&self) -> Option<&str> {
+        match self {
+            Step::UciSet { config, .. }
+            | Step::UciDelete { config, .. }
+            | Step::UciAdd { config, .. }
+            | Step::UciOrder { config, .. } => Some(config),
+            _ => None,
+        }
+    }
+}
+
+/// Which finding an action fixes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingRef {
+    pub id: String,
+    pub subject: Subject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    #[serde(flatten)]
+    pub step: Step,
+    /// For people: what this does and why.
+    pub why: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<FindingRef>,
+}
+
+fn action(step: Step, why: impl Into<String>, finding: Option<(&str, Subject)>) -> Action {
+    Action {
+        step,
+        why: why.into(),
+        finding: finding.map(|(id, subject)| FindingRef {
+            id: id.to_owned(),
+            subject,
+        }),
+    }
+}
+
+fn set(config: &str, section: &str, option: &str, value: &str) -> Step {
+    Step::UciSet {
+        config: config.into(),
+        section: section.into(),
+        option: option.into(),
+        value: value.into(),
+    }
+}
+
+fn miniupnpd() -> Subject {
+    Subject::Service {
+        name: "miniupnpd".into(),
+    }
+}
+
+/// The actions that make the router comply with its policy, in the order they must run.
+pub fn plan(ctx: &Context) -> Vec<Action> {
+    let Ok(policy) = &ctx.policy else {
+        return Vec::new();
+    };
+    if !policy.enabled {
+        return Vec::new();
+    }
+    let mut actions = Vec::new();
+    if !ctx.snap.config_unreadable("upnpd") {
+        match policy.upnp {
+            UpnpPolicy::Off => upnp_off(ctx, &mut actions),
+            UpnpPolicy::Restricted => upnp_restricted(ctx, policy, &mut actions),
+            UpnpPolicy::Allow => {}
+        }
+    }
+    if !ctx.snap.config_unreadable("firewall") {
+        forwards(ctx, policy, &mut actions);
+        internet_blocks(ctx, policy, &mut actions);
+    }
+    actions
+}
+
+fn upnp_off(ctx: &Context, out: &mut Vec<Action>) {
+    let snap = ctx.snap;
+    let svc = snap.upnp.service;
+    let live_rules = snap.nft.as_ref().filter(|r| is_fw4(r)).is_some_and(|r| {
+        r.rules.iter().any(|rule| {
+            rule.table == "fw4"
+                && rule.chain.starts_with("upnp_")
+                && (rule.nat.is_some() || rule.verdict.is_some())
+        })
+    });
+    let Some(cfg) = &snap.upnp.config else {
+        if live_rules && svc.installed == Some(true) {
+            out.push(action(
+                Step::Service {
+                    name: "miniupnpd".into(),
+                    action: "stop".into(),
+                },
+                "flush the UPnP firewall chains that outlived miniupnpd",
+                Some(("upnp.rules_without_daemon", miniupnpd())),
+            ));
+        }
+        return;
+    };
+    if cfg.enabled {
+        out.push(action(
+            set("upnpd", &cfg.section, "enabled", "0"),
+            "switch UPnP off in /etc/config/upnpd (upnp 'off')",
+            Some(("upnp.enabled", miniupnpd())),
+        ));
+    }
+    let installed = svc.installed != Some(false);
+    let maybe_running = svc.running == Some(true) || (svc.running.is_none() && cfg.enabled);
+    if installed && (maybe_running || live_rules) {
+        let id = if cfg.enabled || svc.running == Some(true) {
+            "upnp.enabled"
+        } else {
+            "upnp.rules_without_daemon"
+        };
+        out.push(action(
+            Step::Service { name: "miniupnpd".into(), action: "stop".into() },
+            "stop miniupnpd; its stop also flushes the UPnP firewall chains (a reload would leave them live)",
+            Some((id, miniupnpd())),
+        ));
+    }
+    // Unknown (an offline snapshot without /etc/rc.d): only while the config still says on.
+    if installed && (svc.enabled == Some(true) || (svc.enabled.is_none() && cfg.enabled)) {
+        out.push(action(
+            Step::Service {
+                name: "miniupnpd".into(),
+                action: "disable".into(),
+            },
+            "keep miniupnpd from starting at boot or on a WAN hotplug event",
+            Some(("upnp.enabled", miniupnpd())),
+        ));
+    }
+    let (leases, leases6) = snap.upnp_lease_paths();
+    if !snap.upnp.leases.is_empty() {
+        out.push(action(
+            Step::TruncateFile { path: leases },
+            "empty the lease file, which miniupnpd would replay at its next start",
+            Some(("upnp.enabled", miniupnpd())),
+        ));
+    }
+    if !snap.upnp.pinholes.is_empty() {
+        out.push(action(
+            Step::TruncateFile { path: leases6 },
+            "empty the IPv6 pinhole file, which miniupnpd would replay at its next start",
+            Some(("upnp.enabled", miniupnpd())),
+        ));
+    }
+}
+
+/// The name of camguard's deny rule for one address.
+fn deny_rule_name(ip: std::net::Ipv4Addr) -> String {
+    format!("{OWN_PREFIX}deny_{}", ip.to_string().replace('.', "_"))
+}
+
+const FINAL_DENY: &str = "camguard_final_deny";
+
+fn upnp_restricted(ctx: &Context, policy: &Policy, out: &mut Vec<Action>) {
+    let snap = ctx.snap;
+    let Some(cfg) = &snap.upnp.config else { return };
+    let mut uci = Vec::new();
+
+    // Mappings of denied devices go first, so that a restart cannot resurrect them.
+    for m in mappings(snap) {
+        let device = ctx.inventory.by_ip(m.int_addr);
+        let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
+        let Some(why) = policy.mapping_violation(device.and_then(|d| d.mac), camera) else {
+            continue;
+        };
+        let handles = nft_handles(ctx, m.proto, m.ext_port, m.int_addr, m.int_port, m.handle);
+        out.push(action(
+            Step::RevokeMapping {
+                proto: m.proto,
+                ext_port: m.ext_port,
+                int_addr: m.int_addr,
+                int_port: m.int_port,
+                nft_handles: handles,
+            },
+            format!(
+                "revoke UPnP mapping {}/{} to {}:{}: {why}",
+                m.ext_port,
+                m.proto.as_str(),
+                m.int_addr,
+                m.int_port
+            ),
+            Some((
+                "upnp.mapping",
+                Subject::Mapping {
+                    proto: m.proto,
+                    ext_port: m.ext_port,
+                    int_addr: m.int_addr,
+                    int_port: m.int_port,
+                },
+            )),
+        ));
+    }
+
+    if !cfg.secure_mode {
+        uci.push(action(
+            set("upnpd", &cfg.section, "secure_mode", "1"),
+            "let devices map ports only to themselves (secure_mode 1)",
+            Some(("upnp.secure_mode_off", miniupnpd())),
+        ));
+    }
+
+    // One deny rule per address of every denied device, ahead of every other rule.
+    let mut wanted: BTreeMap<String, (BTreeMap<String, UciValue>, Subject)> = BTreeMap::new();
+    for d in &ctx.inventory.devices {
+        let camera = d.classification.class.is_camera_like();
+        let denied = camera
+            || d.mac
+                .and_then(|m| policy.device(m))
+                .is_some_and(|p| p.upnp_deny);
+        if !denied {
+            continue;
+        }
+        for ip in d.ips.iter().filter_map(|ip| match ip {
+            IpAddr::V4(v4) => Some(*v4),
+            IpAddr::V6(_) => None,
+        }) {
+            let values = BTreeMap::from([
+                ("action".to_owned(), "deny".into()),
+                ("ext_ports".to_owned(), "0-65535".into()),
+                ("int_addr".to_owned(), UciValue::Single(format!("{ip}/32"))),
+                ("int_ports".to_owned(), "0-65535".into()),
+                (
+                    "comment".to_owned(),
+                    UciValue::Single(format!("camguard: no UPnP for {}", d.display_name())),
+                ),
+            ]);
+            wanted.insert(
+                deny_rule_name(ip),
+                (
+                    values,
+                    Subject::Device {
+                        ip: Some(IpAddr::V4(ip)),
+                        mac: d.mac,
+                    },
+                ),
+            );
+        }
+    }
+    let existing: Vec<&crate::snapshot::upnpd::PermRule> = cfg.perm_rules.iter().collect();
+    for (name, (values, subject)) in &wanted {
+        match existing.iter().find(|r| &r.section == name) {
+            None => uci.push(action(
+                Step::UciAdd {
+                    config: "upnpd".into(),
+                    r#type: "perm_rule".into(),
+                    name: name.clone(),
+                    values: values.clone(),
+                },
+                format!(
+                    "deny UPnP to {} (a perm rule ahead of every allow rule)",
+                    values_comment(values)
+                ),
+                Some(("upnp.mapping", subject.clone())),
+            )),
+            Some(rule) => {
+                let ip_wanted = match &values["int_addr"] {
+                    UciValue::Single(s) => s.clone(),
+                    UciValue::List(_) => String::new(),
+                };
+                let current = format!("{}/{}", rule.int_addr, rule.int_prefix);
+                if rule.action != PermAction::Deny || current != ip_wanted || rule.invalid.is_some()
+                {
+                    for (option, value) in values {
+                        uci.push(action(
+                            Step::UciSet {
+                                config: "upnpd".into(),
+                                section: name.clone(),
+                                option: option.clone(),
+                                value: value.clone(),
+                            },
+                            "correct camguard's own deny rule",
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for rule in existing
+        .iter()
+        .filter(|r| r.section.starts_with(OWN_PREFIX) && r.section != FINAL_DENY)
+    {
+        if !wanted.contains_key(&rule.section) {
+            uci.push(action(
+                Step::UciDelete {
+                    config: "upnpd".into(),
+                    section: rule.section.clone(),
+                    option: None,
+                },
+                format!(
+                    "remove camguard's deny rule {} (the device no longer needs it)",
+                    rule.section
+                ),
+                None,
+            ));
+        }
+    }
+    // Without a deny-all rule, a mapping no rule matches is accepted.
+    let has_final_deny = existing.iter().any(|r| r.is_catch_all_deny());
+    if !has_final_deny {
+        let values = BTreeMap::from([
+            ("action".to_owned(), "deny".into()),
+            ("ext_ports".to_owned(), "0-65535".into()),
+            ("int_addr".to_owned(), "0.0.0.0/0".into()),
+            ("int_ports".to_owned(), "0-65535".into()),
+            (
+                "comment".to_owned(),
+                "camguard: deny everything not allowed above".into(),
+            ),
+        ]);
+        uci.push(action(
+            Step::UciAdd {
+                config: "upnpd".into(),
+                r#type: "perm_rule".into(),
+                name: FINAL_DENY.into(),
+                values,
+            },
+            "end the permission rules with a deny-all rule",
+            Some((
+                "upnp.acl_permissive",
+                Subject::Config {
+                    config: "upnpd".into(),
+                },
+            )),
+        ));
+    }
+    // The wanted order: settings and other sections as they are, camguard's deny rules first among
+    // the perm rules, the owner's rules in their order, camguard's final deny last.
+    let perm_names: Vec<&str> = existing.iter().map(|r| r.section.as_str()).collect();
+    let mut order: Vec<String> = cfg
+        .section_order
+        .iter()
+        .filter(|s| !perm_names.contains(&s.as_str()))
+        .cloned()
+        .collect();
+    order.extend(wanted.keys().cloned());
+    order.extend(
+        existing
+            .iter()
+            .filter(|r| !r.section.starts_with(OWN_PREFIX))
+            .map(|r| r.section.clone()),
+    );
+    if !has_final_deny || perm_names.contains(&FINAL_DENY) {
+        order.push(FINAL_DENY.into());
+    }
+    let current: Vec<&str> = cfg.section_order.iter().map(String::as_str).collect();
+    let wanted_present: Vec<&str> = order
+        .iter()
+        .map(String::as_str)
+        .filter(|s| current.contains(s))
+        .collect();
+    let current_relevant: Vec<&str> = current
+        .iter()
+        .copied()
+        .filter(|s| order.iter().any(|o| o == s))
+        .collect();
+    // libuci appends added sections, so an addition always needs the order restored.
+    let adds = uci.iter().any(|a| matches!(a.step, Step::UciAdd { .. }));
+    if (adds && !wanted.is_empty()) || wanted_present != current_relevant {
+        uci.push(action(
+            Step::UciOrder {
+                config: "upnpd".into(),
+                sections: order,
+            },
+            "put camguard's deny rules before every allow rule (first match wins)",
+            None,
+        ));
+    }
+    let changed = !uci.is_empty();
+    out.extend(uci);
+    if changed && upnp_active(snap) {
+        out.push(action(
+            Step::Service {
+                name: "miniupnpd".into(),
+                action: "reload".into(),
+            },
+            "make miniupnpd read the new permission rules",
+            None,
+        ));
+    }
+}
+
+fn values_comment(values: &BTreeMap<String, UciValue>) -> String {
+    match values.get("comment") {
+        Some(UciValue::Single(c)) => c.trim_start_matches("camguard: no UPnP for ").to_owned(),
+        _ => "a device".into(),
+    }
+}
+
+/// Handles of a mapping's rules: its DNAT in upnp_prerouting and the accept in upnp_forward
+/// (matched on protocol, internal port and address).
+fn nft_handles(
+    ctx: &Context,
+    proto: Protocol,
+    _ext: u16,
+    addr: IpAddr,
+    int_port: u16,
+    dnat: Option<u64>,
+) -> Vec<(String, u64)> {
+    let mut handles: Vec<(String, u64)> = dnat
+        .map(|h| ("upnp_prerouting".to_owned(), h))
+        .into_iter()
+        .collect();
+    if let Some(ruleset) = ctx.snap.nft.as_ref().filter(|r| is_fw4(r)) {
+        for r in ruleset.rules_in("fw4", "upnp_forward") {
+            if r.verdict == Some(Verdict::Accept)
+                && r.daddr == Some(addr)
+                && r.matches_protocol(proto)
+                && (r.dports.is_empty() || r.matches_dport(int_port))
+            {
+                handles.push(("upnp_forward".to_owned(), r.handle));
+            }
+        }
+    }
+    handles
+}
+
+fn forwards(ctx: &Context, policy: &Policy, out: &mut Vec<Action>) {
+    let Some(fw) = &ctx.snap.firewall else { return };
+    for r in fw.redirects.iter().filter(|r| is_wan_forward(ctx, r)) {
+        let device = r.dest_ip.as_deref().and_then(|ip| ctx.device_at(ip));
+        let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
+        let Some(why) = policy.forward_violation(&r.section, r.name.as_deref(), camera) else {
+            continue;
+        };
+        out.push(action(
+            set("firewall", &r.section, "enabled", "0"),
+            format!("disable port forward \"{}\": {why}", r.label()),
+            Some((
+                "forward.not_allowed",
+                Subject::Section {
+                    config: "firewall".into(),
+                    section: r.section.clone(),
+                    label: r.label().to_owned(),
+                },
+            )),
+        ));
+    }
+}
+
+fn block_rule_name(mac: Mac) -> String {
+    format!("{OWN_PREFIX}block_{}", mac.to_string().replace(':', ""))
+}
+
+fn internet_blocks(ctx: &Context, policy: &Policy, out: &mut Vec<Action>) {
+    let Some(fw) = &ctx.snap.firewall else { return };
+    let Some(wan) = ctx.wan_zones.first().copied() else {
+        return;
+    };
+    // The LAN side: the zone that forwards to the WAN (fw4's shipped lan), else "lan".
+    let lan = fw
+        .forwardings
+        .iter()
+        .find(|f| f.enabled && f.dest == wan && !ctx.is_wan_zone(&f.src))
+        .map_or("lan", |f| f.src.as_str());
+    let mut wanted: BTreeMap<String, (Mac, String, Subject)> = BTreeMap::new();
+    for d in &ctx.inventory.devices {
+        let Some(mac) = d.mac else { continue };
+        let own = policy.device(mac).and_then(|p| p.internet);
+        let block = match own {
+            Some(access) => access == Access::Block,
+            None => {
+                policy.camera_internet == Access::Block && d.classification.class.is_camera_like()
+            }
+        };
+        if block {
+            let subject = Subject::Device {
+                ip: d.ips.first().copied(),
+                mac: Some(mac),
+            };
+            wanted.insert(block_rule_name(mac), (mac, d.display_name(), subject));
+        }
+    }
+    let existing: Vec<&crate::snapshot::firewall::Rule> = fw
+        .rules
+        .iter()
+        .filter(|r| r.section.starts_with(OWN_PREFIX))
+        .collect();
+    for (name, (mac, label, subject)) in &wanted {
+        let mac_text = mac.to_string().to_uppercase();
+        let current = existing.iter().find(|r| &r.section == name);
+        let up_to_date = current.is_some_and(|r| {
+            r.in_effect()
+                && r.src.as_deref() == Some(lan)
+                && r.dest.as_deref() == Some(wan)
+                && r.src_mac.iter().any(|m| m.eq_ignore_ascii_case(&mac_text))
+                && r.target == "reject"
+        });
+        if up_to_date {
+            continue;
+        }
+        if current.is_some() {
+            out.push(action(
+                Step::UciDelete {
+                    config: "firewall".into(),
+                    section: name.clone(),
+                    option: None,
+                },
+                "replace camguard's outdated block rule",
+                None,
+            ));
+        }
+        let values = BTreeMap::from([
+            (
+                "name".to_owned(),
+                UciValue::Single(format!("camguard: block internet for {label}")),
+            ),
+            ("src".to_owned(), lan.into()),
+            ("dest".to_owned(), wan.into()),
+            ("src_mac".to_owned(), UciValue::Single(mac_text)),
+            ("proto".to_owned(), "all".into()),
+            ("target".to_owned(), "REJECT".into()),
+        ]);
+        out.push(action(
+            Step::UciAdd { config: "firewall".into(), r#type: "rule".into(), name: name.clone(), values },
+            format!("cut {label} off from the internet (camera_internet 'block' or the device's internet 'block')"),
+            Some(("camera.internet", subject.clone())),
+        ));
+    }
+    for r in existing
+        .iter()
+        .filter(|r| r.section.starts_with(&format!("{OWN_PREFIX}block_")))
+    {
+        if !wanted.contains_key(&r.section) {
+            out.push(action(
+                Step::UciDelete {
+                    config: "firewall".into(),
+                    section: r.section.clone(),
+                    option: None,
+                },
+                format!(
+                    "remove camguard's block rule {} (the policy no longer blocks that device)",
+                    r.section
+                ),
+                None,
+            ));
+        }
+    }
+}
+
+/// Sets each finding's `fix` to the actions that would fix it.
+pub fn attach_fixes(findings: &mut [crate::audit::Finding], actions: &[Action]) {
+    for f in findings.iter_mut() {
+        let fixes: Vec<&Action> = actions
+            .iter()
+            .filter(|a| {
+                a.finding
+                    .as_ref()
+                    .is_some_and(|r| r.id == f.id && r.subject == f.subject)
+            })
+            .collect();
+        if !fixes.is_empty() {
+            f.fix = Some(serde_json::json!({ "actions": fixes }));
+        }
+    }
+}
