@@ -177,20 +177,25 @@ return baseclass.extend({
 		return CAMERA_CLASSES.indexOf(cls) > -1;
 	},
 
+	hasBidiControls(value) {
+		return value != null && BIDI_CONTROLS.test(String(value));
+	},
+
+	bidiWarning() {
+		return E('em', { 'class': 'cg-bidi-warning', 'style': 'color:#c9302c' }, [
+			_('(contains invisible characters that reverse the text direction)')
+		]);
+	},
+
 	/* A string a LAN device chose, as text in its own bidi isolate. */
 	lan(value) {
 		const text = (value == null) ? '' : String(value);
-		const node = E('bdi', { 'class': 'cg-lan' }, [ text ]);
+		const node = E('bdi', { 'class': 'cg-lan', 'style': 'overflow-wrap:anywhere' }, [ text ]);
 
-		if (!BIDI_CONTROLS.test(text))
+		if (!this.hasBidiControls(text))
 			return node;
 
-		return E('span', {}, [
-			node, ' ',
-			E('em', { 'class': 'cg-bidi-warning' }, [
-				_('(contains invisible characters that reverse the text direction)')
-			])
-		]);
+		return E('span', {}, [ node, ' ', this.bidiWarning() ]);
 	},
 
 	/* The name a person knows a device by: a device record or a device summary. */

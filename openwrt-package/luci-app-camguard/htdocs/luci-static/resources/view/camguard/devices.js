@@ -74,7 +74,7 @@ return view.extend({
 			}
 		});
 
-		body.push(E('div', { 'class': 'cbi-section' }, [
+		body.push(E('div', { 'class': 'cbi-section', 'style': 'overflow-x:auto' }, [
 			rows.length ? E('table', { 'class': 'table', 'id': 'cg-devices' }, [
 				E('tr', { 'class': 'tr table-titles' }, [
 					E('th', { 'class': 'th' }, [ _('Device') ]),
@@ -96,12 +96,12 @@ return view.extend({
 		const names = L.toArray(d.hostnames);
 		const cls = s ? s['class'] : null;
 
-		const classSelect = E('select', { 'class': 'cbi-input-select', 'data-option': 'class', 'disabled': disabled }, [
+		const classSelect = E('select', { 'class': 'cbi-input-select', 'style': 'min-width:9em', 'data-option': 'class', 'disabled': disabled }, [
 			E('option', { 'value': '' }, [ _('automatic') ])
 		].concat(CLASSES.map(c => E('option', { 'value': c, 'selected': (cls == c) ? '' : null }, [ cg.classLabel(c) ]))));
 
 		return E('tr', { 'class': 'tr', 'data-mac': d.mac ? normMac(d.mac) : null }, [
-			E('td', { 'class': 'td', 'data-title': _('Device'), 'style': 'overflow-wrap:anywhere' }, [
+			E('td', { 'class': 'td', 'data-title': _('Device'), 'style': 'min-width:10em' }, [
 				E('strong', {}, [ cg.lan(names[0] || (d.absent ? _('(not seen now)') : _('(no name)'))) ]),
 				E('br'),
 				E('small', {}, this.addresses(d, names.slice(1)))
@@ -113,8 +113,9 @@ return view.extend({
 				d.vendor ? E('br') : '',
 				d.vendor ? cg.lan(d.vendor) : ''
 			]),
-			E('td', { 'class': 'td', 'data-title': _('Why'), 'style': 'overflow-wrap:anywhere' }, [
-				L.toArray(d.reasons).length ? E('ul', { 'style': 'margin:0' }, L.toArray(d.reasons).map(r => E('li', {}, [ cg.lan(r) ]))) : '',
+			E('td', { 'class': 'td', 'data-title': _('Why') }, [
+				L.toArray(d.reasons).length ? E('ul', { 'style': 'margin:0;max-height:12em;overflow:auto' },
+					L.toArray(d.reasons).map(r => E('li', {}, [ cg.lan(r) ]))) : '',
 				L.toArray(d.seen_in).length ? E('small', {}, [ _('Seen in:'), ' ', L.toArray(d.seen_in).join(', ') ]) : ''
 			]),
 			E('td', { 'class': 'td', 'data-title': _('Treat as') }, [ classSelect ]),

@@ -26,8 +26,8 @@ function table(titles, rows, empty) {
 	].concat(rows));
 }
 
-function cell(title, children) {
-	return E('td', { 'class': 'td', 'data-title': title, 'style': 'overflow-wrap:anywhere' }, children);
+function cell(title, children, style) {
+	return E('td', { 'class': 'td', 'data-title': title, 'style': style || null }, children);
 }
 
 return view.extend({
@@ -70,11 +70,11 @@ return view.extend({
 		}
 
 		body.push(E('div', { 'style': 'display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start' }, [
-			E('div', { 'class': 'cbi-section', 'style': 'flex:1 1 34em;min-width:0' }, [
+			E('div', { 'class': 'cbi-section', 'style': 'flex:3 1 40em;min-width:0;overflow-x:auto' }, [
 				E('h3', {}, [ _('UPnP and NAT-PMP mappings') ]),
 				this.renderMappings(mappings)
 			]),
-			E('div', { 'class': 'cbi-section', 'style': 'flex:1 1 34em;min-width:0' }, [
+			E('div', { 'class': 'cbi-section', 'style': 'flex:2 1 30em;min-width:0;overflow-x:auto' }, [
 				E('h3', {}, [ _('Port forwards') ]),
 				this.renderForwards(forwards)
 			])
@@ -87,12 +87,12 @@ return view.extend({
 		const now = Math.floor(Date.now() / 1000);
 
 		const rows = mappings.map(m => E('tr', { 'class': 'tr' + (m.violates ? ' cg-violates' : '') }, [
-			cell(_('Device'), [ cg.deviceCell(m.device, m.int_addr) ]),
+			cell(_('Device'), [ cg.deviceCell(m.device, m.int_addr) ], 'min-width:8em'),
 			cell(_('Ports'), [
-				E('strong', {}, [ String(m.ext_port), '/', String(m.proto) ]), ' → ',
+				E('strong', {}, [ String(m.ext_port), '/', String(m.proto) ]), E('br'), '→ ',
 				String(m.int_addr), ':', String(m.int_port)
-			]),
-			cell(_('Description'), [ cg.lan(m.description || '') ]),
+			], 'white-space:nowrap'),
+			cell(_('Description'), [ cg.lan(m.description || '') ], 'min-width:8em'),
 			cell(_('Expires'), [ cg.formatExpiry(m.expires, now) ]),
 			cell(_('Policy'), [ this.verdict(!m.violates, m.why) ]),
 			E('td', { 'class': 'td cbi-section-actions' }, [
@@ -112,13 +112,13 @@ return view.extend({
 			cell(_('Name'), [
 				E('strong', {}, [ cg.lan(f.name || f.section) ]),
 				f.enabled ? '' : E('em', {}, [ ' ', _('(disabled)') ])
-			]),
+			], 'min-width:7em'),
 			cell(_('Ports'), [
 				f.every_port ? E('strong', { 'style': 'color:#c9302c' }, [ _('every port') ]) : cg.portRange(f.src_dport),
 				' ', L.toArray(f.protocols).join('/'),
 				f.dest_port ? ' → ' + cg.portRange(f.dest_port) : ''
-			]),
-			cell(_('Goes to'), [ cg.deviceCell(f.device, f.dest_ip || _('the router itself')) ]),
+			], 'white-space:nowrap'),
+			cell(_('Goes to'), [ cg.deviceCell(f.device, f.dest_ip || _('the router itself')) ], 'min-width:7em'),
 			cell(_('Policy'), [ this.verdict(f.allowed, f.why) ]),
 			E('td', { 'class': 'td cbi-section-actions' }, [
 				(f.enabled && !f.allowed) ? E('button', {

@@ -163,9 +163,11 @@ return view.extend({
 
 	renderFinding(f) {
 		const actions = (f.fix && Array.isArray(f.fix.actions)) ? f.fix.actions : [];
+		/* titles and details quote LAN strings; a direction override in one reorders the rest */
+		const bidi = cg.hasBidiControls(f.title) || cg.hasBidiControls(f.detail);
 
 		return E('div', { 'class': 'cg-finding', 'style': 'border-left:4px solid #ccc;padding:0 0 0 .8em;margin:0 0 1.2em 0;overflow-wrap:anywhere' }, [
-			E('p', { 'style': 'margin-bottom:.3em' }, [ E('strong', {}, [ f.title || f.id ]) ]),
+			E('p', { 'style': 'margin-bottom:.3em' }, [ E('strong', {}, [ f.title || f.id ]), bidi ? ' ' : '', bidi ? cg.bidiWarning() : '' ]),
 			E('p', { 'style': 'margin-bottom:.3em' }, [ f.detail || '' ]),
 			E('p', { 'style': 'margin-bottom:.3em' }, [ E('em', {}, [ _('What to do:') ]), ' ', f.remedy || '' ]),
 			actions.length ? E('button', {
@@ -355,11 +357,19 @@ return view.extend({
 
 		return uci.save()
 			.then(() => uci.apply())
+			.then(() => this.reloadPolicy())
 			.then(() => cg.enforce(false))
 			.then(reply => {
 				this.previousPolicy = previous;
 				return reply;
 			});
+	},
+
+	/* Read the applied policy back; the fresh uci-loaded event also resets LuCI's change counter. */
+	reloadPolicy() {
+		uci.unload('camguard');
+
+		return uci.load('camguard');
 	},
 
 	/* Put the previous policy back first (so enforcement does not redo it), then revert. */
@@ -387,6 +397,7 @@ return view.extend({
 
 			return uci.save();
 		}).then(() => uci.apply())
+		.then(() => this.reloadPolicy())
 		.then(() => reply.journal_id ? cg.revert(reply.journal_id) : { reverted: 0 });
 	},
 

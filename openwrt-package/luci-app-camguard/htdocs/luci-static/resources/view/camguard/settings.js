@@ -29,18 +29,18 @@ return view.extend({
 		o.rmempty = false;
 
 		o = s.option(form.ListValue, 'upnp', _('UPnP and NAT-PMP'),
-			_('UPnP lets any device open ports in your firewall without asking. The NCSC advises switching it off.'));
-		o.value('off', _('Off: no device may open ports'));
-		o.value('restricted', _('Restricted: secure mode, ports 1024-65535 only, never for cameras or devices set to "Deny UPnP"'));
-		o.value('allow', _('Allowed: camguard only reports'));
+			_('UPnP lets any device open ports in your firewall without asking; the NCSC advises switching it off. Off: no device may open ports. Restricted: secure mode, ports 1024-65535 only, and never for cameras or devices set to "Deny UPnP". Allowed: camguard only reports.'));
+		o.value('off', _('Off'));
+		o.value('restricted', _('Restricted'));
+		o.value('allow', _('Allowed'));
 		o.default = 'off';
 
 		o = s.option(form.ListValue, 'forwards', _('Port forwards'),
-			_('What camguard does with port forwards from the internet. A forward against the policy is disabled, never deleted.'));
-		o.value('off', _('Off: disable every port forward'));
-		o.value('allowlist', _('Allowlist: only the forwards listed below'));
-		o.value('no_cameras', _('No cameras: disable forwards to cameras, NVRs and doorbells'));
-		o.value('allow', _('Allowed: camguard only reports'));
+			_('Which port forwards from the internet may stay. Off: none. Allowlist: only those listed below. No cameras: none to cameras, NVRs, doorbells or baby monitors. Allowed: camguard only reports. A forward against the policy is disabled, never deleted.'));
+		o.value('off', _('Off'));
+		o.value('allowlist', _('Allowlist'));
+		o.value('no_cameras', _('No cameras'));
+		o.value('allow', _('Allowed'));
 		o.default = 'allowlist';
 
 		o = s.option(form.ListValue, 'camera_internet', _('Cameras on the internet'),
