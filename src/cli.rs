@@ -23,6 +23,11 @@ Usage:
                                           the running daemon's report, else a one-shot live audit
   camguard daemon [--socket PATH] [--root DIR | --sysroot DIR] [--nft MODE]
                                           serve the ubus object `camguard`
+  camguard plan [--root DIR]              what enforcing the policy would change
+  camguard enforce [--dry-run] [--finding ID]   apply the policy (journaled)
+  camguard revoke PROTO EXT_PORT          remove one UPnP mapping (journaled)
+  camguard revert [JOURNAL_ID]            undo an enforcement exactly (default: the newest)
+  camguard journal                        list what camguard changed
   camguard --version
 
 Audit options:
@@ -80,6 +85,10 @@ fn run(args: Vec<OsString>) -> Result<i32, CliError> {
         Some(Value(cmd)) => match cmd.to_string_lossy().as_ref() {
             "audit" => audit_cmd(parser),
             "status" => status_cmd(parser),
+            "plan" | "enforce" | "revoke" | "revert" | "journal" => {
+                let cmd = cmd.to_string_lossy().into_owned();
+                write_cmd(&cmd, parser)
+            }
             "daemon" => daemon_cmd(parser),
             "help" => {
                 print!("{USAGE}");
@@ -140,8 +149,92 @@ fn audit_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
         }
     }
     let snapshot = read_offline(&a)?;
-    let report = serde_json::to_value(audit::audit(&snapshot))?;
-    Ok(print_report(&report, a.json, a.fail_on))
+    let ctx = audit::Context::new(&snapshot);
+    let mut report = audit::audit_with(&ctx);
+    crate::policy::plan::attach_fixes(&mut report.findings, &crate::policy::plan::plan(&ctx));
+    Ok(print_report(
+        &serde_json::to_value(report)?,
+        a.json,
+        a.fail_on,
+    ))
+}
+
+/// `plan`, `enforce`, `revoke`, `revert`, `journal`: the daemon's methods from the shell. The
+/// daemon is the one writer on the router, so these ask it; `plan --root DIR` also works offline.
+fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
+    use lexopt::prelude::*;
+    let mut socket = crate::bus::DEFAULT_SOCKET.to_owned();
+    let mut args = serde_json::Map::new();
+    let mut positional = Vec::new();
+    let mut root: Option<PathBuf> = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("socket") => socket = parser.value()?.string()?,
+            Long("dry-run") if cmd == "enforce" => {
+                args.insert("dry_run".into(), true.into());
+            }
+            Long("finding") if cmd == "enforce" => {
+                args.insert("finding".into(), parser.value()?.string()?.into());
+            }
+            Long("root") if cmd == "plan" => root = Some(parser.value()?.into()),
+            Value(v) => positional.push(v.string()?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    match (cmd, positional.as_slice()) {
+        ("revoke", [proto, port]) => {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| CliError(format!("{port:?} is not a port number")))?;
+            args.insert("proto".into(), proto.to_ascii_uppercase().into());
+            args.insert("ext_port".into(), port.into());
+        }
+        ("revoke", _) => {
+            return Err(CliError(
+                "usage: camguard revoke PROTO EXT_PORT (e.g. camguard revoke tcp 554)".into(),
+            ))
+        }
+        ("revert", [id]) => {
+            args.insert("id".into(), id.clone().into());
+        }
+        ("revert", []) | (_, []) => {}
+        _ => {
+            return Err(CliError(format!(
+                "camguard {cmd}: unexpected argument {:?}",
+                positional[0]
+            )))
+        }
+    }
+    if let Some(root) = root {
+        let files = RootDir::open(&root).map_err(CliError)?;
+        let snapshot = source::offline::read(&files, unix_now(), None);
+        let plan = crate::policy::plan::plan(&audit::Context::new(&snapshot));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "actions": plan }))?
+        );
+        return Ok(0);
+    }
+    let mut client = crate::bus::Client::connect(&socket, std::time::Duration::from_secs(30)).map_err(|e| {
+        CliError(format!("cannot reach ubus at {socket} ({e}); is ubusd running? pass --socket PATH otherwise"))
+    })?;
+    match client.call("camguard", cmd, &serde_json::Value::Object(args)) {
+        Ok(reply) => {
+            println!("{}", serde_json::to_string_pretty(&reply)?);
+            let failed = reply
+                .get("failed")
+                .and_then(|f| f.as_array())
+                .is_some_and(|f| !f.is_empty());
+            Ok(if failed { EXIT_FINDINGS } else { 0 })
+        }
+        Err(crate::bus::BusError::Status(4)) if cmd != "revoke" && cmd != "revert" => {
+            Err(CliError(
+                "the camguard daemon is not running (start it with /etc/init.d/camguard start)"
+                    .into(),
+            ))
+        }
+        Err(e) => Err(CliError(format!("ubus call camguard {cmd}: {e}"))),
+    }
 }
 
 /// Prints a report (its JSON form) and returns the exit code `--fail-on` asks for.

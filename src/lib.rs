@@ -25,6 +25,8 @@ pub mod source;
 
 pub mod policy;
 
+pub mod apply;
+
 pub mod audit;
 pub mod report;
 pub mod views;

@@ -2,12 +2,24 @@
 use serde_json::{json, Value};
 
 use super::State;
-use crate::audit::{Context, Severity};
+use crate::apply::{Executor, Journal, RevertError, State as EntryState};
+use crate::audit::{Context, Severity, Subject};
 use crate::bus::status;
+use crate::policy::plan::{Action, Step};
+use crate::upnp::Protocol;
 use crate::views;
+
+/// Methods that change the router: callers coming through LuCI must hold the write grant.
+const WRITE_METHODS: &[&str] = &["audit", "enforce", "revoke", "revert"];
+
+/// ubus status "not supported": enforcement needs a live router, not a snapshot.
+const NOT_SUPPORTED: i32 = 8;
 
 /// Answers one call; Err is a ubus status code.
 pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Value, i32> {
+    if WRITE_METHODS.contains(&method) {
+        authorize(state, method, &args)?;
+    }
     match method {
         "status" => Ok(state.status_reply.clone()),
         "audit" => {
@@ -33,8 +45,189 @@ pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Val
         "devices" => Ok(views::devices(&Context::new(&state.snapshot))),
         "mappings" => Ok(views::mappings(&Context::new(&state.snapshot))),
         "forwards" => Ok(views::forwards(&Context::new(&state.snapshot))),
-        "plan" => Ok(json!({ "actions": [] })),
-        "journal" => Ok(json!({ "entries": [] })),
+        "plan" => Ok(json!({ "actions": state.plan })),
+        "journal" => Ok(journal(state)),
+        "enforce" => enforce(state, &args),
+        "revoke" => revoke(state, &args),
+        "revert" => revert(state, &args),
         _ => Err(status::METHOD_NOT_FOUND),
     }
+}
+
+/// A call that carries a LuCI session (uhttpd adds `ubus_rpc_session`) is checked with rpcd's
+/// `session access`: camguard runs as root, and must not lend that to a read-only login
+/// (pitfall 8). Local calls without a session are root's own.
+fn authorize(state: &mut State, method: &str, args: &Value) -> Result<(), i32> {
+    let Some(session) = args.get("ubus_rpc_session") else {
+        return Ok(());
+    };
+    let Some(session) = session.as_str() else {
+        return Err(status::INVALID_ARGUMENT);
+    };
+    let query = json!({ "ubus_rpc_session": session, "scope": "ubus", "object": "camguard", "function": method });
+    let allowed = state
+        .client()
+        .and_then(|c| c.call("session", "access", &query).ok())
+        .and_then(|r| r.get("access").and_then(Value::as_bool))
+        .unwrap_or(false);
+    if allowed {
+        Ok(())
+    } else {
+        crate::log::warn(&format!(
+            "refused {method}: the caller's session may not write"
+        ));
+        Err(status::PERMISSION_DENIED)
+    }
+}
+
+fn bool_arg(args: &Value, name: &str) -> Result<bool, i32> {
+    match args.get(name) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        // ubus CLIs and LuCI send booleans as 0/1 integers too.
+        Some(Value::Number(n)) => Ok(n.as_u64().unwrap_or(0) != 0),
+        Some(_) => Err(status::INVALID_ARGUMENT),
+    }
+}
+
+fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
+    let dry_run = bool_arg(args, "dry_run")?;
+    let finding = match args.get("finding") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(status::INVALID_ARGUMENT),
+    };
+    let subject: Option<Subject> = match args.get("subject") {
+        None => None,
+        Some(v) => Some(serde_json::from_value(v.clone()).map_err(|_| status::INVALID_ARGUMENT)?),
+    };
+    // Always decide on the router as it is now.
+    state.audit();
+    let actions: Vec<Action> = state
+        .plan
+        .iter()
+        .filter(|a| match (&finding, &subject) {
+            (None, None) => true,
+            (f, s) => a.finding.as_ref().is_some_and(|r| {
+                f.as_ref().is_none_or(|f| &r.id == f) && s.as_ref().is_none_or(|s| &r.subject == s)
+            }),
+        })
+        .cloned()
+        .collect();
+    if !dry_run && !actions.is_empty() && !state.executor_available() {
+        return Err(NOT_SUPPORTED);
+    }
+    let outcome = if state.executor_available() {
+        state.enforce(actions, "enforce", dry_run)
+    } else {
+        crate::apply::Outcome {
+            journal_id: None,
+            actions,
+            applied: 0,
+            failed: vec![],
+            pending: vec![],
+            verified: vec![],
+        }
+    };
+    if outcome.journal_id.is_some() {
+        state.audit();
+    }
+    serde_json::to_value(outcome).map_err(|_| status::UNKNOWN_ERROR)
+}
+
+fn revoke(state: &mut State, args: &Value) -> Result<Value, i32> {
+    let proto = args
+        .get("proto")
+        .and_then(Value::as_str)
+        .and_then(|p| Protocol::from_name(&p.to_ascii_uppercase()))
+        .ok_or(status::INVALID_ARGUMENT)?;
+    let ext_port = args
+        .get("ext_port")
+        .and_then(Value::as_u64)
+        .filter(|p| *p <= 65535)
+        .ok_or(status::INVALID_ARGUMENT)? as u16;
+    if !state.executor_available() {
+        return Err(NOT_SUPPORTED);
+    }
+    state.audit();
+    let ctx = Context::new(&state.snapshot);
+    let mapping = crate::audit::upnp::mappings(&state.snapshot)
+        .into_iter()
+        .find(|m| m.proto == proto && m.ext_port == ext_port)
+        .ok_or(status::NOT_FOUND)?;
+    let handles = crate::policy::plan::mapping_handles(&ctx, &mapping);
+    let action = Action {
+        step: Step::RevokeMapping {
+            proto,
+            ext_port,
+            int_addr: mapping.int_addr,
+            int_port: mapping.int_port,
+            nft_handles: handles,
+        },
+        why: format!(
+            "revoke UPnP mapping {ext_port}/{} at the owner's request",
+            proto.as_str()
+        ),
+        finding: None,
+    };
+    let outcome = state.enforce(vec![action], "revoke", false);
+    state.audit();
+    serde_json::to_value(outcome).map_err(|_| status::UNKNOWN_ERROR)
+}
+
+fn revert(state: &mut State, args: &Value) -> Result<Value, i32> {
+    let id = match args.get("id") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(status::INVALID_ARGUMENT),
+    };
+    let super::Source::Live { sysroot } = state.opts.source.clone() else {
+        return Err(NOT_SUPPORTED);
+    };
+    let nft = state.opts.nft == crate::source::live::NftSource::Command;
+    let lease_file = state.snapshot.upnp_lease_paths().0;
+    let client = state.client().ok_or(status::UNKNOWN_ERROR)?;
+    let result = Executor {
+        bus: client,
+        root: sysroot,
+        nft,
+        lease_file,
+    }
+    .revert(id.as_deref());
+    let reply = match result {
+        Ok(r) => serde_json::to_value(r).map_err(|_| status::UNKNOWN_ERROR)?,
+        Err(RevertError::NotFound(msg)) => {
+            crate::log::warn(&format!("revert: {msg}"));
+            return Err(status::NOT_FOUND);
+        }
+        // Foreign staged changes or a pending LuCI apply: say why instead of a bare status.
+        Err(RevertError::Blocked(msg)) => {
+            json!({ "journal_id": id, "reverted": 0, "failed": [msg] })
+        }
+    };
+    state.audit();
+    Ok(reply)
+}
+
+fn journal(state: &State) -> Value {
+    let root = state.opts.local_root().to_path_buf();
+    let entries: Vec<Value> = Journal::new(&root)
+        .entries()
+        .into_iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "time": e.time,
+                "reason": e.reason,
+                "state": e.state,
+                "reverted": e.state == EntryState::Reverted,
+                "actions": e.actions,
+                "changes": e.before,
+                "applied": e.applied,
+                "failed": e.failed,
+                "pending": e.pending,
+            })
+        })
+        .collect();
+    json!({ "entries": entries })
 }

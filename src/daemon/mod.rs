@@ -25,7 +25,8 @@ use crate::sys::{poll, Inotify, SignalFd};
 
 /// The object's methods (docs/ubus-api.md).
 pub const METHODS: &[&str] = &[
-    "status", "findings", "devices", "mappings", "forwards", "audit", "plan", "journal",
+    "status", "findings", "devices", "mappings", "forwards", "plan", "journal", "audit", "enforce",
+    "revoke", "revert",
 ];
 
 /// A change is re-audited this long after the last event of a burst (a lease file rewritten
@@ -81,6 +82,10 @@ pub(crate) struct State {
     seen: BTreeSet<(&'static str, Subject)>,
     first_audit_done: bool,
     pub client: Option<Client>,
+    /// What enforcement would do now (computed with each audit).
+    pub plan: Vec<crate::policy::plan::Action>,
+    /// The last plan `enforce '1'` applied without full success.
+    last_auto_plan: Option<Vec<crate::policy::plan::Action>>,
 }
 
 impl State {
@@ -96,6 +101,8 @@ impl State {
             seen: BTreeSet::new(),
             first_audit_done: false,
             client: None,
+            plan: Vec::new(),
+            last_auto_plan: None,
         }
     }
 
@@ -166,12 +173,32 @@ impl State {
     }
 
     /// Reads and audits the router, then announces new serious findings.
+    /// Audits, and with `enforce '1'` applies the plan and audits again.
     pub fn audit(&mut self) {
+        self.audit_once();
+        if self.policy.enforce && !self.plan.is_empty() && self.executor_available() {
+            if self.last_auto_plan.as_ref() == Some(&self.plan) {
+                // The same plan already failed to take: do not hammer the router with it.
+                return;
+            }
+            let actions = self.plan.clone();
+            let outcome = self.enforce(actions.clone(), "enforce", false);
+            self.last_auto_plan =
+                (!outcome.failed.is_empty() || !outcome.pending.is_empty()).then_some(actions);
+            self.audit_once();
+        } else if self.plan.is_empty() {
+            self.last_auto_plan = None;
+        }
+    }
+
+    fn audit_once(&mut self) {
         let started = Instant::now();
         self.snapshot = self.read_snapshot();
         let ctx = audit::Context::new(&self.snapshot);
         self.policy = ctx.policy.clone().unwrap_or_default();
         self.report = audit::audit_with(&ctx);
+        self.plan = crate::policy::plan::plan(&ctx);
+        crate::policy::plan::attach_fixes(&mut self.report.findings, &self.plan);
         self.status_reply = serde_json::to_value(&self.report).unwrap_or_else(|_| json!({}));
         let new: Vec<Value> = self
             .report
@@ -203,6 +230,79 @@ impl State {
         ));
     }
 
+    /// Whether this daemon can change the router (live, not an offline snapshot).
+    pub fn executor_available(&self) -> bool {
+        matches!(self.opts.source, Source::Live { .. })
+    }
+
+    /// Applies actions through rpcd, journaled; sends `camguard.applied` when something changed.
+    pub fn enforce(
+        &mut self,
+        actions: Vec<crate::policy::plan::Action>,
+        reason: &str,
+        dry_run: bool,
+    ) -> crate::apply::Outcome {
+        let Source::Live { sysroot } = self.opts.source.clone() else {
+            unreachable!("callers check executor_available")
+        };
+        let nft = self.opts.nft == NftSource::Command;
+        let lease_file = self.snapshot.upnp_lease_paths().0;
+        let now = unix_now();
+        let outcome = match self.client() {
+            Some(client) => crate::apply::Executor {
+                bus: client,
+                root: sysroot,
+                nft,
+                lease_file,
+            }
+            .enforce(actions, reason, now, dry_run),
+            None => crate::apply::Outcome {
+                journal_id: None,
+                actions,
+                applied: 0,
+                failed: vec![
+                    json!({ "action": null, "error": "ubus is not reachable; nothing was changed" }),
+                ],
+                pending: vec![],
+                verified: vec![],
+            },
+        };
+        if let Some(id) = &outcome.journal_id {
+            log::notice(&format!(
+                "{reason}: journal {id}: {} applied, {} failed, {} pending",
+                outcome.applied,
+                outcome.failed.len(),
+                outcome.pending.len()
+            ));
+            let event = json!({ "journal_id": id, "actions": outcome.applied });
+            if let Some(client) = self.client() {
+                let _ = client.send_event("camguard.applied", &event);
+            }
+        }
+        outcome
+    }
+
+    /// Rolls back enforcement a crash interrupted (journal entries still `applying`).
+    fn recover(&mut self) {
+        let Source::Live { sysroot } = self.opts.source.clone() else {
+            return;
+        };
+        let lease_file = self.snapshot.upnp_lease_paths().0;
+        let nft = self.opts.nft == NftSource::Command;
+        if let Some(client) = self.client() {
+            for line in (crate::apply::Executor {
+                bus: client,
+                root: sysroot,
+                nft,
+                lease_file,
+            })
+            .recover()
+            {
+                log::warn(&line);
+            }
+        }
+    }
+
     /// Directories whose changes trigger a re-audit: the configs and every lease file's directory.
     fn watched_dirs(&self) -> BTreeSet<PathBuf> {
         let Ok(root) = RootDir::open(self.opts.local_root()) else {
@@ -232,6 +332,7 @@ pub fn run(opts: Options) -> Result<(), String> {
     let inotify = Inotify::new().map_err(|e| format!("inotify: {e}"))?;
     let mut watched: HashSet<PathBuf> = HashSet::new();
     let mut state = State::new(opts);
+    state.recover();
     state.audit();
 
     let mut provider: Option<Provider> = None;

@@ -252,7 +252,7 @@ fn upnp_restricted(ctx: &Context, policy: &Policy, out: &mut Vec<Action>) {
         let Some(why) = policy.mapping_violation(device.and_then(|d| d.mac), camera) else {
             continue;
         };
-        let handles = nft_handles(ctx, m.proto, m.ext_port, m.int_addr, m.int_port, m.handle);
+        let handles = mapping_handles(ctx, &m);
         out.push(action(
             Step::RevokeMapping {
                 proto: m.proto,
@@ -478,15 +478,10 @@ fn values_comment(values: &BTreeMap<String, UciValue>) -> String {
 
 /// Handles of a mapping's rules: its DNAT in upnp_prerouting and the accept in upnp_forward
 /// (matched on protocol, internal port and address).
-fn nft_handles(
-    ctx: &Context,
-    proto: Protocol,
-    _ext: u16,
-    addr: IpAddr,
-    int_port: u16,
-    dnat: Option<u64>,
-) -> Vec<(String, u64)> {
-    let mut handles: Vec<(String, u64)> = dnat
+pub fn mapping_handles(ctx: &Context, m: &crate::audit::upnp::Mapping) -> Vec<(String, u64)> {
+    let (proto, addr, int_port) = (m.proto, m.int_addr, m.int_port);
+    let mut handles: Vec<(String, u64)> = m
+        .handle
         .map(|h| ("upnp_prerouting".to_owned(), h))
         .into_iter()
         .collect();

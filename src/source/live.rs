@@ -231,7 +231,7 @@ fn read_host_hints(bus: &mut dyn Bus, snap: &mut Snapshot) {
 }
 
 /// Runs `nft -j list table inet fw4`. No nft, or no fw4 table (an iptables router): `None`.
-fn run_nft() -> Result<Option<Vec<u8>>, String> {
+pub(crate) fn run_nft() -> Result<Option<Vec<u8>>, String> {
     let mut child = match Command::new("nft")
         .args(["-j", "list", "table", "inet", "fw4"])
         .stdin(Stdio::null())

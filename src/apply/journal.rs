@@ -1,0 +1,252 @@
+//! The journal: one JSON file per enforcement under /etc/camguard/journal/, written atomically
+//! *before* anything changes, holding every value as it was, so that `revert` restores exactly
+//! and a crash mid-way can be rolled back on the next start.
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::plan::{Action, UciValue};
+
+/// Where entries live, relative to the (sys)root.
+pub const JOURNAL_DIR: &str = "etc/camguard/journal";
+
+/// What one UCI option, section or order was before camguard touched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum Before {
+    /// An option's value; `None`: the option did not exist.
+    Option {
+        config: String,
+        section: String,
+        option: String,
+        value: Option<UciValue>,
+    },
+    /// A section camguard added (revert deletes it).
+    AddedSection { config: String, section: String },
+    /// A section of camguard's own that it deleted: its type and values (revert re-adds it).
+    DeletedSection {
+        config: String,
+        section: String,
+        r#type: String,
+        values: Vec<(String, UciValue)>,
+    },
+    /// The order of a config's sections.
+    Order {
+        config: String,
+        sections: Vec<String>,
+    },
+    /// A service's state (`rc list`).
+    Service {
+        name: String,
+        enabled: Option<bool>,
+        running: Option<bool>,
+    },
+    /// A file's content before it was emptied.
+    File { path: String, content: String },
+    /// Lease lines removed by a revoke (appended back by revert).
+    LeaseLines { path: String, lines: Vec<String> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Written before the first change; still so after a crash mid-way.
+    Applying,
+    Applied,
+    /// Some actions failed or wait for a pending LuCI apply; see `failed`/`pending`.
+    Partial,
+    Reverted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub action: usize,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub time: u64,
+    /// "enforce", "revoke".
+    pub reason: String,
+    pub state: State,
+    pub actions: Vec<Action>,
+    pub before: Vec<Before>,
+    /// Index of each action that took effect.
+    #[serde(default)]
+    pub applied: Vec<usize>,
+    #[serde(default)]
+    pub failed: Vec<Failure>,
+    /// Actions not applied because a LuCI apply-with-rollback was pending: retried later.
+    #[serde(default)]
+    pub pending: Vec<usize>,
+}
+
+/// The journal directory of one router root.
+pub struct Journal {
+    dir: PathBuf,
+}
+
+impl Journal {
+    pub fn new(root: &Path) -> Journal {
+        Journal {
+            dir: root.join(JOURNAL_DIR),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A fresh id: the UTC time and a counter, e.g. `20261125T120000Z-1`.
+    pub fn new_id(&self, now: u64) -> String {
+        let date = crate::time::date(now).replace('-', "");
+        let secs = now % 86_400;
+        let stamp = format!(
+            "{date}T{:02}{:02}{:02}Z",
+            secs / 3600,
+            (secs % 3600) / 60,
+            secs % 60
+        );
+        (1..)
+            .map(|n| format!("{stamp}-{n}"))
+            .find(|id| !self.path(id).exists())
+            .expect("some counter is free")
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Writes the entry atomically (temporary file, fsync, rename, fsync of the directory): a
+    /// reader sees the old entry or the new one, never half of it. Fails cleanly when the disk
+    /// is full, before anything on the router has changed.
+    pub fn write(&self, entry: &Entry) -> io::Result<()> {
+        if !valid_id(&entry.id) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "invalid journal id",
+            ));
+        }
+        std::fs::create_dir_all(&self.dir)?;
+        let bytes = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
+        let tmp = self.dir.join(format!(".{}.tmp", entry.id));
+        let result = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.write_all(b"\n")?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, self.path(&entry.id))?;
+            std::fs::File::open(&self.dir)?.sync_all()
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    pub fn read(&self, id: &str) -> io::Result<Entry> {
+        if !valid_id(id) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no journal entry {id:?}"),
+            ));
+        }
+        let bytes = std::fs::read(self.path(id))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{id}: {e}")))
+    }
+
+    /// Every entry, newest first. Unreadable files are skipped (and named in the log).
+    pub fn entries(&self) -> Vec<Entry> {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<String> = dir
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".json")
+                    .map(str::to_owned)
+            })
+            .filter(|id| valid_id(id))
+            .collect();
+        ids.sort_by(|a, b| b.cmp(a));
+        ids.iter()
+            .filter_map(|id| match self.read(id) {
+                Ok(e) => Some(e),
+                Err(err) => {
+                    crate::log::warn(&format!("journal entry {id} unreadable: {err}"));
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+/// Ids are camguard's own `YYYYMMDDTHHMMSSZ-N`; anything else (`../x`) is refused, since ids also
+/// arrive over ubus.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() < 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !id.starts_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp() -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "camguard-journal-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn entries_round_trip_and_list_newest_first() {
+        let root = temp();
+        let j = Journal::new(&root);
+        let mut e = Entry {
+            id: j.new_id(1_795_608_000),
+            time: 1_795_608_000,
+            reason: "enforce".into(),
+            state: State::Applying,
+            actions: vec![],
+            before: vec![Before::Option {
+                config: "upnpd".into(),
+                section: "config".into(),
+                option: "enabled".into(),
+                value: None,
+            }],
+            applied: vec![],
+            failed: vec![],
+            pending: vec![],
+        };
+        assert_eq!(e.id, "20261125T120000Z-1");
+        j.write(&e).unwrap();
+        let first = e.id.clone();
+        e.id = j.new_id(1_795_608_000);
+        assert_eq!(e.id, "20261125T120000Z-2");
+        j.write(&e).unwrap();
+        let ids: Vec<String> = j.entries().into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, vec![e.id.clone(), first.clone()]);
+        assert_eq!(j.read(&first).unwrap().before, e.before);
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn ids_from_outside_cannot_escape_the_directory() {
+        for bad in ["../../etc/passwd", "", "a/b", "-x", "x.json"] {
+            assert!(!valid_id(bad), "{bad}");
+        }
+        assert!(valid_id("20261125T120000Z-1"));
+    }
+}

@@ -1,0 +1,927 @@
+//! Apply and revert: the one stage that changes the router.
+//!
+//! Rules (openwrt-facts §4.2, pitfall 7): a config with staged changes that are not camguard's is
+//! never committed (rpcd's commit without a session commits the whole shared delta); while a
+//! LuCI apply-with-rollback is pending, commit and revert answer PERMISSION_DENIED, so camguard
+//! probes with a no-op revert first and leaves such configs for later; the journal entry holding
+//! every previous value is written before the first change.
+pub mod journal;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::bus::{status, BusError};
+use crate::policy::plan::{Action, Step, UciValue};
+use crate::source::live::Bus;
+use crate::source::RootDir;
+use crate::upnp::{parse_leases, Protocol};
+pub use journal::{Before, Entry, Journal, State};
+
+/// One verification after applying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub check: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What `enforce` and `revoke` report (docs/ubus-api.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub journal_id: Option<String>,
+    pub actions: Vec<Action>,
+    pub applied: usize,
+    pub failed: Vec<Value>,
+    pub pending: Vec<Value>,
+    pub verified: Vec<Check>,
+}
+
+/// What `revert` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reverted {
+    pub journal_id: String,
+    pub reverted: usize,
+    pub failed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevertError {
+    /// No such entry, or nothing left to revert (ubus NOT_FOUND).
+    NotFound(String),
+    /// Foreign staged changes or a pending LuCI apply: try again later.
+    Blocked(String),
+}
+
+impl std::fmt::Display for RevertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RevertError::NotFound(m) | RevertError::Blocked(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Carries out actions on one router: UCI and services through rpcd over ubus, lease files and
+/// nft rules locally (camguard runs on the router; with --sysroot under that directory).
+pub struct Executor<'a> {
+    pub bus: &'a mut dyn Bus,
+    /// The router's root for local files and the journal ("/" on a router).
+    pub root: PathBuf,
+    /// Whether nft rules may be deleted by handle (false: fall back to restarting miniupnpd).
+    pub nft: bool,
+    /// miniupnpd's lease file (router path), as the snapshot read it.
+    pub lease_file: String,
+}
+
+fn uci(bus: &mut dyn Bus, method: &str, args: Value) -> Result<Value, BusError> {
+    bus.call("uci", method, &args)
+}
+
+fn to_value(v: &UciValue) -> Value {
+    match v {
+        UciValue::Single(s) => json!(s),
+        UciValue::List(l) => json!(l),
+    }
+}
+
+fn from_value(v: &Value) -> Option<UciValue> {
+    match v {
+        Value::String(s) => Some(UciValue::Single(s.clone())),
+        Value::Array(a) => Some(UciValue::List(
+            a.iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+        )),
+        _ => None,
+    }
+}
+
+/// A config's sections in order (`uci get` answers with `.index`).
+fn section_order(bus: &mut dyn Bus, config: &str) -> Result<Vec<String>, BusError> {
+    let reply = uci(bus, "get", json!({ "config": config }))?;
+    let mut sections: Vec<(u64, String)> = reply["values"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (v[".index"].as_u64().unwrap_or(u64::MAX), k.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    sections.sort();
+    Ok(sections.into_iter().map(|(_, n)| n).collect())
+}
+
+impl Executor<'_> {
+    fn files(&self) -> Option<RootDir> {
+        RootDir::open(&self.root).ok()
+    }
+
+    fn host_path(&self, router_path: &str) -> Option<PathBuf> {
+        self.files()?.host_path(router_path)
+    }
+
+    /// Why a config cannot be committed now: foreign staged changes (Err) or a pending LuCI
+    /// apply (Ok(true)); Ok(false) when it can.
+    fn commit_blocked(&mut self, config: &str) -> Result<bool, String> {
+        let changes = uci(self.bus, "changes", json!({ "config": config }))
+            .map_err(|e| format!("uci changes {config}: {e}"))?;
+        if changes["changes"].as_array().is_some_and(|c| !c.is_empty()) {
+            return Err(format!(
+                "{config} has staged changes that are not camguard's (see `uci changes {config}`); \
+                 commit or revert them, then enforce again"
+            ));
+        }
+        // A no-op revert: refused with PERMISSION_DENIED exactly while an apply-with-rollback is
+        // pending, and unlike commit it sends no config.change event.
+        match uci(self.bus, "revert", json!({ "config": config })) {
+            Ok(_) => Ok(false),
+            Err(BusError::Status(status::PERMISSION_DENIED)) => Ok(true),
+            Err(e) => Err(format!("uci revert {config}: {e}")),
+        }
+    }
+
+    /// What is about to change, read just before changing it.
+    fn record_before(
+        &mut self,
+        actions: &[Action],
+        skip: &BTreeSet<String>,
+    ) -> Result<Vec<Before>, String> {
+        let mut before = Vec::new();
+        let mut services_seen = BTreeSet::new();
+        let mut orders_seen = BTreeSet::new();
+        for a in actions {
+            if a.step.config().is_some_and(|c| skip.contains(c)) {
+                continue;
+            }
+            match &a.step {
+                Step::UciSet {
+                    config,
+                    section,
+                    option,
+                    ..
+                }
+                | Step::UciDelete {
+                    config,
+                    section,
+                    option: Some(option),
+                } => {
+                    let value = match uci(
+                        self.bus,
+                        "get",
+                        json!({ "config": config, "section": section, "option": option }),
+                    ) {
+                        Ok(v) => from_value(&v["value"]),
+                        Err(BusError::Status(status::NOT_FOUND)) => None,
+                        Err(e) => return Err(format!("uci get {config}.{section}.{option}: {e}")),
+                    };
+                    before.push(Before::Option {
+                        config: config.clone(),
+                        section: section.clone(),
+                        option: option.clone(),
+                        value,
+                    });
+                }
+                Step::UciDelete {
+                    config,
+                    section,
+                    option: None,
+                } => {
+                    let v = uci(
+                        self.bus,
+                        "get",
+                        json!({ "config": config, "section": section }),
+                    )
+                    .map_err(|e| format!("uci get {config}.{section}: {e}"))?;
+                    let values = v["values"].as_object().cloned().unwrap_or_default();
+                    before.push(Before::DeletedSection {
+                        config: config.clone(),
+                        section: section.clone(),
+                        r#type: values
+                            .get(".type")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        values: values
+                            .iter()
+                            .filter(|(k, _)| !k.starts_with('.'))
+                            .filter_map(|(k, v)| Some((k.clone(), from_value(v)?)))
+                            .collect(),
+                    });
+                }
+                Step::UciAdd { config, name, .. } => {
+                    before.push(Before::AddedSection {
+                        config: config.clone(),
+                        section: name.clone(),
+                    });
+                }
+                Step::UciOrder { config, .. } => {
+                    if orders_seen.insert(config.clone()) {
+                        let sections = section_order(self.bus, config)
+                            .map_err(|e| format!("uci get {config}: {e}"))?;
+                        before.push(Before::Order {
+                            config: config.clone(),
+                            sections,
+                        });
+                    }
+                }
+                Step::Service { name, .. } => {
+                    if services_seen.insert(name.clone()) {
+                        let rc = self.bus.call("rc", "list", &json!({ "name": name })).ok();
+                        let entry = rc.as_ref().and_then(|r| r.get(name.as_str()));
+                        before.push(Before::Service {
+                            name: name.clone(),
+                            enabled: entry.and_then(|e| e["enabled"].as_bool()),
+                            running: entry.and_then(|e| e["running"].as_bool()),
+                        });
+                    }
+                }
+                Step::TruncateFile { path } => {
+                    let content = self
+                        .host_path(path)
+                        .and_then(|p| std::fs::read(p).ok())
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default();
+                    before.push(Before::File {
+                        path: path.clone(),
+                        content,
+                    });
+                }
+                Step::RevokeMapping {
+                    proto,
+                    ext_port,
+                    int_addr,
+                    int_port,
+                    ..
+                } => {
+                    let lines = self.lease_lines_matching(*proto, *ext_port, *int_addr, *int_port);
+                    before.push(Before::LeaseLines {
+                        path: self.lease_file.clone(),
+                        lines,
+                    });
+                }
+            }
+        }
+        Ok(before)
+    }
+
+    /// The raw lines of the lease file that are this mapping (every field compared).
+    fn lease_lines_matching(
+        &self,
+        proto: Protocol,
+        ext: u16,
+        addr: std::net::IpAddr,
+        int: u16,
+    ) -> Vec<String> {
+        let Some(path) = self.host_path(&self.lease_file) else {
+            return Vec::new();
+        };
+        let Ok(bytes) = std::fs::read(path) else {
+            return Vec::new();
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        text.lines()
+            .filter(|line| {
+                parse_leases(line.as_bytes())
+                    .entries
+                    .first()
+                    .is_some_and(|l| {
+                        l.proto == proto
+                            && l.ext_port == ext
+                            && std::net::IpAddr::V4(l.int_addr) == addr
+                            && l.int_port == int
+                    })
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Applies `actions`, journaled first. `dry_run`: only reports what would be done.
+    pub fn enforce(
+        &mut self,
+        actions: Vec<Action>,
+        reason: &str,
+        now: u64,
+        dry_run: bool,
+    ) -> Outcome {
+        let mut outcome = Outcome {
+            journal_id: None,
+            actions: actions.clone(),
+            applied: 0,
+            failed: vec![],
+            pending: vec![],
+            verified: vec![],
+        };
+        if dry_run || actions.is_empty() {
+            return outcome;
+        }
+        let configs: BTreeSet<String> = actions
+            .iter()
+            .filter_map(|a| a.step.config().map(str::to_owned))
+            .collect();
+        let mut blocked: BTreeMap<String, String> = BTreeMap::new();
+        let mut pending_configs: BTreeSet<String> = BTreeSet::new();
+        for c in &configs {
+            match self.commit_blocked(c) {
+                Ok(true) => {
+                    pending_configs.insert(c.clone());
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    blocked.insert(c.clone(), e);
+                }
+            }
+        }
+        let skip: BTreeSet<String> = blocked
+            .keys()
+            .chain(pending_configs.iter())
+            .cloned()
+            .collect();
+        let before = match self.record_before(&actions, &skip) {
+            Ok(b) => b,
+            Err(e) => {
+                outcome
+                    .failed
+                    .push(json!({ "action": null, "error": format!("{e}; nothing was changed") }));
+                return outcome;
+            }
+        };
+        let journal = Journal::new(&self.root);
+        let mut entry = Entry {
+            id: journal.new_id(now),
+            time: now,
+            reason: reason.to_owned(),
+            state: State::Applying,
+            actions: actions.clone(),
+            before,
+            applied: vec![],
+            failed: vec![],
+            pending: vec![],
+        };
+        if let Err(e) = journal.write(&entry) {
+            outcome.failed.push(json!({
+                "action": null,
+                "error": format!("cannot write the journal in {} ({e}); nothing was changed", journal.dir().display())
+            }));
+            return outcome;
+        }
+
+        let mut restart_miniupnpd = false;
+        let mut dirty: BTreeSet<String> = BTreeSet::new();
+        for (i, a) in actions.iter().enumerate() {
+            if let Some(config) = a.step.config() {
+                if let Some(why) = blocked.get(config) {
+                    entry.failed.push(journal::Failure {
+                        action: i,
+                        error: why.clone(),
+                    });
+                    continue;
+                }
+                if pending_configs.contains(config) {
+                    entry.pending.push(i);
+                    continue;
+                }
+            }
+            match self.run(&a.step, &mut restart_miniupnpd) {
+                Ok(()) => {
+                    entry.applied.push(i);
+                    if let Some(c) = a.step.config() {
+                        dirty.insert(c.to_owned());
+                    }
+                }
+                Err(e) => entry.failed.push(journal::Failure {
+                    action: i,
+                    error: e,
+                }),
+            }
+            // Commit a config once its last UCI step has run, before anything that depends on it.
+            let next_config = actions.get(i + 1).and_then(|n| n.step.config());
+            if let Some(c) = a.step.config() {
+                if next_config != Some(c) && dirty.remove(c) {
+                    match uci(self.bus, "commit", json!({ "config": c })) {
+                        Ok(_) => {}
+                        Err(BusError::Status(status::PERMISSION_DENIED)) => {
+                            // An apply-with-rollback started in between: the changes stay staged
+                            // and the commit is retried later, never forced.
+                            let staged: Vec<usize> = entry
+                                .applied
+                                .iter()
+                                .copied()
+                                .filter(|&j| actions[j].step.config() == Some(c))
+                                .collect();
+                            entry.applied.retain(|j| !staged.contains(j));
+                            entry.pending.extend(staged);
+                        }
+                        Err(e) => {
+                            let staged: Vec<usize> = entry
+                                .applied
+                                .iter()
+                                .copied()
+                                .filter(|&j| actions[j].step.config() == Some(c))
+                                .collect();
+                            entry.applied.retain(|j| !staged.contains(j));
+                            for j in staged {
+                                entry.failed.push(journal::Failure {
+                                    action: j,
+                                    error: format!("uci commit {c}: {e}"),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if restart_miniupnpd {
+            // Fallback for a revoke without nft: miniupnpd rebuilds its rules from the edited
+            // lease file (slow with many leases: its start-up replay is quadratic).
+            if let Err(e) = self.bus.call(
+                "rc",
+                "init",
+                &json!({ "name": "miniupnpd", "action": "restart" }),
+            ) {
+                entry.failed.push(journal::Failure {
+                    action: actions.len(),
+                    error: format!("restart miniupnpd: {e}"),
+                });
+            }
+        }
+        entry.state = if entry.failed.is_empty() && entry.pending.is_empty() {
+            State::Applied
+        } else {
+            State::Partial
+        };
+        if let Err(e) = journal.write(&entry) {
+            crate::log::error(&format!("cannot update journal entry {}: {e}", entry.id));
+        }
+        outcome.journal_id = Some(entry.id.clone());
+        outcome.applied = entry.applied.len();
+        outcome.failed = entry
+            .failed
+            .iter()
+            .map(|f| json!({ "action": actions.get(f.action), "error": f.error }))
+            .collect();
+        outcome.pending = entry.pending.iter().map(|&i| json!(actions[i])).collect();
+        outcome.verified = self.verify(&actions, &entry.applied);
+        outcome
+    }
+
+    fn run(&mut self, step: &Step, restart_miniupnpd: &mut bool) -> Result<(), String> {
+        let r = match step {
+            Step::UciSet {
+                config,
+                section,
+                option,
+                value,
+            } => uci(
+                self.bus,
+                "set",
+                json!({ "config": config, "section": section, "values": { option: to_value(value) } }),
+            ),
+            Step::UciDelete {
+                config,
+                section,
+                option,
+            } => {
+                let mut args = json!({ "config": config, "section": section });
+                if let Some(o) = option {
+                    args["option"] = json!(o);
+                }
+                uci(self.bus, "delete", args)
+            }
+            Step::UciAdd {
+                config,
+                r#type,
+                name,
+                values,
+            } => {
+                let values: serde_json::Map<String, Value> = values
+                    .iter()
+                    .map(|(k, v)| (k.clone(), to_value(v)))
+                    .collect();
+                uci(
+                    self.bus,
+                    "add",
+                    json!({ "config": config, "type": r#type, "name": name, "values": values }),
+                )
+            }
+            Step::UciOrder { config, sections } => uci(
+                self.bus,
+                "order",
+                json!({ "config": config, "sections": sections }),
+            ),
+            Step::Service { name, action } => {
+                self.bus
+                    .call("rc", "init", &json!({ "name": name, "action": action }))
+            }
+            Step::TruncateFile { path } => {
+                return self.write_file(path, b"");
+            }
+            Step::RevokeMapping {
+                proto,
+                ext_port,
+                int_addr,
+                int_port,
+                nft_handles,
+            } => {
+                self.remove_lease_lines(*proto, *ext_port, *int_addr, *int_port)?;
+                let deleted = self.nft
+                    && nft_handles
+                        .iter()
+                        .all(|(chain, handle)| delete_rule(chain, *handle).is_ok());
+                if !deleted && !nft_handles.is_empty() || !self.nft {
+                    *restart_miniupnpd = true;
+                }
+                return Ok(());
+            }
+        };
+        r.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Writes a router file atomically (temporary file in the same directory, then rename).
+    fn write_file(&self, router_path: &str, bytes: &[u8]) -> Result<(), String> {
+        let path = self
+            .host_path(router_path)
+            .ok_or_else(|| format!("{router_path}: not inside the router root"))?;
+        let tmp = path.with_extension("camguard-tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                format!("{router_path}: {e}")
+            })
+    }
+
+    /// Drops the mapping's lines from the lease file. miniupnpd appends to it and rewrites it
+    /// through a rename, so the file is re-read right before the replace; lines it added in
+    /// between are kept.
+    fn remove_lease_lines(
+        &self,
+        proto: Protocol,
+        ext: u16,
+        addr: std::net::IpAddr,
+        int: u16,
+    ) -> Result<(), String> {
+        let Some(path) = self.host_path(&self.lease_file) else {
+            return Ok(());
+        };
+        let Ok(bytes) = std::fs::read(&path) else {
+            return Ok(());
+        };
+        let doomed = self.lease_lines_matching(proto, ext, addr, int);
+        let text = String::from_utf8_lossy(&bytes);
+        let kept: String = text
+            .lines()
+            .filter(|l| !doomed.iter().any(|d| d == l))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        self.write_file(&self.lease_file.clone(), kept.as_bytes())
+    }
+
+    /// Checks that what was applied took effect.
+    fn verify(&mut self, actions: &[Action], applied: &[usize]) -> Vec<Check> {
+        let mut checks = Vec::new();
+        let did = |pred: &dyn Fn(&Step) -> bool| applied.iter().any(|&i| pred(&actions[i].step));
+        if did(
+            &|s| matches!(s, Step::Service { name, action } if name == "miniupnpd" && action == "stop"),
+        ) {
+            let running = self
+                .bus
+                .call("service", "list", &json!({ "name": "miniupnpd" }))
+                .ok()
+                .and_then(|l| {
+                    l.get("miniupnpd")
+                        .and_then(|s| s.get("instances"))
+                        .and_then(Value::as_object)
+                        .map(|i| i.values().any(|x| x["running"].as_bool() == Some(true)))
+                });
+            checks.push(Check {
+                check: "miniupnpd stopped".into(),
+                ok: running != Some(true),
+                detail: match running {
+                    Some(true) => "procd still reports a running instance".into(),
+                    Some(false) => "no running instance".into(),
+                    None => "procd did not say".into(),
+                },
+            });
+            if self.nft {
+                if let Ok(Some(json)) = crate::source::live::run_nft() {
+                    let live = crate::nft::parse_ruleset(&json).map(|r| {
+                        r.rules
+                            .iter()
+                            .filter(|x| x.table == "fw4" && x.chain.starts_with("upnp_"))
+                            .count()
+                    });
+                    checks.push(Check {
+                        check: "UPnP chains empty".into(),
+                        ok: live == Ok(0),
+                        detail: match live {
+                            Ok(0) => "upnp_prerouting, upnp_forward and upnp_postrouting are empty"
+                                .into(),
+                            Ok(n) => format!("{n} rules are still live in the upnp chains"),
+                            Err(e) => e.to_string(),
+                        },
+                    });
+                }
+            }
+        }
+        for &i in applied {
+            if let Step::RevokeMapping {
+                proto,
+                ext_port,
+                int_addr,
+                int_port,
+                nft_handles,
+            } = &actions[i].step
+            {
+                let lines = self.lease_lines_matching(*proto, *ext_port, *int_addr, *int_port);
+                let mut detail = if lines.is_empty() {
+                    "lease line removed".to_owned()
+                } else {
+                    "lease line still present".to_owned()
+                };
+                let mut ok = lines.is_empty();
+                if self.nft && !nft_handles.is_empty() {
+                    if let Ok(Some(json)) = crate::source::live::run_nft() {
+                        let still: Vec<u64> = crate::nft::parse_ruleset(&json)
+                            .map(|r| {
+                                r.rules
+                                    .iter()
+                                    .map(|x| x.handle)
+                                    .filter(|h| nft_handles.iter().any(|(_, n)| n == h))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        ok &= still.is_empty();
+                        detail.push_str(if still.is_empty() {
+                            "; its nft rules are gone"
+                        } else {
+                            "; nft rules still live"
+                        });
+                    }
+                }
+                checks.push(Check {
+                    check: format!("mapping {}/{ext_port} revoked", proto.as_str()),
+                    ok,
+                    detail,
+                });
+            }
+        }
+        checks
+    }
+
+    /// Undoes a journal entry (the newest not yet reverted when `id` is None).
+    pub fn revert(&mut self, id: Option<&str>) -> Result<Reverted, RevertError> {
+        let journal = Journal::new(&self.root);
+        let mut entry = match id {
+            Some(id) => journal
+                .read(id)
+                .map_err(|e| RevertError::NotFound(e.to_string()))?,
+            None => journal
+                .entries()
+                .into_iter()
+                .find(|e| e.state != State::Reverted)
+                .ok_or_else(|| {
+                    RevertError::NotFound("nothing to revert: the journal is empty".into())
+                })?,
+        };
+        if entry.state == State::Reverted {
+            return Err(RevertError::NotFound(format!(
+                "journal entry {} is already reverted",
+                entry.id
+            )));
+        }
+        let configs: BTreeSet<String> = entry
+            .before
+            .iter()
+            .filter_map(|b| match b {
+                Before::Option { config, .. }
+                | Before::AddedSection { config, .. }
+                | Before::DeletedSection { config, .. }
+                | Before::Order { config, .. } => Some(config.clone()),
+                _ => None,
+            })
+            .collect();
+        for c in &configs {
+            match self.commit_blocked(c) {
+                Ok(false) => {}
+                Ok(true) => {
+                    return Err(RevertError::Blocked(format!(
+                        "a LuCI apply is pending on {c}; revert again once it is confirmed"
+                    )))
+                }
+                Err(e) => return Err(RevertError::Blocked(e)),
+            }
+        }
+        let mut tally = Tally::default();
+        // Values first, then sections, then order: the order restore sees the final set.
+        for b in entry.before.iter().rev() {
+            if let Before::Option {
+                config,
+                section,
+                option,
+                value,
+            } = b
+            {
+                let r = match value {
+                    Some(v) => uci(
+                        self.bus,
+                        "set",
+                        json!({ "config": config, "section": section, "values": { option: to_value(v) } }),
+                    ),
+                    None => uci(
+                        self.bus,
+                        "delete",
+                        json!({ "config": config, "section": section, "option": option }),
+                    ),
+                };
+                tally.note(r, format!("restore {config}.{section}.{option}"));
+            }
+        }
+        for b in entry.before.iter().rev() {
+            match b {
+                Before::AddedSection { config, section } => {
+                    let r = uci(
+                        self.bus,
+                        "delete",
+                        json!({ "config": config, "section": section }),
+                    );
+                    tally.note(r, format!("remove {config}.{section}"));
+                }
+                Before::DeletedSection {
+                    config,
+                    section,
+                    r#type,
+                    values,
+                } => {
+                    let values: serde_json::Map<String, Value> = values
+                        .iter()
+                        .map(|(k, v)| (k.clone(), to_value(v)))
+                        .collect();
+                    let r = uci(
+                        self.bus,
+                        "add",
+                        json!({ "config": config, "type": r#type, "name": section, "values": values }),
+                    );
+                    tally.note(r, format!("re-add {config}.{section}"));
+                }
+                _ => {}
+            }
+        }
+        for b in &entry.before {
+            if let Before::Order { config, sections } = b {
+                let now = section_order(self.bus, config).unwrap_or_default();
+                let mut order: Vec<&String> = sections.iter().filter(|s| now.contains(s)).collect();
+                order.extend(now.iter().filter(|s| !sections.contains(s)));
+                let r = uci(
+                    self.bus,
+                    "order",
+                    json!({ "config": config, "sections": order }),
+                );
+                tally.note(r, format!("restore the order of {config}"));
+            }
+        }
+        for c in &configs {
+            let r = uci(self.bus, "commit", json!({ "config": c }));
+            tally.note(r, format!("commit {c}"));
+        }
+        let mut replay = false;
+        for b in &entry.before {
+            match b {
+                Before::File { path, content } => {
+                    let r = self.write_file(path, content.as_bytes());
+                    replay |= tally.note(r, format!("restore {path}"));
+                }
+                Before::LeaseLines { path, lines } if !lines.is_empty() => {
+                    let current = self
+                        .host_path(path)
+                        .and_then(|p| std::fs::read(p).ok())
+                        .unwrap_or_default();
+                    let mut text = String::from_utf8_lossy(&current).into_owned();
+                    for l in lines {
+                        if !text.lines().any(|x| x == l) {
+                            text.push_str(l);
+                            text.push('\n');
+                        }
+                    }
+                    let r = self.write_file(path, text.as_bytes());
+                    replay |= tally.note(r, format!("restore {path}"));
+                }
+                _ => {}
+            }
+        }
+        for b in &entry.before {
+            if let Before::Service {
+                name,
+                enabled,
+                running,
+            } = b
+            {
+                if *enabled == Some(true) {
+                    let r =
+                        self.bus
+                            .call("rc", "init", &json!({ "name": name, "action": "enable" }));
+                    tally.note(r, format!("enable {name}"));
+                }
+                if *running == Some(true) {
+                    // A restart makes miniupnpd replay the restored lease lines.
+                    let action = if replay { "restart" } else { "start" };
+                    let r = self
+                        .bus
+                        .call("rc", "init", &json!({ "name": name, "action": action }));
+                    tally.note(r, format!("{action} {name}"));
+                }
+            }
+        }
+        entry.state = State::Reverted;
+        if let Err(e) = journal.write(&entry) {
+            tally.failed.push(format!(
+                "cannot mark journal entry {} reverted: {e}",
+                entry.id
+            ));
+        }
+        Ok(Reverted {
+            journal_id: entry.id,
+            reverted: tally.count,
+            failed: tally.failed,
+        })
+    }
+
+    /// After a crash or power loss mid-enforce: entries still `applying` are reverted, so no
+    /// half-applied state survives a restart.
+    pub fn recover(&mut self) -> Vec<String> {
+        let journal = Journal::new(&self.root);
+        let stuck: Vec<String> = journal
+            .entries()
+            .into_iter()
+            .filter(|e| e.state == State::Applying)
+            .map(|e| e.id)
+            .collect();
+        let mut log = Vec::new();
+        for id in stuck {
+            match self.revert(Some(&id)) {
+                Ok(r) => log.push(format!(
+                    "rolled back interrupted enforcement {id} ({} changes)",
+                    r.reverted
+                )),
+                Err(e) => log.push(format!(
+                    "could not roll back interrupted enforcement {id}: {e}"
+                )),
+            }
+        }
+        log
+    }
+}
+
+/// Counts what a revert restored and collects what it could not.
+#[derive(Default)]
+struct Tally {
+    count: usize,
+    failed: Vec<String>,
+}
+
+impl Tally {
+    /// Records one result; true when it succeeded.
+    fn note<T, E: std::fmt::Display>(&mut self, r: Result<T, E>, what: String) -> bool {
+        match r {
+            Ok(_) => {
+                self.count += 1;
+                true
+            }
+            Err(e) => {
+                self.failed.push(format!("{what}: {e}"));
+                false
+            }
+        }
+    }
+}
+
+/// `nft delete rule inet fw4 <chain> handle <n>`.
+fn delete_rule(chain: &str, handle: u64) -> Result<(), String> {
+    if !chain.starts_with("upnp_") {
+        return Err(format!(
+            "refusing to delete from chain {chain}: only the upnp chains are camguard's to edit"
+        ));
+    }
+    let out = Command::new("nft")
+        .args([
+            "delete",
+            "rule",
+            "inet",
+            "fw4",
+            chain,
+            "handle",
+            &handle.to_string(),
+        ])
+        .output()
+        .map_err(|e| format!("nft: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "nft delete rule {chain} handle {handle}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
