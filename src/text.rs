@@ -4,8 +4,10 @@
 //! (miniupnpd stores `NewPortMappingDescription` verbatim, CDATA included; versions before 2.3.11
 //! even keep CR/LF). These strings reach the terminal, JSON, ubus (blobmsg strings are C strings)
 //! and LuCI. They are cleaned once, where they enter camguard, so that no later layer can forget:
-//! invalid UTF-8 becomes U+FFFD, every control character becomes a visible `\xNN` escape (a
-//! backslash becomes `\\`, so the escapes stay unambiguous), and the length is bounded.
+//! invalid UTF-8 becomes U+FFFD, every control character becomes a visible `\xNN` escape,
+//! every bidirectional control (which would reorder the sentence a finding quotes it in) a
+//! visible `\u{202e}` escape (a backslash becomes `\\`, so the escapes stay unambiguous), and
+//! the length is bounded.
 
 /// Longest cleaned string, in characters (miniupnpd's own lease line buffer is 320 bytes).
 pub const LAN_TEXT_MAX_CHARS: usize = 256;
@@ -25,10 +27,20 @@ pub fn lan_text(raw: &[u8]) -> String {
                 use std::fmt::Write;
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
+            c if is_bidi_control(c) => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
             c => out.push(c),
         }
     }
     out
+}
+
+/// Characters that change the display direction of the text after them (UAX #9 explicit
+/// formatting characters and marks).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -43,6 +55,18 @@ mod tests {
         );
         assert_eq!(lan_text(b"a\0b"), "a\\x00b");
         assert_eq!(lan_text("c1\u{85}".as_bytes()), "c1\\x85");
+    }
+
+    #[test]
+    fn bidi_controls_become_visible_escapes() {
+        assert_eq!(
+            lan_text("cam\u{202e}gpj.exe".as_bytes()),
+            "cam\\u{202e}gpj.exe"
+        );
+        assert_eq!(
+            lan_text("a\u{2066}b\u{2069}".as_bytes()),
+            "a\\u{2066}b\\u{2069}"
+        );
     }
 
     #[test]

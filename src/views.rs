@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::audit::upnp::mappings as router_mappings;
-use crate::audit::{forwards::forwards_every_port, Context, DeviceRef};
+use crate::audit::{forwards::forwards_every_port, Context, DeviceRef, Subject};
 use crate::policy::{Access, Policy};
 use crate::snapshot::firewall::NatTarget;
 
@@ -43,6 +43,7 @@ pub fn mappings(ctx: &Context) -> Value {
             let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
             let why = policy.mapping_violation(device.and_then(|d| d.mac), camera);
             json!({
+                "subject": Subject::Mapping { proto: m.proto, ext_port: m.ext_port, int_addr: m.int_addr, int_port: m.int_port },
                 "proto": m.proto,
                 "ext_port": m.ext_port,
                 "every_port": m.every_port,
@@ -83,6 +84,7 @@ pub fn forwards(ctx: &Context) -> Value {
                 .then(|| policy.forward_violation(&r.section, r.name.as_deref(), camera))
                 .flatten();
             json!({
+                "subject": Subject::Section { config: "firewall".into(), section: r.section.clone(), label: r.label().to_owned() },
                 "section": r.section,
                 "name": r.name,
                 "enabled": r.in_effect(),
