@@ -1146,6 +1146,12 @@ fn testbed_up_down_and_broker_restart() {
     let restart = testbed_script(&["restart-ubusd".as_ref(), tb.sock.as_os_str()]);
     assert_eq!(restart.rc, 0, "{}", restart.stderr);
     assert_eq!(tb.ok("uci", "configs", json!({}))["configs"][0], "dhcp");
+    // Its event connection follows the new broker too.
+    let listener = Listener::start(&tb, "config.change", "probe");
+    assert_eq!(tb.status("uci", "commit", json!({"config": "upnpd"})), 0);
+    let event = listener.wait_for(&json!({"config": "upnpd"}), Duration::from_secs(5));
+    assert!(event.is_some(), "config.change after the broker restart");
+    drop(listener);
     // down stops exactly what up started and removes the socket.
     let down = tb.down();
     assert_eq!(down.rc, 0, "{}", down.stderr);

@@ -163,19 +163,28 @@ fn pad(out: &mut Vec<u8>) {
 /// Decodes table contents (an INVOKE's UBUS_ATTR_DATA). Errors on any malformed attribute, so the
 /// caller can answer INVALID_ARGUMENT instead of guessing.
 pub fn decode_fields(buf: &[u8]) -> Result<Fields, String> {
+    decode_nested(buf, 0)
+}
+
+/// Nesting deeper than this is refused, so a hostile 1 MiB message of nested tables cannot
+/// exhaust the stack (ubus-zero's JSON conversion draws the line at the same depth).
+const MAX_DEPTH: usize = 64;
+
+fn decode_nested(buf: &[u8], depth: usize) -> Result<Fields, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+    }
     let mut out = Vec::new();
     let mut it = BlobIter::new(buf);
     while let Some(attr) = it.try_next().map_err(|e| e.to_string())? {
         let name = attr.name.unwrap_or("").to_string();
-        out.push((
-            name,
-            decode_value(attr.ty, attr.value().map_err(|e| e.to_string())?)?,
-        ));
+        let value = attr.value().map_err(|e| e.to_string())?;
+        out.push((name, decode_value(attr.ty, value, depth)?));
     }
     Ok(out)
 }
 
-fn decode_value(ty: BlobType, value: BlobValue<'_>) -> Result<V, String> {
+fn decode_value(ty: BlobType, value: BlobValue<'_>, depth: usize) -> Result<V, String> {
     Ok(match value {
         BlobValue::String(s) => V::Str(s.to_string()),
         BlobValue::Int8(n) => V::Bool(n != 0),
@@ -183,8 +192,13 @@ fn decode_value(ty: BlobType, value: BlobValue<'_>) -> Result<V, String> {
         BlobValue::Int32(n) => V::I32(n),
         BlobValue::Int64(n) => V::I64(n),
         BlobValue::Double(d) => V::Double(d),
-        BlobValue::Table(p) => V::Table(decode_fields(p)?),
-        BlobValue::Array(p) => V::Array(decode_fields(p)?.into_iter().map(|(_, v)| v).collect()),
+        BlobValue::Table(p) => V::Table(decode_nested(p, depth + 1)?),
+        BlobValue::Array(p) => V::Array(
+            decode_nested(p, depth + 1)?
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect(),
+        ),
         BlobValue::Raw(_) if ty == BlobType::Unspec => V::Null,
         BlobValue::Raw(_) => return Err(format!("unsupported blobmsg type {ty:?}")),
     })
@@ -301,6 +315,16 @@ mod tests {
             b.close_array();
         });
         assert_eq!(ours.as_slice(), theirs.contents());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let mut v = V::str("x");
+        for _ in 0..1000 {
+            v = V::Array(vec![v]);
+        }
+        let bytes = encode_fields(&[("deep".into(), v)]);
+        assert!(decode_fields(&bytes).is_err());
     }
 
     #[test]
