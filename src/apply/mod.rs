@@ -150,6 +150,7 @@ impl Executor<'_> {
         skip: &BTreeSet<String>,
     ) -> Result<Vec<Before>, String> {
         let mut before = Vec::new();
+        let mut tails: BTreeMap<(String, String), Vec<(String, UciValue)>> = BTreeMap::new();
         let mut services_seen = BTreeSet::new();
         let mut orders_seen = BTreeSet::new();
         for a in actions {
@@ -177,6 +178,9 @@ impl Executor<'_> {
                         Err(BusError::Status(status::NOT_FOUND)) => None,
                         Err(e) => return Err(format!("uci get {config}.{section}.{option}: {e}")),
                     };
+                    if value.is_some() {
+                        self.record_tail(&mut tails, config, section, option)?;
+                    }
                     before.push(Before::Option {
                         config: config.clone(),
                         section: section.clone(),
@@ -264,7 +268,39 @@ impl Executor<'_> {
                 }
             }
         }
+        before.extend(
+            tails.into_iter().map(|((config, section), options)| Before::SectionTail { config, section, options }),
+        );
         Ok(before)
+    }
+
+    /// Remembers the section's options from `option` on (the longest tail wins when several
+    /// options of one section change).
+    fn record_tail(
+        &mut self,
+        tails: &mut BTreeMap<(String, String), Vec<(String, UciValue)>>,
+        config: &str,
+        section: &str,
+        option: &str,
+    ) -> Result<(), String> {
+        let v = uci(self.bus, "get", json!({ "config": config, "section": section }))
+            .map_err(|e| format!("uci get {config}.{section}: {e}"))?;
+        let options: Vec<(String, UciValue)> = v["values"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !k.starts_with('.'))
+                    .filter_map(|(k, v)| Some((k.clone(), from_value(v)?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Some(start) = options.iter().position(|(k, _)| k == option) else { return Ok(()) };
+        let tail = options[start..].to_vec();
+        let key = (config.to_owned(), section.to_owned());
+        if tails.get(&key).is_none_or(|t| t.len() < tail.len()) {
+            tails.insert(key, tail);
+        }
+        Ok(())
     }
 
     /// The raw lines of the lease file that are this mapping (every field compared).
@@ -697,6 +733,7 @@ impl Executor<'_> {
             .iter()
             .filter_map(|b| match b {
                 Before::Option { config, .. }
+                | Before::SectionTail { config, .. }
                 | Before::AddedSection { config, .. }
                 | Before::DeletedSection { config, .. }
                 | Before::Order { config, .. } => Some(config.clone()),
@@ -737,6 +774,19 @@ impl Executor<'_> {
                     ),
                 };
                 tally.note(r, format!("restore {config}.{section}.{option}"));
+            }
+        }
+        for b in &entry.before {
+            if let Before::SectionTail { config, section, options } = b {
+                for (option, _) in options {
+                    let r = uci(self.bus, "delete", json!({ "config": config, "section": section, "option": option }));
+                    tally.note(r, format!("clear {config}.{section}.{option}"));
+                }
+                for (option, value) in options {
+                    let args = json!({ "config": config, "section": section, "values": { option: to_value(value) } });
+                    let r = uci(self.bus, "set", args);
+                    tally.note(r, format!("restore {config}.{section}.{option}"));
+                }
             }
         }
         for b in entry.before.iter().rev() {

@@ -1,0 +1,250 @@
+//! Enforcement through the router-in-a-box: `camguard daemon --sysroot` applying the plan over
+//! the rpcd stand-in (real uci CLI), then reverting it. What a user sees with `ubus call`.
+#[path = "support/testbed.rs"]
+mod testbed;
+mod common;
+
+use std::path::Path;
+
+use camguard::uci::{Package, Section, UciOption, Value as Uv};
+use common::Rng;
+use serde_json::Value;
+use testbed::{repo, Testbed};
+
+fn example(name: &str) -> std::path::PathBuf {
+    repo().join("examples").join(name)
+}
+
+/// Enforce, check compliance, revert, and compare every UCI file byte for byte.
+fn enforce_then_revert_is_byte_identical(tb: &Testbed) -> (Value, Value) {
+    let before = tb.uci_files();
+    let outcome = tb.call("enforce", "{}");
+    assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
+    assert_eq!(tb.call("plan", "{}")["actions"], serde_json::json!([]), "compliant after enforce");
+    let again = tb.call("enforce", "{}");
+    assert!(again["journal_id"].is_null(), "enforcing twice changes nothing: {again:#}");
+    let journal = tb.call("journal", "{}");
+    let reverted = tb.call("revert", "{}");
+    assert_eq!(reverted["failed"], serde_json::json!([]), "{reverted:#}");
+    let after = tb.uci_files();
+    for (name, bytes) in &before {
+        assert_eq!(
+            String::from_utf8_lossy(&after[name]),
+            String::from_utf8_lossy(bytes),
+            "{name} differs after revert"
+        );
+    }
+    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
+    (outcome, journal)
+}
+
+#[test]
+fn messy_home_is_enforced_journaled_and_reverted_exactly() {
+    let tb = Testbed::new("messy", &example("messy-home")).miniupnpd_running().up();
+    let leases_before = std::fs::read(tb.root.join("tmp/run/miniupnpd.leases")).unwrap();
+    let plan = tb.call("plan", "{}");
+    let kinds: Vec<&str> = plan["actions"].as_array().unwrap().iter().filter_map(|a| a["kind"].as_str()).collect();
+    assert!(kinds.contains(&"revoke_mapping") && kinds.contains(&"uci_add") && kinds.contains(&"uci_set"), "{kinds:?}");
+    let (outcome, journal) = enforce_then_revert_is_byte_identical(&tb);
+    let id = outcome["journal_id"].as_str().unwrap();
+    assert!(tb.root.join(format!("etc/camguard/journal/{id}.json")).exists(), "journal under etc/camguard");
+    let entry = &journal["entries"][0];
+    assert_eq!(entry["id"], id);
+    assert!(entry["changes"].as_array().unwrap().iter().any(|c| c["what"] == "option" && c["option"] == "enabled"));
+    // The revoked camera mappings came back with the revert (appended: miniupnpd's own order
+    // changes with every renewal, and it replays the file whatever the order).
+    let mut after: Vec<String> =
+        String::from_utf8(std::fs::read(tb.root.join("tmp/run/miniupnpd.leases")).unwrap()).unwrap().lines().map(str::to_owned).collect();
+    let mut before: Vec<String> = String::from_utf8(leases_before).unwrap().lines().map(str::to_owned).collect();
+    after.sort();
+    before.sort();
+    assert_eq!(after, before);
+}
+
+#[test]
+fn every_example_router_reverts_byte_identical() {
+    for name in ["fresh-25.12", "old-21.02"] {
+        let tb = Testbed::new(&format!("ex-{name}"), &example(name)).up();
+        if tb.call("plan", "{}")["actions"].as_array().unwrap().is_empty() {
+            let before = tb.uci_files();
+            let outcome = tb.call("enforce", "{}");
+            assert!(outcome["journal_id"].is_null(), "{name}: nothing to do, nothing journaled");
+            assert_eq!(tb.uci_files(), before);
+        } else {
+            enforce_then_revert_is_byte_identical(&tb);
+        }
+    }
+}
+
+#[test]
+fn foreign_staged_changes_are_never_committed() {
+    let tb = Testbed::new("foreign", &example("old-21.02")).up();
+    // Someone staged a change with the uci CLI and walked away.
+    let uci = repo().join(".tools/uci/bin/uci");
+    let st = std::process::Command::new(&uci)
+        .arg("-c")
+        .arg(tb.root.join("etc/config"))
+        .arg("-t")
+        .arg(tb.root.join("tmp/.uci"))
+        .args(["set", "firewall.@zone[1].input=ACCEPT"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let before = tb.uci_files();
+    let outcome = tb.call("enforce", "{}");
+    let failed = outcome["failed"].as_array().unwrap();
+    assert!(!failed.is_empty());
+    assert!(failed.iter().all(|f| f["error"].as_str().unwrap().contains("firewall has staged changes")), "{outcome:#}");
+    assert_eq!(tb.uci_files(), before, "nothing committed");
+}
+
+#[test]
+fn a_commit_refused_during_a_luci_apply_waits_and_is_never_forced() {
+    let tb = Testbed::new("rollback", &example("old-21.02")).up();
+    // LuCI's Save & Apply with rollback: a session apply that is not yet confirmed.
+    let sid = "0123456789abcdef0123456789abcdef";
+    let set = format!(r#"{{"config":"dhcp","section":"lan","values":{{"leasetime":"6h"}},"ubus_rpc_session":"{sid}"}}"#);
+    assert!(tb.ubus(&["call", "uci", "set", &set]).status.success());
+    let apply = format!(r#"{{"rollback":true,"timeout":60,"ubus_rpc_session":"{sid}"}}"#);
+    assert!(tb.ubus(&["call", "uci", "apply", &apply]).status.success());
+    let before = tb.uci_files();
+    let outcome = tb.call("enforce", "{}");
+    assert!(!outcome["pending"].as_array().unwrap().is_empty(), "{outcome:#}");
+    assert_eq!(tb.uci_files()["firewall"], before["firewall"], "the firewall was not committed");
+    // Confirmed: the next enforcement goes through.
+    assert!(tb.ubus(&["call", "uci", "confirm", &format!(r#"{{"ubus_rpc_session":"{sid}"}}"#)]).status.success());
+    let outcome = tb.call("enforce", "{}");
+    assert_eq!(outcome["pending"], serde_json::json!([]), "{outcome:#}");
+    assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
+}
+
+#[test]
+fn revoke_removes_exactly_that_lease_line() {
+    let tb = Testbed::new("revoke", &example("messy-home")).miniupnpd_running().up();
+    let lease = tb.root.join("tmp/run/miniupnpd.leases");
+    let before = String::from_utf8(std::fs::read(&lease).unwrap()).unwrap();
+    let out = tb.call("revoke", r#"{"proto":"UDP","ext_port":3074}"#);
+    assert_eq!(out["failed"], serde_json::json!([]), "{out:#}");
+    let after = String::from_utf8(std::fs::read(&lease).unwrap()).unwrap();
+    let removed: Vec<&str> = before.lines().filter(|l| !after.lines().any(|a| a == *l)).collect();
+    assert_eq!(removed, ["UDP:3074:192.168.1.31:3074:1796203321:Xbox"]);
+    let missing = tb.ubus(&["call", "camguard", "revoke", r#"{"proto":"TCP","ext_port":1}"#]);
+    assert_eq!(missing.status.code(), Some(4), "no such mapping");
+}
+
+#[test]
+fn a_full_disk_refuses_enforcement_and_changes_nothing() {
+    let tb = Testbed::new("nospace", &example("old-21.02")).up();
+    // The journal directory cannot be created: enforcement must not start.
+    std::fs::create_dir_all(tb.root.join("etc/camguard")).unwrap();
+    std::fs::write(tb.root.join("etc/camguard/journal"), b"not a directory").unwrap();
+    let before = tb.uci_files();
+    let outcome = tb.call("enforce", "{}");
+    assert!(outcome["journal_id"].is_null());
+    assert!(outcome["failed"][0]["error"].as_str().unwrap().contains("nothing was changed"), "{outcome:#}");
+    assert_eq!(tb.uci_files(), before);
+}
+
+/// A generated router: forwards with `enabled` anywhere in the section, UPnP settings and perm
+/// rules, DHCP leases of cameras and other devices, and a random policy. Written the way
+/// `uci commit` writes files, as on a router that LuCI or camguard has saved once.
+fn generated_root(rng: &mut Rng, dir: &Path) {
+    let opt = |n: &str, v: &str| UciOption { name: n.into(), value: Uv::Single(v.into()) };
+    let sec = |t: &str, name: Option<&str>, options: Vec<UciOption>| Section {
+        name: name.unwrap_or_default().into(),
+        section_type: t.into(),
+        anonymous: name.is_none(),
+        options,
+    };
+    let mut fw = camguard::uci::parse("firewall", common::DEFAULT_FIREWALL.as_bytes()).unwrap();
+    for i in 0..(1 + rng.below(5)) {
+        let mut options = vec![opt("name", &format!("fwd{i}")), opt("src", "wan")];
+        if rng.chance(70) {
+            options.push(opt("src_dport", &(1000 + rng.below(60000)).to_string()));
+        }
+        if rng.chance(50) {
+            // An existing enabled option in the middle: libuci may move it when it changes.
+            let at = rng.below(options.len() + 1);
+            options.insert(at, opt("enabled", "1"));
+        }
+        options.push(opt("dest", "lan"));
+        options.push(opt("dest_ip", &format!("192.168.1.{}", 10 + rng.below(5) * 7)));
+        options.push(opt("target", "DNAT"));
+        fw.sections.push(sec("redirect", None, options));
+    }
+    let mut upnpd = Package { name: "upnpd".into(), sections: vec![] };
+    let mut settings = vec![opt("enable_natpmp", "1"), opt("secure_mode", if rng.chance(50) { "1" } else { "0" })];
+    if rng.chance(70) {
+        settings.insert(rng.below(2), opt("enabled", "1"));
+    }
+    settings.push(opt("upnp_lease_file", "/var/run/miniupnpd.leases"));
+    upnpd.sections.push(sec("upnpd", Some("config"), settings));
+    upnpd.sections.push(sec(
+        "perm_rule",
+        None,
+        vec![opt("action", "allow"), opt("ext_ports", "1024-65535"), opt("int_addr", "0.0.0.0/0"), opt("int_ports", "1024-65535")],
+    ));
+    if rng.chance(60) {
+        upnpd.sections.push(sec(
+            "perm_rule",
+            None,
+            vec![opt("action", "deny"), opt("ext_ports", "0-65535"), opt("int_addr", "0.0.0.0/0"), opt("int_ports", "0-65535")],
+        ));
+    }
+    let policy = Package {
+        name: "camguard".into(),
+        sections: vec![
+            sec(
+                "camguard",
+                Some("main"),
+                vec![
+                    opt("upnp", *rng.pick(&["off", "restricted", "allow"])),
+                    opt("forwards", *rng.pick(&["off", "allowlist", "no_cameras", "allow"])),
+                    opt("camera_internet", *rng.pick(&["allow", "block"])),
+                ],
+            ),
+            sec("allow_forward", None, vec![opt("redirect", "fwd0")]),
+        ],
+    };
+    std::fs::create_dir_all(dir.join("etc/config")).unwrap();
+    std::fs::create_dir_all(dir.join("var/run")).unwrap();
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    for p in [&fw, &upnpd, &policy] {
+        // Package::export matches `uci export`; a commit writes it without the package line.
+        let text = p.export();
+        let committed = text.split_once('\n').unwrap().1;
+        std::fs::write(dir.join("etc/config").join(&p.name), committed).unwrap();
+    }
+    std::fs::write(dir.join("etc/config/network"), common::DEFAULT_NETWORK).unwrap();
+    let mut dhcp = String::new();
+    let mut leases = String::new();
+    for i in 0..5 {
+        let oui = rng.pick(&["4c:bd:8f", "ec:71:db", "00:11:32", "7c:ed:8d"]);
+        let ip = format!("192.168.1.{}", 10 + i * 7);
+        dhcp.push_str(&format!("1795700000 {oui}:00:00:{i:02x} {ip} host{i} *\n"));
+        if rng.chance(50) {
+            let p = 1024 + rng.below(50000);
+            leases.push_str(&format!("TCP:{p}:{ip}:{p}:0:mapping {i}\n"));
+        }
+    }
+    std::fs::write(dir.join("tmp/dhcp.leases"), dhcp).unwrap();
+    std::fs::write(dir.join("var/run/miniupnpd.leases"), leases).unwrap();
+}
+
+/// Property: enforce then revert leaves every UCI file byte-identical, over generated routers.
+#[test]
+fn enforce_then_revert_is_byte_identical_on_generated_routers() {
+    let rounds: usize = std::env::var("CAMGUARD_ENFORCE_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
+    let mut rng = Rng(0x5eed_7e57);
+    for round in 0..rounds {
+        let src = std::env::temp_dir().join(format!("camguard-gen-{}-{round}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&src);
+        generated_root(&mut rng, &src);
+        let tb = Testbed::new(&format!("gen{round}"), &src).up();
+        if !tb.call("plan", "{}")["actions"].as_array().unwrap().is_empty() {
+            enforce_then_revert_is_byte_identical(&tb);
+        }
+        drop(tb);
+        let _ = std::fs::remove_dir_all(&src);
+    }
+}
