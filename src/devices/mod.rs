@@ -3,10 +3,15 @@
 //! Every policy in camguard hinges on knowing which device is a camera, so classification gives
 //! a class, a confidence and the reasons a person can check ("OUI 4C:BD:8F is Hikvision").
 pub mod classify;
+pub mod digest;
+pub mod guard;
 pub mod inventory;
 pub mod oui;
+pub mod probe;
+pub mod wire;
 
 pub use classify::{classify, Classification, Confidence, Evidence};
+pub use guard::{LanGuard, LanPrefix};
 pub use inventory::{Device, Inventory};
 
 use serde::Serialize;
