@@ -1,18 +1,34 @@
 //! The LAN inventory: one record per device, from everything the router knows about it.
 //!
-//! Sources: DHCP leases (dnsmasq, odhcpd), static hosts, luci-rpc host hints, and the UPnP
-//! mappings and port forwards that point at an address. A MAC is the identity; an address that
-//! only a mapping or forward names becomes an address-only record, so nothing is dropped.
+//! Sources: DHCP leases (dnsmasq, odhcpd), static hosts, luci-rpc host hints, the neighbour
+//! table, and the UPnP mappings and port forwards that point at an address. A MAC is the
+//! identity; an address that only a mapping or forward names becomes an address-only record,
+//! so nothing is dropped. What the daemon observes besides the snapshot (neighbours, probe
+//! replies, first/last-seen history) comes in as [`LanObservations`].
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::neighbours::Neighbour;
+use super::probe::ProbeReport;
+use super::seen::SeenRecord;
 use super::{classify, Classification, Evidence};
 use crate::mac::Mac;
 use crate::policy::Policy;
 use crate::snapshot::Snapshot;
+
+/// What the live daemon knows about the LAN beyond the snapshot's files and ubus replies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LanObservations {
+    /// Neighbour-table entries on LAN interfaces ([`super::neighbours::on_interfaces`]).
+    pub neighbours: Vec<Neighbour>,
+    /// The latest camera-port probe of each address.
+    pub probes: Vec<ProbeReport>,
+    /// First/last-seen history from the state file ([`super::seen`]).
+    pub seen: Vec<SeenRecord>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Device {
@@ -20,8 +36,19 @@ pub struct Device {
     pub ips: Vec<IpAddr>,
     /// Cleaned (LAN-controlled, except static host names).
     pub hostnames: Vec<String>,
-    /// Where camguard saw it: "DHCP lease", "static host", "host hint", "UPnP mapping", "port forward".
+    /// Where camguard saw it: "DHCP lease", "static host", "host hint", "neighbour table",
+    /// "UPnP mapping", "port forward".
     pub seen_in: Vec<&'static str>,
+    /// Unix time camguard first saw it on the network; None when it never was (a static host
+    /// that has not connected) or it has no MAC to remember it by.
+    pub first_seen: Option<u64>,
+    /// Unix time it was last on the network (now, when it is).
+    pub last_seen: Option<u64>,
+    /// On the network at the snapshot's time: a live DHCP lease, a neighbour-table entry that
+    /// is not permanent, or an active UPnP mapping. Static hosts, host hints and forwards are
+    /// configuration, not presence.
+    #[serde(skip)]
+    pub present: bool,
     #[serde(flatten)]
     pub classification: Classification,
     /// [`Device::describe`], computed once: findings quote it for every mapping and forward.
@@ -30,6 +57,29 @@ pub struct Device {
 }
 
 impl Device {
+    /// A device record, for callers that build one without a snapshot (tests, tools).
+    pub fn new(
+        mac: Option<Mac>,
+        ips: Vec<IpAddr>,
+        hostnames: Vec<String>,
+        seen_in: Vec<&'static str>,
+        classification: Classification,
+    ) -> Device {
+        let mut device = Device {
+            mac,
+            ips,
+            hostnames,
+            seen_in,
+            first_seen: None,
+            last_seen: None,
+            present: false,
+            classification,
+            description: String::new(),
+        };
+        device.description = device.compose_description();
+        device
+    }
+
     /// The name people know it by: its first hostname, else its address.
     pub fn display_name(&self) -> String {
         if let Some(h) = self.hostnames.first() {
@@ -83,10 +133,12 @@ struct Draft {
     hostnames: Vec<String>,
     seen_in: Vec<&'static str>,
     ports: Vec<(u16, &'static str)>,
+    present: bool,
 }
 
 impl Draft {
-    fn add(&mut self, ip: Option<IpAddr>, name: Option<&str>, source: &'static str) {
+    fn add(&mut self, ip: Option<IpAddr>, name: Option<&str>, source: &'static str, present: bool) {
+        self.present |= present;
         self.ips.extend(ip);
         if let Some(n) = name.filter(|n| !n.is_empty()) {
             if !self.hostnames.iter().any(|h| h.eq_ignore_ascii_case(n)) {
@@ -100,68 +152,110 @@ impl Draft {
 }
 
 impl Inventory {
+    /// The inventory from the snapshot alone (offline audits).
     pub fn build(snap: &Snapshot, policy: &Policy) -> Inventory {
+        Inventory::build_with(snap, policy, &LanObservations::default())
+    }
+
+    /// The inventory from the snapshot and what the daemon observed. Pure: the snapshot's
+    /// `taken_at` is "now" for first/last seen.
+    pub fn build_with(snap: &Snapshot, policy: &Policy, obs: &LanObservations) -> Inventory {
+        let now = snap.taken_at;
         let mut drafts: Vec<Draft> = Vec::new();
         let mut by_mac: HashMap<Mac, usize> = HashMap::new();
         let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
 
-        let mut record =
-            |mac: Option<Mac>, ip: Option<IpAddr>, name: Option<&str>, source: &'static str| {
-                let existing = mac
-                    .and_then(|m| by_mac.get(&m).copied())
-                    .or_else(|| ip.and_then(|i| by_ip.get(&i).copied()));
-                let idx = existing.unwrap_or_else(|| {
-                    drafts.push(Draft {
-                        mac,
-                        ..Draft::default()
-                    });
-                    drafts.len() - 1
+        let mut record = |mac: Option<Mac>,
+                          ip: Option<IpAddr>,
+                          name: Option<&str>,
+                          source: &'static str,
+                          present: bool| {
+            let existing = mac
+                .and_then(|m| by_mac.get(&m).copied())
+                .or_else(|| ip.and_then(|i| by_ip.get(&i).copied()));
+            let idx = existing.unwrap_or_else(|| {
+                drafts.push(Draft {
+                    mac,
+                    ..Draft::default()
                 });
-                let draft = &mut drafts[idx];
-                if draft.mac.is_none() {
-                    draft.mac = mac;
-                }
-                draft.add(ip, name, source);
-                if let Some(m) = mac {
-                    by_mac.entry(m).or_insert(idx);
-                }
-                if let Some(i) = ip {
-                    by_ip.entry(i).or_insert(idx);
-                }
-            };
+                drafts.len() - 1
+            });
+            let draft = &mut drafts[idx];
+            if draft.mac.is_none() {
+                draft.mac = mac;
+            }
+            draft.add(ip, name, source, present);
+            if let Some(m) = mac {
+                by_mac.entry(m).or_insert(idx);
+            }
+            if let Some(i) = ip {
+                by_ip.entry(i).or_insert(idx);
+            }
+        };
 
         for host in &snap.dhcp.hosts {
             let ip = host.ip.as_deref().and_then(|i| i.parse().ok());
             if host.macs.is_empty() {
-                record(None, ip, host.name.as_deref(), "static host");
+                record(None, ip, host.name.as_deref(), "static host", false);
             }
             for mac in &host.macs {
-                record(Some(*mac), ip, host.name.as_deref(), "static host");
+                record(Some(*mac), ip, host.name.as_deref(), "static host", false);
             }
         }
         for lease in &snap.dhcp_leases {
+            let live = lease.expires == 0 || lease.expires > now;
             record(
                 lease.mac,
                 Some(lease.ip),
                 lease.hostname.as_deref(),
                 "DHCP lease",
+                live,
             );
         }
         for hint in &snap.host_hints {
             if hint.ips.is_empty() {
-                record(Some(hint.mac), None, hint.name.as_deref(), "host hint");
+                record(
+                    Some(hint.mac),
+                    None,
+                    hint.name.as_deref(),
+                    "host hint",
+                    false,
+                );
             }
             for ip in &hint.ips {
-                record(Some(hint.mac), Some(*ip), hint.name.as_deref(), "host hint");
+                record(
+                    Some(hint.mac),
+                    Some(*ip),
+                    hint.name.as_deref(),
+                    "host hint",
+                    false,
+                );
             }
         }
+        // Before the mappings and forwards: the neighbour table ties their bare addresses to
+        // a MAC, so a device a mapping names is one record, not two.
+        for n in &obs.neighbours {
+            record(
+                Some(n.mac),
+                Some(n.ip),
+                None,
+                "neighbour table",
+                n.is_present(),
+            );
+        }
         for lease in &snap.upnp.leases {
-            record(None, Some(IpAddr::V4(lease.int_addr)), None, "UPnP mapping");
+            record(
+                None,
+                Some(IpAddr::V4(lease.int_addr)),
+                None,
+                "UPnP mapping",
+                true,
+            );
         }
         if let Some(fw) = &snap.firewall {
             for r in fw.redirects.iter().filter(|r| r.in_effect()) {
                 if let Some(ip) = r.dest_ip.as_deref().and_then(|i| i.parse().ok()) {
-                    record(None, Some(ip), None, "port forward");
+                    record(None, Some(ip), None, "port forward", false);
                 }
             }
         }
@@ -185,6 +279,16 @@ impl Inventory {
             }
         }
 
+        // What the probe found answering: evidence like the ports mappings and forwards name.
+        for report in &obs.probes {
+            if let Some(&idx) = by_ip.get(&report.ip) {
+                for (port, how) in report.service_ports() {
+                    push_port(&mut drafts[idx].ports, port, how);
+                }
+            }
+        }
+
+        let seen: HashMap<Mac, &SeenRecord> = obs.seen.iter().map(|r| (r.mac, r)).collect();
         let mut devices: Vec<Arc<Device>> = drafts
             .into_iter()
             .map(|d| {
@@ -195,15 +299,23 @@ impl Inventory {
                     service_ports: d.ports.clone(),
                     owner_class,
                 });
-                let mut device = Device {
-                    mac: d.mac,
-                    ips: d.ips.into_iter().collect(),
-                    hostnames: d.hostnames,
-                    seen_in: d.seen_in,
+                let mut device = Device::new(
+                    d.mac,
+                    d.ips.into_iter().collect(),
+                    d.hostnames,
+                    d.seen_in,
                     classification,
-                    description: String::new(),
+                );
+                let before = d.mac.and_then(|m| seen.get(&m));
+                device.present = d.present;
+                device.first_seen = before
+                    .map(|r| r.first_seen)
+                    .or((d.present && d.mac.is_some()).then_some(now));
+                device.last_seen = match (d.present, before) {
+                    (true, Some(r)) => Some(now.max(r.last_seen)),
+                    (true, None) => d.mac.map(|_| now),
+                    (false, r) => r.map(|r| r.last_seen),
                 };
-                device.description = device.compose_description();
                 Arc::new(device)
             })
             .collect();
@@ -238,5 +350,145 @@ impl Inventory {
 fn push_port(ports: &mut Vec<(u16, &'static str)>, port: u16, how: &'static str) {
     if !ports.contains(&(port, how)) {
         ports.push((port, how));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devices::neighbours::NeighState;
+    use crate::devices::probe::{interpret, ProbeReport};
+    use crate::devices::DeviceClass;
+    use crate::dhcp::DhcpLease;
+
+    const NOW: u64 = 1_795_608_000;
+
+    fn lease(mac: &str, ip: &str, host: &str, expires: u64) -> DhcpLease {
+        DhcpLease {
+            line: 1,
+            expires,
+            mac: Some(mac.parse().unwrap()),
+            ip: ip.parse().unwrap(),
+            hostname: Some(host.into()),
+            client_id: None,
+        }
+    }
+
+    fn neighbour(mac: &str, ip: &str, state: NeighState) -> Neighbour {
+        Neighbour {
+            ip: ip.parse().unwrap(),
+            mac: mac.parse().unwrap(),
+            dev: "br-lan".into(),
+            state,
+        }
+    }
+
+    #[test]
+    fn neighbours_add_devices_and_tie_mappings_to_their_mac() {
+        let mut snap = Snapshot::new(NOW, "test");
+        snap.upnp.leases.push(
+            crate::upnp::parse_leases(b"TCP:10554:192.168.1.77:554:0:cam\n").entries[0].clone(),
+        );
+        let obs = LanObservations {
+            neighbours: vec![neighbour(
+                "00:12:41:0a:0b:0c",
+                "192.168.1.77",
+                NeighState::Stale,
+            )],
+            ..Default::default()
+        };
+        let inv = Inventory::build_with(&snap, &Policy::default(), &obs);
+        assert_eq!(
+            inv.devices.len(),
+            1,
+            "one record, not a MAC one and an address one"
+        );
+        let d = &inv.devices[0];
+        assert_eq!(d.seen_in, ["neighbour table", "UPnP mapping"]);
+        assert!(d.present);
+        // Without the neighbour table the mapping is an address-only record.
+        let bare = Inventory::build(&snap, &Policy::default());
+        assert_eq!(bare.devices[0].mac, None);
+    }
+
+    #[test]
+    fn probe_replies_are_classification_evidence() {
+        let mut snap = Snapshot::new(NOW, "test");
+        snap.dhcp_leases
+            .push(lease("00:12:41:0a:0b:0c", "192.168.1.77", "wlan0", 0));
+        let obs = LanObservations {
+            probes: vec![ProbeReport {
+                ip: "192.168.1.77".parse().unwrap(),
+                at: NOW,
+                services: vec![
+                    interpret(554, Some(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n")),
+                    interpret(80, Some(b"HTTP/1.0 200 OK\r\n\r\n")),
+                ],
+                refused: None,
+            }],
+            ..Default::default()
+        };
+        let without = Inventory::build(&snap, &Policy::default());
+        assert_eq!(without.devices[0].classification.class, DeviceClass::Other);
+        let with = Inventory::build_with(&snap, &Policy::default(), &obs);
+        let c = &with.devices[0].classification;
+        assert_eq!(c.class, DeviceClass::Camera);
+        assert!(
+            c.reasons
+                .iter()
+                .any(|r| r.starts_with("answers on port 554: RTSP")),
+            "{:?}",
+            c.reasons
+        );
+    }
+
+    #[test]
+    fn first_and_last_seen() {
+        let mut snap = Snapshot::new(NOW, "test");
+        snap.dhcp_leases
+            .push(lease("4c:bd:8f:00:00:01", "192.168.1.64", "cam", NOW + 600));
+        snap.dhcp_leases
+            .push(lease("4c:bd:8f:00:00:02", "192.168.1.65", "old", NOW - 600));
+        snap.dhcp.hosts.push(crate::snapshot::network::StaticHost {
+            section: "h".into(),
+            name: Some("printer".into()),
+            macs: vec!["00:00:48:00:00:01".parse().unwrap()],
+            ip: Some("192.168.1.9".into()),
+        });
+        let seen = vec![SeenRecord {
+            mac: "4c:bd:8f:00:00:02".parse().unwrap(),
+            first_seen: NOW - 5000,
+            last_seen: NOW - 600,
+        }];
+        let obs = LanObservations {
+            seen,
+            ..Default::default()
+        };
+        let inv = Inventory::build_with(&snap, &Policy::default(), &obs);
+        let by_mac = |m: &str| {
+            inv.devices
+                .iter()
+                .find(|d| d.mac == Some(m.parse().unwrap()))
+                .unwrap()
+        };
+        let live = by_mac("4c:bd:8f:00:00:01");
+        assert_eq!(
+            (live.first_seen, live.last_seen, live.present),
+            (Some(NOW), Some(NOW), true)
+        );
+        let expired = by_mac("4c:bd:8f:00:00:02");
+        assert_eq!(
+            (expired.first_seen, expired.last_seen, expired.present),
+            (Some(NOW - 5000), Some(NOW - 600), false)
+        );
+        let configured = by_mac("00:00:48:00:00:01");
+        assert_eq!((configured.first_seen, configured.last_seen), (None, None));
+        let json = serde_json::to_value(&**live).unwrap();
+        assert_eq!(json["first_seen"], NOW);
+        assert!(json.get("present").is_none());
+        // And back into records.
+        let merged = crate::devices::seen::merge_seen(&obs.seen, NOW, &inv.devices);
+        assert_eq!(merged.records.len(), 2);
+        assert_eq!(merged.new_devices, ["4c:bd:8f:00:00:01".parse().unwrap()]);
     }
 }

@@ -6,13 +6,16 @@ pub mod classify;
 pub mod digest;
 pub mod guard;
 pub mod inventory;
+pub mod neighbours;
 pub mod oui;
 pub mod probe;
+pub mod seen;
+pub mod statefile;
 pub mod wire;
 
 pub use classify::{classify, Classification, Confidence, Evidence};
 pub use guard::{LanGuard, LanPrefix};
-pub use inventory::{Device, Inventory};
+pub use inventory::{Device, Inventory, LanObservations};
 
 use serde::Serialize;
 

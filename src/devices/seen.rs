@@ -1,0 +1,250 @@
+//! First seen and last seen per device, kept across restarts in a small state file.
+//!
+//! "This camera first appeared last Tuesday" is how an owner spots a device they did not add.
+//! The inventory fills each device's times from the previous records and the snapshot's time
+//! ([`super::Inventory::build_with`]); [`merge_seen`] turns the inventory back into records for
+//! the file. Both are pure; the daemon owns the file (suggested path
+//! `/etc/camguard/seen.json`, under the sysroot with `--sysroot`).
+//!
+//! The file lives on flash, so [`SeenMerge::needs_save`] asks for a write only when a device is
+//! new, or a last-seen time moved by an hour or more: the daemon audits every few minutes, and
+//! an hour's precision is plenty for "last seen".
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::inventory::Device;
+use super::statefile;
+use crate::mac::Mac;
+
+/// A last-seen change smaller than this does not by itself make the file worth rewriting.
+pub const SAVE_GRANULARITY_SECS: u64 = 3600;
+/// Devices not seen for this long are forgotten.
+pub const FORGET_AFTER_SECS: u64 = 400 * 24 * 3600;
+/// Most records kept (most recently seen first): a LAN host cycling random MACs must not grow
+/// the file without end.
+pub const MAX_SEEN_RECORDS: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenRecord {
+    pub mac: Mac,
+    /// Unix times.
+    pub first_seen: u64,
+    pub last_seen: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenMerge {
+    /// Sorted by MAC.
+    pub records: Vec<SeenRecord>,
+    /// Devices seen for the first time.
+    pub new_devices: Vec<Mac>,
+    /// Whether the file should be written now (see the module notes).
+    pub needs_save: bool,
+}
+
+/// The records after an audit at `now`: devices present now get `last_seen = now` (and
+/// `first_seen = now` when new); the others keep their records until they are forgotten.
+/// Devices without a MAC (known only by an address) are not recorded: an address is no
+/// identity.
+pub fn merge_seen(previous: &[SeenRecord], now: u64, devices: &[Arc<Device>]) -> SeenMerge {
+    let mut map: BTreeMap<Mac, SeenRecord> = previous.iter().map(|r| (r.mac, *r)).collect();
+    let mut new_devices = Vec::new();
+    let mut needs_save = false;
+    for d in devices {
+        let Some(mac) = d.mac else { continue };
+        if !d.present {
+            continue;
+        }
+        match map.get_mut(&mac) {
+            Some(r) => {
+                if now > r.last_seen {
+                    needs_save |= now - r.last_seen >= SAVE_GRANULARITY_SECS;
+                    r.last_seen = now;
+                }
+            }
+            None => {
+                map.insert(
+                    mac,
+                    SeenRecord {
+                        mac,
+                        first_seen: now,
+                        last_seen: now,
+                    },
+                );
+                new_devices.push(mac);
+                needs_save = true;
+            }
+        }
+    }
+    let before = map.len();
+    map.retain(|_, r| now.saturating_sub(r.last_seen) < FORGET_AFTER_SECS);
+    let mut records: Vec<SeenRecord> = map.into_values().collect();
+    if records.len() > MAX_SEEN_RECORDS {
+        records.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.mac.cmp(&b.mac)));
+        records.truncate(MAX_SEEN_RECORDS);
+        records.sort_by_key(|r| r.mac);
+    }
+    needs_save |= records.len() != before;
+    SeenMerge {
+        records,
+        new_devices,
+        needs_save,
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SeenFile {
+    version: u32,
+    devices: Vec<SeenRecord>,
+}
+
+/// The file's JSON.
+pub fn to_json(records: &[SeenRecord]) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(&SeenFile {
+        version: 1,
+        devices: records.to_vec(),
+    })
+    .unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+pub fn parse(bytes: &[u8]) -> Result<Vec<SeenRecord>, String> {
+    let file: SeenFile = serde_json::from_slice(bytes)
+        .map_err(|e| format!("not a camguard seen-devices file: {e}"))?;
+    if file.version != 1 {
+        return Err(format!(
+            "seen-devices file version {} is newer than this camguard understands",
+            file.version
+        ));
+    }
+    Ok(file.devices)
+}
+
+/// Reads the records; a missing file is no records. A damaged file is an error that names it,
+/// so the daemon can log it and start afresh (losing only first-seen history).
+pub fn load(path: &Path) -> Result<Vec<SeenRecord>, String> {
+    match statefile::read(path) {
+        Ok(None) => Ok(Vec::new()),
+        Ok(Some(bytes)) => parse(&bytes).map_err(|e| {
+            format!(
+                "{}: {e}; delete it to start the device history afresh",
+                path.display()
+            )
+        }),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+pub fn save(path: &Path, records: &[SeenRecord]) -> Result<(), String> {
+    statefile::write(path, &to_json(records)).map_err(|e| {
+        format!(
+            "cannot write {}: {e} (is /etc full or read-only?)",
+            path.display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devices::{Classification, Confidence, DeviceClass};
+
+    fn device(mac: &str, present: bool) -> Arc<Device> {
+        let mut d = Device::new(
+            Some(mac.parse().unwrap()),
+            vec![],
+            vec![],
+            vec!["DHCP lease"],
+            Classification {
+                class: DeviceClass::Other,
+                confidence: Confidence::Low,
+                vendor: None,
+                reasons: vec![],
+            },
+        );
+        d.present = present;
+        Arc::new(d)
+    }
+
+    #[test]
+    fn new_devices_are_recorded_and_saved_at_once() {
+        let m = merge_seen(&[], 1000, &[device("00:11:22:33:44:55", true)]);
+        assert_eq!(m.records[0].first_seen, 1000);
+        assert_eq!(m.new_devices.len(), 1);
+        assert!(m.needs_save);
+    }
+
+    #[test]
+    fn last_seen_moves_but_saves_hourly() {
+        let prev = [SeenRecord {
+            mac: "00:11:22:33:44:55".parse().unwrap(),
+            first_seen: 10,
+            last_seen: 1000,
+        }];
+        let d = [device("00:11:22:33:44:55", true)];
+        let soon = merge_seen(&prev, 1300, &d);
+        assert_eq!(
+            (soon.records[0].first_seen, soon.records[0].last_seen),
+            (10, 1300)
+        );
+        assert!(
+            !soon.needs_save,
+            "five minutes later is not worth a flash write"
+        );
+        assert!(merge_seen(&prev, 1000 + SAVE_GRANULARITY_SECS, &d).needs_save);
+        // Absent devices keep their record untouched.
+        let absent = merge_seen(&prev, 5000, &[device("00:11:22:33:44:55", false)]);
+        assert_eq!(absent.records, prev);
+        assert!(!absent.needs_save);
+        // A clock that went back never moves last seen backwards.
+        assert_eq!(merge_seen(&prev, 500, &d).records, prev);
+    }
+
+    #[test]
+    fn old_records_are_forgotten_and_the_count_is_capped() {
+        let mut prev: Vec<SeenRecord> = (0..MAX_SEEN_RECORDS as u64 + 10)
+            .map(|i| SeenRecord {
+                mac: crate::mac::Mac([0, 0, 0, 0, (i >> 8) as u8, i as u8]),
+                first_seen: i,
+                last_seen: FORGET_AFTER_SECS + i,
+            })
+            .collect();
+        prev.push(SeenRecord {
+            mac: "aa:aa:aa:aa:aa:aa".parse().unwrap(),
+            first_seen: 0,
+            last_seen: 0,
+        });
+        let m = merge_seen(&prev, FORGET_AFTER_SECS + 5000, &[]);
+        assert_eq!(m.records.len(), MAX_SEEN_RECORDS);
+        assert!(m
+            .records
+            .iter()
+            .all(|r| r.last_seen >= FORGET_AFTER_SECS + 10));
+        assert!(m.needs_save);
+    }
+
+    #[test]
+    fn file_round_trip_and_errors() {
+        let r = vec![SeenRecord {
+            mac: "4c:bd:8f:00:00:01".parse().unwrap(),
+            first_seen: 1,
+            last_seen: 2,
+        }];
+        assert_eq!(parse(&to_json(&r)).unwrap(), r);
+        assert!(parse(b"{").is_err());
+        assert!(parse(br#"{"version":2,"devices":[]}"#)
+            .unwrap_err()
+            .contains("newer"));
+        let path = std::env::temp_dir().join(format!("camguard-seen-{}.json", std::process::id()));
+        assert_eq!(load(&path).unwrap(), []);
+        save(&path, &r).unwrap();
+        assert_eq!(load(&path).unwrap(), r);
+        std::fs::write(&path, b"garbage").unwrap();
+        assert!(load(&path).unwrap_err().contains("delete it"));
+        std::fs::remove_file(&path).unwrap();
+    }
+}

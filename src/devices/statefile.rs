@@ -1,0 +1,79 @@
+//! Small JSON state files under /etc/camguard: read boundedly, written atomically.
+//!
+//! /etc is the router's flash: the callers write rarely (see their save rules), and a write is
+//! a temporary file, fsync, rename and directory fsync, so a power cut leaves the old file or
+//! the new one, never half of one.
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+/// Largest state file read; a bigger one is refused as damaged rather than loaded into RAM.
+pub const MAX_STATE_FILE: u64 = 512 * 1024;
+
+/// The file's bytes; `None` when it does not exist yet.
+pub fn read(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_STATE_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_STATE_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} is larger than {MAX_STATE_FILE} bytes; it is not a file camguard wrote",
+                path.display()
+            ),
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+/// Replaces the file atomically, creating its directory.
+pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(d) = dir {
+        std::fs::create_dir_all(d)?;
+    }
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "state path has no file name")
+    })?;
+    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(d) = dir {
+            std::fs::File::open(d)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_missing_and_oversized() {
+        let dir = std::env::temp_dir().join(format!("camguard-statefile-{}", std::process::id()));
+        let path = dir.join("sub/state.json");
+        assert_eq!(read(&path).unwrap(), None);
+        write(&path, b"{\"a\":1}").unwrap();
+        assert_eq!(read(&path).unwrap().unwrap(), b"{\"a\":1}");
+        write(&path, b"{}").unwrap();
+        assert_eq!(read(&path).unwrap().unwrap(), b"{}");
+        std::fs::write(&path, vec![b' '; MAX_STATE_FILE as usize + 1]).unwrap();
+        assert!(read(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not a file camguard wrote"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
