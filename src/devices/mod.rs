@@ -3,6 +3,7 @@
 //! Every policy in camguard hinges on knowing which device is a camera, so classification gives
 //! a class, a confidence and the reasons a person can check ("OUI 4C:BD:8F is Hikvision").
 pub mod classify;
+pub mod credentials;
 pub mod digest;
 pub mod guard;
 pub mod inventory;

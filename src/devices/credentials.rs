@@ -1,0 +1,1204 @@
+//! The opt-in default-password check (`option credential_check '1'`): does a camera still
+//! accept its maker's factory login? That is the NCSC guidance's first step, and the one an
+//! owner cannot see from the router's settings.
+//!
+//! # Safety rules
+//!
+//! Guessing passwords on a camera can lock it: Hikvision locks the *source address* after 7
+//! failed logins (5 for operators) for 30 minutes, and the router is that source for every
+//! recorder or app relaying through it (peers-and-camera-data §2.4). So the check is built to
+//! never be the one that locks a device:
+//!
+//! - **Cameras only.** A target whose classification is not camera-like (camera, doorbell,
+//!   baby monitor, NVR/DVR) is skipped, whoever passed it in; the owner's class always wins.
+//! - **LAN only.** Every connection passes [`LanGuard`]: inside the router's private LAN
+//!   prefixes, never a WAN or public address.
+//! - **Only the maker's own factory logins**, one or two per vendor ([`FACTORY_DEFAULTS`]);
+//!   never a password list.
+//! - **At most [`MAX_ATTEMPTS_PER_DAY`] credentialed requests per device per 24 hours**, at most
+//!   one run per device per 24 hours, and at most [`MAX_FAILURES`] refused logins per device
+//!   *ever* (until one succeeds). The last rule is stricter than a daily budget: a device whose
+//!   failure counter never decays still sees at most two failures from camguard, below every
+//!   lockout threshold documented (3 to 10).
+//! - **Each attempt is recorded in the state file before it is sent**, so a crash or power cut
+//!   in the middle cannot lead to a repeat beyond the budget.
+//! - **Stop at the first lockout sign** — 403, 503, 423 or 429; a body saying the account is
+//!   locked or that too many attempts were made; Hikvision's `<retryLoginTime>` saying one try
+//!   or none is left; a 401 for a login that worked before — and **never try that device
+//!   again** (remembered in the state file).
+//! - Unauthenticated requests (to learn the realm and nonce) are not attempts: they carry no
+//!   credentials and no camera counts them as failures.
+//!
+//! # No passwords anywhere
+//!
+//! The factory passwords live in [`FACTORY_DEFAULTS`] only, in a private field. Results,
+//! findings, log lines, the state file and errors name the user and the vendor default it
+//! matched ("admin with Hikvision's factory password"), never the password; a device's replies
+//! are never logged (one could echo our Basic header).
+//!
+//! # How it talks
+//!
+//! HTTP: `GET` of a vendor path that demands a login; Digest (MD5, MD5-sess; qop auth) when
+//! offered, else Basic. RTSP: `DESCRIBE` with Digest, on the connection that received the
+//! challenge (RTSP servers keep the nonce per connection). The network is behind
+//! [`Transport`], so the rules above are unit-tested against scripted cameras.
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::digest::{self, Challenge};
+use super::guard::LanGuard;
+use super::inventory::{Device, Inventory};
+use super::probe::{ProbeReport, ServiceKind};
+use super::statefile;
+use super::wire::{self, Response};
+use crate::audit::{finding, DeviceRef, Finding, Severity, Subject};
+
+/// Credentialed requests per device in any 24 hours.
+pub const MAX_ATTEMPTS_PER_DAY: u32 = 2;
+/// Refused (or unanswered) credentialed requests per device, ever, until one succeeds.
+pub const MAX_FAILURES: u32 = 2;
+/// One run per device per this many seconds.
+pub const RUN_INTERVAL_SECS: u64 = 24 * 3600;
+/// Device records kept in the state file; lockout records are the last to go.
+pub const MAX_RECORDS: usize = 512;
+
+/// One factory login. The password is private to this module and never formatted.
+pub struct Login {
+    pub user: &'static str,
+    password: &'static str,
+}
+
+impl fmt::Debug for Login {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Login {{ user: {:?}, password: <factory default> }}",
+            self.user
+        )
+    }
+}
+
+const fn login(user: &'static str, password: &'static str) -> Login {
+    Login { user, password }
+}
+
+/// A maker's factory logins and where its devices ask for them.
+#[derive(Debug)]
+pub struct FactoryDefaults {
+    /// As people say it: "Hikvision".
+    pub vendor: &'static str,
+    /// The names the inventory gives this maker (OUI table, hostname brands, probe hints).
+    pub aliases: &'static [&'static str],
+    /// In the order tried; at most [`MAX_FAILURES`] of them are ever tried on one device.
+    pub logins: &'static [Login],
+    /// HTTP paths that demand a login on this maker's web server ("/" is tried after them).
+    pub http_paths: &'static [&'static str],
+    /// RTSP paths of its main stream ("/" is tried after them).
+    pub rtsp_paths: &'static [&'static str],
+}
+
+/// The factory logins camguard checks, restated from peers-and-camera-data §2.4 (which cites
+/// the manuals and public lists behind each). Only makers the inventory can recognise (OUI
+/// table, hostname brands, probe hints) and whose devices answer HTTP or RTSP logins. Makers
+/// whose current devices have no factory password (app-onboarded Ezviz, Tapo, Wyze, Ring,
+/// Arlo, Nest, Blink, Eufy) are absent on purpose. Paths marked GUESS are from third-party
+/// clients, not the vendor; a wrong path costs one unauthenticated request, never an attempt.
+pub static FACTORY_DEFAULTS: &[FactoryDefaults] = &[
+    // Documented in Hikvision's user manuals (v3.0.0) until firmware 5.3.0 (cameras) and 3.3.0
+    // (recorders) made activation with a new password mandatory; upgraded devices keep it.
+    FactoryDefaults {
+        vendor: "Hikvision",
+        aliases: &["Hikvision", "HiWatch (Hikvision)"],
+        logins: &[login("admin", "12345")],
+        http_paths: &[
+            "/ISAPI/Security/userCheck",
+            "/PSIA/Custom/SelfExt/userCheck",
+        ],
+        rtsp_paths: &["/Streaming/Channels/101"],
+    },
+    // admin/admin: Dahua's wiki (2016). 888888 is the legacy local account of older Dahua
+    // recorders (credential dictionaries; no Dahua document found).
+    FactoryDefaults {
+        vendor: "Dahua",
+        aliases: &["Dahua"],
+        logins: &[login("admin", "admin"), login("888888", "888888")],
+        http_paths: &["/cgi-bin/magicBox.cgi?action=getDeviceType"],
+        rtsp_paths: &["/cam/realmonitor?channel=1&subtype=0"],
+    },
+    // UNCONFIRMED (Dahua-derived firmware); paths as Dahua's.
+    FactoryDefaults {
+        vendor: "Amcrest",
+        aliases: &["Amcrest"],
+        logins: &[login("admin", "admin")],
+        http_paths: &["/cgi-bin/magicBox.cgi?action=getDeviceType"],
+        rtsp_paths: &["/cam/realmonitor?channel=1&subtype=0"],
+    },
+    // UNCONFIRMED: a Lorex-family manual; paths GUESS (Dahua-made models).
+    FactoryDefaults {
+        vendor: "Lorex",
+        aliases: &["Lorex"],
+        logins: &[login("admin", "000000")],
+        http_paths: &["/cgi-bin/magicBox.cgi?action=getDeviceType"],
+        rtsp_paths: &["/cam/realmonitor?channel=1&subtype=0"],
+    },
+    // AXIS 2100/2120 manuals; later firmware makes the owner set a root password.
+    FactoryDefaults {
+        vendor: "Axis",
+        aliases: &["Axis"],
+        logins: &[login("root", "pass")],
+        http_paths: &["/axis-cgi/param.cgi?action=list&group=Brand"],
+        rtsp_paths: &["/axis-media/media.amp"],
+    },
+    // Public credential lists; paths GUESS.
+    FactoryDefaults {
+        vendor: "Hanwha",
+        aliases: &["Hanwha Vision (Samsung Techwin)"],
+        logins: &[login("admin", "4321")],
+        http_paths: &["/stw-cgi/system.cgi?msubmenu=deviceinfo&action=view"],
+        rtsp_paths: &["/profile1/media.smp"],
+    },
+    // UNCONFIRMED; RTSP path GUESS.
+    FactoryDefaults {
+        vendor: "Uniview",
+        aliases: &["Uniview"],
+        logins: &[login("admin", "123456")],
+        http_paths: &[],
+        rtsp_paths: &["/media/video1"],
+    },
+    // FI8918W manual: blank password. Foscam's web API takes credentials in the URL, which
+    // camguard will not send, so RTSP only; path GUESS.
+    FactoryDefaults {
+        vendor: "Foscam",
+        aliases: &["Foscam"],
+        logins: &[login("admin", "")],
+        http_paths: &[],
+        rtsp_paths: &["/videoMain"],
+    },
+    // UNCONFIRMED blank password; Reolink's web login is a JSON API, so RTSP only; path GUESS.
+    FactoryDefaults {
+        vendor: "Reolink",
+        aliases: &["Reolink"],
+        logins: &[login("admin", "")],
+        http_paths: &[],
+        rtsp_paths: &["/h264Preview_01_main"],
+    },
+    // XMEye/NetSurveillance OEM firmware: admin with a blank password.
+    FactoryDefaults {
+        vendor: "Xiongmai",
+        aliases: &["Xiongmai (XMEye)"],
+        logins: &[login("admin", "")],
+        http_paths: &[],
+        rtsp_paths: &[],
+    },
+    FactoryDefaults {
+        vendor: "Mobotix",
+        aliases: &["Mobotix"],
+        logins: &[login("admin", "meinsm")],
+        http_paths: &[],
+        rtsp_paths: &[],
+    },
+    FactoryDefaults {
+        vendor: "ACTi",
+        aliases: &["ACTi"],
+        logins: &[login("admin", "123456")],
+        http_paths: &[],
+        rtsp_paths: &[],
+    },
+    FactoryDefaults {
+        vendor: "Arecont Vision",
+        aliases: &["Arecont Vision"],
+        logins: &[login("admin", "")],
+        http_paths: &[],
+        rtsp_paths: &[],
+    },
+    FactoryDefaults {
+        vendor: "GeoVision",
+        aliases: &["GeoVision"],
+        logins: &[login("admin", "admin")],
+        http_paths: &[],
+        rtsp_paths: &[],
+    },
+];
+
+/// The factory logins of a vendor as the inventory names it.
+pub fn defaults_for(vendor: &str) -> Option<&'static FactoryDefaults> {
+    FACTORY_DEFAULTS
+        .iter()
+        .find(|d| d.aliases.contains(&vendor))
+}
+
+/// "admin with Hikvision's factory password": how every output names a working login.
+pub fn login_words(user: &str, vendor: &str) -> String {
+    format!("{user} with {vendor}'s factory password")
+}
+
+/// The state-file key of one login: the vendor, its place in the table and the user.
+fn login_key(defaults: &FactoryDefaults, index: usize) -> String {
+    format!(
+        "{}#{index}:{}",
+        defaults.vendor, defaults.logins[index].user
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+/// A device to check, with what the probe learnt about it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The state-file key: the MAC, else `ip:<address>`.
+    pub key: String,
+    pub device: Arc<Device>,
+    pub ip: IpAddr,
+    /// The classification's vendor, else the probe's hint.
+    pub vendor: Option<String>,
+    /// Ports that answered HTTP, and RTSP (from the probe; 80 and 554 when it has not run).
+    pub http_ports: Vec<u16>,
+    pub rtsp_ports: Vec<u16>,
+}
+
+/// The camera-like devices of the inventory as targets. Devices that are not camera-like are
+/// never targets; [`check`] checks that again.
+pub fn targets(inventory: &Inventory, probes: &[ProbeReport]) -> Vec<Target> {
+    let mut out = Vec::new();
+    for d in inventory.cameras() {
+        let Some(ip) = d
+            .ips
+            .iter()
+            .find(|ip| ip.is_ipv4())
+            .or(d.ips.first())
+            .copied()
+        else {
+            continue;
+        };
+        let probe = probes.iter().find(|p| d.ips.contains(&p.ip));
+        let vendor = d.classification.vendor.clone().or_else(|| {
+            probe
+                .and_then(|p| p.vendor_hint())
+                .map(|h| h.vendor.to_owned())
+        });
+        let (http_ports, rtsp_ports) = match probe {
+            Some(p) => (p.ports_of(ServiceKind::Http), p.ports_of(ServiceKind::Rtsp)),
+            None => (vec![80], vec![554]),
+        };
+        out.push(Target {
+            key: device_key(d, ip),
+            device: d.clone(),
+            ip,
+            vendor,
+            http_ports,
+            rtsp_ports,
+        });
+    }
+    out
+}
+
+fn device_key(d: &Device, ip: IpAddr) -> String {
+    match d.mac {
+        Some(m) => m.to_string(),
+        None => format!("ip:{ip}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+/// What camguard remembers per device, persisted as JSON (suggested path
+/// `/etc/camguard/credcheck.json`, under the sysroot with `--sysroot`). Holds no password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredState {
+    pub version: u32,
+    pub devices: BTreeMap<String, DeviceRecord>,
+}
+
+impl Default for CredState {
+    fn default() -> CredState {
+        CredState {
+            version: 1,
+            devices: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// Unix times of credentialed requests in the last 24 hours.
+    #[serde(default)]
+    pub attempts: Vec<u64>,
+    /// When the last run started.
+    #[serde(default)]
+    pub last_run: Option<u64>,
+    /// Refused or unanswered credentialed requests since the last success.
+    #[serde(default)]
+    pub failures: u32,
+    /// Logins refused since the last success ([`login_key`]: vendor, index and user).
+    #[serde(default)]
+    pub refused: Vec<String>,
+    /// The device showed a lockout sign: it is never tried again.
+    #[serde(default)]
+    pub lockout: Option<LockoutRecord>,
+    /// The factory login that worked at the last check.
+    #[serde(default)]
+    pub works: Option<WorkingLogin>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockoutRecord {
+    pub at: u64,
+    /// camguard's words for the sign ("answered 503"); never the device's text.
+    pub sign: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkingLogin {
+    pub vendor: String,
+    pub user: String,
+    /// Which table entry ([`login_key`]).
+    pub login: String,
+    /// "HTTP" or "RTSP".
+    pub protocol: String,
+    pub port: u16,
+    pub first_found: u64,
+    pub confirmed: u64,
+}
+
+impl CredState {
+    pub fn parse(bytes: &[u8]) -> Result<CredState, String> {
+        let state: CredState = serde_json::from_slice(bytes)
+            .map_err(|e| format!("not a camguard credential-check state file: {e}"))?;
+        if state.version != 1 {
+            return Err(format!(
+                "credential-check state version {} is newer than this camguard understands",
+                state.version
+            ));
+        }
+        Ok(state)
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Reads the state; a missing file is a fresh state. A damaged one is an error, and the
+    /// check must not run on it: without the record of past attempts the budget cannot be kept.
+    pub fn load(path: &Path) -> Result<CredState, String> {
+        match statefile::read(path) {
+            Ok(None) => Ok(CredState::default()),
+            Ok(Some(bytes)) => CredState::parse(&bytes).map_err(|e| {
+                format!(
+                    "{}: {e}. The default-password check is paused, because without this record \
+                     it cannot keep to its attempt budget; delete the file to start afresh",
+                    path.display()
+                )
+            }),
+            Err(e) => Err(format!(
+                "cannot read {}: {e}; the default-password check is paused",
+                path.display()
+            )),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> io::Result<()> {
+        statefile::write(path, &self.to_json())
+    }
+
+    /// Keeps at most [`MAX_RECORDS`] records: the ones without a lockout and with the oldest
+    /// run go first, so a LAN host cycling fake camera MACs cannot push out a lockout.
+    fn bound(&mut self) {
+        while self.devices.len() > MAX_RECORDS {
+            let victim = self
+                .devices
+                .iter()
+                .min_by_key(|(_, r)| (r.lockout.is_some(), r.last_run.unwrap_or(0)))
+                .map(|(k, _)| k.clone());
+            match victim {
+                Some(k) => self.devices.remove(&k),
+                None => break,
+            };
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The device accepts a factory login.
+    DefaultLogin(WorkingLogin),
+    /// Every factory login camguard may try was refused: the password has been changed.
+    Refused {
+        vendor: String,
+        tried: usize,
+    },
+    /// The device showed a lockout sign; camguard will not try it again.
+    Lockout(LockoutRecord),
+    /// The check ran but could not decide (no login prompt found, authentication camguard does
+    /// not speak, no answer); it runs again after a day.
+    Inconclusive(String),
+    Skipped(Skip),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    NotACamera,
+    /// The guard refused the address.
+    AddressRefused(String),
+    /// No factory logins known for this vendor (or no vendor known).
+    NoFactoryLogins(Option<String>),
+    /// Checked less than a day ago and nothing is remembered; due again at this time.
+    NotDue(u64),
+    /// The attempt or failure budget is used up.
+    Budget,
+    /// The state file could not be written, so no attempt was sent.
+    StateNotSaved(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct CredentialResult {
+    pub key: String,
+    pub device: Arc<Device>,
+    pub ip: IpAddr,
+    pub outcome: Outcome,
+    /// Credentialed requests sent by this call.
+    pub attempts: u32,
+}
+
+impl CredentialResult {
+    /// One line for the log. Names the device, the user and the vendor default; never a
+    /// password, never a device's reply.
+    pub fn log_line(&self) -> String {
+        let who = self.device.describe();
+        match &self.outcome {
+            Outcome::DefaultLogin(w) => format!(
+                "default-password check: {who} accepts {} over {} (port {})",
+                login_words(&w.user, &w.vendor),
+                w.protocol,
+                w.port
+            ),
+            Outcome::Refused { vendor, tried } => format!(
+                "default-password check: {who} refuses {vendor}'s factory login{} ({tried} tried)",
+                if *tried == 1 { "" } else { "s" }
+            ),
+            Outcome::Lockout(l) => format!(
+                "default-password check: {who} {}: stopped, and camguard will not try it again",
+                l.sign
+            ),
+            Outcome::Inconclusive(why) => {
+                format!("default-password check: {who}: no result ({why}); next try in a day")
+            }
+            Outcome::Skipped(s) => format!(
+                "default-password check: {who} skipped: {}",
+                match s {
+                    Skip::NotACamera => "not a camera".to_owned(),
+                    Skip::AddressRefused(why) => why.clone(),
+                    Skip::NoFactoryLogins(Some(v)) => format!("no factory login known for {v}"),
+                    Skip::NoFactoryLogins(None) => "its maker is not known".to_owned(),
+                    Skip::NotDue(at) => format!(
+                        "checked recently; due again at {}",
+                        crate::time::datetime(*at)
+                    ),
+                    Skip::Budget => "its attempt budget is used up".to_owned(),
+                    Skip::StateNotSaved(e) =>
+                        format!("the attempt could not be recorded first: {e}"),
+                }
+            ),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport
+
+/// The network, as the check needs it.
+pub trait Transport {
+    /// A TCP connection to a LAN device.
+    fn connect(&mut self, addr: SocketAddr) -> io::Result<Box<dyn Connection>>;
+    /// A fresh client nonce (hex) for Digest.
+    fn cnonce(&mut self) -> String;
+}
+
+pub trait Connection {
+    /// Sends one request and reads one response (bounded).
+    fn exchange(&mut self, request: &[u8]) -> io::Result<Vec<u8>>;
+}
+
+/// The real network: TCP with timeouts, behind the LAN guard (checked again here, so a caller
+/// that skipped [`check`]'s own guard still cannot reach a non-LAN address).
+pub struct TcpTransport {
+    pub guard: LanGuard,
+    pub connect_timeout: Duration,
+    pub exchange_timeout: Duration,
+}
+
+impl TcpTransport {
+    pub fn new(guard: LanGuard) -> TcpTransport {
+        TcpTransport {
+            guard,
+            connect_timeout: super::probe::CONNECT_TIMEOUT,
+            exchange_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+struct TcpConnection {
+    stream: std::net::TcpStream,
+    timeout: Duration,
+}
+
+impl Connection for TcpConnection {
+    fn exchange(&mut self, request: &[u8]) -> io::Result<Vec<u8>> {
+        wire::exchange(&mut self.stream, request, self.timeout).map(|(bytes, _)| bytes)
+    }
+}
+
+impl Transport for TcpTransport {
+    fn connect(&mut self, addr: SocketAddr) -> io::Result<Box<dyn Connection>> {
+        self.guard
+            .check(addr.ip())
+            .map_err(|r| io::Error::new(io::ErrorKind::PermissionDenied, r.0))?;
+        let stream = wire::connect(addr, self.connect_timeout)?;
+        Ok(Box::new(TcpConnection {
+            stream,
+            timeout: self.exchange_timeout,
+        }))
+    }
+
+    fn cnonce(&mut self) -> String {
+        let mut bytes = [0u8; 8];
+        let random = std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| io::Read::read_exact(&mut f, &mut bytes));
+        if random.is_err() {
+            // No /dev/urandom (a jail without /dev): the time is unpredictable enough for a
+            // client nonce, which only has to differ between requests.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            bytes = (t ^ u64::from(std::process::id()).rotate_left(32)).to_le_bytes();
+        }
+        digest::hex(&bytes)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The check
+
+/// Runs the check on every target that is due, within the safety rules of the module notes,
+/// and returns what is known about each target (freshly checked or remembered). `save` writes
+/// the state; it is called before every credentialed request and at the end, and a failure
+/// stops the check before anything is sent. Blocks for a few seconds per due camera: run it
+/// off the daemon's event loop.
+pub fn check(
+    targets: &[Target],
+    guard: &LanGuard,
+    state: &mut CredState,
+    now: u64,
+    transport: &mut dyn Transport,
+    save: &mut dyn FnMut(&CredState) -> io::Result<()>,
+) -> Vec<CredentialResult> {
+    let mut results = Vec::with_capacity(targets.len());
+    let mut dirty = false;
+    for t in targets {
+        let mut rec = state.devices.get(&t.key).cloned().unwrap_or_default();
+        let before = rec.clone();
+        let (outcome, attempts) = {
+            let key = t.key.clone();
+            let mut persist = |r: &DeviceRecord| -> io::Result<()> {
+                state.devices.insert(key.clone(), r.clone());
+                save(state)
+            };
+            check_one(t, guard, &mut rec, now, transport, &mut persist)
+        };
+        if rec != before {
+            state.devices.insert(t.key.clone(), rec);
+            dirty = true;
+        }
+        results.push(CredentialResult {
+            key: t.key.clone(),
+            device: t.device.clone(),
+            ip: t.ip,
+            outcome,
+            attempts,
+        });
+    }
+    if dirty {
+        state.bound();
+        let _ = save(state); // Every attempt was already saved before it was sent.
+    }
+    results
+}
+
+/// The remembered outcome of a device that is not checked now.
+fn remembered(rec: &DeviceRecord, next: u64) -> Outcome {
+    if let Some(l) = &rec.lockout {
+        return Outcome::Lockout(l.clone());
+    }
+    if let Some(w) = &rec.works {
+        return Outcome::DefaultLogin(w.clone());
+    }
+    Outcome::Skipped(Skip::NotDue(next))
+}
+
+fn check_one(
+    t: &Target,
+    guard: &LanGuard,
+    rec: &mut DeviceRecord,
+    now: u64,
+    transport: &mut dyn Transport,
+    persist: &mut dyn FnMut(&DeviceRecord) -> io::Result<()>,
+) -> (Outcome, u32) {
+    if !t.device.classification.class.is_camera_like() {
+        return (Outcome::Skipped(Skip::NotACamera), 0);
+    }
+    if let Err(r) = guard.check(t.ip) {
+        return (Outcome::Skipped(Skip::AddressRefused(r.0)), 0);
+    }
+    if let Some(l) = &rec.lockout {
+        return (Outcome::Lockout(l.clone()), 0);
+    }
+    let Some(defaults) = t.vendor.as_deref().and_then(defaults_for) else {
+        return (Outcome::Skipped(Skip::NoFactoryLogins(t.vendor.clone())), 0);
+    };
+    // Attempts in the last 24 hours; one dated in the future (the clock went back) still counts.
+    rec.attempts
+        .retain(|&at| at > now || now - at < RUN_INTERVAL_SECS);
+    // The logins to try: the one that worked (to see whether it still does), else the table's
+    // logins not refused before.
+    let logins: Vec<usize> = match &rec.works {
+        Some(w) => (0..defaults.logins.len())
+            .filter(|&i| login_key(defaults, i) == w.login)
+            .collect(),
+        None => (0..defaults.logins.len())
+            .filter(|&i| !rec.refused.contains(&login_key(defaults, i)))
+            .collect(),
+    };
+    if logins.is_empty() {
+        return (
+            Outcome::Refused {
+                vendor: defaults.vendor.to_owned(),
+                tried: rec.refused.len(),
+            },
+            0,
+        );
+    }
+    if let Some(last) = rec.last_run {
+        if now < last || now - last < RUN_INTERVAL_SECS {
+            return (remembered(rec, last + RUN_INTERVAL_SECS), 0);
+        }
+    }
+    let used = rec.attempts.len() as u32;
+    let mut budget = MAX_ATTEMPTS_PER_DAY
+        .saturating_sub(used)
+        .min(MAX_FAILURES.saturating_sub(rec.failures));
+    if budget == 0 {
+        return (Outcome::Skipped(Skip::Budget), 0);
+    }
+    rec.last_run = Some(now);
+
+    let endpoints = endpoints(t, defaults);
+    let mut attempts = 0u32;
+    let mut session: Option<Session> = None;
+    for index in logins {
+        if budget == 0 {
+            break;
+        }
+        if session.as_ref().is_none_or(|s| s.challenge.is_none()) {
+            match find_challenge(&endpoints, transport) {
+                Found::Challenge(s) => session = Some(s),
+                Found::Lockout(sign) => return (lockout(rec, now, sign), attempts),
+                Found::Nothing(why) => return (Outcome::Inconclusive(why), attempts),
+            }
+        }
+        let Some(s) = session.as_mut() else { break };
+        let Some(challenge) = s.challenge.take() else {
+            break;
+        };
+        let l = &defaults.logins[index];
+        let cnonce = transport.cnonce();
+        let header = match digest::authorization(
+            &challenge,
+            &digest::Request {
+                method: s.endpoint.method(),
+                uri: &s.endpoint.uri(),
+                user: l.user,
+                password: l.password,
+                cnonce: &cnonce,
+            },
+        ) {
+            Ok(h) => h,
+            Err(e) => {
+                return (
+                    Outcome::Inconclusive(format!(
+                        "its login challenge is not one camguard answers: {e:?}"
+                    )),
+                    attempts,
+                )
+            }
+        };
+        // Recorded before it is sent: a crash after sending cannot lead to a repeat.
+        rec.attempts.push(now);
+        budget -= 1;
+        if let Err(e) = persist(rec) {
+            rec.attempts.pop();
+            return (
+                Outcome::Skipped(Skip::StateNotSaved(e.to_string())),
+                attempts,
+            );
+        }
+        attempts += 1;
+        let reply = s.send(transport, Some(&header));
+        match judge(&s.endpoint, reply) {
+            Verdict::Accepted => {
+                let first_found = rec
+                    .works
+                    .as_ref()
+                    .filter(|w| w.login == login_key(defaults, index))
+                    .map_or(now, |w| w.first_found);
+                let w = WorkingLogin {
+                    vendor: defaults.vendor.to_owned(),
+                    user: l.user.to_owned(),
+                    login: login_key(defaults, index),
+                    protocol: s.endpoint.protocol().to_owned(),
+                    port: s.endpoint.port,
+                    first_found,
+                    confirmed: now,
+                };
+                rec.works = Some(w.clone());
+                rec.failures = 0;
+                rec.refused.clear();
+                return (Outcome::DefaultLogin(w), attempts);
+            }
+            Verdict::Refused(next) => {
+                rec.failures += 1;
+                if rec.works.take().is_some() {
+                    return (
+                        lockout(
+                            rec,
+                            now,
+                            "refused the factory login it accepted before (its password was \
+                             changed, or it is refusing logins)"
+                                .into(),
+                        ),
+                        attempts,
+                    );
+                }
+                rec.refused.push(login_key(defaults, index));
+                s.challenge = next;
+            }
+            Verdict::Lockout(sign) => {
+                rec.failures += 1;
+                return (lockout(rec, now, sign), attempts);
+            }
+            Verdict::Unclear(why) => {
+                // The request may have reached the device and counted as a failure there.
+                rec.failures += 1;
+                return (Outcome::Inconclusive(why), attempts);
+            }
+        }
+    }
+    let tried = rec.refused.len();
+    if (0..defaults.logins.len()).all(|i| rec.refused.contains(&login_key(defaults, i)))
+        || rec.failures >= MAX_FAILURES
+    {
+        (
+            Outcome::Refused {
+                vendor: defaults.vendor.to_owned(),
+                tried,
+            },
+            attempts,
+        )
+    } else {
+        (
+            Outcome::Inconclusive(format!(
+                "{tried} factory login{} refused; the rest wait for the next day's budget",
+                if tried == 1 { "" } else { "s" }
+            )),
+            attempts,
+        )
+    }
+}
+
+fn lockout(rec: &mut DeviceRecord, now: u64, sign: String) -> Outcome {
+    let l = LockoutRecord { at: now, sign };
+    rec.lockout = Some(l.clone());
+    rec.works = None;
+    Outcome::Lockout(l)
+}
+
+/// Where a login prompt may be: HTTP paths on the HTTP ports, then RTSP paths on RTSP ports.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    rtsp: bool,
+    host: String,
+    addr: SocketAddr,
+    port: u16,
+    path: &'static str,
+}
+
+impl Endpoint {
+    fn method(&self) -> &'static str {
+        if self.rtsp {
+            "DESCRIBE"
+        } else {
+            "GET"
+        }
+    }
+
+    fn protocol(&self) -> &'static str {
+        if self.rtsp {
+            "RTSP"
+        } else {
+            "HTTP"
+        }
+    }
+
+    /// The request target, as the request line and Digest's `uri` carry it.
+    fn uri(&self) -> String {
+        if self.rtsp {
+            format!("rtsp://{}:{}{}", self.host, self.port, self.path)
+        } else {
+            self.path.to_owned()
+        }
+    }
+
+    fn request(&self, cseq: u32, authorization: Option<&str>) -> String {
+        let auth = authorization
+            .map(|a| format!("Authorization: {a}\r\n"))
+            .unwrap_or_default();
+        if self.rtsp {
+            format!(
+                "DESCRIBE {} RTSP/1.0\r\nCSeq: {cseq}\r\nAccept: application/sdp\r\nUser-Agent: camguard\r\n{auth}\r\n",
+                self.uri()
+            )
+        } else {
+            format!(
+                "GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: camguard\r\n{auth}Connection: close\r\n\r\n",
+                self.path, self.host, self.port
+            )
+        }
+    }
+}
+
+fn endpoints(t: &Target, defaults: &FactoryDefaults) -> Vec<Endpoint> {
+    let host = match t.ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    };
+    let mut out = Vec::new();
+    let mut add = |rtsp: bool, ports: &[u16], paths: &'static [&'static str]| {
+        for &port in ports {
+            for &path in paths.iter().chain(std::iter::once(&"/")) {
+                out.push(Endpoint {
+                    rtsp,
+                    host: host.clone(),
+                    addr: SocketAddr::new(t.ip, port),
+                    port,
+                    path,
+                });
+            }
+        }
+    };
+    add(false, &t.http_ports, defaults.http_paths);
+    add(true, &t.rtsp_ports, defaults.rtsp_paths);
+    out
+}
+
+/// A login prompt found: the endpoint, its challenge, and (RTSP) the connection it came on.
+struct Session {
+    endpoint: Endpoint,
+    challenge: Option<Challenge>,
+    connection: Option<Box<dyn Connection>>,
+    cseq: u32,
+}
+
+impl Session {
+    /// Sends the endpoint's request. RTSP reuses the connection of the challenge; HTTP opens a
+    /// new one per request (`Connection: close`).
+    fn send(
+        &mut self,
+        transport: &mut dyn Transport,
+        authorization: Option<&str>,
+    ) -> io::Result<Response> {
+        self.cseq += 1;
+        let request = self.endpoint.request(self.cseq, authorization);
+        if !self.endpoint.rtsp || self.connection.is_none() {
+            self.connection = Some(transport.connect(self.endpoint.addr)?);
+        }
+        let conn = self
+            .connection
+            .as_mut()
+            .ok_or_else(|| io::Error::other("no connection"))?;
+        let reply = conn.exchange(request.as_bytes());
+        if !self.endpoint.rtsp {
+            self.connection = None;
+        }
+        let bytes = reply?;
+        Response::parse(&bytes).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("not an {} reply", self.endpoint.protocol()),
+            )
+        })
+    }
+}
+
+enum Found {
+    Challenge(Session),
+    Lockout(String),
+    Nothing(String),
+}
+
+/// Asks each endpoint without credentials until one answers 401 with a challenge camguard can
+/// answer (Digest MD5 preferred; Basic on HTTP only).
+fn find_challenge(endpoints: &[Endpoint], transport: &mut dyn Transport) -> Found {
+    if endpoints.is_empty() {
+        return Found::Nothing("no web or RTSP port answered the probe".into());
+    }
+    let mut notes: Vec<String> = Vec::new();
+    for e in endpoints {
+        let mut s = Session {
+            endpoint: e.clone(),
+            challenge: None,
+            connection: None,
+            cseq: 0,
+        };
+        let reply = match s.send(transport, None) {
+            Ok(r) => r,
+            Err(err) => {
+                notes.push(format!("{} port {}: {err}", e.protocol(), e.port));
+                continue;
+            }
+        };
+        if let Some(sign) = lockout_sign(&reply) {
+            return Found::Lockout(sign);
+        }
+        if reply.status != 401 {
+            continue;
+        }
+        match usable_challenge(&reply, e.rtsp) {
+            Some(c) => {
+                s.challenge = Some(c);
+                return Found::Challenge(s);
+            }
+            None => notes.push(format!(
+                "{} port {} asks for a login camguard does not speak",
+                e.protocol(),
+                e.port
+            )),
+        }
+    }
+    notes.dedup();
+    Found::Nothing(if notes.is_empty() {
+        "no login prompt found: its web and RTSP pages open without a login".into()
+    } else {
+        format!("no usable login prompt found ({})", notes.join("; "))
+    })
+}
+
+fn usable_challenge(reply: &Response, rtsp: bool) -> Option<Challenge> {
+    let challenges = reply.challenges();
+    let probe = digest::Request {
+        method: "GET",
+        uri: "/",
+        user: "x",
+        password: "",
+        cnonce: "00",
+    };
+    challenges
+        .iter()
+        .find(|c| c.scheme == "digest" && digest::authorization(c, &probe).is_ok())
+        .or_else(|| challenges.iter().find(|c| !rtsp && c.scheme == "basic"))
+        .cloned()
+}
+
+enum Verdict {
+    Accepted,
+    /// 401: refused; the reply's new challenge, if usable, serves the next login.
+    Refused(Option<Challenge>),
+    Lockout(String),
+    Unclear(String),
+}
+
+fn judge(e: &Endpoint, reply: io::Result<Response>) -> Verdict {
+    let r = match reply {
+        Ok(r) => r,
+        Err(err) => return Verdict::Unclear(format!("no answer to the login: {err}")),
+    };
+    if let Some(sign) = lockout_sign(&r) {
+        return Verdict::Lockout(sign);
+    }
+    match r.status {
+        200..=299 => Verdict::Accepted,
+        300..=399 if !e.rtsp => Verdict::Accepted,
+        // RTSP servers authenticate before they look the stream up: a 404 after a 401 for the
+        // same URL means the login passed and only the path was wrong.
+        404 if e.rtsp => Verdict::Accepted,
+        401 => Verdict::Refused(usable_challenge(&r, e.rtsp)),
+        other => Verdict::Unclear(format!("the login got status {other}")),
+    }
+}
+
+/// A reply that says the device is locking logins, in camguard's words. Pure.
+pub fn lockout_sign(r: &Response) -> Option<String> {
+    match r.status {
+        403 => return Some("answered 403 Forbidden, a lockout sign".into()),
+        503 => return Some("answered 503 Service Unavailable, a lockout sign".into()),
+        423 => return Some("answered 423 Locked".into()),
+        429 => return Some("answered 429 Too Many Requests".into()),
+        200..=299 => return None,
+        _ => {}
+    }
+    let body = String::from_utf8_lossy(&r.body).to_ascii_lowercase();
+    // Hikvision ISAPI: <lockStatus>lock</lockStatus>, <unlockTime>seconds</unlockTime>,
+    // <retryLoginTime>tries left</retryLoginTime> (as public ISAPI clients read them).
+    if xml_value(&body, "lockstatus").is_some_and(|v| v == "lock" || v == "locked") {
+        return Some("said its logins are locked".into());
+    }
+    if xml_value(&body, "unlocktime")
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|s| s > 0)
+    {
+        return Some("said its logins are locked for a while".into());
+    }
+    if let Some(left) = xml_value(&body, "retrylogintime").and_then(|v| v.parse::<u64>().ok()) {
+        if left <= 1 {
+            return Some(format!(
+                "said {left} login tr{} left before it locks",
+                if left == 1 { "y is" } else { "ies are" }
+            ));
+        }
+    }
+    const WORDS: &[&str] = &[
+        "locked",
+        "lockout",
+        "lock out",
+        "too many",
+        "try again later",
+        "temporarily blocked",
+        "exceeded",
+    ];
+    WORDS
+        .iter()
+        .find(|w| contains_word(&body, w))
+        .map(|w| format!("said \"{w}\" in its reply, a lockout sign"))
+}
+
+fn xml_value<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find('<')? + start;
+    Some(body[start..end].trim())
+}
+
+/// `needle` in `hay` not preceded or followed by a letter ("unlocked" is not "locked").
+fn contains_word(hay: &str, needle: &str) -> bool {
+    let bytes = hay.as_bytes();
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(needle) {
+        let start = from + i;
+        let end = start + needle.len();
+        let before = start == 0 || !bytes[start - 1].is_ascii_alphabetic();
+        let after = end >= bytes.len() || !bytes[end].is_ascii_alphabetic();
+        if before && after {
+            return true;
+        }
+        from = end;
+        if from >= hay.len() {
+            break;
+        }
+    }
+    false
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings
+
+/// `camera.default_credentials` (critical) for each device that accepts a factory login.
+pub fn findings(results: &[CredentialResult]) -> Vec<Finding> {
+    results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::DefaultLogin(w) => Some(default_credentials(&r.device, w)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The same findings from the state file alone, for audits between checks (pure, cheap): each
+/// camera-like device of the inventory whose factory login worked at the last check.
+pub fn remembered_findings(inventory: &Inventory, state: &CredState) -> Vec<Finding> {
+    inventory
+        .cameras()
+        .filter_map(|d| {
+            let ip = d
+                .ips
+                .iter()
+                .find(|ip| ip.is_ipv4())
+                .or(d.ips.first())
+                .copied()?;
+            let rec = state.devices.get(&device_key(d, ip))?;
+            if rec.lockout.is_some() {
+                return None;
+            }
+            rec.works.as_ref().map(|w| default_credentials(d, w))
+        })
+        .collect()
+}
+
+fn default_credentials(d: &Arc<Device>, w: &WorkingLogin) -> Finding {
+    let label = d.classification.class.label();
+    let words = login_words(&w.user, &w.vendor);
+    finding(
+        "camera.default_credentials",
+        Severity::Critical,
+        Subject::Device {
+            ip: d.ips.first().copied(),
+            mac: d.mac,
+        },
+        format!(
+            "The {label} {} accepts its factory password",
+            d.display_name()
+        ),
+        format!(
+            "{} accepts the login {words} ({} on port {}; first found {}, last confirmed {}). \
+             Anyone on your network, or malware on any device in it, can watch its video and \
+             change its settings, and if a port forward or UPnP mapping exposes it, so can \
+             anyone on the internet.",
+            d.describe(),
+            w.protocol,
+            w.port,
+            crate::time::datetime(w.first_found),
+            crate::time::datetime(w.confirmed),
+        ),
+    )
+    .evidence(json!({
+        "device": DeviceRef(d.clone()),
+        "user": w.user,
+        "matched": format!("{}'s factory password", w.vendor),
+        "vendor": w.vendor,
+        "protocol": w.protocol,
+        "port": w.port,
+        "first_found": w.first_found,
+        "confirmed": w.confirmed,
+    }))
+    .remedy(format!(
+        "Change the password of the {} account on the {label} (in its web page or app) to a long \
+         one you use nowhere else, and update its firmware: current firmware does not accept \
+         factory passwords. camguard checks again within a day and clears this finding once the \
+         factory login no longer works.",
+        w.user
+    ))
+}
+
+#[cfg(test)]
+mod tests;

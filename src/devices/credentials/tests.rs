@@ -1,0 +1,894 @@
+//! The safety rules against scripted cameras. The real-server tests are in
+//! tests/credcheck_netns.rs; these cover every branch without a network.
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::*;
+use crate::devices::digest::{hex, md5};
+use crate::devices::{Classification, Confidence, DeviceClass, LanPrefix};
+
+const DAY: u64 = 86_400;
+const T0: u64 = 1_795_608_000;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Scheme {
+    Digest,
+    Basic,
+    Sha256Only,
+}
+
+/// A camera's login logic: HTTP or RTSP, Digest or Basic, counting what it receives.
+struct Camera {
+    user: &'static str,
+    password: &'static str,
+    realm: &'static str,
+    scheme: Scheme,
+    rtsp: bool,
+    /// Paths that demand a login; others answer 200 (or 404 for RTSP).
+    protected: Vec<&'static str>,
+    lock_after: u32,
+    /// Hikvision-style XML bodies with retryLoginTime.
+    hik_body: bool,
+    /// Answer every request with this status instead (a locked or broken camera).
+    fixed_status: Option<u16>,
+    /// Text to put in every 401 body.
+    body_401: &'static str,
+    // Counters.
+    connects: u32,
+    requests: u32,
+    attempts: u32,
+    failures: u32,
+    locked: bool,
+    nonces: u32,
+    /// Set by the test's save closure: attempts recorded in the saved state.
+    saved_attempts: Rc<RefCell<usize>>,
+    /// An attempt arrived that the saved state did not record yet.
+    unrecorded_attempt: bool,
+}
+
+impl Camera {
+    fn new(user: &'static str, password: &'static str, realm: &'static str) -> Camera {
+        Camera {
+            user,
+            password,
+            realm,
+            scheme: Scheme::Digest,
+            rtsp: false,
+            protected: vec![
+                "/ISAPI/Security/userCheck",
+                "/cgi-bin/magicBox.cgi?action=getDeviceType",
+                "/",
+            ],
+            lock_after: 3,
+            hik_body: false,
+            fixed_status: None,
+            body_401: "",
+            connects: 0,
+            requests: 0,
+            attempts: 0,
+            failures: 0,
+            locked: false,
+            nonces: 0,
+            saved_attempts: Rc::new(RefCell::new(0)),
+            unrecorded_attempt: false,
+        }
+    }
+
+    fn challenge(&mut self) -> String {
+        self.nonces += 1;
+        match self.scheme {
+            Scheme::Digest => format!(
+                "WWW-Authenticate: Digest realm=\"{}\", qop=\"auth\", nonce=\"n{}\", opaque=\"op\"\r\n",
+                self.realm, self.nonces
+            ),
+            Scheme::Basic => format!("WWW-Authenticate: Basic realm=\"{}\"\r\n", self.realm),
+            Scheme::Sha256Only => format!(
+                "WWW-Authenticate: Digest realm=\"{}\", nonce=\"n\", algorithm=SHA-256\r\n",
+                self.realm
+            ),
+        }
+    }
+
+    fn verify(&self, method: &str, auth: &str) -> bool {
+        match self.scheme {
+            Scheme::Basic => {
+                auth == format!(
+                    "Basic {}",
+                    digest::base64(format!("{}:{}", self.user, self.password).as_bytes())
+                )
+            }
+            _ => {
+                let ch = &digest::parse_challenges([auth])[0];
+                let p = |k: &str| ch.param(k).unwrap_or("").to_owned();
+                if p("username") != self.user || p("realm") != self.realm {
+                    return false;
+                }
+                let h = |s: String| hex(&md5(s.as_bytes()));
+                let ha1 = h(format!("{}:{}:{}", self.user, self.realm, self.password));
+                let ha2 = h(format!("{method}:{}", p("uri")));
+                let want = h(format!(
+                    "{ha1}:{}:{}:{}:{}:{ha2}",
+                    p("nonce"),
+                    p("nc"),
+                    p("cnonce"),
+                    p("qop")
+                ));
+                p("response") == want
+            }
+        }
+    }
+
+    fn answer(&mut self, request: &str) -> String {
+        self.requests += 1;
+        let proto = if self.rtsp { "RTSP/1.0" } else { "HTTP/1.1" };
+        let cseq = request
+            .lines()
+            .find_map(|l| l.strip_prefix("CSeq: "))
+            .map(|c| format!("CSeq: {c}\r\n"))
+            .unwrap_or_default();
+        if let Some(status) = self.fixed_status {
+            return format!("{proto} {status} Status\r\n{cseq}Content-Length: 0\r\n\r\n");
+        }
+        let mut words = request.split(' ');
+        let method = words.next().unwrap_or("").to_owned();
+        let target = words.next().unwrap_or("").to_owned();
+        let path = if self.rtsp {
+            target
+                .strip_prefix("rtsp://")
+                .and_then(|t| t.find('/').map(|i| t[i..].to_owned()))
+                .unwrap_or_default()
+        } else {
+            target.clone()
+        };
+        if !self.protected.contains(&path.as_str()) {
+            let status = if self.rtsp { "404 Not Found" } else { "200 OK" };
+            return format!("{proto} {status}\r\n{cseq}Content-Length: 0\r\n\r\n");
+        }
+        let auth = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Authorization: "))
+            .map(str::to_owned);
+        let Some(auth) = auth else {
+            let ch = self.challenge();
+            return format!("{proto} 401 Unauthorized\r\n{cseq}{ch}Content-Length: 0\r\n\r\n");
+        };
+        self.attempts += 1;
+        if (*self.saved_attempts.borrow() as u32) < self.attempts {
+            self.unrecorded_attempt = true;
+        }
+        if self.locked {
+            return self.fail_reply(proto, &cseq);
+        }
+        if self.verify(&method, &auth) {
+            let body = if self.hik_body {
+                "<userCheck><statusValue>200</statusValue></userCheck>"
+            } else {
+                ""
+            };
+            return format!(
+                "{proto} 200 OK\r\n{cseq}Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        self.failures += 1;
+        if self.failures >= self.lock_after {
+            self.locked = true;
+        }
+        self.fail_reply(proto, &cseq)
+    }
+
+    fn fail_reply(&mut self, proto: &str, cseq: &str) -> String {
+        let body = if self.hik_body {
+            format!(
+                "<userCheck><statusValue>401</statusValue><lockStatus>{}</lockStatus>\
+                 <unlockTime>0</unlockTime><retryLoginTime>{}</retryLoginTime></userCheck>",
+                if self.locked { "lock" } else { "unlock" },
+                self.lock_after.saturating_sub(self.failures)
+            )
+        } else {
+            self.body_401.to_owned()
+        };
+        let ch = self.challenge();
+        format!(
+            "{proto} 401 Unauthorized\r\n{cseq}{ch}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+}
+
+type Shared = Rc<RefCell<Camera>>;
+
+struct FakeNet {
+    cameras: HashMap<SocketAddr, Shared>,
+    connects_elsewhere: u32,
+}
+
+struct FakeConn(Shared);
+
+impl Connection for FakeConn {
+    fn exchange(&mut self, request: &[u8]) -> io::Result<Vec<u8>> {
+        let text = String::from_utf8_lossy(request).into_owned();
+        Ok(self.0.borrow_mut().answer(&text).into_bytes())
+    }
+}
+
+impl Transport for FakeNet {
+    fn connect(&mut self, addr: SocketAddr) -> io::Result<Box<dyn Connection>> {
+        match self.cameras.get(&addr) {
+            Some(c) => {
+                c.borrow_mut().connects += 1;
+                Ok(Box::new(FakeConn(c.clone())))
+            }
+            None => {
+                self.connects_elsewhere += 1;
+                Err(io::Error::new(io::ErrorKind::ConnectionRefused, "refused"))
+            }
+        }
+    }
+
+    fn cnonce(&mut self) -> String {
+        "0a4f113b".into()
+    }
+}
+
+fn guard() -> LanGuard {
+    LanGuard::new(vec![LanPrefix::parse("192.168.1.1/24").unwrap()])
+}
+
+fn device(mac: &str, ip: &str, class: DeviceClass, vendor: Option<&str>) -> Arc<Device> {
+    Arc::new(Device::new(
+        Some(mac.parse().unwrap()),
+        vec![ip.parse().unwrap()],
+        vec!["cam1".into()],
+        vec!["DHCP lease"],
+        Classification {
+            class,
+            confidence: Confidence::High,
+            vendor: vendor.map(str::to_owned),
+            reasons: vec![],
+        },
+    ))
+}
+
+fn target(d: &Arc<Device>, http: &[u16], rtsp: &[u16]) -> Target {
+    let ip = d.ips[0];
+    Target {
+        key: d.mac.unwrap().to_string(),
+        device: d.clone(),
+        ip,
+        vendor: d.classification.vendor.clone(),
+        http_ports: http.to_vec(),
+        rtsp_ports: rtsp.to_vec(),
+    }
+}
+
+struct Rig {
+    net: FakeNet,
+    state: CredState,
+    saved: Vec<Vec<u8>>,
+    fail_saves: bool,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        Rig {
+            net: FakeNet {
+                cameras: HashMap::new(),
+                connects_elsewhere: 0,
+            },
+            state: CredState::default(),
+            saved: Vec::new(),
+            fail_saves: false,
+        }
+    }
+
+    fn camera(&mut self, addr: &str, cam: Camera) -> Shared {
+        let shared = Rc::new(RefCell::new(cam));
+        self.net
+            .cameras
+            .insert(addr.parse().unwrap(), shared.clone());
+        shared
+    }
+
+    fn run(&mut self, targets: &[Target], now: u64) -> Vec<CredentialResult> {
+        let cams: Vec<Shared> = self.net.cameras.values().cloned().collect();
+        let saved = &mut self.saved;
+        let fail = self.fail_saves;
+        let mut save = |s: &CredState| -> io::Result<()> {
+            if fail {
+                return Err(io::Error::other("disk full"));
+            }
+            saved.push(s.to_json());
+            let recorded: usize = s.devices.values().map(|r| r.attempts.len()).sum();
+            for c in &cams {
+                let c = c.borrow();
+                let before = *c.saved_attempts.borrow();
+                *c.saved_attempts.borrow_mut() = recorded.max(before);
+            }
+            Ok(())
+        };
+        check(
+            targets,
+            &guard(),
+            &mut self.state,
+            now,
+            &mut self.net,
+            &mut save,
+        )
+    }
+}
+
+fn hikvision_camera() -> Camera {
+    let mut c = Camera::new("admin", "12345", "IP Camera(A1B2)");
+    c.hik_body = true;
+    c
+}
+
+/// Every way a result can be shown, for the no-password assertions.
+fn every_output(results: &[CredentialResult], rig: &Rig) -> String {
+    let mut all = String::new();
+    for r in results {
+        all.push_str(&r.log_line());
+        all.push_str(&format!("{r:?}"));
+    }
+    for f in findings(results) {
+        all.push_str(&serde_json::to_string(&f).unwrap());
+    }
+    all.push_str(&String::from_utf8_lossy(&rig.state.to_json()));
+    for s in &rig.saved {
+        all.push_str(&String::from_utf8_lossy(s));
+    }
+    all.push_str(&format!("{FACTORY_DEFAULTS:?}"));
+    all
+}
+
+#[test]
+fn finds_the_hikvision_factory_login_with_one_attempt_and_says_so_without_the_password() {
+    let mut rig = Rig::new();
+    let cam = rig.camera("192.168.1.64:80", hikvision_camera());
+    let d = device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    );
+    let results = rig.run(&[target(&d, &[80], &[554])], T0);
+    let Outcome::DefaultLogin(w) = &results[0].outcome else {
+        panic!("{:?}", results[0].outcome)
+    };
+    assert_eq!(
+        (
+            w.user.as_str(),
+            w.vendor.as_str(),
+            w.protocol.as_str(),
+            w.port
+        ),
+        ("admin", "Hikvision", "HTTP", 80)
+    );
+    assert_eq!(results[0].attempts, 1);
+    let c = cam.borrow();
+    assert_eq!((c.attempts, c.failures, c.locked), (1, 0, false));
+    assert!(
+        !c.unrecorded_attempt,
+        "the attempt was saved before it was sent"
+    );
+    drop(c);
+
+    let f = findings(&results);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].id, "camera.default_credentials");
+    assert_eq!(f[0].severity, Severity::Critical);
+    assert!(
+        f[0].detail
+            .contains("admin with Hikvision's factory password"),
+        "{}",
+        f[0].detail
+    );
+    assert!(f[0]
+        .detail
+        .contains("\"cam1\" (192.168.1.64, 4c:bd:8f:00:00:01)"));
+    assert_eq!(
+        f[0].evidence.to_json()["matched"],
+        "Hikvision's factory password"
+    );
+    assert!(results[0]
+        .log_line()
+        .contains("accepts admin with Hikvision's factory password"));
+    let all = every_output(&results, &rig);
+    assert!(!all.contains("12345"), "a password leaked: {all}");
+}
+
+#[test]
+fn one_run_a_day_and_a_daily_reconfirmation() {
+    let mut rig = Rig::new();
+    let cam = rig.camera("192.168.1.64:80", hikvision_camera());
+    let d = device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    );
+    let t = [target(&d, &[80], &[])];
+    rig.run(&t, T0);
+    let requests = cam.borrow().requests;
+    // Every audit of the day after that: remembered, not re-checked.
+    for minutes in [5, 60, 23 * 60] {
+        let r = rig.run(&t, T0 + minutes * 60);
+        assert!(
+            matches!(r[0].outcome, Outcome::DefaultLogin(_)),
+            "{:?}",
+            r[0].outcome
+        );
+        assert_eq!(r[0].attempts, 0);
+    }
+    assert_eq!(cam.borrow().requests, requests, "no request within the day");
+    assert_eq!(
+        findings(&rig.run(&t, T0 + 7200)).len(),
+        1,
+        "the finding stays"
+    );
+    // The next day: one attempt to see whether it still works.
+    let r = rig.run(&t, T0 + DAY);
+    let Outcome::DefaultLogin(w) = &r[0].outcome else {
+        panic!()
+    };
+    assert_eq!((w.first_found, w.confirmed), (T0, T0 + DAY));
+    assert_eq!(cam.borrow().attempts, 2);
+}
+
+#[test]
+fn a_changed_password_after_a_success_is_a_lockout_sign_and_clears_the_finding() {
+    let mut rig = Rig::new();
+    let cam = rig.camera("192.168.1.64:80", hikvision_camera());
+    let d = device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    );
+    let t = [target(&d, &[80], &[])];
+    rig.run(&t, T0);
+    cam.borrow_mut().password = "a-long-new-one";
+    let r = rig.run(&t, T0 + DAY);
+    assert!(
+        matches!(r[0].outcome, Outcome::Lockout(_)),
+        "{:?}",
+        r[0].outcome
+    );
+    assert!(findings(&r).is_empty());
+    let attempts = cam.borrow().attempts;
+    for day in 2..10 {
+        let r = rig.run(&t, T0 + day * DAY);
+        assert!(matches!(r[0].outcome, Outcome::Lockout(_)));
+    }
+    assert_eq!(cam.borrow().attempts, attempts, "never again");
+    assert_eq!(cam.borrow().failures, 1);
+}
+
+#[test]
+fn a_changed_password_costs_at_most_two_failures_ever_and_never_locks() {
+    // Dahua has two factory logins; the camera locks at its third failure and never forgets.
+    let mut rig = Rig::new();
+    let cam = rig.camera(
+        "192.168.1.70:80",
+        Camera::new("admin", "Owner-Chosen-7", "Login to 7K02D8"),
+    );
+    let d = device(
+        "3c:ef:8c:00:00:01",
+        "192.168.1.70",
+        DeviceClass::Camera,
+        Some("Dahua"),
+    );
+    let t = [target(&d, &[80], &[554])];
+    let r = rig.run(&t, T0);
+    assert_eq!(
+        r[0].outcome,
+        Outcome::Refused {
+            vendor: "Dahua".into(),
+            tried: 2
+        }
+    );
+    assert_eq!(r[0].attempts, 2);
+    for day in 1..30 {
+        let r = rig.run(&t, T0 + day * DAY);
+        assert!(
+            matches!(r[0].outcome, Outcome::Refused { .. }),
+            "{:?}",
+            r[0].outcome
+        );
+        assert_eq!(r[0].attempts, 0);
+    }
+    let c = cam.borrow();
+    assert_eq!((c.attempts, c.failures, c.locked), (2, 2, false));
+    assert!(!c.unrecorded_attempt);
+    assert_eq!(rig.net.connects_elsewhere, 0, "RTSP was not needed");
+}
+
+#[test]
+fn hikvision_saying_one_try_is_left_stops_the_check() {
+    // A Dahua-named device with Hikvision-style bodies: after the first failure it says only
+    // one try is left (someone else failed before), so the second login is not tried.
+    let mut rig = Rig::new();
+    let mut c = Camera::new("admin", "other", "IP Camera(X)");
+    c.hik_body = true;
+    c.failures = 1;
+    let cam = rig.camera("192.168.1.70:80", c);
+    let d = device(
+        "3c:ef:8c:00:00:01",
+        "192.168.1.70",
+        DeviceClass::Camera,
+        Some("Dahua"),
+    );
+    let r = rig.run(&[target(&d, &[80], &[])], T0);
+    let Outcome::Lockout(l) = &r[0].outcome else {
+        panic!("{:?}", r[0].outcome)
+    };
+    assert!(l.sign.contains("1 login try is left"), "{}", l.sign);
+    assert_eq!(cam.borrow().attempts, 1);
+    assert!(!cam.borrow().locked);
+}
+
+#[test]
+fn lockout_signs_at_the_prompt_stop_before_any_attempt() {
+    for status in [403u16, 503, 429] {
+        let mut rig = Rig::new();
+        let mut c = hikvision_camera();
+        c.fixed_status = Some(status);
+        let cam = rig.camera("192.168.1.64:80", c);
+        let d = device(
+            "4c:bd:8f:00:00:01",
+            "192.168.1.64",
+            DeviceClass::Camera,
+            Some("Hikvision"),
+        );
+        let t = [target(&d, &[80], &[554])];
+        let r = rig.run(&t, T0);
+        let Outcome::Lockout(l) = &r[0].outcome else {
+            panic!("{status}: {:?}", r[0].outcome)
+        };
+        assert!(l.sign.contains(&status.to_string()));
+        assert_eq!(cam.borrow().attempts, 0);
+        let requests = cam.borrow().requests;
+        rig.run(&t, T0 + 5 * DAY);
+        assert_eq!(cam.borrow().requests, requests, "{status}: never again");
+    }
+}
+
+#[test]
+fn lockout_text_in_a_refusal_stops_the_check() {
+    let mut rig = Rig::new();
+    let mut c = Camera::new("admin", "x", "Login to 7K02D8");
+    c.body_401 = "<html>Too many failed logins, try again later</html>";
+    let cam = rig.camera("192.168.1.70:80", c);
+    let d = device(
+        "3c:ef:8c:00:00:01",
+        "192.168.1.70",
+        DeviceClass::Camera,
+        Some("Dahua"),
+    );
+    let r = rig.run(&[target(&d, &[80], &[])], T0);
+    assert!(
+        matches!(&r[0].outcome, Outcome::Lockout(l) if l.sign.contains("too many")),
+        "{:?}",
+        r[0].outcome
+    );
+    assert_eq!(cam.borrow().attempts, 1);
+}
+
+#[test]
+fn words_inside_other_words_are_no_lockout_sign() {
+    let r = Response::parse(b"HTTP/1.1 401 x\r\n\r\n<lockStatus>unlock</lockStatus><retryLoginTime>5</retryLoginTime>unlocked").unwrap();
+    assert_eq!(lockout_sign(&r), None);
+    let r = Response::parse(b"HTTP/1.1 401 x\r\n\r\n<lockStatus>lock</lockStatus>").unwrap();
+    assert!(lockout_sign(&r).is_some());
+    let r = Response::parse(b"HTTP/1.1 401 x\r\n\r\n<unlockTime>1800</unlockTime>").unwrap();
+    assert!(lockout_sign(&r).is_some());
+    let ok = Response::parse(b"HTTP/1.1 200 OK\r\n\r\nAccount locked after 5 failures (help text)")
+        .unwrap();
+    assert_eq!(lockout_sign(&ok), None, "a success is a success");
+}
+
+#[test]
+fn devices_that_are_not_cameras_are_never_touched() {
+    let mut rig = Rig::new();
+    let cam = rig.camera("192.168.1.80:80", hikvision_camera());
+    // A Hikvision-vendored device the owner says is no camera, passed in by mistake.
+    let d = device(
+        "4c:bd:8f:00:00:09",
+        "192.168.1.80",
+        DeviceClass::Other,
+        Some("Hikvision"),
+    );
+    let r = rig.run(&[target(&d, &[80], &[554])], T0);
+    assert_eq!(r[0].outcome, Outcome::Skipped(Skip::NotACamera));
+    assert_eq!(cam.borrow().connects, 0);
+    assert_eq!(rig.net.connects_elsewhere, 0);
+}
+
+#[test]
+fn addresses_outside_the_lan_are_never_touched() {
+    let mut rig = Rig::new();
+    for ip in ["192.168.2.64", "8.8.8.8", "192.168.1.1"] {
+        let d = device(
+            "4c:bd:8f:00:00:01",
+            ip,
+            DeviceClass::Camera,
+            Some("Hikvision"),
+        );
+        let r = rig.run(&[target(&d, &[80], &[554])], T0);
+        assert!(
+            matches!(r[0].outcome, Outcome::Skipped(Skip::AddressRefused(_))),
+            "{ip}"
+        );
+    }
+    assert_eq!(rig.net.connects_elsewhere, 0);
+    // The real transport refuses too, for a caller that bypassed check().
+    let mut tcp = TcpTransport::new(guard());
+    let e = tcp.connect("8.8.8.8:80".parse().unwrap()).err().unwrap();
+    assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+}
+
+#[test]
+fn an_attempt_that_cannot_be_recorded_is_not_sent() {
+    let mut rig = Rig::new();
+    rig.fail_saves = true;
+    let cam = rig.camera("192.168.1.64:80", hikvision_camera());
+    let d = device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    );
+    let r = rig.run(&[target(&d, &[80], &[])], T0);
+    assert!(
+        matches!(r[0].outcome, Outcome::Skipped(Skip::StateNotSaved(_))),
+        "{:?}",
+        r[0].outcome
+    );
+    assert_eq!(cam.borrow().attempts, 0);
+}
+
+#[test]
+fn rtsp_describe_with_digest_on_the_challenge_connection() {
+    let mut rig = Rig::new();
+    let mut c = hikvision_camera();
+    c.rtsp = true;
+    c.hik_body = false;
+    c.protected = vec!["/Streaming/Channels/101"];
+    let cam = rig.camera("192.168.1.64:554", c);
+    let d = device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    );
+    // No web port: RTSP it is.
+    let r = rig.run(&[target(&d, &[], &[554])], T0);
+    let Outcome::DefaultLogin(w) = &r[0].outcome else {
+        panic!("{:?}", r[0].outcome)
+    };
+    assert_eq!((w.protocol.as_str(), w.port), ("RTSP", 554));
+    assert_eq!(
+        cam.borrow().connects,
+        1,
+        "challenge and login on one connection"
+    );
+}
+
+#[test]
+fn http_basic_when_that_is_all_it_offers() {
+    let mut rig = Rig::new();
+    let mut c = Camera::new("root", "pass", "AXIS_ACCC8E000111");
+    c.scheme = Scheme::Basic;
+    c.protected = vec!["/axis-cgi/param.cgi?action=list&group=Brand"];
+    rig.camera("192.168.1.90:80", c);
+    let d = device(
+        "ac:cc:8e:00:01:11",
+        "192.168.1.90",
+        DeviceClass::Camera,
+        Some("Axis"),
+    );
+    let r = rig.run(&[target(&d, &[80], &[])], T0);
+    assert!(
+        matches!(&r[0].outcome, Outcome::DefaultLogin(w) if w.user == "root"),
+        "{:?}",
+        r[0].outcome
+    );
+    assert!(
+        !every_output(&r, &rig).contains("cm9vdDpwYXNz"),
+        "no Basic header anywhere"
+    );
+}
+
+#[test]
+fn authentication_camguard_does_not_speak_costs_no_attempt() {
+    let mut rig = Rig::new();
+    let mut c = hikvision_camera();
+    c.scheme = Scheme::Sha256Only;
+    let cam = rig.camera("192.168.1.64:80", c);
+    let d = device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    );
+    let r = rig.run(&[target(&d, &[80], &[])], T0);
+    assert!(
+        matches!(&r[0].outcome, Outcome::Inconclusive(w) if w.contains("does not speak")),
+        "{:?}",
+        r[0].outcome
+    );
+    assert_eq!(cam.borrow().attempts, 0);
+}
+
+#[test]
+fn vendors_without_factory_logins_and_unknown_vendors_are_skipped() {
+    let mut rig = Rig::new();
+    for vendor in [Some("Ring"), Some("Tuya"), None] {
+        let d = device(
+            "4c:bd:8f:00:00:01",
+            "192.168.1.64",
+            DeviceClass::Camera,
+            vendor,
+        );
+        let r = rig.run(&[target(&d, &[80], &[554])], T0);
+        assert!(matches!(
+            r[0].outcome,
+            Outcome::Skipped(Skip::NoFactoryLogins(_))
+        ));
+    }
+    assert_eq!(rig.net.connects_elsewhere, 0);
+}
+
+#[test]
+fn a_clock_that_went_back_does_not_reopen_the_budget() {
+    let mut rig = Rig::new();
+    let cam = rig.camera(
+        "192.168.1.70:80",
+        Camera::new("admin", "x", "Login to 7K02D8"),
+    );
+    let d = device(
+        "3c:ef:8c:00:00:01",
+        "192.168.1.70",
+        DeviceClass::Camera,
+        Some("Dahua"),
+    );
+    let t = [target(&d, &[80], &[])];
+    // A run dated in the future (the clock was ahead, then corrected).
+    rig.state.devices.insert(
+        t[0].key.clone(),
+        DeviceRecord {
+            last_run: Some(T0 + 3600),
+            attempts: vec![T0 + 3600],
+            ..DeviceRecord::default()
+        },
+    );
+    let r = rig.run(&t, T0);
+    assert!(
+        matches!(r[0].outcome, Outcome::Skipped(Skip::NotDue(_))),
+        "{:?}",
+        r[0].outcome
+    );
+    assert_eq!(cam.borrow().requests, 0);
+}
+
+#[test]
+fn remembered_findings_come_from_the_state_alone() {
+    let mut rig = Rig::new();
+    rig.camera("192.168.1.64:80", hikvision_camera());
+    let d = device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    );
+    rig.run(&[target(&d, &[80], &[])], T0);
+    let state = CredState::parse(&rig.state.to_json()).unwrap();
+    let snap = crate::snapshot::Snapshot::new(T0, "test");
+    let mut inv = Inventory::build(&snap, &crate::policy::Policy::default());
+    inv.devices.push(d.clone());
+    let f = remembered_findings(&inv, &state);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].title.contains("accepts its factory password"));
+    // The same state with the device now classified as no camera: no finding.
+    let mut inv = Inventory::build(&snap, &crate::policy::Policy::default());
+    inv.devices.push(device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Other,
+        Some("Hikvision"),
+    ));
+    assert!(remembered_findings(&inv, &state).is_empty());
+}
+
+#[test]
+fn hostile_replies_never_panic_and_cost_at_most_the_budget() {
+    // xorshift: reproducible garbage, including truncated and oversized heads.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    struct Garbage(Vec<u8>);
+    impl Connection for Garbage {
+        fn exchange(&mut self, _: &[u8]) -> io::Result<Vec<u8>> {
+            Ok(self.0.clone())
+        }
+    }
+    struct GarbageNet(Vec<Vec<u8>>, usize);
+    impl Transport for GarbageNet {
+        fn connect(&mut self, _: SocketAddr) -> io::Result<Box<dyn Connection>> {
+            self.1 += 1;
+            Ok(Box::new(Garbage(self.0[self.1 % self.0.len()].clone())))
+        }
+        fn cnonce(&mut self) -> String {
+            "00".into()
+        }
+    }
+    let pieces: [&[u8]; 8] = [
+        b"HTTP/1.1 401 U\r\n",
+        b"WWW-Authenticate: Digest realm=\"r\", nonce=\"n\", qop=\"auth\"\r\n",
+        b"WWW-Authenticate: Basic\r\n",
+        b"\r\n",
+        b"RTSP/1.0 200 OK\r\n",
+        b"<retryLoginTime>x</retryLoginTime>",
+        b"\xff\x00\"\\,=",
+        b"HTTP/1.1 200 OK\r\n\r\n",
+    ];
+    let d = device(
+        "3c:ef:8c:00:00:01",
+        "192.168.1.70",
+        DeviceClass::Camera,
+        Some("Dahua"),
+    );
+    for round in 0..300 {
+        let replies: Vec<Vec<u8>> = (0..3)
+            .map(|_| {
+                let n = (next() % 8) as usize;
+                (0..n)
+                    .flat_map(|_| pieces[(next() % 8) as usize].to_vec())
+                    .collect()
+            })
+            .collect();
+        let mut net = GarbageNet(replies, 0);
+        let mut state = CredState::default();
+        let mut save = |_: &CredState| Ok(());
+        let r = check(
+            &[target(&d, &[80], &[554])],
+            &guard(),
+            &mut state,
+            T0,
+            &mut net,
+            &mut save,
+        );
+        assert!(r[0].attempts <= MAX_ATTEMPTS_PER_DAY, "round {round}");
+    }
+}
+
+#[test]
+fn the_table_names_vendors_the_inventory_knows_and_few_logins_each() {
+    let known: Vec<&str> = crate::devices::oui::VENDORS
+        .iter()
+        .map(|v| v.name)
+        .chain(["HiWatch (Hikvision)", "Foscam", "Xiongmai (XMEye)"])
+        .collect();
+    for d in FACTORY_DEFAULTS {
+        assert!(
+            !d.logins.is_empty() && d.logins.len() <= MAX_FAILURES as usize,
+            "{}",
+            d.vendor
+        );
+        for a in d.aliases {
+            assert!(
+                known.contains(a),
+                "{a} is no vendor name classification or the probe gives"
+            );
+        }
+    }
+    for hint in ["Hikvision", "Dahua", "Axis"] {
+        assert!(defaults_for(hint).is_some(), "probe hint {hint}");
+    }
+}
