@@ -104,6 +104,13 @@ impl Testbed {
     }
 
     pub fn up(mut self) -> Testbed {
+        self = self.up_without_daemon();
+        self.start_daemon(&[]);
+        self
+    }
+
+    /// The broker and the stand-in only; start the daemon with [`Testbed::start_daemon`].
+    pub fn up_without_daemon(self) -> Testbed {
         let out = self
             .command(&repo().join("scripts/testbed"))
             .arg("up")
@@ -113,7 +120,6 @@ impl Testbed {
             .output()
             .expect("scripts/testbed runs");
         assert!(out.status.success(), "testbed up: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        self.start_daemon(&[]);
         self
     }
 
