@@ -248,3 +248,44 @@ fn enforce_then_revert_is_byte_identical_on_generated_routers() {
         let _ = std::fs::remove_dir_all(&src);
     }
 }
+
+#[test]
+fn with_enforce_on_a_cameras_new_mapping_is_revoked_within_two_seconds() {
+    let tb = Testbed::new("auto", &example("messy-home")).miniupnpd_running();
+    let policy = tb.root.join("etc/config/camguard");
+    let text = std::fs::read_to_string(&policy).unwrap().replace("option enforce '0'", "option enforce '1'");
+    std::fs::write(&policy, text).unwrap();
+    let tb = tb.up();
+    assert!(
+        testbed::wait_until(std::time::Duration::from_secs(10), || tb.call("plan", "{}")["actions"] == serde_json::json!([])),
+        "the daemon enforces on its own at start"
+    );
+    let lease = tb.root.join("tmp/run/miniupnpd.leases");
+    let mut text = std::fs::read_to_string(&lease).unwrap();
+    text.push_str("TCP:8554:192.168.1.65:8554:0:garden cam rtsp\n");
+    let appended = std::time::Instant::now();
+    std::fs::write(&lease, text).unwrap();
+    let gone = testbed::wait_until(std::time::Duration::from_secs(2), || {
+        !std::fs::read_to_string(&lease).unwrap().contains("TCP:8554:")
+    });
+    assert!(gone, "not revoked within 2 s");
+    println!("camera mapping revoked {:?} after it appeared", appended.elapsed());
+    let journal = tb.call("journal", "{}");
+    assert!(journal["entries"][0]["actions"].as_array().unwrap().iter().any(|a| a["kind"] == "revoke_mapping" && a["ext_port"] == 8554));
+}
+
+#[test]
+fn actions_a_luci_apply_held_back_are_retried_once_it_is_confirmed() {
+    let tb = Testbed::new("retry", &example("old-21.02")).up();
+    let sid = "fedcba9876543210fedcba9876543210";
+    let set = format!(r#"{{"config":"dhcp","section":"lan","values":{{"leasetime":"6h"}},"ubus_rpc_session":"{sid}"}}"#);
+    assert!(tb.ubus(&["call", "uci", "set", &set]).status.success());
+    assert!(tb.ubus(&["call", "uci", "apply", &format!(r#"{{"rollback":true,"timeout":60,"ubus_rpc_session":"{sid}"}}"#)]).status.success());
+    let outcome = tb.call("enforce", "{}");
+    assert!(!outcome["pending"].as_array().unwrap().is_empty(), "{outcome:#}");
+    assert!(tb.ubus(&["call", "uci", "confirm", &format!(r#"{{"ubus_rpc_session":"{sid}"}}"#)]).status.success());
+    assert!(
+        testbed::wait_until(std::time::Duration::from_secs(20), || tb.call("plan", "{}")["actions"] == serde_json::json!([])),
+        "retried without being asked again"
+    );
+}

@@ -36,7 +36,8 @@ pub struct Outcome {
     pub actions: Vec<Action>,
     pub applied: usize,
     pub failed: Vec<Value>,
-    pub pending: Vec<Value>,
+    /// Waiting for a LuCI apply-with-rollback to end; the daemon retries them.
+    pub pending: Vec<Action>,
     pub verified: Vec<Check>,
 }
 
@@ -498,7 +499,7 @@ impl Executor<'_> {
             .iter()
             .map(|f| json!({ "action": actions.get(f.action), "error": f.error }))
             .collect();
-        outcome.pending = entry.pending.iter().map(|&i| json!(actions[i])).collect();
+        outcome.pending = entry.pending.iter().map(|&i| actions[i].clone()).collect();
         outcome.verified = self.verify(&actions, &entry.applied);
         outcome
     }

@@ -32,6 +32,9 @@ pub const METHODS: &[&str] = &[
 /// A change is re-audited this long after the last event of a burst (a lease file rewritten
 /// line by line, a commit touching several configs).
 const DEBOUNCE: Duration = Duration::from_millis(200);
+/// How long to wait before retrying actions a pending LuCI apply-with-rollback refused (LuCI's
+/// default rollback timeout is 90 s; the owner usually confirms within seconds).
+const RETRY_PENDING: Duration = Duration::from_secs(10);
 /// Each ubus call's deadline.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Reconnect backoff: first retry, and the longest wait between retries.
@@ -86,6 +89,9 @@ pub(crate) struct State {
     pub plan: Vec<crate::policy::plan::Action>,
     /// The last plan `enforce '1'` applied without full success.
     last_auto_plan: Option<Vec<crate::policy::plan::Action>>,
+    /// Actions whose commit a pending LuCI apply-with-rollback refused, and when to try again.
+    pub pending: Vec<crate::policy::plan::Action>,
+    pub retry_due: Option<Instant>,
 }
 
 impl State {
@@ -103,6 +109,8 @@ impl State {
             client: None,
             plan: Vec::new(),
             last_auto_plan: None,
+            pending: Vec::new(),
+            retry_due: None,
         }
     }
 
@@ -183,8 +191,9 @@ impl State {
             }
             let actions = self.plan.clone();
             let outcome = self.enforce(actions.clone(), "enforce", false);
-            self.last_auto_plan =
-                (!outcome.failed.is_empty() || !outcome.pending.is_empty()).then_some(actions);
+            // A plan that failed is not retried on every audit; one that waits for a LuCI apply is
+            // retried on the retry timer.
+            self.last_auto_plan = (!outcome.failed.is_empty()).then_some(actions);
             self.audit_once();
         } else if self.plan.is_empty() {
             self.last_auto_plan = None;
@@ -267,6 +276,18 @@ impl State {
                 verified: vec![],
             },
         };
+        if !outcome.pending.is_empty() {
+            log::notice(&format!(
+                "{} actions wait for a LuCI apply with rollback to finish; retrying in {} s",
+                outcome.pending.len(),
+                RETRY_PENDING.as_secs()
+            ));
+            self.pending = outcome.pending.clone();
+            self.retry_due = Some(Instant::now() + RETRY_PENDING);
+        } else if outcome.journal_id.is_some() {
+            self.pending.clear();
+            self.retry_due = None;
+        }
         if let Some(id) = &outcome.journal_id {
             log::notice(&format!(
                 "{reason}: journal {id}: {} applied, {} failed, {} pending",
@@ -280,6 +301,18 @@ impl State {
             }
         }
         outcome
+    }
+
+    /// Retries the actions a pending LuCI apply refused, as far as they are still planned.
+    fn retry_pending(&mut self) {
+        self.retry_due = None;
+        let pending = std::mem::take(&mut self.pending);
+        self.audit_once();
+        let actions: Vec<_> = self.plan.iter().filter(|a| pending.contains(a)).cloned().collect();
+        if !actions.is_empty() {
+            self.enforce(actions, "enforce", false);
+            self.audit_once();
+        }
     }
 
     /// Rolls back enforcement a crash interrupted (journal entries still `applying`).
@@ -387,6 +420,9 @@ pub fn run(opts: Options) -> Result<(), String> {
         if provider.is_none() {
             wake = wake.min(reconnect_at);
         }
+        if let Some(due) = state.retry_due {
+            wake = wake.min(due);
+        }
         let mut fds = vec![signals.as_raw_fd(), inotify.as_raw_fd()];
         if let Some(p) = provider.as_mut() {
             fds.push(p.fd());
@@ -426,6 +462,9 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
         }
         let now = Instant::now();
+        if state.retry_due.is_some_and(|due| now >= due) {
+            state.retry_pending();
+        }
         if audit_due.is_some_and(|due| now >= due) || now >= next_periodic {
             audit_due = None;
             state.audit();
