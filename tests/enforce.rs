@@ -289,3 +289,35 @@ fn actions_a_luci_apply_held_back_are_retried_once_it_is_confirmed() {
         "retried without being asked again"
     );
 }
+
+/// The same router read live (through the testbed's rpcd stand-in) and offline (its files) must
+/// give the same findings.
+#[test]
+fn status_over_the_testbed_answers_what_camguard_audit_answers() {
+    for name in ["messy-home", "old-21.02", "fresh-25.12"] {
+        let tb = Testbed::new(&format!("same-{name}"), &example(name)).miniupnpd_running().up();
+        let live = tb.call("status", "{}");
+        let offline = std::process::Command::new(env!("CARGO_BIN_EXE_camguard"))
+            .args(["audit", "--json", "--root"])
+            .arg(&tb.root)
+            .output()
+            .unwrap();
+        let offline: Value = serde_json::from_slice(&offline.stdout).unwrap();
+        let keys = |r: &Value| {
+            let mut k: Vec<String> = r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    // ubus-client prints keys sorted; compare the subject as a map, not as text.
+                    let subject: std::collections::BTreeMap<String, Value> = serde_json::from_value(f["subject"].clone()).unwrap();
+                    format!("{} {} {:?}", f["id"], f["severity"], subject)
+                })
+                .collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&live), keys(&offline), "{name}");
+        assert_eq!(live["router"]["release"], offline["router"]["release"], "{name}");
+    }
+}
