@@ -112,12 +112,23 @@ pub struct ProbeReport {
 pub const ANSWERS_ON: &str = "answers on";
 
 impl ProbeReport {
-    /// Evidence for [`super::Evidence::service_ports`]. An RTSP port counts only when RTSP
-    /// answered: "answers on port 554" claims RTSP, and anything may listen on a port.
+    /// Evidence for [`super::Evidence::service_ports`]: the ports whose answer is the camera
+    /// protocol classify.rs credits them with, since anything may listen on a port.
+    /// - 554/8554 count only when RTSP answered.
+    /// - 8000 counts only when it did **not** answer HTTP: Hikvision's SDK there is binary,
+    ///   and a web server on 8000 (development servers, NAS apps) is no camera sign.
+    /// - 88 counts only when it answered HTTP, as Foscam's web server does; Kerberos, the
+    ///   port's other owner, does not.
+    /// - Other ports (Dahua 37777, Xiongmai 34567) count when they accept a connection.
     pub fn service_ports(&self) -> Vec<(u16, &'static str)> {
         self.services
             .iter()
-            .filter(|s| !RTSP_PORTS.contains(&s.port) || s.kind == ServiceKind::Rtsp)
+            .filter(|s| match s.port {
+                p if RTSP_PORTS.contains(&p) => s.kind == ServiceKind::Rtsp,
+                8000 => s.kind != ServiceKind::Http,
+                88 => s.kind == ServiceKind::Http,
+                _ => true,
+            })
             .map(|s| (s.port, ANSWERS_ON))
             .collect()
     }
@@ -352,6 +363,25 @@ mod tests {
             refused: None,
         };
         assert_eq!(report.service_ports(), vec![(554, ANSWERS_ON)]);
+    }
+
+    #[test]
+    fn web_servers_on_8000_are_no_hikvision_sdk_and_only_http_on_88_is_foscam() {
+        let report = |services| ProbeReport {
+            ip: "192.168.1.5".parse().unwrap(),
+            at: 0,
+            services,
+            refused: None,
+        };
+        let http = b"HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11\r\n\r\n";
+        assert_eq!(
+            report(vec![interpret(8000, Some(http)), interpret(88, None)]).service_ports(),
+            []
+        );
+        assert_eq!(
+            report(vec![interpret(8000, None), interpret(88, Some(http))]).service_ports(),
+            [(8000, ANSWERS_ON), (88, ANSWERS_ON)]
+        );
     }
 
     #[test]
