@@ -485,6 +485,21 @@ fn rtsp_describe_with_digest_on_the_real_gstreamer_server() {
     let probes = probe_in_router(&rig, &["10.231.1.11"]);
     assert_eq!(probes[0].ports_of(ServiceKind::Rtsp), [554]);
     assert!(probes[0].ports_of(ServiceKind::Http).is_empty());
+    // With an unrelated OUI and a generic hostname, the real RTSP answer alone makes it a
+    // camera (at low confidence); without the probe it is nothing.
+    let generic = snapshot(&[("00:12:41:0a:0b:0c", "10.231.1.11", "wlan0")], T0);
+    let obs = LanObservations {
+        probes: probes.clone(),
+        ..LanObservations::default()
+    };
+    let seen = Inventory::build_with(&generic, &Policy::default(), &obs);
+    assert_eq!(seen.devices[0].classification.class, DeviceClass::Camera);
+    assert_eq!(
+        seen.devices[0].classification.reasons,
+        ["answers on port 554: RTSP, the protocol of camera video streams"]
+    );
+    let unseen = Inventory::build(&generic, &Policy::default());
+    assert_eq!(unseen.devices[0].classification.class, DeviceClass::Other);
     let snap = snapshot(&[("4c:bd:8f:00:00:11", "10.231.1.11", "IPCAM")], T0);
     let obs = LanObservations {
         probes: probes.clone(),
