@@ -674,6 +674,14 @@ fn check_one(
         .retain(|&at| at > now || now - at < RUN_INTERVAL_SECS);
     // The logins to try: the one that worked (to see whether it still does), else the table's
     // logins not refused before.
+    if rec
+        .works
+        .as_ref()
+        .is_some_and(|w| w.vendor != defaults.vendor)
+    {
+        // Reclassified as another maker: the old login says nothing about this one's table.
+        rec.works = None;
+    }
     let logins: Vec<usize> = match &rec.works {
         Some(w) => (0..defaults.logins.len())
             .filter(|&i| login_key(defaults, i) == w.login)

@@ -774,6 +774,42 @@ fn a_clock_that_went_back_does_not_reopen_the_budget() {
 }
 
 #[test]
+fn a_login_remembered_for_another_maker_is_not_a_refusal() {
+    let mut rig = Rig::new();
+    let cam = rig.camera("192.168.1.64:80", hikvision_camera());
+    let d = device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    );
+    let t = [target(&d, &[80], &[])];
+    rig.state.devices.insert(
+        t[0].key.clone(),
+        DeviceRecord {
+            last_run: Some(T0 - 2 * DAY),
+            works: Some(WorkingLogin {
+                vendor: "Dahua".into(),
+                user: "admin".into(),
+                login: "Dahua#0:admin".into(),
+                protocol: "HTTP".into(),
+                port: 80,
+                first_found: T0 - 2 * DAY,
+                confirmed: T0 - 2 * DAY,
+            }),
+            ..DeviceRecord::default()
+        },
+    );
+    let r = rig.run(&t, T0);
+    assert!(
+        matches!(&r[0].outcome, Outcome::DefaultLogin(w) if w.vendor == "Hikvision"),
+        "{:?}",
+        r[0].outcome
+    );
+    assert_eq!(cam.borrow().attempts, 1);
+}
+
+#[test]
 fn remembered_findings_come_from_the_state_alone() {
     let mut rig = Rig::new();
     rig.camera("192.168.1.64:80", hikvision_camera());
