@@ -28,6 +28,10 @@ pub struct LanObservations {
     pub probes: Vec<ProbeReport>,
     /// First/last-seen history from the state file ([`super::seen`]).
     pub seen: Vec<SeenRecord>,
+    /// The default-password check's state file, when `credential_check` is on: the audit
+    /// reports `camera.default_credentials` from it
+    /// ([`super::credentials::remembered_findings`]) without any network I/O.
+    pub credentials: Option<super::credentials::CredState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
