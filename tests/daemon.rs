@@ -160,10 +160,13 @@ fn finding_keys(report: &Value) -> Vec<(String, String, String)> {
         .unwrap()
         .iter()
         .map(|f| {
+            // ubus-client prints keys sorted, camguard in field order: compare as maps.
+            let subject: std::collections::BTreeMap<String, Value> =
+                serde_json::from_value(f["subject"].clone()).unwrap();
             (
                 f["id"].to_string(),
                 f["severity"].to_string(),
-                f["subject"].to_string(),
+                format!("{subject:?}"),
             )
         })
         .collect();

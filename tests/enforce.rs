@@ -1,8 +1,8 @@
 //! Enforcement through the router-in-a-box: `camguard daemon --sysroot` applying the plan over
 //! the rpcd stand-in (real uci CLI), then reverting it. What a user sees with `ubus call`.
+mod common;
 #[path = "support/testbed.rs"]
 mod testbed;
-mod common;
 
 use std::path::Path;
 
@@ -20,9 +20,16 @@ fn enforce_then_revert_is_byte_identical(tb: &Testbed) -> (Value, Value) {
     let before = tb.uci_files();
     let outcome = tb.call("enforce", "{}");
     assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
-    assert_eq!(tb.call("plan", "{}")["actions"], serde_json::json!([]), "compliant after enforce");
+    assert_eq!(
+        tb.call("plan", "{}")["actions"],
+        serde_json::json!([]),
+        "compliant after enforce"
+    );
     let again = tb.call("enforce", "{}");
-    assert!(again["journal_id"].is_null(), "enforcing twice changes nothing: {again:#}");
+    assert!(
+        again["journal_id"].is_null(),
+        "enforcing twice changes nothing: {again:#}"
+    );
     let journal = tb.call("journal", "{}");
     let reverted = tb.call("revert", "{}");
     assert_eq!(reverted["failed"], serde_json::json!([]), "{reverted:#}");
@@ -34,28 +41,60 @@ fn enforce_then_revert_is_byte_identical(tb: &Testbed) -> (Value, Value) {
             "{name} differs after revert"
         );
     }
-    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
     (outcome, journal)
 }
 
 #[test]
 fn messy_home_is_enforced_journaled_and_reverted_exactly() {
-    let tb = Testbed::new("messy", &example("messy-home")).miniupnpd_running().up();
+    let tb = Testbed::new("messy", &example("messy-home"))
+        .miniupnpd_running()
+        .up();
     let leases_before = std::fs::read(tb.root.join("tmp/run/miniupnpd.leases")).unwrap();
     let plan = tb.call("plan", "{}");
-    let kinds: Vec<&str> = plan["actions"].as_array().unwrap().iter().filter_map(|a| a["kind"].as_str()).collect();
-    assert!(kinds.contains(&"revoke_mapping") && kinds.contains(&"uci_add") && kinds.contains(&"uci_set"), "{kinds:?}");
+    let kinds: Vec<&str> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"revoke_mapping")
+            && kinds.contains(&"uci_add")
+            && kinds.contains(&"uci_set"),
+        "{kinds:?}"
+    );
     let (outcome, journal) = enforce_then_revert_is_byte_identical(&tb);
     let id = outcome["journal_id"].as_str().unwrap();
-    assert!(tb.root.join(format!("etc/camguard/journal/{id}.json")).exists(), "journal under etc/camguard");
+    assert!(
+        tb.root
+            .join(format!("etc/camguard/journal/{id}.json"))
+            .exists(),
+        "journal under etc/camguard"
+    );
     let entry = &journal["entries"][0];
     assert_eq!(entry["id"], id);
-    assert!(entry["changes"].as_array().unwrap().iter().any(|c| c["what"] == "option" && c["option"] == "enabled"));
+    assert!(entry["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["what"] == "option" && c["option"] == "enabled"));
     // The revoked camera mappings came back with the revert (appended: miniupnpd's own order
     // changes with every renewal, and it replays the file whatever the order).
     let mut after: Vec<String> =
-        String::from_utf8(std::fs::read(tb.root.join("tmp/run/miniupnpd.leases")).unwrap()).unwrap().lines().map(str::to_owned).collect();
-    let mut before: Vec<String> = String::from_utf8(leases_before).unwrap().lines().map(str::to_owned).collect();
+        String::from_utf8(std::fs::read(tb.root.join("tmp/run/miniupnpd.leases")).unwrap())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+    let mut before: Vec<String> = String::from_utf8(leases_before)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     after.sort();
     before.sort();
     assert_eq!(after, before);
@@ -65,10 +104,17 @@ fn messy_home_is_enforced_journaled_and_reverted_exactly() {
 fn every_example_router_reverts_byte_identical() {
     for name in ["fresh-25.12", "old-21.02"] {
         let tb = Testbed::new(&format!("ex-{name}"), &example(name)).up();
-        if tb.call("plan", "{}")["actions"].as_array().unwrap().is_empty() {
+        if tb.call("plan", "{}")["actions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
             let before = tb.uci_files();
             let outcome = tb.call("enforce", "{}");
-            assert!(outcome["journal_id"].is_null(), "{name}: nothing to do, nothing journaled");
+            assert!(
+                outcome["journal_id"].is_null(),
+                "{name}: nothing to do, nothing journaled"
+            );
             assert_eq!(tb.uci_files(), before);
         } else {
             enforce_then_revert_is_byte_identical(&tb);
@@ -94,7 +140,13 @@ fn foreign_staged_changes_are_never_committed() {
     let outcome = tb.call("enforce", "{}");
     let failed = outcome["failed"].as_array().unwrap();
     assert!(!failed.is_empty());
-    assert!(failed.iter().all(|f| f["error"].as_str().unwrap().contains("firewall has staged changes")), "{outcome:#}");
+    assert!(
+        failed.iter().all(|f| f["error"]
+            .as_str()
+            .unwrap()
+            .contains("firewall has staged changes")),
+        "{outcome:#}"
+    );
     assert_eq!(tb.uci_files(), before, "nothing committed");
 }
 
@@ -103,16 +155,33 @@ fn a_commit_refused_during_a_luci_apply_waits_and_is_never_forced() {
     let tb = Testbed::new("rollback", &example("old-21.02")).up();
     // LuCI's Save & Apply with rollback: a session apply that is not yet confirmed.
     let sid = "0123456789abcdef0123456789abcdef";
-    let set = format!(r#"{{"config":"dhcp","section":"lan","values":{{"leasetime":"6h"}},"ubus_rpc_session":"{sid}"}}"#);
+    let set = format!(
+        r#"{{"config":"dhcp","section":"lan","values":{{"leasetime":"6h"}},"ubus_rpc_session":"{sid}"}}"#
+    );
     assert!(tb.ubus(&["call", "uci", "set", &set]).status.success());
     let apply = format!(r#"{{"rollback":true,"timeout":60,"ubus_rpc_session":"{sid}"}}"#);
     assert!(tb.ubus(&["call", "uci", "apply", &apply]).status.success());
     let before = tb.uci_files();
     let outcome = tb.call("enforce", "{}");
-    assert!(!outcome["pending"].as_array().unwrap().is_empty(), "{outcome:#}");
-    assert_eq!(tb.uci_files()["firewall"], before["firewall"], "the firewall was not committed");
+    assert!(
+        !outcome["pending"].as_array().unwrap().is_empty(),
+        "{outcome:#}"
+    );
+    assert_eq!(
+        tb.uci_files()["firewall"],
+        before["firewall"],
+        "the firewall was not committed"
+    );
     // Confirmed: the next enforcement goes through.
-    assert!(tb.ubus(&["call", "uci", "confirm", &format!(r#"{{"ubus_rpc_session":"{sid}"}}"#)]).status.success());
+    assert!(tb
+        .ubus(&[
+            "call",
+            "uci",
+            "confirm",
+            &format!(r#"{{"ubus_rpc_session":"{sid}"}}"#)
+        ])
+        .status
+        .success());
     let outcome = tb.call("enforce", "{}");
     assert_eq!(outcome["pending"], serde_json::json!([]), "{outcome:#}");
     assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
@@ -120,15 +189,25 @@ fn a_commit_refused_during_a_luci_apply_waits_and_is_never_forced() {
 
 #[test]
 fn revoke_removes_exactly_that_lease_line() {
-    let tb = Testbed::new("revoke", &example("messy-home")).miniupnpd_running().up();
+    let tb = Testbed::new("revoke", &example("messy-home"))
+        .miniupnpd_running()
+        .up();
     let lease = tb.root.join("tmp/run/miniupnpd.leases");
     let before = String::from_utf8(std::fs::read(&lease).unwrap()).unwrap();
     let out = tb.call("revoke", r#"{"proto":"UDP","ext_port":3074}"#);
     assert_eq!(out["failed"], serde_json::json!([]), "{out:#}");
     let after = String::from_utf8(std::fs::read(&lease).unwrap()).unwrap();
-    let removed: Vec<&str> = before.lines().filter(|l| !after.lines().any(|a| a == *l)).collect();
+    let removed: Vec<&str> = before
+        .lines()
+        .filter(|l| !after.lines().any(|a| a == *l))
+        .collect();
     assert_eq!(removed, ["UDP:3074:192.168.1.31:3074:1796203321:Xbox"]);
-    let missing = tb.ubus(&["call", "camguard", "revoke", r#"{"proto":"TCP","ext_port":1}"#]);
+    let missing = tb.ubus(&[
+        "call",
+        "camguard",
+        "revoke",
+        r#"{"proto":"TCP","ext_port":1}"#,
+    ]);
     assert_eq!(missing.status.code(), Some(4), "no such mapping");
 }
 
@@ -141,7 +220,13 @@ fn a_full_disk_refuses_enforcement_and_changes_nothing() {
     let before = tb.uci_files();
     let outcome = tb.call("enforce", "{}");
     assert!(outcome["journal_id"].is_null());
-    assert!(outcome["failed"][0]["error"].as_str().unwrap().contains("nothing was changed"), "{outcome:#}");
+    assert!(
+        outcome["failed"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was changed"),
+        "{outcome:#}"
+    );
     assert_eq!(tb.uci_files(), before);
 }
 
@@ -149,7 +234,10 @@ fn a_full_disk_refuses_enforcement_and_changes_nothing() {
 /// rules, DHCP leases of cameras and other devices, and a random policy. Written the way
 /// `uci commit` writes files, as on a router that LuCI or camguard has saved once.
 fn generated_root(rng: &mut Rng, dir: &Path) {
-    let opt = |n: &str, v: &str| UciOption { name: n.into(), value: Uv::Single(v.into()) };
+    let opt = |n: &str, v: &str| UciOption {
+        name: n.into(),
+        value: Uv::Single(v.into()),
+    };
     let sec = |t: &str, name: Option<&str>, options: Vec<UciOption>| Section {
         name: name.unwrap_or_default().into(),
         section_type: t.into(),
@@ -168,12 +256,21 @@ fn generated_root(rng: &mut Rng, dir: &Path) {
             options.insert(at, opt("enabled", "1"));
         }
         options.push(opt("dest", "lan"));
-        options.push(opt("dest_ip", &format!("192.168.1.{}", 10 + rng.below(5) * 7)));
+        options.push(opt(
+            "dest_ip",
+            &format!("192.168.1.{}", 10 + rng.below(5) * 7),
+        ));
         options.push(opt("target", "DNAT"));
         fw.sections.push(sec("redirect", None, options));
     }
-    let mut upnpd = Package { name: "upnpd".into(), sections: vec![] };
-    let mut settings = vec![opt("enable_natpmp", "1"), opt("secure_mode", if rng.chance(50) { "1" } else { "0" })];
+    let mut upnpd = Package {
+        name: "upnpd".into(),
+        sections: vec![],
+    };
+    let mut settings = vec![
+        opt("enable_natpmp", "1"),
+        opt("secure_mode", if rng.chance(50) { "1" } else { "0" }),
+    ];
     if rng.chance(70) {
         settings.insert(rng.below(2), opt("enabled", "1"));
     }
@@ -182,15 +279,32 @@ fn generated_root(rng: &mut Rng, dir: &Path) {
     upnpd.sections.push(sec(
         "perm_rule",
         None,
-        vec![opt("action", "allow"), opt("ext_ports", "1024-65535"), opt("int_addr", "0.0.0.0/0"), opt("int_ports", "1024-65535")],
+        vec![
+            opt("action", "allow"),
+            opt("ext_ports", "1024-65535"),
+            opt("int_addr", "0.0.0.0/0"),
+            opt("int_ports", "1024-65535"),
+        ],
     ));
     if rng.chance(60) {
         upnpd.sections.push(sec(
             "perm_rule",
             None,
-            vec![opt("action", "deny"), opt("ext_ports", "0-65535"), opt("int_addr", "0.0.0.0/0"), opt("int_ports", "0-65535")],
+            vec![
+                opt("action", "deny"),
+                opt("ext_ports", "0-65535"),
+                opt("int_addr", "0.0.0.0/0"),
+                opt("int_ports", "0-65535"),
+            ],
         ));
     }
+    let upnp = rng
+        .pick::<&str>(&["off", "restricted", "allow"])
+        .to_string();
+    let forwards = rng
+        .pick::<&str>(&["off", "allowlist", "no_cameras", "allow"])
+        .to_string();
+    let internet = rng.pick::<&str>(&["allow", "block"]).to_string();
     let policy = Package {
         name: "camguard".into(),
         sections: vec![
@@ -198,9 +312,9 @@ fn generated_root(rng: &mut Rng, dir: &Path) {
                 "camguard",
                 Some("main"),
                 vec![
-                    opt("upnp", *rng.pick(&["off", "restricted", "allow"])),
-                    opt("forwards", *rng.pick(&["off", "allowlist", "no_cameras", "allow"])),
-                    opt("camera_internet", *rng.pick(&["allow", "block"])),
+                    opt("upnp", &upnp),
+                    opt("forwards", &forwards),
+                    opt("camera_internet", &internet),
                 ],
             ),
             sec("allow_forward", None, vec![opt("redirect", "fwd0")]),
@@ -234,14 +348,21 @@ fn generated_root(rng: &mut Rng, dir: &Path) {
 /// Property: enforce then revert leaves every UCI file byte-identical, over generated routers.
 #[test]
 fn enforce_then_revert_is_byte_identical_on_generated_routers() {
-    let rounds: usize = std::env::var("CAMGUARD_ENFORCE_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
+    let rounds: usize = std::env::var("CAMGUARD_ENFORCE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
     let mut rng = Rng(0x5eed_7e57);
     for round in 0..rounds {
         let src = std::env::temp_dir().join(format!("camguard-gen-{}-{round}", std::process::id()));
         let _ = std::fs::remove_dir_all(&src);
         generated_root(&mut rng, &src);
         let tb = Testbed::new(&format!("gen{round}"), &src).up();
-        if !tb.call("plan", "{}")["actions"].as_array().unwrap().is_empty() {
+        if !tb.call("plan", "{}")["actions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
             enforce_then_revert_is_byte_identical(&tb);
         }
         drop(tb);
@@ -253,11 +374,15 @@ fn enforce_then_revert_is_byte_identical_on_generated_routers() {
 fn with_enforce_on_a_cameras_new_mapping_is_revoked_within_two_seconds() {
     let tb = Testbed::new("auto", &example("messy-home")).miniupnpd_running();
     let policy = tb.root.join("etc/config/camguard");
-    let text = std::fs::read_to_string(&policy).unwrap().replace("option enforce '0'", "option enforce '1'");
+    let text = std::fs::read_to_string(&policy)
+        .unwrap()
+        .replace("option enforce '0'", "option enforce '1'");
     std::fs::write(&policy, text).unwrap();
     let tb = tb.up();
     assert!(
-        testbed::wait_until(std::time::Duration::from_secs(10), || tb.call("plan", "{}")["actions"] == serde_json::json!([])),
+        testbed::wait_until(std::time::Duration::from_secs(10), || tb.call("plan", "{}")
+            ["actions"]
+            == serde_json::json!([])),
         "the daemon enforces on its own at start"
     );
     let lease = tb.root.join("tmp/run/miniupnpd.leases");
@@ -266,26 +391,58 @@ fn with_enforce_on_a_cameras_new_mapping_is_revoked_within_two_seconds() {
     let appended = std::time::Instant::now();
     std::fs::write(&lease, text).unwrap();
     let gone = testbed::wait_until(std::time::Duration::from_secs(2), || {
-        !std::fs::read_to_string(&lease).unwrap().contains("TCP:8554:")
+        !std::fs::read_to_string(&lease)
+            .unwrap()
+            .contains("TCP:8554:")
     });
     assert!(gone, "not revoked within 2 s");
-    println!("camera mapping revoked {:?} after it appeared", appended.elapsed());
+    println!(
+        "camera mapping revoked {:?} after it appeared",
+        appended.elapsed()
+    );
     let journal = tb.call("journal", "{}");
-    assert!(journal["entries"][0]["actions"].as_array().unwrap().iter().any(|a| a["kind"] == "revoke_mapping" && a["ext_port"] == 8554));
+    assert!(journal["entries"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "revoke_mapping" && a["ext_port"] == 8554));
 }
 
 #[test]
 fn actions_a_luci_apply_held_back_are_retried_once_it_is_confirmed() {
     let tb = Testbed::new("retry", &example("old-21.02")).up();
     let sid = "fedcba9876543210fedcba9876543210";
-    let set = format!(r#"{{"config":"dhcp","section":"lan","values":{{"leasetime":"6h"}},"ubus_rpc_session":"{sid}"}}"#);
+    let set = format!(
+        r#"{{"config":"dhcp","section":"lan","values":{{"leasetime":"6h"}},"ubus_rpc_session":"{sid}"}}"#
+    );
     assert!(tb.ubus(&["call", "uci", "set", &set]).status.success());
-    assert!(tb.ubus(&["call", "uci", "apply", &format!(r#"{{"rollback":true,"timeout":60,"ubus_rpc_session":"{sid}"}}"#)]).status.success());
+    assert!(tb
+        .ubus(&[
+            "call",
+            "uci",
+            "apply",
+            &format!(r#"{{"rollback":true,"timeout":60,"ubus_rpc_session":"{sid}"}}"#)
+        ])
+        .status
+        .success());
     let outcome = tb.call("enforce", "{}");
-    assert!(!outcome["pending"].as_array().unwrap().is_empty(), "{outcome:#}");
-    assert!(tb.ubus(&["call", "uci", "confirm", &format!(r#"{{"ubus_rpc_session":"{sid}"}}"#)]).status.success());
     assert!(
-        testbed::wait_until(std::time::Duration::from_secs(20), || tb.call("plan", "{}")["actions"] == serde_json::json!([])),
+        !outcome["pending"].as_array().unwrap().is_empty(),
+        "{outcome:#}"
+    );
+    assert!(tb
+        .ubus(&[
+            "call",
+            "uci",
+            "confirm",
+            &format!(r#"{{"ubus_rpc_session":"{sid}"}}"#)
+        ])
+        .status
+        .success());
+    assert!(
+        testbed::wait_until(std::time::Duration::from_secs(20), || tb.call("plan", "{}")
+            ["actions"]
+            == serde_json::json!([])),
         "retried without being asked again"
     );
 }
@@ -297,7 +454,12 @@ fn status_over_the_testbed_answers_what_camguard_audit_answers() {
     for name in ["messy-home", "old-21.02", "fresh-25.12"] {
         // procd's view must match the config for the two to agree: miniupnpd runs where enabled.
         let tb = Testbed::new(&format!("same-{name}"), &example(name));
-        let tb = if name == "messy-home" { tb.miniupnpd_running() } else { tb }.up();
+        let tb = if name == "messy-home" {
+            tb.miniupnpd_running()
+        } else {
+            tb
+        }
+        .up();
         let live = tb.call("status", "{}");
         let offline = std::process::Command::new(env!("CARGO_BIN_EXE_camguard"))
             .args(["audit", "--json", "--root"])
@@ -312,7 +474,8 @@ fn status_over_the_testbed_answers_what_camguard_audit_answers() {
                 .iter()
                 .map(|f| {
                     // ubus-client prints keys sorted; compare the subject as a map, not as text.
-                    let subject: std::collections::BTreeMap<String, Value> = serde_json::from_value(f["subject"].clone()).unwrap();
+                    let subject: std::collections::BTreeMap<String, Value> =
+                        serde_json::from_value(f["subject"].clone()).unwrap();
                     format!("{} {} {:?}", f["id"], f["severity"], subject)
                 })
                 .collect();
@@ -320,6 +483,9 @@ fn status_over_the_testbed_answers_what_camguard_audit_answers() {
             k
         };
         assert_eq!(keys(&live), keys(&offline), "{name}");
-        assert_eq!(live["router"]["release"], offline["router"]["release"], "{name}");
+        assert_eq!(
+            live["router"]["release"], offline["router"]["release"],
+            "{name}"
+        );
     }
 }

@@ -180,6 +180,12 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// A context around an inventory built earlier from the same snapshot (the daemon keeps the
+    /// one of its last audit, so its replies do not classify every device again).
+    pub fn with_inventory(snap: &'a Snapshot, policy: Result<Policy, PolicyError>, inventory: Inventory) -> Context<'a> {
+        Context { snap, policy, inventory, wan_zones: snap.wan_zones() }
+    }
+
     pub fn is_wan_zone(&self, zone: &str) -> bool {
         self.wan_zones.contains(&zone)
     }

@@ -3,11 +3,13 @@ use serde_json::{json, Value};
 
 use super::State;
 use crate::apply::{Executor, Journal, RevertError, State as EntryState};
-use crate::audit::{Context, Severity, Subject};
+use crate::audit::{Severity, Subject};
+use crate::bus::blob::to_blobmsg;
 use crate::bus::status;
 use crate::policy::plan::{Action, Step};
 use crate::upnp::Protocol;
 use crate::views;
+use ubus::BlobMsgTable;
 
 /// Methods that change the router: callers coming through LuCI must hold the write grant.
 const WRITE_METHODS: &[&str] = &["audit", "enforce", "revoke", "revert"];
@@ -15,16 +17,16 @@ const WRITE_METHODS: &[&str] = &["audit", "enforce", "revoke", "revert"];
 /// ubus status "not supported": enforcement needs a live router, not a snapshot.
 const NOT_SUPPORTED: i32 = 8;
 
-/// Answers one call; Err is a ubus status code.
-pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Value, i32> {
+/// Answers one call with the encoded reply; Err is a ubus status code.
+pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<BlobMsgTable, i32> {
     if WRITE_METHODS.contains(&method) {
         authorize(state, method, &args)?;
     }
     match method {
-        "status" => Ok(state.status_reply.clone()),
+        "status" => Ok(state.status_blob.clone()),
         "audit" => {
             state.audit();
-            Ok(state.status_reply.clone())
+            Ok(state.status_blob.clone())
         }
         "findings" => {
             let min = match args.get("severity") {
@@ -34,23 +36,106 @@ pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Val
                     .and_then(Severity::parse)
                     .ok_or(status::INVALID_ARGUMENT)?,
             };
-            let findings: Vec<&crate::audit::Finding> = state
+            let page = Page::from_args(&args)?;
+            let matching: Vec<&crate::audit::Finding> = state
                 .report
                 .findings
                 .iter()
                 .filter(|f| f.severity >= min)
                 .collect();
-            Ok(json!({ "findings": findings }))
+            encode(&Paged::new("findings", &matching, page))
         }
-        "devices" => Ok(views::devices(&Context::new(&state.snapshot))),
-        "mappings" => Ok(views::mappings(&Context::new(&state.snapshot))),
-        "forwards" => Ok(views::forwards(&Context::new(&state.snapshot))),
-        "plan" => Ok(json!({ "actions": state.plan })),
-        "journal" => Ok(journal(state)),
-        "enforce" => enforce(state, &args),
-        "revoke" => revoke(state, &args),
-        "revert" => revert(state, &args),
+        "devices" => {
+            let ctx = state.context();
+            encode(&Paged::new(
+                "devices",
+                &views::devices(&ctx),
+                Page::from_args(&args)?,
+            ))
+        }
+        "mappings" => {
+            let ctx = state.context();
+            encode(&Paged::new(
+                "mappings",
+                &views::mappings(&ctx),
+                Page::from_args(&args)?,
+            ))
+        }
+        "forwards" => {
+            let ctx = state.context();
+            encode(&Paged::new(
+                "forwards",
+                &views::forwards(&ctx),
+                Page::from_args(&args)?,
+            ))
+        }
+        "plan" => encode(&json!({ "actions": state.plan })),
+        "journal" => encode(&journal(state)),
+        "enforce" => encode(&enforce(state, &args)?),
+        "revoke" => encode(&revoke(state, &args)?),
+        "revert" => encode(&revert(state, &args)?),
         _ => Err(status::METHOD_NOT_FOUND),
+    }
+}
+
+fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, i32> {
+    to_blobmsg(value).map_err(|e| {
+        crate::log::error(&format!("cannot encode a reply: {e}"));
+        status::UNKNOWN_ERROR
+    })
+}
+
+/// One page of a list reply: `{ "<key>": [ … ], "total": n }`.
+struct Paged<'a, T> {
+    key: &'static str,
+    items: &'a [T],
+    total: usize,
+}
+
+impl<'a, T> Paged<'a, T> {
+    fn new(key: &'static str, all: &'a [T], page: Page) -> Paged<'a, T> {
+        let start = page.offset.min(all.len());
+        let end = start.saturating_add(page.limit).min(all.len());
+        Paged {
+            key,
+            items: &all[start..end],
+            total: all.len(),
+        }
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for Paged<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry(self.key, self.items)?;
+        m.serialize_entry("total", &self.total)?;
+        m.end()
+    }
+}
+
+/// `offset`/`limit` paging of list replies, which must fit a ubus message (1 MiB).
+struct Page {
+    offset: usize,
+    limit: usize,
+}
+
+/// The most entries one list reply carries.
+const MAX_PAGE: usize = 1000;
+
+impl Page {
+    fn from_args(args: &Value) -> Result<Page, i32> {
+        let number = |name: &str, default: usize| match args.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .map(|n| n as usize)
+                .ok_or(status::INVALID_ARGUMENT),
+        };
+        Ok(Page {
+            offset: number("offset", 0)?,
+            limit: number("limit", MAX_PAGE)?.min(MAX_PAGE),
+        })
     }
 }
 
@@ -150,7 +235,7 @@ fn revoke(state: &mut State, args: &Value) -> Result<Value, i32> {
         return Err(NOT_SUPPORTED);
     }
     state.audit();
-    let ctx = Context::new(&state.snapshot);
+    let ctx = state.context();
     let mapping = crate::audit::upnp::mappings(&state.snapshot)
         .into_iter()
         .find(|m| m.proto == proto && m.ext_port == ext_port)

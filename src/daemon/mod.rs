@@ -78,9 +78,13 @@ pub(crate) struct State {
     pub opts: Options,
     pub snapshot: Snapshot,
     pub report: Report,
-    /// The `status` reply, serialised once per audit: `status` is the hot call.
-    pub status_reply: Value,
+    /// The `status` reply, encoded once per audit: `status` is the hot call.
+    pub status_blob: ubus::BlobMsgTable,
     pub policy: Policy,
+    /// The policy as read (an invalid one is reported, not guessed) and the inventory of the
+    /// last audit: the other methods answer from them without classifying every device again.
+    pub policy_result: Result<Policy, crate::policy::PolicyError>,
+    pub inventory: crate::devices::Inventory,
     /// Findings already seen, so that only new ones raise a `camguard.finding` event.
     seen: BTreeSet<(&'static str, Subject)>,
     first_audit_done: bool,
@@ -100,10 +104,12 @@ impl State {
         let report = audit::audit(&snapshot);
         State {
             opts,
-            status_reply: json!({}),
+            status_blob: ubus::BlobMsgTable::empty(),
             snapshot,
             report,
             policy: Policy::default(),
+            policy_result: Ok(Policy::default()),
+            inventory: Default::default(),
             seen: BTreeSet::new(),
             first_audit_done: false,
             client: None,
@@ -208,7 +214,9 @@ impl State {
         self.report = audit::audit_with(&ctx);
         self.plan = crate::policy::plan::plan(&ctx);
         crate::policy::plan::attach_fixes(&mut self.report.findings, &self.plan);
-        self.status_reply = serde_json::to_value(&self.report).unwrap_or_else(|_| json!({}));
+        self.status_blob = status_reply(&self.report);
+        self.policy_result = ctx.policy.clone();
+        self.inventory = ctx.inventory;
         let new: Vec<Value> = self
             .report
             .findings
@@ -237,6 +245,15 @@ impl State {
             self.report.problems.len(),
             started.elapsed().as_millis()
         ));
+    }
+
+    /// A context over the last audit's snapshot and inventory.
+    pub fn context(&self) -> audit::Context<'_> {
+        audit::Context::with_inventory(
+            &self.snapshot,
+            self.policy_result.clone(),
+            self.inventory.clone(),
+        )
     }
 
     /// Whether this daemon can change the router (live, not an offline snapshot).
@@ -308,7 +325,12 @@ impl State {
         self.retry_due = None;
         let pending = std::mem::take(&mut self.pending);
         self.audit_once();
-        let actions: Vec<_> = self.plan.iter().filter(|a| pending.contains(a)).cloned().collect();
+        let actions: Vec<_> = self
+            .plan
+            .iter()
+            .filter(|a| pending.contains(a))
+            .cloned()
+            .collect();
         if !actions.is_empty() {
             self.enforce(actions, "enforce", false);
             self.audit_once();
@@ -356,6 +378,35 @@ impl State {
         }
         dirs
     }
+}
+
+/// Most findings one reply carries: ubus messages are limited to 1 MiB, and a router with
+/// thousands of mappings has thousands of findings. The worst come first; `truncated` says how
+/// many more `findings {offset}` can page through.
+pub const MAX_FINDINGS_IN_REPLY: usize = 400;
+
+/// The `status` reply: the report, its findings capped at [`MAX_FINDINGS_IN_REPLY`].
+fn status_reply(report: &Report) -> ubus::BlobMsgTable {
+    #[derive(serde::Serialize)]
+    struct Status<'a> {
+        #[serde(flatten)]
+        report: &'a Report,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        truncated: Option<usize>,
+    }
+    let capped;
+    let (report, truncated) = if report.findings.len() > MAX_FINDINGS_IN_REPLY {
+        let mut r = report.clone();
+        r.findings.truncate(MAX_FINDINGS_IN_REPLY);
+        capped = r;
+        (&capped, Some(report.findings.len() - MAX_FINDINGS_IN_REPLY))
+    } else {
+        (report, None)
+    };
+    crate::bus::blob::to_blobmsg(&Status { report, truncated }).unwrap_or_else(|e| {
+        log::error(&format!("cannot encode the status reply: {e}"));
+        ubus::BlobMsgTable::empty()
+    })
 }
 
 /// Runs until SIGTERM/SIGINT.
