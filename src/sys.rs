@@ -193,6 +193,22 @@ impl AsRawFd for Inotify {
     }
 }
 
+/// A non-blocking pipe (read end, write end): a worker thread wakes the poll loop through it.
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) })?;
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Empties a non-blocking pipe's read end.
+pub fn drain(fd: &OwnedFd) {
+    let mut buf = [0u8; 64];
+    // SAFETY: `buf` is writable for its length; the fd is a valid open pipe.
+    while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len()) } > 0 {}
+}
+
 /// Resident set size of this process in KiB (from /proc/self/statm), for benchmarks and logs.
 pub fn rss_kib() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;

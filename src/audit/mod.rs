@@ -171,7 +171,7 @@ impl<'a> Context<'a> {
             .camguard
             .as_ref()
             .map_or_else(|| Ok(Policy::default()), Policy::from_uci);
-        let inventory = Inventory::build(snap, policy.as_ref().unwrap_or(&Policy::default()));
+        let inventory = Inventory::build_with(snap, policy.as_ref().unwrap_or(&Policy::default()), &snap.lan);
         Context {
             snap,
             policy,

@@ -5,6 +5,7 @@
 //! periodic audit, reconnect backoff). Outgoing calls (rpcd, events) use a second connection, as
 //! ubus-zero needs. When ubusd restarts, both connections are re-established with backoff and
 //! the object registered again.
+mod lan;
 mod methods;
 
 use std::collections::{BTreeSet, HashSet};
@@ -96,13 +97,17 @@ pub(crate) struct State {
     /// Actions whose commit a pending LuCI apply-with-rollback refused, and when to try again.
     pub pending: Vec<crate::policy::plan::Action>,
     pub retry_due: Option<Instant>,
+    /// Neighbours, first/last seen, and the probe/password-check worker.
+    lan: lan::Lan,
 }
 
 impl State {
-    fn new(opts: Options) -> State {
+    fn new(opts: Options) -> Result<State, String> {
+        let live = matches!(opts.source, Source::Live { .. });
+        let lan = lan::Lan::new(opts.local_root(), live).map_err(|e| format!("pipe: {e}"))?;
         let snapshot = Snapshot::new(unix_now(), "not audited yet");
         let report = audit::audit(&snapshot);
-        State {
+        Ok(State {
             opts,
             status_blob: ubus::BlobMsgTable::empty(),
             snapshot,
@@ -117,7 +122,8 @@ impl State {
             last_auto_plan: None,
             pending: Vec::new(),
             retry_due: None,
-        }
+            lan,
+        })
     }
 
     /// The outgoing connection, connected on demand.
@@ -208,7 +214,9 @@ impl State {
 
     fn audit_once(&mut self) {
         let started = Instant::now();
-        self.snapshot = self.read_snapshot();
+        let mut snapshot = self.read_snapshot();
+        self.lan.observe(&mut snapshot);
+        self.snapshot = snapshot;
         let ctx = audit::Context::new(&self.snapshot);
         self.policy = ctx.policy.clone().unwrap_or_default();
         self.report = audit::audit_with(&ctx);
@@ -216,6 +224,7 @@ impl State {
         crate::policy::plan::attach_fixes(&mut self.report.findings, &self.plan);
         self.status_blob = status_reply(&self.report);
         self.policy_result = ctx.policy.clone();
+        self.lan.after_audit(&self.snapshot, &ctx.inventory, &self.policy);
         self.inventory = ctx.inventory;
         let new: Vec<Value> = self
             .report
@@ -415,7 +424,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         .map_err(|e| format!("signalfd: {e}"))?;
     let inotify = Inotify::new().map_err(|e| format!("inotify: {e}"))?;
     let mut watched: HashSet<PathBuf> = HashSet::new();
-    let mut state = State::new(opts);
+    let mut state = State::new(opts)?;
     state.recover();
     state.audit();
 
@@ -474,7 +483,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         if let Some(due) = state.retry_due {
             wake = wake.min(due);
         }
-        let mut fds = vec![signals.as_raw_fd(), inotify.as_raw_fd()];
+        let mut fds = vec![signals.as_raw_fd(), inotify.as_raw_fd(), state.lan.wake_fd()];
         if let Some(p) = provider.as_mut() {
             fds.push(p.fd());
         }
@@ -501,7 +510,10 @@ pub fn run(opts: Options) -> Result<(), String> {
         if ready[1].readable && !inotify.read().is_empty() {
             audit_due.get_or_insert(Instant::now() + DEBOUNCE);
         }
-        if let Some(entry) = ready.get(2) {
+        if ready[2].readable && state.lan.collect() {
+            audit_due.get_or_insert(Instant::now());
+        }
+        if let Some(entry) = ready.get(3) {
             if entry.readable || entry.hung_up {
                 let p = provider.as_mut().expect("polled only when registered");
                 if let Err(e) = p.serve(|method, args| methods::handle(&mut state, method, args)) {

@@ -57,6 +57,9 @@ pub struct Policy {
     pub camera_internet: Access,
     pub audit_interval: u32,
     pub credential_check: bool,
+    /// Probe LAN devices' camera ports (554, 8554, 80, 8000, 37777, 34567, 88) once a day to
+    /// classify them; `credential_check` probes camera-like devices anyway.
+    pub probe: bool,
     /// Redirects kept under `forwards 'allowlist'`: section names or `name` options.
     pub allow_forwards: Vec<String>,
     pub devices: Vec<DevicePolicy>,
@@ -73,6 +76,7 @@ impl Default for Policy {
             camera_internet: Access::Allow,
             audit_interval: 300,
             credential_check: false,
+            probe: false,
             allow_forwards: Vec::new(),
             devices: Vec::new(),
         }
@@ -146,6 +150,7 @@ impl Policy {
             policy.enabled = flag(main, "enabled", true)?;
             policy.enforce = flag(main, "enforce", false)?;
             policy.credential_check = flag(main, "credential_check", false)?;
+            policy.probe = flag(main, "probe", false)?;
             policy.upnp = choice(
                 main,
                 "upnp",

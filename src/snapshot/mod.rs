@@ -65,6 +65,10 @@ pub struct Snapshot {
     pub camguard: Option<Package>,
     /// Everything that could not be read, so that nothing is silently assumed.
     pub problems: Vec<Problem>,
+    /// What the live daemon observed on the LAN (neighbours, probes, first/last seen, the
+    /// default-password check's state); empty offline.
+    #[serde(skip)]
+    pub lan: crate::devices::LanObservations,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -227,6 +231,27 @@ impl Snapshot {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_ODHCPD_LEASE_FILE.into()),
         )
+    }
+
+    /// The router's LAN subnets (static, non-WAN interfaces): the only addresses camguard's
+    /// probe and password check may contact.
+    pub fn lan_prefixes(&self) -> Vec<crate::devices::LanPrefix> {
+        self.network
+            .interfaces
+            .iter()
+            .filter(|i| !i.is_wan() && i.proto == "static" && i.name != "loopback")
+            .filter_map(|i| crate::devices::LanPrefix::from_uci(i.ipaddr.as_deref()?, i.netmask.as_deref()).ok())
+            .collect()
+    }
+
+    /// The LAN interfaces' devices (`br-lan`), for filtering the neighbour table.
+    pub fn lan_devices(&self) -> Vec<&str> {
+        self.network
+            .interfaces
+            .iter()
+            .filter(|i| !i.is_wan() && i.proto == "static" && i.name != "loopback")
+            .filter_map(|i| i.device.as_deref())
+            .collect()
     }
 
     /// Firewall zones that face the internet: named `wan`, masquerading, or covering a WAN

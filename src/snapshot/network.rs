@@ -34,6 +34,7 @@ pub struct Interface {
     pub proto: String,
     pub device: Option<String>,
     pub ipaddr: Option<String>,
+    pub netmask: Option<String>,
     pub gateway: Option<String>,
 }
 
@@ -72,6 +73,7 @@ impl Network {
                     .or_else(|| s.get_str("ifname"))
                     .map(str::to_owned),
                 ipaddr: s.get_str("ipaddr").map(str::to_owned),
+                netmask: s.get_str("netmask").map(str::to_owned),
                 gateway: s.get_str("gateway").map(str::to_owned),
             })
             .collect();
