@@ -211,6 +211,9 @@ pub struct Client {
     inner: UbusClient<SocketTransport>,
     ids: HashMap<String, u32>,
     timeout: Duration,
+    /// Set after a timeout: a late reply may still arrive and be taken for the next call's, so
+    /// the connection is not used again (every later call fails at once; reconnect instead).
+    broken: bool,
 }
 
 impl Client {
@@ -223,6 +226,7 @@ impl Client {
             inner,
             ids: HashMap::new(),
             timeout,
+            broken: false,
         })
     }
 
@@ -239,6 +243,22 @@ impl Client {
     /// Calls `object.method(args)`; `args` must be a JSON object. A missing object or method is
     /// `Status(4)`/`Status(3)`, which callers treat as "not installed".
     pub fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError> {
+        let result = self.call_once(object, method, args);
+        if matches!(result, Err(BusError::Timeout | BusError::Disconnected)) {
+            self.broken = true;
+        }
+        result
+    }
+
+    /// Whether the connection is unusable (a call timed out or the broker went away).
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    fn call_once(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError> {
+        if self.broken {
+            return Err(BusError::Disconnected);
+        }
         let table =
             ubus::json::json_to_blobmsg(args).map_err(|e| BusError::Other(format!("{e:?}")))?;
         let mut retried = false;

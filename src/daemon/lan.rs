@@ -67,7 +67,8 @@ impl Lan {
         let arp = std::fs::read(self.root.join("proc/net/arp")).unwrap_or_default();
         let lan_devices: Vec<String> = snap.lan_devices().iter().map(|d| (*d).to_owned()).collect();
         let devices: Vec<&str> = lan_devices.iter().map(String::as_str).collect();
-        snap.lan.neighbours = neighbours::on_interfaces(neighbours::parse_proc_net_arp(&arp), &devices);
+        snap.lan.neighbours =
+            neighbours::on_interfaces(neighbours::parse_proc_net_arp(&arp), &devices);
         snap.lan.probes = self.probes.clone();
         snap.lan.seen = self.seen.clone();
         let checking = snap
@@ -83,7 +84,10 @@ impl Lan {
         match CredState::load(&path) {
             Ok(s) => Some(s),
             Err(e) => {
-                log::warn(&format!("{}: {e}; the default-password check is paused", path.display()));
+                log::warn(&format!(
+                    "{}: {e}; the default-password check is paused",
+                    path.display()
+                ));
                 None
             }
         }
@@ -101,7 +105,9 @@ impl Lan {
             self.seen = merged.records;
         }
         let wanted = policy.probe || policy.credential_check;
-        let due = self.last_started.is_none_or(|t| t.elapsed() >= WORKER_EVERY);
+        let due = self
+            .last_started
+            .is_none_or(|t| t.elapsed() >= WORKER_EVERY);
         if !self.live || !wanted || !due || self.worker.is_some() {
             return;
         }
@@ -127,7 +133,10 @@ impl Lan {
         self.last_started = Some(Instant::now());
         self.worker = Some(std::thread::spawn(move || {
             let fresh = probe::probe(&ips, &guard, now, &ProbeOptions::default());
-            let mut all: Vec<ProbeReport> = probes.into_iter().filter(|p| !fresh.iter().any(|f| f.ip == p.ip)).collect();
+            let mut all: Vec<ProbeReport> = probes
+                .into_iter()
+                .filter(|p| !fresh.iter().any(|f| f.ip == p.ip))
+                .collect();
             all.extend(fresh);
             let mut results = Vec::new();
             if check {
@@ -136,9 +145,19 @@ impl Lan {
                         let targets = credentials::targets(&inventory, &all);
                         let mut transport = TcpTransport::new(guard.clone());
                         let mut save = |s: &CredState| s.save(&cred_path);
-                        results = credentials::check(&targets, &guard, &mut state, now, &mut transport, &mut save);
+                        results = credentials::check(
+                            &targets,
+                            &guard,
+                            &mut state,
+                            now,
+                            &mut transport,
+                            &mut save,
+                        );
                     }
-                    Err(e) => log::warn(&format!("{}: {e}; the default-password check is paused", cred_path.display())),
+                    Err(e) => log::warn(&format!(
+                        "{}: {e}; the default-password check is paused",
+                        cred_path.display()
+                    )),
                 }
             }
             // SAFETY: one byte from a live buffer to the pipe's write end.
@@ -151,11 +170,15 @@ impl Lan {
     /// router should be audited again with the new knowledge.
     pub fn collect(&mut self) -> bool {
         crate::sys::drain(&self.wake_read);
-        let Some(worker) = self.worker.take() else { return false };
+        let Some(worker) = self.worker.take() else {
+            return false;
+        };
         match worker.join() {
             Ok((probes, results)) => {
                 self.probes = probes;
-                for r in results.iter().filter(|r| r.attempts > 0 || matches!(r.outcome, credentials::Outcome::Lockout(_))) {
+                for r in results.iter().filter(|r| {
+                    r.attempts > 0 || matches!(r.outcome, credentials::Outcome::Lockout(_))
+                }) {
                     log::notice(&r.log_line());
                 }
                 true

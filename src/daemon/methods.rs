@@ -202,6 +202,14 @@ fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
     if !dry_run && !actions.is_empty() && !state.executor_available() {
         return Err(NOT_SUPPORTED);
     }
+    // What could not be read is not enforced: say so rather than report a clean nothing.
+    let unread: Vec<String> = state
+        .snapshot
+        .problems
+        .iter()
+        .filter(|p| p.source.starts_with("ubus") && p.config.is_some())
+        .map(|p| format!("{}: {}", p.source, p.message))
+        .collect();
     let outcome = if state.executor_available() {
         state.enforce(actions, "enforce", dry_run)
     } else {
@@ -214,6 +222,16 @@ fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
             verified: vec![],
         }
     };
+    let mut outcome = outcome;
+    if !unread.is_empty() {
+        outcome.failed.push(json!({
+            "action": null,
+            "error": format!(
+                "camguard could not read part of the router over ubus, so it changed nothing there: {}",
+                unread.join("; ")
+            ),
+        }));
+    }
     if outcome.journal_id.is_some() {
         state.audit();
     }

@@ -224,7 +224,8 @@ impl State {
         crate::policy::plan::attach_fixes(&mut self.report.findings, &self.plan);
         self.status_blob = status_reply(&self.report);
         self.policy_result = ctx.policy.clone();
-        self.lan.after_audit(&self.snapshot, &ctx.inventory, &self.policy);
+        self.lan
+            .after_audit(&self.snapshot, &ctx.inventory, &self.policy);
         self.inventory = ctx.inventory;
         let new: Vec<Value> = self
             .report
@@ -483,7 +484,11 @@ pub fn run(opts: Options) -> Result<(), String> {
         if let Some(due) = state.retry_due {
             wake = wake.min(due);
         }
-        let mut fds = vec![signals.as_raw_fd(), inotify.as_raw_fd(), state.lan.wake_fd()];
+        let mut fds = vec![
+            signals.as_raw_fd(),
+            inotify.as_raw_fd(),
+            state.lan.wake_fd(),
+        ];
         if let Some(p) = provider.as_mut() {
             fds.push(p.fd());
         }
