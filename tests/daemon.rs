@@ -7,22 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn tool(name: &str) -> PathBuf {
-    let var = format!("CAMGUARD_{}", name.to_uppercase().replace('-', "_"));
-    let path = std::env::var_os(&var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join(".tools/bin")
-                .join(name)
-        });
-    assert!(
-        path.exists(),
-        "{} not found: run scripts/install-ubus-tools (or set {var})",
-        path.display()
-    );
-    path
-}
+#[path = "support/testbed.rs"]
+mod testbed;
+use testbed::{finding_keys, tool, wait_until};
 
 /// A private broker on a socket in a temp dir, and whatever runs against it.
 struct Bus {
@@ -140,38 +127,6 @@ impl Drop for Bus {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn wait_until(within: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < within {
-        if ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    ok()
-}
-
-/// What identifies a finding across two reports taken a moment apart.
-fn finding_keys(report: &Value) -> Vec<(String, String, String)> {
-    let mut keys: Vec<_> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            // ubus-client prints keys sorted, camguard in field order: compare as maps.
-            let subject: std::collections::BTreeMap<String, Value> =
-                serde_json::from_value(f["subject"].clone()).unwrap();
-            (
-                f["id"].to_string(),
-                f["severity"].to_string(),
-                format!("{subject:?}"),
-            )
-        })
-        .collect();
-    keys.sort();
-    keys
 }
 
 #[test]

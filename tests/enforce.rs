@@ -467,22 +467,11 @@ fn status_over_the_testbed_answers_what_camguard_audit_answers() {
             .output()
             .unwrap();
         let offline: Value = serde_json::from_slice(&offline.stdout).unwrap();
-        let keys = |r: &Value| {
-            let mut k: Vec<String> = r["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|f| {
-                    // ubus-client prints keys sorted; compare the subject as a map, not as text.
-                    let subject: std::collections::BTreeMap<String, Value> =
-                        serde_json::from_value(f["subject"].clone()).unwrap();
-                    format!("{} {} {:?}", f["id"], f["severity"], subject)
-                })
-                .collect();
-            k.sort();
-            k
-        };
-        assert_eq!(keys(&live), keys(&offline), "{name}");
+        assert_eq!(
+            testbed::finding_keys(&live),
+            testbed::finding_keys(&offline),
+            "{name}"
+        );
         assert_eq!(
             live["router"]["release"], offline["router"]["release"],
             "{name}"

@@ -270,7 +270,13 @@ impl Executor<'_> {
             }
         }
         before.extend(
-            tails.into_iter().map(|((config, section), options)| Before::SectionTail { config, section, options }),
+            tails
+                .into_iter()
+                .map(|((config, section), options)| Before::SectionTail {
+                    config,
+                    section,
+                    options,
+                }),
         );
         Ok(before)
     }
@@ -284,8 +290,12 @@ impl Executor<'_> {
         section: &str,
         option: &str,
     ) -> Result<(), String> {
-        let v = uci(self.bus, "get", json!({ "config": config, "section": section }))
-            .map_err(|e| format!("uci get {config}.{section}: {e}"))?;
+        let v = uci(
+            self.bus,
+            "get",
+            json!({ "config": config, "section": section }),
+        )
+        .map_err(|e| format!("uci get {config}.{section}: {e}"))?;
         let options: Vec<(String, UciValue)> = v["values"]
             .as_object()
             .map(|m| {
@@ -295,7 +305,9 @@ impl Executor<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        let Some(start) = options.iter().position(|(k, _)| k == option) else { return Ok(()) };
+        let Some(start) = options.iter().position(|(k, _)| k == option) else {
+            return Ok(());
+        };
         let tail = options[start..].to_vec();
         let key = (config.to_owned(), section.to_owned());
         if tails.get(&key).is_none_or(|t| t.len() < tail.len()) {
@@ -437,28 +449,21 @@ impl Executor<'_> {
             let next_config = actions.get(i + 1).and_then(|n| n.step.config());
             if let Some(c) = a.step.config() {
                 if next_config != Some(c) && dirty.remove(c) {
-                    match uci(self.bus, "commit", json!({ "config": c })) {
-                        Ok(_) => {}
-                        Err(BusError::Status(status::PERMISSION_DENIED)) => {
-                            // An apply-with-rollback started in between: the changes stay staged
-                            // and the commit is retried later, never forced.
-                            let staged: Vec<usize> = entry
-                                .applied
-                                .iter()
-                                .copied()
-                                .filter(|&j| actions[j].step.config() == Some(c))
-                                .collect();
-                            entry.applied.retain(|j| !staged.contains(j));
+                    let result = uci(self.bus, "commit", json!({ "config": c }));
+                    if let Err(e) = result {
+                        // The config's steps did not take: an apply-with-rollback started in
+                        // between (they stay staged and the commit is retried later, never
+                        // forced), or the commit failed.
+                        let staged: Vec<usize> = entry
+                            .applied
+                            .iter()
+                            .copied()
+                            .filter(|&j| actions[j].step.config() == Some(c))
+                            .collect();
+                        entry.applied.retain(|j| !staged.contains(j));
+                        if e == BusError::Status(status::PERMISSION_DENIED) {
                             entry.pending.extend(staged);
-                        }
-                        Err(e) => {
-                            let staged: Vec<usize> = entry
-                                .applied
-                                .iter()
-                                .copied()
-                                .filter(|&j| actions[j].step.config() == Some(c))
-                                .collect();
-                            entry.applied.retain(|j| !staged.contains(j));
+                        } else {
                             for j in staged {
                                 entry.failed.push(journal::Failure {
                                     action: j,
@@ -778,9 +783,18 @@ impl Executor<'_> {
             }
         }
         for b in &entry.before {
-            if let Before::SectionTail { config, section, options } = b {
+            if let Before::SectionTail {
+                config,
+                section,
+                options,
+            } = b
+            {
                 for (option, _) in options {
-                    let r = uci(self.bus, "delete", json!({ "config": config, "section": section, "option": option }));
+                    let r = uci(
+                        self.bus,
+                        "delete",
+                        json!({ "config": config, "section": section, "option": option }),
+                    );
                     tally.note(r, format!("clear {config}.{section}.{option}"));
                 }
                 for (option, value) in options {

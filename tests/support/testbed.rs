@@ -15,7 +15,11 @@ pub fn repo() -> &'static Path {
 
 pub fn tool(name: &str) -> PathBuf {
     let path = repo().join(".tools/bin").join(name);
-    assert!(path.exists(), "{} not found: run scripts/install-ubus-tools", path.display());
+    assert!(
+        path.exists(),
+        "{} not found: run scripts/install-ubus-tools",
+        path.display()
+    );
     path
 }
 
@@ -30,12 +34,31 @@ pub fn wait_until(within: Duration, mut ok: impl FnMut() -> bool) -> bool {
     ok()
 }
 
+/// What identifies a finding across two reports (ubus-client prints keys sorted, camguard in
+/// field order, so the subject is compared as a map).
+pub fn finding_keys(report: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let subject: BTreeMap<String, Value> =
+                serde_json::from_value(f["subject"].clone()).unwrap();
+            format!("{} {} {subject:?}", f["id"], f["severity"])
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
 /// Every file under `dir` by relative path (the byte-identity checks compare these).
 pub fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -65,14 +88,26 @@ impl Testbed {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let root = dir.join("root");
-        assert!(Command::new("cp").arg("-a").arg(src).arg(&root).status().unwrap().success());
+        assert!(Command::new("cp")
+            .arg("-a")
+            .arg(src)
+            .arg(&root)
+            .status()
+            .unwrap()
+            .success());
         let init_src = repo().join("tests/fixtures/testbed/root/etc/init.d");
         std::fs::create_dir_all(root.join("etc/init.d")).unwrap();
         for script in ["miniupnpd", "firewall"] {
             std::fs::copy(init_src.join(script), root.join("etc/init.d").join(script)).unwrap();
         }
         let socket = dir.join("ubus.sock");
-        Testbed { dir, root, socket, daemon: None, netns: None }
+        Testbed {
+            dir,
+            root,
+            socket,
+            daemon: None,
+            netns: None,
+        }
     }
 
     /// Tells the stand-in's procd that miniupnpd runs (the testbed starts no process itself).
@@ -119,7 +154,12 @@ impl Testbed {
             .env("CAMGUARD_UCI", repo().join(".tools/uci/bin/uci"))
             .output()
             .expect("scripts/testbed runs");
-        assert!(out.status.success(), "testbed up: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "testbed up: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         self
     }
 
@@ -138,7 +178,10 @@ impl Testbed {
             .expect("camguard daemon starts");
         self.daemon = Some(child);
         assert!(
-            wait_until(Duration::from_secs(10), || self.ubus(&["list", "camguard"]).status.success()
+            wait_until(Duration::from_secs(10), || self
+                .ubus(&["list", "camguard"])
+                .status
+                .success()
                 && !self.ubus(&["list", "camguard"]).stdout.is_empty()),
             "camguard never registered"
         );
@@ -153,13 +196,23 @@ impl Testbed {
     }
 
     pub fn ubus(&self, args: &[&str]) -> Output {
-        Command::new(tool("ubus-client")).arg("-s").arg(&self.socket).args(args).output().unwrap()
+        Command::new(tool("ubus-client"))
+            .arg("-s")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// `ubus call camguard METHOD ARGS`, which must succeed.
     pub fn call(&self, method: &str, args: &str) -> Value {
         let out = self.ubus(&["-t", "60", "call", "camguard", method, args]);
-        assert!(out.status.success(), "camguard {method} {args}: status {:?} {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "camguard {method} {args}: status {:?} {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -171,7 +224,11 @@ impl Testbed {
 impl Drop for Testbed {
     fn drop(&mut self) {
         self.stop_daemon();
-        let _ = self.command(&repo().join("scripts/testbed")).arg("down").arg(&self.socket).output();
+        let _ = self
+            .command(&repo().join("scripts/testbed"))
+            .arg("down")
+            .arg(&self.socket)
+            .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
