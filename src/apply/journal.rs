@@ -26,7 +26,11 @@ pub enum Before {
     /// libuci before b7ceda9 (OpenWrt ≤ 22.03, and the testbed's) moves a changed option to the
     /// end of its section; revert re-creates this tail in order, so the file comes back
     /// byte-identical on old and new libuci alike.
-    SectionTail { config: String, section: String, options: Vec<(String, UciValue)> },
+    SectionTail {
+        config: String,
+        section: String,
+        options: Vec<(String, UciValue)>,
+    },
     /// A section camguard added (revert deletes it).
     AddedSection { config: String, section: String },
     /// A section of camguard's own that it deleted: its type and values (revert re-adds it).

@@ -273,7 +273,12 @@ pub fn interpret(port: u16, reply: Option<&[u8]>) -> Service {
             .iter()
             .find_map(|c| c.realm())
             .map(|realm| lan_text(realm.as_bytes()));
-        service.auth = challenges.iter().map(|c| c.scheme.clone()).collect();
+        // The scheme is the device's text too (any bytes up to the first space): cleaned like
+        // the realm, it reaches ubus, the state file and LuCI (tests/fuzz_regressions.rs).
+        service.auth = challenges
+            .iter()
+            .map(|c| lan_text(c.scheme.as_bytes()))
+            .collect();
         service.auth.dedup();
         service.vendor_hint = vendor_hint(&r);
     }

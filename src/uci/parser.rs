@@ -273,8 +273,15 @@ impl<'a> Parser<'a> {
         &rest[..end]
     }
 
+    /// libuci doubles its buffer after every `fgets` chunk that does not end a line, without a
+    /// limit: a few dozen lines that each hold a NUL inside an open quote make it ask for
+    /// gigabytes (real `uci` says "Out of memory" under a 4 GB ulimit). Only the buffer's size
+    /// reaches the parse, as the `fgets` limit; every position written or read lies within the
+    /// input consumed so far (+1 for a terminator), so from `input.len() + 2` on a bigger buffer
+    /// changes nothing and the doubling stops there (tests/fuzz_regressions.rs).
     fn grow(&mut self) {
-        let size = self.buf.len() * 2;
+        let enough = self.input.len() + 2;
+        let size = (self.buf.len() * 2).min(enough).max(self.buf.len());
         self.buf.resize(size, 0);
     }
 

@@ -1,0 +1,82 @@
+//! What LAN devices and the kernel answer camguard: neighbour tables (`/proc/net/arp`,
+//! `ip -j neigh`), and HTTP/RTSP replies of cameras to the probe and the default-password check
+//! (`wire::Response::parse`, `probe::interpret`, `credentials::lockout_sign`, the
+//! `WWW-Authenticate` parser and the `Authorization` header built from a device's challenge).
+//!
+//! Input: the first two bytes are the port the reply came from, the rest is the reply.
+#![no_main]
+use camguard::devices::credentials::lockout_sign;
+use camguard::devices::digest::{self, parse_challenges};
+use camguard::devices::neighbours::{parse_ip_neigh_json, parse_proc_net_arp, MAX_NEIGHBOURS};
+use camguard::devices::probe::{interpret, vendor_hint};
+use camguard::devices::wire::Response;
+use camguard_fuzz::assert_clean;
+use libfuzzer_sys::fuzz_target;
+
+fn check_neighbours(list: &[camguard::devices::neighbours::Neighbour]) {
+    assert!(list.len() <= MAX_NEIGHBOURS);
+    for n in list {
+        assert_clean(&n.dev, "neighbour device");
+        assert!(!n.mac.is_multicast() && n.mac.0 != [0; 6], "unusable MAC {:?} kept", n.mac);
+    }
+}
+
+fn check_challenges(challenges: &[digest::Challenge]) {
+    for method in ["GET", "DESCRIBE"] {
+        let req = digest::Request {
+            method,
+            uri: "/ISAPI/Security/userCheck",
+            user: "admin",
+            password: "12345",
+            cnonce: "0a4f113b",
+        };
+        for c in challenges {
+            // The answer goes back to the device as a header line: whatever the challenge said,
+            // it must not end the line or smuggle a control character in.
+            if let Ok(header) = digest::authorization(c, &req) {
+                assert!(
+                    !header.chars().any(char::is_control),
+                    "Authorization header {header:?} holds a control character"
+                );
+            }
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    check_neighbours(&parse_proc_net_arp(data));
+    if let Ok(list) = parse_ip_neigh_json(data) {
+        check_neighbours(&list);
+    }
+
+    let (port, reply) = match data {
+        [a, b, rest @ ..] => (u16::from_le_bytes([*a, *b]), rest),
+        _ => (80, data),
+    };
+    if let Some(r) = Response::parse(reply) {
+        assert!((100..=999).contains(&r.status));
+        if let Some(sign) = lockout_sign(&r) {
+            assert_clean(&sign, "lockout sign");
+        }
+        if let Some(server) = r.server() {
+            assert_clean(&server, "server");
+        }
+        if let Some(hint) = vendor_hint(&r) {
+            assert_clean(&hint.reason, "vendor hint");
+        }
+        let challenges = r.challenges();
+        check_challenges(&challenges);
+        let _ = r.is_rtsp();
+    }
+    let service = interpret(port, Some(reply));
+    assert_eq!(service.port, port);
+    for text in service.server.iter().chain(&service.realm).chain(&service.auth) {
+        assert_clean(text, "probe text");
+    }
+    if let Some(hint) = &service.vendor_hint {
+        assert_clean(&hint.reason, "vendor hint");
+    }
+    // Header values on their own, as a reply's lines would give them.
+    let text = String::from_utf8_lossy(reply);
+    check_challenges(&parse_challenges(text.split("\r\n")));
+});

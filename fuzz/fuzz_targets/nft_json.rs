@@ -1,0 +1,43 @@
+//! The `nft -j list ruleset` reader (`camguard::nft::parse_ruleset`). miniupnpd writes client
+//! text into rule comments, so what comes out must be clean.
+#![no_main]
+use camguard::nft::{parse_ruleset, Verdict};
+use camguard::upnp::Protocol;
+use camguard_fuzz::assert_clean;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(ruleset) = parse_ruleset(data) else {
+        return;
+    };
+    for rule in &ruleset.rules {
+        let target = match &rule.verdict {
+            Some(Verdict::Jump(t) | Verdict::Goto(t)) => Some(t),
+            _ => None,
+        };
+        let texts = rule
+            .comment
+            .iter()
+            .chain(&rule.iifnames)
+            .chain(&rule.other_protocols)
+            .chain(&rule.unmodelled)
+            .chain(target);
+        for text in texts {
+            assert_clean(text, "nft text");
+        }
+        for &(lo, hi) in &rule.dports {
+            assert!(lo <= hi, "port range {lo}-{hi}");
+        }
+        if let Some(iifname) = &rule.iifname {
+            assert_eq!(rule.iifnames, std::slice::from_ref(iifname));
+        }
+        let _ = rule.fw4_name();
+        let _ = rule.matches_protocol(Protocol::Tcp);
+        let _ = rule.matches_dport(554);
+    }
+    for redirect in ruleset.upnp_redirects() {
+        let _ = (redirect.ext_port(), redirect.covers_ext_port(554));
+    }
+    let _ = ruleset.fw4_rule_names();
+    let _ = ruleset.fw4_rules().count();
+});
