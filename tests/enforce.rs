@@ -5,6 +5,7 @@ mod common;
 mod testbed;
 
 use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use camguard::uci::{Package, Section, UciOption, Value as Uv};
 use common::Rng;
@@ -189,10 +190,15 @@ fn a_commit_refused_during_a_luci_apply_waits_and_is_never_forced() {
 
 #[test]
 fn revoke_removes_exactly_that_lease_line() {
-    let tb = Testbed::new("revoke", &example("messy-home"))
-        .miniupnpd_running()
-        .up();
+    let tb = Testbed::new("revoke", &example("messy-home")).miniupnpd_running();
+    // The example's Xbox lease has a fixed expiry; the daemon judges it by the clock, so it is
+    // moved a day past now (an expired mapping is no longer there to revoke).
     let lease = tb.root.join("tmp/run/miniupnpd.leases");
+    let expiry = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 86_400;
+    let xbox = format!("UDP:3074:192.168.1.31:3074:{expiry}:Xbox");
+    let text = std::fs::read_to_string(&lease).unwrap();
+    std::fs::write(&lease, text.replace("UDP:3074:192.168.1.31:3074:1796203321:Xbox", &xbox)).unwrap();
+    let tb = tb.up();
     let before = String::from_utf8(std::fs::read(&lease).unwrap()).unwrap();
     let out = tb.call("revoke", r#"{"proto":"UDP","ext_port":3074}"#);
     assert_eq!(out["failed"], serde_json::json!([]), "{out:#}");
@@ -201,7 +207,7 @@ fn revoke_removes_exactly_that_lease_line() {
         .lines()
         .filter(|l| !after.lines().any(|a| a == *l))
         .collect();
-    assert_eq!(removed, ["UDP:3074:192.168.1.31:3074:1796203321:Xbox"]);
+    assert_eq!(removed, [xbox.as_str()]);
     let missing = tb.ubus(&[
         "call",
         "camguard",
