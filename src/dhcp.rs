@@ -25,9 +25,9 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::linefile::Parsed;
+use crate::linefile::{ascii, digits, parse_lines, quoted};
 use crate::mac::Mac;
 use crate::text::lan_text;
-use crate::linefile::{ascii, digits, parse_lines, quoted};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DhcpLease {

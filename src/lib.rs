@@ -15,10 +15,10 @@ pub mod dhcp;
 pub mod nft;
 pub mod upnp;
 
-pub mod devices;
-pub mod sys;
 pub mod bus;
+pub mod devices;
 pub mod ports;
+pub mod sys;
 
 pub mod snapshot;
 pub mod source;

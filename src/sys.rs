@@ -206,7 +206,14 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 pub fn drain(fd: &OwnedFd) {
     let mut buf = [0u8; 64];
     // SAFETY: `buf` is writable for its length; the fd is a valid open pipe.
-    while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len()) } > 0 {}
+    while unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr() as *mut libc::c_void,
+            buf.len(),
+        )
+    } > 0
+    {}
 }
 
 /// Resident set size of this process in KiB (from /proc/self/statm), for benchmarks and logs.

@@ -31,7 +31,11 @@ struct Net {
 
 impl Net {
     fn new() -> Net {
-        assert_eq!(unsafe { libc::geteuid() }, 0, "the namespace test needs root (CI runs it as root)");
+        assert_eq!(
+            unsafe { libc::geteuid() },
+            0,
+            "the namespace test needs root (CI runs it as root)"
+        );
         for tool in ["ip", "nft", "miniupnpd", "upnpc"] {
             assert!(
                 Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().unwrap().status.success(),
@@ -39,7 +43,12 @@ impl Net {
             );
         }
         let id = std::process::id();
-        let net = Net { router: format!("cgr{id}"), isp: format!("cgi{id}"), camera: format!("cgc{id}"), pc: format!("cgp{id}") };
+        let net = Net {
+            router: format!("cgr{id}"),
+            isp: format!("cgi{id}"),
+            camera: format!("cgc{id}"),
+            pc: format!("cgp{id}"),
+        };
         for ns in [&net.router, &net.isp, &net.camera, &net.pc] {
             run("ip", &["netns", "add", ns]);
             run("ip", &["-n", ns, "link", "set", "lo", "up"]);
@@ -47,38 +56,82 @@ impl Net {
         let r = net.router.as_str();
         // WAN: a public-looking address, so miniupnpd needs no STUN; the route ends at the ISP
         // namespace, which routes nowhere.
-        run("ip", &["-n", r, "link", "add", "wan", "type", "veth", "peer", "name", "up0", "netns", &net.isp]);
-        run("ip", &["-n", r, "addr", "add", "45.77.0.2/24", "dev", "wan"]);
+        run(
+            "ip",
+            &[
+                "-n", r, "link", "add", "wan", "type", "veth", "peer", "name", "up0", "netns",
+                &net.isp,
+            ],
+        );
+        run(
+            "ip",
+            &["-n", r, "addr", "add", "45.77.0.2/24", "dev", "wan"],
+        );
         run("ip", &["-n", r, "link", "set", "wan", "up"]);
-        run("ip", &["-n", &net.isp, "addr", "add", "45.77.0.1/24", "dev", "up0"]);
+        run(
+            "ip",
+            &["-n", &net.isp, "addr", "add", "45.77.0.1/24", "dev", "up0"],
+        );
         run("ip", &["-n", &net.isp, "link", "set", "up0", "up"]);
-        run("ip", &["-n", r, "route", "add", "default", "via", "45.77.0.1"]);
+        run(
+            "ip",
+            &["-n", r, "route", "add", "default", "via", "45.77.0.1"],
+        );
         // LAN: a bridge named lan with the camera and the PC on it.
         run("ip", &["-n", r, "link", "add", "lan", "type", "bridge"]);
-        run("ip", &["-n", r, "addr", "add", "192.168.1.1/24", "dev", "lan"]);
+        run(
+            "ip",
+            &["-n", r, "addr", "add", "192.168.1.1/24", "dev", "lan"],
+        );
         run("ip", &["-n", r, "link", "set", "lan", "up"]);
-        for (ns, port, ip, mac) in [(&net.camera, "cam0", CAMERA_IP, CAMERA_MAC), (&net.pc, "pc0", PC_IP, PC_MAC)] {
-            run("ip", &["-n", r, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+        for (ns, port, ip, mac) in [
+            (&net.camera, "cam0", CAMERA_IP, CAMERA_MAC),
+            (&net.pc, "pc0", PC_IP, PC_MAC),
+        ] {
+            run(
+                "ip",
+                &[
+                    "-n", r, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns",
+                    ns,
+                ],
+            );
             run("ip", &["-n", r, "link", "set", port, "master", "lan", "up"]);
             run("ip", &["-n", ns, "link", "set", "eth0", "address", mac]);
-            run("ip", &["-n", ns, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+            run(
+                "ip",
+                &["-n", ns, "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
+            );
             run("ip", &["-n", ns, "link", "set", "eth0", "up"]);
-            run("ip", &["-n", ns, "route", "add", "default", "via", "192.168.1.1"]);
+            run(
+                "ip",
+                &["-n", ns, "route", "add", "default", "via", "192.168.1.1"],
+            );
         }
         // fw4's table with miniupnpd's three chains and the jumps its nftables.d includes add.
         let skeleton = repo().join("tests/fixtures/nft/miniupnpd-live.nft");
-        run("ip", &["netns", "exec", r, "nft", "-f", skeleton.to_str().unwrap()]);
+        run(
+            "ip",
+            &["netns", "exec", r, "nft", "-f", skeleton.to_str().unwrap()],
+        );
         net
     }
 
     fn exec(&self, ns: &str, args: &[&str]) -> Output {
-        Command::new("ip").args(["netns", "exec", ns]).args(args).output().unwrap()
+        Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// The live UPnP DNATs in the router: (proto, ext port, internal address, internal port).
     fn live_mappings(&self) -> Vec<(Protocol, u16, IpAddr, u16)> {
         let out = self.exec(&self.router, &["nft", "-j", "list", "table", "inet", "fw4"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         camguard::nft::parse_ruleset(&out.stdout)
             .unwrap()
             .upnp_redirects()
@@ -89,14 +142,31 @@ impl Net {
 
     fn upnp_rules(&self) -> usize {
         let out = self.exec(&self.router, &["nft", "-j", "list", "table", "inet", "fw4"]);
-        camguard::nft::parse_ruleset(&out.stdout).unwrap().rules.iter().filter(|r| r.chain.starts_with("upnp_")).count()
+        camguard::nft::parse_ruleset(&out.stdout)
+            .unwrap()
+            .rules
+            .iter()
+            .filter(|r| r.chain.starts_with("upnp_"))
+            .count()
     }
 
     /// `upnpc -a` from a LAN host: true when miniupnpd granted the mapping.
     fn map(&self, ns: &str, ip: &str, int: u16, ext: u16, proto: &str, lease: u32) -> bool {
         let out = self.exec(
             ns,
-            &["upnpc", "-u", IGD, "-e", "e2e", "-a", ip, &int.to_string(), &ext.to_string(), proto, &lease.to_string()],
+            &[
+                "upnpc",
+                "-u",
+                IGD,
+                "-e",
+                "e2e",
+                "-a",
+                ip,
+                &int.to_string(),
+                &ext.to_string(),
+                proto,
+                &lease.to_string(),
+            ],
         );
         let text = String::from_utf8_lossy(&out.stdout);
         text.contains("is redirected to internal") && !text.contains("failed")
@@ -118,7 +188,11 @@ impl Drop for Net {
 
 fn run(program: &str, args: &[&str]) {
     let out = Command::new(program).args(args).output().unwrap();
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The router's root: shipped-style firewall, upnpd as OpenWrt ships it but enabled, DHCP leases
@@ -132,11 +206,24 @@ fn router_root(dir: &Path) -> PathBuf {
     write("etc/config/firewall", "\nconfig defaults\n\toption input 'REJECT'\n\toption output 'ACCEPT'\n\toption forward 'REJECT'\n\nconfig zone\n\toption name 'lan'\n\tlist network 'lan'\n\toption input 'ACCEPT'\n\toption output 'ACCEPT'\n\toption forward 'ACCEPT'\n\nconfig zone\n\toption name 'wan'\n\tlist network 'wan'\n\toption input 'REJECT'\n\toption output 'ACCEPT'\n\toption forward 'REJECT'\n\toption masq '1'\n\nconfig forwarding\n\toption src 'lan'\n\toption dest 'wan'\n\n");
     write("etc/config/network", "\nconfig interface 'lan'\n\toption device 'lan'\n\toption proto 'static'\n\toption ipaddr '192.168.1.1'\n\toption netmask '255.255.255.0'\n\nconfig interface 'wan'\n\toption device 'wan'\n\toption proto 'dhcp'\n\n");
     write("etc/config/upnpd", "\nconfig upnpd 'config'\n\toption enabled '1'\n\toption enable_natpmp '1'\n\toption enable_upnp '1'\n\toption secure_mode '1'\n\toption log_output '0'\n\toption internal_iface 'lan'\n\toption port '5000'\n\toption upnp_lease_file '/var/run/miniupnpd.leases'\n\toption igdv1 '1'\n\nconfig perm_rule\n\toption action 'allow'\n\toption ext_ports '1024-65535'\n\toption int_addr '0.0.0.0/0'\n\toption int_ports '1-65535'\n\toption comment 'Allow high ports'\n\nconfig perm_rule\n\toption action 'deny'\n\toption ext_ports '0-65535'\n\toption int_addr '0.0.0.0/0'\n\toption int_ports '0-65535'\n\toption comment 'Default deny'\n\n");
-    write("etc/config/dhcp", "\nconfig dnsmasq\n\toption leasefile '/tmp/dhcp.leases'\n\n");
+    write(
+        "etc/config/dhcp",
+        "\nconfig dnsmasq\n\toption leasefile '/tmp/dhcp.leases'\n\n",
+    );
     write("etc/config/camguard", "\nconfig camguard 'main'\n\toption enforce '0'\n\toption upnp 'allow'\n\toption forwards 'allow'\n\toption camera_internet 'allow'\n\n");
-    write("tmp/dhcp.leases", &format!("0 {CAMERA_MAC} {CAMERA_IP} garden-cam *\n0 {PC_MAC} {PC_IP} gaming-pc *\n"));
-    write("etc/openwrt_release", "DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='25.12.0'\n");
-    std::fs::copy(repo().join("tests/fixtures/e2e/miniupnpd.init"), root.join("etc/init.d/miniupnpd")).unwrap();
+    write(
+        "tmp/dhcp.leases",
+        &format!("0 {CAMERA_MAC} {CAMERA_IP} garden-cam *\n0 {PC_MAC} {PC_IP} gaming-pc *\n"),
+    );
+    write(
+        "etc/openwrt_release",
+        "DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='25.12.0'\n",
+    );
+    std::fs::copy(
+        repo().join("tests/fixtures/e2e/miniupnpd.init"),
+        root.join("etc/init.d/miniupnpd"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink("../init.d/miniupnpd", root.join("etc/rc.d/S94miniupnpd")).unwrap();
     root
 }
@@ -144,11 +231,15 @@ fn router_root(dir: &Path) -> PathBuf {
 fn set_policy(tb: &Testbed, upnp: &str) {
     let set = format!(r#"{{"config":"camguard","section":"main","values":{{"upnp":"{upnp}"}}}}"#);
     assert!(tb.ubus(&["call", "uci", "set", &set]).status.success());
-    assert!(tb.ubus(&["call", "uci", "commit", r#"{"config":"camguard"}"#]).status.success());
+    assert!(tb
+        .ubus(&["call", "uci", "commit", r#"{"config":"camguard"}"#])
+        .status
+        .success());
 }
 
 fn leases(tb: &Testbed) -> String {
-    String::from_utf8(std::fs::read(tb.root.join("var/run/miniupnpd.leases")).unwrap_or_default()).unwrap()
+    String::from_utf8(std::fs::read(tb.root.join("var/run/miniupnpd.leases")).unwrap_or_default())
+        .unwrap()
 }
 
 fn miniupnpd_runs(tb: &Testbed) -> bool {
@@ -167,48 +258,113 @@ fn restricted_then_off_with_the_real_miniupnpd_and_revert() {
     let src = router_root(&dir);
     let mut tb = Testbed::new("e2e", &src).in_netns(&net.router);
     // The e2e init script replaces the testbed's recording-only one.
-    std::fs::copy(repo().join("tests/fixtures/e2e/miniupnpd.init"), tb.root.join("etc/init.d/miniupnpd")).unwrap();
+    std::fs::copy(
+        repo().join("tests/fixtures/e2e/miniupnpd.init"),
+        tb.root.join("etc/init.d/miniupnpd"),
+    )
+    .unwrap();
     let tb_up = tb.up_without_daemon();
     tb = tb_up;
-    assert!(tb.ubus(&["call", "rc", "init", r#"{"name":"miniupnpd","action":"start"}"#]).status.success());
-    assert!(wait_until(Duration::from_secs(10), || net.exec(&net.camera, &["upnpc", "-u", IGD, "-s"]).status.success()), "miniupnpd answers");
+    assert!(tb
+        .ubus(&[
+            "call",
+            "rc",
+            "init",
+            r#"{"name":"miniupnpd","action":"start"}"#
+        ])
+        .status
+        .success());
+    assert!(
+        wait_until(Duration::from_secs(10), || net
+            .exec(&net.camera, &["upnpc", "-u", IGD, "-s"])
+            .status
+            .success()),
+        "miniupnpd answers"
+    );
     let upnpd_before = std::fs::read(tb.root.join("etc/config/upnpd")).unwrap();
 
     // The camera maps its RTSP port; the PC maps a game port.
-    assert!(net.map(&net.camera, CAMERA_IP, 554, 10554, "TCP", 3600), "camera mapping granted while UPnP is allowed");
+    assert!(
+        net.map(&net.camera, CAMERA_IP, 554, 10554, "TCP", 3600),
+        "camera mapping granted while UPnP is allowed"
+    );
     assert!(net.map(&net.pc, PC_IP, 3074, 3074, "UDP", 3600));
     let cam: IpAddr = CAMERA_IP.parse().unwrap();
-    assert!(net.live_mappings().contains(&(Protocol::Tcp, 10554, cam, 554)), "live in nft");
-    assert!(leases(&tb).lines().any(|l| l.starts_with("TCP:10554:192.168.1.64:554:")), "in the lease file");
+    assert!(
+        net.live_mappings()
+            .contains(&(Protocol::Tcp, 10554, cam, 554)),
+        "live in nft"
+    );
+    assert!(
+        leases(&tb)
+            .lines()
+            .any(|l| l.starts_with("TCP:10554:192.168.1.64:554:")),
+        "in the lease file"
+    );
 
     // camguard, in the router namespace, live over the testbed, reading nft itself.
     tb.start_daemon(&["--nft", "command"]);
     let status = tb.call("status", "{}");
-    assert!(status["findings"].as_array().unwrap().iter().any(|f| f["id"] == "upnp.mapping" && f["severity"] == "high"
-        && f["evidence"]["ext_port"] == 10554 && f["evidence"]["seen_in"] == "nft"));
+    assert!(status["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "upnp.mapping"
+            && f["severity"] == "high"
+            && f["evidence"]["ext_port"] == 10554
+            && f["evidence"]["seen_in"] == "nft"));
 
     // upnp 'restricted': the camera's mapping is revoked and denied, the PC's stays.
     set_policy(&tb, "restricted");
     let outcome = tb.call("enforce", "{}");
     assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
     let verified = outcome["verified"].as_array().unwrap();
-    assert!(verified.iter().any(|c| c["check"] == "mapping TCP/10554 revoked" && c["ok"] == true), "{outcome:#}");
-    assert!(wait_until(Duration::from_secs(10), || miniupnpd_runs(&tb)), "miniupnpd back with the new rules");
+    assert!(
+        verified
+            .iter()
+            .any(|c| c["check"] == "mapping TCP/10554 revoked" && c["ok"] == true),
+        "{outcome:#}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || miniupnpd_runs(&tb)),
+        "miniupnpd back with the new rules"
+    );
     let live = net.live_mappings();
-    assert!(!live.iter().any(|m| m.1 == 10554), "camera mapping gone from nft: {live:?}");
+    assert!(
+        !live.iter().any(|m| m.1 == 10554),
+        "camera mapping gone from nft: {live:?}"
+    );
     assert!(!leases(&tb).contains("10554"), "and from the lease file");
-    assert!(live.iter().any(|m| m.1 == 3074), "the PC's mapping survives: {live:?}");
-    assert_eq!(tb.call("plan", "{}")["actions"], serde_json::json!([]), "compliant");
+    assert!(
+        live.iter().any(|m| m.1 == 3074),
+        "the PC's mapping survives: {live:?}"
+    );
+    assert_eq!(
+        tb.call("plan", "{}")["actions"],
+        serde_json::json!([]),
+        "compliant"
+    );
     // The camera is refused now; the PC may still map.
-    assert!(!net.map(&net.camera, CAMERA_IP, 554, 10554, "TCP", 3600), "camera refused under restricted");
-    assert!(net.map(&net.pc, PC_IP, 27015, 27015, "UDP", 3600), "a non-camera host may still map");
+    assert!(
+        !net.map(&net.camera, CAMERA_IP, 554, 10554, "TCP", 3600),
+        "camera refused under restricted"
+    );
+    assert!(
+        net.map(&net.pc, PC_IP, 27015, 27015, "UDP", 3600),
+        "a non-camera host may still map"
+    );
     // miniupnpd stays consistent after camguard's edits: delete and expiry of other mappings work.
     assert!(net.map(&net.pc, PC_IP, 40000, 40000, "TCP", 3600));
     assert!(net.unmap(&net.pc, 40000, "TCP"), "delete works");
-    assert!(!net.live_mappings().iter().any(|m| m.1 == 40000) && !leases(&tb).contains("TCP:40000:"));
+    assert!(
+        !net.live_mappings().iter().any(|m| m.1 == 40000) && !leases(&tb).contains("TCP:40000:")
+    );
     assert!(net.map(&net.pc, PC_IP, 40001, 40001, "TCP", 2));
     assert!(
-        wait_until(Duration::from_secs(15), || !net.live_mappings().iter().any(|m| m.1 == 40001)),
+        wait_until(Duration::from_secs(15), || !net
+            .live_mappings()
+            .iter()
+            .any(|m| m.1 == 40001)),
         "a 2-second lease expires"
     );
 
@@ -220,16 +376,32 @@ fn restricted_then_off_with_the_real_miniupnpd_and_revert() {
     assert_eq!(net.upnp_rules(), 0, "upnp chains empty");
     assert_eq!(leases(&tb), "", "lease file emptied");
     assert!(!tb.root.join("etc/rc.d/S94miniupnpd").exists(), "disabled");
-    assert!(off["verified"].as_array().unwrap().iter().all(|c| c["ok"] == true), "{off:#}");
+    assert!(
+        off["verified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true),
+        "{off:#}"
+    );
 
     // Revert 'off', then 'restricted': the previous configuration comes back exactly.
     set_policy(&tb, "allow");
     let r1 = tb.call("revert", "{}");
     assert_eq!(r1["failed"], serde_json::json!([]), "{r1:#}");
-    assert!(wait_until(Duration::from_secs(10), || miniupnpd_runs(&tb)), "running again after revert");
-    assert!(tb.root.join("etc/rc.d/S94miniupnpd").exists(), "enabled again");
     assert!(
-        wait_until(Duration::from_secs(10), || net.live_mappings().iter().any(|m| m.1 == 3074)),
+        wait_until(Duration::from_secs(10), || miniupnpd_runs(&tb)),
+        "running again after revert"
+    );
+    assert!(
+        tb.root.join("etc/rc.d/S94miniupnpd").exists(),
+        "enabled again"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || net
+            .live_mappings()
+            .iter()
+            .any(|m| m.1 == 3074)),
         "the PC's mapping is replayed from the restored lease file"
     );
     let r2 = tb.call("revert", "{}");
@@ -239,7 +411,12 @@ fn restricted_then_off_with_the_real_miniupnpd_and_revert() {
         String::from_utf8_lossy(&upnpd_before),
         "upnpd byte-identical after both reverts"
     );
-    let _ = tb.ubus(&["call", "rc", "init", r#"{"name":"miniupnpd","action":"stop"}"#]);
+    let _ = tb.ubus(&[
+        "call",
+        "rc",
+        "init",
+        r#"{"name":"miniupnpd","action":"stop"}"#,
+    ]);
     drop(tb);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -194,10 +194,18 @@ fn revoke_removes_exactly_that_lease_line() {
     // The example's Xbox lease has a fixed expiry; the daemon judges it by the clock, so it is
     // moved a day past now (an expired mapping is no longer there to revoke).
     let lease = tb.root.join("tmp/run/miniupnpd.leases");
-    let expiry = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 86_400;
+    let expiry = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400;
     let xbox = format!("UDP:3074:192.168.1.31:3074:{expiry}:Xbox");
     let text = std::fs::read_to_string(&lease).unwrap();
-    std::fs::write(&lease, text.replace("UDP:3074:192.168.1.31:3074:1796203321:Xbox", &xbox)).unwrap();
+    std::fs::write(
+        &lease,
+        text.replace("UDP:3074:192.168.1.31:3074:1796203321:Xbox", &xbox),
+    )
+    .unwrap();
     let tb = tb.up();
     let before = String::from_utf8(std::fs::read(&lease).unwrap()).unwrap();
     let out = tb.call("revoke", r#"{"proto":"UDP","ext_port":3074}"#);

@@ -30,7 +30,9 @@ unsafe impl GlobalAlloc for LargestAllocation {
 static ALLOCATOR: LargestAllocation = LargestAllocation;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -52,7 +54,11 @@ fn uci_nul_inside_open_quotes_keeps_the_buffer_near_the_file_size() {
         Ok(package) => assert!(!package.sections.is_empty()),
         Err(e) => {
             let lines = input.split(|&b| b == b'\n').count();
-            assert!((1..=lines + 1).contains(&e.line), "error on line {} of {lines}", e.line);
+            assert!(
+                (1..=lines + 1).contains(&e.line),
+                "error on line {} of {lines}",
+                e.line
+            );
         }
     }
 }
@@ -63,15 +69,26 @@ fn uci_nul_inside_open_quotes_keeps_the_buffer_near_the_file_size() {
 fn probe_cleans_an_auth_scheme_made_of_device_bytes() {
     let reply = fixture("probe-reply-nul-in-auth-scheme.http");
     let service = interpret(80, Some(&reply));
-    assert!(!service.auth.is_empty(), "the challenges were not read: {service:?}");
-    for text in service.auth.iter().chain(&service.realm).chain(&service.server) {
+    assert!(
+        !service.auth.is_empty(),
+        "the challenges were not read: {service:?}"
+    );
+    for text in service
+        .auth
+        .iter()
+        .chain(&service.realm)
+        .chain(&service.server)
+    {
         assert!(
             !text.chars().any(char::is_control),
             "{text:?} reached the reply with a raw control character"
         );
     }
     let json = serde_json::to_string(&service).unwrap();
-    assert!(!json.contains("\\u0000"), "a NUL survived into the JSON: {json}");
+    assert!(
+        !json.contains("\\u0000"),
+        "a NUL survived into the JSON: {json}"
+    );
 }
 
 /// ubus arguments whose subject `kind` is a blobmsg double (the bytes of "pinhole"): the subject
@@ -81,7 +98,10 @@ fn probe_cleans_an_auth_scheme_made_of_device_bytes() {
 fn a_double_in_ubus_arguments_is_refused_as_a_subject_and_round_trips() {
     let blob = fixture("ubus-args-double.blobmsg");
     let args = ubus::json::blobmsg_to_json(&blob).expect("the fixture is valid blobmsg");
-    let subject = args.get("subject").expect("the fixture carries a subject").clone();
+    let subject = args
+        .get("subject")
+        .expect("the fixture carries a subject")
+        .clone();
     assert!(serde_json::from_value::<Subject>(subject).is_err());
 
     let encoded = camguard::bus::blob::to_blobmsg(&args).expect("an object encodes");
@@ -90,10 +110,16 @@ fn a_double_in_ubus_arguments_is_refused_as_a_subject_and_round_trips() {
         args.pointer("/subject/kind").and_then(|v| v.as_f64()),
         back.pointer("/subject/kind").and_then(|v| v.as_f64()),
     );
-    let (want, got) = (want.expect("a double in the fixture"), got.expect("a double back"));
+    let (want, got) = (
+        want.expect("a double in the fixture"),
+        got.expect("a double back"),
+    );
     assert!(
         want == got || (want - got).abs() <= want.abs().max(got.abs()) * 4.0 * f64::EPSILON,
         "{want} came back as {got}"
     );
-    assert_eq!(back.pointer("/subject/hnt_port"), args.pointer("/subject/hnt_port"));
+    assert_eq!(
+        back.pointer("/subject/hnt_port"),
+        args.pointer("/subject/hnt_port")
+    );
 }

@@ -19,7 +19,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     // The opt-in default-password check runs in the daemon's background worker; the audit
     // reports what its state file remembers, without touching the network.
     if let Some(state) = &ctx.snap.lan.credentials {
-        out.extend(crate::devices::credentials::remembered_findings(&ctx.inventory, state));
+        out.extend(crate::devices::credentials::remembered_findings(
+            &ctx.inventory,
+            state,
+        ));
     }
 }
 

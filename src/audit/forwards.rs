@@ -186,7 +186,11 @@ fn policy_violation(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
     let device = r.dest_ip.as_deref().and_then(|ip| ctx.device_at(ip));
     let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
     let why = policy.forward_violation(&r.section, r.name.as_deref(), camera)?;
-    let severity = if camera || policy.forwards == ForwardPolicy::Off { Severity::High } else { Severity::Medium };
+    let severity = if camera || policy.forwards == ForwardPolicy::Off {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
     Some(
         finding(
             "forward.not_allowed",

@@ -171,7 +171,11 @@ impl<'a> Context<'a> {
             .camguard
             .as_ref()
             .map_or_else(|| Ok(Policy::default()), Policy::from_uci);
-        let inventory = Inventory::build_with(snap, policy.as_ref().unwrap_or(&Policy::default()), &snap.lan);
+        let inventory = Inventory::build_with(
+            snap,
+            policy.as_ref().unwrap_or(&Policy::default()),
+            &snap.lan,
+        );
         Context {
             snap,
             policy,
@@ -182,8 +186,17 @@ impl<'a> Context<'a> {
 
     /// A context around an inventory built earlier from the same snapshot (the daemon keeps the
     /// one of its last audit, so its replies do not classify every device again).
-    pub fn with_inventory(snap: &'a Snapshot, policy: Result<Policy, PolicyError>, inventory: Inventory) -> Context<'a> {
-        Context { snap, policy, inventory, wan_zones: snap.wan_zones() }
+    pub fn with_inventory(
+        snap: &'a Snapshot,
+        policy: Result<Policy, PolicyError>,
+        inventory: Inventory,
+    ) -> Context<'a> {
+        Context {
+            snap,
+            policy,
+            inventory,
+            wan_zones: snap.wan_zones(),
+        }
     }
 
     pub fn is_wan_zone(&self, zone: &str) -> bool {

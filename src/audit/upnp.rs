@@ -107,10 +107,9 @@ pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
         let Some(proto) = r.proto else { continue };
         let lease_index = match r.ext_port() {
             Some(port) => by_key.get(&(proto, port, r.int_addr)).and_then(|ix| {
-                ix.iter().copied().find(|&i| {
-                    r.int_port
-                        .is_none_or(|p| p == snap.upnp.leases[i].int_port)
-                })
+                ix.iter()
+                    .copied()
+                    .find(|&i| r.int_port.is_none_or(|p| p == snap.upnp.leases[i].int_port))
             }),
             // A rule for a range or every port: the lease of that protocol and host it covers.
             None => snap.upnp.leases.iter().position(|l| {

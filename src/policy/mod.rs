@@ -251,24 +251,34 @@ impl Policy {
 
     /// Why a port forward from the internet breaks the `forwards` policy, if it does. One place
     /// for the rule: the audit reports it, the planner disables what it flags, LuCI shows it.
-    pub fn forward_violation(&self, section: &str, name: Option<&str>, to_camera: bool) -> Option<&'static str> {
+    pub fn forward_violation(
+        &self,
+        section: &str,
+        name: Option<&str>,
+        to_camera: bool,
+    ) -> Option<&'static str> {
         match self.forwards {
             ForwardPolicy::Allow => None,
             ForwardPolicy::Off => Some("your policy allows no port forwards (forwards 'off')"),
-            ForwardPolicy::NoCameras => {
-                to_camera.then_some("your policy forbids forwards to cameras (forwards 'no_cameras')")
-            }
+            ForwardPolicy::NoCameras => to_camera
+                .then_some("your policy forbids forwards to cameras (forwards 'no_cameras')"),
             ForwardPolicy::Allowlist => (!self.forward_allowed(section, name))
                 .then_some("it is not on camguard's allowlist (forwards 'allowlist')"),
         }
     }
 
     /// Why a UPnP mapping to this device breaks the `upnp` policy, if it does.
-    pub fn mapping_violation(&self, device_mac: Option<Mac>, camera_like: bool) -> Option<&'static str> {
+    pub fn mapping_violation(
+        &self,
+        device_mac: Option<Mac>,
+        camera_like: bool,
+    ) -> Option<&'static str> {
         match self.upnp {
             UpnpPolicy::Allow => None,
             UpnpPolicy::Off => Some("your policy switches UPnP off (upnp 'off')"),
-            UpnpPolicy::Restricted if camera_like => Some("cameras may not open ports through UPnP (upnp 'restricted')"),
+            UpnpPolicy::Restricted if camera_like => {
+                Some("cameras may not open ports through UPnP (upnp 'restricted')")
+            }
             UpnpPolicy::Restricted => device_mac
                 .and_then(|m| self.device(m))
                 .filter(|d| d.upnp_deny)

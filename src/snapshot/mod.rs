@@ -240,7 +240,9 @@ impl Snapshot {
             .interfaces
             .iter()
             .filter(|i| !i.is_wan() && i.proto == "static" && i.name != "loopback")
-            .filter_map(|i| crate::devices::LanPrefix::from_uci(i.ipaddr.as_deref()?, i.netmask.as_deref()).ok())
+            .filter_map(|i| {
+                crate::devices::LanPrefix::from_uci(i.ipaddr.as_deref()?, i.netmask.as_deref()).ok()
+            })
             .collect()
     }
 

@@ -51,7 +51,9 @@ impl Release {
 
 /// A non-empty value of `key`.
 fn lookup(vars: &[(String, String)], key: &str) -> Option<String> {
-    vars.iter().find(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.clone())
+    vars.iter()
+        .find(|(k, v)| k == key && !v.is_empty())
+        .map(|(_, v)| v.clone())
 }
 
 /// `KEY='value'` / `KEY="value"` / `KEY=value` lines, as the shell would read simple ones.

@@ -45,11 +45,16 @@ pub(crate) fn read_state_files(files: &dyn RouterFiles, snap: &mut Snapshot) {
     if snap.system.release.is_none() {
         snap.system.release = read_text(files, snap, "/etc/openwrt_release")
             .and_then(|t| Release::from_openwrt_release(&t))
-            .or_else(|| read_text(files, snap, "/usr/lib/os-release").and_then(|t| Release::from_os_release(&t)));
+            .or_else(|| {
+                read_text(files, snap, "/usr/lib/os-release")
+                    .and_then(|t| Release::from_os_release(&t))
+            });
     }
-    snap.system.root_password = read_text(files, snap, "/etc/shadow").and_then(|t| RootPassword::from_shadow(&t));
+    snap.system.root_password =
+        read_text(files, snap, "/etc/shadow").and_then(|t| RootPassword::from_shadow(&t));
     if snap.system.model.is_none() {
-        snap.system.model = read_text(files, snap, "/tmp/sysinfo/model").map(|m| m.trim().to_owned());
+        snap.system.model =
+            read_text(files, snap, "/tmp/sysinfo/model").map(|m| m.trim().to_owned());
     }
     let (leases, leases6) = snap.upnp_lease_paths();
     if let Some(bytes) = read_file(files, snap, &leases) {

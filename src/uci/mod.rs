@@ -114,35 +114,60 @@ impl Package {
             .ok_or_else(|| format!("uci get {name}: reply has no \"values\" object"))?;
         let mut indexed: Vec<(u64, Section)> = Vec::with_capacity(values.len());
         for (key, section) in values {
-            let obj = section.as_object().ok_or_else(|| format!("uci get {name}: section {key} is not an object"))?;
-            let section_type = obj.get(".type").and_then(|t| t.as_str()).unwrap_or_default().to_owned();
-            let index = obj.get(".index").and_then(|i| i.as_u64()).unwrap_or(u64::MAX);
+            let obj = section
+                .as_object()
+                .ok_or_else(|| format!("uci get {name}: section {key} is not an object"))?;
+            let section_type = obj
+                .get(".type")
+                .and_then(|t| t.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let index = obj
+                .get(".index")
+                .and_then(|i| i.as_u64())
+                .unwrap_or(u64::MAX);
             let options = obj
                 .iter()
                 .filter(|(k, _)| !k.starts_with('.'))
                 .map(|(k, v)| {
                     let value = match v {
                         serde_json::Value::String(s) => Value::Single(s.clone()),
-                        serde_json::Value::Array(items) => {
-                            Value::List(items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect())
-                        }
+                        serde_json::Value::Array(items) => Value::List(
+                            items
+                                .iter()
+                                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                                .collect(),
+                        ),
                         other => Value::Single(other.to_string()),
                     };
-                    UciOption { name: k.clone(), value }
+                    UciOption {
+                        name: k.clone(),
+                        value,
+                    }
                 })
                 .collect();
             indexed.push((
                 index,
                 Section {
-                    name: obj.get(".name").and_then(|n| n.as_str()).unwrap_or(key).to_owned(),
+                    name: obj
+                        .get(".name")
+                        .and_then(|n| n.as_str())
+                        .unwrap_or(key)
+                        .to_owned(),
                     section_type,
-                    anonymous: obj.get(".anonymous").and_then(|a| a.as_bool()).unwrap_or(false),
+                    anonymous: obj
+                        .get(".anonymous")
+                        .and_then(|a| a.as_bool())
+                        .unwrap_or(false),
                     options,
                 },
             ));
         }
         indexed.sort_by_key(|(i, _)| *i);
-        Ok(Package { name: name.to_owned(), sections: indexed.into_iter().map(|(_, s)| s).collect() })
+        Ok(Package {
+            name: name.to_owned(),
+            sections: indexed.into_iter().map(|(_, s)| s).collect(),
+        })
     }
 }
 
@@ -163,7 +188,10 @@ mod rpcd_tests {
         assert_eq!(p.sections[0].name, "cfg0b3837", "sorted by .index");
         let web = &p.sections[1];
         assert!(web.anonymous);
-        assert_eq!(web.get("proto"), Some(&Value::List(vec!["tcp".into(), "udp".into()])));
+        assert_eq!(
+            web.get("proto"),
+            Some(&Value::List(vec!["tcp".into(), "udp".into()]))
+        );
         assert_eq!(web.get_str("src_dport"), Some("8080"));
         assert!(Package::from_rpcd("x", &serde_json::json!({"nope": 1})).is_err());
     }

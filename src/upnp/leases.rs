@@ -24,7 +24,9 @@ use serde::Serialize;
 use crate::linefile::{ascii, digits, parse_lines, quoted, Parsed};
 use crate::text::lan_text;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub enum Protocol {
     #[serde(rename = "TCP")]
     Tcp,
@@ -291,8 +293,6 @@ fn unix_time(field: &[u8], what: &str) -> Result<u64, String> {
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or_else(|| format!("{what} {} is not a Unix time", quoted(field)))
 }
-
-
 
 #[cfg(test)]
 mod tests {
