@@ -209,6 +209,21 @@ impl Rule {
         self.comment.as_deref()?.strip_prefix(FW4_COMMENT_PREFIX)
     }
 
+    /// Every free-text field this rule carries from the ruleset: what must reach output cleaned
+    /// (miniupnpd writes client text into comments).
+    pub fn texts(&self) -> impl Iterator<Item = &String> {
+        let target = match &self.verdict {
+            Some(Verdict::Jump(t) | Verdict::Goto(t)) => Some(t),
+            _ => None,
+        };
+        self.comment
+            .iter()
+            .chain(&self.iifnames)
+            .chain(&self.other_protocols)
+            .chain(&self.unmodelled)
+            .chain(target)
+    }
+
     pub fn matches_protocol(&self, proto: Protocol) -> bool {
         self.protocols.contains(&proto)
             || (self.protocols.is_empty() && self.other_protocols.is_empty())

@@ -5,7 +5,7 @@
 //! panic message. `CAMGUARD_RANDOM_ITERATIONS` raises the count for a longer soak.
 use camguard::dhcp::{parse_dnsmasq_leases, parse_odhcpd_leases, DhcpLease};
 use camguard::linefile::Parsed;
-use camguard::nft::{parse_ruleset, Ruleset, Verdict};
+use camguard::nft::{parse_ruleset, Ruleset};
 use camguard::upnp::{parse_leases, parse_leases6};
 use serde_json::{json, Value};
 
@@ -157,17 +157,7 @@ fn check_dhcp(
 
 fn check_ruleset(ruleset: &Ruleset, context: &dyn Fn() -> String) {
     for rule in &ruleset.rules {
-        let targets = match &rule.verdict {
-            Some(Verdict::Jump(t) | Verdict::Goto(t)) => Some(t),
-            _ => None,
-        };
-        let texts = rule
-            .comment
-            .iter()
-            .chain(&rule.iifnames)
-            .chain(&rule.other_protocols)
-            .chain(&rule.unmodelled);
-        for text in texts.chain(targets) {
+        for text in rule.texts() {
             assert_clean(text, "nft text", context);
         }
         for &(lo, hi) in &rule.dports {

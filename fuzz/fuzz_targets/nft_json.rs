@@ -1,7 +1,7 @@
 //! The `nft -j list ruleset` reader (`camguard::nft::parse_ruleset`). miniupnpd writes client
 //! text into rule comments, so what comes out must be clean.
 #![no_main]
-use camguard::nft::{parse_ruleset, Verdict};
+use camguard::nft::parse_ruleset;
 use camguard::upnp::Protocol;
 use camguard_fuzz::assert_clean;
 use libfuzzer_sys::fuzz_target;
@@ -11,18 +11,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for rule in &ruleset.rules {
-        let target = match &rule.verdict {
-            Some(Verdict::Jump(t) | Verdict::Goto(t)) => Some(t),
-            _ => None,
-        };
-        let texts = rule
-            .comment
-            .iter()
-            .chain(&rule.iifnames)
-            .chain(&rule.other_protocols)
-            .chain(&rule.unmodelled)
-            .chain(target);
-        for text in texts {
+        for text in rule.texts() {
             assert_clean(text, "nft text");
         }
         for &(lo, hi) in &rule.dports {
