@@ -60,6 +60,10 @@ function createLuci(options = {}) {
 
 	window.__alerts = [];
 	window.alert = (msg) => window.__alerts.push(String(msg));
+	/* The browser's clock stands at the moment the fixture replies were taken (status.time), so
+	 * "expires in 2 days" reads the same whenever the tests run. */
+	const now = (options.now !== undefined ? options.now : data.status.time) * 1000;
+	window.Date.now = () => now;
 	window.eval(SHIM);
 
 	const shim = window.__luciShim;

@@ -74,7 +74,8 @@ test('Makefile: luci.mk package with the required fields', () => {
 	assert.match(mk, /^LUCI_DEPENDS:=\+luci-base \+camguard$/m);
 	assert.match(mk, /^LUCI_PKGARCH:=all$/m);
 	assert.match(mk, /^PKG_LICENSE:=Apache-2\.0$/m);
-	assert.match(mk, /^include \.\.\/\.\.\/luci\.mk$/m);
+	/* Built from camguard's own feed (src-link), luci.mk comes from the buildroot's luci feed. */
+	assert.match(mk, /^include \$\(TOPDIR\)\/feeds\/luci\/luci\.mk$/m);
 	assert.match(mk, /^# call BuildPackage - OpenWrt buildroot signature$/m);
 });
 
