@@ -45,6 +45,63 @@ fn an_enforcement_interrupted_by_a_crash_is_rolled_back_at_the_next_start() {
     assert_eq!(journal["entries"][0]["state"], "reverted");
 }
 
+/// A change someone else staged in a config the interrupted entry touched: recovery neither
+/// commits nor discards it, and waits; once the owner reverts their change, it rolls back.
+#[test]
+fn recovery_leaves_foreign_staged_changes_alone_and_waits() {
+    let mut tb = Testbed::new("crash-foreign", &example("old-21.02")).up();
+    let before = tb.uci_files();
+    let outcome = tb.call("enforce", "{}");
+    let id = outcome["journal_id"].as_str().unwrap().to_owned();
+    let entry = tb.call("journal", "{}")["entries"][0].clone();
+    let configs: Vec<&str> = entry["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["config"].as_str())
+        .collect();
+    assert!(configs.contains(&"firewall"), "{entry:#}");
+    tb.stop_daemon();
+    let path = tb.root.join(format!("etc/camguard/journal/{id}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"state\": \"applied\"", "\"state\": \"applying\"");
+    std::fs::write(&path, text).unwrap();
+    // Someone stages a change of their own in the firewall (no session: rpcd's /tmp/.uci).
+    let foreign = r#"{"config":"firewall","section":"cfg01e63d","values":{"drop_invalid":"1"}}"#;
+    let set = tb.ubus(&["call", "uci", "set", foreign]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let enforced = tb.uci_files();
+
+    tb.start_daemon(&[]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        tb.uci_files(),
+        enforced,
+        "nothing committed or rolled back meanwhile"
+    );
+    let staged = tb.ubus(&["call", "uci", "changes", r#"{"config":"firewall"}"#]);
+    let staged: Value = serde_json::from_slice(&staged.stdout).unwrap();
+    assert_eq!(
+        staged["changes"],
+        serde_json::json!([["set", "cfg01e63d", "drop_invalid", "1"]]),
+        "the foreign change is still staged"
+    );
+    assert_eq!(tb.call("journal", "{}")["entries"][0]["state"], "applying");
+
+    let revert = tb.ubus(&["call", "uci", "revert", r#"{"config":"firewall"}"#]);
+    assert!(revert.status.success());
+    assert!(
+        wait_until(Duration::from_secs(40), || tb.uci_files() == before),
+        "rolled back once the firewall had nothing foreign staged"
+    );
+    assert_eq!(tb.call("journal", "{}")["entries"][0]["state"], "reverted");
+}
+
 #[test]
 fn rpcd_not_answering_fails_the_enforcement_cleanly() {
     let tb = Testbed::new("hang", &example("old-21.02")).up();
@@ -229,4 +286,79 @@ fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
         }),
         _ => {}
     }
+}
+
+/// ubusd dies while camguard is enforcing: whatever step it was at, once the broker is back
+/// camguard rolls the interrupted entry back by itself (or, when the enforcement had finished,
+/// the entry is complete and reverts exactly), nothing it staged is left uncommitted in rpcd's
+/// savedir, and every config file is as before.
+#[test]
+fn ubusd_killed_in_the_middle_of_enforce_leaves_no_half_applied_state() {
+    let tb = Testbed::new("ubusd-kill", &example("messy-home"))
+        .miniupnpd_running()
+        .up();
+    let before = tb.uci_files();
+    let journal = tb.root.join("etc/camguard/journal");
+    let caller = {
+        let socket = tb.socket.clone();
+        std::thread::spawn(move || {
+            std::process::Command::new(testbed::tool("ubus-client"))
+                .arg("-s")
+                .arg(&socket)
+                .args(["-t", "30", "call", "camguard", "enforce", "{}"])
+                .output()
+                .unwrap()
+        })
+    };
+    // The journal entry is written before the first change: from then on, enforcement runs.
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&journal).map_or(true, |mut d| d.next().is_none()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "enforcement never started"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let out = std::process::Command::new(repo().join("scripts/testbed"))
+        .arg("restart-ubusd")
+        .arg(&tb.socket)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = caller.join().unwrap();
+
+    let state = || -> Option<String> {
+        let out = tb.ubus(&["call", "camguard", "journal", "{}"]);
+        let journal: Value = serde_json::from_slice(&out.stdout).ok()?;
+        journal["entries"][0]["state"].as_str().map(str::to_owned)
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || state()
+            .is_some_and(|s| s != "applying")),
+        "the interrupted entry is still applying: {:?}",
+        state()
+    );
+    if state().as_deref() != Some("reverted") {
+        // ubusd went away only after the last step: a whole entry, reverted on request.
+        assert_eq!(state().as_deref(), Some("applied"));
+        tb.call("revert", "{}");
+    }
+    let staged = tb.root.join("tmp/.uci");
+    let leftovers: Vec<String> = std::fs::read_dir(&staged)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.metadata().is_ok_and(|m| m.len() > 0))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        leftovers.is_empty(),
+        "staged changes left behind in {leftovers:?}"
+    );
+    assert_eq!(tb.uci_files(), before, "every config file is as before");
 }

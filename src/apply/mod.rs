@@ -39,6 +39,24 @@ pub struct Outcome {
     /// Waiting for a LuCI apply-with-rollback to end; the daemon retries them.
     pub pending: Vec<Action>,
     pub verified: Vec<Check>,
+    /// ubus went away mid-way: the journal entry stays `applying` until `recover` rolls it back.
+    #[serde(skip)]
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    /// Nothing was applied (a dry run, no executor, ubus unreachable): `failed` says why.
+    pub fn unchanged(actions: Vec<Action>, failed: Vec<Value>) -> Outcome {
+        Outcome {
+            journal_id: None,
+            actions,
+            applied: 0,
+            failed,
+            pending: vec![],
+            verified: vec![],
+            interrupted: false,
+        }
+    }
 }
 
 /// What `revert` reports.
@@ -355,14 +373,7 @@ impl Executor<'_> {
         now: u64,
         dry_run: bool,
     ) -> Outcome {
-        let mut outcome = Outcome {
-            journal_id: None,
-            actions: actions.clone(),
-            applied: 0,
-            failed: vec![],
-            pending: vec![],
-            verified: vec![],
-        };
+        let mut outcome = Outcome::unchanged(actions.clone(), vec![]);
         if dry_run || actions.is_empty() {
             return outcome;
         }
@@ -419,6 +430,7 @@ impl Executor<'_> {
 
         let mut restart_miniupnpd = false;
         let mut dirty: BTreeSet<String> = BTreeSet::new();
+        let mut interrupted: Option<BusError> = None;
         for (i, a) in actions.iter().enumerate() {
             if let Some(config) = a.step.config() {
                 if let Some(why) = blocked.get(config) {
@@ -440,9 +452,13 @@ impl Executor<'_> {
                         dirty.insert(c.to_owned());
                     }
                 }
+                Err(e) if e.interrupts() => {
+                    interrupted = Some(e);
+                    break;
+                }
                 Err(e) => entry.failed.push(journal::Failure {
                     action: i,
-                    error: e,
+                    error: e.to_string(),
                 }),
             }
             // Commit a config once its last UCI step has run, before anything that depends on it.
@@ -450,6 +466,12 @@ impl Executor<'_> {
             if let Some(c) = a.step.config() {
                 if next_config != Some(c) && dirty.remove(c) {
                     let result = uci(self.bus, "commit", json!({ "config": c }));
+                    if let Err(e) = &result {
+                        if e.interrupts() {
+                            interrupted = Some(e.clone());
+                            break;
+                        }
+                    }
                     if let Err(e) = result {
                         // The config's steps did not take: an apply-with-rollback started in
                         // between (they stay staged and the commit is retried later, never
@@ -474,6 +496,24 @@ impl Executor<'_> {
                     }
                 }
             }
+        }
+        if let Some(e) = interrupted {
+            // The entry stays `applying`: what was staged or changed so far is rolled back by
+            // `recover` once ubus answers again, as after a crash.
+            let _ = journal.write(&entry);
+            crate::log::warn(&format!(
+                "enforcement {} interrupted ({e}); it is rolled back once ubus answers again",
+                entry.id
+            ));
+            outcome.journal_id = Some(entry.id.clone());
+            outcome.interrupted = true;
+            outcome.failed.push(json!({
+                "action": null,
+                "error": format!(
+                    "ubus went away mid-way ({e}); camguard rolls back journal entry {} as soon as \
+                     ubus answers again", entry.id)
+            }));
+            return outcome;
         }
         if restart_miniupnpd {
             // Fallback for a revoke without nft: miniupnpd rebuilds its rules from the edited
@@ -509,7 +549,8 @@ impl Executor<'_> {
         outcome
     }
 
-    fn run(&mut self, step: &Step, restart_miniupnpd: &mut bool) -> Result<(), String> {
+    /// Runs one step. Local file errors come back as `BusError::Other`.
+    fn run(&mut self, step: &Step, restart_miniupnpd: &mut bool) -> Result<(), BusError> {
         let r = match step {
             Step::UciSet {
                 config,
@@ -558,7 +599,7 @@ impl Executor<'_> {
                     .call("rc", "init", &json!({ "name": name, "action": action }))
             }
             Step::TruncateFile { path } => {
-                return self.write_file(path, b"");
+                return self.write_file(path, b"").map_err(BusError::Other);
             }
             Step::RevokeMapping {
                 proto,
@@ -567,7 +608,8 @@ impl Executor<'_> {
                 int_port,
                 nft_handles,
             } => {
-                self.remove_lease_lines(*proto, *ext_port, *int_addr, *int_port)?;
+                self.remove_lease_lines(*proto, *ext_port, *int_addr, *int_port)
+                    .map_err(BusError::Other)?;
                 let deleted = self.nft
                     && nft_handles
                         .iter()
@@ -578,7 +620,7 @@ impl Executor<'_> {
                 return Ok(());
             }
         };
-        r.map(|_| ()).map_err(|e| e.to_string())
+        r.map(|_| ())
     }
 
     /// Writes a router file atomically (temporary file in the same directory, then rename).
@@ -779,7 +821,7 @@ impl Executor<'_> {
                         json!({ "config": config, "section": section, "option": option }),
                     ),
                 };
-                tally.note(r, format!("restore {config}.{section}.{option}"));
+                tally.note_bus(r, format!("restore {config}.{section}.{option}"));
             }
         }
         for b in &entry.before {
@@ -795,12 +837,12 @@ impl Executor<'_> {
                         "delete",
                         json!({ "config": config, "section": section, "option": option }),
                     );
-                    tally.note(r, format!("clear {config}.{section}.{option}"));
+                    tally.note_bus(r, format!("clear {config}.{section}.{option}"));
                 }
                 for (option, value) in options {
                     let args = json!({ "config": config, "section": section, "values": { option: to_value(value) } });
                     let r = uci(self.bus, "set", args);
-                    tally.note(r, format!("restore {config}.{section}.{option}"));
+                    tally.note_bus(r, format!("restore {config}.{section}.{option}"));
                 }
             }
         }
@@ -812,7 +854,12 @@ impl Executor<'_> {
                         "delete",
                         json!({ "config": config, "section": section }),
                     );
-                    tally.note(r, format!("remove {config}.{section}"));
+                    // Not there: the interrupted enforcement never got to add it.
+                    let r = match r {
+                        Err(BusError::Status(status::NOT_FOUND)) => Ok(Value::Null),
+                        r => r,
+                    };
+                    tally.note_bus(r, format!("remove {config}.{section}"));
                 }
                 Before::DeletedSection {
                     config,
@@ -829,7 +876,7 @@ impl Executor<'_> {
                         "add",
                         json!({ "config": config, "type": r#type, "name": section, "values": values }),
                     );
-                    tally.note(r, format!("re-add {config}.{section}"));
+                    tally.note_bus(r, format!("re-add {config}.{section}"));
                 }
                 _ => {}
             }
@@ -844,12 +891,12 @@ impl Executor<'_> {
                     "order",
                     json!({ "config": config, "sections": order }),
                 );
-                tally.note(r, format!("restore the order of {config}"));
+                tally.note_bus(r, format!("restore the order of {config}"));
             }
         }
         for c in &configs {
             let r = uci(self.bus, "commit", json!({ "config": c }));
-            tally.note(r, format!("commit {c}"));
+            tally.note_bus(r, format!("commit {c}"));
         }
         let mut replay = false;
         for b in &entry.before {
@@ -887,7 +934,7 @@ impl Executor<'_> {
                     let r =
                         self.bus
                             .call("rc", "init", &json!({ "name": name, "action": "enable" }));
-                    tally.note(r, format!("enable {name}"));
+                    tally.note_bus(r, format!("enable {name}"));
                 }
                 if *running == Some(true) {
                     // A restart makes miniupnpd replay the restored lease lines.
@@ -895,9 +942,17 @@ impl Executor<'_> {
                     let r = self
                         .bus
                         .call("rc", "init", &json!({ "name": name, "action": action }));
-                    tally.note(r, format!("{action} {name}"));
+                    tally.note_bus(r, format!("{action} {name}"));
                 }
             }
+        }
+        if let Some(e) = tally.interrupted {
+            // Left as it was (`applying` stays `applying`): recovery runs it again, and every
+            // step of a revert can run twice.
+            return Err(RevertError::Blocked(format!(
+                "ubus went away during the revert of {} ({e}); run it again once ubus answers",
+                entry.id
+            )));
         }
         entry.state = State::Reverted;
         if let Err(e) = journal.write(&entry) {
@@ -913,29 +968,180 @@ impl Executor<'_> {
         })
     }
 
-    /// After a crash or power loss mid-enforce: entries still `applying` are reverted, so no
-    /// half-applied state survives a restart.
-    pub fn recover(&mut self) -> Vec<String> {
+    /// After a crash, a power loss or ubus going away mid-enforce: entries still `applying` are
+    /// reverted, so no half-applied state survives. What such an entry left staged in rpcd's
+    /// savedir is discarded first, but only where every staged change is one the entry made.
+    /// `stuck` is true when an entry could not be rolled back yet (ubus not back): call again.
+    pub fn recover(&mut self) -> Recovery {
         let journal = Journal::new(&self.root);
-        let stuck: Vec<String> = journal
+        let stuck: Vec<Entry> = journal
             .entries()
             .into_iter()
             .filter(|e| e.state == State::Applying)
-            .map(|e| e.id)
             .collect();
-        let mut log = Vec::new();
-        for id in stuck {
+        let mut recovery = Recovery::default();
+        for entry in stuck {
+            let id = entry.id.clone();
+            if let Err(e) = self.discard_staged_leftovers(&entry) {
+                recovery.log.push(format!(
+                    "could not roll back interrupted enforcement {id} yet: {e}"
+                ));
+                recovery.stuck = true;
+                continue;
+            }
             match self.revert(Some(&id)) {
-                Ok(r) => log.push(format!(
+                Ok(r) => recovery.log.push(format!(
                     "rolled back interrupted enforcement {id} ({} changes)",
                     r.reverted
                 )),
-                Err(e) => log.push(format!(
-                    "could not roll back interrupted enforcement {id}: {e}"
-                )),
+                Err(e) => {
+                    recovery.log.push(format!(
+                        "could not roll back interrupted enforcement {id} yet: {e}"
+                    ));
+                    recovery.stuck = true;
+                }
             }
         }
-        log
+        recovery
+    }
+
+    /// Reverts the staged (uncommitted) changes an interrupted entry left in its configs. A
+    /// config whose staged changes touch anything the entry does not is left alone: those
+    /// changes may be someone else's, and are never committed or discarded by camguard.
+    fn discard_staged_leftovers(&mut self, entry: &Entry) -> Result<(), String> {
+        let ours = entry_keys(entry);
+        let configs: BTreeSet<&str> = ours.iter().map(|(c, _, _)| c.as_str()).collect();
+        for config in configs {
+            let changes = uci(self.bus, "changes", json!({ "config": config }))
+                .map_err(|e| format!("uci changes {config}: {e}"))?;
+            let Some(changes) = changes["changes"].as_array().filter(|c| !c.is_empty()) else {
+                continue;
+            };
+            let foreign = changes.iter().any(|change| {
+                !staged_key(change).is_some_and(|(section, option)| {
+                    ours.contains(&(
+                        config.to_owned(),
+                        section.to_owned(),
+                        option.map(str::to_owned),
+                    )) || ours.contains(&(config.to_owned(), section.to_owned(), None))
+                })
+            });
+            if foreign {
+                return Err(format!(
+                    "{config} has staged changes that are not camguard's (see `uci changes \
+                     {config}`); commit or revert them"
+                ));
+            }
+            uci(self.bus, "revert", json!({ "config": config }))
+                .map_err(|e| format!("uci revert {config}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// What `recover` did, and whether anything is left to roll back.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    pub log: Vec<String>,
+    pub stuck: bool,
+}
+
+/// (config, section, option) for everything an entry's actions or its revert change; option
+/// None for a whole section (added, deleted, reordered).
+fn entry_keys(entry: &Entry) -> BTreeSet<(String, String, Option<String>)> {
+    let mut keys = BTreeSet::new();
+    let mut add = |config: &str, section: &str, option: Option<&str>| {
+        keys.insert((
+            config.to_owned(),
+            section.to_owned(),
+            option.map(str::to_owned),
+        ));
+    };
+    for a in &entry.actions {
+        match &a.step {
+            Step::UciSet {
+                config,
+                section,
+                option,
+                ..
+            } => add(config, section, Some(option)),
+            Step::UciDelete {
+                config,
+                section,
+                option,
+            } => add(config, section, option.as_deref()),
+            Step::UciAdd {
+                config,
+                name,
+                values,
+                ..
+            } => {
+                add(config, name, None);
+                for option in values.keys() {
+                    add(config, name, Some(option));
+                }
+            }
+            Step::UciOrder { config, sections } => {
+                for section in sections {
+                    add(config, section, None);
+                }
+            }
+            _ => {}
+        }
+    }
+    for b in &entry.before {
+        match b {
+            Before::Option {
+                config,
+                section,
+                option,
+                ..
+            } => add(config, section, Some(option)),
+            Before::SectionTail {
+                config,
+                section,
+                options,
+            } => {
+                for (option, _) in options {
+                    add(config, section, Some(option));
+                }
+            }
+            Before::AddedSection { config, section } => add(config, section, None),
+            Before::DeletedSection {
+                config,
+                section,
+                values,
+                ..
+            } => {
+                add(config, section, None);
+                for (option, _) in values {
+                    add(config, section, Some(option));
+                }
+            }
+            Before::Order { config, sections } => {
+                for section in sections {
+                    add(config, section, None);
+                }
+            }
+            _ => {}
+        }
+    }
+    keys
+}
+
+/// The (section, option) one entry of rpcd's `uci changes` touches: `["set", sec, opt, val]`,
+/// `["remove", sec]`, `["add", sec, type]`, `["list-add", sec, opt, val]`, `["order", sec, n]`.
+/// A section-level change (add, remove, order, a `set` of the section's type) has no option;
+/// `rename` and anything unknown has no key and so is never taken for camguard's.
+fn staged_key(change: &Value) -> Option<(&str, Option<&str>)> {
+    let parts = change.as_array()?;
+    let op = parts.first()?.as_str()?;
+    let section = parts.get(1)?.as_str()?;
+    let third = parts.get(2).and_then(Value::as_str);
+    match (op, parts.len()) {
+        ("set", 4) | ("list-add", 4) | ("list-del", 4) | ("remove", 3) => Some((section, third)),
+        ("set", 3) | ("add", 3) | ("remove", 2) | ("order", 3) => Some((section, None)),
+        _ => None,
     }
 }
 
@@ -944,6 +1150,8 @@ impl Executor<'_> {
 struct Tally {
     count: usize,
     failed: Vec<String>,
+    /// Set when ubus went away: what follows failed for that reason alone.
+    interrupted: Option<BusError>,
 }
 
 impl Tally {
@@ -959,6 +1167,16 @@ impl Tally {
                 false
             }
         }
+    }
+
+    /// [`Tally::note`] for a ubus call, remembering an interruption.
+    fn note_bus(&mut self, r: Result<Value, BusError>, what: String) -> bool {
+        if let Err(e) = &r {
+            if e.interrupts() && self.interrupted.is_none() {
+                self.interrupted = Some(e.clone());
+            }
+        }
+        self.note(r, what)
     }
 }
 

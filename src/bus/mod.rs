@@ -44,6 +44,14 @@ pub enum BusError {
     Other(String),
 }
 
+impl BusError {
+    /// The broker or the callee went away (or stopped answering) mid-conversation: the calls
+    /// after this one fail too, and a change half made must wait until ubus is back.
+    pub fn interrupts(&self) -> bool {
+        matches!(self, BusError::Disconnected | BusError::Timeout)
+    }
+}
+
 impl std::fmt::Display for BusError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

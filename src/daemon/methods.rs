@@ -213,14 +213,7 @@ fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
     let outcome = if state.executor_available() {
         state.enforce(actions, "enforce", dry_run)
     } else {
-        crate::apply::Outcome {
-            journal_id: None,
-            actions,
-            applied: 0,
-            failed: vec![],
-            pending: vec![],
-            verified: vec![],
-        }
+        crate::apply::Outcome::unchanged(actions, vec![])
     };
     let mut outcome = outcome;
     if !unread.is_empty() {

@@ -41,6 +41,10 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Reconnect backoff: first retry, and the longest wait between retries.
 const BACKOFF_START: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_millis(500);
+/// Waits between attempts to roll back an interrupted enforcement: each attempt may block on
+/// a hung rpcd for a call's deadline, so they thin out.
+const RECOVER_START: Duration = Duration::from_millis(200);
+const RECOVER_MAX: Duration = Duration::from_secs(30);
 
 /// Where the daemon reads the router from.
 #[derive(Debug, Clone)]
@@ -97,6 +101,9 @@ pub(crate) struct State {
     /// Actions whose commit a pending LuCI apply-with-rollback refused, and when to try again.
     pub pending: Vec<crate::policy::plan::Action>,
     pub retry_due: Option<Instant>,
+    /// When to try again to roll back an interrupted enforcement, and the wait after that.
+    recover_due: Option<Instant>,
+    recover_backoff: Duration,
     /// Neighbours, first/last seen, and the probe/password-check worker.
     lan: lan::Lan,
 }
@@ -122,6 +129,8 @@ impl State {
             last_auto_plan: None,
             pending: Vec::new(),
             retry_due: None,
+            recover_due: None,
+            recover_backoff: RECOVER_START,
             lan,
         })
     }
@@ -292,17 +301,18 @@ impl State {
                 lease_file,
             }
             .enforce(actions, reason, now, dry_run),
-            None => crate::apply::Outcome {
-                journal_id: None,
+            None => crate::apply::Outcome::unchanged(
                 actions,
-                applied: 0,
-                failed: vec![
+                vec![
                     json!({ "action": null, "error": "ubus is not reachable; nothing was changed" }),
                 ],
-                pending: vec![],
-                verified: vec![],
-            },
+            ),
         };
+        if outcome.interrupted {
+            // Interrupted mid-way (ubus went away): roll it back once ubus answers.
+            self.client = None;
+            self.schedule_recovery();
+        }
         if !outcome.pending.is_empty() {
             log::notice(&format!(
                 "{} actions wait for a LuCI apply with rollback to finish; retrying in {} s",
@@ -347,25 +357,46 @@ impl State {
         }
     }
 
-    /// Rolls back enforcement a crash interrupted (journal entries still `applying`).
+    /// Rolls back enforcement a crash or a lost ubus connection interrupted (journal entries
+    /// still `applying`). What cannot be rolled back yet (rpcd not back) is tried again later,
+    /// with backoff.
     fn recover(&mut self) {
         let Source::Live { sysroot } = self.opts.source.clone() else {
             return;
         };
         let lease_file = self.snapshot.upnp_lease_paths().0;
         let nft = self.opts.nft == NftSource::Command;
-        if let Some(client) = self.client() {
-            for line in (crate::apply::Executor {
-                bus: client,
-                root: sysroot,
-                nft,
-                lease_file,
-            })
-            .recover()
-            {
-                log::warn(&line);
+        let stuck = match self.client() {
+            Some(client) => {
+                let recovery = (crate::apply::Executor {
+                    bus: client,
+                    root: sysroot,
+                    nft,
+                    lease_file,
+                })
+                .recover();
+                for line in &recovery.log {
+                    log::warn(line);
+                }
+                recovery.stuck
             }
+            None => crate::apply::Journal::new(&sysroot)
+                .entries()
+                .iter()
+                .any(|e| e.state == crate::apply::State::Applying),
+        };
+        if stuck {
+            self.schedule_recovery();
+        } else {
+            self.recover_due = None;
+            self.recover_backoff = RECOVER_START;
         }
+    }
+
+    fn schedule_recovery(&mut self) {
+        let wait = self.recover_backoff;
+        self.recover_backoff = (wait * 2).min(RECOVER_MAX);
+        self.recover_due = Some(Instant::now() + wait);
     }
 
     /// Directories whose changes trigger a re-audit: the configs and every lease file's directory.
@@ -457,8 +488,10 @@ pub fn run(opts: Options) -> Result<(), String> {
                     log::notice("registered ubus object camguard");
                     provider = Some(p);
                     backoff = BACKOFF_START;
-                    // The broker may have restarted: the outgoing connection is stale too.
+                    // The broker may have restarted: the outgoing connection is stale too,
+                    // and an enforcement it cut short is rolled back now.
                     state.client = None;
+                    state.recover();
                 }
                 Err(e) => {
                     if backoff == BACKOFF_START {
@@ -481,7 +514,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         if provider.is_none() {
             wake = wake.min(reconnect_at);
         }
-        if let Some(due) = state.retry_due {
+        for due in [state.retry_due, state.recover_due].into_iter().flatten() {
             wake = wake.min(due);
         }
         let mut fds = vec![
@@ -530,6 +563,9 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
         }
         let now = Instant::now();
+        if state.recover_due.is_some_and(|due| now >= due) {
+            state.recover();
+        }
         if state.retry_due.is_some_and(|due| now >= due) {
             state.retry_pending();
         }
