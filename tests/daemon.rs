@@ -300,3 +300,53 @@ fn sighup_reloads_the_policy() {
         &bus.call("forwards", "{}")
     ) == false));
 }
+
+/// Only the files camguard reads start an audit: on a router the directory of
+/// /tmp/dhcp.leases is all of /tmp, where LuCI and others write all the time.
+#[test]
+fn only_watched_files_start_an_audit() {
+    use std::os::unix::net::UnixDatagram;
+    let tb = testbed::Testbed::new("watch", &testbed::repo().join("examples/messy-home"));
+    // The daemon logs to <sysroot>/dev/log: one line per audit.
+    std::fs::create_dir_all(tb.root.join("dev")).unwrap();
+    let log = UnixDatagram::bind(tb.root.join("dev/log")).unwrap();
+    log.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let tb = tb.up();
+    let audits_within = |within: Duration| {
+        let start = Instant::now();
+        let mut audits = 0;
+        let mut buf = [0u8; 2048];
+        while start.elapsed() < within {
+            if let Ok(n) = log.recv(&mut buf) {
+                audits += usize::from(String::from_utf8_lossy(&buf[..n]).contains("]: audit: "));
+            }
+        }
+        audits
+    };
+    audits_within(Duration::from_secs(1));
+
+    for i in 0..5 {
+        std::fs::write(tb.root.join(format!("tmp/luci-indexcache.{i}")), "{}").unwrap();
+        std::fs::write(
+            tb.root.join("etc/config/luci"),
+            format!("config core 'main{i}'\n"),
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        audits_within(Duration::from_secs(1)),
+        0,
+        "other files changed"
+    );
+
+    let leases = tb.root.join("tmp/dhcp.leases");
+    let mut text = std::fs::read_to_string(&leases).unwrap();
+    text.push_str("1795700000 02:11:22:33:44:55 192.168.1.99 new-laptop *\n");
+    std::fs::write(&leases, text).unwrap();
+    assert_eq!(
+        audits_within(Duration::from_secs(2)),
+        1,
+        "a DHCP lease changed"
+    );
+}

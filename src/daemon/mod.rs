@@ -8,7 +8,7 @@
 mod lan;
 mod methods;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -19,7 +19,7 @@ use crate::audit::{self, Report, Severity, Subject};
 use crate::bus::{Client, Provider};
 use crate::log;
 use crate::policy::Policy;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, CONFIGS};
 use crate::source::live::{self, NftSource};
 use crate::source::{offline, RootDir};
 use crate::sys::{poll, Inotify, SignalFd};
@@ -399,25 +399,19 @@ impl State {
         self.recover_due = Some(Instant::now() + wait);
     }
 
-    /// Directories whose changes trigger a re-audit: the configs and every lease file's directory.
-    fn watched_dirs(&self) -> BTreeSet<PathBuf> {
+    /// The files whose changes trigger a re-audit (host paths): the configs camguard reads and
+    /// every lease file. Their directories are watched, since these files change by rename.
+    fn watched_files(&self) -> BTreeSet<PathBuf> {
         let Ok(root) = RootDir::open(self.opts.local_root()) else {
             return BTreeSet::new();
         };
         let (leases, leases6) = self.snapshot.upnp_lease_paths();
         let (dnsmasq, odhcpd) = self.snapshot.dhcp_lease_paths();
-        let mut dirs = BTreeSet::new();
-        for router_path in ["/etc/config/firewall", &leases, &leases6, &dnsmasq, &odhcpd] {
-            if let Some(parent) = root
-                .host_path(router_path)
-                .and_then(|p| p.parent().map(Path::to_path_buf))
-            {
-                if parent.is_dir() {
-                    dirs.insert(parent);
-                }
-            }
-        }
-        dirs
+        let configs = CONFIGS.iter().map(|c| format!("/etc/config/{c}"));
+        configs
+            .chain([leases, leases6, dnsmasq, odhcpd])
+            .filter_map(|router_path| root.host_path(&router_path))
+            .collect()
     }
 }
 
@@ -455,7 +449,9 @@ pub fn run(opts: Options) -> Result<(), String> {
     let signals = SignalFd::new(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP])
         .map_err(|e| format!("signalfd: {e}"))?;
     let inotify = Inotify::new().map_err(|e| format!("inotify: {e}"))?;
-    let mut watched: HashSet<PathBuf> = HashSet::new();
+    // Watch descriptor → directory. Other files in these directories (all of /tmp for
+    // /tmp/dhcp.leases) change too; only `watched_files` start an audit.
+    let mut watched: HashMap<i32, PathBuf> = HashMap::new();
     let mut state = State::new(opts)?;
     state.recover();
     state.audit();
@@ -472,11 +468,13 @@ pub fn run(opts: Options) -> Result<(), String> {
     ));
 
     loop {
-        for dir in state.watched_dirs() {
-            if !watched.contains(&dir) {
-                match inotify.watch(&dir) {
-                    Ok(_) => {
-                        watched.insert(dir);
+        let files = state.watched_files();
+        let dirs: BTreeSet<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+        for dir in dirs {
+            if !watched.values().any(|d| d == dir) && dir.is_dir() {
+                match inotify.watch(dir) {
+                    Ok(wd) => {
+                        watched.insert(wd, dir.to_path_buf());
                     }
                     Err(e) => log::warn(&format!("cannot watch {}: {e}", dir.display())),
                 }
@@ -545,8 +543,16 @@ pub fn run(opts: Options) -> Result<(), String> {
                 }
             }
         }
-        if ready[1].readable && !inotify.read().is_empty() {
-            audit_due.get_or_insert(Instant::now() + DEBOUNCE);
+        if ready[1].readable {
+            let files = state.watched_files();
+            let relevant = inotify.read().into_iter().any(|(wd, name)| {
+                watched
+                    .get(&wd)
+                    .is_some_and(|dir| files.contains(&dir.join(&name)))
+            });
+            if relevant {
+                audit_due.get_or_insert(Instant::now() + DEBOUNCE);
+            }
         }
         if ready[2].readable && state.lan.collect() {
             audit_due.get_or_insert(Instant::now());
