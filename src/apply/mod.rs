@@ -99,6 +99,20 @@ fn uci(bus: &mut dyn Bus, method: &str, args: Value) -> Result<Value, BusError> 
     bus.call("uci", method, &args)
 }
 
+/// How long an init script may take: rpcd answers `rc init` only when the script exits, and
+/// starting miniupnpd on a busy router takes longer than an ordinary call's deadline.
+const INIT_SCRIPT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `rc init {name, action}`.
+fn rc_init(bus: &mut dyn Bus, name: &str, action: &str) -> Result<Value, BusError> {
+    bus.call_within(
+        "rc",
+        "init",
+        &json!({ "name": name, "action": action }),
+        INIT_SCRIPT_DEADLINE,
+    )
+}
+
 fn to_value(v: &UciValue) -> Value {
     match v {
         UciValue::Single(s) => json!(s),
@@ -518,11 +532,7 @@ impl Executor<'_> {
         if restart_miniupnpd {
             // Fallback for a revoke without nft: miniupnpd rebuilds its rules from the edited
             // lease file (slow with many leases: its start-up replay is quadratic).
-            if let Err(e) = self.bus.call(
-                "rc",
-                "init",
-                &json!({ "name": "miniupnpd", "action": "restart" }),
-            ) {
+            if let Err(e) = rc_init(self.bus, "miniupnpd", "restart") {
                 entry.failed.push(journal::Failure {
                     action: actions.len(),
                     error: format!("restart miniupnpd: {e}"),
@@ -594,10 +604,7 @@ impl Executor<'_> {
                 "order",
                 json!({ "config": config, "sections": sections }),
             ),
-            Step::Service { name, action } => {
-                self.bus
-                    .call("rc", "init", &json!({ "name": name, "action": action }))
-            }
+            Step::Service { name, action } => rc_init(self.bus, name, action),
             Step::TruncateFile { path } => {
                 return self.write_file(path, b"").map_err(BusError::Other);
             }
@@ -931,17 +938,13 @@ impl Executor<'_> {
             } = b
             {
                 if *enabled == Some(true) {
-                    let r =
-                        self.bus
-                            .call("rc", "init", &json!({ "name": name, "action": "enable" }));
+                    let r = rc_init(self.bus, name, "enable");
                     tally.note_bus(r, format!("enable {name}"));
                 }
                 if *running == Some(true) {
                     // A restart makes miniupnpd replay the restored lease lines.
                     let action = if replay { "restart" } else { "start" };
-                    let r = self
-                        .bus
-                        .call("rc", "init", &json!({ "name": name, "action": action }));
+                    let r = rc_init(self.bus, name, action);
                     tally.note_bus(r, format!("{action} {name}"));
                 }
             }

@@ -258,6 +258,20 @@ impl Client {
         result
     }
 
+    /// [`Client::call`] with its own deadline instead of the connection's.
+    pub fn call_within(
+        &mut self,
+        object: &str,
+        method: &str,
+        args: &Value,
+        deadline: Duration,
+    ) -> Result<Value, BusError> {
+        let usual = std::mem::replace(&mut self.timeout, deadline);
+        let result = self.call(object, method, args);
+        self.timeout = usual;
+        result
+    }
+
     /// Whether the connection is unusable (a call timed out or the broker went away).
     pub fn is_broken(&self) -> bool {
         self.broken
