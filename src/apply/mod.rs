@@ -506,6 +506,9 @@ impl Executor<'_> {
                                     error: format!("uci commit {c}: {e}"),
                                 });
                             }
+                            // Not left staged for the next `uci commit` of anyone else to apply:
+                            // the config held nothing foreign when the enforcement began.
+                            let _ = uci(self.bus, "revert", json!({ "config": c }));
                         }
                     }
                 }
@@ -1050,7 +1053,9 @@ pub struct Recovery {
 }
 
 /// (config, section, option) for everything an entry's actions or its revert change; option
-/// None for a whole section (added, deleted, reordered).
+/// None for a whole section (added, deleted, reordered). Actions that never ran because their
+/// config was blocked (foreign staged changes) or waited for a LuCI apply are left out: what
+/// is staged there is not camguard's.
 fn entry_keys(entry: &Entry) -> BTreeSet<(String, String, Option<String>)> {
     let mut keys = BTreeSet::new();
     let mut add = |config: &str, section: &str, option: Option<&str>| {
@@ -1060,7 +1065,19 @@ fn entry_keys(entry: &Entry) -> BTreeSet<(String, String, Option<String>)> {
             option.map(str::to_owned),
         ));
     };
-    for a in &entry.actions {
+    let held_back: BTreeSet<usize> = entry
+        .failed
+        .iter()
+        .map(|f| f.action)
+        .chain(entry.pending.iter().copied())
+        .collect();
+    let ran = entry
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !held_back.contains(i))
+        .map(|(_, a)| a);
+    for a in ran {
         match &a.step {
             Step::UciSet {
                 config,
@@ -1209,5 +1226,228 @@ fn delete_rule(chain: &str, handle: u64) -> Result<(), String> {
             "nft delete rule {chain} handle {handle}: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// rpcd as a script: every call is recorded and answered by `answer`.
+    struct ScriptedRpcd<F: FnMut(&str, &str, &Value) -> Result<Value, BusError>> {
+        answer: F,
+        calls: Vec<(String, String, Value)>,
+    }
+
+    impl<F: FnMut(&str, &str, &Value) -> Result<Value, BusError>> Bus for ScriptedRpcd<F> {
+        fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError> {
+            self.calls
+                .push((object.to_owned(), method.to_owned(), args.clone()));
+            (self.answer)(object, method, args)
+        }
+    }
+
+    fn disable_redirect() -> Action {
+        Action {
+            step: Step::UciSet {
+                config: "firewall".into(),
+                section: "cfg083837".into(),
+                option: "enabled".into(),
+                value: UciValue::Single("0".into()),
+            },
+            why: "test".into(),
+            finding: None,
+        }
+    }
+
+    fn temp_root(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("camguard-apply-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A commit refused for another reason than a pending LuCI apply: camguard's staged set is
+    /// reverted, so no one else's next `uci commit` applies it behind the journal's back.
+    #[test]
+    fn a_failed_commit_does_not_leave_camguards_change_staged() {
+        let root = temp_root("commit-fails");
+        let mut rpcd = ScriptedRpcd {
+            answer: |_: &str, method: &str, _: &Value| match method {
+                "changes" => Ok(json!({ "changes": [] })),
+                "get" => Err(BusError::Status(status::NOT_FOUND)),
+                "commit" => Err(BusError::Status(status::UNKNOWN_ERROR)),
+                _ => Ok(json!({})),
+            },
+            calls: vec![],
+        };
+        let outcome = Executor {
+            bus: &mut rpcd,
+            root: root.clone(),
+            nft: false,
+            lease_file: "/var/run/miniupnpd.leases".into(),
+        }
+        .enforce(vec![disable_redirect()], "enforce", 1_795_608_000, false);
+        let methods: Vec<&str> = rpcd.calls.iter().map(|c| c.1.as_str()).collect();
+        let commit = methods
+            .iter()
+            .position(|m| *m == "commit")
+            .expect("a commit");
+        assert_eq!(
+            methods[commit + 1..].first(),
+            Some(&"revert"),
+            "{methods:?}"
+        );
+        assert_eq!(rpcd.calls[commit + 1].2, json!({ "config": "firewall" }));
+        assert_eq!(outcome.applied, 0);
+        assert!(outcome.failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("uci commit firewall"));
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    /// ubus gone between the set and the commit: the entry stays `applying` for `recover`, and
+    /// `recover` discards the staged set first (it is the entry's own), then reverts.
+    #[test]
+    fn an_interrupted_enforcement_is_left_applying_and_recovered() {
+        let root = temp_root("interrupted");
+        let mut up = true;
+        let mut rpcd = ScriptedRpcd {
+            answer: move |_: &str, method: &str, _: &Value| match method {
+                _ if !up => Err(BusError::Disconnected),
+                "changes" => Ok(json!({ "changes": [] })),
+                "get" => Err(BusError::Status(status::NOT_FOUND)),
+                "commit" => {
+                    up = false;
+                    Err(BusError::Disconnected)
+                }
+                _ => Ok(json!({})),
+            },
+            calls: vec![],
+        };
+        let outcome = Executor {
+            bus: &mut rpcd,
+            root: root.clone(),
+            nft: false,
+            lease_file: "/var/run/miniupnpd.leases".into(),
+        }
+        .enforce(vec![disable_redirect()], "enforce", 1_795_608_000, false);
+        assert!(outcome.interrupted);
+        let id = outcome.journal_id.clone().unwrap();
+        assert_eq!(
+            Journal::new(&root).read(&id).unwrap().state,
+            State::Applying
+        );
+
+        // ubus is back: the savedir still holds the set, and the entry made exactly that change.
+        let mut staged = true;
+        let mut rpcd = ScriptedRpcd {
+            answer: move |_: &str, method: &str, args: &Value| match method {
+                "changes" if staged && args["config"] == "firewall" => Ok(json!({
+                    "changes": [["set", "cfg083837", "enabled", "0"]]
+                })),
+                "changes" => Ok(json!({ "changes": [] })),
+                "revert" => {
+                    staged = false;
+                    Ok(json!({}))
+                }
+                _ => Ok(json!({})),
+            },
+            calls: vec![],
+        };
+        let recovery = Executor {
+            bus: &mut rpcd,
+            root: root.clone(),
+            nft: false,
+            lease_file: "/var/run/miniupnpd.leases".into(),
+        }
+        .recover();
+        assert!(!recovery.stuck, "{:?}", recovery.log);
+        assert!(rpcd
+            .calls
+            .iter()
+            .any(|c| c.1 == "revert" && c.2 == json!({ "config": "firewall" })));
+        assert_eq!(
+            Journal::new(&root).read(&id).unwrap().state,
+            State::Reverted
+        );
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    /// A staged change the entry did not make (another option of the same section) keeps the
+    /// whole config out of the rollback: nothing of it is discarded, recovery waits.
+    #[test]
+    fn recovery_never_discards_a_change_the_entry_did_not_make() {
+        let root = temp_root("foreign");
+        let journal = Journal::new(&root);
+        let entry = Entry {
+            id: journal.new_id(1_795_608_000),
+            time: 1_795_608_000,
+            reason: "enforce".into(),
+            state: State::Applying,
+            actions: vec![disable_redirect()],
+            before: vec![Before::Option {
+                config: "firewall".into(),
+                section: "cfg083837".into(),
+                option: "enabled".into(),
+                value: None,
+            }],
+            applied: vec![],
+            failed: vec![],
+            pending: vec![],
+        };
+        journal.write(&entry).unwrap();
+        let mut rpcd = ScriptedRpcd {
+            answer: |_: &str, method: &str, _: &Value| match method {
+                "changes" => Ok(json!({ "changes": [
+                    ["set", "cfg083837", "enabled", "0"],
+                    ["set", "cfg083837", "dest_port", "8080"]
+                ]})),
+                _ => Ok(json!({})),
+            },
+            calls: vec![],
+        };
+        let recovery = Executor {
+            bus: &mut rpcd,
+            root: root.clone(),
+            nft: false,
+            lease_file: "/var/run/miniupnpd.leases".into(),
+        }
+        .recover();
+        assert!(recovery.stuck);
+        assert!(
+            rpcd.calls
+                .iter()
+                .all(|c| c.1 != "revert" && c.1 != "commit"),
+            "{:?}",
+            rpcd.calls
+        );
+        assert_eq!(journal.read(&entry.id).unwrap().state, State::Applying);
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn staged_keys_follow_rpcds_change_tuples() {
+        let key = |v: Value| staged_key(&v).map(|(s, o)| (s.to_owned(), o.map(str::to_owned)));
+        let some = |s: &str, o: Option<&str>| Some((s.to_owned(), o.map(str::to_owned)));
+        assert_eq!(
+            key(json!(["set", "cfg1", "enabled", "0"])),
+            some("cfg1", Some("enabled"))
+        );
+        assert_eq!(key(json!(["add", "cfg1", "redirect"])), some("cfg1", None));
+        assert_eq!(key(json!(["remove", "cfg1"])), some("cfg1", None));
+        assert_eq!(
+            key(json!(["remove", "cfg1", "name"])),
+            some("cfg1", Some("name"))
+        );
+        assert_eq!(
+            key(json!(["list-add", "cfg1", "proto", "tcp"])),
+            some("cfg1", Some("proto"))
+        );
+        assert_eq!(key(json!(["order", "cfg1", 2])), some("cfg1", None));
+        assert_eq!(key(json!(["rename", "cfg1", "new"])), None);
+        assert_eq!(key(json!("garbage")), None);
     }
 }
