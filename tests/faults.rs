@@ -21,21 +21,28 @@ fn pid_of_standin(tb: &Testbed) -> i32 {
     text.trim().parse().unwrap()
 }
 
+/// Enforces, then plays the daemon dying (power cut, OOM) after changing the router but before
+/// marking its journal entry done: the daemon is stopped and the entry says "applying" again.
+/// Returns the entry as `journal` showed it.
+fn enforce_then_crash(tb: &mut Testbed) -> Value {
+    let outcome = tb.call("enforce", "{}");
+    let id = outcome["journal_id"].as_str().unwrap().to_owned();
+    let entry = tb.call("journal", "{}")["entries"][0].clone();
+    tb.stop_daemon();
+    let path = tb.root.join(format!("etc/camguard/journal/{id}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"state\": \"applied\"", "\"state\": \"applying\"");
+    std::fs::write(&path, text).unwrap();
+    entry
+}
+
 #[test]
 fn an_enforcement_interrupted_by_a_crash_is_rolled_back_at_the_next_start() {
     let mut tb = Testbed::new("crash", &example("old-21.02")).up();
     let before = tb.uci_files();
-    let outcome = tb.call("enforce", "{}");
-    let id = outcome["journal_id"].as_str().unwrap().to_owned();
+    enforce_then_crash(&mut tb);
     assert_ne!(tb.uci_files(), before, "enforcement changed the firewall");
-    // The daemon dies (power cut, OOM, ubusd gone) after changing the router but before marking
-    // its journal entry done: the entry still says "applying".
-    tb.stop_daemon();
-    let path = tb.root.join(format!("etc/camguard/journal/{id}.json"));
-    let entry = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("\"state\": \"applied\"", "\"state\": \"applying\"");
-    std::fs::write(&path, entry).unwrap();
     tb.start_daemon(&[]);
     assert!(
         wait_until(Duration::from_secs(5), || tb.uci_files() == before),
@@ -51,9 +58,7 @@ fn an_enforcement_interrupted_by_a_crash_is_rolled_back_at_the_next_start() {
 fn recovery_leaves_foreign_staged_changes_alone_and_waits() {
     let mut tb = Testbed::new("crash-foreign", &example("old-21.02")).up();
     let before = tb.uci_files();
-    let outcome = tb.call("enforce", "{}");
-    let id = outcome["journal_id"].as_str().unwrap().to_owned();
-    let entry = tb.call("journal", "{}")["entries"][0].clone();
+    let entry = enforce_then_crash(&mut tb);
     let configs: Vec<&str> = entry["actions"]
         .as_array()
         .unwrap()
@@ -61,12 +66,6 @@ fn recovery_leaves_foreign_staged_changes_alone_and_waits() {
         .filter_map(|a| a["config"].as_str())
         .collect();
     assert!(configs.contains(&"firewall"), "{entry:#}");
-    tb.stop_daemon();
-    let path = tb.root.join(format!("etc/camguard/journal/{id}.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("\"state\": \"applied\"", "\"state\": \"applying\"");
-    std::fs::write(&path, text).unwrap();
     // Someone stages a change of their own in the firewall (no session: rpcd's /tmp/.uci).
     let foreign = r#"{"config":"firewall","section":"cfg01e63d","values":{"drop_invalid":"1"}}"#;
     let set = tb.ubus(&["call", "uci", "set", foreign]);

@@ -1260,6 +1260,15 @@ mod tests {
         }
     }
 
+    fn executor<'a>(bus: &'a mut dyn Bus, root: &std::path::Path) -> Executor<'a> {
+        Executor {
+            bus,
+            root: root.to_path_buf(),
+            nft: false,
+            lease_file: "/var/run/miniupnpd.leases".into(),
+        }
+    }
+
     fn temp_root(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("camguard-apply-{name}-{}", std::process::id()));
@@ -1282,13 +1291,12 @@ mod tests {
             },
             calls: vec![],
         };
-        let outcome = Executor {
-            bus: &mut rpcd,
-            root: root.clone(),
-            nft: false,
-            lease_file: "/var/run/miniupnpd.leases".into(),
-        }
-        .enforce(vec![disable_redirect()], "enforce", 1_795_608_000, false);
+        let outcome = executor(&mut rpcd, &root).enforce(
+            vec![disable_redirect()],
+            "enforce",
+            1_795_608_000,
+            false,
+        );
         let methods: Vec<&str> = rpcd.calls.iter().map(|c| c.1.as_str()).collect();
         let commit = methods
             .iter()
@@ -1327,13 +1335,12 @@ mod tests {
             },
             calls: vec![],
         };
-        let outcome = Executor {
-            bus: &mut rpcd,
-            root: root.clone(),
-            nft: false,
-            lease_file: "/var/run/miniupnpd.leases".into(),
-        }
-        .enforce(vec![disable_redirect()], "enforce", 1_795_608_000, false);
+        let outcome = executor(&mut rpcd, &root).enforce(
+            vec![disable_redirect()],
+            "enforce",
+            1_795_608_000,
+            false,
+        );
         assert!(outcome.interrupted);
         let id = outcome.journal_id.clone().unwrap();
         assert_eq!(
@@ -1357,13 +1364,7 @@ mod tests {
             },
             calls: vec![],
         };
-        let recovery = Executor {
-            bus: &mut rpcd,
-            root: root.clone(),
-            nft: false,
-            lease_file: "/var/run/miniupnpd.leases".into(),
-        }
-        .recover();
+        let recovery = executor(&mut rpcd, &root).recover();
         assert!(!recovery.stuck, "{:?}", recovery.log);
         assert!(rpcd
             .calls
@@ -1409,13 +1410,7 @@ mod tests {
             },
             calls: vec![],
         };
-        let recovery = Executor {
-            bus: &mut rpcd,
-            root: root.clone(),
-            nft: false,
-            lease_file: "/var/run/miniupnpd.leases".into(),
-        }
-        .recover();
+        let recovery = executor(&mut rpcd, &root).recover();
         assert!(recovery.stuck);
         assert!(
             rpcd.calls
