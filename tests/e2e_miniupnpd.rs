@@ -181,6 +181,19 @@ impl Net {
 impl Drop for Net {
     fn drop(&mut self) {
         for ns in [&self.router, &self.isp, &self.camera, &self.pc] {
+            // Deleting a namespace does not end what runs in it (miniupnpd, started by the
+            // testbed's init script, would outlive the test): stop every process in it first.
+            for signal in [libc::SIGTERM, libc::SIGKILL] {
+                let pids = Command::new("ip").args(["netns", "pids", ns]).output();
+                let pids = pids.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+                for pid in pids.unwrap_or_default().split_whitespace() {
+                    if let Ok(pid) = pid.parse::<i32>() {
+                        // SAFETY: kill(2) on a process inside this test's own namespace.
+                        unsafe { libc::kill(pid, signal) };
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
     }
