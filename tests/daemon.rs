@@ -225,6 +225,13 @@ fn a_camera_mapping_appended_to_the_lease_file_is_seen_and_announced_within_two_
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
+    // Asked before the change too: the reply encoded then must not be served after it.
+    let before = bus.call("mappings", "{}");
+    assert!(!before["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["ext_port"] == 8554));
     let lease = root.join("tmp/run/miniupnpd.leases");
     let appended = Instant::now();
     let mut text = std::fs::read_to_string(&lease).unwrap();

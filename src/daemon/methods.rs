@@ -45,30 +45,9 @@ pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Blo
                 .collect();
             encode(&Paged::new("findings", &matching, page))
         }
-        "devices" => {
-            let ctx = state.context();
-            encode(&Paged::new(
-                "devices",
-                &views::devices(&ctx),
-                Page::from_args(&args)?,
-            ))
-        }
-        "mappings" => {
-            let ctx = state.context();
-            encode(&Paged::new(
-                "mappings",
-                &views::mappings(&ctx),
-                Page::from_args(&args)?,
-            ))
-        }
-        "forwards" => {
-            let ctx = state.context();
-            encode(&Paged::new(
-                "forwards",
-                &views::forwards(&ctx),
-                Page::from_args(&args)?,
-            ))
-        }
+        "devices" => list_reply(state, "devices", &args),
+        "mappings" => list_reply(state, "mappings", &args),
+        "forwards" => list_reply(state, "forwards", &args),
         "plan" => encode(&json!({ "actions": state.plan })),
         "journal" => encode(&journal(state)),
         "enforce" => encode(&enforce(state, &args)?),
@@ -76,6 +55,30 @@ pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Blo
         "revert" => encode(&revert(state, &args)?),
         _ => Err(status::METHOD_NOT_FOUND),
     }
+}
+
+/// How many encoded list pages the daemon keeps between audits (LuCI asks for three).
+const MAX_CACHED_PAGES: usize = 6;
+
+/// One page of the devices, mappings or forwards list, encoded once per audit.
+fn list_reply(state: &mut State, key: &'static str, args: &Value) -> Result<BlobMsgTable, i32> {
+    let page = Page::from_args(args)?;
+    let cache_key = (key, page.offset, page.limit);
+    if let Some(blob) = state.list_replies.get(&cache_key) {
+        return Ok(blob.clone());
+    }
+    let ctx = state.context();
+    let blob = match key {
+        "devices" => encode(&Paged::new(key, &views::devices(&ctx), page)),
+        "mappings" => encode(&Paged::new(key, &views::mappings(&ctx), page)),
+        _ => encode(&Paged::new(key, &views::forwards(&ctx), page)),
+    }?;
+    // A caller walking every offset must not make the daemon keep every page.
+    if state.list_replies.len() >= MAX_CACHED_PAGES {
+        state.list_replies.clear();
+    }
+    state.list_replies.insert(cache_key, blob.clone());
+    Ok(blob)
 }
 
 fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, i32> {

@@ -85,6 +85,10 @@ pub(crate) struct State {
     pub report: Report,
     /// The `status` reply, encoded once per audit: `status` is the hot call.
     pub status_blob: ubus::BlobMsgTable,
+    /// Pages of the devices, mappings and forwards replies already encoded since the last
+    /// audit, by (method, offset, limit): LuCI polls them, and with thousands of mappings the
+    /// encoding is most of the cost. Filled on demand, emptied by every audit.
+    pub list_replies: HashMap<(&'static str, usize, usize), ubus::BlobMsgTable>,
     pub policy: Policy,
     /// The policy as read (an invalid one is reported, not guessed) and the inventory of the
     /// last audit: the other methods answer from them without classifying every device again.
@@ -117,6 +121,7 @@ impl State {
         Ok(State {
             opts,
             status_blob: ubus::BlobMsgTable::empty(),
+            list_replies: HashMap::new(),
             snapshot,
             report,
             policy: Policy::default(),
@@ -232,6 +237,7 @@ impl State {
         self.plan = crate::policy::plan::plan(&ctx);
         crate::policy::plan::attach_fixes(&mut self.report.findings, &self.plan);
         self.status_blob = status_reply(&self.report);
+        self.list_replies.clear();
         self.policy_result = ctx.policy.clone();
         self.lan
             .after_audit(&self.snapshot, &ctx.inventory, &self.policy);
