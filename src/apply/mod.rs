@@ -161,7 +161,17 @@ impl Executor<'_> {
     fn commit_blocked(&mut self, config: &str) -> Result<bool, String> {
         let changes = uci(self.bus, "changes", json!({ "config": config }))
             .map_err(|e| format!("uci changes {config}: {e}"))?;
-        if changes["changes"].as_array().is_some_and(|c| !c.is_empty()) {
+        if let Some(changes) = changes["changes"].as_array().filter(|c| !c.is_empty()) {
+            // camguard's own: staged just before a LuCI apply-with-rollback refused their
+            // commit. Dropped here (while the apply is pending this revert is refused too),
+            // so the values read next are the committed ones and the steps run again.
+            if all_staged_are(&self.pending_keys(), config, changes) {
+                return match uci(self.bus, "revert", json!({ "config": config })) {
+                    Ok(_) => Ok(false),
+                    Err(BusError::Status(status::PERMISSION_DENIED)) => Ok(true),
+                    Err(e) => Err(format!("uci revert {config}: {e}")),
+                };
+            }
             return Err(format!(
                 "{config} has staged changes that are not camguard's (see `uci changes {config}`); \
                  commit or revert them, then enforce again"
@@ -174,6 +184,25 @@ impl Executor<'_> {
             Err(BusError::Status(status::PERMISSION_DENIED)) => Ok(true),
             Err(e) => Err(format!("uci revert {config}: {e}")),
         }
+    }
+
+    /// What the newest journal entry with actions waiting for a LuCI apply staged for them,
+    /// less what a later entry applied (then the staged value is no longer camguard's).
+    fn pending_keys(&self) -> BTreeSet<Key> {
+        let mut applied_later = BTreeSet::new();
+        for entry in Journal::new(&self.root).entries() {
+            if entry.state == State::Partial && !entry.pending.is_empty() {
+                let mut keys = BTreeSet::new();
+                for a in entry.pending.iter().filter_map(|&i| entry.actions.get(i)) {
+                    step_keys(&a.step, &mut keys);
+                }
+                return keys.difference(&applied_later).cloned().collect();
+            }
+            for a in entry.applied.iter().filter_map(|&i| entry.actions.get(i)) {
+                step_keys(&a.step, &mut applied_later);
+            }
+        }
+        BTreeSet::new()
     }
 
     /// What is about to change, read just before changing it.
@@ -1023,16 +1052,7 @@ impl Executor<'_> {
             let Some(changes) = changes["changes"].as_array().filter(|c| !c.is_empty()) else {
                 continue;
             };
-            let foreign = changes.iter().any(|change| {
-                !staged_key(change).is_some_and(|(section, option)| {
-                    ours.contains(&(
-                        config.to_owned(),
-                        section.to_owned(),
-                        option.map(str::to_owned),
-                    )) || ours.contains(&(config.to_owned(), section.to_owned(), None))
-                })
-            });
-            if foreign {
+            if !all_staged_are(&ours, config, changes) {
                 return Err(format!(
                     "{config} has staged changes that are not camguard's (see `uci changes \
                      {config}`); commit or revert them"
@@ -1052,101 +1072,127 @@ pub struct Recovery {
     pub stuck: bool,
 }
 
-/// (config, section, option) for everything an entry's actions or its revert change; option
-/// None for a whole section (added, deleted, reordered). Actions that never ran because their
-/// config was blocked (foreign staged changes) or waited for a LuCI apply are left out: what
-/// is staged there is not camguard's.
-fn entry_keys(entry: &Entry) -> BTreeSet<(String, String, Option<String>)> {
-    let mut keys = BTreeSet::new();
-    let mut add = |config: &str, section: &str, option: Option<&str>| {
-        keys.insert((
-            config.to_owned(),
-            section.to_owned(),
-            option.map(str::to_owned),
-        ));
-    };
+/// (config, section, option) a change touches; option None for a whole section (added,
+/// deleted, reordered).
+type Key = (String, String, Option<String>);
+
+fn add_key(keys: &mut BTreeSet<Key>, config: &str, section: &str, option: Option<&str>) {
+    keys.insert((
+        config.to_owned(),
+        section.to_owned(),
+        option.map(str::to_owned),
+    ));
+}
+
+/// What a UCI step stages.
+fn step_keys(step: &Step, keys: &mut BTreeSet<Key>) {
+    match step {
+        Step::UciSet {
+            config,
+            section,
+            option,
+            ..
+        } => add_key(keys, config, section, Some(option)),
+        Step::UciDelete {
+            config,
+            section,
+            option,
+        } => add_key(keys, config, section, option.as_deref()),
+        Step::UciAdd {
+            config,
+            name,
+            values,
+            ..
+        } => {
+            add_key(keys, config, name, None);
+            for option in values.keys() {
+                add_key(keys, config, name, Some(option));
+            }
+        }
+        Step::UciOrder { config, sections } => {
+            for section in sections {
+                add_key(keys, config, section, None);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What reverting a recorded value stages.
+fn before_keys(before: &Before, keys: &mut BTreeSet<Key>) {
+    match before {
+        Before::Option {
+            config,
+            section,
+            option,
+            ..
+        } => add_key(keys, config, section, Some(option)),
+        Before::SectionTail {
+            config,
+            section,
+            options,
+        } => {
+            for (option, _) in options {
+                add_key(keys, config, section, Some(option));
+            }
+        }
+        Before::AddedSection { config, section } => add_key(keys, config, section, None),
+        Before::DeletedSection {
+            config,
+            section,
+            values,
+            ..
+        } => {
+            add_key(keys, config, section, None);
+            for (option, _) in values {
+                add_key(keys, config, section, Some(option));
+            }
+        }
+        Before::Order { config, sections } => {
+            for section in sections {
+                add_key(keys, config, section, None);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Everything an entry's actions or its revert stage. Actions that never ran because their
+/// config was blocked (foreign staged changes) or waited for a LuCI apply are left out: what is
+/// staged there is not camguard's.
+fn entry_keys(entry: &Entry) -> BTreeSet<Key> {
     let held_back: BTreeSet<usize> = entry
         .failed
         .iter()
         .map(|f| f.action)
         .chain(entry.pending.iter().copied())
         .collect();
-    let ran = entry
-        .actions
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !held_back.contains(i))
-        .map(|(_, a)| a);
-    for a in ran {
-        match &a.step {
-            Step::UciSet {
-                config,
-                section,
-                option,
-                ..
-            } => add(config, section, Some(option)),
-            Step::UciDelete {
-                config,
-                section,
-                option,
-            } => add(config, section, option.as_deref()),
-            Step::UciAdd {
-                config,
-                name,
-                values,
-                ..
-            } => {
-                add(config, name, None);
-                for option in values.keys() {
-                    add(config, name, Some(option));
-                }
-            }
-            Step::UciOrder { config, sections } => {
-                for section in sections {
-                    add(config, section, None);
-                }
-            }
-            _ => {}
+    let mut keys = BTreeSet::new();
+    for (i, a) in entry.actions.iter().enumerate() {
+        if !held_back.contains(&i) {
+            step_keys(&a.step, &mut keys);
         }
     }
     for b in &entry.before {
-        match b {
-            Before::Option {
-                config,
-                section,
-                option,
-                ..
-            } => add(config, section, Some(option)),
-            Before::SectionTail {
-                config,
-                section,
-                options,
-            } => {
-                for (option, _) in options {
-                    add(config, section, Some(option));
-                }
-            }
-            Before::AddedSection { config, section } => add(config, section, None),
-            Before::DeletedSection {
-                config,
-                section,
-                values,
-                ..
-            } => {
-                add(config, section, None);
-                for (option, _) in values {
-                    add(config, section, Some(option));
-                }
-            }
-            Before::Order { config, sections } => {
-                for section in sections {
-                    add(config, section, None);
-                }
-            }
-            _ => {}
-        }
+        before_keys(b, &mut keys);
     }
     keys
+}
+
+/// Whether every change rpcd reports staged in `config` is one of `keys`.
+fn all_staged_are(keys: &BTreeSet<Key>, config: &str, changes: &[Value]) -> bool {
+    changes.iter().all(|change| {
+        staged_key(change).is_some_and(|(section, option)| {
+            let key = |option: Option<&str>| {
+                (
+                    config.to_owned(),
+                    section.to_owned(),
+                    option.map(str::to_owned),
+                )
+            };
+            keys.contains(&key(option)) || keys.contains(&key(None))
+        })
+    })
 }
 
 /// The (section, option) one entry of rpcd's `uci changes` touches: `["set", sec, opt, val]`,
@@ -1269,6 +1315,42 @@ mod tests {
         }
     }
 
+    /// Enforces `disable_redirect` against an rpcd whose commit answers `refusal`.
+    fn enforce_with_commit_refused(
+        root: &std::path::Path,
+        refusal: i32,
+    ) -> (Outcome, Vec<(String, String, Value)>) {
+        let mut rpcd = ScriptedRpcd {
+            answer: move |_: &str, method: &str, _: &Value| match method {
+                "changes" => Ok(json!({ "changes": [] })),
+                "get" => Err(BusError::Status(status::NOT_FOUND)),
+                "commit" => Err(BusError::Status(refusal)),
+                _ => Ok(json!({})),
+            },
+            calls: vec![],
+        };
+        let outcome = executor(&mut rpcd, root).enforce(
+            vec![disable_redirect()],
+            "enforce",
+            1_795_608_000,
+            false,
+        );
+        (outcome, rpcd.calls)
+    }
+
+    /// The config held staged changes that are not camguard's: nothing reverted, set or
+    /// committed, and the reply says why.
+    fn assert_left_alone(outcome: &Outcome, calls: &[(String, String, Value)]) {
+        assert_eq!(outcome.applied, 0);
+        assert!(outcome.failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not camguard's"));
+        assert!(calls
+            .iter()
+            .all(|c| c.1 != "revert" && c.1 != "set" && c.1 != "commit"));
+    }
+
     fn temp_root(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("camguard-apply-{name}-{}", std::process::id()));
@@ -1282,22 +1364,8 @@ mod tests {
     #[test]
     fn a_failed_commit_does_not_leave_camguards_change_staged() {
         let root = temp_root("commit-fails");
-        let mut rpcd = ScriptedRpcd {
-            answer: |_: &str, method: &str, _: &Value| match method {
-                "changes" => Ok(json!({ "changes": [] })),
-                "get" => Err(BusError::Status(status::NOT_FOUND)),
-                "commit" => Err(BusError::Status(status::UNKNOWN_ERROR)),
-                _ => Ok(json!({})),
-            },
-            calls: vec![],
-        };
-        let outcome = executor(&mut rpcd, &root).enforce(
-            vec![disable_redirect()],
-            "enforce",
-            1_795_608_000,
-            false,
-        );
-        let methods: Vec<&str> = rpcd.calls.iter().map(|c| c.1.as_str()).collect();
+        let (outcome, rpcd_calls) = enforce_with_commit_refused(&root, status::UNKNOWN_ERROR);
+        let methods: Vec<&str> = rpcd_calls.iter().map(|c| c.1.as_str()).collect();
         let commit = methods
             .iter()
             .position(|m| *m == "commit")
@@ -1307,7 +1375,7 @@ mod tests {
             Some(&"revert"),
             "{methods:?}"
         );
-        assert_eq!(rpcd.calls[commit + 1].2, json!({ "config": "firewall" }));
+        assert_eq!(rpcd_calls[commit + 1].2, json!({ "config": "firewall" }));
         assert_eq!(outcome.applied, 0);
         assert!(outcome.failed[0]["error"]
             .as_str()
@@ -1420,6 +1488,94 @@ mod tests {
             rpcd.calls
         );
         assert_eq!(journal.read(&entry.id).unwrap().state, State::Applying);
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    /// A LuCI apply-with-rollback starts between camguard's set and its commit: the set stays
+    /// staged and waits. Once the apply is confirmed, the retry finds that staged set, knows it
+    /// for its own, drops it and applies again; a staged change it did not make still blocks.
+    #[test]
+    fn a_set_staged_before_a_luci_apply_is_retried_not_taken_for_foreign() {
+        let root = temp_root("pending-race");
+        let (first, _) = enforce_with_commit_refused(&root, status::PERMISSION_DENIED);
+        assert_eq!(first.pending.len(), 1, "{first:?}");
+
+        let staged_then = |extra: Option<Value>| {
+            let mut staged = true;
+            move |_: &str, method: &str, _: &Value| match method {
+                "changes" if staged => {
+                    let mut changes = vec![json!(["set", "cfg083837", "enabled", "0"])];
+                    changes.extend(extra.clone());
+                    Ok(json!({ "changes": changes }))
+                }
+                "changes" => Ok(json!({ "changes": [] })),
+                "revert" => {
+                    staged = false;
+                    Ok(json!({}))
+                }
+                "get" => Err(BusError::Status(status::NOT_FOUND)),
+                _ => Ok(json!({})),
+            }
+        };
+        let mut rpcd = ScriptedRpcd {
+            answer: staged_then(None),
+            calls: vec![],
+        };
+        let retry = executor(&mut rpcd, &root).enforce(
+            vec![disable_redirect()],
+            "enforce",
+            1_795_608_060,
+            false,
+        );
+        assert_eq!(retry.applied, 1, "{retry:?}");
+        assert!(
+            retry.failed.is_empty() && retry.pending.is_empty(),
+            "{retry:?}"
+        );
+        let methods: Vec<&str> = rpcd.calls.iter().map(|c| c.1.as_str()).collect();
+        let revert = methods.iter().position(|m| *m == "revert").unwrap();
+        let set = methods.iter().position(|m| *m == "set").unwrap();
+        assert!(revert < set, "{methods:?}");
+
+        // Applied since: the same set staged again is someone else's now, and blocks.
+        let mut rpcd = ScriptedRpcd {
+            answer: staged_then(None),
+            calls: vec![],
+        };
+        let blocked = executor(&mut rpcd, &root).enforce(
+            vec![disable_redirect()],
+            "enforce",
+            1_795_608_120,
+            false,
+        );
+        assert_left_alone(&blocked, &rpcd.calls);
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    /// The same race, and a staged change beside camguard's that it did not make: the config
+    /// is left alone, neither reverted nor committed.
+    #[test]
+    fn a_foreign_change_beside_camguards_pending_set_blocks_the_retry() {
+        let root = temp_root("pending-foreign");
+        let (first, _) = enforce_with_commit_refused(&root, status::PERMISSION_DENIED);
+        assert_eq!(first.pending.len(), 1);
+        let mut rpcd = ScriptedRpcd {
+            answer: |_: &str, method: &str, _: &Value| match method {
+                "changes" => Ok(json!({ "changes": [
+                    ["set", "cfg083837", "enabled", "0"],
+                    ["set", "cfg083837", "dest_port", "8080"]
+                ]})),
+                _ => Ok(json!({})),
+            },
+            calls: vec![],
+        };
+        let blocked = executor(&mut rpcd, &root).enforce(
+            vec![disable_redirect()],
+            "enforce",
+            1_795_608_060,
+            false,
+        );
+        assert_left_alone(&blocked, &rpcd.calls);
         std::fs::remove_dir_all(&root).ok();
     }
 
