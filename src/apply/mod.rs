@@ -157,33 +157,42 @@ impl Executor<'_> {
     }
 
     /// Why a config cannot be committed now: foreign staged changes (Err) or a pending LuCI
-    /// apply (Ok(true)); Ok(false) when it can.
+    /// apply (Ok(true)); Ok(false) when it can. Changes camguard staged itself just before a
+    /// LuCI apply-with-rollback refused their commit are dropped here, so the values read next
+    /// are the committed ones and the steps run again.
     fn commit_blocked(&mut self, config: &str) -> Result<bool, String> {
-        let changes = uci(self.bus, "changes", json!({ "config": config }))
-            .map_err(|e| format!("uci changes {config}: {e}"))?;
-        if let Some(changes) = changes["changes"].as_array().filter(|c| !c.is_empty()) {
-            // camguard's own: staged just before a LuCI apply-with-rollback refused their
-            // commit. Dropped here (while the apply is pending this revert is refused too),
-            // so the values read next are the committed ones and the steps run again.
-            if all_staged_are(&self.pending_keys(), config, changes) {
-                return match uci(self.bus, "revert", json!({ "config": config })) {
-                    Ok(_) => Ok(false),
-                    Err(BusError::Status(status::PERMISSION_DENIED)) => Ok(true),
-                    Err(e) => Err(format!("uci revert {config}: {e}")),
-                };
-            }
-            return Err(format!(
-                "{config} has staged changes that are not camguard's (see `uci changes {config}`); \
-                 commit or revert them, then enforce again"
-            ));
-        }
-        // A no-op revert: refused with PERMISSION_DENIED exactly while an apply-with-rollback is
-        // pending, and unlike commit it sends no config.change event.
-        match uci(self.bus, "revert", json!({ "config": config })) {
+        // With nothing staged the revert is a no-op: refused with PERMISSION_DENIED exactly
+        // while an apply-with-rollback is pending, and unlike commit it sends no config.change
+        // event.
+        match self
+            .revert_staged_if_ours(config, Self::pending_keys)
+            .map_err(|foreign| format!("{foreign}, then enforce again"))?
+        {
             Ok(_) => Ok(false),
             Err(BusError::Status(status::PERMISSION_DENIED)) => Ok(true),
             Err(e) => Err(format!("uci revert {config}: {e}")),
         }
+    }
+
+    /// `uci revert {config}` when every change staged there is one of `ours` (asked for only
+    /// when something is staged); the revert's own result, or Err saying the staged changes
+    /// are someone else's, which camguard neither commits nor discards.
+    fn revert_staged_if_ours(
+        &mut self,
+        config: &str,
+        ours: impl FnOnce(&Self) -> BTreeSet<Key>,
+    ) -> Result<Result<Value, BusError>, String> {
+        let changes = uci(self.bus, "changes", json!({ "config": config }))
+            .map_err(|e| format!("uci changes {config}: {e}"))?;
+        if let Some(changes) = changes["changes"].as_array().filter(|c| !c.is_empty()) {
+            if !all_staged_are(&ours(self), config, changes) {
+                return Err(format!(
+                    "{config} has staged changes that are not camguard's (see `uci changes \
+                     {config}`); commit or revert them"
+                ));
+            }
+        }
+        Ok(uci(self.bus, "revert", json!({ "config": config })))
     }
 
     /// What the newest journal entry with actions waiting for a LuCI apply staged for them,
@@ -508,36 +517,36 @@ impl Executor<'_> {
             let next_config = actions.get(i + 1).and_then(|n| n.step.config());
             if let Some(c) = a.step.config() {
                 if next_config != Some(c) && dirty.remove(c) {
-                    let result = uci(self.bus, "commit", json!({ "config": c }));
-                    if let Err(e) = &result {
-                        if e.interrupts() {
-                            interrupted = Some(e.clone());
+                    match uci(self.bus, "commit", json!({ "config": c })) {
+                        Err(e) if e.interrupts() => {
+                            interrupted = Some(e);
                             break;
                         }
-                    }
-                    if let Err(e) = result {
-                        // The config's steps did not take: an apply-with-rollback started in
-                        // between (they stay staged and the commit is retried later, never
-                        // forced), or the commit failed.
-                        let staged: Vec<usize> = entry
-                            .applied
-                            .iter()
-                            .copied()
-                            .filter(|&j| actions[j].step.config() == Some(c))
-                            .collect();
-                        entry.applied.retain(|j| !staged.contains(j));
-                        if e == BusError::Status(status::PERMISSION_DENIED) {
-                            entry.pending.extend(staged);
-                        } else {
-                            for j in staged {
-                                entry.failed.push(journal::Failure {
-                                    action: j,
-                                    error: format!("uci commit {c}: {e}"),
-                                });
+                        Ok(_) => {}
+                        Err(e) => {
+                            // The config's steps did not take: an apply-with-rollback started in
+                            // between (they stay staged and the commit is retried later, never
+                            // forced), or the commit failed.
+                            let staged: Vec<usize> = entry
+                                .applied
+                                .iter()
+                                .copied()
+                                .filter(|&j| actions[j].step.config() == Some(c))
+                                .collect();
+                            entry.applied.retain(|j| !staged.contains(j));
+                            if e == BusError::Status(status::PERMISSION_DENIED) {
+                                entry.pending.extend(staged);
+                            } else {
+                                for j in staged {
+                                    entry.failed.push(journal::Failure {
+                                        action: j,
+                                        error: format!("uci commit {c}: {e}"),
+                                    });
+                                }
+                                // Not left staged for anyone else's next `uci commit`: the
+                                // config held nothing foreign when the enforcement began.
+                                let _ = uci(self.bus, "revert", json!({ "config": c }));
                             }
-                            // Not left staged for the next `uci commit` of anyone else to apply:
-                            // the config held nothing foreign when the enforcement began.
-                            let _ = uci(self.bus, "revert", json!({ "config": c }));
                         }
                     }
                 }
@@ -1047,18 +1056,7 @@ impl Executor<'_> {
         let ours = entry_keys(entry);
         let configs: BTreeSet<&str> = ours.iter().map(|(c, _, _)| c.as_str()).collect();
         for config in configs {
-            let changes = uci(self.bus, "changes", json!({ "config": config }))
-                .map_err(|e| format!("uci changes {config}: {e}"))?;
-            let Some(changes) = changes["changes"].as_array().filter(|c| !c.is_empty()) else {
-                continue;
-            };
-            if !all_staged_are(&ours, config, changes) {
-                return Err(format!(
-                    "{config} has staged changes that are not camguard's (see `uci changes \
-                     {config}`); commit or revert them"
-                ));
-            }
-            uci(self.bus, "revert", json!({ "config": config }))
+            self.revert_staged_if_ours(config, |_| ours.clone())?
                 .map_err(|e| format!("uci revert {config}: {e}"))?;
         }
         Ok(())
@@ -1315,6 +1313,11 @@ mod tests {
         }
     }
 
+    /// Enforces `disable_redirect` at `now` through `bus`.
+    fn disable_redirect_through(bus: &mut dyn Bus, root: &std::path::Path, now: u64) -> Outcome {
+        executor(bus, root).enforce(vec![disable_redirect()], "enforce", now, false)
+    }
+
     /// Enforces `disable_redirect` against an rpcd whose commit answers `refusal`.
     fn enforce_with_commit_refused(
         root: &std::path::Path,
@@ -1329,12 +1332,7 @@ mod tests {
             },
             calls: vec![],
         };
-        let outcome = executor(&mut rpcd, root).enforce(
-            vec![disable_redirect()],
-            "enforce",
-            1_795_608_000,
-            false,
-        );
+        let outcome = disable_redirect_through(&mut rpcd, root, 1_795_608_000);
         (outcome, rpcd.calls)
     }
 
@@ -1403,12 +1401,7 @@ mod tests {
             },
             calls: vec![],
         };
-        let outcome = executor(&mut rpcd, &root).enforce(
-            vec![disable_redirect()],
-            "enforce",
-            1_795_608_000,
-            false,
-        );
+        let outcome = disable_redirect_through(&mut rpcd, &root, 1_795_608_000);
         assert!(outcome.interrupted);
         let id = outcome.journal_id.clone().unwrap();
         assert_eq!(
@@ -1521,12 +1514,7 @@ mod tests {
             answer: staged_then(None),
             calls: vec![],
         };
-        let retry = executor(&mut rpcd, &root).enforce(
-            vec![disable_redirect()],
-            "enforce",
-            1_795_608_060,
-            false,
-        );
+        let retry = disable_redirect_through(&mut rpcd, &root, 1_795_608_060);
         assert_eq!(retry.applied, 1, "{retry:?}");
         assert!(
             retry.failed.is_empty() && retry.pending.is_empty(),
@@ -1542,12 +1530,7 @@ mod tests {
             answer: staged_then(None),
             calls: vec![],
         };
-        let blocked = executor(&mut rpcd, &root).enforce(
-            vec![disable_redirect()],
-            "enforce",
-            1_795_608_120,
-            false,
-        );
+        let blocked = disable_redirect_through(&mut rpcd, &root, 1_795_608_120);
         assert_left_alone(&blocked, &rpcd.calls);
         std::fs::remove_dir_all(&root).ok();
     }
@@ -1569,12 +1552,7 @@ mod tests {
             },
             calls: vec![],
         };
-        let blocked = executor(&mut rpcd, &root).enforce(
-            vec![disable_redirect()],
-            "enforce",
-            1_795_608_060,
-            false,
-        );
+        let blocked = disable_redirect_through(&mut rpcd, &root, 1_795_608_060);
         assert_left_alone(&blocked, &rpcd.calls);
         std::fs::remove_dir_all(&root).ok();
     }
