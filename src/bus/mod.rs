@@ -252,7 +252,7 @@ impl Client {
     /// `Status(4)`/`Status(3)`, which callers treat as "not installed".
     pub fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError> {
         let result = self.call_once(object, method, args);
-        if matches!(result, Err(BusError::Timeout | BusError::Disconnected)) {
+        if result.as_ref().is_err_and(BusError::interrupts) {
             self.broken = true;
         }
         result
