@@ -89,6 +89,8 @@ pub(crate) struct State {
     /// audit, by (method, offset, limit): LuCI polls them, and with thousands of mappings the
     /// encoding is most of the cost. Filled on demand, emptied by every audit.
     pub list_replies: HashMap<(&'static str, usize, usize), ubus::BlobMsgTable>,
+    /// See [`State::files_to_watch`].
+    watched_files: BTreeSet<PathBuf>,
     pub policy: Policy,
     /// The policy as read (an invalid one is reported, not guessed) and the inventory of the
     /// last audit: the other methods answer from them without classifying every device again.
@@ -122,6 +124,7 @@ impl State {
             opts,
             status_blob: ubus::BlobMsgTable::empty(),
             list_replies: HashMap::new(),
+            watched_files: BTreeSet::new(),
             snapshot,
             report,
             policy: Policy::default(),
@@ -238,6 +241,7 @@ impl State {
         crate::policy::plan::attach_fixes(&mut self.report.findings, &self.plan);
         self.status_blob = status_reply(&self.report);
         self.list_replies.clear();
+        self.watched_files = self.files_to_watch();
         self.policy_result = ctx.policy.clone();
         self.lan
             .after_audit(&self.snapshot, &ctx.inventory, &self.policy);
@@ -407,7 +411,9 @@ impl State {
 
     /// The files whose changes trigger a re-audit (host paths): the configs camguard reads and
     /// every lease file. Their directories are watched, since these files change by rename.
-    fn watched_files(&self) -> BTreeSet<PathBuf> {
+    /// They follow from the snapshot (upnpd and dhcp name the lease files), so they are worked
+    /// out once per audit.
+    fn files_to_watch(&self) -> BTreeSet<PathBuf> {
         let Ok(root) = RootDir::open(self.opts.local_root()) else {
             return BTreeSet::new();
         };
@@ -456,7 +462,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         .map_err(|e| format!("signalfd: {e}"))?;
     let inotify = Inotify::new().map_err(|e| format!("inotify: {e}"))?;
     // Watch descriptor → directory. Other files in these directories (all of /tmp for
-    // /tmp/dhcp.leases) change too; only `watched_files` start an audit.
+    // /tmp/dhcp.leases) change too; only `State::watched_files` start an audit.
     let mut watched: HashMap<i32, PathBuf> = HashMap::new();
     let mut state = State::new(opts)?;
     state.recover();
@@ -474,8 +480,11 @@ pub fn run(opts: Options) -> Result<(), String> {
     ));
 
     loop {
-        let files = state.watched_files();
-        let dirs: BTreeSet<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+        let dirs: BTreeSet<&Path> = state
+            .watched_files
+            .iter()
+            .filter_map(|f| f.parent())
+            .collect();
         for dir in dirs {
             if !watched.values().any(|d| d == dir) && dir.is_dir() {
                 match inotify.watch(dir) {
@@ -550,11 +559,10 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
         }
         if ready[1].readable {
-            let files = state.watched_files();
             let relevant = inotify.read().into_iter().any(|(wd, name)| {
                 watched
                     .get(&wd)
-                    .is_some_and(|dir| files.contains(&dir.join(&name)))
+                    .is_some_and(|dir| state.watched_files.contains(&dir.join(&name)))
             });
             if relevant {
                 audit_due.get_or_insert(Instant::now() + DEBOUNCE);
