@@ -45,9 +45,9 @@ pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Blo
                 .collect();
             encode(&Paged::new("findings", &matching, page))
         }
-        "devices" => list_reply(state, "devices", &args),
-        "mappings" => list_reply(state, "mappings", &args),
-        "forwards" => list_reply(state, "forwards", &args),
+        "devices" => list_reply(state, List::Devices, &args),
+        "mappings" => list_reply(state, List::Mappings, &args),
+        "forwards" => list_reply(state, List::Forwards, &args),
         "plan" => encode(&json!({ "actions": state.plan })),
         "journal" => encode(&journal(state)),
         "enforce" => encode(&enforce(state, &args)?),
@@ -60,18 +60,38 @@ pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Blo
 /// How many encoded list pages the daemon keeps between audits (LuCI asks for three).
 const MAX_CACHED_PAGES: usize = 6;
 
+/// The paged list replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum List {
+    Devices,
+    Mappings,
+    Forwards,
+}
+
+impl List {
+    /// The reply's key for the list (and the method's name).
+    fn key(self) -> &'static str {
+        match self {
+            List::Devices => "devices",
+            List::Mappings => "mappings",
+            List::Forwards => "forwards",
+        }
+    }
+}
+
 /// One page of the devices, mappings or forwards list, encoded once per audit.
-fn list_reply(state: &mut State, key: &'static str, args: &Value) -> Result<BlobMsgTable, i32> {
+fn list_reply(state: &mut State, list: List, args: &Value) -> Result<BlobMsgTable, i32> {
     let page = Page::from_args(args)?;
-    let cache_key = (key, page.offset, page.limit);
+    let cache_key = (list, page.offset, page.limit);
     if let Some(blob) = state.list_replies.get(&cache_key) {
         return Ok(blob.clone());
     }
     let ctx = state.context();
-    let blob = match key {
-        "devices" => encode(&Paged::new(key, &views::devices(&ctx), page)),
-        "mappings" => encode(&Paged::new(key, &views::mappings(&ctx), page)),
-        _ => encode(&Paged::new(key, &views::forwards(&ctx), page)),
+    let key = list.key();
+    let blob = match list {
+        List::Devices => encode(&Paged::new(key, &views::devices(&ctx), page)),
+        List::Mappings => encode(&Paged::new(key, &views::mappings(&ctx), page)),
+        List::Forwards => encode(&Paged::new(key, &views::forwards(&ctx), page)),
     }?;
     // A caller walking every offset must not make the daemon keep every page.
     if state.list_replies.len() >= MAX_CACHED_PAGES {

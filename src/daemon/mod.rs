@@ -88,7 +88,7 @@ pub(crate) struct State {
     /// Pages of the devices, mappings and forwards replies already encoded since the last
     /// audit, by (method, offset, limit): LuCI polls them, and with thousands of mappings the
     /// encoding is most of the cost. Filled on demand, emptied by every audit.
-    pub list_replies: HashMap<(&'static str, usize, usize), ubus::BlobMsgTable>,
+    pub list_replies: HashMap<(methods::List, usize, usize), ubus::BlobMsgTable>,
     /// See [`State::files_to_watch`].
     watched_files: BTreeSet<PathBuf>,
     pub policy: Policy,
