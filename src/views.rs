@@ -34,29 +34,26 @@ pub struct DeviceRow<'a> {
     pub policy: DevicePolicyView,
 }
 
-/// Every LAN device with its class, the reasons, and the owner's section.
-pub fn devices<'a>(ctx: &'a Context) -> Vec<DeviceRow<'a>> {
+/// Every LAN device with its class, the reasons, and the owner's section. Rows are made as
+/// they are taken, so a reply builds only its page.
+pub fn devices<'a>(ctx: &'a Context) -> impl ExactSizeIterator<Item = DeviceRow<'a>> + 'a {
     let policy = policy_of(ctx);
-    ctx.inventory
-        .devices
-        .iter()
-        .map(|d| {
-            let own = d.mac.and_then(|m| policy.device(m));
-            DeviceRow {
-                device: d,
-                policy: DevicePolicyView {
-                    section: own.map(|p| p.section.clone()),
-                    class: own.and_then(|p| p.class),
-                    internet: own.and_then(|p| p.internet).unwrap_or(Access::Allow),
-                    upnp: if own.is_some_and(|p| p.upnp_deny) {
-                        "deny"
-                    } else {
-                        "allow"
-                    },
+    ctx.inventory.devices.iter().map(move |d| {
+        let own = d.mac.and_then(|m| policy.device(m));
+        DeviceRow {
+            device: d,
+            policy: DevicePolicyView {
+                section: own.map(|p| p.section.clone()),
+                class: own.and_then(|p| p.class),
+                internet: own.and_then(|p| p.internet).unwrap_or(Access::Allow),
+                upnp: if own.is_some_and(|p| p.upnp_deny) {
+                    "deny"
+                } else {
+                    "allow"
                 },
-            }
-        })
-        .collect()
+            },
+        }
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -77,38 +74,36 @@ pub struct MappingRow<'a> {
     pub why: Option<&'static str>,
 }
 
-/// Live (and dormant) UPnP mappings with the device and the policy's verdict.
-pub fn mappings<'a>(ctx: &'a Context) -> Vec<MappingRow<'a>> {
+/// Live (and dormant) UPnP mappings with the device and the policy's verdict. The mappings
+/// are matched up front (the total needs them); rows are made as they are taken.
+pub fn mappings<'a>(ctx: &'a Context) -> impl ExactSizeIterator<Item = MappingRow<'a>> + 'a {
     let policy = policy_of(ctx);
-    router_mappings(ctx.snap)
-        .into_iter()
-        .map(|m| {
-            let device = ctx.inventory.by_ip(m.int_addr);
-            let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
-            let why = policy.mapping_violation(device.and_then(|d| d.mac), camera);
-            MappingRow {
-                subject: Subject::Mapping {
-                    proto: m.proto,
-                    ext_port: m.ext_port,
-                    int_addr: m.int_addr,
-                    int_port: m.int_port,
-                },
+    router_mappings(ctx.snap).into_iter().map(move |m| {
+        let device = ctx.inventory.by_ip(m.int_addr);
+        let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
+        let why = policy.mapping_violation(device.and_then(|d| d.mac), camera);
+        MappingRow {
+            subject: Subject::Mapping {
                 proto: m.proto,
                 ext_port: m.ext_port,
-                every_port: m.every_port,
                 int_addr: m.int_addr,
                 int_port: m.int_port,
-                description: m.lease.map(|l| l.description.as_str()),
-                expires: m.lease.map(|l| l.expires),
-                seen_in: m.source,
-                live: m.live,
-                handle: m.handle,
-                device: device.map(|d| DeviceRef(d.clone())),
-                violates: why.is_some(),
-                why,
-            }
-        })
-        .collect()
+            },
+            proto: m.proto,
+            ext_port: m.ext_port,
+            every_port: m.every_port,
+            int_addr: m.int_addr,
+            int_port: m.int_port,
+            description: m.lease.map(|l| l.description.as_str()),
+            expires: m.lease.map(|l| l.expires),
+            seen_in: m.source,
+            live: m.live,
+            handle: m.handle,
+            device: device.map(|d| DeviceRef(d.clone())),
+            violates: why.is_some(),
+            why,
+        }
+    })
 }
 
 #[derive(Debug, Serialize)]

@@ -43,7 +43,7 @@ pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Blo
                 .iter()
                 .filter(|f| f.severity >= min)
                 .collect();
-            encode(&Paged::new("findings", &matching, page))
+            encode(&Paged::new("findings", matching.into_iter(), page))
         }
         "devices" => list_reply(state, List::Devices, &args),
         "mappings" => list_reply(state, List::Mappings, &args),
@@ -89,9 +89,9 @@ fn list_reply(state: &mut State, list: List, args: &Value) -> Result<BlobMsgTabl
     let ctx = state.context();
     let key = list.key();
     let blob = match list {
-        List::Devices => encode(&Paged::new(key, &views::devices(&ctx), page)),
-        List::Mappings => encode(&Paged::new(key, &views::mappings(&ctx), page)),
-        List::Forwards => encode(&Paged::new(key, &views::forwards(&ctx), page)),
+        List::Devices => encode(&Paged::new(key, views::devices(&ctx), page)),
+        List::Mappings => encode(&Paged::new(key, views::mappings(&ctx), page)),
+        List::Forwards => encode(&Paged::new(key, views::forwards(&ctx).into_iter(), page)),
     }?;
     // A caller walking every offset must not make the daemon keep every page.
     if state.list_replies.len() >= MAX_CACHED_PAGES {
@@ -109,29 +109,29 @@ fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, i32> 
 }
 
 /// One page of a list reply: `{ "<key>": [ … ], "total": n }`.
-struct Paged<'a, T> {
+struct Paged<T> {
     key: &'static str,
-    items: &'a [T],
+    items: Vec<T>,
     total: usize,
 }
 
-impl<'a, T> Paged<'a, T> {
-    fn new(key: &'static str, all: &'a [T], page: Page) -> Paged<'a, T> {
-        let start = page.offset.min(all.len());
-        let end = start.saturating_add(page.limit).min(all.len());
+impl<T> Paged<T> {
+    /// Takes only the page's rows from `all`.
+    fn new(key: &'static str, all: impl ExactSizeIterator<Item = T>, page: Page) -> Paged<T> {
+        let total = all.len();
         Paged {
             key,
-            items: &all[start..end],
-            total: all.len(),
+            items: all.skip(page.offset).take(page.limit).collect(),
+            total,
         }
     }
 }
 
-impl<T: serde::Serialize> serde::Serialize for Paged<'_, T> {
+impl<T: serde::Serialize> serde::Serialize for Paged<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry(self.key, self.items)?;
+        m.serialize_entry(self.key, &self.items)?;
         m.serialize_entry("total", &self.total)?;
         m.end()
     }
@@ -349,4 +349,21 @@ fn journal(state: &State) -> Value {
         })
         .collect();
     json!({ "entries": entries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page takes `limit` rows from `offset` on, and never more than are there.
+    #[test]
+    fn a_page_takes_its_rows_and_counts_them_all() {
+        let page = |offset, limit| Page { offset, limit };
+        let p = Paged::new("n", 0..10, page(3, 4));
+        assert_eq!((p.items, p.total), (vec![3, 4, 5, 6], 10));
+        let p = Paged::new("n", 0..10, page(8, 1000));
+        assert_eq!((p.items, p.total), (vec![8, 9], 10));
+        let p = Paged::new("n", 0..10, page(usize::MAX, 5));
+        assert_eq!((p.items, p.total), (vec![], 10));
+    }
 }
