@@ -165,28 +165,27 @@ fn main() {
             })
             .collect();
         samples.sort();
-        let mut raw: Vec<Duration> = (0..20)
-            .map(|_| {
-                let t = Instant::now();
-                let bytes = client.call_raw("camguard", "mappings", &json!({})).unwrap();
-                assert!(!bytes.is_empty());
-                t.elapsed()
-            })
-            .collect();
-        raw.sort();
+        // `mappings` as raw blobmsg, `rounds` times, each after `before`; sorted times.
+        let mut raw_mappings = |rounds: usize, before: &dyn Fn(&mut Client)| {
+            let mut times: Vec<Duration> = (0..rounds)
+                .map(|_| {
+                    before(&mut client);
+                    let t = Instant::now();
+                    let bytes = client.call_raw("camguard", "mappings", &json!({})).unwrap();
+                    assert!(!bytes.is_empty());
+                    t.elapsed()
+                })
+                .collect();
+            times.sort();
+            times
+        };
+        let raw = raw_mappings(20, &|_| {});
         // The first call after an audit builds and encodes the page; later ones reuse it.
-        let mut fresh: Vec<Duration> = (0..10)
-            .map(|_| {
-                client.call("camguard", "audit", &json!({})).unwrap();
-                // Past the audit's own aftermath (its events, the LAN worker's turn).
-                std::thread::sleep(Duration::from_millis(200));
-                let t = Instant::now();
-                let bytes = client.call_raw("camguard", "mappings", &json!({})).unwrap();
-                assert!(!bytes.is_empty());
-                t.elapsed()
-            })
-            .collect();
-        fresh.sort();
+        let fresh = raw_mappings(10, &|client| {
+            client.call("camguard", "audit", &json!({})).unwrap();
+            // Past the audit's own aftermath (its events, the LAN worker's turn).
+            std::thread::sleep(Duration::from_millis(200));
+        });
         println!(
             "mappings with {n} live mappings: {:?} median through the broker as raw blobmsg (what rpcd/uhttpd receive; budget at 5,000: under 10 ms); the first call after an audit: {:?}",
             percentile(&raw, 0.5),
