@@ -17,16 +17,14 @@ const CAMERA: &str = "192.168.1.64";
 
 fn measure(others: usize) -> Vec<Duration> {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/messy-home");
-    let tb = Testbed::new(&format!("bench-revoke-{others}"), &example).miniupnpd_running();
-    let policy = tb.root.join("etc/config/camguard");
-    let text = std::fs::read_to_string(&policy)
-        .unwrap()
-        .replace("option enforce '0'", "option enforce '1'");
+    let tb = Testbed::new(&format!("bench-revoke-{others}"), &example)
+        .miniupnpd_running()
+        .enforcing();
+    let policy = std::fs::read_to_string(tb.root.join("etc/config/camguard")).unwrap();
     assert!(
-        text.contains("option upnp 'restricted'"),
+        policy.contains("option upnp 'restricted'"),
         "messy-home's policy restricts UPnP"
     );
-    std::fs::write(&policy, text).unwrap();
     let lease = tb.root.join("tmp/run/miniupnpd.leases");
     let mut leases = std::fs::read_to_string(&lease).unwrap();
     for i in 0..others {

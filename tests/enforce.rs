@@ -386,13 +386,10 @@ fn enforce_then_revert_is_byte_identical_on_generated_routers() {
 
 #[test]
 fn with_enforce_on_a_cameras_new_mapping_is_revoked_within_two_seconds() {
-    let tb = Testbed::new("auto", &example("messy-home")).miniupnpd_running();
-    let policy = tb.root.join("etc/config/camguard");
-    let text = std::fs::read_to_string(&policy)
-        .unwrap()
-        .replace("option enforce '0'", "option enforce '1'");
-    std::fs::write(&policy, text).unwrap();
-    let tb = tb.up();
+    let tb = Testbed::new("auto", &example("messy-home"))
+        .miniupnpd_running()
+        .enforcing()
+        .up();
     assert!(
         testbed::wait_until(std::time::Duration::from_secs(10), || tb.call("plan", "{}")
             ["actions"]

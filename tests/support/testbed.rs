@@ -122,6 +122,19 @@ impl Testbed {
         self
     }
 
+    /// Switches the copied router's camguard policy to `enforce '1'`.
+    pub fn enforcing(self) -> Testbed {
+        let policy = self.root.join("etc/config/camguard");
+        let text = std::fs::read_to_string(&policy).unwrap();
+        assert!(text.contains("option enforce '0'"), "{text}");
+        std::fs::write(
+            &policy,
+            text.replace("option enforce '0'", "option enforce '1'"),
+        )
+        .unwrap();
+        self
+    }
+
     pub fn in_netns(mut self, netns: &str) -> Testbed {
         self.netns = Some(netns.to_owned());
         self
