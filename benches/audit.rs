@@ -75,7 +75,7 @@ fn generated(redirects: usize, leases: usize, hosts: usize) -> Snapshot {
     archive
         .files
         .insert("tmp/dhcp.leases".into(), dhcp.into_bytes());
-    offline::read(&ArchiveFiles::new("generated", archive), NOW, None)
+    offline::read(&ArchiveFiles::new("generated", archive), NOW, None, &[])
 }
 
 fn host_ip(i: usize) -> String {
@@ -119,7 +119,7 @@ fn main() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/messy-home");
-    let typical = offline::read(&RootDir::open(&root).unwrap(), NOW, None);
+    let typical = offline::read(&RootDir::open(&root).unwrap(), NOW, None, &[]);
     let (median, p90) = time(|| {
         std::hint::black_box(audit::audit(std::hint::black_box(&typical)));
     });

@@ -4,10 +4,12 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::audit::{self, Severity};
+use crate::audit::Severity;
+use crate::facts::{Facts, Inventory};
 use crate::report;
 use crate::snapshot::Snapshot;
 use crate::source::{self, archive, ArchiveFiles, RootDir};
+use crate::time::unix_now;
 
 /// Exit codes: 0 fine, 1 a finding reached `--fail-on`, 2 usage or unreadable input.
 pub const EXIT_FINDINGS: i32 = 1;
@@ -149,9 +151,8 @@ fn audit_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
         }
     }
     let snapshot = read_offline(&a)?;
-    let ctx = audit::Context::new(&snapshot);
-    let mut report = audit::audit_with(&ctx);
-    crate::policy::plan::attach_fixes(&mut report.findings, &crate::policy::plan::plan(&ctx));
+    let inventory = Inventory::build(&snapshot);
+    let (report, _) = crate::plan::report_and_plan(&Facts::new(&snapshot, &inventory));
     Ok(print_report(
         &serde_json::to_value(report)?,
         a.json,
@@ -207,8 +208,9 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
     }
     if let Some(root) = root {
         let files = RootDir::open(&root).map_err(CliError)?;
-        let snapshot = source::offline::read(&files, unix_now(), None);
-        let plan = crate::policy::plan::plan(&audit::Context::new(&snapshot));
+        let snapshot = source::offline::read(&files, unix_now(), None, &[]);
+        let inventory = Inventory::build(&snapshot);
+        let plan = crate::plan::plan(&Facts::new(&snapshot, &inventory));
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "actions": plan }))?
@@ -298,8 +300,10 @@ fn status_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
             } else {
                 source::live::NftSource::Off
             });
-            let snapshot = source::live::read(&mut client, &files, unix_now(), &nft);
-            serde_json::to_value(audit::audit(&snapshot))?
+            let snapshot = source::live::read(&mut client, &files, unix_now(), &nft, &[]);
+            let inventory = Inventory::build(&snapshot);
+            let (report, _) = crate::plan::report_and_plan(&Facts::new(&snapshot, &inventory));
+            serde_json::to_value(report)?
         }
         Err(e) => return Err(CliError(format!("ubus call camguard status: {e}"))),
     };
@@ -312,12 +316,6 @@ fn nft_mode(text: &str) -> source::live::NftSource {
         "off" => source::live::NftSource::Off,
         path => source::live::NftSource::File(path.into()),
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// `camguard daemon`: serve the ubus object until SIGTERM.
@@ -374,11 +372,7 @@ fn daemon_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
 }
 
 fn read_offline(a: &AuditArgs) -> Result<Snapshot, CliError> {
-    let now = a.now.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    });
+    let now = a.now.unwrap_or_else(unix_now);
     let nft = match &a.nft {
         Some(path) => Some((
             path.display().to_string(),
@@ -390,7 +384,7 @@ fn read_offline(a: &AuditArgs) -> Result<Snapshot, CliError> {
     match (&a.root, &a.backup) {
         (Some(root), None) => {
             let files = RootDir::open(root).map_err(CliError)?;
-            Ok(source::offline::read(&files, now, nft))
+            Ok(source::offline::read(&files, now, nft, &[]))
         }
         (None, Some(path)) => {
             let meta = std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?;
@@ -401,7 +395,7 @@ fn read_offline(a: &AuditArgs) -> Result<Snapshot, CliError> {
             let archive =
                 archive::read_backup(&bytes).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
             let files = ArchiveFiles::new(path.display().to_string(), archive);
-            Ok(source::offline::read(&files, now, nft))
+            Ok(source::offline::read(&files, now, nft, &[]))
         }
         (Some(_), Some(_)) => Err(CliError("give either --root or --backup, not both".into())),
         (None, None) => Err(CliError(

@@ -1,33 +1,37 @@
 //! camguard: audits and enforces UPnP, port-forward and camera policy on OpenWrt routers.
 //!
-//! The pipeline runs one way: **read** a [`snapshot::Snapshot`] of the router (live over ubus or
-//! offline from a root directory or backup), **audit** it into findings (pure), **plan** the
-//! actions that make it comply (pure), **apply** them journaled. Modules in that order:
+//! The pipeline runs one way (ARCHITECTURE.md): **read** a [`snapshot::Snapshot`] of the
+//! router (live over ubus or offline from a root directory or backup), derive the **facts**
+//! the later stages share, **audit** them into findings, **plan** the actions that make the
+//! router comply, **apply** them journaled. Facts, audit and plan are pure. Modules from the
+//! ground up:
 
-pub mod linefile;
-pub mod log;
+// Words everything uses, and the data models: no I/O.
 pub mod mac;
+pub mod ports;
 pub mod text;
 pub mod time;
-pub mod uci;
 
-pub mod dhcp;
-pub mod nft;
-pub mod upnp;
+pub mod formats;
+pub mod lan;
+pub mod snapshot;
 
+// The pure core.
+pub mod audit;
+pub mod facts;
+pub mod plan;
+
+// The stages that touch the router, and what they stand on.
 pub mod bus;
-pub mod devices;
-pub mod ports;
+pub mod log;
+pub mod statefile;
 pub mod sys;
 
-pub mod snapshot;
+pub mod apply;
+pub mod probe;
 pub mod source;
 
-pub mod policy;
-
-pub mod apply;
-
-pub mod audit;
+// What people and programs use.
 pub mod report;
 pub mod views;
 

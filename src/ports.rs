@@ -1,6 +1,7 @@
 //! Well-known ports camguard reasons about, in one place (peers-and-camera-data §2.3).
 //!
 //! Checks, the classifier and the LuCI views all take their port knowledge from here.
+use serde::Serialize;
 
 /// Why a port matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,5 +89,62 @@ mod tests {
     fn range_lookup_finds_every_sensitive_port_inside() {
         let found: Vec<u16> = sensitive_in_range(500, 9000).map(|k| k.port).collect();
         assert_eq!(found, vec![554, 1935, 2323, 3389, 5900, 8000, 8554, 9000]);
+    }
+}
+
+/// A transport protocol as miniupnpd, nft and fw4 name it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+pub enum Protocol {
+    #[serde(rename = "TCP")]
+    Tcp,
+    #[serde(rename = "UDP")]
+    Udp,
+    #[serde(rename = "UDPLITE")]
+    UdpLite,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::UdpLite => "UDPLITE",
+        }
+    }
+
+    /// The IP protocol number (the byte miniupnpd's nft rules match with `@nh,72,8`).
+    pub fn number(self) -> u8 {
+        match self {
+            Protocol::Tcp => 6,
+            Protocol::Udp => 17,
+            Protocol::UdpLite => 136,
+        }
+    }
+
+    pub fn from_number(number: u64) -> Option<Protocol> {
+        match number {
+            6 => Some(Protocol::Tcp),
+            17 => Some(Protocol::Udp),
+            136 => Some(Protocol::UdpLite),
+            _ => None,
+        }
+    }
+
+    /// nft's and /etc/protocols' lower-case names.
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        match name.to_ascii_lowercase().as_str() {
+            "tcp" => Some(Protocol::Tcp),
+            "udp" => Some(Protocol::Udp),
+            "udplite" => Some(Protocol::UdpLite),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -41,3 +41,11 @@ mod tests {
         assert_eq!(datetime(1_795_626_000), "2026-11-25 17:00 UTC");
     }
 }
+
+/// The clock, read where a stage starts (the read stage stamps the snapshot with it); the
+/// pure stages take their time from the snapshot instead.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -6,23 +6,25 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::audit::upnp::mappings as router_mappings;
-use crate::audit::{forwards::forwards_every_port, Context, DeviceRef, Subject};
-use crate::devices::Device;
-use crate::policy::{Access, Policy};
+use crate::audit::{DeviceRef, Subject};
+use crate::facts::forwards::forwards_every_port;
+use crate::facts::mappings::mappings as router_mappings;
+use crate::facts::Facts;
+use crate::lan::Device;
+use crate::ports::Protocol;
 use crate::snapshot::firewall::NatTarget;
+use crate::snapshot::policy::{Access, Policy};
 use crate::snapshot::values::PortRange;
-use crate::upnp::Protocol;
 
-fn policy_of(ctx: &Context) -> Policy {
-    ctx.policy.clone().unwrap_or_default()
+fn policy_of(ctx: &Facts) -> Policy {
+    ctx.policy.cloned().unwrap_or_default()
 }
 
 /// The owner's `config device` section for a device, as the devices reply shows it.
 #[derive(Debug, Serialize)]
 pub struct DevicePolicyView {
     pub section: Option<String>,
-    pub class: Option<crate::devices::DeviceClass>,
+    pub class: Option<crate::lan::DeviceClass>,
     pub internet: Access,
     pub upnp: &'static str,
 }
@@ -36,7 +38,7 @@ pub struct DeviceRow<'a> {
 
 /// Every LAN device with its class, the reasons, and the owner's section. Rows are made as
 /// they are taken, so a reply builds only its page.
-pub fn devices<'a>(ctx: &'a Context) -> impl ExactSizeIterator<Item = DeviceRow<'a>> + 'a {
+pub fn devices<'a>(ctx: &'a Facts) -> impl ExactSizeIterator<Item = DeviceRow<'a>> + 'a {
     let policy = policy_of(ctx);
     ctx.inventory.devices.iter().map(move |d| {
         let own = d.mac.and_then(|m| policy.device(m));
@@ -76,7 +78,7 @@ pub struct MappingRow<'a> {
 
 /// Live (and dormant) UPnP mappings with the device and the policy's verdict. The mappings
 /// are matched up front (the total needs them); rows are made as they are taken.
-pub fn mappings<'a>(ctx: &'a Context) -> impl ExactSizeIterator<Item = MappingRow<'a>> + 'a {
+pub fn mappings<'a>(ctx: &'a Facts) -> impl ExactSizeIterator<Item = MappingRow<'a>> + 'a {
     let policy = policy_of(ctx);
     router_mappings(ctx.snap).into_iter().map(move |m| {
         let device = ctx.inventory.by_ip(m.int_addr);
@@ -125,7 +127,7 @@ pub struct ForwardRow<'a> {
 
 /// Every DNAT redirect from a WAN zone, disabled ones too, with the device it reaches and
 /// whether the policy allows it.
-pub fn forwards<'a>(ctx: &'a Context) -> Vec<ForwardRow<'a>> {
+pub fn forwards<'a>(ctx: &'a Facts) -> Vec<ForwardRow<'a>> {
     let policy = policy_of(ctx);
     let Some(fw) = &ctx.snap.firewall else {
         return Vec::new();

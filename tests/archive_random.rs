@@ -50,7 +50,7 @@ fn mutated_backups_never_panic_and_audit_whatever_survives() {
         }
         if let Ok(archive) = read_tar(&t) {
             let files = camguard::source::ArchiveFiles::new("mutated", archive);
-            let snap = camguard::source::offline::read(&files, common::NOW, None);
+            let snap = camguard::source::offline::read(&files, common::NOW, None, &[]);
             let report = audit::audit(&snap);
             assert!(report.score <= 100);
         }

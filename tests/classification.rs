@@ -1,6 +1,7 @@
 //! Classification: measured on labelled devices, and the behaviours the rule promises.
 
-use camguard::devices::{classify, Classification, Confidence, DeviceClass, Evidence};
+use camguard::facts::classify::{classify, Evidence};
+use camguard::lan::{Classification, Confidence, DeviceClass};
 use camguard::mac::Mac;
 
 const LABELLED: &str = include_str!("fixtures/devices/labelled.tsv");

@@ -8,9 +8,10 @@
 //! development laptops do), and every camera answering RTSP on 554 (most wired IP cameras and
 //! recorders do; battery and cloud-only cameras do not). They are what-ifs, not observations,
 //! and are reported as such.
-use camguard::devices::probe::{interpret, ProbeReport, ANSWERS_ON};
-use camguard::devices::{classify, DeviceClass, Evidence};
+use camguard::facts::classify::{classify, Evidence};
+use camguard::lan::{DeviceClass, ProbeReport, ANSWERS_ON};
 use camguard::mac::Mac;
+use camguard::probe::scan::interpret;
 
 const LABELLED: &str = include_str!("fixtures/devices/labelled.tsv");
 

@@ -18,13 +18,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use camguard::devices::credentials::{self, CredState, CredentialResult, Outcome, Skip, Target};
-use camguard::devices::probe::{self, ProbeOptions, ProbeReport, ServiceKind};
-use camguard::devices::{DeviceClass, Inventory, LanGuard, LanObservations, LanPrefix};
-use camguard::dhcp::DhcpLease;
-use camguard::policy::Policy;
+use camguard::facts::Inventory;
+use camguard::formats::dhcp::DhcpLease;
+use camguard::lan::{DeviceClass, LanObservations, ProbeReport, ServiceKind};
+use camguard::probe::credentials::{self, CredState, CredentialResult, Outcome, Skip, Target};
+use camguard::probe::guard::{LanGuard, LanPrefix};
+use camguard::probe::scan::{self, ProbeOptions};
+use camguard::snapshot::policy::Policy;
 use camguard::snapshot::Snapshot;
 use serde_json::Value;
+
+/// The inventory of `snap` with these observations and this policy.
+fn build_with(snap: &Snapshot, policy: &Policy, obs: &LanObservations) -> Inventory {
+    let mut snap = snap.clone();
+    snap.policy_file = Some(Ok(policy.clone()));
+    snap.lan = obs.clone();
+    Inventory::build(&snap)
+}
 
 /// 2026-11-25 12:00 UTC.
 const T0: u64 = 1_795_608_000;
@@ -310,7 +320,7 @@ fn snapshot(devices: &[(&str, &str, &str)], now: u64) -> Snapshot {
 }
 
 fn policy(uci: &str) -> Policy {
-    Policy::from_uci(&camguard::uci::parse("camguard", uci.as_bytes()).unwrap()).unwrap()
+    Policy::from_uci(&camguard::formats::uci::parse("camguard", uci.as_bytes()).unwrap()).unwrap()
 }
 
 /// What camguard knows, as the daemon would hold it.
@@ -362,7 +372,7 @@ impl Checker {
 fn probe_in_router(rig: &Rig, ips: &[&str]) -> Vec<ProbeReport> {
     let ips: Vec<IpAddr> = ips.iter().map(|i| i.parse().unwrap()).collect();
     let guard = rig.guard();
-    rig.in_router(|| probe::probe(&ips, &guard, T0, &ProbeOptions::default()))
+    rig.in_router(|| scan::probe(&ips, &guard, T0, &ProbeOptions::default()))
 }
 
 #[test]
@@ -408,7 +418,7 @@ fn finds_the_factory_login_on_a_real_camera_and_keeps_to_its_budget() {
         probes: probes.clone(),
         ..LanObservations::default()
     };
-    let inventory = Inventory::build_with(&snap, &Policy::default(), &obs);
+    let inventory = build_with(&snap, &Policy::default(), &obs);
     let device = &inventory.devices[0];
     assert_eq!(device.classification.class, DeviceClass::Camera);
     assert!(device
@@ -492,20 +502,20 @@ fn rtsp_describe_with_digest_on_the_real_gstreamer_server() {
         probes: probes.clone(),
         ..LanObservations::default()
     };
-    let seen = Inventory::build_with(&generic, &Policy::default(), &obs);
+    let seen = build_with(&generic, &Policy::default(), &obs);
     assert_eq!(seen.devices[0].classification.class, DeviceClass::Camera);
     assert_eq!(
         seen.devices[0].classification.reasons,
         ["answers on port 554: RTSP, the protocol of camera video streams"]
     );
-    let unseen = Inventory::build(&generic, &Policy::default());
+    let unseen = Inventory::build(&generic);
     assert_eq!(unseen.devices[0].classification.class, DeviceClass::Other);
     let snap = snapshot(&[("4c:bd:8f:00:00:11", "10.231.1.11", "IPCAM")], T0);
     let obs = LanObservations {
         probes: probes.clone(),
         ..LanObservations::default()
     };
-    let inventory = Inventory::build_with(&snap, &Policy::default(), &obs);
+    let inventory = build_with(&snap, &Policy::default(), &obs);
     let targets = credentials::targets(&inventory, &probes);
     let mut checker = Checker::new(&rig);
     let results = checker.check(&rig, &targets, T0);
@@ -566,7 +576,7 @@ fn a_camera_that_locks_after_three_failures_is_never_locked() {
         probes: probes.clone(),
         ..LanObservations::default()
     };
-    let inventory = Inventory::build_with(&snap, &Policy::default(), &obs);
+    let inventory = build_with(&snap, &Policy::default(), &obs);
     let targets = credentials::targets(&inventory, &probes);
     assert_eq!(targets[0].vendor.as_deref(), Some("Dahua"));
 
@@ -645,7 +655,7 @@ fn a_camera_showing_a_lockout_is_left_alone_for_good() {
         ],
         T0,
     );
-    let inventory = Inventory::build(&snap, &Policy::default());
+    let inventory = Inventory::build(&snap);
     // No probe: the check falls back to ports 80 and 554.
     let targets = credentials::targets(&inventory, &[]);
     let mut checker = Checker::new(&rig);
@@ -689,7 +699,7 @@ fn devices_that_are_not_cameras_receive_nothing() {
         ),
     ] {
         let snap = snapshot(&[(mac, "10.231.2.20", host)], T0);
-        let inventory = Inventory::build(&snap, &policy(uci));
+        let inventory = build_with(&snap, &policy(uci), &LanObservations::default());
         assert_eq!(
             inventory.devices[0].classification.class,
             DeviceClass::Other
@@ -758,7 +768,7 @@ fn addresses_outside_the_lan_are_never_contacted() {
         ],
         T0,
     );
-    let inventory = Inventory::build(&snap, &Policy::default());
+    let inventory = Inventory::build(&snap);
     let targets = credentials::targets(&inventory, &[]);
     assert_eq!(targets.len(), 2, "camera-like by their OUIs");
     let mut checker = Checker::new(&rig);

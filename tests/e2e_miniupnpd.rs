@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use camguard::upnp::Protocol;
+use camguard::ports::Protocol;
 use testbed::{repo, wait_until, Testbed};
 
 const CAMERA_IP: &str = "192.168.1.64";
@@ -132,7 +132,7 @@ impl Net {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        camguard::nft::parse_ruleset(&out.stdout)
+        camguard::formats::nft::parse_ruleset(&out.stdout)
             .unwrap()
             .upnp_redirects()
             .iter()
@@ -142,7 +142,7 @@ impl Net {
 
     fn upnp_rules(&self) -> usize {
         let out = self.exec(&self.router, &["nft", "-j", "list", "table", "inet", "fw4"]);
-        camguard::nft::parse_ruleset(&out.stdout)
+        camguard::formats::nft::parse_ruleset(&out.stdout)
             .unwrap()
             .rules
             .iter()

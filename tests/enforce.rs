@@ -7,7 +7,7 @@ mod testbed;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use camguard::uci::{Package, Section, UciOption, Value as Uv};
+use camguard::formats::uci::{Package, Section, UciOption, Value as Uv};
 use common::Rng;
 use serde_json::Value;
 use testbed::{repo, Testbed};
@@ -258,7 +258,8 @@ fn generated_root(rng: &mut Rng, dir: &Path) {
         anonymous: name.is_none(),
         options,
     };
-    let mut fw = camguard::uci::parse("firewall", common::DEFAULT_FIREWALL.as_bytes()).unwrap();
+    let mut fw =
+        camguard::formats::uci::parse("firewall", common::DEFAULT_FIREWALL.as_bytes()).unwrap();
     for i in 0..(1 + rng.below(5)) {
         let mut options = vec![opt("name", &format!("fwd{i}")), opt("src", "wan")];
         if rng.chance(70) {

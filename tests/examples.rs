@@ -15,6 +15,7 @@ fn audit_example(name: &str) -> Report {
         &RootDir::open(&root).unwrap(),
         common::NOW,
         None,
+        &[],
     ))
 }
 

@@ -1,7 +1,7 @@
 //! Inputs the fuzz targets (fuzz/, scripts/fuzz) found to break a property, kept as tests so the
 //! fix stays. Each input lives in tests/fixtures/fuzz/.
 use camguard::audit::Subject;
-use camguard::devices::probe::interpret;
+use camguard::probe::scan::interpret;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,7 +41,7 @@ fn fixture(name: &str) -> Vec<u8> {
 #[test]
 fn uci_nul_inside_open_quotes_keeps_the_buffer_near_the_file_size() {
     let input = fixture("uci-nul-in-open-quote.conf");
-    let result = camguard::uci::parse("dhcp", &input);
+    let result = camguard::formats::uci::parse("dhcp", &input);
     let largest = LARGEST.load(Ordering::Relaxed);
     assert!(
         largest < 1 << 20,

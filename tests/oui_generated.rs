@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use camguard::devices::oui::{assignment_of, vendor_of, Strength};
-use camguard::devices::DeviceClass;
+use camguard::facts::oui::{assignment_of, vendor_of, Strength};
+use camguard::lan::DeviceClass;
 use camguard::mac::Mac;
 
 const IEEE_DIR: &str = "/usr/share/ieee-data";
@@ -39,7 +39,7 @@ fn committed_table_matches_the_generator() {
     let generated = std::fs::read_to_string(&out).expect("generator output");
     let _ = std::fs::remove_file(&out);
     let committed =
-        std::fs::read_to_string(repo().join("src/devices/oui.rs")).expect("src/devices/oui.rs");
+        std::fs::read_to_string(repo().join("src/facts/oui.rs")).expect("src/facts/oui.rs");
     if generated != committed {
         let first_difference = generated
             .lines()
@@ -57,7 +57,7 @@ fn committed_table_matches_the_generator() {
             String::new()
         };
         panic!(
-            "src/devices/oui.rs differs from the generator's output ({first_difference}).\n\
+            "src/facts/oui.rs differs from the generator's output ({first_difference}).\n\
              {registry_note}Regenerate it with `{REGENERATE}` and commit the result.\n{stderr}"
         );
     }

@@ -3,10 +3,10 @@
 //!
 //! Deterministic (a fixed-seed PRNG), so a failure reproduces; the seed and iteration are in the
 //! panic message. `CAMGUARD_RANDOM_ITERATIONS` raises the count for a longer soak.
-use camguard::dhcp::{parse_dnsmasq_leases, parse_odhcpd_leases, DhcpLease};
-use camguard::linefile::Parsed;
-use camguard::nft::{parse_ruleset, Ruleset};
-use camguard::upnp::{parse_leases, parse_leases6};
+use camguard::formats::dhcp::{parse_dnsmasq_leases, parse_odhcpd_leases, DhcpLease};
+use camguard::formats::leases::{parse_leases, parse_leases6};
+use camguard::formats::linefile::Parsed;
+use camguard::formats::nft::{parse_ruleset, Ruleset};
 use serde_json::{json, Value};
 
 mod common;

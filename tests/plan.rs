@@ -2,7 +2,7 @@
 //! it is idempotent (empty right after its own actions are applied).
 mod common;
 
-use camguard::policy::plan::{Action, Step};
+use camguard::plan::{Action, Step};
 use common::*;
 
 fn kinds(plan: &[Action]) -> Vec<String> {
@@ -260,9 +260,10 @@ fn findings_carry_the_actions_that_fix_them() {
         .config("upnpd", &upnpd(Some("1")))
         .config("camguard", &policy("off", "allow", "allow"));
     let snap = r.snapshot();
-    let ctx = camguard::audit::Context::new(&snap);
+    let inventory = camguard::facts::Inventory::build(&snap);
+    let ctx = camguard::facts::Facts::new(&snap, &inventory);
     let mut report = camguard::audit::audit_with(&ctx);
-    camguard::policy::plan::attach_fixes(&mut report.findings, &camguard::policy::plan::plan(&ctx));
+    camguard::plan::attach_fixes(&mut report.findings, &camguard::plan::plan(&ctx));
     let enabled = report
         .findings
         .iter()

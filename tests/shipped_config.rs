@@ -1,10 +1,10 @@
 //! The policy camguard ships must parse, and must enforce nothing on its own.
-use camguard::policy::Policy;
+use camguard::snapshot::policy::Policy;
 
 #[test]
 fn shipped_policy_is_valid_and_audit_only() {
     let text = include_bytes!("../files/etc/config/camguard");
-    let package = camguard::uci::parse("camguard", text).expect("shipped config parses");
+    let package = camguard::formats::uci::parse("camguard", text).expect("shipped config parses");
     let policy = Policy::from_uci(&package).expect("shipped config is valid");
     assert!(
         !policy.enforce,

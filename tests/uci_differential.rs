@@ -11,7 +11,7 @@
 //! lossy decoding (exact bytes whenever uci's output is valid UTF-8).
 
 mod common;
-use camguard::uci::{parse, parse_with_libuci_position, Package, Value};
+use camguard::formats::uci::{parse, parse_with_libuci_position, Package, Value};
 use common::Rng;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,8 +1,8 @@
 //! DHCP lease files: dnsmasq's (`parse_dnsmasq_leases`) and odhcpd's state file
 //! (`parse_odhcpd_leases`). Hostnames and client ids are chosen by LAN clients.
 #![no_main]
-use camguard::dhcp::{parse_dnsmasq_leases, parse_odhcpd_leases, DhcpLease};
-use camguard::linefile::Parsed;
+use camguard::formats::dhcp::{parse_dnsmasq_leases, parse_odhcpd_leases, DhcpLease};
+use camguard::formats::linefile::Parsed;
 use camguard_fuzz::{assert_clean, check_parsed};
 use libfuzzer_sys::fuzz_target;
 

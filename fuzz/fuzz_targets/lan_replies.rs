@@ -5,15 +5,15 @@
 //!
 //! Input: the first two bytes are the port the reply came from, the rest is the reply.
 #![no_main]
-use camguard::devices::credentials::lockout_sign;
-use camguard::devices::digest::{self, parse_challenges};
-use camguard::devices::neighbours::{parse_ip_neigh_json, parse_proc_net_arp, MAX_NEIGHBOURS};
-use camguard::devices::probe::{interpret, vendor_hint};
-use camguard::devices::wire::Response;
+use camguard::probe::credentials::lockout_sign;
+use camguard::probe::digest::{self, parse_challenges};
+use camguard::formats::neighbours::{parse_ip_neigh_json, parse_proc_net_arp, MAX_NEIGHBOURS};
+use camguard::probe::scan::{interpret, vendor_hint};
+use camguard::probe::wire::Response;
 use camguard_fuzz::assert_clean;
 use libfuzzer_sys::fuzz_target;
 
-fn check_neighbours(list: &[camguard::devices::neighbours::Neighbour]) {
+fn check_neighbours(list: &[camguard::lan::Neighbour]) {
     assert!(list.len() <= MAX_NEIGHBOURS);
     for n in list {
         assert_clean(&n.dev, "neighbour device");

@@ -1,7 +1,7 @@
 //! miniupnpd's lease files: IPv4 mappings (`parse_leases`) and IPv6 pinholes (`parse_leases6`).
 //! Every LAN host writes into them (the mapping description), so their text must come out clean.
 #![no_main]
-use camguard::upnp::{parse_leases, parse_leases6};
+use camguard::formats::leases::{parse_leases, parse_leases6};
 use camguard_fuzz::{assert_clean, check_parsed};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,8 +1,8 @@
-//! The `nft -j list ruleset` reader (`camguard::nft::parse_ruleset`). miniupnpd writes client
+//! The `nft -j list ruleset` reader (`camguard::formats::nft::parse_ruleset`). miniupnpd writes client
 //! text into rule comments, so what comes out must be clean.
 #![no_main]
-use camguard::nft::parse_ruleset;
-use camguard::upnp::Protocol;
+use camguard::formats::nft::parse_ruleset;
+use camguard::ports::Protocol;
 use camguard_fuzz::assert_clean;
 use libfuzzer_sys::fuzz_target;
 

@@ -13,8 +13,8 @@
 //!
 //! `=== PATH` starts a file, `=== PATH -> TARGET` is a symlink (no content).
 #![no_main]
-use camguard::audit::{self, Context};
-use camguard::policy::plan::{attach_fixes, plan};
+use camguard::facts::{Facts, Inventory};
+use camguard::plan::report_and_plan;
 use camguard::report::{self, Style};
 use camguard::source::{offline, Archive, ArchiveFiles};
 use camguard_fuzz::{assert_blob_round_trip, NOW};
@@ -54,13 +54,11 @@ fn archive(data: &[u8]) -> Archive {
 
 fuzz_target!(|data: &[u8]| {
     let files = ArchiveFiles::new("fuzz", archive(data));
-    let snap = offline::read(&files, NOW, None);
+    let snap = offline::read(&files, NOW, None, &[]);
 
     // What the CLI and the daemon's audit do.
-    let ctx = Context::new(&snap);
-    let mut report = audit::audit_with(&ctx);
-    let actions = plan(&ctx);
-    attach_fixes(&mut report.findings, &actions);
+    let inventory = Inventory::build(&snap);
+    let (report, actions) = report_and_plan(&Facts::new(&snap, &inventory));
 
     assert!(report.score <= 100);
     let c = &report.counts;

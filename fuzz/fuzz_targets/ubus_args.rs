@@ -8,7 +8,7 @@
 //! number and boolean reads of paging, `ext_port` and `dry_run`.
 #![no_main]
 use camguard::audit::{Severity, Subject};
-use camguard::upnp::Protocol;
+use camguard::ports::Protocol;
 use camguard_fuzz::{as_blobmsg_sees_it, assert_blob_round_trip};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

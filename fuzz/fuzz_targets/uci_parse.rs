@@ -1,11 +1,11 @@
-//! The libuci-compatible parser (`camguard::uci::parse`) on arbitrary bytes, then what reads its
+//! The libuci-compatible parser (`camguard::formats::uci::parse`) on arbitrary bytes, then what reads its
 //! result: the typed config readers (`Snapshot::set_config`) and the camguard policy.
 //!
 //! Input: the first byte picks the package name (the configs camguard reads, so each typed
 //! reader is reached), the rest is the file.
 #![no_main]
 use camguard::snapshot::{Snapshot, CONFIGS};
-use camguard::uci;
+use camguard::formats::uci;
 use camguard_fuzz::NOW;
 use libfuzzer_sys::fuzz_target;
 
@@ -37,11 +37,11 @@ fuzz_target!(|data: &[u8]| {
     }
 
     if name == "camguard" {
-        let _ = camguard::policy::Policy::from_uci(&package);
+        let _ = camguard::snapshot::policy::Policy::from_uci(&package);
     }
     let mut snap = Snapshot::new(NOW, "fuzz");
     snap.set_config(package);
-    let _ = snap.wan_zones();
+    let _ = camguard::facts::wan_zones(&snap);
     let _ = snap.upnp_lease_paths();
     let _ = snap.dhcp_lease_paths();
 });

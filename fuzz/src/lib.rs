@@ -19,7 +19,7 @@ pub fn assert_clean(text: &str, what: &str) {
 
 /// Line-oriented parse results: bad-line numbers exist, messages are clean, and (for formats of
 /// one entry per line) there are no more results than lines.
-pub fn check_parsed<T>(parsed: &camguard::linefile::Parsed<T>, input: &[u8], one_per_line: bool) {
+pub fn check_parsed<T>(parsed: &camguard::formats::linefile::Parsed<T>, input: &[u8], one_per_line: bool) {
     let lines = input.split(|&b| b == b'\n').count();
     for bad in &parsed.bad_lines {
         assert!((1..=lines).contains(&bad.line), "bad line {} of {lines}", bad.line);

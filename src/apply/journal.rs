@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::plan::{Action, UciValue};
+use crate::plan::{Action, UciValue};
 
 /// Where entries live, relative to the (sys)root.
 pub const JOURNAL_DIR: &str = "etc/camguard/journal";

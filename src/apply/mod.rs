@@ -14,11 +14,12 @@ use std::process::Command;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::bus::Bus;
 use crate::bus::{status, BusError};
-use crate::policy::plan::{Action, Step, UciValue};
-use crate::source::live::Bus;
+use crate::formats::leases::parse_leases;
+use crate::plan::{Action, Step, UciValue};
+use crate::ports::Protocol;
 use crate::source::RootDir;
-use crate::upnp::{parse_leases, Protocol};
 pub use journal::{Before, Entry, Journal, State};
 
 /// One verification after applying.
@@ -739,7 +740,7 @@ impl Executor<'_> {
             });
             if self.nft {
                 if let Ok(Some(json)) = crate::source::live::run_nft() {
-                    let live = crate::nft::parse_ruleset(&json).map(|r| {
+                    let live = crate::formats::nft::parse_ruleset(&json).map(|r| {
                         r.rules
                             .iter()
                             .filter(|x| x.table == "fw4" && x.chain.starts_with("upnp_"))
@@ -776,7 +777,7 @@ impl Executor<'_> {
                 let mut ok = lines.is_empty();
                 if self.nft && !nft_handles.is_empty() {
                     if let Ok(Some(json)) = crate::source::live::run_nft() {
-                        let still: Vec<u64> = crate::nft::parse_ruleset(&json)
+                        let still: Vec<u64> = crate::formats::nft::parse_ruleset(&json)
                             .map(|r| {
                                 r.rules
                                     .iter()

@@ -1,7 +1,7 @@
 //! Configs that exist but could not be read: a finding, never a silent "absent".
-use super::{finding, Context, Finding, Severity, Subject};
+use super::{finding, Facts, Finding, Severity, Subject};
 
-pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
+pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     let problems: Vec<_> = ctx
         .snap
         .problems
@@ -34,8 +34,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
             )),
         );
     }
-    if let Err(e) = &ctx.policy {
-        let e = e.clone();
+    if let Err(e) = ctx.policy {
         out.push(
             finding(
                 "config.invalid",
@@ -46,7 +45,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 "camguard's own policy has an invalid value".into(),
                 e.to_string(),
             )
-            .evidence(serde_json::to_value(&e).unwrap_or_default())
+            .evidence(serde_json::to_value(e).unwrap_or_default())
             .remedy(format!(
                 "Set option {} to one of: {}. camguard enforces nothing until then.",
                 e.option, e.allowed

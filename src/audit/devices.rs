@@ -1,17 +1,17 @@
 //! Cameras on the LAN: which devices are camera-like, and whether they can reach the internet.
 
 use super::{
-    capitalised, finding, with_article, Context, DeviceEvidence, DeviceRef, Evidence, Finding,
+    capitalised, finding, with_article, DeviceEvidence, DeviceRef, Evidence, Facts, Finding,
     Severity, Subject,
 };
 use std::sync::Arc;
 
-use crate::devices::{Confidence, Device};
-use crate::policy::Access;
+use crate::lan::{Confidence, Device};
 use crate::snapshot::firewall::{Firewall, ZonePolicy};
+use crate::snapshot::policy::Access;
 use crate::snapshot::values::fw4_enum;
 
-pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
+pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     for d in ctx.inventory.cameras() {
         out.push(detected(d));
         out.extend(internet(ctx, d));
@@ -19,7 +19,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
     // The opt-in default-password check runs in the daemon's background worker; the audit
     // reports what its state file remembers, without touching the network.
     if let Some(state) = &ctx.snap.lan.credentials {
-        out.extend(crate::devices::credentials::remembered_findings(
+        out.extend(super::credentials::remembered_findings(
             &ctx.inventory,
             state,
         ));
@@ -66,7 +66,7 @@ fn confidence_word(c: Confidence) -> &'static str {
 /// NCSC step 3: a camera that does not need remote viewing should not reach the internet. The LAN
 /// reaches the WAN through a `forwarding` (or an ACCEPT default), unless a REJECT/DROP rule for
 /// the device's MAC or address covers all its traffic.
-fn internet(ctx: &Context, d: &Arc<Device>) -> Option<Finding> {
+fn internet(ctx: &Facts, d: &Arc<Device>) -> Option<Finding> {
     let fw = ctx.snap.firewall.as_ref()?;
     if !lan_reaches_wan(ctx, fw) || blocked(ctx, fw, d) {
         return None;
@@ -100,7 +100,7 @@ fn internet(ctx: &Context, d: &Arc<Device>) -> Option<Finding> {
     )
 }
 
-fn lan_reaches_wan(ctx: &Context, fw: &Firewall) -> bool {
+fn lan_reaches_wan(ctx: &Facts, fw: &Firewall) -> bool {
     fw.defaults.forward == ZonePolicy::Accept
         || fw
             .forwardings
@@ -108,7 +108,7 @@ fn lan_reaches_wan(ctx: &Context, fw: &Firewall) -> bool {
             .any(|f| f.enabled && !ctx.is_wan_zone(&f.src) && ctx.is_wan_zone(&f.dest))
 }
 
-fn blocked(ctx: &Context, fw: &Firewall, d: &Device) -> bool {
+fn blocked(ctx: &Facts, fw: &Firewall, d: &Device) -> bool {
     fw.rules.iter().filter(|r| r.in_effect()).any(|r| {
         let towards_wan = r
             .dest

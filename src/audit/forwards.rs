@@ -3,28 +3,14 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::upnp::is_fw4;
 use super::{
-    finding, with_article, Context, DeviceRef, Evidence, Finding, ForwardEvidence, SensitivePort,
+    finding, with_article, DeviceRef, Evidence, Facts, Finding, ForwardEvidence, SensitivePort,
     Severity, Subject,
 };
-use crate::policy::ForwardPolicy;
-use crate::ports::{self, PortKind};
+use crate::facts::forwards::{forwards_every_port, is_wan_forward, sensitive_ports};
+use crate::facts::mappings::is_fw4;
 use crate::snapshot::firewall::{NatTarget, Redirect};
-use crate::snapshot::values::PortRange;
-
-/// A DNAT from a WAN zone that fw4 renders: what the internet can reach.
-pub fn is_wan_forward(ctx: &Context, r: &Redirect) -> bool {
-    r.in_effect()
-        && r.target == NatTarget::Dnat
-        && r.src.as_deref().is_some_and(|z| ctx.is_wan_zone(z))
-}
-
-/// No `src_dport` (or a negated one) on a port-carrying protocol forwards every port: an
-/// exposed host, OpenWrt's "DMZ" (openwrt-facts §3.4).
-pub fn forwards_every_port(r: &Redirect) -> bool {
-    r.carries_ports() && r.src_dport.is_none_or(|p| p.negated)
-}
+use crate::snapshot::policy::ForwardPolicy;
 
 fn subject(r: &Redirect) -> Subject {
     Subject::Section {
@@ -46,7 +32,7 @@ fn ports_text(r: &Redirect) -> String {
     }
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
+pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     let Some(fw) = &ctx.snap.firewall else { return };
     for r in fw.redirects.iter().filter(|r| is_wan_forward(ctx, r)) {
         out.extend(exposure(ctx, r));
@@ -56,7 +42,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 }
 
 /// One finding per forward, for its worst property: every port, a camera, a sensitive port.
-fn exposure(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
+fn exposure(ctx: &Facts, r: &Redirect) -> Option<super::Finding> {
     let Some(dest_ip) = r.dest_ip.as_deref() else {
         return super::router::redirect_to_router(ctx, r);
     };
@@ -159,29 +145,7 @@ fn exposure(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
     )
 }
 
-/// Camera and admin ports the forward reaches (internal side, where the service listens; and
-/// the external side, where scanners look).
-fn sensitive_ports(r: &Redirect) -> Vec<&'static ports::KnownPort> {
-    let mut found: Vec<&ports::KnownPort> = Vec::new();
-    let mut add = |range: Option<PortRange>| {
-        let Some(range) = range else { return };
-        for (lo, hi) in range.effective() {
-            for k in ports::sensitive_in_range(lo, hi) {
-                if !found.iter().any(|f| f.port == k.port) {
-                    found.push(k);
-                }
-            }
-        }
-    };
-    if !forwards_every_port(r) {
-        add(r.internal_ports());
-        add(r.src_dport);
-    }
-    found.sort_by_key(|k| (k.kind != PortKind::Camera, k.port));
-    found
-}
-
-fn policy_violation(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
+fn policy_violation(ctx: &Facts, r: &Redirect) -> Option<super::Finding> {
     let policy = ctx.policy.as_ref().ok()?;
     let device = r.dest_ip.as_deref().and_then(|ip| ctx.device_at(ip));
     let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
@@ -209,7 +173,7 @@ fn policy_violation(ctx: &Context, r: &Redirect) -> Option<super::Finding> {
 }
 
 /// UCI and the live ruleset disagree: fw4 marks each redirect's rule `!fw4: <name>`.
-fn drift(ctx: &Context) -> Vec<super::Finding> {
+fn drift(ctx: &Facts) -> Vec<super::Finding> {
     let (Some(fw), Some(ruleset)) = (
         &ctx.snap.firewall,
         ctx.snap.nft.as_ref().filter(|r| is_fw4(r)),

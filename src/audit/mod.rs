@@ -3,11 +3,12 @@
 //! No I/O and no clock: the time is the snapshot's. Each check family lives in its own file and
 //! adds findings to a [`Context`]; ids are stable API (design.md §3).
 mod config;
+pub mod credentials;
 mod devices;
 pub mod eol;
-pub mod forwards;
+mod forwards;
 mod router;
-pub mod upnp;
+mod upnp;
 mod wifi;
 
 use std::borrow::Cow;
@@ -17,11 +18,12 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::devices::{Device, Inventory};
+pub use crate::facts::Facts;
+use crate::facts::Inventory;
+use crate::lan::Device;
 use crate::mac::Mac;
-use crate::policy::{Policy, PolicyError};
+use crate::ports::Protocol;
 use crate::snapshot::{Problem, Snapshot};
-use crate::upnp::Protocol;
 
 /// How bad a finding is. Ordered: `Critical` is the greatest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -154,57 +156,6 @@ pub struct Report {
 impl Report {
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
-    }
-}
-
-/// Shared, precomputed facts the checks draw on.
-pub struct Context<'a> {
-    pub snap: &'a Snapshot,
-    pub policy: Result<Policy, PolicyError>,
-    pub inventory: Inventory,
-    pub wan_zones: Vec<&'a str>,
-}
-
-impl<'a> Context<'a> {
-    pub fn new(snap: &'a Snapshot) -> Context<'a> {
-        let policy = snap
-            .camguard
-            .as_ref()
-            .map_or_else(|| Ok(Policy::default()), Policy::from_uci);
-        let inventory = Inventory::build_with(
-            snap,
-            policy.as_ref().unwrap_or(&Policy::default()),
-            &snap.lan,
-        );
-        Context {
-            snap,
-            policy,
-            inventory,
-            wan_zones: snap.wan_zones(),
-        }
-    }
-
-    /// A context around an inventory built earlier from the same snapshot (the daemon keeps the
-    /// one of its last audit, so its replies do not classify every device again).
-    pub fn with_inventory(
-        snap: &'a Snapshot,
-        policy: Result<Policy, PolicyError>,
-        inventory: Inventory,
-    ) -> Context<'a> {
-        Context {
-            snap,
-            policy,
-            inventory,
-            wan_zones: snap.wan_zones(),
-        }
-    }
-
-    pub fn is_wan_zone(&self, zone: &str) -> bool {
-        self.wan_zones.contains(&zone)
-    }
-
-    pub fn device_at(&self, ip: &str) -> Option<&Arc<Device>> {
-        self.inventory.by_ip_text(ip)
     }
 }
 
@@ -345,11 +296,12 @@ pub(crate) fn capitalised(s: &str) -> String {
 
 /// Audits a snapshot. Deterministic: same snapshot, same report.
 pub fn audit(snap: &Snapshot) -> Report {
-    audit_with(&Context::new(snap))
+    let inventory = Inventory::build(snap);
+    audit_with(&Facts::new(snap, &inventory))
 }
 
-/// Audits with a context the caller keeps (the daemon answers its other methods from it).
-pub fn audit_with(ctx: &Context) -> Report {
+/// Audits facts the caller keeps (the daemon answers its other methods from them).
+pub fn audit_with(ctx: &Facts) -> Report {
     let snap = ctx.snap;
     let mut findings =
         Vec::with_capacity(snap.upnp.leases.len() + 2 * ctx.inventory.devices.len() + 64);

@@ -2,21 +2,21 @@
 //! support and the root password.
 use serde_json::json;
 
-use super::forwards::forwards_every_port;
-use super::{eol, finding, Context, Finding, Severity, Subject};
+use super::{eol, finding, Facts, Finding, Severity, Subject};
+use crate::facts::forwards::forwards_every_port;
 use crate::ports::ROUTER_ADMIN_DEFAULTS;
 use crate::snapshot::firewall::{Redirect, ZonePolicy};
 use crate::snapshot::values::fw4_enum;
 use crate::snapshot::RootPassword;
 
-pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
+pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     out.extend(zone_policies(ctx));
     out.extend(admin_rules(ctx));
     out.extend(firmware(ctx));
     out.extend(root_password(ctx));
 }
 
-fn zone_policies(ctx: &Context) -> Vec<Finding> {
+fn zone_policies(ctx: &Facts) -> Vec<Finding> {
     let Some(fw) = &ctx.snap.firewall else {
         return Vec::new();
     };
@@ -66,7 +66,7 @@ fn zone_policies(ctx: &Context) -> Vec<Finding> {
 }
 
 /// Ports of the router's own admin services: dropbear's and uhttpd's, else 22/80/443.
-fn admin_ports(ctx: &Context) -> Vec<(u16, &'static str)> {
+fn admin_ports(ctx: &Facts) -> Vec<(u16, &'static str)> {
     let mut ports: Vec<(u16, &'static str)> = ctx
         .snap
         .dropbear
@@ -88,7 +88,7 @@ fn admin_ports(ctx: &Context) -> Vec<(u16, &'static str)> {
     ports
 }
 
-fn admin_rules(ctx: &Context) -> Vec<Finding> {
+fn admin_rules(ctx: &Facts) -> Vec<Finding> {
     let Some(fw) = &ctx.snap.firewall else {
         return Vec::new();
     };
@@ -160,7 +160,7 @@ fn admin_rules(ctx: &Context) -> Vec<Finding> {
 }
 
 /// A DNAT without `dest_ip` redirects to the router itself (openwrt-facts §3.4).
-pub fn redirect_to_router(ctx: &Context, r: &Redirect) -> Option<Finding> {
+pub fn redirect_to_router(ctx: &Facts, r: &Redirect) -> Option<Finding> {
     let admin = admin_ports(ctx);
     let every = forwards_every_port(r);
     let internal = r.internal_ports();
@@ -193,7 +193,7 @@ pub fn redirect_to_router(ctx: &Context, r: &Redirect) -> Option<Finding> {
     )
 }
 
-fn firmware(ctx: &Context) -> Option<Finding> {
+fn firmware(ctx: &Facts) -> Option<Finding> {
     let release = ctx.snap.system.release.as_ref()?;
     let (major, minor) = release.branch()?;
     let branch = eol::end_of_life(major, minor, ctx.snap.taken_at)?;
@@ -219,7 +219,7 @@ fn firmware(ctx: &Context) -> Option<Finding> {
     )
 }
 
-fn root_password(ctx: &Context) -> Option<Finding> {
+fn root_password(ctx: &Facts) -> Option<Finding> {
     (ctx.snap.system.root_password? == RootPassword::Empty).then(|| {
         finding(
             "router.root_password_empty",

@@ -1,154 +1,17 @@
 //! UPnP/NAT-PMP: is miniupnpd on, how loosely is it configured, and what has it opened.
-use std::collections::HashMap;
 use std::net::IpAddr;
 
-use serde::Serialize;
 use serde_json::json;
 
 use super::{
-    capitalised, expiry_words, finding, with_article, Context, DeviceRef, Evidence, Finding,
+    capitalised, expiry_words, finding, with_article, DeviceRef, Evidence, Facts, Finding,
     MappingEvidence, Severity, Subject,
 };
-use crate::nft::Ruleset;
+use crate::facts::mappings::{is_fw4, mappings, upnp_active};
 use crate::ports::{self, PortKind};
 use crate::snapshot::upnpd::PermAction;
-use crate::snapshot::Snapshot;
-use crate::upnp::{Lease, Protocol};
 
-/// Whether miniupnpd is, or will be, serving: configured on and not known to be disabled or
-/// stopped, or seen running whatever the config says.
-pub fn upnp_active(snap: &Snapshot) -> bool {
-    let svc = snap.upnp.service;
-    if svc.running == Some(true) {
-        return true;
-    }
-    let Some(cfg) = &snap.upnp.config else {
-        return false;
-    };
-    cfg.enabled
-        && cfg.serves_anything()
-        && svc.running != Some(false)
-        && svc.installed != Some(false)
-}
-
-/// A port mapping, joined from the nft chain (ground truth) and the lease file (description
-/// and expiry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Mapping<'a> {
-    pub proto: Protocol,
-    pub ext_port: u16,
-    /// The live rule matches every external port (miniupnpd writes no port match for UDPLITE).
-    pub every_port: bool,
-    pub int_addr: IpAddr,
-    pub int_port: u16,
-    /// In the live ruleset now. A lease line without a rule is not forwarding traffic, but
-    /// miniupnpd re-creates it from the file at its next start (and a forged line is exactly
-    /// that: pitfall 9).
-    pub live: bool,
-    /// Where it was seen: "nft" (a live rule) or "lease file".
-    pub source: &'static str,
-    /// The nft rule handle in `upnp_prerouting`, when live.
-    pub handle: Option<u64>,
-    pub lease: Option<&'a Lease>,
-}
-
-/// Whether this ruleset is firewall4's (an `inet fw4` table), so its UPnP chains are meaningful.
-pub fn is_fw4(ruleset: &Ruleset) -> bool {
-    ruleset
-        .chains
-        .iter()
-        .any(|c| c.family == "inet" && c.table == "fw4")
-}
-
-/// The mappings of a router. With the live ruleset, its `upnp_prerouting` DNATs are the live
-/// mappings (fw4 reloads empty the chains while the lease file still lists them, pitfall 3) and
-/// lease lines without a rule are dormant; without it, the unexpired lease lines of a serving
-/// miniupnpd. Dormant and lease-only mappings are only reported while miniupnpd serves. Linear
-/// in rules plus leases.
-fn lease_only(l: &Lease, live: bool) -> Mapping<'_> {
-    Mapping {
-        proto: l.proto,
-        ext_port: l.ext_port,
-        every_port: false,
-        int_addr: IpAddr::V4(l.int_addr),
-        int_port: l.int_port,
-        live,
-        source: "lease file",
-        handle: None,
-        lease: Some(l),
-    }
-}
-
-pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
-    let active = upnp_active(snap);
-    let unexpired = |l: &&Lease| l.expires == 0 || l.expires > snap.taken_at;
-    let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) else {
-        if !active {
-            return Vec::new();
-        }
-        return snap
-            .upnp
-            .leases
-            .iter()
-            .filter(unexpired)
-            .map(|l| lease_only(l, true))
-            .collect();
-    };
-    let mut by_key: HashMap<(Protocol, u16, IpAddr), Vec<usize>> = HashMap::new();
-    for (i, l) in snap.upnp.leases.iter().enumerate() {
-        by_key
-            .entry((l.proto, l.ext_port, IpAddr::V4(l.int_addr)))
-            .or_default()
-            .push(i);
-    }
-    let mut matched = vec![false; snap.upnp.leases.len()];
-    let mut out = Vec::new();
-    for r in ruleset.upnp_redirects() {
-        let Some(proto) = r.proto else { continue };
-        let lease_index = match r.ext_port() {
-            Some(port) => by_key.get(&(proto, port, r.int_addr)).and_then(|ix| {
-                ix.iter()
-                    .copied()
-                    .find(|&i| r.int_port.is_none_or(|p| p == snap.upnp.leases[i].int_port))
-            }),
-            // A rule for a range or every port: the lease of that protocol and host it covers.
-            None => snap.upnp.leases.iter().position(|l| {
-                l.proto == proto
-                    && IpAddr::V4(l.int_addr) == r.int_addr
-                    && r.covers_ext_port(l.ext_port)
-            }),
-        };
-        if let Some(i) = lease_index {
-            matched[i] = true;
-        }
-        let lease = lease_index.map(|i| &snap.upnp.leases[i]);
-        let ext_port = r
-            .ext_port()
-            .or(lease.map(|l| l.ext_port))
-            .unwrap_or(r.ext_ports.first().map_or(0, |p| p.0));
-        out.push(Mapping {
-            proto,
-            ext_port,
-            every_port: r.ext_ports.is_empty(),
-            int_addr: r.int_addr,
-            int_port: r.int_port.or(lease.map(|l| l.int_port)).unwrap_or(ext_port),
-            live: true,
-            source: "nft",
-            handle: Some(r.handle),
-            lease,
-        });
-    }
-    if active {
-        for (i, l) in snap.upnp.leases.iter().enumerate() {
-            if !matched[i] && unexpired(&l) {
-                out.push(lease_only(l, false));
-            }
-        }
-    }
-    out
-}
-
-pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
+pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
     let active = upnp_active(snap);
     if let Some(cfg) = &snap.upnp.config {
@@ -233,7 +96,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
 
 /// Perm rules are evaluated first-match, and no match means accepted (openwrt-facts §1.3): only
 /// the rules up to the first catch-all deny can ever decide, and without one everything passes.
-fn check_acl(ctx: &Context, out: &mut Vec<Finding>) {
+fn check_acl(ctx: &Facts, out: &mut Vec<Finding>) {
     let Some(cfg) = &ctx.snap.upnp.config else {
         return;
     };
@@ -280,7 +143,7 @@ fn check_acl(ctx: &Context, out: &mut Vec<Finding>) {
     );
 }
 
-fn check_mappings(ctx: &Context, out: &mut Vec<Finding>) {
+fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
     let mappings = mappings(ctx.snap);
     out.reserve(mappings.len());
     for m in &mappings {
@@ -374,7 +237,7 @@ fn check_mappings(ctx: &Context, out: &mut Vec<Finding>) {
 
 /// miniupnpd never removes its rules on exit and a reload that disables it skips the flush
 /// (pitfall 1), so UPnP DNATs can outlive the daemon.
-fn check_rules_without_daemon(ctx: &Context, out: &mut Vec<Finding>) {
+fn check_rules_without_daemon(ctx: &Facts, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
     let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) else {
         return;
@@ -427,7 +290,7 @@ fn check_rules_without_daemon(ctx: &Context, out: &mut Vec<Finding>) {
     );
 }
 
-fn check_pinholes(ctx: &Context, out: &mut Vec<Finding>) {
+fn check_pinholes(ctx: &Facts, out: &mut Vec<Finding>) {
     let pinholes = &ctx.snap.upnp.pinholes;
     for p in pinholes {
         let device = ctx.inventory.by_ip(IpAddr::V6(p.int_client));

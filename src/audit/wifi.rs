@@ -1,7 +1,7 @@
 //! Wi-Fi networks the router broadcasts: open, weakly encrypted, or with WPS on.
 use serde_json::json;
 
-use super::{finding, Context, Finding, Severity, Subject};
+use super::{finding, Facts, Finding, Severity, Subject};
 use crate::snapshot::wireless::WifiIface;
 
 /// WEP, WPA1 (`psk`, `wpa`), WPA1/2 mixed modes and any TKIP cipher are broken or obsolete.
@@ -19,7 +19,7 @@ pub fn weak_encryption(encryption: &str) -> Option<&'static str> {
     None
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Finding>) {
+pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     let Some(wireless) = &ctx.snap.wireless else {
         return;
     };

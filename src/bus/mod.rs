@@ -329,6 +329,40 @@ impl Client {
     }
 }
 
+/// Calls on the bus; [`crate::bus::Client`] in the daemon, a scripted stand-in in tests.
+pub trait Bus {
+    fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError>;
+
+    /// A call whose callee answers only when its work is done and may take up to `deadline`
+    /// (rpcd's `rc init` replies when the init script exits).
+    fn call_within(
+        &mut self,
+        object: &str,
+        method: &str,
+        args: &Value,
+        deadline: std::time::Duration,
+    ) -> Result<Value, BusError> {
+        let _ = deadline;
+        self.call(object, method, args)
+    }
+}
+
+impl Bus for Client {
+    fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError> {
+        Client::call(self, object, method, args)
+    }
+
+    fn call_within(
+        &mut self,
+        object: &str,
+        method: &str,
+        args: &Value,
+        deadline: std::time::Duration,
+    ) -> Result<Value, BusError> {
+        Client::call_within(self, object, method, args, deadline)
+    }
+}
+
 /// One registered ubus object whose requests the caller answers from its own poll loop.
 pub struct Provider {
     conn: UbusConnection<SocketTransport>,

@@ -2,12 +2,13 @@
 use serde_json::{json, Value};
 
 use super::State;
-use crate::apply::{Executor, Journal, RevertError, State as EntryState};
+use crate::apply::{Journal, RevertError, State as EntryState};
 use crate::audit::{Severity, Subject};
 use crate::bus::blob::to_blobmsg;
 use crate::bus::status;
-use crate::policy::plan::{Action, Step};
-use crate::upnp::Protocol;
+use crate::facts::mappings::mappings;
+use crate::plan::{Action, Step};
+use crate::ports::Protocol;
 use crate::views;
 use ubus::BlobMsgTable;
 
@@ -23,10 +24,10 @@ pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Blo
         authorize(state, method, &args)?;
     }
     match method {
-        "status" => Ok(state.status_blob.clone()),
+        "status" => Ok(state.audited.status_blob.clone()),
         "audit" => {
             state.audit();
-            Ok(state.status_blob.clone())
+            Ok(state.audited.status_blob.clone())
         }
         "findings" => {
             let min = match args.get("severity") {
@@ -38,6 +39,7 @@ pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Blo
             };
             let page = Page::from_args(&args)?;
             let matching: Vec<&crate::audit::Finding> = state
+                .audited
                 .report
                 .findings
                 .iter()
@@ -48,7 +50,7 @@ pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<Blo
         "devices" => list_reply(state, List::Devices, &args),
         "mappings" => list_reply(state, List::Mappings, &args),
         "forwards" => list_reply(state, List::Forwards, &args),
-        "plan" => encode(&json!({ "actions": state.plan })),
+        "plan" => encode(&json!({ "actions": state.audited.plan })),
         "journal" => encode(&journal(state)),
         "enforce" => encode(&enforce(state, &args)?),
         "revoke" => encode(&revoke(state, &args)?),
@@ -83,10 +85,10 @@ impl List {
 fn list_reply(state: &mut State, list: List, args: &Value) -> Result<BlobMsgTable, i32> {
     let page = Page::from_args(args)?;
     let cache_key = (list, page.offset, page.limit);
-    if let Some(blob) = state.list_replies.get(&cache_key) {
+    if let Some(blob) = state.audited.list_replies.get(&cache_key) {
         return Ok(blob.clone());
     }
-    let ctx = state.context();
+    let ctx = state.audited.facts();
     let key = list.key();
     let blob = match list {
         List::Devices => encode(&Paged::new(key, views::devices(&ctx), page)),
@@ -94,10 +96,10 @@ fn list_reply(state: &mut State, list: List, args: &Value) -> Result<BlobMsgTabl
         List::Forwards => encode(&Paged::new(key, views::forwards(&ctx).into_iter(), page)),
     }?;
     // A caller walking every offset must not make the daemon keep every page.
-    if state.list_replies.len() >= MAX_CACHED_PAGES {
-        state.list_replies.clear();
+    if state.audited.list_replies.len() >= MAX_CACHED_PAGES {
+        state.audited.list_replies.clear();
     }
-    state.list_replies.insert(cache_key, blob.clone());
+    state.audited.list_replies.insert(cache_key, blob.clone());
     Ok(blob)
 }
 
@@ -174,6 +176,7 @@ fn authorize(state: &mut State, method: &str, args: &Value) -> Result<(), i32> {
     };
     let query = json!({ "ubus_rpc_session": session, "scope": "ubus", "object": "camguard", "function": method });
     let allowed = state
+        .links
         .client()
         .and_then(|c| c.call("session", "access", &query).ok())
         .and_then(|r| r.get("access").and_then(Value::as_bool))
@@ -212,6 +215,7 @@ fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
     // Always decide on the router as it is now.
     state.audit();
     let actions: Vec<Action> = state
+        .audited
         .plan
         .iter()
         .filter(|a| match (&finding, &subject) {
@@ -227,6 +231,7 @@ fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
     }
     // What could not be read is not enforced: say so rather than report a clean nothing.
     let unread: Vec<String> = state
+        .audited
         .snapshot
         .problems
         .iter()
@@ -269,12 +274,12 @@ fn revoke(state: &mut State, args: &Value) -> Result<Value, i32> {
         return Err(NOT_SUPPORTED);
     }
     state.audit();
-    let ctx = state.context();
-    let mapping = crate::audit::upnp::mappings(&state.snapshot)
+    let facts = state.audited.facts();
+    let mapping = mappings(facts.snap)
         .into_iter()
         .find(|m| m.proto == proto && m.ext_port == ext_port)
         .ok_or(status::NOT_FOUND)?;
-    let handles = crate::policy::plan::mapping_handles(&ctx, &mapping);
+    let handles = crate::plan::mapping_handles(&facts, &mapping);
     let action = Action {
         step: Step::RevokeMapping {
             proto,
@@ -300,19 +305,13 @@ fn revert(state: &mut State, args: &Value) -> Result<Value, i32> {
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(status::INVALID_ARGUMENT),
     };
-    let super::Source::Live { sysroot } = state.opts.source.clone() else {
+    if !state.executor_available() {
         return Err(NOT_SUPPORTED);
-    };
-    let nft = state.opts.nft == crate::source::live::NftSource::Command;
-    let lease_file = state.snapshot.upnp_lease_paths().0;
-    let client = state.client().ok_or(status::UNKNOWN_ERROR)?;
-    let result = Executor {
-        bus: client,
-        root: sysroot,
-        nft,
-        lease_file,
     }
-    .revert(id.as_deref());
+    let result = state
+        .executor()
+        .ok_or(status::UNKNOWN_ERROR)?
+        .revert(id.as_deref());
     let reply = match result {
         Ok(r) => serde_json::to_value(r).map_err(|_| status::UNKNOWN_ERROR)?,
         Err(RevertError::NotFound(msg)) => {

@@ -5,24 +5,28 @@
 //! periodic audit, reconnect backoff). Outgoing calls (rpcd, events) use a second connection, as
 //! ubus-zero needs. When ubusd restarts, both connections are re-established with backoff and
 //! the object registered again.
-mod lan;
 mod methods;
 
 use std::collections::{BTreeSet, HashMap};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::audit::{self, Report, Severity, Subject};
+use crate::apply::{Executor, Outcome};
+use crate::audit::{Report, Severity, Subject};
 use crate::bus::{Client, Provider};
+use crate::facts::{Facts, Inventory};
 use crate::log;
-use crate::policy::Policy;
-use crate::snapshot::{Snapshot, CONFIGS};
+use crate::plan::Action;
+use crate::probe::Worker;
+use crate::snapshot::{Policy, Snapshot, CONFIGS};
 use crate::source::live::{self, NftSource};
-use crate::source::{offline, RootDir};
+use crate::source::offline::{self, SEEN_FILE};
+use crate::source::RootDir;
 use crate::sys::{poll, Inotify, SignalFd};
+use crate::time::unix_now;
 
 /// The object's methods (docs/ubus-api.md).
 pub const METHODS: &[&str] = &[
@@ -72,95 +76,162 @@ impl Options {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Everything the methods answer from, rebuilt by each audit.
-pub(crate) struct State {
-    pub opts: Options,
+/// What the last audit produced: everything the read-only methods answer from.
+pub(crate) struct Audited {
     pub snapshot: Snapshot,
+    pub inventory: Inventory,
     pub report: Report,
+    /// What enforcement would do now.
+    pub plan: Vec<Action>,
     /// The `status` reply, encoded once per audit: `status` is the hot call.
     pub status_blob: ubus::BlobMsgTable,
-    /// Pages of the devices, mappings and forwards replies already encoded since the last
-    /// audit, by (method, offset, limit): LuCI polls them, and with thousands of mappings the
-    /// encoding is most of the cost. Filled on demand, emptied by every audit.
+    /// Pages of the devices, mappings and forwards replies already encoded since the audit, by
+    /// (method, offset, limit): LuCI polls them, and with thousands of mappings the encoding is
+    /// most of the cost. Filled on demand.
     pub list_replies: HashMap<(methods::List, usize, usize), ubus::BlobMsgTable>,
     /// See [`State::files_to_watch`].
     watched_files: BTreeSet<PathBuf>,
-    pub policy: Policy,
-    /// The policy as read (an invalid one is reported, not guessed) and the inventory of the
-    /// last audit: the other methods answer from them without classifying every device again.
-    pub policy_result: Result<Policy, crate::policy::PolicyError>,
-    pub inventory: crate::devices::Inventory,
-    /// Findings already seen, so that only new ones raise a `camguard.finding` event.
-    seen: BTreeSet<(&'static str, Subject)>,
-    first_audit_done: bool,
-    pub client: Option<Client>,
-    /// What enforcement would do now (computed with each audit).
-    pub plan: Vec<crate::policy::plan::Action>,
-    /// The last plan `enforce '1'` applied without full success.
-    last_auto_plan: Option<Vec<crate::policy::plan::Action>>,
-    /// Actions whose commit a pending LuCI apply-with-rollback refused, and when to try again.
-    pub pending: Vec<crate::policy::plan::Action>,
-    pub retry_due: Option<Instant>,
-    /// When to try again to roll back an interrupted enforcement, and the wait after that.
-    recover_due: Option<Instant>,
-    recover_backoff: Duration,
-    /// Neighbours, first/last seen, and the probe/password-check worker.
-    lan: lan::Lan,
 }
 
-impl State {
-    fn new(opts: Options) -> Result<State, String> {
-        let live = matches!(opts.source, Source::Live { .. });
-        let lan = lan::Lan::new(opts.local_root(), live).map_err(|e| format!("pipe: {e}"))?;
-        let snapshot = Snapshot::new(unix_now(), "not audited yet");
-        let report = audit::audit(&snapshot);
-        Ok(State {
-            opts,
-            status_blob: ubus::BlobMsgTable::empty(),
+impl Audited {
+    fn new(snapshot: Snapshot) -> Audited {
+        let inventory = Inventory::build(&snapshot);
+        let (report, plan) = crate::plan::report_and_plan(&Facts::new(&snapshot, &inventory));
+        Audited {
+            status_blob: status_reply(&report),
+            snapshot,
+            inventory,
+            report,
+            plan,
             list_replies: HashMap::new(),
             watched_files: BTreeSet::new(),
-            snapshot,
-            report,
-            policy: Policy::default(),
-            policy_result: Ok(Policy::default()),
-            inventory: Default::default(),
-            seen: BTreeSet::new(),
-            first_audit_done: false,
-            client: None,
-            plan: Vec::new(),
-            last_auto_plan: None,
-            pending: Vec::new(),
-            retry_due: None,
-            recover_due: None,
-            recover_backoff: RECOVER_START,
-            lan,
-        })
+        }
     }
 
+    /// The facts of the audited snapshot, for the methods that derive more from it.
+    pub fn facts(&self) -> Facts<'_> {
+        Facts::new(&self.snapshot, &self.inventory)
+    }
+
+    /// The policy the audit judged by (the shipped defaults when it is invalid).
+    pub fn policy(&self) -> &Policy {
+        static SHIPPED: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(Policy::default);
+        self.snapshot.policy().unwrap_or(&SHIPPED)
+    }
+}
+
+/// The outgoing ubus connection (calls to rpcd, events), connected on demand and dropped when
+/// it breaks. The provider connection lives in [`run`]'s loop.
+pub(crate) struct Links {
+    socket: String,
+    client: Option<Client>,
+}
+
+impl Links {
     /// The outgoing connection, connected on demand.
     pub fn client(&mut self) -> Option<&mut Client> {
         if self.client.is_none() {
-            match Client::connect(&self.opts.socket, CALL_TIMEOUT) {
+            match Client::connect(&self.socket, CALL_TIMEOUT) {
                 Ok(c) => self.client = Some(c),
-                Err(e) => log::warn(&format!(
-                    "cannot connect to ubus at {}: {e}",
-                    self.opts.socket
-                )),
+                Err(e) => log::warn(&format!("cannot connect to ubus at {}: {e}", self.socket)),
             }
         }
         self.client.as_mut()
     }
 
+    /// Forgets the connection; the next call connects afresh.
+    pub fn drop_client(&mut self) {
+        self.client = None;
+    }
+
+    /// Drops the connection if a call found it broken.
+    fn drop_if_broken(&mut self) {
+        if self.client.as_ref().is_some_and(Client::is_broken) {
+            self.client = None;
+        }
+    }
+
+    fn send_event(&mut self, name: &str, data: &Value) {
+        if let Some(client) = self.client() {
+            if let Err(e) = client.send_event(name, data) {
+                log::warn(&format!("cannot send {name}: {e}"));
+                self.client = None;
+            }
+        }
+    }
+}
+
+/// Work the daemon owes besides answering calls, and when it is due.
+#[derive(Default)]
+struct Timers {
+    /// Actions whose commit a pending LuCI apply-with-rollback refused, and when to try again.
+    pending: Vec<Action>,
+    retry_due: Option<Instant>,
+    /// When to try again to roll back an interrupted enforcement, and the wait after that.
+    recover_due: Option<Instant>,
+    recover_backoff: Duration,
+    /// The last plan `enforce '1'` applied without full success: not retried on every audit.
+    last_auto_plan: Option<Vec<Action>>,
+}
+
+impl Timers {
+    fn schedule_recovery(&mut self) {
+        let wait = self.recover_backoff.max(RECOVER_START);
+        self.recover_backoff = (wait * 2).min(RECOVER_MAX);
+        self.recover_due = Some(Instant::now() + wait);
+    }
+
+    fn recovered(&mut self) {
+        self.recover_due = None;
+        self.recover_backoff = RECOVER_START;
+    }
+
+    /// The earliest moment something is due.
+    fn next_due(&self) -> Option<Instant> {
+        [self.retry_due, self.recover_due]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+/// The daemon: what the last audit produced, the bus links, the timers, and the LAN worker.
+pub(crate) struct State {
+    pub opts: Options,
+    pub audited: Audited,
+    pub links: Links,
+    timers: Timers,
+    /// Findings already announced, so that only new ones raise a `camguard.finding` event.
+    announced: BTreeSet<(&'static str, Subject)>,
+    first_audit_done: bool,
+    /// The probe and password check (option probe, credential_check), off the poll loop.
+    worker: Worker,
+}
+
+impl State {
+    fn new(opts: Options) -> Result<State, String> {
+        let worker = Worker::new(opts.local_root()).map_err(|e| format!("pipe: {e}"))?;
+        let links = Links {
+            socket: opts.socket.clone(),
+            client: None,
+        };
+        Ok(State {
+            opts,
+            audited: Audited::new(Snapshot::new(unix_now(), "not audited yet")),
+            links,
+            timers: Timers::default(),
+            announced: BTreeSet::new(),
+            first_audit_done: false,
+            worker,
+        })
+    }
+
+    /// The read stage, for this daemon's source.
     fn read_snapshot(&mut self) -> Snapshot {
         let now = unix_now();
-        match self.opts.source.clone() {
-            Source::Root(root) => match RootDir::open(&root) {
+        let probes = self.worker.probes();
+        match &self.opts.source {
+            Source::Root(root) => match RootDir::open(root) {
                 Ok(files) => {
                     let nft = match &self.opts.nft {
                         NftSource::File(p) => {
@@ -168,7 +239,7 @@ impl State {
                         }
                         _ => None,
                     };
-                    offline::read(&files, now, nft)
+                    offline::read(&files, now, nft, probes)
                 }
                 Err(e) => {
                     let mut s = Snapshot::new(now, root.display().to_string());
@@ -177,8 +248,7 @@ impl State {
                 }
             },
             Source::Live { sysroot } => {
-                let nft = self.opts.nft.clone();
-                let files = match RootDir::open(&sysroot) {
+                let files = match RootDir::open(sysroot) {
                     Ok(f) => f,
                     Err(e) => {
                         let mut s = Snapshot::new(now, "live router");
@@ -186,7 +256,7 @@ impl State {
                         return s;
                     }
                 };
-                let Some(client) = self.client() else {
+                let Some(client) = self.links.client() else {
                     let mut s = Snapshot::new(now, "live router");
                     s.problem(
                         "ubus".into(),
@@ -195,94 +265,93 @@ impl State {
                     );
                     return s;
                 };
-                let snap = live::read(client, &files, now, &nft);
+                let snap = live::read(client, &files, now, &self.opts.nft, probes);
                 // A dropped connection shows as problems on every call; start afresh next time.
-                if snap
-                    .problems
-                    .iter()
-                    .any(|p| p.message.contains("connection is closed"))
-                {
-                    self.client = None;
-                }
+                self.links.drop_if_broken();
                 snap
             }
         }
     }
 
-    /// Reads and audits the router, then announces new serious findings.
     /// Audits, and with `enforce '1'` applies the plan and audits again.
     pub fn audit(&mut self) {
         self.audit_once();
-        if self.policy.enforce && !self.plan.is_empty() && self.executor_available() {
-            if self.last_auto_plan.as_ref() == Some(&self.plan) {
+        let plan = &self.audited.plan;
+        if self.audited.policy().enforce && !plan.is_empty() && self.executor_available() {
+            if self.timers.last_auto_plan.as_ref() == Some(plan) {
                 // The same plan already failed to take: do not hammer the router with it.
                 return;
             }
-            let actions = self.plan.clone();
+            let actions = plan.clone();
             let outcome = self.enforce(actions.clone(), "enforce", false);
             // A plan that failed is not retried on every audit; one that waits for a LuCI apply is
             // retried on the retry timer.
-            self.last_auto_plan = (!outcome.failed.is_empty()).then_some(actions);
+            self.timers.last_auto_plan = (!outcome.failed.is_empty()).then_some(actions);
             self.audit_once();
-        } else if self.plan.is_empty() {
-            self.last_auto_plan = None;
+        } else if plan.is_empty() {
+            self.timers.last_auto_plan = None;
         }
     }
 
     fn audit_once(&mut self) {
         let started = Instant::now();
-        let mut snapshot = self.read_snapshot();
-        self.lan.observe(&mut snapshot);
-        self.snapshot = snapshot;
-        let ctx = audit::Context::new(&self.snapshot);
-        self.policy = ctx.policy.clone().unwrap_or_default();
-        self.report = audit::audit_with(&ctx);
-        self.plan = crate::policy::plan::plan(&ctx);
-        crate::policy::plan::attach_fixes(&mut self.report.findings, &self.plan);
-        self.status_blob = status_reply(&self.report);
-        self.list_replies.clear();
-        self.watched_files = self.files_to_watch();
-        self.policy_result = ctx.policy.clone();
-        self.lan
-            .after_audit(&self.snapshot, &ctx.inventory, &self.policy);
-        self.inventory = ctx.inventory;
-        let new: Vec<Value> = self
+        let snapshot = self.read_snapshot();
+        self.audited = Audited::new(snapshot);
+        self.audited.watched_files = self.files_to_watch();
+        self.remember_seen();
+        let audited = &self.audited;
+        self.worker
+            .start_if_due(&audited.snapshot, &audited.inventory, audited.policy());
+        let new: Vec<Value> = audited
             .report
             .findings
             .iter()
-            .filter(|f| self.seen.insert((f.id, f.subject.clone())) && f.severity >= Severity::High)
+            .filter(|f| {
+                self.announced.insert((f.id, f.subject.clone())) && f.severity >= Severity::High
+            })
             .map(|f| serde_json::to_value(f).unwrap_or_default())
             .collect();
         // The first audit is the baseline; only what appears later is news.
         if self.first_audit_done {
             for finding in new {
-                if let Some(client) = self.client() {
-                    if let Err(e) =
-                        client.send_event("camguard.finding", &json!({ "finding": finding }))
-                    {
-                        log::warn(&format!("cannot send camguard.finding: {e}"));
-                        self.client = None;
-                    }
-                }
+                self.links
+                    .send_event("camguard.finding", &json!({ "finding": finding }));
             }
         }
         self.first_audit_done = true;
+        let report = &self.audited.report;
         log::info(&format!(
             "audit: score {}, {} findings, {} problems, {} ms",
-            self.report.score,
-            self.report.findings.len(),
-            self.report.problems.len(),
+            report.score,
+            report.findings.len(),
+            report.problems.len(),
             started.elapsed().as_millis()
         ));
     }
 
-    /// A context over the last audit's snapshot and inventory.
-    pub fn context(&self) -> audit::Context<'_> {
-        audit::Context::with_inventory(
-            &self.snapshot,
-            self.policy_result.clone(),
-            self.inventory.clone(),
-        )
+    /// Records first and last seen in the seen-devices file (a live daemon only: an offline
+    /// snapshot directory is not written to). The file is on flash, so it is written only when
+    /// the merge asks for it.
+    fn remember_seen(&self) {
+        let Source::Live { sysroot } = &self.opts.source else {
+            return;
+        };
+        let audited = &self.audited;
+        let merged = crate::facts::seen::merge_seen(
+            &audited.snapshot.lan.seen,
+            audited.snapshot.taken_at,
+            &audited.inventory.devices,
+        );
+        if merged.needs_save {
+            let path = sysroot.join(SEEN_FILE.trim_start_matches('/'));
+            let bytes = crate::lan::seen::to_json(&merged.records);
+            if let Err(e) = crate::statefile::write(&path, &bytes) {
+                log::warn(&format!(
+                    "cannot write {}: {e} (is /etc full or read-only?)",
+                    path.display()
+                ));
+            }
+        }
     }
 
     /// Whether this daemon can change the router (live, not an offline snapshot).
@@ -290,28 +359,29 @@ impl State {
         matches!(self.opts.source, Source::Live { .. })
     }
 
-    /// Applies actions through rpcd, journaled; sends `camguard.applied` when something changed.
-    pub fn enforce(
-        &mut self,
-        actions: Vec<crate::policy::plan::Action>,
-        reason: &str,
-        dry_run: bool,
-    ) -> crate::apply::Outcome {
-        let Source::Live { sysroot } = self.opts.source.clone() else {
-            unreachable!("callers check executor_available")
+    /// The executor over the outgoing connection, for a live daemon with ubus reachable.
+    pub fn executor(&mut self) -> Option<Executor<'_>> {
+        let Source::Live { sysroot } = &self.opts.source else {
+            return None;
         };
+        let root = sysroot.clone();
         let nft = self.opts.nft == NftSource::Command;
-        let lease_file = self.snapshot.upnp_lease_paths().0;
+        let lease_file = self.audited.snapshot.upnp_lease_paths().0;
+        let bus = self.links.client()?;
+        Some(Executor {
+            bus,
+            root,
+            nft,
+            lease_file,
+        })
+    }
+
+    /// Applies actions through rpcd, journaled; sends `camguard.applied` when something changed.
+    pub fn enforce(&mut self, actions: Vec<Action>, reason: &str, dry_run: bool) -> Outcome {
         let now = unix_now();
-        let outcome = match self.client() {
-            Some(client) => crate::apply::Executor {
-                bus: client,
-                root: sysroot,
-                nft,
-                lease_file,
-            }
-            .enforce(actions, reason, now, dry_run),
-            None => crate::apply::Outcome::unchanged(
+        let outcome = match self.executor() {
+            Some(mut executor) => executor.enforce(actions, reason, now, dry_run),
+            None => Outcome::unchanged(
                 actions,
                 vec![
                     json!({ "action": null, "error": "ubus is not reachable; nothing was changed" }),
@@ -320,8 +390,8 @@ impl State {
         };
         if outcome.interrupted {
             // Interrupted mid-way (ubus went away): roll it back once ubus answers.
-            self.client = None;
-            self.schedule_recovery();
+            self.links.drop_client();
+            self.timers.schedule_recovery();
         }
         if !outcome.pending.is_empty() {
             log::notice(&format!(
@@ -329,11 +399,11 @@ impl State {
                 outcome.pending.len(),
                 RETRY_PENDING.as_secs()
             ));
-            self.pending = outcome.pending.clone();
-            self.retry_due = Some(Instant::now() + RETRY_PENDING);
+            self.timers.pending = outcome.pending.clone();
+            self.timers.retry_due = Some(Instant::now() + RETRY_PENDING);
         } else if outcome.journal_id.is_some() {
-            self.pending.clear();
-            self.retry_due = None;
+            self.timers.pending.clear();
+            self.timers.retry_due = None;
         }
         if let Some(id) = &outcome.journal_id {
             log::notice(&format!(
@@ -343,7 +413,7 @@ impl State {
                 outcome.pending.len()
             ));
             let event = json!({ "journal_id": id, "actions": outcome.applied });
-            if let Some(client) = self.client() {
+            if let Some(client) = self.links.client() {
                 let _ = client.send_event("camguard.applied", &event);
             }
         }
@@ -352,10 +422,11 @@ impl State {
 
     /// Retries the actions a pending LuCI apply refused, as far as they are still planned.
     fn retry_pending(&mut self) {
-        self.retry_due = None;
-        let pending = std::mem::take(&mut self.pending);
+        self.timers.retry_due = None;
+        let pending = std::mem::take(&mut self.timers.pending);
         self.audit_once();
         let actions: Vec<_> = self
+            .audited
             .plan
             .iter()
             .filter(|a| pending.contains(a))
@@ -371,42 +442,28 @@ impl State {
     /// still `applying`). What cannot be rolled back yet (rpcd not back) is tried again later,
     /// with backoff.
     fn recover(&mut self) {
-        let Source::Live { sysroot } = self.opts.source.clone() else {
+        let Source::Live { sysroot } = &self.opts.source else {
             return;
         };
-        let lease_file = self.snapshot.upnp_lease_paths().0;
-        let nft = self.opts.nft == NftSource::Command;
-        let stuck = match self.client() {
-            Some(client) => {
-                let recovery = (crate::apply::Executor {
-                    bus: client,
-                    root: sysroot,
-                    nft,
-                    lease_file,
-                })
-                .recover();
+        let journal = crate::apply::Journal::new(sysroot);
+        let stuck = match self.executor() {
+            Some(mut executor) => {
+                let recovery = executor.recover();
                 for line in &recovery.log {
                     log::warn(line);
                 }
                 recovery.stuck
             }
-            None => crate::apply::Journal::new(&sysroot)
+            None => journal
                 .entries()
                 .iter()
                 .any(|e| e.state == crate::apply::State::Applying),
         };
         if stuck {
-            self.schedule_recovery();
+            self.timers.schedule_recovery();
         } else {
-            self.recover_due = None;
-            self.recover_backoff = RECOVER_START;
+            self.timers.recovered();
         }
-    }
-
-    fn schedule_recovery(&mut self) {
-        let wait = self.recover_backoff;
-        self.recover_backoff = (wait * 2).min(RECOVER_MAX);
-        self.recover_due = Some(Instant::now() + wait);
     }
 
     /// The files whose changes trigger a re-audit (host paths): the configs camguard reads and
@@ -417,8 +474,9 @@ impl State {
         let Ok(root) = RootDir::open(self.opts.local_root()) else {
             return BTreeSet::new();
         };
-        let (leases, leases6) = self.snapshot.upnp_lease_paths();
-        let (dnsmasq, odhcpd) = self.snapshot.dhcp_lease_paths();
+        let snap = &self.audited.snapshot;
+        let (leases, leases6) = snap.upnp_lease_paths();
+        let (dnsmasq, odhcpd) = snap.dhcp_lease_paths();
         let configs = CONFIGS.iter().map(|c| format!("/etc/config/{c}"));
         configs
             .chain([leases, leases6, dnsmasq, odhcpd])
@@ -473,7 +531,7 @@ pub fn run(opts: Options) -> Result<(), String> {
     let mut reconnect_at = Instant::now();
     let mut audit_due: Option<Instant> = None;
     let mut next_periodic =
-        Instant::now() + Duration::from_secs(u64::from(state.policy.audit_interval));
+        Instant::now() + Duration::from_secs(u64::from(state.audited.policy().audit_interval));
     log::notice(&format!(
         "started, serving ubus object camguard on {}",
         state.opts.socket
@@ -481,6 +539,7 @@ pub fn run(opts: Options) -> Result<(), String> {
 
     loop {
         let dirs: BTreeSet<&Path> = state
+            .audited
             .watched_files
             .iter()
             .filter_map(|f| f.parent())
@@ -503,7 +562,7 @@ pub fn run(opts: Options) -> Result<(), String> {
                     backoff = BACKOFF_START;
                     // The broker may have restarted: the outgoing connection is stale too,
                     // and an enforcement it cut short is rolled back now.
-                    state.client = None;
+                    state.links.drop_client();
                     state.recover();
                 }
                 Err(e) => {
@@ -527,13 +586,13 @@ pub fn run(opts: Options) -> Result<(), String> {
         if provider.is_none() {
             wake = wake.min(reconnect_at);
         }
-        for due in [state.retry_due, state.recover_due].into_iter().flatten() {
+        if let Some(due) = state.timers.next_due() {
             wake = wake.min(due);
         }
         let mut fds = vec![
             signals.as_raw_fd(),
             inotify.as_raw_fd(),
-            state.lan.wake_fd(),
+            state.worker.wake_fd(),
         ];
         if let Some(p) = provider.as_mut() {
             fds.push(p.fd());
@@ -562,13 +621,13 @@ pub fn run(opts: Options) -> Result<(), String> {
             let relevant = inotify.read().into_iter().any(|(wd, name)| {
                 watched
                     .get(&wd)
-                    .is_some_and(|dir| state.watched_files.contains(&dir.join(&name)))
+                    .is_some_and(|dir| state.audited.watched_files.contains(&dir.join(&name)))
             });
             if relevant {
                 audit_due.get_or_insert(Instant::now() + DEBOUNCE);
             }
         }
-        if ready[2].readable && state.lan.collect() {
+        if ready[2].readable && state.worker.collect() {
             audit_due.get_or_insert(Instant::now());
         }
         if let Some(entry) = ready.get(3) {
@@ -577,23 +636,23 @@ pub fn run(opts: Options) -> Result<(), String> {
                 if let Err(e) = p.serve(|method, args| methods::handle(&mut state, method, args)) {
                     log::warn(&format!("ubus connection lost ({e}); reconnecting"));
                     provider = None;
-                    state.client = None;
+                    state.links.drop_client();
                     reconnect_at = Instant::now();
                 }
             }
         }
         let now = Instant::now();
-        if state.recover_due.is_some_and(|due| now >= due) {
+        if state.timers.recover_due.is_some_and(|due| now >= due) {
             state.recover();
         }
-        if state.retry_due.is_some_and(|due| now >= due) {
+        if state.timers.retry_due.is_some_and(|due| now >= due) {
             state.retry_pending();
         }
         if audit_due.is_some_and(|due| now >= due) || now >= next_periodic {
             audit_due = None;
             state.audit();
-            next_periodic =
-                Instant::now() + Duration::from_secs(u64::from(state.policy.audit_interval));
+            next_periodic = Instant::now()
+                + Duration::from_secs(u64::from(state.audited.policy().audit_interval));
         }
     }
 }

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::values::{fw4_bool, fw4_enum, words, PortRange};
-use crate::uci::{Package, Section, Value};
+use crate::formats::uci::{Package, Section, Value};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Firewall {

@@ -5,6 +5,7 @@
 //! them apart. Nothing here does I/O.
 pub mod firewall;
 pub mod network;
+pub mod policy;
 pub mod services;
 pub mod system;
 pub mod upnpd;
@@ -22,12 +23,15 @@ pub use system::{Release, RootPassword, System};
 pub use upnpd::UpnpConfig;
 pub use wireless::Wireless;
 
-use crate::dhcp::DhcpLease;
-use crate::linefile::Parsed;
+pub use policy::{Policy, PolicyError};
+
+use crate::formats::dhcp::DhcpLease;
+use crate::formats::leases::{Lease, Pinhole};
+use crate::formats::linefile::Parsed;
+use crate::formats::nft::Ruleset;
+use crate::formats::uci::Package;
+use crate::lan::LanObservations;
 use crate::mac::Mac;
-use crate::nft::Ruleset;
-use crate::uci::Package;
-use crate::upnp::{Lease, Pinhole};
 
 /// Where miniupnpd keeps mappings when its config does not name a file (the shipped path).
 pub const DEFAULT_UPNP_LEASE_FILE: &str = "/var/run/miniupnpd.leases";
@@ -60,15 +64,16 @@ pub struct Snapshot {
     pub host_hints: Vec<HostHint>,
     /// The ruleset in effect, when it could be read.
     pub nft: Option<Ruleset>,
-    /// /etc/config/camguard as read; the policy module interprets it.
+    /// /etc/config/camguard as the owner's policy: `None` without the file. [`Snapshot::policy`]
+    /// is what the later stages use.
     #[serde(skip)]
-    pub camguard: Option<Package>,
+    pub policy_file: Option<Result<Policy, PolicyError>>,
     /// Everything that could not be read, so that nothing is silently assumed.
     pub problems: Vec<Problem>,
     /// What the live daemon observed on the LAN (neighbours, probes, first/last seen, the
     /// default-password check's state); empty offline.
     #[serde(skip)]
-    pub lan: crate::devices::LanObservations,
+    pub lan: LanObservations,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -150,8 +155,17 @@ impl Snapshot {
                     .and_then(|s| s.get_str("hostname"))
                     .map(str::to_owned)
             }
-            "camguard" => self.camguard = Some(package),
+            "camguard" => self.policy_file = Some(Policy::from_uci(&package)),
             _ => {}
+        }
+    }
+
+    /// The owner's policy: /etc/config/camguard, or the shipped defaults without one.
+    pub fn policy(&self) -> Result<&Policy, &PolicyError> {
+        static SHIPPED: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(Policy::default);
+        match &self.policy_file {
+            Some(parsed) => parsed.as_ref(),
+            None => Ok(&SHIPPED),
         }
     }
 
@@ -202,7 +216,7 @@ impl Snapshot {
         self.bad_lines(source, parsed.bad_lines);
     }
 
-    fn bad_lines(&mut self, source: &str, bad: Vec<crate::linefile::BadLine>) {
+    fn bad_lines(&mut self, source: &str, bad: Vec<crate::formats::linefile::BadLine>) {
         for b in bad {
             self.problem(source.to_owned(), Some(b.line), b.message);
         }
@@ -233,19 +247,6 @@ impl Snapshot {
         )
     }
 
-    /// The router's LAN subnets (static, non-WAN interfaces): the only addresses camguard's
-    /// probe and password check may contact.
-    pub fn lan_prefixes(&self) -> Vec<crate::devices::LanPrefix> {
-        self.network
-            .interfaces
-            .iter()
-            .filter(|i| !i.is_wan() && i.proto == "static" && i.name != "loopback")
-            .filter_map(|i| {
-                crate::devices::LanPrefix::from_uci(i.ipaddr.as_deref()?, i.netmask.as_deref()).ok()
-            })
-            .collect()
-    }
-
     /// The LAN interfaces' devices (`br-lan`), for filtering the neighbour table.
     pub fn lan_devices(&self) -> Vec<&str> {
         self.network
@@ -253,25 +254,6 @@ impl Snapshot {
             .iter()
             .filter(|i| !i.is_wan() && i.proto == "static" && i.name != "loopback")
             .filter_map(|i| i.device.as_deref())
-            .collect()
-    }
-
-    /// Firewall zones that face the internet: named `wan`, masquerading, or covering a WAN
-    /// interface (openwrt-facts §3.2, §4.7).
-    pub fn wan_zones(&self) -> Vec<&str> {
-        let Some(fw) = &self.firewall else {
-            return Vec::new();
-        };
-        let wan_ifaces = self.network.wan_interfaces();
-        fw.zones
-            .iter()
-            .filter(|z| z.enabled && z.invalid.is_none())
-            .filter(|z| {
-                z.name == "wan"
-                    || z.masq
-                    || z.networks.iter().any(|n| wan_ifaces.contains(&n.as_str()))
-            })
-            .map(|z| z.name.as_str())
             .collect()
     }
 }

@@ -2,8 +2,8 @@
 use serde::Serialize;
 
 use super::values::words;
+use crate::formats::uci::Package;
 use crate::mac::Mac;
-use crate::uci::Package;
 
 /// netifd protocols that take an upstream address: an interface using one is a WAN.
 const WAN_PROTOS: &[&str] = &[

@@ -2,7 +2,7 @@
 use serde::Serialize;
 
 use super::values::shell_bool;
-use crate::uci::Package;
+use crate::formats::uci::Package;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dropbear {

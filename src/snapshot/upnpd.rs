@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use super::values::{shell_bool, PortRange};
-use crate::uci::{Package, Section};
+use crate::formats::uci::{Package, Section};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UpnpConfig {

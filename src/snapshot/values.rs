@@ -125,11 +125,13 @@ fn parse_port(s: &str) -> Option<u16> {
 }
 
 /// fw4's `to_array` for list-typed options: a UCI list as is, a string split on whitespace.
-pub fn words(value: Option<&crate::uci::Value>) -> Vec<String> {
+pub fn words(value: Option<&crate::formats::uci::Value>) -> Vec<String> {
     match value {
         None => Vec::new(),
-        Some(crate::uci::Value::Single(s)) => s.split_whitespace().map(str::to_owned).collect(),
-        Some(crate::uci::Value::List(items)) => items
+        Some(crate::formats::uci::Value::Single(s)) => {
+            s.split_whitespace().map(str::to_owned).collect()
+        }
+        Some(crate::formats::uci::Value::List(items)) => items
             .iter()
             .flat_map(|i| i.split_whitespace())
             .map(str::to_owned)

@@ -11,45 +11,12 @@ use serde_json::{json, Value};
 
 use super::offline::{add_nft, read_state_files};
 use super::RouterFiles;
-use crate::bus::{status, BusError};
+use crate::bus::{status, Bus, BusError};
+use crate::formats::uci::Package;
+use crate::lan::ProbeReport;
 use crate::snapshot::network::WanStatus;
 use crate::snapshot::{HostHint, Release, ServiceState, Snapshot, CONFIGS};
 use crate::text::lan_text;
-use crate::uci::Package;
-
-/// Calls on the bus; [`crate::bus::Client`] in the daemon, a scripted stand-in in tests.
-pub trait Bus {
-    fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError>;
-
-    /// A call whose callee answers only when its work is done and may take up to `deadline`
-    /// (rpcd's `rc init` replies when the init script exits).
-    fn call_within(
-        &mut self,
-        object: &str,
-        method: &str,
-        args: &Value,
-        deadline: std::time::Duration,
-    ) -> Result<Value, BusError> {
-        let _ = deadline;
-        self.call(object, method, args)
-    }
-}
-
-impl Bus for crate::bus::Client {
-    fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError> {
-        crate::bus::Client::call(self, object, method, args)
-    }
-
-    fn call_within(
-        &mut self,
-        object: &str,
-        method: &str,
-        args: &Value,
-        deadline: std::time::Duration,
-    ) -> Result<Value, BusError> {
-        crate::bus::Client::call_within(self, object, method, args, deadline)
-    }
-}
 
 /// Where the ruleset in effect comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,9 +32,17 @@ pub enum NftSource {
 /// How long `nft -j list` may take before it is abandoned.
 const NFT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Reads the live router at Unix time `now`.
-pub fn read(bus: &mut dyn Bus, files: &dyn RouterFiles, now: u64, nft: &NftSource) -> Snapshot {
+/// Reads the live router at Unix time `now`. `probes` are the camera-port probe's latest
+/// reports (the daemon keeps them; none elsewhere).
+pub fn read(
+    bus: &mut dyn Bus,
+    files: &dyn RouterFiles,
+    now: u64,
+    nft: &NftSource,
+    probes: &[ProbeReport],
+) -> Snapshot {
     let mut snap = Snapshot::new(now, "live router");
+    snap.lan.probes = probes.to_vec();
     read_configs(bus, &mut snap);
     read_system(bus, &mut snap);
     snap.upnp.service = miniupnpd_service(bus);

@@ -4,16 +4,24 @@
 //! unreadable or malformed ones become [`crate::snapshot::Problem`]s. Nothing here fails
 //! except reading the snapshot container itself.
 use super::RouterFiles;
+use crate::formats::{dhcp, leases, neighbours, nft, uci};
+use crate::lan::{self, CredState, ProbeReport};
 use crate::snapshot::{Release, RootPassword};
 use crate::snapshot::{ServiceState, Snapshot, CONFIGS};
-use crate::{dhcp, nft, uci, upnp};
 
 /// Where an offline root may carry the router's `nft -j list ruleset` output.
 pub const NFT_DUMP_PATH: &str = "/nft-ruleset.json";
 
-/// Reads everything camguard audits from `files`, judged at Unix time `now`.
-pub fn read(files: &dyn RouterFiles, now: u64, nft_json: Option<(String, Vec<u8>)>) -> Snapshot {
+/// Reads everything camguard audits from `files`, judged at Unix time `now`. `probes` are
+/// the camera-port probe's latest reports (the daemon keeps them; none elsewhere).
+pub fn read(
+    files: &dyn RouterFiles,
+    now: u64,
+    nft_json: Option<(String, Vec<u8>)>,
+    probes: &[ProbeReport],
+) -> Snapshot {
     let mut snap = Snapshot::new(now, files.describe());
+    snap.lan.probes = probes.to_vec();
 
     for name in CONFIGS {
         read_config(files, &mut snap, name);
@@ -58,10 +66,10 @@ pub(crate) fn read_state_files(files: &dyn RouterFiles, snap: &mut Snapshot) {
     }
     let (leases, leases6) = snap.upnp_lease_paths();
     if let Some(bytes) = read_file(files, snap, &leases) {
-        snap.add_upnp_leases(&leases, upnp::parse_leases(&bytes));
+        snap.add_upnp_leases(&leases, leases::parse_leases(&bytes));
     }
     if let Some(bytes) = read_file(files, snap, &leases6) {
-        snap.add_upnp_pinholes(&leases6, upnp::parse_leases6(&bytes));
+        snap.add_upnp_pinholes(&leases6, leases::parse_leases6(&bytes));
     }
     let (dnsmasq, odhcpd) = snap.dhcp_lease_paths();
     if let Some(bytes) = read_file(files, snap, &dnsmasq) {
@@ -69,6 +77,50 @@ pub(crate) fn read_state_files(files: &dyn RouterFiles, snap: &mut Snapshot) {
     }
     if let Some(bytes) = read_file(files, snap, &odhcpd) {
         snap.add_dhcp_leases(&odhcpd, dhcp::parse_odhcpd_leases(&bytes));
+    }
+    read_lan(files, snap);
+}
+
+/// camguard's own record of devices seen (the daemon writes it).
+pub const SEEN_FILE: &str = "/etc/camguard/seen.json";
+/// The default-password check's memory (its worker writes it).
+pub const CREDCHECK_FILE: &str = "/etc/camguard/credcheck.json";
+
+/// What camguard knows of the LAN beyond the configs and leases: the kernel's neighbour table
+/// (devices without a lease), its own record of when each device was first and last seen, and,
+/// when the password check is on, what that check found.
+fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
+    if let Some(arp) = read_file(files, snap, "/proc/net/arp") {
+        let lan_devices = snap.lan_devices();
+        let neighbours =
+            neighbours::on_interfaces(neighbours::parse_proc_net_arp(&arp), &lan_devices);
+        snap.lan.neighbours = neighbours;
+    }
+    if let Some(bytes) = read_file(files, snap, SEEN_FILE) {
+        match lan::seen::parse(&bytes) {
+            Ok(records) => snap.lan.seen = records,
+            Err(e) => snap.problem(
+                SEEN_FILE.into(),
+                None,
+                format!("{e}; delete it to start the device history afresh"),
+            ),
+        }
+    }
+    if snap.policy().is_ok_and(|p| p.credential_check) {
+        snap.lan.credentials = match read_file(files, snap, CREDCHECK_FILE) {
+            None => Some(CredState::default()),
+            Some(bytes) => match CredState::parse(&bytes) {
+                Ok(state) => Some(state),
+                Err(e) => {
+                    snap.problem(
+                        CREDCHECK_FILE.into(),
+                        None,
+                        format!("{e}; the default-password check is paused until it is deleted"),
+                    );
+                    None
+                }
+            },
+        };
     }
 }
 

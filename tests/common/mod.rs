@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use camguard::audit::{self, Finding, Report};
+use camguard::facts::{Facts, Inventory};
 use camguard::snapshot::Snapshot;
 use camguard::source::{offline, Archive, ArchiveFiles};
 
@@ -124,12 +125,19 @@ impl Router {
 
     pub fn snapshot(&self) -> Snapshot {
         let nft = self.nft.clone().map(|j| ("nft.json".to_owned(), j));
-        offline::read(&ArchiveFiles::new("test", self.archive.clone()), NOW, nft)
+        offline::read(
+            &ArchiveFiles::new("test", self.archive.clone()),
+            NOW,
+            nft,
+            &[],
+        )
     }
 
     /// The plan for this router as it is now.
-    pub fn plan(&self) -> Vec<camguard::policy::plan::Action> {
-        camguard::policy::plan::plan(&audit::Context::new(&self.snapshot()))
+    pub fn plan(&self) -> Vec<camguard::plan::Action> {
+        let snap = self.snapshot();
+        let inventory = Inventory::build(&snap);
+        camguard::plan::plan(&Facts::new(&snap, &inventory))
     }
 
     pub fn audit(&self) -> Report {
@@ -194,8 +202,8 @@ impl Rng {
 /// Applies planned actions to the router's files the way rpcd + libuci + the init scripts would,
 /// for tests of the pure planner (the real path over ubus is tested against the testbed).
 pub mod offline_apply {
-    use camguard::policy::plan::{Action, Step, UciValue};
-    use camguard::uci::{self, Package, Section, UciOption, Value};
+    use camguard::formats::uci::{self, Package, Section, UciOption, Value};
+    use camguard::plan::{Action, Step, UciValue};
 
     use super::Router;
 

@@ -7,40 +7,12 @@
 //! LAN interfaces ([`on_interfaces`]).
 use std::net::IpAddr;
 
-use serde::Serialize;
-
+use crate::lan::{NeighState, Neighbour};
 use crate::mac::Mac;
 use crate::text::lan_text;
 
 /// Entries read at most: the kernel's default gc_thresh3 is 1024 per family.
 pub const MAX_NEIGHBOURS: usize = 4096;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NeighState {
-    /// Confirmed reachable recently.
-    Reachable,
-    /// Was reachable; not confirmed lately (STALE, DELAY, PROBE; /proc/net/arp's complete).
-    Stale,
-    /// Configured by hand (`ip neigh add … permanent`, /etc/ethers): says nothing about presence.
-    Permanent,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Neighbour {
-    pub ip: IpAddr,
-    pub mac: Mac,
-    /// The interface ("br-lan"), cleaned.
-    pub dev: String,
-    pub state: NeighState,
-}
-
-impl Neighbour {
-    /// Whether the entry shows the device was on the network lately (for last seen).
-    pub fn is_present(&self) -> bool {
-        self.state != NeighState::Permanent
-    }
-}
 
 /// Parses `ip -j neigh show` (`ip -j -4 neigh`, `ip -j -6 neigh` alike). Entries without a
 /// link-layer address (FAILED, INCOMPLETE), with an all-zero or multicast one, or NOARP are

@@ -122,6 +122,19 @@ pub struct LanGuard {
 }
 
 impl LanGuard {
+    /// The guard of a router: its static LAN subnets (non-WAN interfaces), the only addresses
+    /// the probe and the password check may contact.
+    pub fn for_router(snap: &crate::snapshot::Snapshot) -> LanGuard {
+        let prefixes = snap
+            .network
+            .interfaces
+            .iter()
+            .filter(|i| !i.is_wan() && i.proto == "static" && i.name != "loopback")
+            .filter_map(|i| LanPrefix::from_uci(i.ipaddr.as_deref()?, i.netmask.as_deref()).ok())
+            .collect();
+        LanGuard::new(prefixes)
+    }
+
     pub fn new(prefixes: Vec<LanPrefix>) -> LanGuard {
         LanGuard { prefixes }
     }

@@ -2,14 +2,13 @@
 //!
 //! An unknown value is an error that names the option and the allowed values: a typo in a
 //! security policy must not silently mean "allow".
-pub mod plan;
 
 use serde::Serialize;
 
-use crate::devices::DeviceClass;
+use crate::formats::uci::{Package, Section};
+use crate::lan::DeviceClass;
 use crate::mac::Mac;
 use crate::snapshot::values::shell_bool;
-use crate::uci::{Package, Section};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -290,7 +289,7 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::uci::{UciOption, Value};
+    use crate::formats::uci::{UciOption, Value};
 
     fn section(stype: &str, opts: &[(&str, &str)]) -> Section {
         Section {

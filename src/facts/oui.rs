@@ -10,7 +10,7 @@
 //! Each table entry packs `prefix << 8 | vendor index`, sorted, for a binary search; that
 //! keeps the table at 4-8 bytes an entry in the router's flash.
 
-use super::DeviceClass;
+use crate::lan::DeviceClass;
 use crate::mac::Mac;
 
 /// How much an OUI says about what kind of device carries it.

@@ -2,21 +2,17 @@
 //!
 //! "This camera first appeared last Tuesday" is how an owner spots a device they did not add.
 //! The inventory fills each device's times from the previous records and the snapshot's time
-//! ([`super::Inventory::build_with`]); [`merge_seen`] turns the inventory back into records for
-//! the file. Both are pure; the daemon owns the file (suggested path
-//! `/etc/camguard/seen.json`, under the sysroot with `--sysroot`).
+//! ([`super::Inventory::build`]); [`merge_seen`] turns the inventory back into records for
+//! the file. Both are pure; the read stage reads the file (`/etc/camguard/seen.json`) and the
+//! daemon writes it.
 //!
 //! The file lives on flash, so [`SeenMerge::needs_save`] asks for a write only when a device is
 //! new, or a last-seen time moved by an hour or more: the daemon audits every few minutes, and
 //! an hour's precision is plenty for "last seen".
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use super::inventory::Device;
-use super::statefile;
+use crate::lan::{Device, SeenRecord};
 use crate::mac::Mac;
 
 /// A last-seen change smaller than this does not by itself make the file worth rewriting.
@@ -26,14 +22,6 @@ pub const FORGET_AFTER_SECS: u64 = 400 * 24 * 3600;
 /// Most records kept (most recently seen first): a LAN host cycling random MACs must not grow
 /// the file without end.
 pub const MAX_SEEN_RECORDS: usize = 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeenRecord {
-    pub mac: Mac,
-    /// Unix times.
-    pub first_seen: u64,
-    pub last_seen: u64,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenMerge {
@@ -95,63 +83,10 @@ pub fn merge_seen(previous: &[SeenRecord], now: u64, devices: &[Arc<Device>]) ->
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct SeenFile {
-    version: u32,
-    devices: Vec<SeenRecord>,
-}
-
-/// The file's JSON.
-pub fn to_json(records: &[SeenRecord]) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(&SeenFile {
-        version: 1,
-        devices: records.to_vec(),
-    })
-    .unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
-}
-
-pub fn parse(bytes: &[u8]) -> Result<Vec<SeenRecord>, String> {
-    let file: SeenFile = serde_json::from_slice(bytes)
-        .map_err(|e| format!("not a camguard seen-devices file: {e}"))?;
-    if file.version != 1 {
-        return Err(format!(
-            "seen-devices file version {} is newer than this camguard understands",
-            file.version
-        ));
-    }
-    Ok(file.devices)
-}
-
-/// Reads the records; a missing file is no records. A damaged file is an error that names it,
-/// so the daemon can log it and start afresh (losing only first-seen history).
-pub fn load(path: &Path) -> Result<Vec<SeenRecord>, String> {
-    match statefile::read(path) {
-        Ok(None) => Ok(Vec::new()),
-        Ok(Some(bytes)) => parse(&bytes).map_err(|e| {
-            format!(
-                "{}: {e}; delete it to start the device history afresh",
-                path.display()
-            )
-        }),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
-}
-
-pub fn save(path: &Path, records: &[SeenRecord]) -> Result<(), String> {
-    statefile::write(path, &to_json(records)).map_err(|e| {
-        format!(
-            "cannot write {}: {e} (is /etc full or read-only?)",
-            path.display()
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devices::{Classification, Confidence, DeviceClass};
+    use crate::lan::{Classification, Confidence, DeviceClass};
 
     fn device(mac: &str, present: bool) -> Arc<Device> {
         let mut d = Device::new(
@@ -225,26 +160,5 @@ mod tests {
             .iter()
             .all(|r| r.last_seen >= FORGET_AFTER_SECS + 10));
         assert!(m.needs_save);
-    }
-
-    #[test]
-    fn file_round_trip_and_errors() {
-        let r = vec![SeenRecord {
-            mac: "4c:bd:8f:00:00:01".parse().unwrap(),
-            first_seen: 1,
-            last_seen: 2,
-        }];
-        assert_eq!(parse(&to_json(&r)).unwrap(), r);
-        assert!(parse(b"{").is_err());
-        assert!(parse(br#"{"version":2,"devices":[]}"#)
-            .unwrap_err()
-            .contains("newer"));
-        let path = std::env::temp_dir().join(format!("camguard-seen-{}.json", std::process::id()));
-        assert_eq!(load(&path).unwrap(), []);
-        save(&path, &r).unwrap();
-        assert_eq!(load(&path).unwrap(), r);
-        std::fs::write(&path, b"garbage").unwrap();
-        assert!(load(&path).unwrap_err().contains("delete it"));
-        std::fs::remove_file(&path).unwrap();
     }
 }

@@ -24,8 +24,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::linefile::Parsed;
-use crate::linefile::{ascii, digits, parse_lines, quoted};
+use crate::formats::linefile::Parsed;
+use crate::formats::linefile::{ascii, digits, parse_lines, quoted};
 use crate::mac::Mac;
 use crate::text::lan_text;
 

@@ -42,7 +42,6 @@
 //! offered, else Basic. RTSP: `DESCRIBE` with Digest, on the connection that received the
 //! challenge (RTSP servers keep the nonce per connection). The network is behind
 //! [`Transport`], so the rules above are unit-tested against scripted cameras.
-use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -50,16 +49,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
 use super::digest::{self, Challenge};
 use super::guard::LanGuard;
-use super::inventory::{Device, Inventory};
-use super::probe::{ProbeReport, ServiceKind};
-use super::statefile;
 use super::wire::{self, Response};
-use crate::audit::{finding, DeviceRef, Finding, Severity, Subject};
+use crate::audit::Finding;
+use crate::facts::Inventory;
+pub use crate::lan::credentials::{
+    device_key, login_words, CredState, DeviceRecord, LockoutRecord, WorkingLogin,
+};
+use crate::lan::{Device, ProbeReport, ServiceKind};
+use crate::statefile;
 
 /// Credentialed requests per device in any 24 hours.
 pub const MAX_ATTEMPTS_PER_DAY: u32 = 2;
@@ -235,11 +234,6 @@ pub fn defaults_for(vendor: &str) -> Option<&'static FactoryDefaults> {
         .find(|d| d.aliases.contains(&vendor))
 }
 
-/// "admin with Hikvision's factory password": how every output names a working login.
-pub fn login_words(user: &str, vendor: &str) -> String {
-    format!("{user} with {vendor}'s factory password")
-}
-
 /// The state-file key of one login: the vendor, its place in the table and the user.
 fn login_key(defaults: &FactoryDefaults, index: usize) -> String {
     format!(
@@ -301,94 +295,10 @@ pub fn targets(inventory: &Inventory, probes: &[ProbeReport]) -> Vec<Target> {
     out
 }
 
-fn device_key(d: &Device, ip: IpAddr) -> String {
-    match d.mac {
-        Some(m) => m.to_string(),
-        None => format!("ip:{ip}"),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // State
 
-/// What camguard remembers per device, persisted as JSON (suggested path
-/// `/etc/camguard/credcheck.json`, under the sysroot with `--sysroot`). Holds no password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CredState {
-    pub version: u32,
-    pub devices: BTreeMap<String, DeviceRecord>,
-}
-
-impl Default for CredState {
-    fn default() -> CredState {
-        CredState {
-            version: 1,
-            devices: BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceRecord {
-    /// Unix times of credentialed requests in the last 24 hours.
-    #[serde(default)]
-    pub attempts: Vec<u64>,
-    /// When the last run started.
-    #[serde(default)]
-    pub last_run: Option<u64>,
-    /// Refused or unanswered credentialed requests since the last success.
-    #[serde(default)]
-    pub failures: u32,
-    /// Logins refused since the last success ([`login_key`]: vendor, index and user).
-    #[serde(default)]
-    pub refused: Vec<String>,
-    /// The device showed a lockout sign: it is never tried again.
-    #[serde(default)]
-    pub lockout: Option<LockoutRecord>,
-    /// The factory login that worked at the last check.
-    #[serde(default)]
-    pub works: Option<WorkingLogin>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockoutRecord {
-    pub at: u64,
-    /// camguard's words for the sign ("answered 503"); never the device's text.
-    pub sign: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkingLogin {
-    pub vendor: String,
-    pub user: String,
-    /// Which table entry ([`login_key`]).
-    pub login: String,
-    /// "HTTP" or "RTSP".
-    pub protocol: String,
-    pub port: u16,
-    pub first_found: u64,
-    pub confirmed: u64,
-}
-
 impl CredState {
-    pub fn parse(bytes: &[u8]) -> Result<CredState, String> {
-        let state: CredState = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not a camguard credential-check state file: {e}"))?;
-        if state.version != 1 {
-            return Err(format!(
-                "credential-check state version {} is newer than this camguard understands",
-                state.version
-            ));
-        }
-        Ok(state)
-    }
-
-    pub fn to_json(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        bytes.push(b'\n');
-        bytes
-    }
-
     /// Reads the state; a missing file is a fresh state. A damaged one is an error, and the
     /// check must not run on it: without the record of past attempts the budget cannot be kept.
     pub fn load(path: &Path) -> Result<CredState, String> {
@@ -545,7 +455,7 @@ impl TcpTransport {
     pub fn new(guard: LanGuard) -> TcpTransport {
         TcpTransport {
             guard,
-            connect_timeout: super::probe::CONNECT_TIMEOUT,
+            connect_timeout: super::scan::CONNECT_TIMEOUT,
             exchange_timeout: Duration::from_secs(3),
         }
     }
@@ -1128,84 +1038,17 @@ fn contains_word(hay: &str, needle: &str) -> bool {
     false
 }
 
-// ---------------------------------------------------------------------------------------------
-// Findings
-
 /// `camera.default_credentials` (critical) for each device that accepts a factory login.
 pub fn findings(results: &[CredentialResult]) -> Vec<Finding> {
     results
         .iter()
         .filter_map(|r| match &r.outcome {
-            Outcome::DefaultLogin(w) => Some(default_credentials(&r.device, w)),
+            Outcome::DefaultLogin(w) => {
+                Some(crate::audit::credentials::default_credentials(&r.device, w))
+            }
             _ => None,
         })
         .collect()
-}
-
-/// The same findings from the state file alone, for audits between checks (pure, cheap): each
-/// camera-like device of the inventory whose factory login worked at the last check.
-pub fn remembered_findings(inventory: &Inventory, state: &CredState) -> Vec<Finding> {
-    inventory
-        .cameras()
-        .filter_map(|d| {
-            let ip = d
-                .ips
-                .iter()
-                .find(|ip| ip.is_ipv4())
-                .or(d.ips.first())
-                .copied()?;
-            let rec = state.devices.get(&device_key(d, ip))?;
-            if rec.lockout.is_some() {
-                return None;
-            }
-            rec.works.as_ref().map(|w| default_credentials(d, w))
-        })
-        .collect()
-}
-
-fn default_credentials(d: &Arc<Device>, w: &WorkingLogin) -> Finding {
-    let label = d.classification.class.label();
-    let words = login_words(&w.user, &w.vendor);
-    finding(
-        "camera.default_credentials",
-        Severity::Critical,
-        Subject::Device {
-            ip: d.ips.first().copied(),
-            mac: d.mac,
-        },
-        format!(
-            "The {label} {} accepts its factory password",
-            d.display_name()
-        ),
-        format!(
-            "{} accepts the login {words} ({} on port {}; first found {}, last confirmed {}). \
-             Anyone on your network, or malware on any device in it, can watch its video and \
-             change its settings, and if a port forward or UPnP mapping exposes it, so can \
-             anyone on the internet.",
-            d.describe(),
-            w.protocol,
-            w.port,
-            crate::time::datetime(w.first_found),
-            crate::time::datetime(w.confirmed),
-        ),
-    )
-    .evidence(json!({
-        "device": DeviceRef(d.clone()),
-        "user": w.user,
-        "matched": format!("{}'s factory password", w.vendor),
-        "vendor": w.vendor,
-        "protocol": w.protocol,
-        "port": w.port,
-        "first_found": w.first_found,
-        "confirmed": w.confirmed,
-    }))
-    .remedy(format!(
-        "Change the password of the {} account on the {label} (in its web page or app) to a long \
-         one you use nowhere else, and update its firmware: current firmware does not accept \
-         factory passwords. camguard checks again within a day and clears this finding once the \
-         factory login no longer works.",
-        w.user
-    ))
 }
 
 #[cfg(test)]

@@ -5,8 +5,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::*;
-use crate::devices::digest::{hex, md5};
-use crate::devices::{Classification, Confidence, DeviceClass, LanPrefix};
+use crate::audit::credentials::remembered_findings;
+use crate::audit::Severity;
+use crate::lan::{Classification, Confidence, DeviceClass};
+use crate::probe::digest::{hex, md5};
+use crate::probe::guard::LanPrefix;
 
 const DAY: u64 = 86_400;
 const T0: u64 = 1_795_608_000;
@@ -822,13 +825,13 @@ fn remembered_findings_come_from_the_state_alone() {
     rig.run(&[target(&d, &[80], &[])], T0);
     let state = CredState::parse(&rig.state.to_json()).unwrap();
     let snap = crate::snapshot::Snapshot::new(T0, "test");
-    let mut inv = Inventory::build(&snap, &crate::policy::Policy::default());
+    let mut inv = Inventory::build(&snap);
     inv.devices.push(d.clone());
     let f = remembered_findings(&inv, &state);
     assert_eq!(f.len(), 1);
     assert!(f[0].title.contains("accepts its factory password"));
     // The same state with the device now classified as no camera: no finding.
-    let mut inv = Inventory::build(&snap, &crate::policy::Policy::default());
+    let mut inv = Inventory::build(&snap);
     inv.devices.push(device(
         "4c:bd:8f:00:00:01",
         "192.168.1.64",
@@ -906,7 +909,7 @@ fn hostile_replies_never_panic_and_cost_at_most_the_budget() {
 
 #[test]
 fn the_table_names_vendors_the_inventory_knows_and_few_logins_each() {
-    let known: Vec<&str> = crate::devices::oui::VENDORS
+    let known: Vec<&str> = crate::facts::oui::VENDORS
         .iter()
         .map(|v| v.name)
         .chain(["HiWatch (Hikvision)", "Foscam", "Xiongmai (XMEye)"])

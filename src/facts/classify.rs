@@ -23,19 +23,10 @@
 //! Hostnames are chosen by the device itself, so they are matched as plain data and can only
 //! add evidence: a hostname never cancels what the OUI or a port says. A hostname that also
 //! names a computer or phone ("camera-laptop", "DESKTOP-CAM1") is not counted at all.
-use serde::Serialize;
 
 use super::oui::{self, Strength};
-use super::DeviceClass;
+use crate::lan::{Classification, Confidence, DeviceClass};
 use crate::mac::Mac;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Confidence {
-    Low,
-    Medium,
-    High,
-}
 
 /// What is known about one device.
 #[derive(Debug, Clone, Default)]
@@ -48,16 +39,6 @@ pub struct Evidence<'a> {
     pub service_ports: Vec<(u16, &'a str)>,
     /// The owner's `option class` for this MAC in /etc/config/camguard: always wins.
     pub owner_class: Option<DeviceClass>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Classification {
-    pub class: DeviceClass,
-    pub confidence: Confidence,
-    /// The vendor, when the OUI or a hostname names one.
-    pub vendor: Option<String>,
-    /// Sentences a person can check, strongest first.
-    pub reasons: Vec<String>,
 }
 
 /// Lowest score at which a device counts as camera-like.

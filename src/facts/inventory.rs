@@ -3,123 +3,18 @@
 //! Sources: DHCP leases (dnsmasq, odhcpd), static hosts, luci-rpc host hints, the neighbour
 //! table, and the UPnP mappings and port forwards that point at an address. A MAC is the
 //! identity; an address that only a mapping or forward names becomes an address-only record,
-//! so nothing is dropped. What the daemon observes besides the snapshot (neighbours, probe
-//! replies, first/last-seen history) comes in as [`LanObservations`].
+//! so nothing is dropped. What camguard observed besides the configs and leases (neighbours,
+//! probe replies, first/last-seen history) is the snapshot's [`crate::lan::LanObservations`].
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::neighbours::Neighbour;
-use super::probe::ProbeReport;
-use super::seen::SeenRecord;
-use super::{classify, Classification, Evidence};
+use super::classify::{classify, Evidence};
+use crate::lan::{Device, SeenRecord};
 use crate::mac::Mac;
-use crate::policy::Policy;
 use crate::snapshot::Snapshot;
-
-/// What the live daemon knows about the LAN beyond the snapshot's files and ubus replies.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct LanObservations {
-    /// Neighbour-table entries on LAN interfaces ([`super::neighbours::on_interfaces`]).
-    pub neighbours: Vec<Neighbour>,
-    /// The latest camera-port probe of each address.
-    pub probes: Vec<ProbeReport>,
-    /// First/last-seen history from the state file ([`super::seen`]).
-    pub seen: Vec<SeenRecord>,
-    /// The default-password check's state file, when `credential_check` is on: the audit
-    /// reports `camera.default_credentials` from it
-    /// ([`super::credentials::remembered_findings`]) without any network I/O.
-    pub credentials: Option<super::credentials::CredState>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Device {
-    pub mac: Option<Mac>,
-    pub ips: Vec<IpAddr>,
-    /// Cleaned (LAN-controlled, except static host names).
-    pub hostnames: Vec<String>,
-    /// Where camguard saw it: "DHCP lease", "static host", "host hint", "neighbour table",
-    /// "UPnP mapping", "port forward".
-    pub seen_in: Vec<&'static str>,
-    /// Unix time camguard first saw it on the network; None when it never was (a static host
-    /// that has not connected) or it has no MAC to remember it by.
-    pub first_seen: Option<u64>,
-    /// Unix time it was last on the network (now, when it is).
-    pub last_seen: Option<u64>,
-    /// On the network at the snapshot's time: a live DHCP lease, a neighbour-table entry that
-    /// is not permanent, or an active UPnP mapping. Static hosts, host hints and forwards are
-    /// configuration, not presence.
-    #[serde(skip)]
-    pub present: bool,
-    #[serde(flatten)]
-    pub classification: Classification,
-    /// [`Device::describe`], computed once: findings quote it for every mapping and forward.
-    #[serde(skip)]
-    description: String,
-}
-
-impl Device {
-    /// A device record, for callers that build one without a snapshot (tests, tools).
-    pub fn new(
-        mac: Option<Mac>,
-        ips: Vec<IpAddr>,
-        hostnames: Vec<String>,
-        seen_in: Vec<&'static str>,
-        classification: Classification,
-    ) -> Device {
-        let mut device = Device {
-            mac,
-            ips,
-            hostnames,
-            seen_in,
-            first_seen: None,
-            last_seen: None,
-            present: false,
-            classification,
-            description: String::new(),
-        };
-        device.description = device.compose_description();
-        device
-    }
-
-    /// The name people know it by: its first hostname, else its address.
-    pub fn display_name(&self) -> String {
-        if let Some(h) = self.hostnames.first() {
-            return h.clone();
-        }
-        match (self.ips.first(), self.mac) {
-            (Some(ip), _) => ip.to_string(),
-            (None, Some(mac)) => mac.to_string(),
-            (None, None) => "unknown device".into(),
-        }
-    }
-
-    /// "Dahua NVR/DVR \"dvr-garage\" (192.168.1.64, 3c:ef:8c:00:00:01)" — for finding texts.
-    pub fn describe(&self) -> &str {
-        &self.description
-    }
-
-    fn compose_description(&self) -> String {
-        let c = &self.classification;
-        let mut what = match (&c.vendor, c.class.is_camera_like()) {
-            (Some(v), true) => format!("{v} {}", c.class.label()),
-            (None, true) => c.class.label().to_owned(),
-            (Some(v), false) => format!("{v} device"),
-            (None, false) => "device".to_owned(),
-        };
-        if let Some(h) = self.hostnames.first() {
-            what.push_str(&format!(" \"{h}\""));
-        }
-        let mut ids: Vec<String> = self.ips.iter().take(1).map(ToString::to_string).collect();
-        ids.extend(self.mac.map(|m| m.to_string()));
-        if !ids.is_empty() {
-            what.push_str(&format!(" ({})", ids.join(", ")));
-        }
-        what
-    }
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
@@ -156,15 +51,13 @@ impl Draft {
 }
 
 impl Inventory {
-    /// The inventory from the snapshot alone (offline audits).
-    pub fn build(snap: &Snapshot, policy: &Policy) -> Inventory {
-        Inventory::build_with(snap, policy, &LanObservations::default())
-    }
-
-    /// The inventory from the snapshot and what the daemon observed. Pure: the snapshot's
-    /// `taken_at` is "now" for first/last seen.
-    pub fn build_with(snap: &Snapshot, policy: &Policy, obs: &LanObservations) -> Inventory {
+    /// The inventory of a snapshot, each device classified (the owner's classes from the
+    /// policy win). Pure: the snapshot's `taken_at` is "now" for first/last seen.
+    pub fn build(snap: &Snapshot) -> Inventory {
         let now = snap.taken_at;
+        let obs = &snap.lan;
+        let no_policy = Default::default();
+        let policy = snap.policy().unwrap_or(&no_policy);
         let mut drafts: Vec<Draft> = Vec::new();
         let mut by_mac: HashMap<Mac, usize> = HashMap::new();
         let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
@@ -360,10 +253,18 @@ fn push_port(ports: &mut Vec<(u16, &'static str)>, port: u16, how: &'static str)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devices::neighbours::NeighState;
-    use crate::devices::probe::{interpret, ProbeReport};
-    use crate::devices::DeviceClass;
-    use crate::dhcp::DhcpLease;
+    use crate::formats::dhcp::DhcpLease;
+    use crate::lan::{DeviceClass, LanObservations, NeighState, Neighbour, ProbeReport};
+    use crate::probe::scan::interpret;
+    use crate::snapshot::Policy;
+
+    /// The inventory of `snap` with these observations and this policy.
+    fn build_with(snap: &Snapshot, policy: &Policy, obs: &LanObservations) -> Inventory {
+        let mut snap = snap.clone();
+        snap.policy_file = Some(Ok(policy.clone()));
+        snap.lan = obs.clone();
+        Inventory::build(&snap)
+    }
 
     const NOW: u64 = 1_795_608_000;
 
@@ -391,7 +292,8 @@ mod tests {
     fn neighbours_add_devices_and_tie_mappings_to_their_mac() {
         let mut snap = Snapshot::new(NOW, "test");
         snap.upnp.leases.push(
-            crate::upnp::parse_leases(b"TCP:10554:192.168.1.77:554:0:cam\n").entries[0].clone(),
+            crate::formats::leases::parse_leases(b"TCP:10554:192.168.1.77:554:0:cam\n").entries[0]
+                .clone(),
         );
         let obs = LanObservations {
             neighbours: vec![neighbour(
@@ -401,7 +303,7 @@ mod tests {
             )],
             ..Default::default()
         };
-        let inv = Inventory::build_with(&snap, &Policy::default(), &obs);
+        let inv = build_with(&snap, &Policy::default(), &obs);
         assert_eq!(
             inv.devices.len(),
             1,
@@ -411,7 +313,7 @@ mod tests {
         assert_eq!(d.seen_in, ["neighbour table", "UPnP mapping"]);
         assert!(d.present);
         // Without the neighbour table the mapping is an address-only record.
-        let bare = Inventory::build(&snap, &Policy::default());
+        let bare = Inventory::build(&snap);
         assert_eq!(bare.devices[0].mac, None);
     }
 
@@ -432,9 +334,9 @@ mod tests {
             }],
             ..Default::default()
         };
-        let without = Inventory::build(&snap, &Policy::default());
+        let without = Inventory::build(&snap);
         assert_eq!(without.devices[0].classification.class, DeviceClass::Other);
-        let with = Inventory::build_with(&snap, &Policy::default(), &obs);
+        let with = build_with(&snap, &Policy::default(), &obs);
         let c = &with.devices[0].classification;
         assert_eq!(c.class, DeviceClass::Camera);
         assert!(
@@ -468,7 +370,7 @@ mod tests {
             seen,
             ..Default::default()
         };
-        let inv = Inventory::build_with(&snap, &Policy::default(), &obs);
+        let inv = build_with(&snap, &Policy::default(), &obs);
         let by_mac = |m: &str| {
             inv.devices
                 .iter()
@@ -491,7 +393,7 @@ mod tests {
         assert_eq!(json["first_seen"], NOW);
         assert!(json.get("present").is_none());
         // And back into records.
-        let merged = crate::devices::seen::merge_seen(&obs.seen, NOW, &inv.devices);
+        let merged = crate::facts::seen::merge_seen(&obs.seen, NOW, &inv.devices);
         assert_eq!(merged.records.len(), 2);
         assert_eq!(merged.new_devices, ["4c:bd:8f:00:00:01".parse().unwrap()]);
     }

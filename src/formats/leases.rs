@@ -21,77 +21,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
-use crate::linefile::{ascii, digits, parse_lines, quoted, Parsed};
+use crate::formats::linefile::{ascii, digits, parse_lines, quoted, Parsed};
+pub use crate::ports::Protocol;
 use crate::text::lan_text;
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-pub enum Protocol {
-    #[serde(rename = "TCP")]
-    Tcp,
-    #[serde(rename = "UDP")]
-    Udp,
-    #[serde(rename = "UDPLITE")]
-    UdpLite,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::UdpLite => "UDPLITE",
-        }
-    }
-
-    /// The IP protocol number (the byte miniupnpd's nft rules match with `@nh,72,8`).
-    pub fn number(self) -> u8 {
-        match self {
-            Protocol::Tcp => 6,
-            Protocol::Udp => 17,
-            Protocol::UdpLite => 136,
-        }
-    }
-
-    pub fn from_number(number: u64) -> Option<Protocol> {
-        match number {
-            6 => Some(Protocol::Tcp),
-            17 => Some(Protocol::Udp),
-            136 => Some(Protocol::UdpLite),
-            _ => None,
-        }
-    }
-
-    /// nft's and /etc/protocols' lower-case names.
-    pub fn from_name(name: &str) -> Option<Protocol> {
-        match name.to_ascii_lowercase().as_str() {
-            "tcp" => Some(Protocol::Tcp),
-            "udp" => Some(Protocol::Udp),
-            "udplite" => Some(Protocol::UdpLite),
-            _ => None,
-        }
-    }
-
-    /// As miniupnpd's `proto_atoi` reads a lease file: "UDP" and "UDPLITE" in any case, and
-    /// everything else — even an empty or garbled field — as TCP, because that is what the daemon
-    /// re-creates from such a line.
-    pub fn from_lease_field(field: &[u8]) -> Protocol {
-        if field.eq_ignore_ascii_case(b"UDP") {
-            Protocol::Udp
-        } else if field.eq_ignore_ascii_case(b"UDPLITE") {
-            Protocol::UdpLite
-        } else {
-            Protocol::Tcp
-        }
-    }
-}
-
-impl std::fmt::Display for Protocol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One IPv4 mapping line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -153,7 +85,7 @@ fn parse_lease_line(number: usize, line: &[u8]) -> Result<Lease, String> {
             if fields.len() == 1 { "" } else { "s" }
         ));
     }
-    let proto = Protocol::from_lease_field(fields[0]);
+    let proto = proto_atoi(fields[0]);
     let ext_port = port(fields[1], "external port")?;
 
     // The old format has the internal port (digits) in the 4th field, the newer one the internal
@@ -215,7 +147,7 @@ fn parse_pinhole_line(number: usize, line: &[u8]) -> Result<Pinhole, String> {
             if fields.len() == 1 { "" } else { "s" }
         ));
     }
-    let proto = Protocol::from_lease_field(fields[0]);
+    let proto = proto_atoi(fields[0]);
     let int_client = ascii(fields[1])
         .and_then(|s| s.parse::<Ipv6Addr>().ok())
         .ok_or_else(|| {
@@ -292,6 +224,22 @@ fn unix_time(field: &[u8], what: &str) -> Result<u64, String> {
     digits(field)
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or_else(|| format!("{what} {} is not a Unix time", quoted(field)))
+}
+
+/// As miniupnpd's `proto_atoi` reads a lease file: "UDP" and "UDPLITE" in any case, and
+/// everything else — even an empty or garbled field — as TCP, because that is what the daemon
+/// re-creates from such a line.
+/// As miniupnpd's `proto_atoi` reads a lease file: "UDP" and "UDPLITE" in any case, and
+/// everything else — even an empty or garbled field — as TCP, because that is what the daemon
+/// re-creates from such a line.
+fn proto_atoi(field: &[u8]) -> Protocol {
+    if field.eq_ignore_ascii_case(b"UDP") {
+        Protocol::Udp
+    } else if field.eq_ignore_ascii_case(b"UDPLITE") {
+        Protocol::UdpLite
+    } else {
+        Protocol::Tcp
+    }
 }
 
 #[cfg(test)]

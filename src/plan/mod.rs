@@ -11,14 +11,15 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Access, Policy, UpnpPolicy};
-use crate::audit::forwards::is_wan_forward;
-use crate::audit::upnp::{is_fw4, mappings, upnp_active};
-use crate::audit::{Context, Subject};
+use crate::audit::Subject;
+use crate::facts::forwards::is_wan_forward;
+use crate::facts::mappings::{is_fw4, mappings, upnp_active, Mapping};
+use crate::facts::Facts;
+use crate::formats::nft::Verdict;
 use crate::mac::Mac;
-use crate::nft::Verdict;
+use crate::ports::Protocol;
+use crate::snapshot::policy::{Access, Policy, UpnpPolicy};
 use crate::snapshot::upnpd::PermAction;
-use crate::upnp::Protocol;
 
 /// Prefix of every section camguard adds: what is camguard's may be changed and removed by it;
 /// everything else is the owner's and is at most disabled.
@@ -139,7 +140,7 @@ fn miniupnpd() -> Subject {
 }
 
 /// The actions that make the router comply with its policy, in the order they must run.
-pub fn plan(ctx: &Context) -> Vec<Action> {
+pub fn plan(ctx: &Facts) -> Vec<Action> {
     let Ok(policy) = &ctx.policy else {
         return Vec::new();
     };
@@ -161,7 +162,7 @@ pub fn plan(ctx: &Context) -> Vec<Action> {
     actions
 }
 
-fn upnp_off(ctx: &Context, out: &mut Vec<Action>) {
+fn upnp_off(ctx: &Facts, out: &mut Vec<Action>) {
     let snap = ctx.snap;
     let svc = snap.upnp.service;
     let live_rules = snap.nft.as_ref().filter(|r| is_fw4(r)).is_some_and(|r| {
@@ -240,7 +241,7 @@ fn deny_rule_name(ip: std::net::Ipv4Addr) -> String {
 
 const FINAL_DENY: &str = "camguard_final_deny";
 
-fn upnp_restricted(ctx: &Context, policy: &Policy, out: &mut Vec<Action>) {
+fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     let snap = ctx.snap;
     let Some(cfg) = &snap.upnp.config else { return };
     let mut uci = Vec::new();
@@ -478,7 +479,7 @@ fn values_comment(values: &BTreeMap<String, UciValue>) -> String {
 
 /// Handles of a mapping's rules: its DNAT in upnp_prerouting and the accept in upnp_forward
 /// (matched on protocol, internal port and address).
-pub fn mapping_handles(ctx: &Context, m: &crate::audit::upnp::Mapping) -> Vec<(String, u64)> {
+pub fn mapping_handles(ctx: &Facts, m: &Mapping) -> Vec<(String, u64)> {
     let (proto, addr, int_port) = (m.proto, m.int_addr, m.int_port);
     let mut handles: Vec<(String, u64)> = m
         .handle
@@ -499,7 +500,7 @@ pub fn mapping_handles(ctx: &Context, m: &crate::audit::upnp::Mapping) -> Vec<(S
     handles
 }
 
-fn forwards(ctx: &Context, policy: &Policy, out: &mut Vec<Action>) {
+fn forwards(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     let Some(fw) = &ctx.snap.firewall else { return };
     for r in fw.redirects.iter().filter(|r| is_wan_forward(ctx, r)) {
         let device = r.dest_ip.as_deref().and_then(|ip| ctx.device_at(ip));
@@ -526,7 +527,7 @@ fn block_rule_name(mac: Mac) -> String {
     format!("{OWN_PREFIX}block_{}", mac.to_string().replace(':', ""))
 }
 
-fn internet_blocks(ctx: &Context, policy: &Policy, out: &mut Vec<Action>) {
+fn internet_blocks(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     let Some(fw) = &ctx.snap.firewall else { return };
     let Some(wan) = ctx.wan_zones.first().copied() else {
         return;
@@ -623,6 +624,15 @@ fn internet_blocks(ctx: &Context, policy: &Policy, out: &mut Vec<Action>) {
 }
 
 /// Sets each finding's `fix` to the actions that would fix it.
+/// The audit's report with each finding's fix attached, and the plan the fixes come from: what
+/// `camguard audit`, the daemon's `status` and `camguard status` without a daemon all show.
+pub fn report_and_plan(facts: &Facts) -> (crate::audit::Report, Vec<Action>) {
+    let mut report = crate::audit::audit_with(facts);
+    let actions = plan(facts);
+    attach_fixes(&mut report.findings, &actions);
+    (report, actions)
+}
+
 pub fn attach_fixes(findings: &mut [crate::audit::Finding], actions: &[Action]) {
     for f in findings.iter_mut() {
         let fixes: Vec<&Action> = actions

@@ -29,8 +29,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::mac::Mac;
+use crate::ports::Protocol;
 use crate::text::lan_text;
-use crate::upnp::Protocol;
 
 /// The largest `nft -j` output read. A router's ruleset is a few hundred KB; anything this big
 /// is not one, and parsing it would cost a small router its memory.

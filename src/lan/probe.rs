@@ -1,0 +1,107 @@
+//! What the camera-port probe found on one address: the data the probe produces and
+//! classification and the default-password check consume. The probing itself is in
+//! [`crate::probe`].
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+/// How often one device is probed: what a device serves rarely changes.
+pub const PROBE_INTERVAL_SECS: u64 = 24 * 3600;
+
+/// Ports spoken to as RTSP, and as HTTP; the other probe ports are only connected to.
+pub const RTSP_PORTS: &[u16] = &[554, 8554];
+pub const HTTP_PORTS: &[u16] = &[80, 88, 8000, 8080];
+
+/// What answered on one port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    /// Replied `RTSP/1.0 …` to OPTIONS.
+    Rtsp,
+    /// Replied `HTTP/1.x …` to GET.
+    Http,
+    /// Accepted the connection (and said nothing we recognise, or was not spoken to).
+    Tcp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    pub port: u16,
+    pub kind: ServiceKind,
+    /// The `Server` header, cleaned (LAN-controlled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The realm of its authentication challenge, cleaned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+    /// Authentication schemes it asked for on `GET /` or OPTIONS ("digest", "basic").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auth: Vec<String>,
+    /// A maker named by the reply, and why (see [`vendor_hint`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_hint: Option<VendorHint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VendorHint {
+    /// A vendor name of the OUI table / default-login table ("Hikvision", "Dahua", "Axis").
+    pub vendor: &'static str,
+    pub reason: String,
+}
+
+/// The probe of one address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeReport {
+    pub ip: IpAddr,
+    /// Unix time of the probe.
+    pub at: u64,
+    /// Ports that accepted a connection, by port.
+    pub services: Vec<Service>,
+    /// Set when the guard refused the address: nothing was sent to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// What a probe reply is worth to classification: classify.rs words it "answers on port N".
+pub const ANSWERS_ON: &str = "answers on";
+
+impl ProbeReport {
+    /// Evidence for [`super::Evidence::service_ports`]: the ports whose answer is the camera
+    /// protocol classify.rs credits them with, since anything may listen on a port.
+    /// - 554/8554 count only when RTSP answered.
+    /// - 8000 counts only when it did **not** answer HTTP: Hikvision's SDK there is binary,
+    ///   and a web server on 8000 (development servers, NAS apps) is no camera sign.
+    /// - 88 counts only when it answered HTTP, as Foscam's web server does; Kerberos, the
+    ///   port's other owner, does not.
+    /// - Other ports (Dahua 37777, Xiongmai 34567) count when they accept a connection.
+    pub fn service_ports(&self) -> Vec<(u16, &'static str)> {
+        self.services
+            .iter()
+            .filter(|s| match s.port {
+                p if RTSP_PORTS.contains(&p) => s.kind == ServiceKind::Rtsp,
+                8000 => s.kind != ServiceKind::Http,
+                88 => s.kind == ServiceKind::Http,
+                _ => true,
+            })
+            .map(|s| (s.port, ANSWERS_ON))
+            .collect()
+    }
+
+    /// The first maker a reply named.
+    pub fn vendor_hint(&self) -> Option<&VendorHint> {
+        self.services.iter().find_map(|s| s.vendor_hint.as_ref())
+    }
+
+    pub fn ports_of(&self, kind: ServiceKind) -> Vec<u16> {
+        self.services
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| s.port)
+            .collect()
+    }
+
+    /// Whether this report is recent enough not to probe the address again.
+    pub fn is_fresh(&self, now: u64) -> bool {
+        self.at <= now && now - self.at < PROBE_INTERVAL_SECS
+    }
+}
