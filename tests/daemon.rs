@@ -357,3 +357,82 @@ fn only_watched_files_start_an_audit() {
         "a DHCP lease changed"
     );
 }
+
+/// `camguard status` with no daemon running audits the router itself; it must see the same
+/// router the daemon sees: the neighbour table, the seen-devices file and the password check's
+/// memory included, not only the configs.
+#[test]
+fn status_without_a_daemon_gives_the_daemons_findings() {
+    let mut tb = testbed::Testbed::new("status-same", &testbed::repo().join("examples/messy-home"));
+    // A Hikvision camera known only from the neighbour table, a device the seen file remembers,
+    // and a factory login the password check found on the garden camera.
+    std::fs::create_dir_all(tb.root.join("proc/net")).unwrap();
+    std::fs::write(
+        tb.root.join("proc/net/arp"),
+        "IP address       HW type     Flags       HW address            Mask     Device\n\
+         192.168.1.200    0x1         0x2         4c:bd:8f:00:77:01     *        br-lan\n\
+         10.0.0.1         0x1         0x2         00:11:22:33:44:55     *        wan\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(tb.root.join("etc/camguard")).unwrap();
+    std::fs::write(
+        tb.root.join("etc/camguard/seen.json"),
+        r#"{"version":1,"devices":[{"mac":"4c:bd:8f:22:10:aa","first_seen":1700000000,"last_seen":1700000000}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        tb.root.join("etc/camguard/credcheck.json"),
+        r#"{"version":1,"devices":{"4c:bd:8f:22:10:aa":{"works":{"vendor":"Hikvision","user":"admin","login":"Hikvision#0:admin","protocol":"HTTP","port":80,"first_found":1700000000,"confirmed":1700000000}}}}"#,
+    )
+    .unwrap();
+    let policy = tb.root.join("etc/config/camguard");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(
+        &policy,
+        text.replace("option credential_check '0'", "option credential_check '1'"),
+    )
+    .unwrap();
+    tb = tb.up_without_daemon();
+
+    let status = |tb: &testbed::Testbed| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_camguard"))
+            .args(["status", "--json", "--nft", "off", "--socket"])
+            .arg(&tb.socket)
+            .arg("--sysroot")
+            .arg(&tb.root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "camguard status: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let alone = status(&tb);
+    tb.start_daemon(&["--nft", "off"]);
+    let daemon = tb.call("status", "{}");
+
+    let ids = |r: &Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for id in ["camera.default_credentials", "camera.detected"] {
+        assert!(ids(&alone).iter().any(|i| i == id), "{id} missing alone");
+    }
+    assert!(
+        alone["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["subject"]["ip"] == "192.168.1.200"),
+        "the neighbour-table camera is audited without the daemon too"
+    );
+    assert_eq!(finding_keys(&alone), finding_keys(&daemon));
+    assert_eq!(alone["findings"], daemon["findings"]);
+    assert_eq!(alone["score"], daemon["score"]);
+}
