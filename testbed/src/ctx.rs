@@ -1,6 +1,7 @@
 //! What every stand-in object shares: the root, the broker socket, the uci binary, the event
 //! connection and the environment testbed scripts run with.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -14,11 +15,26 @@ pub struct Ctx {
     pub uci_bin: PathBuf,
     pub events: Events,
     /// Serialises uci calls with the apply-rollback timer, as rpcd's single thread does.
-    pub uci: Mutex<crate::uci::ApplyState>,
-    pub triggers: crate::service::Triggers,
+    pub uci: Mutex<ApplyState>,
+    pub triggers: Triggers,
 }
 
 pub type Shared = Arc<Ctx>;
+
+/// rpcd's apply bookkeeping: the session whose apply awaits confirmation, and a generation so a
+/// cancelled timer knows it is stale.
+#[derive(Default)]
+pub struct ApplyState {
+    pub apply_sid: Option<String>,
+    pub generation: u64,
+}
+
+/// Pending trigger runs, by script and arguments: a newer event re-arms the delay (procd
+/// debounces the same way), so a burst of commits reloads once.
+#[derive(Default)]
+pub struct Triggers {
+    pub pending: Mutex<HashMap<Vec<String>, u64>>,
+}
 
 /// Where testbed init scripts find their helper; written at start-up (see `rc::HELPER`).
 pub const RC_COMMON: &str = "/var/run/testbed/rc.common";

@@ -152,8 +152,8 @@ fn main() -> ExitCode {
         socket: opts.socket.clone(),
         uci_bin: opts.uci,
         events: Events::new(&opts.socket),
-        uci: Mutex::new(uci::ApplyState::default()),
-        triggers: service::Triggers::default(),
+        uci: Mutex::new(ctx::ApplyState::default()),
+        triggers: ctx::Triggers::default(),
     });
     let objects = vec![
         uci::object(ctx.clone()),

@@ -19,11 +19,10 @@
 //! `config.change` for upnpd makes `/etc/init.d/miniupnpd reload` run a second later) and, for
 //! `config.change`, broadcasts the ubus event `config.change {"config": <package>}`.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -36,13 +35,6 @@ use crate::util;
 
 /// procd's PROCD_RELOAD_DELAY, the default trigger delay.
 const DEFAULT_DELAY_MS: u64 = 1000;
-
-/// Pending trigger runs, by script and arguments: a newer event re-arms the delay (procd
-/// debounces the same way), so a burst of commits reloads once.
-#[derive(Default)]
-pub struct Triggers {
-    pending: Mutex<HashMap<Vec<String>, u64>>,
-}
 
 pub fn object(ctx: Shared) -> Object {
     let (c1, c2, c3) = (ctx.clone(), ctx.clone(), ctx);

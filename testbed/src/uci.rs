@@ -26,19 +26,11 @@ use std::thread;
 use std::time::Duration;
 
 use crate::blob::{Args, Fields, Ty, V};
-use crate::ctx::{Ctx, Shared};
+use crate::ctx::{ApplyState, Ctx, Shared};
 use crate::provider::{
     log, Object, Reply, INVALID_ARGUMENT, NOT_FOUND, NO_DATA, PERMISSION_DENIED, UNKNOWN_ERROR,
 };
 use crate::util;
-
-/// rpcd's apply bookkeeping: the session whose apply awaits confirmation, and a generation so a
-/// cancelled timer knows it is stale.
-#[derive(Default)]
-pub struct ApplyState {
-    pub apply_sid: Option<String>,
-    pub generation: u64,
-}
 
 const SESSION_PREFIX: &str = "/var/run/rpcd/uci-";
 const SNAPSHOT_FILES: &str = "/var/run/rpcd/snapshot-files";
