@@ -1,0 +1,298 @@
+//! The house's rules (ARCHITECTURE.md), read off the source: each top-level module imports only
+//! the modules below it, and the pure core (the LAN model, the formats, the snapshot, facts,
+//! audit and plan) names no I/O API. Test modules inside a file are left out: a test may read a
+//! fixture.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Every top-level module of `src/` and the modules it may import.
+const MAY_IMPORT: &[(&str, &[&str])] = &[
+    ("text", WORDS),
+    ("mac", WORDS),
+    ("ports", WORDS),
+    ("time", WORDS),
+    ("lan", WORDS),
+    ("formats", &["text", "mac", "ports", "time", "lan"]),
+    (
+        "snapshot",
+        &["text", "mac", "ports", "time", "lan", "formats"],
+    ),
+    (
+        "facts",
+        &["text", "mac", "ports", "time", "lan", "formats", "snapshot"],
+    ),
+    (
+        "audit",
+        &[
+            "text", "mac", "ports", "time", "lan", "formats", "snapshot", "facts",
+        ],
+    ),
+    (
+        "plan",
+        &[
+            "text", "mac", "ports", "time", "lan", "formats", "snapshot", "facts", "audit",
+        ],
+    ),
+    ("sys", WORDS),
+    ("log", WORDS),
+    ("statefile", WORDS),
+    ("bus", &["text", "mac", "ports", "time", "sys", "log"]),
+    (
+        "source",
+        &[
+            "text",
+            "mac",
+            "ports",
+            "time",
+            "lan",
+            "formats",
+            "snapshot",
+            "bus",
+            "statefile",
+            "sys",
+            "log",
+        ],
+    ),
+    (
+        "probe",
+        &[
+            "text",
+            "mac",
+            "ports",
+            "time",
+            "lan",
+            "formats",
+            "snapshot",
+            "facts",
+            "audit",
+            "statefile",
+            "sys",
+            "log",
+        ],
+    ),
+    (
+        "apply",
+        &[
+            "text",
+            "mac",
+            "ports",
+            "time",
+            "lan",
+            "formats",
+            "snapshot",
+            "facts",
+            "audit",
+            "plan",
+            "bus",
+            "source",
+            "statefile",
+            "sys",
+            "log",
+        ],
+    ),
+    ("report", &["text", "mac", "ports", "time", "audit"]),
+    (
+        "views",
+        &[
+            "text", "mac", "ports", "time", "lan", "formats", "snapshot", "facts", "audit", "plan",
+        ],
+    ),
+    (
+        "daemon",
+        &[
+            "text",
+            "mac",
+            "ports",
+            "time",
+            "lan",
+            "formats",
+            "snapshot",
+            "facts",
+            "audit",
+            "plan",
+            "sys",
+            "log",
+            "statefile",
+            "bus",
+            "source",
+            "probe",
+            "apply",
+            "report",
+            "views",
+        ],
+    ),
+    (
+        "cli",
+        &[
+            "text",
+            "mac",
+            "ports",
+            "time",
+            "lan",
+            "formats",
+            "snapshot",
+            "facts",
+            "audit",
+            "plan",
+            "sys",
+            "log",
+            "statefile",
+            "bus",
+            "source",
+            "probe",
+            "apply",
+            "report",
+            "views",
+            "daemon",
+        ],
+    ),
+    ("lib", &[]),
+    ("main", &[]),
+];
+
+const WORDS: &[&str] = &["text", "mac", "ports", "time"];
+
+/// The pure core, and what it must never name.
+const PURE: &[&str] = &[
+    "text", "mac", "ports", "lan", "formats", "snapshot", "facts", "audit", "plan",
+];
+const IO_APIS: &[&str] = &[
+    "std::fs",
+    "std::process",
+    "std::net::TcpStream",
+    "std::net::UdpSocket",
+    "std::os::unix::net",
+    "SystemTime::now",
+    "Instant::now",
+    "std::env",
+    "std::thread",
+];
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The module a file belongs to: `src/facts/inventory.rs` → `facts`, `src/cli.rs` → `cli`.
+fn top_module(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_owned()
+}
+
+/// The file's code without comments and without its test modules (a `#[cfg(test)]` followed by
+/// `mod`, to the end of the file: camguard keeps test modules last) or a file that is wholly a
+/// test module (`credentials/tests.rs`).
+fn code(file: &Path) -> String {
+    if file.file_name().is_some_and(|n| n == "tests.rs") {
+        return String::new();
+    }
+    let text = std::fs::read_to_string(file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines
+        .windows(2)
+        .position(|w| w[0].trim() == "#[cfg(test)]" && w[1].trim_start().starts_with("mod "))
+        .unwrap_or(lines.len());
+    lines[..end]
+        .iter()
+        .map(|l| match l.find("//") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn crate_references(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("crate::") {
+        rest = &rest[i + "crate::".len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[test]
+fn each_module_imports_only_what_stands_below_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let rules: BTreeMap<&str, &[&str]> = MAY_IMPORT.iter().copied().collect();
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut wrong = Vec::new();
+    for file in &files {
+        let module = top_module(&src, file);
+        let allowed = rules
+            .get(module.as_str())
+            .unwrap_or_else(|| panic!("{module} is not in MAY_IMPORT: place it in the house"));
+        for used in crate_references(&code(file)) {
+            if used != module && !allowed.contains(&used.as_str()) {
+                wrong.push(format!("{} imports crate::{used}", file.display()));
+            }
+        }
+    }
+    wrong.sort();
+    wrong.dedup();
+    assert!(
+        wrong.is_empty(),
+        "imports that run up the house:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_pure_core_names_no_io() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut wrong = Vec::new();
+    for file in files
+        .iter()
+        .filter(|f| PURE.contains(&top_module(&src, f).as_str()))
+    {
+        let code = code(file);
+        for api in IO_APIS {
+            if code.contains(api) {
+                wrong.push(format!("{} uses {api}", file.display()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "I/O in the pure core:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// A module that could import anything proves nothing: the table must stay a ladder, where
+/// no module may import one that may import it.
+#[test]
+fn the_rules_themselves_have_no_circle() {
+    let rules: BTreeMap<&str, &[&str]> = MAY_IMPORT.iter().copied().collect();
+    for (module, allowed) in &rules {
+        for other in *allowed {
+            let back = rules.get(other).copied().unwrap_or_default();
+            assert!(
+                !back.contains(module) || WORDS.contains(module) && WORDS.contains(other),
+                "{module} and {other} may import each other"
+            );
+        }
+    }
+}
