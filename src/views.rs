@@ -70,6 +70,7 @@ pub struct MappingRow<'a> {
     pub expires: Option<u64>,
     pub seen_in: &'static str,
     pub live: bool,
+    pub expired: bool,
     pub handle: Option<u64>,
     pub device: Option<DeviceRef>,
     pub violates: bool,
@@ -100,6 +101,7 @@ pub fn mappings<'a>(ctx: &'a Facts) -> impl ExactSizeIterator<Item = MappingRow<
             expires: m.lease.map(|l| l.expires),
             seen_in: m.source,
             live: m.live,
+            expired: m.expired,
             handle: m.handle,
             device: device.map(|d| DeviceRef(d.clone())),
             violates: why.is_some(),
@@ -142,7 +144,7 @@ pub fn forwards<'a>(ctx: &'a Facts) -> Vec<ForwardRow<'a>> {
             let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
             let why = r
                 .in_effect()
-                .then(|| policy.forward_violation(&r.section, r.name.as_deref(), camera))
+                .then(|| policy.forward_violation(r, camera))
                 .flatten();
             ForwardRow {
                 subject: Subject::Section {

@@ -266,6 +266,16 @@ fn forward_without_dest_ip_to_ssh_exposes_the_router() {
 
 // ---- forward policy ---------------------------------------------------------------------------
 
+/// The forward exposure findings with the policy's verdict: one finding per forward.
+fn verdicts(report: &camguard::audit::Report) -> Vec<(String, Option<bool>)> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.id.starts_with("forward."))
+        .map(|f| (f.title.clone(), f.policy.as_ref().map(|p| p.allowed)))
+        .collect()
+}
+
 #[test]
 fn allowlisted_forward_is_allowed_and_others_are_not() {
     let report = Router::new()
@@ -273,13 +283,36 @@ fn allowlisted_forward_is_allowed_and_others_are_not() {
         .append("firewall", &redirect(&[("name", "Other"), ("src", "wan"), ("src_dport", "81"), ("dest_ip", "192.168.1.11")]))
         .config("camguard", "config camguard 'main'\n\toption forwards 'allowlist'\n\nconfig allow_forward\n\toption redirect 'Plex'\n")
         .audit();
-    let f = with_id(&report, "forward.not_allowed");
-    assert_eq!(f.len(), 1);
-    assert!(f[0].title.contains("Other"));
+    let v = verdicts(&report);
+    assert_eq!(
+        v.len(),
+        2,
+        "one finding per forward, the verdict inside: {v:?}"
+    );
+    assert!(
+        v.iter()
+            .any(|(t, a)| t.contains("Other") && *a == Some(false)),
+        "{v:?}"
+    );
+    assert!(
+        v.iter()
+            .any(|(t, a)| t.contains("Plex") && *a == Some(true)),
+        "{v:?}"
+    );
+    let plex = report
+        .findings
+        .iter()
+        .find(|f| f.title.contains("Plex"))
+        .unwrap();
+    assert!(
+        !plex.remedy.contains("add it to the allowlist"),
+        "an allowlisted forward is not told to join the allowlist: {}",
+        plex.remedy
+    );
 }
 
 #[test]
-fn forwards_off_makes_every_forward_a_violation() {
+fn forwards_off_makes_every_forward_a_violation_without_raising_its_risk() {
     let report = Router::new()
         .append(
             "firewall",
@@ -290,10 +323,10 @@ fn forwards_off_makes_every_forward_a_violation() {
             "config camguard 'main'\n\toption forwards 'off'\n",
         )
         .audit();
-    assert_eq!(
-        with_id(&report, "forward.not_allowed")[0].severity,
-        Severity::High
-    );
+    let f = &with_id(&report, "forward.active")[0];
+    assert_eq!(f.policy.as_ref().map(|p| p.allowed), Some(false));
+    assert_eq!(f.severity, Severity::Low, "scored by risk, not by policy");
+    assert_eq!(report.score, 99);
 }
 
 #[test]
@@ -306,7 +339,7 @@ fn no_cameras_policy_only_flags_camera_forwards() {
         )
         .config("camguard", cfg)
         .audit();
-    assert!(with_id(&plain, "forward.not_allowed").is_empty());
+    assert_eq!(verdicts(&plain)[0].1, Some(true));
     let cam = Router::new()
         .append(
             "firewall",
@@ -315,7 +348,109 @@ fn no_cameras_policy_only_flags_camera_forwards() {
         .dhcp_leases(HIKVISION)
         .config("camguard", cfg)
         .audit();
-    assert_eq!(with_id(&cam, "forward.not_allowed").len(), 1);
+    let v = verdicts(&cam);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].1, Some(false));
+    assert_eq!(with_id(&cam, "forward.to_camera").len(), 1);
+}
+
+#[test]
+fn without_a_policy_file_no_finding_claims_a_policy() {
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to("192.168.1.64", &[("src_dport", "554")]),
+        )
+        .dhcp_leases(HIKVISION)
+        .config("upnpd", &upnpd(Some("1")))
+        .leases("TCP:10554:192.168.1.64:554:0:cam\n")
+        .audit();
+    for f in &report.findings {
+        assert!(f.policy.is_none(), "{}: {:?}", f.id, f.policy);
+        for text in [&f.title, &f.detail, &f.remedy.to_string()] {
+            assert!(
+                !text.contains("your policy") && !text.contains("your camguard policy"),
+                "{}: {text}",
+                f.id
+            );
+        }
+    }
+}
+
+#[test]
+fn an_unnamed_forward_is_allowlisted_by_what_it_does_and_named_by_it() {
+    let unnamed = "config redirect\n\toption src 'wan'\n\toption src_dport '8080'\n\toption dest_ip '192.168.1.20'\n\toption dest_port '80'\n\toption proto 'tcp'\n";
+    let allow = "config camguard 'main'\n\toption forwards 'allowlist'\n\nconfig allow_forward\n\toption proto 'tcp'\n\toption src_dport '8080'\n\toption dest_ip '192.168.1.20'\n\toption dest_port '80'\n";
+    let report = Router::new()
+        .append("firewall", unnamed)
+        .config("camguard", allow)
+        .audit();
+    let f = &with_id(&report, "forward.active")[0];
+    assert_eq!(f.policy.as_ref().map(|p| p.allowed), Some(true));
+    assert!(
+        f.title
+            .contains("unnamed port forward wan tcp/8080 → 192.168.1.20:80"),
+        "{}",
+        f.title
+    );
+    assert!(
+        !f.title.contains("cfg"),
+        "never the shifting cfg ID: {}",
+        f.title
+    );
+    // Another forward of the same host on another port is not covered by that entry.
+    let other = unnamed.replace("8080", "8081");
+    let report = Router::new()
+        .append("firewall", &other)
+        .config("camguard", allow)
+        .audit();
+    let f = &with_id(&report, "forward.active")[0];
+    assert_eq!(f.policy.as_ref().map(|p| p.allowed), Some(false));
+    assert!(
+        f.remedy.contains("option src_dport '8081'"),
+        "suggests a content entry: {}",
+        f.remedy
+    );
+    assert!(!f.remedy.contains("option redirect 'cfg"), "{}", f.remedy);
+}
+
+#[test]
+fn an_allowlist_entry_naming_a_cfg_id_is_reported_and_never_used() {
+    let fw = "config redirect\n\toption src 'wan'\n\toption src_dport '22'\n\toption dest_ip '192.168.1.20'\n";
+    let snap = Router::new().append("firewall", fw).snapshot();
+    let id = snap.firewall.as_ref().unwrap().redirects[0].section.clone();
+    assert!(id.starts_with("cfg"), "{id}");
+    let report = Router::new()
+        .append("firewall", fw)
+        .config(
+            "camguard",
+            &format!("config camguard 'main'\n\toption forwards 'allowlist'\n\nconfig allow_forward\n\toption redirect '{id}'\n"),
+        )
+        .audit();
+    assert_eq!(
+        with_id(&report, "policy.allow_forward_ambiguous").len(),
+        1,
+        "{:?}",
+        ids(&report)
+    );
+    let f = &with_id(&report, "forward.sensitive_port")[0];
+    assert_eq!(
+        f.policy.as_ref().map(|p| p.allowed),
+        Some(false),
+        "the ambiguous entry keeps nothing"
+    );
+    let plan = Router::new()
+        .append("firewall", fw)
+        .config(
+            "camguard",
+            &format!("config camguard 'main'\n\toption forwards 'allowlist'\n\nconfig allow_forward\n\toption redirect '{id}'\n"),
+        )
+        .plan();
+    assert_eq!(
+        plan.len(),
+        1,
+        "the forward is disabled, not kept by the ID: {plan:?}"
+    );
 }
 
 #[test]
@@ -337,7 +472,78 @@ fn invalid_policy_value_is_reported_and_not_guessed() {
         "lists allowed values: {}",
         f[0].detail
     );
-    assert!(with_id(&report, "forward.not_allowed").is_empty());
+    assert!(report.findings.iter().all(|f| f.policy.is_none()));
+}
+
+// ---- ports with their protocol, rules from the WAN ------------------------------------------
+
+#[test]
+fn a_udp_rtp_range_to_a_sip_phone_is_not_a_tcp_camera_sdk() {
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to(
+                "192.168.1.30",
+                &[
+                    ("name", "SIP RTP"),
+                    ("src_dport", "10000-40000"),
+                    ("proto", "udp"),
+                ],
+            ),
+        )
+        .audit();
+    assert!(
+        with_id(&report, "forward.sensitive_port").is_empty(),
+        "{:?}",
+        ids(&report)
+    );
+    let f = &with_id(&report, "forward.active")[0];
+    assert_eq!(f.severity, Severity::Medium, "a 30,001-port range is wide");
+    assert!(
+        !f.detail.contains("Dahua") && !f.detail.contains("Xiongmai"),
+        "{}",
+        f.detail
+    );
+    // The same range over TCP does reach the recorders' SDK ports.
+    let tcp = Router::new()
+        .append(
+            "firewall",
+            &forward_to(
+                "192.168.1.30",
+                &[("src_dport", "10000-40000"), ("proto", "tcp")],
+            ),
+        )
+        .audit();
+    assert_eq!(with_id(&tcp, "forward.sensitive_port").len(), 1);
+}
+
+#[test]
+fn an_ipv6_rule_from_the_wan_to_a_camera_is_a_forward_to_the_camera() {
+    let rule = "config rule\n\toption name 'cam6'\n\toption src 'wan'\n\toption dest 'lan'\n\toption family 'ipv6'\n                \toption dest_ip 'fd00::64'\n\toption dest_port '554'\n\toption proto 'tcp'\n\toption target 'ACCEPT'\n";
+    let odhcpd = "# br-lan 000300014cbd8f2210aa 1 garden-cam 1795700000 100 128 fd00::64/128\n";
+    let report = Router::new()
+        .append("firewall", rule)
+        .file("/tmp/hosts/odhcpd", odhcpd.as_bytes())
+        .audit();
+    let f = with_id(&report, "forward.to_camera");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    assert_eq!(f[0].severity, Severity::High);
+    assert_eq!(f[0].evidence.to_json()["kind"], "rule");
+    assert!(f[0].detail.contains("IPv6"), "{}", f[0].detail);
+}
+
+#[test]
+fn shipped_ipsec_rules_are_no_camera_exposure() {
+    let shipped = "config rule\n\toption name 'Allow-IPSec-ESP'\n\toption src 'wan'\n\toption dest 'lan'\n\toption proto 'esp'\n\toption target 'ACCEPT'\n\n                   config rule\n\toption name 'Allow-ISAKMP'\n\toption src 'wan'\n\toption dest 'lan'\n\toption dest_port '500'\n\toption proto 'udp'\n\toption target 'ACCEPT'\n";
+    let report = Router::new().append("firewall", shipped).audit();
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.severity < Severity::Medium),
+        "{:?}",
+        ids(&report)
+    );
 }
 
 // ---- router -----------------------------------------------------------------------------------
@@ -570,7 +776,7 @@ fn mapping_of_a_camera_port_is_high_even_for_an_unknown_device() {
 }
 
 #[test]
-fn expired_leases_are_not_mappings() {
+fn expired_leases_are_listed_as_expired_not_as_open() {
     let report = Router::new()
         .config("upnpd", &upnpd(Some("1")))
         .leases(&format!(
@@ -579,8 +785,19 @@ fn expired_leases_are_not_mappings() {
         ))
         .audit();
     let f = with_id(&report, "upnp.mapping");
-    assert_eq!(f.len(), 1);
-    assert_eq!(f[0].evidence.to_json()["ext_port"], 5001);
+    assert_eq!(f.len(), 2);
+    let gone = f
+        .iter()
+        .find(|f| f.evidence.to_json()["ext_port"] == 5000)
+        .unwrap();
+    assert_eq!(gone.evidence.to_json()["expired"], true);
+    assert_eq!(gone.severity, Severity::Low);
+    assert!(gone.detail.contains("run out"), "{}", gone.detail);
+    let kept = f
+        .iter()
+        .find(|f| f.evidence.to_json()["ext_port"] == 5001)
+        .unwrap();
+    assert_eq!(kept.severity, Severity::Medium);
 }
 
 #[test]
@@ -623,15 +840,22 @@ fn allow_rule_after_the_final_deny_is_unreachable_and_harmless() {
 }
 
 #[test]
-fn secure_mode_off_and_natpmp_on_are_reported() {
+fn secure_mode_off_is_reported_and_natpmp_is_part_of_the_one_daemon_finding() {
     let cfg = "config upnpd 'config'\n\toption enabled '1'\n\toption secure_mode '0'\n";
     let report = Router::new().config("upnpd", cfg).audit();
     assert_eq!(with_id(&report, "upnp.secure_mode_off").len(), 1);
+    let enabled = with_id(&report, "upnp.enabled");
     assert_eq!(
-        with_id(&report, "upnp.natpmp").len(),
+        enabled.len(),
         1,
+        "UPnP and NAT-PMP are one daemon, one finding"
+    );
+    assert!(
+        enabled[0].title.contains("NAT-PMP"),
         "enable_natpmp defaults to on"
     );
+    assert_eq!(enabled[0].evidence.to_json()["enable_natpmp"], true);
+    assert!(with_id(&report, "upnp.natpmp").is_empty());
 }
 
 // ---- Wi-Fi ------------------------------------------------------------------------------------

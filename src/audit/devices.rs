@@ -50,8 +50,9 @@ fn detected(d: &Arc<Device>) -> Finding {
     )
     .typed_evidence(Evidence::Device(DeviceEvidence { device: DeviceRef(d.clone()), policy_blocks: None }))
     .remedy(
-        "Make sure it has its own strong password and automatic firmware updates. If camguard got the class wrong, \
-         add a device section with option class to /etc/config/camguard.",
+        "Make sure it has its own strong password and automatic firmware updates (in its app or web page). If \
+         camguard got the class wrong, set the right one in Services → Camguard → Devices (a `config device` \
+         section with `option class` in /etc/config/camguard).",
     )
 }
 
@@ -94,8 +95,9 @@ fn internet(ctx: &Facts, d: &Arc<Device>) -> Option<Finding> {
         )
         .typed_evidence(Evidence::Device(DeviceEvidence { device: DeviceRef(d.clone()), policy_blocks: Some(policy_blocks) }))
         .remedy(
-            "If you do not view this camera away from home, block its internet access (camguard camera_internet \
-             'block', or a device section with internet 'block'). Keep it if you rely on the vendor's app.",
+            "If you do not view this camera away from home, block its internet access: in Services → Camguard → \
+             Devices (or camera_internet 'block' in Settings for every camera), then let camguard apply it. Keep it \
+             if you rely on the vendor's app.",
         ),
     )
 }

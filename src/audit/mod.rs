@@ -7,6 +7,7 @@ pub mod credentials;
 mod devices;
 pub mod eol;
 mod forwards;
+mod remedy;
 mod router;
 mod upnp;
 mod wifi;
@@ -119,6 +120,17 @@ pub struct Finding {
     pub remedy: Cow<'static, str>,
     /// The action that would fix it (filled in by the planner; null until then).
     pub fix: Option<Value>,
+    /// The owner's policy on what the finding is about, when there is a policy file to judge
+    /// by: part of the finding, never a finding of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyVerdict>,
+}
+
+/// Whether /etc/config/camguard keeps what a finding is about, and the rule that says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyVerdict {
+    pub allowed: bool,
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -190,12 +202,16 @@ pub struct MappingEvidence {
     pub seen_in: &'static str,
     /// In the live ruleset now (false: only in the lease file, re-created at the next start).
     pub live: bool,
+    /// The lease has run out (see [`crate::facts::mappings::Mapping::expired`]).
+    pub expired: bool,
     pub service: Option<&'static str>,
     pub device: Option<DeviceRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForwardEvidence {
+    /// "redirect" (a port forward) or "rule" (a traffic rule accepting WAN traffic).
+    pub kind: &'static str,
     pub section: String,
     pub name: Option<String>,
     pub src: Option<String>,
@@ -206,6 +222,9 @@ pub struct ForwardEvidence {
     pub src_ip: Option<String>,
     pub sensitive_ports: Vec<SensitivePort>,
     pub device: Option<DeviceRef>,
+    /// Every device a rule's addresses name (a redirect names one: `device`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -259,6 +278,7 @@ pub(crate) fn finding(
         evidence: Evidence::Json(Value::Object(Default::default())),
         remedy: Cow::Borrowed(""),
         fix: None,
+        policy: None,
     }
 }
 

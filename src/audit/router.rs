@@ -2,7 +2,7 @@
 //! support and the root password.
 use serde_json::json;
 
-use super::{eol, finding, Facts, Finding, Severity, Subject};
+use super::{eol, finding, remedy, Facts, Finding, Severity, Subject};
 use crate::facts::forwards::forwards_every_port;
 use crate::ports::ROUTER_ADMIN_DEFAULTS;
 use crate::snapshot::firewall::{Redirect, ZonePolicy};
@@ -41,7 +41,12 @@ fn zone_policies(ctx: &Facts) -> Vec<Finding> {
                     ),
                 )
                 .evidence(json!({ "zone": z.name, "input": z.input }))
-                .remedy(format!("Set input 'REJECT' on zone {} (Network → Firewall in LuCI).", z.name)),
+                .remedy(format!(
+                    "Set the zone's input to reject: in LuCI, Network → Firewall → General Settings, zone {0}, Input \
+                     'reject', Save & Apply; or `uci set firewall.{1}.input='REJECT'; uci commit firewall; \
+                     /etc/init.d/firewall reload`.",
+                    z.name, z.section
+                )),
             );
         }
         if z.forward == ZonePolicy::Accept {
@@ -58,7 +63,12 @@ fn zone_policies(ctx: &Facts) -> Vec<Finding> {
                     ),
                 )
                 .evidence(json!({ "zone": z.name, "forward": z.forward }))
-                .remedy(format!("Set forward 'REJECT' (or DROP) on zone {}.", z.name)),
+                .remedy(format!(
+                    "Set the zone's forward to reject: in LuCI, Network → Firewall → General Settings, zone {0}, \
+                     Forward 'reject', Save & Apply; or `uci set firewall.{1}.forward='REJECT'; uci commit firewall; \
+                     /etc/init.d/firewall reload`.",
+                    z.name, z.section
+                )),
             );
         }
     }
@@ -153,7 +163,20 @@ fn admin_rules(ctx: &Facts) -> Vec<Finding> {
                 "dest_port": r.dest_port,
                 "ports": opened.iter().map(|(p, n)| json!({"port": p, "service": n})).collect::<Vec<_>>(),
             }))
-            .remedy("Disable this rule and reach the router through a VPN (WireGuard) instead; if you must keep SSH open, allow keys only (PasswordAuth off)."),
+            .remedy({
+                let ssh = opened.iter().any(|(_, n)| n.starts_with("SSH"));
+                let keys = if ssh {
+                    " If you must keep SSH open, allow keys only: System → Administration → SSH Access, untick \
+                     Password authentication (`uci set dropbear.@dropbear[0].PasswordAuth='off'; uci commit \
+                     dropbear; /etc/init.d/dropbear restart`)."
+                } else {
+                    " The web interface should never face the internet, with or without a password."
+                };
+                format!(
+                    "Reach the router through a VPN (WireGuard) instead. {}{keys}",
+                    remedy::disable_rule(r)
+                )
+            }),
         );
     }
     out
@@ -189,7 +212,7 @@ pub fn redirect_to_router(ctx: &Facts, r: &Redirect) -> Option<Finding> {
             ),
         )
         .evidence(json!({ "redirect": r.section, "name": r.name, "src_dport": r.src_dport, "dest_port": internal }))
-        .remedy("Disable this redirect; reach the router through a VPN instead."),
+        .remedy(format!("Reach the router through a VPN instead. {}", remedy::disable_redirect(r))),
     )
 }
 

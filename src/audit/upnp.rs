@@ -3,12 +3,14 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
+use super::remedy;
 use super::{
     capitalised, expiry_words, finding, with_article, DeviceRef, Evidence, Facts, Finding,
-    MappingEvidence, Severity, Subject,
+    MappingEvidence, PolicyVerdict, Severity, Subject,
 };
 use crate::facts::mappings::{is_fw4, mappings, upnp_active};
 use crate::ports::{self, PortKind};
+use crate::snapshot::policy::UpnpPolicy;
 use crate::snapshot::upnpd::PermAction;
 
 pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
@@ -16,59 +18,7 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     let active = upnp_active(snap);
     if let Some(cfg) = &snap.upnp.config {
         if active {
-            let svc = snap.upnp.service;
-            let detail_extra = match (cfg.enabled, svc.enabled) {
-                (false, _) => " miniupnpd is running although its config says enabled '0'.",
-                (true, Some(false)) => {
-                    " Its init script is disabled, so it does not start at boot, but the next change to \
-                     the upnpd config (or a reload) starts it."
-                }
-                _ => "",
-            };
-            let severity = if cfg.enabled && svc.enabled == Some(false) && svc.running != Some(true)
-            {
-                Severity::Medium
-            } else {
-                Severity::High
-            };
-            out.push(
-                finding(
-                    "upnp.enabled",
-                    severity,
-                    Subject::Service { name: "miniupnpd".into() },
-                    "UPnP is switched on".into(),
-                    format!(
-                        "miniupnpd lets any device on your network open ports in the firewall to the internet \
-                         without asking you; cameras and NVRs use it to make themselves reachable from outside.{detail_extra}"
-                    ),
-                )
-                .evidence(json!({
-                    "enabled": cfg.enabled,
-                    "enable_upnp": cfg.enable_upnp,
-                    "enable_natpmp": cfg.enable_natpmp,
-                    "init_enabled": svc.enabled,
-                    "running": svc.running,
-                }))
-                .remedy(
-                    "Switch UPnP off (camguard policy upnp 'off', or Services → UPnP in LuCI). If a games console \
-                     needs it, use upnp 'restricted' so that cameras can never open ports.",
-                ),
-            );
-            if cfg.enable_natpmp {
-                out.push(
-                    finding(
-                        "upnp.natpmp",
-                        Severity::Medium,
-                        Subject::Service { name: "miniupnpd".into() },
-                        "NAT-PMP/PCP is switched on".into(),
-                        "Besides UPnP IGD, miniupnpd answers NAT-PMP and PCP on UDP port 5351: a second, simpler way \
-                         for any device to open ports to the internet."
-                            .into(),
-                    )
-                    .evidence(json!({ "enable_natpmp": true }))
-                    .remedy("Set enable_natpmp '0' in /etc/config/upnpd unless a device you trust needs it."),
-                );
-            }
+            out.push(enabled(ctx, cfg));
             if !cfg.secure_mode {
                 out.push(
                     finding(
@@ -81,7 +31,11 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
                             .into(),
                     )
                     .evidence(json!({ "secure_mode": false }))
-                    .remedy("Set secure_mode '1' in /etc/config/upnpd."),
+                    .remedy(format!(
+                        "Turn secure mode on: in LuCI, {}, Advanced Settings, tick Enable secure mode, Save & Apply; \
+                         or `uci set upnpd.config.secure_mode='1'; uci commit upnpd; /etc/init.d/miniupnpd restart`.",
+                        remedy::LUCI_UPNP
+                    )),
                 );
             }
             check_acl(ctx, out);
@@ -92,6 +46,78 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     if active {
         check_pinholes(ctx, out);
     }
+}
+
+/// One finding for the daemon, whichever of its protocols are on: UPnP IGD and NAT-PMP/PCP are
+/// two doors of one miniupnpd, and switching it off closes both.
+fn enabled(ctx: &Facts, cfg: &crate::snapshot::UpnpConfig) -> Finding {
+    let svc = ctx.snap.upnp.service;
+    let detail_extra = match (cfg.enabled, svc.enabled) {
+        (false, _) => " miniupnpd is running although its config says enabled '0'.",
+        (true, Some(false)) => {
+            " Its init script is disabled, so it does not start at boot, but the next change to \
+             the upnpd config (or a reload) starts it."
+        }
+        _ => "",
+    };
+    let severity = if cfg.enabled && svc.enabled == Some(false) && svc.running != Some(true) {
+        Severity::Medium
+    } else {
+        Severity::High
+    };
+    let (title, doors) = match (cfg.enable_upnp, cfg.enable_natpmp) {
+        (true, true) => (
+            "UPnP and NAT-PMP/PCP are switched on",
+            "miniupnpd lets any device on your network open ports in the firewall to the internet without asking \
+             you, through UPnP IGD and through NAT-PMP/PCP (UDP port 5351)",
+        ),
+        (true, false) => (
+            "UPnP is switched on",
+            "miniupnpd lets any device on your network open ports in the firewall to the internet without asking you",
+        ),
+        _ => (
+            "NAT-PMP/PCP is switched on",
+            "miniupnpd answers NAT-PMP and PCP on UDP port 5351: any device on your network can open ports in the \
+             firewall to the internet without asking you",
+        ),
+    };
+    let verdict = ctx.snap.policy_file.as_ref().and(ctx.policy.ok()).map(|p| PolicyVerdict {
+        allowed: p.upnp != UpnpPolicy::Off,
+        why: match p.upnp {
+            UpnpPolicy::Off => "against your camguard policy: upnp 'off'".to_owned(),
+            UpnpPolicy::Restricted => {
+                "kept by your camguard policy, restricted (upnp 'restricted'): cameras may not open ports"
+                    .to_owned()
+            }
+            UpnpPolicy::Allow => "kept by your camguard policy (upnp 'allow')".to_owned(),
+        },
+    });
+    let mut detail = format!(
+        "{doors}; cameras and NVRs use it to make themselves reachable from outside.{detail_extra}"
+    );
+    if let Some(v) = &verdict {
+        detail.push_str(&format!(" It is {}.", v.why));
+    }
+    let mut f = finding(
+        "upnp.enabled",
+        severity,
+        Subject::Service { name: "miniupnpd".into() },
+        title.into(),
+        detail,
+    )
+    .evidence(json!({
+        "enabled": cfg.enabled,
+        "enable_upnp": cfg.enable_upnp,
+        "enable_natpmp": cfg.enable_natpmp,
+        "init_enabled": svc.enabled,
+        "running": svc.running,
+    }))
+    .remedy(format!(
+        "{} If a games console needs it, use camguard's upnp 'restricted' so that cameras can never open ports.",
+        remedy::upnp_off()
+    ));
+    f.policy = verdict;
+    f
 }
 
 /// Perm rules are evaluated first-match, and no match means accepted (openwrt-facts §1.3): only
@@ -146,11 +172,15 @@ fn check_acl(ctx: &Facts, out: &mut Vec<Finding>) {
 fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
     let mappings = mappings(ctx.snap);
     out.reserve(mappings.len());
+    let policy = ctx.snap.policy_file.as_ref().and(ctx.policy.ok());
     for m in &mappings {
         let device = ctx.inventory.by_ip(m.int_addr);
         let camera = device.filter(|d| d.classification.class.is_camera_like());
-        let sensitive = ports::known(m.int_port).or_else(|| ports::known(m.ext_port));
-        let severity = if camera.is_some() || sensitive.is_some() {
+        let sensitive =
+            ports::known_on(m.proto, m.int_port).or_else(|| ports::known_on(m.proto, m.ext_port));
+        let severity = if m.expired && !m.live {
+            Severity::Low
+        } else if camera.is_some() || sensitive.is_some() {
             Severity::High
         } else {
             Severity::Medium
@@ -188,7 +218,13 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
                 m.int_port, m.ext_port
             )
         };
-        if !m.live {
+        if m.expired && !m.live {
+            detail = format!(
+                "miniupnpd's lease file still lists external port {} to {who} port {}, but the lease has run out: \
+                 miniupnpd will not re-create it, and it forwards nothing now.",
+                m.ext_port, m.int_port
+            );
+        } else if !m.live {
             detail = format!(
                 "miniupnpd's lease file maps external port {} to {who} port {}. It is not in the live firewall now, \
                  but miniupnpd re-creates it when it restarts; a line no device asked for can be forged through a \
@@ -205,33 +241,61 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
         if sensitive.is_some_and(|k| k.kind == PortKind::Camera) {
             detail.push_str(" This is a camera video or control port.");
         }
-        out.push(
-            finding(
-                "upnp.mapping",
-                severity,
-                Subject::Mapping { proto: m.proto, ext_port: m.ext_port, int_addr: m.int_addr, int_port: m.int_port },
-                title,
-                detail,
+        let verdict = policy.map(|p| {
+            match p.mapping_violation(device.and_then(|d| d.mac), camera.is_some()) {
+                Some(why) => PolicyVerdict {
+                    allowed: false,
+                    why: format!("against your camguard policy: {why}"),
+                },
+                None => PolicyVerdict {
+                    allowed: true,
+                    why: format!("kept by your camguard policy (upnp '{}')", p.upnp.as_str()),
+                },
+            }
+        });
+        if let Some(v) = &verdict {
+            detail.push_str(&format!(" It is {}.", v.why));
+        }
+        let remedy = if camera.is_some() {
+            format!(
+                "{} Then keep the camera from opening ports again: camguard's upnp 'restricted' denies cameras (or \
+                 'off'). To see it away from home, use its vendor's app or a VPN instead.",
+                remedy::revoke(m.proto, m.ext_port)
             )
-            .typed_evidence(Evidence::Mapping(MappingEvidence {
+        } else {
+            format!(
+                "If you do not recognise this mapping: {}",
+                remedy::revoke(m.proto, m.ext_port)
+            )
+        };
+        let mut f = finding(
+            "upnp.mapping",
+            severity,
+            Subject::Mapping {
                 proto: m.proto,
                 ext_port: m.ext_port,
                 int_addr: m.int_addr,
                 int_port: m.int_port,
-                description: description.map(str::to_owned),
-                expires: m.lease.map(|l| l.expires),
-                seen_in: m.source,
-                live: m.live,
-                service: sensitive.map(|k| k.name),
-                device: device.map(|d| DeviceRef(d.clone())),
-            }))
-            .remedy(if camera.is_some() {
-                "Revoke this mapping and deny UPnP to this device (camguard policy upnp 'restricted' or 'off'). \
-                 If you need to see the camera away from home, use its vendor's app or a VPN instead."
-            } else {
-                "If you do not recognise this mapping, revoke it (`camguard revoke`) and consider switching UPnP off."
-            }),
-        );
+            },
+            title,
+            detail,
+        )
+        .typed_evidence(Evidence::Mapping(MappingEvidence {
+            proto: m.proto,
+            ext_port: m.ext_port,
+            int_addr: m.int_addr,
+            int_port: m.int_port,
+            description: description.map(str::to_owned),
+            expires: m.lease.map(|l| l.expires),
+            seen_in: m.source,
+            live: m.live,
+            expired: m.expired,
+            service: sensitive.map(|k| k.name),
+            device: device.map(|d| DeviceRef(d.clone())),
+        }))
+        .remedy(remedy);
+        f.policy = verdict;
+        out.push(f);
     }
 }
 
@@ -284,8 +348,9 @@ fn check_rules_without_daemon(ctx: &Facts, out: &mut Vec<Finding>) {
             "mappings": dnats.iter().map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port, "handle": m.handle})).collect::<Vec<_>>(),
         }))
         .remedy(
-            "Run `/etc/init.d/miniupnpd stop` (its stop flushes the upnp chains) or `camguard enforce` with \
-             upnp 'off'; a firewall reload also empties them.",
+            "Run `/etc/init.d/miniupnpd stop` over SSH (its stop flushes the upnp chains), or let camguard do it with \
+             upnp 'off' in Services → Camguard → Settings; a firewall reload (`/etc/init.d/firewall reload`) also \
+             empties them.",
         ),
     );
 }
@@ -311,7 +376,12 @@ fn check_pinholes(ctx: &Facts, out: &mut Vec<Finding>) {
                 "description": p.description,
                 "device": device.map(|d| DeviceRef(d.clone())),
             }))
-            .remedy("Switch UPnP off or set ipv6_disable '1' in /etc/config/upnpd; miniupnpd has no IPv6 access rules."),
+            .remedy(format!(
+                "miniupnpd has no IPv6 access rules, so stop it opening IPv6 pinholes: in LuCI, {}, Advanced \
+                 Settings, tick Disable IPv6 mapping; or `uci set upnpd.config.ipv6_disable='1'; uci commit upnpd; \
+                 /etc/init.d/miniupnpd restart`. Or switch UPnP off altogether.",
+                remedy::LUCI_UPNP
+            )),
         );
     }
 }

@@ -45,6 +45,9 @@ pub struct Mapping<'a> {
     /// The nft rule handle in `upnp_prerouting`, when live.
     pub handle: Option<u64>,
     pub lease: Option<&'a Lease>,
+    /// Its lease has run out: miniupnpd drops it at its next cleanup and does not re-create it
+    /// from the file, but a live rule forwards until then.
+    pub expired: bool,
 }
 
 /// Whether this ruleset is firewall4's (an `inet fw4` table), so its UPnP chains are meaningful.
@@ -55,13 +58,9 @@ pub fn is_fw4(ruleset: &Ruleset) -> bool {
         .any(|c| c.family == "inet" && c.table == "fw4")
 }
 
-/// The mappings of a router. With the live ruleset, its `upnp_prerouting` DNATs are the live
-/// mappings (fw4 reloads empty the chains while the lease file still lists them, pitfall 3) and
-/// lease lines without a rule are dormant; without it, the unexpired lease lines of a serving
-/// miniupnpd. Dormant and lease-only mappings are only reported while miniupnpd serves. Linear
-/// in rules plus leases.
-fn lease_only(l: &Lease, live: bool) -> Mapping<'_> {
+fn lease_only(l: &Lease, live: bool, now: u64) -> Mapping<'_> {
     Mapping {
+        expired: lease_expired(l, now),
         proto: l.proto,
         ext_port: l.ext_port,
         every_port: false,
@@ -74,19 +73,29 @@ fn lease_only(l: &Lease, live: bool) -> Mapping<'_> {
     }
 }
 
+fn lease_expired(l: &Lease, now: u64) -> bool {
+    l.expires != 0 && l.expires <= now
+}
+
+/// The mappings of a router. With the live ruleset, its `upnp_prerouting` DNATs are the live
+/// mappings (fw4 reloads empty the chains while the lease file still lists them, pitfall 3) and
+/// lease lines without a rule are dormant; without it, the lease lines of a serving miniupnpd.
+/// Dormant and lease-only mappings are only reported while miniupnpd serves; expired ones are
+/// kept and marked. Linear in rules plus leases.
 pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
     let active = upnp_active(snap);
-    let unexpired = |l: &&Lease| l.expires == 0 || l.expires > snap.taken_at;
+    let now = snap.taken_at;
     let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) else {
         if !active {
             return Vec::new();
         }
+        // Without the ruleset an unexpired lease of a serving miniupnpd is taken as live; an
+        // expired one is listed as expired, not left out.
         return snap
             .upnp
             .leases
             .iter()
-            .filter(unexpired)
-            .map(|l| lease_only(l, true))
+            .map(|l| lease_only(l, !lease_expired(l, now), now))
             .collect();
     };
     let mut by_key: HashMap<(Protocol, u16, IpAddr), Vec<usize>> = HashMap::new();
@@ -131,12 +140,13 @@ pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
             source: "nft",
             handle: Some(r.handle),
             lease,
+            expired: lease.is_some_and(|l| lease_expired(l, now)),
         });
     }
     if active {
         for (i, l) in snap.upnp.leases.iter().enumerate() {
-            if !matched[i] && unexpired(&l) {
-                out.push(lease_only(l, false));
+            if !matched[i] {
+                out.push(lease_only(l, false, now));
             }
         }
     }

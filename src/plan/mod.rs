@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::Subject;
-use crate::facts::forwards::is_wan_forward;
+use crate::facts::forwards::{is_wan_forward, redirect_finding_id};
 use crate::facts::mappings::{is_fw4, mappings, upnp_active, Mapping};
 use crate::facts::Facts;
 use crate::formats::nft::Verdict;
@@ -505,14 +505,14 @@ fn forwards(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     for r in fw.redirects.iter().filter(|r| is_wan_forward(ctx, r)) {
         let device = r.dest_ip.as_deref().and_then(|ip| ctx.device_at(ip));
         let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
-        let Some(why) = policy.forward_violation(&r.section, r.name.as_deref(), camera) else {
+        let Some(why) = policy.forward_violation(r, camera) else {
             continue;
         };
         out.push(action(
             set("firewall", &r.section, "enabled", "0"),
             format!("disable port forward \"{}\": {why}", r.label()),
             Some((
-                "forward.not_allowed",
+                redirect_finding_id(ctx, r),
                 Subject::Section {
                     config: "firewall".into(),
                     section: r.section.clone(),

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::values::{fw4_bool, fw4_enum, words, PortRange};
 use crate::formats::uci::{Package, Section, Value};
+use crate::ports::Protocol;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Firewall {
@@ -88,6 +89,8 @@ pub enum NatTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Redirect {
     pub section: String,
+    /// An unnamed section: its `section` is a `cfg…` ID libuci made up, which shifts.
+    pub anonymous: bool,
     /// The `name` option, if set.
     pub name: Option<String>,
     /// The name fw4 puts in the rule comment (`!fw4: <name>`): `name`, else `@redirect[N]`.
@@ -108,12 +111,49 @@ pub struct Redirect {
     pub dest_port: Option<PortRange>,
     /// Why fw4 would skip this section, if it would.
     pub invalid: Option<String>,
+    /// Its place among the redirect sections, from 0 (`@redirect[N]`).
+    pub index: usize,
+    /// What it does in words, for an unnamed redirect (see [`Redirect::label`]).
+    #[serde(skip)]
+    description: String,
 }
 
 impl Redirect {
-    /// How people and LuCI name it: the `name` option, else the section name.
+    /// How people name it: the `name` option, else what it does ("unnamed port forward wan
+    /// tcp/80 → 192.168.16.235:80, 2nd redirect"). An anonymous section's `cfg…` ID changes when
+    /// an earlier section is added or removed, so it is never offered as a name.
     pub fn label(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.section)
+        self.name.as_deref().unwrap_or(&self.description)
+    }
+
+    fn describe(&self) -> String {
+        let protos = self.protocols.join("/");
+        let ports =
+            |p: Option<PortRange>| p.map_or_else(|| "every port".to_owned(), |p| p.to_string());
+        let from = format!(
+            "{} {protos}/{}",
+            self.src.as_deref().unwrap_or("*"),
+            ports(self.src_dport)
+        );
+        let to = match (&self.dest_ip, self.internal_ports()) {
+            (Some(ip), Some(p)) if ip.contains(':') => format!("[{ip}]:{p}"),
+            (Some(ip), Some(p)) => format!("{ip}:{p}"),
+            (Some(ip), None) => ip.clone(),
+            (None, _) => "the router".to_owned(),
+        };
+        let what = match self.target {
+            NatTarget::Dnat => "port forward",
+            NatTarget::Snat => "source NAT",
+        };
+        format!(
+            "unnamed {what} {from} → {to}, {} redirect",
+            ordinal(self.index + 1)
+        )
+    }
+
+    /// The transport protocols it forwards (`all` forwards TCP and UDP among the rest).
+    pub fn transports(&self) -> Vec<Protocol> {
+        transports(&self.protocols)
     }
 
     /// Whether fw4 renders it: enabled and valid.
@@ -150,12 +190,47 @@ pub struct Rule {
     pub dest_port: Vec<PortRange>,
     /// Lower-case target (`accept`, `reject`, `drop`, …).
     pub target: String,
+    /// `ipv4`, `ipv6` or `any` (fw4 also infers it from the addresses).
+    pub family: String,
     pub invalid: Option<String>,
+    /// Its place among the rule sections, from 0 (`@rule[N]`).
+    pub index: usize,
+    #[serde(skip)]
+    description: String,
 }
 
 impl Rule {
+    /// The `name` option, else what the rule does ("unnamed traffic rule wan → lan udp/500,
+    /// 8th rule"); never the shifting `cfg…` ID.
     pub fn label(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.section)
+        self.name.as_deref().unwrap_or(&self.description)
+    }
+
+    fn describe(&self) -> String {
+        let ports = if self.dest_port.is_empty() {
+            "every port".to_owned()
+        } else {
+            self.dest_port
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut what = format!(
+            "unnamed traffic rule {} → {} {}/{ports}",
+            self.src.as_deref().unwrap_or("this device"),
+            self.dest.as_deref().unwrap_or("this device"),
+            self.protocols.join("/")
+        );
+        if !self.dest_ip.is_empty() {
+            what.push_str(&format!(" to {}", self.dest_ip.join(", ")));
+        }
+        format!("{what}, {} rule", ordinal(self.index + 1))
+    }
+
+    /// The transport protocols it matches.
+    pub fn transports(&self) -> Vec<Protocol> {
+        transports(&self.protocols)
     }
 
     pub fn in_effect(&self) -> bool {
@@ -202,7 +277,11 @@ impl Firewall {
             .enumerate()
             .map(|(i, s)| redirect(s, i))
             .collect();
-        let rules = package.sections_of_type("rule").map(rule).collect();
+        let rules = package
+            .sections_of_type("rule")
+            .enumerate()
+            .map(|(i, s)| rule(s, i))
+            .collect();
         Firewall {
             defaults,
             zones,
@@ -284,8 +363,9 @@ fn redirect(s: &Section, index: usize) -> Redirect {
     if dest_ip.as_deref().is_some_and(|ip| ip.starts_with('!')) {
         invalid.push("dest_ip must not be negated".into());
     }
-    Redirect {
+    let mut r = Redirect {
         section: s.name.clone(),
+        anonymous: s.anonymous,
         name: s.get_str("name").map(str::to_owned),
         fw4_name: s
             .get_str("name")
@@ -301,10 +381,14 @@ fn redirect(s: &Section, index: usize) -> Redirect {
         dest_ip,
         dest_port,
         invalid: join_reasons(invalid),
-    }
+        index,
+        description: String::new(),
+    };
+    r.description = r.describe();
+    r
 }
 
-fn rule(s: &Section) -> Rule {
+fn rule(s: &Section, index: usize) -> Rule {
     let mut invalid = Vec::new();
     let enabled = bool_option(s, "enabled", true, &mut invalid);
     let mut dest_port = Vec::new();
@@ -315,7 +399,8 @@ fn rule(s: &Section) -> Rule {
         }
     }
     let target = s.get_str("target").unwrap_or("drop").to_ascii_lowercase();
-    Rule {
+    let family = s.get_str("family").unwrap_or("any").to_ascii_lowercase();
+    let mut r = Rule {
         section: s.name.clone(),
         name: s.get_str("name").map(str::to_owned),
         enabled,
@@ -327,8 +412,45 @@ fn rule(s: &Section) -> Rule {
         dest_ip: words(s.get("dest_ip")),
         dest_port,
         target,
+        family,
         invalid: join_reasons(invalid),
+        index,
+        description: String::new(),
+    };
+    r.description = r.describe();
+    r
+}
+
+/// "1st", "2nd", "3rd", "11th", "22nd".
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// fw4's protocol names as transport protocols; `all` carries TCP and UDP too.
+fn transports(protocols: &[String]) -> Vec<Protocol> {
+    let mut out = Vec::new();
+    for p in protocols {
+        let found: &[Protocol] = match p.as_str() {
+            "tcp" => &[Protocol::Tcp],
+            "udp" => &[Protocol::Udp],
+            "udplite" | "136" => &[Protocol::UdpLite],
+            "all" => &[Protocol::Tcp, Protocol::Udp],
+            _ => &[],
+        };
+        for f in found {
+            if !out.contains(f) {
+                out.push(*f);
+            }
+        }
     }
+    out
 }
 
 /// fw4's protocol list: default tcp+udp, `tcpudp` expands, `any`/`*` mean all.

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use super::firewall::Redirect;
+use super::values::PortRange;
 use crate::formats::uci::{Package, Section};
 use crate::lan::DeviceClass;
 use crate::mac::Mac;
@@ -18,6 +20,17 @@ pub enum UpnpPolicy {
     Allow,
 }
 
+impl UpnpPolicy {
+    /// The value as /etc/config/camguard spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpnpPolicy::Off => "off",
+            UpnpPolicy::Restricted => "restricted",
+            UpnpPolicy::Allow => "allow",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ForwardPolicy {
@@ -25,6 +38,18 @@ pub enum ForwardPolicy {
     Allowlist,
     NoCameras,
     Allow,
+}
+
+impl ForwardPolicy {
+    /// The value as /etc/config/camguard spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForwardPolicy::Off => "off",
+            ForwardPolicy::Allowlist => "allowlist",
+            ForwardPolicy::NoCameras => "no_cameras",
+            ForwardPolicy::Allow => "allow",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,6 +72,110 @@ pub struct DevicePolicy {
     pub upnp_deny: bool,
 }
 
+/// One `config allow_forward` entry: a redirect by its `name` (or a named section), or — for an
+/// unnamed redirect — by what it does: every option given must match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AllowForward {
+    pub section: String,
+    pub redirect: Option<String>,
+    pub proto: Option<String>,
+    pub src_dport: Option<String>,
+    pub dest_ip: Option<String>,
+    pub dest_port: Option<String>,
+    pub src_ip: Option<String>,
+}
+
+impl AllowForward {
+    /// Whether the entry says what the forward does (rather than naming it).
+    pub fn describes_content(&self) -> bool {
+        self.src_dport.is_some() || self.dest_ip.is_some() || self.dest_port.is_some()
+    }
+
+    /// Whether this entry keeps the redirect.
+    pub fn matches(&self, r: &Redirect) -> bool {
+        if let Some(name) = &self.redirect {
+            let by_name =
+                r.name.as_deref() == Some(name.as_str()) || (!r.anonymous && r.section == *name);
+            if !by_name {
+                return false;
+            }
+        }
+        if self.redirect.is_none() && !self.describes_content() {
+            return false;
+        }
+        let port = |text: &Option<String>, actual: Option<PortRange>| {
+            text.as_deref()
+                .is_none_or(|t| PortRange::parse(t).is_some_and(|p| Some(p) == actual))
+        };
+        let proto_ok = self.proto.as_deref().is_none_or(|p| {
+            let mut wanted = words_of(p);
+            let mut actual = r.protocols.clone();
+            wanted.sort();
+            actual.sort();
+            wanted == actual
+        });
+        proto_ok
+            && port(&self.src_dport, r.src_dport)
+            && port(&self.dest_port, r.internal_ports())
+            && self
+                .dest_ip
+                .as_deref()
+                .is_none_or(|ip| r.dest_ip.as_deref() == Some(ip))
+            && self
+                .src_ip
+                .as_deref()
+                .is_none_or(|ip| r.src_ip.as_deref() == Some(ip))
+    }
+
+    /// The entry in words: "redirect 'Plex'", "tcp port 8080 to 192.168.1.20:80".
+    pub fn describe(&self) -> String {
+        if let Some(name) = &self.redirect {
+            return format!("redirect '{name}'");
+        }
+        let mut parts = Vec::new();
+        if let Some(p) = &self.proto {
+            parts.push(p.clone());
+        }
+        if let Some(p) = &self.src_dport {
+            parts.push(format!("port {p}"));
+        }
+        match (&self.dest_ip, &self.dest_port) {
+            (Some(ip), Some(p)) => parts.push(format!("to {ip}:{p}")),
+            (Some(ip), None) => parts.push(format!("to {ip}")),
+            (None, Some(p)) => parts.push(format!("to port {p}")),
+            (None, None) => {}
+        }
+        if let Some(ip) = &self.src_ip {
+            parts.push(format!("from {ip}"));
+        }
+        parts.join(" ")
+    }
+}
+
+/// fw4's protocol words, expanded the way the firewall model expands them.
+fn words_of(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in text.split_whitespace() {
+        let w = w.to_ascii_lowercase();
+        let expanded: Vec<String> = match w.as_str() {
+            "tcpudp" => vec!["tcp".into(), "udp".into()],
+            "any" | "*" => vec!["all".into()],
+            _ => vec![w],
+        };
+        for e in expanded {
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+/// libuci names an anonymous section `cfg` and six hex digits (`cfg%02x%04x`).
+pub fn looks_like_anonymous_id(name: &str) -> bool {
+    name.len() == 9 && name.starts_with("cfg") && name[3..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Policy {
     pub enabled: bool,
@@ -59,8 +188,8 @@ pub struct Policy {
     /// Probe LAN devices' camera ports (554, 8554, 80, 8000, 37777, 34567, 88) once a day to
     /// classify them; `credential_check` probes camera-like devices anyway.
     pub probe: bool,
-    /// Redirects kept under `forwards 'allowlist'`: section names or `name` options.
-    pub allow_forwards: Vec<String>,
+    /// Redirects kept under `forwards 'allowlist'` (`config allow_forward`).
+    pub allow_forwards: Vec<AllowForward>,
     pub devices: Vec<DevicePolicy>,
 }
 
@@ -194,8 +323,18 @@ impl Policy {
             }
         }
         for s in package.sections_of_type("allow_forward") {
-            if let Some(r) = s.get_str("redirect").filter(|r| !r.is_empty()) {
-                policy.allow_forwards.push(r.to_owned());
+            let text = |o: &str| s.get_str(o).filter(|v| !v.is_empty()).map(str::to_owned);
+            let entry = AllowForward {
+                section: s.name.clone(),
+                redirect: text("redirect"),
+                proto: text("proto"),
+                src_dport: text("src_dport"),
+                dest_ip: text("dest_ip"),
+                dest_port: text("dest_port"),
+                src_ip: text("src_ip"),
+            };
+            if entry.redirect.is_some() || entry.describes_content() {
+                policy.allow_forwards.push(entry);
             }
         }
         for s in package.sections_of_type("device") {
@@ -241,27 +380,45 @@ impl Policy {
         self.devices.iter().find(|d| d.mac == mac)
     }
 
-    /// Whether a redirect is on the allowlist (by section name or `name` option).
-    pub fn forward_allowed(&self, section: &str, name: Option<&str>) -> bool {
+    /// Whether a redirect is on the allowlist. An entry that names an anonymous section's
+    /// `cfg…` ID never counts: those IDs shift when an earlier section is added or removed, so
+    /// it may name another forward by now (the audit reports such entries).
+    pub fn forward_allowed(&self, r: &Redirect) -> bool {
+        self.allow_forwards.iter().any(|a| a.matches(r))
+    }
+
+    /// Allowlist entries that name an anonymous section by its shifting ID, with the redirect
+    /// the ID points at today, if any.
+    pub fn ambiguous_allow_entries<'r>(
+        &self,
+        redirects: &'r [Redirect],
+    ) -> Vec<(&AllowForward, Option<&'r Redirect>)> {
         self.allow_forwards
             .iter()
-            .any(|a| a == section || Some(a.as_str()) == name)
+            .filter(|a| {
+                a.redirect.as_deref().is_some_and(|name| {
+                    looks_like_anonymous_id(name)
+                        && !redirects.iter().any(|r| !r.anonymous && r.section == name)
+                })
+            })
+            .map(|a| {
+                let now = redirects
+                    .iter()
+                    .find(|r| Some(r.section.as_str()) == a.redirect.as_deref());
+                (a, now)
+            })
+            .collect()
     }
 
     /// Why a port forward from the internet breaks the `forwards` policy, if it does. One place
     /// for the rule: the audit reports it, the planner disables what it flags, LuCI shows it.
-    pub fn forward_violation(
-        &self,
-        section: &str,
-        name: Option<&str>,
-        to_camera: bool,
-    ) -> Option<&'static str> {
+    pub fn forward_violation(&self, r: &Redirect, to_camera: bool) -> Option<&'static str> {
         match self.forwards {
             ForwardPolicy::Allow => None,
             ForwardPolicy::Off => Some("your policy allows no port forwards (forwards 'off')"),
             ForwardPolicy::NoCameras => to_camera
                 .then_some("your policy forbids forwards to cameras (forwards 'no_cameras')"),
-            ForwardPolicy::Allowlist => (!self.forward_allowed(section, name))
+            ForwardPolicy::Allowlist => (!self.forward_allowed(r))
                 .then_some("it is not on camguard's allowlist (forwards 'allowlist')"),
         }
     }
@@ -349,7 +506,11 @@ mod tests {
         ]))
         .unwrap();
         assert!(p.enforce);
-        assert!(p.forward_allowed("cfg123", Some("Plex")));
+        let fw = crate::snapshot::Firewall::from_uci(&Package {
+            name: "firewall".into(),
+            sections: vec![section("redirect", &[("name", "Plex"), ("src", "wan")])],
+        });
+        assert!(p.forward_allowed(&fw.redirects[0]));
         let d = p.device("3c:ef:8c:00:00:01".parse().unwrap()).unwrap();
         assert_eq!(d.class, Some(DeviceClass::Nvr));
         assert_eq!(d.internet, Some(Access::Block));
