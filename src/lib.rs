@@ -8,6 +8,7 @@
 
 // Words everything uses, and the data models: no I/O.
 pub mod mac;
+pub mod passwords;
 pub mod ports;
 pub mod text;
 pub mod time;

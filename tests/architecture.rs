@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("text", WORDS),
     ("mac", WORDS),
+    ("passwords", WORDS),
     ("ports", WORDS),
     ("time", WORDS),
     ("lan", WORDS),
@@ -150,7 +151,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("main", &[]),
 ];
 
-const WORDS: &[&str] = &["text", "mac", "ports", "time"];
+const WORDS: &[&str] = &["text", "mac", "ports", "time", "passwords"];
 
 /// The pure core, and what it must never name.
 const PURE: &[&str] = &[
