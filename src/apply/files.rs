@@ -1,0 +1,88 @@
+//! Router files camguard edits itself, not through rpcd: the UPnP lease file and files it empties.
+use std::path::PathBuf;
+
+use super::Executor;
+use crate::formats::leases::parse_leases;
+use crate::ports::Protocol;
+use crate::source::RootDir;
+
+impl Executor<'_> {
+    pub(super) fn files(&self) -> Option<RootDir> {
+        RootDir::open(&self.root).ok()
+    }
+
+    pub(super) fn host_path(&self, router_path: &str) -> Option<PathBuf> {
+        self.files()?.host_path(router_path)
+    }
+
+    /// The raw lines of the lease file that are this mapping (every field compared).
+    pub(super) fn lease_lines_matching(
+        &self,
+        proto: Protocol,
+        ext: u16,
+        addr: std::net::IpAddr,
+        int: u16,
+    ) -> Vec<String> {
+        let Some(path) = self.host_path(&self.lease_file) else {
+            return Vec::new();
+        };
+        let Ok(bytes) = std::fs::read(path) else {
+            return Vec::new();
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        text.lines()
+            .filter(|line| {
+                parse_leases(line.as_bytes())
+                    .entries
+                    .first()
+                    .is_some_and(|l| {
+                        l.proto == proto
+                            && l.ext_port == ext
+                            && std::net::IpAddr::V4(l.int_addr) == addr
+                            && l.int_port == int
+                    })
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Writes a router file atomically (temporary file in the same directory, then rename).
+    pub(super) fn write_file(&self, router_path: &str, bytes: &[u8]) -> Result<(), String> {
+        let path = self
+            .host_path(router_path)
+            .ok_or_else(|| format!("{router_path}: not inside the router root"))?;
+        let tmp = path.with_extension("camguard-tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                format!("{router_path}: {e}")
+            })
+    }
+
+    /// Drops the mapping's lines from the lease file. miniupnpd appends to it and rewrites it
+    /// through a rename, so the file is re-read right before the replace; lines it added in
+    /// between are kept.
+    pub(super) fn remove_lease_lines(
+        &self,
+        proto: Protocol,
+        ext: u16,
+        addr: std::net::IpAddr,
+        int: u16,
+    ) -> Result<(), String> {
+        let Some(path) = self.host_path(&self.lease_file) else {
+            return Ok(());
+        };
+        let Ok(bytes) = std::fs::read(&path) else {
+            return Ok(());
+        };
+        let doomed = self.lease_lines_matching(proto, ext, addr, int);
+        let text = String::from_utf8_lossy(&bytes);
+        let kept: String = text
+            .lines()
+            .filter(|l| !doomed.iter().any(|d| d == l))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        self.write_file(&self.lease_file.clone(), kept.as_bytes())
+    }
+}

@@ -1,0 +1,323 @@
+//! Undoing a journal entry, and rolling back the entries an interruption left `applying`.
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::rpcd::{rc_init, section_order, to_value, uci};
+use super::{Before, Entry, Executor, Journal, State};
+use crate::bus::{status, BusError};
+
+/// What `revert` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reverted {
+    pub journal_id: String,
+    pub reverted: usize,
+    pub failed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevertError {
+    /// No such entry, or nothing left to revert (ubus NOT_FOUND).
+    NotFound(String),
+    /// Foreign staged changes or a pending LuCI apply: try again later.
+    Blocked(String),
+}
+
+impl std::fmt::Display for RevertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RevertError::NotFound(m) | RevertError::Blocked(m) => f.write_str(m),
+        }
+    }
+}
+
+impl Executor<'_> {
+    /// Undoes a journal entry (the newest not yet reverted when `id` is None).
+    pub fn revert(&mut self, id: Option<&str>) -> Result<Reverted, RevertError> {
+        let journal = Journal::new(&self.root);
+        let mut entry = match id {
+            Some(id) => journal
+                .read(id)
+                .map_err(|e| RevertError::NotFound(e.to_string()))?,
+            None => journal
+                .entries()
+                .into_iter()
+                .find(|e| e.state != State::Reverted)
+                .ok_or_else(|| {
+                    RevertError::NotFound("nothing to revert: the journal is empty".into())
+                })?,
+        };
+        if entry.state == State::Reverted {
+            return Err(RevertError::NotFound(format!(
+                "journal entry {} is already reverted",
+                entry.id
+            )));
+        }
+        let configs: BTreeSet<String> = entry
+            .before
+            .iter()
+            .filter_map(|b| match b {
+                Before::Option { config, .. }
+                | Before::SectionTail { config, .. }
+                | Before::AddedSection { config, .. }
+                | Before::DeletedSection { config, .. }
+                | Before::Order { config, .. } => Some(config.clone()),
+                _ => None,
+            })
+            .collect();
+        for c in &configs {
+            match self.commit_blocked(c) {
+                Ok(false) => {}
+                Ok(true) => {
+                    return Err(RevertError::Blocked(format!(
+                        "a LuCI apply is pending on {c}; revert again once it is confirmed"
+                    )))
+                }
+                Err(e) => return Err(RevertError::Blocked(e)),
+            }
+        }
+        let mut tally = Tally::default();
+        // Values first, then sections, then order: the order restore sees the final set.
+        for b in entry.before.iter().rev() {
+            if let Before::Option {
+                config,
+                section,
+                option,
+                value,
+            } = b
+            {
+                let r = match value {
+                    Some(v) => uci(
+                        self.bus,
+                        "set",
+                        json!({ "config": config, "section": section, "values": { option: to_value(v) } }),
+                    ),
+                    None => uci(
+                        self.bus,
+                        "delete",
+                        json!({ "config": config, "section": section, "option": option }),
+                    ),
+                };
+                tally.note_bus(r, format!("restore {config}.{section}.{option}"));
+            }
+        }
+        for b in &entry.before {
+            if let Before::SectionTail {
+                config,
+                section,
+                options,
+            } = b
+            {
+                for (option, _) in options {
+                    let r = uci(
+                        self.bus,
+                        "delete",
+                        json!({ "config": config, "section": section, "option": option }),
+                    );
+                    tally.note_bus(r, format!("clear {config}.{section}.{option}"));
+                }
+                for (option, value) in options {
+                    let args = json!({ "config": config, "section": section, "values": { option: to_value(value) } });
+                    let r = uci(self.bus, "set", args);
+                    tally.note_bus(r, format!("restore {config}.{section}.{option}"));
+                }
+            }
+        }
+        for b in entry.before.iter().rev() {
+            match b {
+                Before::AddedSection { config, section } => {
+                    let r = uci(
+                        self.bus,
+                        "delete",
+                        json!({ "config": config, "section": section }),
+                    );
+                    // Not there: the interrupted enforcement never got to add it.
+                    let r = match r {
+                        Err(BusError::Status(status::NOT_FOUND)) => Ok(Value::Null),
+                        r => r,
+                    };
+                    tally.note_bus(r, format!("remove {config}.{section}"));
+                }
+                Before::DeletedSection {
+                    config,
+                    section,
+                    r#type,
+                    values,
+                } => {
+                    let values: serde_json::Map<String, Value> = values
+                        .iter()
+                        .map(|(k, v)| (k.clone(), to_value(v)))
+                        .collect();
+                    let r = uci(
+                        self.bus,
+                        "add",
+                        json!({ "config": config, "type": r#type, "name": section, "values": values }),
+                    );
+                    tally.note_bus(r, format!("re-add {config}.{section}"));
+                }
+                _ => {}
+            }
+        }
+        for b in &entry.before {
+            if let Before::Order { config, sections } = b {
+                let now = section_order(self.bus, config).unwrap_or_default();
+                let mut order: Vec<&String> = sections.iter().filter(|s| now.contains(s)).collect();
+                order.extend(now.iter().filter(|s| !sections.contains(s)));
+                let r = uci(
+                    self.bus,
+                    "order",
+                    json!({ "config": config, "sections": order }),
+                );
+                tally.note_bus(r, format!("restore the order of {config}"));
+            }
+        }
+        for c in &configs {
+            let r = uci(self.bus, "commit", json!({ "config": c }));
+            tally.note_bus(r, format!("commit {c}"));
+        }
+        let mut replay = false;
+        for b in &entry.before {
+            match b {
+                Before::File { path, content } => {
+                    let r = self.write_file(path, content.as_bytes());
+                    replay |= tally.note(r, format!("restore {path}"));
+                }
+                Before::LeaseLines { path, lines } if !lines.is_empty() => {
+                    let current = self
+                        .host_path(path)
+                        .and_then(|p| std::fs::read(p).ok())
+                        .unwrap_or_default();
+                    let mut text = String::from_utf8_lossy(&current).into_owned();
+                    for l in lines {
+                        if !text.lines().any(|x| x == l) {
+                            text.push_str(l);
+                            text.push('\n');
+                        }
+                    }
+                    let r = self.write_file(path, text.as_bytes());
+                    replay |= tally.note(r, format!("restore {path}"));
+                }
+                _ => {}
+            }
+        }
+        for b in &entry.before {
+            if let Before::Service {
+                name,
+                enabled,
+                running,
+            } = b
+            {
+                if *enabled == Some(true) {
+                    let r = rc_init(self.bus, name, "enable");
+                    tally.note_bus(r, format!("enable {name}"));
+                }
+                if *running == Some(true) {
+                    // A restart makes miniupnpd replay the restored lease lines.
+                    let action = if replay { "restart" } else { "start" };
+                    let r = rc_init(self.bus, name, action);
+                    tally.note_bus(r, format!("{action} {name}"));
+                }
+            }
+        }
+        if let Some(e) = tally.interrupted {
+            // Left as it was (`applying` stays `applying`): recovery runs it again, and every
+            // step of a revert can run twice.
+            return Err(RevertError::Blocked(format!(
+                "ubus went away during the revert of {} ({e}); run it again once ubus answers",
+                entry.id
+            )));
+        }
+        entry.state = State::Reverted;
+        if let Err(e) = journal.write(&entry) {
+            tally.failed.push(format!(
+                "cannot mark journal entry {} reverted: {e}",
+                entry.id
+            ));
+        }
+        Ok(Reverted {
+            journal_id: entry.id,
+            reverted: tally.count,
+            failed: tally.failed,
+        })
+    }
+
+    /// After a crash, a power loss or ubus going away mid-enforce: entries still `applying` are
+    /// reverted, so no half-applied state survives. What such an entry left staged in rpcd's
+    /// savedir is discarded first, but only where every staged change is one the entry made.
+    /// `stuck` is true when an entry could not be rolled back yet (ubus not back): call again.
+    pub fn recover(&mut self) -> Recovery {
+        let journal = Journal::new(&self.root);
+        let stuck: Vec<Entry> = journal
+            .entries()
+            .into_iter()
+            .filter(|e| e.state == State::Applying)
+            .collect();
+        let mut recovery = Recovery::default();
+        for entry in stuck {
+            let id = entry.id.clone();
+            if let Err(e) = self.discard_staged_leftovers(&entry) {
+                recovery.log.push(format!(
+                    "could not roll back interrupted enforcement {id} yet: {e}"
+                ));
+                recovery.stuck = true;
+                continue;
+            }
+            match self.revert(Some(&id)) {
+                Ok(r) => recovery.log.push(format!(
+                    "rolled back interrupted enforcement {id} ({} changes)",
+                    r.reverted
+                )),
+                Err(e) => {
+                    recovery.log.push(format!(
+                        "could not roll back interrupted enforcement {id} yet: {e}"
+                    ));
+                    recovery.stuck = true;
+                }
+            }
+        }
+        recovery
+    }
+}
+
+/// What `recover` did, and whether anything is left to roll back.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    pub log: Vec<String>,
+    pub stuck: bool,
+}
+
+/// Counts what a revert restored and collects what it could not.
+#[derive(Default)]
+struct Tally {
+    count: usize,
+    failed: Vec<String>,
+    /// Set when ubus went away: what follows failed for that reason alone.
+    interrupted: Option<BusError>,
+}
+
+impl Tally {
+    /// Records one result; true when it succeeded.
+    fn note<T, E: std::fmt::Display>(&mut self, r: Result<T, E>, what: String) -> bool {
+        match r {
+            Ok(_) => {
+                self.count += 1;
+                true
+            }
+            Err(e) => {
+                self.failed.push(format!("{what}: {e}"));
+                false
+            }
+        }
+    }
+
+    /// [`Tally::note`] for a ubus call, remembering an interruption.
+    fn note_bus(&mut self, r: Result<Value, BusError>, what: String) -> bool {
+        if let Err(e) = &r {
+            if e.interrupts() && self.interrupted.is_none() {
+                self.interrupted = Some(e.clone());
+            }
+        }
+        self.note(r, what)
+    }
+}
