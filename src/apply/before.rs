@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::rpcd::{from_value, section_order, uci};
-use super::{Before, Executor};
+use super::{ApplyError, Before, Executor};
 use crate::bus::{status, BusError};
 use crate::plan::{Action, Step, UciValue};
 
@@ -14,7 +14,7 @@ impl Executor<'_> {
         &mut self,
         actions: &[Action],
         skip: &BTreeSet<String>,
-    ) -> Result<Vec<Before>, String> {
+    ) -> Result<Vec<Before>, ApplyError> {
         let mut before = Vec::new();
         let mut tails: BTreeMap<(String, String), Vec<(String, UciValue)>> = BTreeMap::new();
         let mut services_seen = BTreeSet::new();
@@ -42,7 +42,12 @@ impl Executor<'_> {
                     ) {
                         Ok(v) => from_value(&v["value"]),
                         Err(BusError::Status(status::NOT_FOUND)) => None,
-                        Err(e) => return Err(format!("uci get {config}.{section}.{option}: {e}")),
+                        Err(e) => {
+                            return Err(ApplyError::bus(
+                                format!("uci get {config}.{section}.{option}"),
+                                e,
+                            ))
+                        }
                     };
                     if value.is_some() {
                         self.record_tail(&mut tails, config, section, option)?;
@@ -64,7 +69,7 @@ impl Executor<'_> {
                         "get",
                         json!({ "config": config, "section": section }),
                     )
-                    .map_err(|e| format!("uci get {config}.{section}: {e}"))?;
+                    .map_err(|e| ApplyError::bus(format!("uci get {config}.{section}"), e))?;
                     let values = v["values"].as_object().cloned().unwrap_or_default();
                     before.push(Before::DeletedSection {
                         config: config.clone(),
@@ -90,7 +95,7 @@ impl Executor<'_> {
                 Step::UciOrder { config, .. } => {
                     if orders_seen.insert(config.clone()) {
                         let sections = section_order(self.bus, config)
-                            .map_err(|e| format!("uci get {config}: {e}"))?;
+                            .map_err(|e| ApplyError::bus(format!("uci get {config}"), e))?;
                         before.push(Before::Order {
                             config: config.clone(),
                             sections,
@@ -154,13 +159,13 @@ impl Executor<'_> {
         config: &str,
         section: &str,
         option: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let v = uci(
             self.bus,
             "get",
             json!({ "config": config, "section": section }),
         )
-        .map_err(|e| format!("uci get {config}.{section}: {e}"))?;
+        .map_err(|e| ApplyError::bus(format!("uci get {config}.{section}"), e))?;
         let options: Vec<(String, UciValue)> = v["values"]
             .as_object()
             .map(|m| {

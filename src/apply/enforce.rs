@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::nft::delete_rule;
 use super::rpcd::{rc_init, to_value, uci};
-use super::{journal, Check, Entry, Executor, Journal, State};
+use super::{journal, ApplyError, Check, Entry, Executor, Journal, State};
 use crate::bus::{status, BusError};
 use crate::plan::{Action, Step};
 
@@ -60,13 +60,13 @@ impl Executor<'_> {
         let mut blocked: BTreeMap<String, String> = BTreeMap::new();
         let mut pending_configs: BTreeSet<String> = BTreeSet::new();
         for c in &configs {
-            match self.commit_blocked(c) {
-                Ok(true) => {
+            match self.check_committable(c) {
+                Ok(()) => {}
+                Err(ApplyError::PendingApply { .. }) => {
                     pending_configs.insert(c.clone());
                 }
-                Ok(false) => {}
                 Err(e) => {
-                    blocked.insert(c.clone(), e);
+                    blocked.insert(c.clone(), format!("{e}, then enforce again"));
                 }
             }
         }
@@ -96,11 +96,14 @@ impl Executor<'_> {
             failed: vec![],
             pending: vec![],
         };
-        if let Err(e) = journal.write(&entry) {
-            outcome.failed.push(json!({
-                "action": null,
-                "error": format!("cannot write the journal in {} ({e}); nothing was changed", journal.dir().display())
-            }));
+        if let Err(error) = journal.write(&entry) {
+            let e = ApplyError::Journal {
+                dir: journal.dir().to_path_buf(),
+                error,
+            };
+            outcome
+                .failed
+                .push(json!({ "action": null, "error": format!("{e}; nothing was changed") }));
             return outcome;
         }
 
@@ -128,7 +131,7 @@ impl Executor<'_> {
                         dirty.insert(c.to_owned());
                     }
                 }
-                Err(e) if e.interrupts() => {
+                Err(ApplyError::Step(e)) if e.interrupts() => {
                     interrupted = Some(e);
                     break;
                 }
@@ -164,7 +167,11 @@ impl Executor<'_> {
                                 for j in staged {
                                     entry.failed.push(journal::Failure {
                                         action: j,
-                                        error: format!("uci commit {c}: {e}"),
+                                        error: ApplyError::bus(
+                                            format!("uci commit {c}"),
+                                            e.clone(),
+                                        )
+                                        .to_string(),
                                     });
                                 }
                                 // Not left staged for anyone else's next `uci commit`: the
@@ -176,22 +183,23 @@ impl Executor<'_> {
                 }
             }
         }
-        if let Some(e) = interrupted {
+        if let Some(error) = interrupted {
             // The entry stays `applying`: what was staged or changed so far is rolled back by
             // `recover` once ubus answers again, as after a crash.
             let _ = journal.write(&entry);
             crate::log::warn(&format!(
-                "enforcement {} interrupted ({e}); it is rolled back once ubus answers again",
+                "enforcement {} interrupted ({error}); it is rolled back once ubus answers again",
                 entry.id
             ));
             outcome.journal_id = Some(entry.id.clone());
             outcome.interrupted = true;
-            outcome.failed.push(json!({
-                "action": null,
-                "error": format!(
-                    "ubus went away mid-way ({e}); camguard rolls back journal entry {} as soon as \
-                     ubus answers again", entry.id)
-            }));
+            let e = ApplyError::Interrupted {
+                id: entry.id.clone(),
+                error,
+            };
+            outcome
+                .failed
+                .push(json!({ "action": null, "error": e.to_string() }));
             return outcome;
         }
         if restart_miniupnpd {
@@ -200,7 +208,7 @@ impl Executor<'_> {
             if let Err(e) = rc_init(self.bus, "miniupnpd", "restart") {
                 entry.failed.push(journal::Failure {
                     action: actions.len(),
-                    error: format!("restart miniupnpd: {e}"),
+                    error: ApplyError::bus("restart miniupnpd".into(), e).to_string(),
                 });
             }
         }
@@ -224,12 +232,12 @@ impl Executor<'_> {
         outcome
     }
 
-    /// Runs one step. Local file errors come back as `BusError::Other`.
+    /// Runs one step.
     pub(super) fn run(
         &mut self,
         step: &Step,
         restart_miniupnpd: &mut bool,
-    ) -> Result<(), BusError> {
+    ) -> Result<(), ApplyError> {
         let r = match step {
             Step::UciSet {
                 config,
@@ -275,7 +283,7 @@ impl Executor<'_> {
             ),
             Step::Service { name, action } => rc_init(self.bus, name, action),
             Step::TruncateFile { path } => {
-                return self.write_file(path, b"").map_err(BusError::Other);
+                return self.write_file(path, b"");
             }
             Step::RevokeMapping {
                 proto,
@@ -284,8 +292,7 @@ impl Executor<'_> {
                 int_port,
                 nft_handles,
             } => {
-                self.remove_lease_lines(*proto, *ext_port, *int_addr, *int_port)
-                    .map_err(BusError::Other)?;
+                self.remove_lease_lines(*proto, *ext_port, *int_addr, *int_port)?;
                 let deleted = self.nft
                     && nft_handles
                         .iter()
@@ -296,6 +303,6 @@ impl Executor<'_> {
                 return Ok(());
             }
         };
-        r.map(|_| ())
+        r.map(|_| ()).map_err(ApplyError::Step)
     }
 }

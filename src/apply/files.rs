@@ -1,7 +1,7 @@
 //! Router files camguard edits itself, not through rpcd: the UPnP lease file and files it empties.
 use std::path::PathBuf;
 
-use super::Executor;
+use super::{ApplyError, Executor};
 use crate::formats::leases::parse_leases;
 use crate::ports::Protocol;
 use crate::source::RootDir;
@@ -47,16 +47,21 @@ impl Executor<'_> {
     }
 
     /// Writes a router file atomically (temporary file in the same directory, then rename).
-    pub(super) fn write_file(&self, router_path: &str, bytes: &[u8]) -> Result<(), String> {
+    pub(super) fn write_file(&self, router_path: &str, bytes: &[u8]) -> Result<(), ApplyError> {
         let path = self
             .host_path(router_path)
-            .ok_or_else(|| format!("{router_path}: not inside the router root"))?;
+            .ok_or_else(|| ApplyError::OutsideRoot {
+                path: router_path.to_owned(),
+            })?;
         let tmp = path.with_extension("camguard-tmp");
         std::fs::write(&tmp, bytes)
             .and_then(|_| std::fs::rename(&tmp, &path))
             .map_err(|e| {
                 let _ = std::fs::remove_file(&tmp);
-                format!("{router_path}: {e}")
+                ApplyError::File {
+                    path: router_path.to_owned(),
+                    error: e,
+                }
             })
     }
 
@@ -69,7 +74,7 @@ impl Executor<'_> {
         ext: u16,
         addr: std::net::IpAddr,
         int: u16,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let Some(path) = self.host_path(&self.lease_file) else {
             return Ok(());
         };

@@ -11,6 +11,7 @@
 //! of interrupted entries), `journal`, `rpcd` (the calls themselves).
 mod before;
 mod enforce;
+mod error;
 mod files;
 pub mod journal;
 mod nft;
@@ -26,8 +27,9 @@ use std::path::PathBuf;
 
 use crate::bus::Bus;
 pub use enforce::Outcome;
+pub use error::ApplyError;
 pub use journal::{Before, Entry, Journal, State};
-pub use revert::{Recovery, RevertError, Reverted};
+pub use revert::{Recovery, Reverted};
 pub use verify::Check;
 
 /// Carries out actions on one router: UCI and services through rpcd over ubus, lease files and

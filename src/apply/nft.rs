@@ -1,12 +1,14 @@
 //! Deleting a revoked mapping's rules from the live nft ruleset.
 use std::process::Command;
 
+use super::ApplyError;
+
 /// `nft delete rule inet fw4 <chain> handle <n>`.
-pub(super) fn delete_rule(chain: &str, handle: u64) -> Result<(), String> {
+pub(super) fn delete_rule(chain: &str, handle: u64) -> Result<(), ApplyError> {
     if !chain.starts_with("upnp_") {
-        return Err(format!(
-            "refusing to delete from chain {chain}: only the upnp chains are camguard's to edit"
-        ));
+        return Err(ApplyError::ForeignChain {
+            chain: chain.to_owned(),
+        });
     }
     let out = Command::new("nft")
         .args([
@@ -19,13 +21,14 @@ pub(super) fn delete_rule(chain: &str, handle: u64) -> Result<(), String> {
             &handle.to_string(),
         ])
         .output()
-        .map_err(|e| format!("nft: {e}"))?;
+        .map_err(ApplyError::Nft)?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "nft delete rule {chain} handle {handle}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(ApplyError::NftDelete {
+            chain: chain.to_owned(),
+            handle,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::rpcd::{rc_init, section_order, to_value, uci};
-use super::{Before, Entry, Executor, Journal, State};
+use super::{ApplyError, Before, Entry, Executor, Journal, State};
 use crate::bus::{status, BusError};
 
 /// What `revert` reports.
@@ -16,43 +16,20 @@ pub struct Reverted {
     pub failed: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RevertError {
-    /// No such entry, or nothing left to revert (ubus NOT_FOUND).
-    NotFound(String),
-    /// Foreign staged changes or a pending LuCI apply: try again later.
-    Blocked(String),
-}
-
-impl std::fmt::Display for RevertError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RevertError::NotFound(m) | RevertError::Blocked(m) => f.write_str(m),
-        }
-    }
-}
-
 impl Executor<'_> {
     /// Undoes a journal entry (the newest not yet reverted when `id` is None).
-    pub fn revert(&mut self, id: Option<&str>) -> Result<Reverted, RevertError> {
+    pub fn revert(&mut self, id: Option<&str>) -> Result<Reverted, ApplyError> {
         let journal = Journal::new(&self.root);
         let mut entry = match id {
-            Some(id) => journal
-                .read(id)
-                .map_err(|e| RevertError::NotFound(e.to_string()))?,
+            Some(id) => journal.read(id).map_err(ApplyError::NoEntry)?,
             None => journal
                 .entries()
                 .into_iter()
                 .find(|e| e.state != State::Reverted)
-                .ok_or_else(|| {
-                    RevertError::NotFound("nothing to revert: the journal is empty".into())
-                })?,
+                .ok_or(ApplyError::NothingToRevert)?,
         };
         if entry.state == State::Reverted {
-            return Err(RevertError::NotFound(format!(
-                "journal entry {} is already reverted",
-                entry.id
-            )));
+            return Err(ApplyError::AlreadyReverted { id: entry.id });
         }
         let configs: BTreeSet<String> = entry
             .before
@@ -67,15 +44,7 @@ impl Executor<'_> {
             })
             .collect();
         for c in &configs {
-            match self.commit_blocked(c) {
-                Ok(false) => {}
-                Ok(true) => {
-                    return Err(RevertError::Blocked(format!(
-                        "a LuCI apply is pending on {c}; revert again once it is confirmed"
-                    )))
-                }
-                Err(e) => return Err(RevertError::Blocked(e)),
-            }
+            self.check_committable(c)?;
         }
         let mut tally = Tally::default();
         // Values first, then sections, then order: the order restore sees the final set.
@@ -223,10 +192,10 @@ impl Executor<'_> {
         if let Some(e) = tally.interrupted {
             // Left as it was (`applying` stays `applying`): recovery runs it again, and every
             // step of a revert can run twice.
-            return Err(RevertError::Blocked(format!(
-                "ubus went away during the revert of {} ({e}); run it again once ubus answers",
-                entry.id
-            )));
+            return Err(ApplyError::RevertInterrupted {
+                id: entry.id,
+                error: e,
+            });
         }
         entry.state = State::Reverted;
         if let Err(e) = journal.write(&entry) {

@@ -5,45 +5,44 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use super::rpcd::uci;
-use super::{Before, Entry, Executor, Journal, State};
+use super::{ApplyError, Before, Entry, Executor, Journal, State};
 use crate::bus::{status, BusError};
 use crate::plan::Step;
 
 impl Executor<'_> {
-    /// Why a config cannot be committed now: foreign staged changes (Err) or a pending LuCI
-    /// apply (Ok(true)); Ok(false) when it can. Changes camguard staged itself just before a
-    /// LuCI apply-with-rollback refused their commit are dropped here, so the values read next
-    /// are the committed ones and the steps run again.
-    pub(super) fn commit_blocked(&mut self, config: &str) -> Result<bool, String> {
+    /// Ok when `config` can be committed now; else why not: `PendingApply` while a LuCI
+    /// apply-with-rollback is pending, `ForeignChanges` when what is staged there is not
+    /// camguard's. Changes camguard staged itself just before a LuCI apply-with-rollback
+    /// refused their commit are dropped here, so the values read next are the committed ones
+    /// and the steps run again.
+    pub(super) fn check_committable(&mut self, config: &str) -> Result<(), ApplyError> {
         // With nothing staged the revert is a no-op: refused with PERMISSION_DENIED exactly
         // while an apply-with-rollback is pending, and unlike commit it sends no config.change
         // event.
-        match self
-            .revert_staged_if_ours(config, Self::pending_keys)
-            .map_err(|foreign| format!("{foreign}, then enforce again"))?
-        {
-            Ok(_) => Ok(false),
-            Err(BusError::Status(status::PERMISSION_DENIED)) => Ok(true),
-            Err(e) => Err(format!("uci revert {config}: {e}")),
+        match self.revert_staged_if_ours(config, Self::pending_keys)? {
+            Ok(_) => Ok(()),
+            Err(BusError::Status(status::PERMISSION_DENIED)) => Err(ApplyError::PendingApply {
+                config: config.to_owned(),
+            }),
+            Err(e) => Err(ApplyError::bus(format!("uci revert {config}"), e)),
         }
     }
 
     /// `uci revert {config}` when every change staged there is one of `ours` (asked for only
-    /// when something is staged); the revert's own result, or Err saying the staged changes
-    /// are someone else's, which camguard neither commits nor discards.
-    pub(super) fn revert_staged_if_ours(
+    /// when something is staged); the revert's own result, or `ForeignChanges`: those are
+    /// someone else's, and camguard neither commits nor discards them.
+    fn revert_staged_if_ours(
         &mut self,
         config: &str,
         ours: impl FnOnce(&Self) -> BTreeSet<Key>,
-    ) -> Result<Result<Value, BusError>, String> {
+    ) -> Result<Result<Value, BusError>, ApplyError> {
         let changes = uci(self.bus, "changes", json!({ "config": config }))
-            .map_err(|e| format!("uci changes {config}: {e}"))?;
+            .map_err(|e| ApplyError::bus(format!("uci changes {config}"), e))?;
         if let Some(changes) = changes["changes"].as_array().filter(|c| !c.is_empty()) {
             if !all_staged_are(&ours(self), config, changes) {
-                return Err(format!(
-                    "{config} has staged changes that are not camguard's (see `uci changes \
-                     {config}`); commit or revert them"
-                ));
+                return Err(ApplyError::ForeignChanges {
+                    config: config.to_owned(),
+                });
             }
         }
         Ok(uci(self.bus, "revert", json!({ "config": config })))
@@ -51,7 +50,7 @@ impl Executor<'_> {
 
     /// What the newest journal entry with actions waiting for a LuCI apply staged for them,
     /// less what a later entry applied (then the staged value is no longer camguard's).
-    pub(super) fn pending_keys(&self) -> BTreeSet<Key> {
+    fn pending_keys(&self) -> BTreeSet<Key> {
         let mut applied_later = BTreeSet::new();
         for entry in Journal::new(&self.root).entries() {
             if entry.state == State::Partial && !entry.pending.is_empty() {
@@ -71,12 +70,12 @@ impl Executor<'_> {
     /// Reverts the staged (uncommitted) changes an interrupted entry left in its configs. A
     /// config whose staged changes touch anything the entry does not is left alone: those
     /// changes may be someone else's, and are never committed or discarded by camguard.
-    pub(super) fn discard_staged_leftovers(&mut self, entry: &Entry) -> Result<(), String> {
+    pub(super) fn discard_staged_leftovers(&mut self, entry: &Entry) -> Result<(), ApplyError> {
         let ours = entry_keys(entry);
         let configs: BTreeSet<&str> = ours.iter().map(|(c, _, _)| c.as_str()).collect();
         for config in configs {
             self.revert_staged_if_ours(config, |_| ours.clone())?
-                .map_err(|e| format!("uci revert {config}: {e}"))?;
+                .map_err(|e| ApplyError::bus(format!("uci revert {config}"), e))?;
         }
         Ok(())
     }
@@ -86,7 +85,7 @@ impl Executor<'_> {
 /// deleted, reordered).
 type Key = (String, String, Option<String>);
 
-pub(super) fn add_key(keys: &mut BTreeSet<Key>, config: &str, section: &str, option: Option<&str>) {
+fn add_key(keys: &mut BTreeSet<Key>, config: &str, section: &str, option: Option<&str>) {
     keys.insert((
         config.to_owned(),
         section.to_owned(),
@@ -95,7 +94,7 @@ pub(super) fn add_key(keys: &mut BTreeSet<Key>, config: &str, section: &str, opt
 }
 
 /// What a UCI step stages.
-pub(super) fn step_keys(step: &Step, keys: &mut BTreeSet<Key>) {
+fn step_keys(step: &Step, keys: &mut BTreeSet<Key>) {
     match step {
         Step::UciSet {
             config,
@@ -129,7 +128,7 @@ pub(super) fn step_keys(step: &Step, keys: &mut BTreeSet<Key>) {
 }
 
 /// What reverting a recorded value stages.
-pub(super) fn before_keys(before: &Before, keys: &mut BTreeSet<Key>) {
+fn before_keys(before: &Before, keys: &mut BTreeSet<Key>) {
     match before {
         Before::Option {
             config,
@@ -170,7 +169,7 @@ pub(super) fn before_keys(before: &Before, keys: &mut BTreeSet<Key>) {
 /// Everything an entry's actions or its revert stage. Actions that never ran because their
 /// config was blocked (foreign staged changes) or waited for a LuCI apply are left out: what is
 /// staged there is not camguard's.
-pub(super) fn entry_keys(entry: &Entry) -> BTreeSet<Key> {
+fn entry_keys(entry: &Entry) -> BTreeSet<Key> {
     let held_back: BTreeSet<usize> = entry
         .failed
         .iter()
@@ -190,7 +189,7 @@ pub(super) fn entry_keys(entry: &Entry) -> BTreeSet<Key> {
 }
 
 /// Whether every change rpcd reports staged in `config` is one of `keys`.
-pub(super) fn all_staged_are(keys: &BTreeSet<Key>, config: &str, changes: &[Value]) -> bool {
+fn all_staged_are(keys: &BTreeSet<Key>, config: &str, changes: &[Value]) -> bool {
     changes.iter().all(|change| {
         staged_key(change).is_some_and(|(section, option)| {
             let key = |option: Option<&str>| {
@@ -209,7 +208,7 @@ pub(super) fn all_staged_are(keys: &BTreeSet<Key>, config: &str, changes: &[Valu
 /// `["remove", sec]`, `["add", sec, type]`, `["list-add", sec, opt, val]`, `["order", sec, n]`.
 /// A section-level change (add, remove, order, a `set` of the section's type) has no option;
 /// `rename` and anything unknown has no key and so is never taken for camguard's.
-pub(super) fn staged_key(change: &Value) -> Option<(&str, Option<&str>)> {
+fn staged_key(change: &Value) -> Option<(&str, Option<&str>)> {
     let parts = change.as_array()?;
     let op = parts.first()?.as_str()?;
     let section = parts.get(1)?.as_str()?;
@@ -226,7 +225,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(super) fn staged_keys_follow_rpcds_change_tuples() {
+    fn staged_keys_follow_rpcds_change_tuples() {
         let key = |v: Value| staged_key(&v).map(|(s, o)| (s.to_owned(), o.map(str::to_owned)));
         let some = |s: &str, o: Option<&str>| Some((s.to_owned(), o.map(str::to_owned)));
         assert_eq!(

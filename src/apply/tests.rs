@@ -285,3 +285,40 @@ fn a_foreign_change_beside_camguards_pending_set_blocks_the_retry() {
     assert_left_alone(&blocked, &rpcd.calls);
     std::fs::remove_dir_all(&root).ok();
 }
+
+/// The daemon answers NOT_FOUND for an entry that is missing or already reverted, and explains
+/// a revert that staged changes of someone else's hold back.
+#[test]
+fn revert_tells_a_missing_entry_from_a_blocked_one() {
+    let root = temp_root("revert-errors");
+    let mut foreign_staged = false;
+    let mut rpcd = ScriptedRpcd {
+        answer: move |_: &str, method: &str, _: &Value| match method {
+            "changes" if foreign_staged => Ok(json!({ "changes": [
+                ["set", "cfg083837", "dest_port", "8080"]
+            ]})),
+            "changes" => Ok(json!({ "changes": [] })),
+            "get" => Err(BusError::Status(status::NOT_FOUND)),
+            "commit" => {
+                foreign_staged = true;
+                Ok(json!({}))
+            }
+            _ => Ok(json!({})),
+        },
+        calls: vec![],
+    };
+    let mut camguard = executor(&mut rpcd, &root);
+    assert!(camguard.revert(None).unwrap_err().is_not_found());
+    assert!(camguard.revert(Some("../x")).unwrap_err().is_not_found());
+
+    let outcome = camguard.enforce(vec![disable_redirect()], "enforce", 1_795_608_000, false);
+    let id = outcome.journal_id.expect("journaled");
+    let blocked = camguard.revert(Some(&id)).unwrap_err();
+    assert!(
+        matches!(&blocked, ApplyError::ForeignChanges { config } if config == "firewall"),
+        "{blocked:?}"
+    );
+    assert!(!blocked.is_not_found());
+    assert!(blocked.to_string().contains("commit or revert them"));
+    std::fs::remove_dir_all(&root).ok();
+}
