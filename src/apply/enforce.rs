@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::nft::delete_rule;
 use super::rpcd::{rc_init, to_value, uci};
-use super::{journal, ApplyError, Check, Entry, Executor, Journal, State};
+use super::{ApplyError, Check, Entry, Executor, Failure, Journal, State};
 use crate::bus::{status, BusError};
 use crate::plan::{Action, Step};
 
@@ -16,7 +16,7 @@ pub struct Outcome {
     pub journal_id: Option<String>,
     pub actions: Vec<Action>,
     pub applied: usize,
-    pub failed: Vec<Value>,
+    pub failed: Vec<Failure<Option<Action>>>,
     /// Waiting for a LuCI apply-with-rollback to end; the daemon retries them.
     pub pending: Vec<Action>,
     pub verified: Vec<Check>,
@@ -27,7 +27,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// Nothing was applied (a dry run, no executor, ubus unreachable): `failed` says why.
-    pub fn unchanged(actions: Vec<Action>, failed: Vec<Value>) -> Outcome {
+    pub fn unchanged(actions: Vec<Action>, failed: Vec<Failure<Option<Action>>>) -> Outcome {
         Outcome {
             journal_id: None,
             actions,
@@ -80,7 +80,7 @@ impl Executor<'_> {
             Err(e) => {
                 outcome
                     .failed
-                    .push(json!({ "action": null, "error": format!("{e}; nothing was changed") }));
+                    .push(Failure::of_run(format!("{e}; nothing was changed")));
                 return outcome;
             }
         };
@@ -103,7 +103,7 @@ impl Executor<'_> {
             };
             outcome
                 .failed
-                .push(json!({ "action": null, "error": format!("{e}; nothing was changed") }));
+                .push(Failure::of_run(format!("{e}; nothing was changed")));
             return outcome;
         }
 
@@ -113,7 +113,7 @@ impl Executor<'_> {
         for (i, a) in actions.iter().enumerate() {
             if let Some(config) = a.step.config() {
                 if let Some(why) = blocked.get(config) {
-                    entry.failed.push(journal::Failure {
+                    entry.failed.push(Failure {
                         action: i,
                         error: why.clone(),
                     });
@@ -135,7 +135,7 @@ impl Executor<'_> {
                     interrupted = Some(e);
                     break;
                 }
-                Err(e) => entry.failed.push(journal::Failure {
+                Err(e) => entry.failed.push(Failure {
                     action: i,
                     error: e.to_string(),
                 }),
@@ -165,7 +165,7 @@ impl Executor<'_> {
                                 entry.pending.extend(staged);
                             } else {
                                 for j in staged {
-                                    entry.failed.push(journal::Failure {
+                                    entry.failed.push(Failure {
                                         action: j,
                                         error: ApplyError::bus(
                                             format!("uci commit {c}"),
@@ -197,16 +197,14 @@ impl Executor<'_> {
                 id: entry.id.clone(),
                 error,
             };
-            outcome
-                .failed
-                .push(json!({ "action": null, "error": e.to_string() }));
+            outcome.failed.push(Failure::of_run(e.to_string()));
             return outcome;
         }
         if restart_miniupnpd {
             // Fallback for a revoke without nft: miniupnpd rebuilds its rules from the edited
             // lease file (slow with many leases: its start-up replay is quadratic).
             if let Err(e) = rc_init(self.bus, "miniupnpd", "restart") {
-                entry.failed.push(journal::Failure {
+                entry.failed.push(Failure {
                     action: actions.len(),
                     error: ApplyError::bus("restart miniupnpd".into(), e).to_string(),
                 });
@@ -225,7 +223,10 @@ impl Executor<'_> {
         outcome.failed = entry
             .failed
             .iter()
-            .map(|f| json!({ "action": actions.get(f.action), "error": f.error }))
+            .map(|f| Failure {
+                action: actions.get(f.action).cloned(),
+                error: f.error.clone(),
+            })
             .collect();
         outcome.pending = entry.pending.iter().map(|&i| actions[i].clone()).collect();
         outcome.verified = self.verify(&actions, &entry.applied);

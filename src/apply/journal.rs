@@ -68,10 +68,23 @@ pub enum State {
     Reverted,
 }
 
+/// An action that failed, and why. The journal names the action by its index in the entry's
+/// `actions`; a reply ([`super::Outcome`]) spells it out, or has `null` when the failure is the
+/// run's as a whole (nothing, or nothing more, was done).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Failure {
-    pub action: usize,
+pub struct Failure<A = usize> {
+    pub action: A,
     pub error: String,
+}
+
+impl Failure<Option<Action>> {
+    /// A failure of the whole run rather than of one action.
+    pub fn of_run(error: impl Into<String>) -> Self {
+        Failure {
+            action: None,
+            error: error.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use crate::bus::Bus;
 pub use enforce::Outcome;
 pub use error::ApplyError;
-pub use journal::{Before, Entry, Journal, State};
+pub use journal::{Before, Entry, Failure, Journal, State};
 pub use revert::{Recovery, Reverted};
 pub use verify::Check;
 

@@ -70,10 +70,7 @@ fn enforce_with_commit_refused(
 /// committed, and the reply says why.
 fn assert_left_alone(outcome: &Outcome, calls: &[(String, String, Value)]) {
     assert_eq!(outcome.applied, 0);
-    assert!(outcome.failed[0]["error"]
-        .as_str()
-        .unwrap()
-        .contains("not camguard's"));
+    assert!(outcome.failed[0].error.contains("not camguard's"));
     assert!(calls
         .iter()
         .all(|c| c.1 != "revert" && c.1 != "set" && c.1 != "commit"));
@@ -104,10 +101,7 @@ fn a_failed_commit_does_not_leave_camguards_change_staged() {
     );
     assert_eq!(rpcd_calls[commit + 1].2, json!({ "config": "firewall" }));
     assert_eq!(outcome.applied, 0);
-    assert!(outcome.failed[0]["error"]
-        .as_str()
-        .unwrap()
-        .starts_with("uci commit firewall"));
+    assert!(outcome.failed[0].error.starts_with("uci commit firewall"));
     std::fs::remove_dir_all(&root).ok();
 }
 
@@ -320,5 +314,32 @@ fn revert_tells_a_missing_entry_from_a_blocked_one() {
     );
     assert!(!blocked.is_not_found());
     assert!(blocked.to_string().contains("commit or revert them"));
+    std::fs::remove_dir_all(&root).ok();
+}
+
+/// docs/ubus-api.md: a reply's `failed` item carries the action itself (or null for the run as a
+/// whole), the journal's carries the action's index.
+#[test]
+fn a_failure_names_its_action_in_a_reply_and_its_index_in_the_journal() {
+    let root = temp_root("failure-shape");
+    let (outcome, _) = enforce_with_commit_refused(&root, status::UNKNOWN_ERROR);
+    let reply = serde_json::to_value(&outcome).unwrap();
+    let error = outcome.failed[0].error.clone();
+    assert_eq!(
+        reply["failed"],
+        json!([{ "action": disable_redirect(), "error": error }])
+    );
+    let journal = std::fs::read(
+        Journal::new(&root)
+            .dir()
+            .join(format!("{}.json", outcome.journal_id.unwrap())),
+    )
+    .unwrap();
+    let journal: Value = serde_json::from_slice(&journal).unwrap();
+    assert_eq!(journal["failed"], json!([{ "action": 0, "error": error }]));
+    assert_eq!(
+        serde_json::to_value(Failure::of_run("nothing was changed")).unwrap(),
+        json!({ "action": null, "error": "nothing was changed" })
+    );
     std::fs::remove_dir_all(&root).ok();
 }

@@ -245,13 +245,10 @@ fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
     };
     let mut outcome = outcome;
     if !unread.is_empty() {
-        outcome.failed.push(json!({
-            "action": null,
-            "error": format!(
-                "camguard could not read part of the router over ubus, so it changed nothing there: {}",
-                unread.join("; ")
-            ),
-        }));
+        outcome.failed.push(crate::apply::Failure::of_run(format!(
+            "camguard could not read part of the router over ubus, so it changed nothing there: {}",
+            unread.join("; ")
+        )));
     }
     if outcome.journal_id.is_some() {
         state.audit();
