@@ -1,142 +1,31 @@
 //! Recording, just before a change, what it is about to change: the journal entry's `before`.
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::rpcd::{from_value, section_order, uci};
+use super::rpcd::{get_option, get_section, section_order};
 use super::{ApplyError, Before, Executor};
-use crate::bus::{status, BusError};
 use crate::plan::{Action, Step, UciValue};
 
+/// Per (config, section): the options from the first one camguard changes to the section's end.
+type Tails = BTreeMap<(String, String), Vec<(String, UciValue)>>;
+
 impl Executor<'_> {
-    /// What is about to change, read just before changing it.
+    /// What is about to change, read just before changing it. Actions of a config in `skip`
+    /// are not run, so nothing of theirs is recorded.
     pub(super) fn record_before(
         &mut self,
         actions: &[Action],
         skip: &BTreeSet<String>,
     ) -> Result<Vec<Before>, ApplyError> {
         let mut before = Vec::new();
-        let mut tails: BTreeMap<(String, String), Vec<(String, UciValue)>> = BTreeMap::new();
-        let mut services_seen = BTreeSet::new();
-        let mut orders_seen = BTreeSet::new();
+        let mut tails = Tails::new();
         for a in actions {
             if a.step.config().is_some_and(|c| skip.contains(c)) {
                 continue;
             }
-            match &a.step {
-                Step::UciSet {
-                    config,
-                    section,
-                    option,
-                    ..
-                }
-                | Step::UciDelete {
-                    config,
-                    section,
-                    option: Some(option),
-                } => {
-                    let value = match uci(
-                        self.bus,
-                        "get",
-                        json!({ "config": config, "section": section, "option": option }),
-                    ) {
-                        Ok(v) => from_value(&v["value"]),
-                        Err(BusError::Status(status::NOT_FOUND)) => None,
-                        Err(e) => {
-                            return Err(ApplyError::bus(
-                                format!("uci get {config}.{section}.{option}"),
-                                e,
-                            ))
-                        }
-                    };
-                    if value.is_some() {
-                        self.record_tail(&mut tails, config, section, option)?;
-                    }
-                    before.push(Before::Option {
-                        config: config.clone(),
-                        section: section.clone(),
-                        option: option.clone(),
-                        value,
-                    });
-                }
-                Step::UciDelete {
-                    config,
-                    section,
-                    option: None,
-                } => {
-                    let v = uci(
-                        self.bus,
-                        "get",
-                        json!({ "config": config, "section": section }),
-                    )
-                    .map_err(|e| ApplyError::bus(format!("uci get {config}.{section}"), e))?;
-                    let values = v["values"].as_object().cloned().unwrap_or_default();
-                    before.push(Before::DeletedSection {
-                        config: config.clone(),
-                        section: section.clone(),
-                        r#type: values
-                            .get(".type")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                        values: values
-                            .iter()
-                            .filter(|(k, _)| !k.starts_with('.'))
-                            .filter_map(|(k, v)| Some((k.clone(), from_value(v)?)))
-                            .collect(),
-                    });
-                }
-                Step::UciAdd { config, name, .. } => {
-                    before.push(Before::AddedSection {
-                        config: config.clone(),
-                        section: name.clone(),
-                    });
-                }
-                Step::UciOrder { config, .. } => {
-                    if orders_seen.insert(config.clone()) {
-                        let sections = section_order(self.bus, config)
-                            .map_err(|e| ApplyError::bus(format!("uci get {config}"), e))?;
-                        before.push(Before::Order {
-                            config: config.clone(),
-                            sections,
-                        });
-                    }
-                }
-                Step::Service { name, .. } => {
-                    if services_seen.insert(name.clone()) {
-                        let rc = self.bus.call("rc", "list", &json!({ "name": name })).ok();
-                        let entry = rc.as_ref().and_then(|r| r.get(name.as_str()));
-                        before.push(Before::Service {
-                            name: name.clone(),
-                            enabled: entry.and_then(|e| e["enabled"].as_bool()),
-                            running: entry.and_then(|e| e["running"].as_bool()),
-                        });
-                    }
-                }
-                Step::TruncateFile { path } => {
-                    let content = self
-                        .host_path(path)
-                        .and_then(|p| std::fs::read(p).ok())
-                        .map(|b| String::from_utf8_lossy(&b).into_owned())
-                        .unwrap_or_default();
-                    before.push(Before::File {
-                        path: path.clone(),
-                        content,
-                    });
-                }
-                Step::RevokeMapping {
-                    proto,
-                    ext_port,
-                    int_addr,
-                    int_port,
-                    ..
-                } => {
-                    let lines = self.lease_lines_matching(*proto, *ext_port, *int_addr, *int_port);
-                    before.push(Before::LeaseLines {
-                        path: self.lease_file.clone(),
-                        lines,
-                    });
-                }
+            if let Some(b) = self.record_step(&a.step, &before, &mut tails)? {
+                before.push(b);
             }
         }
         before.extend(
@@ -151,30 +40,107 @@ impl Executor<'_> {
         Ok(before)
     }
 
+    /// What one step is about to change; None when `before` holds it already (a config's
+    /// order, a service's state: the first value is the one to restore).
+    fn record_step(
+        &mut self,
+        step: &Step,
+        before: &[Before],
+        tails: &mut Tails,
+    ) -> Result<Option<Before>, ApplyError> {
+        let recorded = match step {
+            Step::UciSet {
+                config,
+                section,
+                option,
+                ..
+            }
+            | Step::UciDelete {
+                config,
+                section,
+                option: Some(option),
+            } => self.record_option(tails, config, section, option)?,
+            Step::UciDelete {
+                config,
+                section,
+                option: None,
+            } => self.record_section(config, section)?,
+            Step::UciAdd { config, name, .. } => Before::AddedSection {
+                config: config.clone(),
+                section: name.clone(),
+            },
+            Step::UciOrder { config, .. } if !order_recorded(before, config) => Before::Order {
+                config: config.clone(),
+                sections: section_order(self.bus, config)
+                    .map_err(|e| ApplyError::bus(format!("uci get {config}"), e))?,
+            },
+            Step::Service { name, .. } if !service_recorded(before, name) => {
+                self.record_service(name)
+            }
+            Step::UciOrder { .. } | Step::Service { .. } => return Ok(None),
+            Step::TruncateFile { path } => Before::File {
+                path: path.clone(),
+                content: self.read_router_file(path),
+            },
+            Step::RevokeMapping {
+                proto,
+                ext_port,
+                int_addr,
+                int_port,
+                ..
+            } => Before::LeaseLines {
+                path: self.lease_file.clone(),
+                lines: self.lease_lines_matching(*proto, *ext_port, *int_addr, *int_port),
+            },
+        };
+        Ok(Some(recorded))
+    }
+
+    /// An option's value, and the tail of its section when it exists (see `SectionTail`).
+    fn record_option(
+        &mut self,
+        tails: &mut Tails,
+        config: &str,
+        section: &str,
+        option: &str,
+    ) -> Result<Before, ApplyError> {
+        let value = get_option(self.bus, config, section, option)
+            .map_err(|e| ApplyError::bus(format!("uci get {config}.{section}.{option}"), e))?;
+        if value.is_some() {
+            self.record_tail(tails, config, section, option)?;
+        }
+        Ok(Before::Option {
+            config: config.to_owned(),
+            section: section.to_owned(),
+            option: option.to_owned(),
+            value,
+        })
+    }
+
+    /// A section about to be deleted: its type and values, to re-add it.
+    fn record_section(&mut self, config: &str, section: &str) -> Result<Before, ApplyError> {
+        let found = get_section(self.bus, config, section)
+            .map_err(|e| ApplyError::bus(format!("uci get {config}.{section}"), e))?;
+        Ok(Before::DeletedSection {
+            config: config.to_owned(),
+            section: section.to_owned(),
+            r#type: found.r#type,
+            values: found.options,
+        })
+    }
+
     /// Remembers the section's options from `option` on (the longest tail wins when several
     /// options of one section change).
-    pub(super) fn record_tail(
+    fn record_tail(
         &mut self,
-        tails: &mut BTreeMap<(String, String), Vec<(String, UciValue)>>,
+        tails: &mut Tails,
         config: &str,
         section: &str,
         option: &str,
     ) -> Result<(), ApplyError> {
-        let v = uci(
-            self.bus,
-            "get",
-            json!({ "config": config, "section": section }),
-        )
-        .map_err(|e| ApplyError::bus(format!("uci get {config}.{section}"), e))?;
-        let options: Vec<(String, UciValue)> = v["values"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter(|(k, _)| !k.starts_with('.'))
-                    .filter_map(|(k, v)| Some((k.clone(), from_value(v)?)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let options = get_section(self.bus, config, section)
+            .map_err(|e| ApplyError::bus(format!("uci get {config}.{section}"), e))?
+            .options;
         let Some(start) = options.iter().position(|(k, _)| k == option) else {
             return Ok(());
         };
@@ -185,4 +151,27 @@ impl Executor<'_> {
         }
         Ok(())
     }
+
+    /// Whether a service is enabled and running, as far as `rc list` says.
+    fn record_service(&mut self, name: &str) -> Before {
+        let rc = self.bus.call("rc", "list", &json!({ "name": name })).ok();
+        let entry = rc.as_ref().and_then(|r| r.get(name));
+        Before::Service {
+            name: name.to_owned(),
+            enabled: entry.and_then(|e| e["enabled"].as_bool()),
+            running: entry.and_then(|e| e["running"].as_bool()),
+        }
+    }
+}
+
+fn order_recorded(before: &[Before], config: &str) -> bool {
+    before
+        .iter()
+        .any(|b| matches!(b, Before::Order { config: c, .. } if c == config))
+}
+
+fn service_recorded(before: &[Before], name: &str) -> bool {
+    before
+        .iter()
+        .any(|b| matches!(b, Before::Service { name: n, .. } if n == name))
 }

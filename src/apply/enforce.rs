@@ -2,10 +2,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
-use super::nft::delete_rule;
-use super::rpcd::{rc_init, to_value, uci};
+use super::nft::delete_rules;
+use super::rpcd;
 use super::{ApplyError, Check, Entry, Executor, Failure, Journal, State};
 use crate::bus::{status, BusError};
 use crate::plan::{Action, Step};
@@ -40,6 +39,30 @@ impl Outcome {
     }
 }
 
+/// The configs that cannot be committed now, found before anything is read or changed.
+#[derive(Default)]
+struct HeldBack {
+    /// Staged changes that are not camguard's, or the check failed: why, per config.
+    blocked: BTreeMap<String, ApplyError>,
+    /// A LuCI apply-with-rollback is pending: their actions wait for the retry.
+    pending: BTreeSet<String>,
+}
+
+impl HeldBack {
+    fn configs(&self) -> BTreeSet<String> {
+        self.blocked.keys().chain(&self.pending).cloned().collect()
+    }
+}
+
+/// What running the actions leaves to do.
+#[derive(Default)]
+struct Run {
+    /// A revoke could not delete its nft rules itself.
+    restart_miniupnpd: bool,
+    /// ubus went away: the run stopped there.
+    interrupted: Option<BusError>,
+}
+
 impl Executor<'_> {
     /// Applies `actions`, journaled first. `dry_run`: only reports what would be done.
     pub fn enforce(
@@ -49,90 +72,99 @@ impl Executor<'_> {
         now: u64,
         dry_run: bool,
     ) -> Outcome {
-        let mut outcome = Outcome::unchanged(actions.clone(), vec![]);
         if dry_run || actions.is_empty() {
-            return outcome;
+            return Outcome::unchanged(actions, vec![]);
         }
-        let configs: BTreeSet<String> = actions
-            .iter()
-            .filter_map(|a| a.step.config().map(str::to_owned))
-            .collect();
-        let mut blocked: BTreeMap<String, String> = BTreeMap::new();
-        let mut pending_configs: BTreeSet<String> = BTreeSet::new();
-        for c in &configs {
-            match self.check_committable(c) {
-                Ok(()) => {}
-                Err(ApplyError::PendingApply { .. }) => {
-                    pending_configs.insert(c.clone());
-                }
-                Err(e) => {
-                    blocked.insert(c.clone(), format!("{e}, then enforce again"));
-                }
-            }
-        }
-        let skip: BTreeSet<String> = blocked
-            .keys()
-            .chain(pending_configs.iter())
-            .cloned()
-            .collect();
-        let before = match self.record_before(&actions, &skip) {
-            Ok(b) => b,
+        let held = self.hold_back(&actions);
+        let journal = Journal::new(&self.root);
+        let mut entry = match self.journal_first(&journal, &actions, &held, reason, now) {
+            Ok(entry) => entry,
             Err(e) => {
-                outcome
-                    .failed
-                    .push(Failure::of_run(format!("{e}; nothing was changed")));
-                return outcome;
+                let failure = Failure::of_run(format!("{e}; nothing was changed"));
+                return Outcome::unchanged(actions, vec![failure]);
             }
         };
-        let journal = Journal::new(&self.root);
-        let mut entry = Entry {
+        let run = self.run_actions(&actions, &held, &mut entry);
+        if let Some(error) = run.interrupted {
+            return left_for_recovery(&journal, entry, error);
+        }
+        if run.restart_miniupnpd {
+            self.restart_miniupnpd(&mut entry);
+        }
+        self.finish(&journal, entry)
+    }
+
+    /// Checks each config the actions change; camguard's own leftovers are dropped on the way.
+    fn hold_back(&mut self, actions: &[Action]) -> HeldBack {
+        let configs: BTreeSet<&str> = actions.iter().filter_map(|a| a.step.config()).collect();
+        let mut held = HeldBack::default();
+        for config in configs {
+            match self.check_committable(config) {
+                Ok(()) => {}
+                Err(ApplyError::PendingApply { .. }) => {
+                    held.pending.insert(config.to_owned());
+                }
+                Err(e) => {
+                    held.blocked.insert(config.to_owned(), e);
+                }
+            }
+        }
+        held
+    }
+
+    /// Records every value about to change and writes the entry, before the first change.
+    fn journal_first(
+        &mut self,
+        journal: &Journal,
+        actions: &[Action],
+        held: &HeldBack,
+        reason: &str,
+        now: u64,
+    ) -> Result<Entry, ApplyError> {
+        let before = self.record_before(actions, &held.configs())?;
+        let entry = Entry {
             id: journal.new_id(now),
             time: now,
             reason: reason.to_owned(),
             state: State::Applying,
-            actions: actions.clone(),
+            actions: actions.to_vec(),
             before,
             applied: vec![],
             failed: vec![],
             pending: vec![],
         };
-        if let Err(error) = journal.write(&entry) {
-            let e = ApplyError::Journal {
-                dir: journal.dir().to_path_buf(),
-                error,
-            };
-            outcome
-                .failed
-                .push(Failure::of_run(format!("{e}; nothing was changed")));
-            return outcome;
-        }
+        journal.write(&entry).map_err(|error| ApplyError::Journal {
+            dir: journal.dir().to_path_buf(),
+            error,
+        })?;
+        Ok(entry)
+    }
 
-        let mut restart_miniupnpd = false;
-        let mut dirty: BTreeSet<String> = BTreeSet::new();
-        let mut interrupted: Option<BusError> = None;
+    /// Runs the actions in order, noting each in `entry`, and commits each config once its
+    /// last step has run, before anything that depends on it. Stops when ubus goes away.
+    fn run_actions(&mut self, actions: &[Action], held: &HeldBack, entry: &mut Entry) -> Run {
+        let mut run = Run::default();
+        let mut dirty: BTreeSet<&str> = BTreeSet::new();
         for (i, a) in actions.iter().enumerate() {
-            if let Some(config) = a.step.config() {
-                if let Some(why) = blocked.get(config) {
-                    entry.failed.push(Failure {
-                        action: i,
-                        error: why.clone(),
-                    });
-                    continue;
-                }
-                if pending_configs.contains(config) {
-                    entry.pending.push(i);
-                    continue;
-                }
+            let config = a.step.config();
+            if let Some(why) = config.and_then(|c| held.blocked.get(c)) {
+                entry.failed.push(Failure {
+                    action: i,
+                    error: format!("{why}, then enforce again"),
+                });
+                continue;
             }
-            match self.run(&a.step, &mut restart_miniupnpd) {
+            if config.is_some_and(|c| held.pending.contains(c)) {
+                entry.pending.push(i);
+                continue;
+            }
+            match self.run(&a.step, &mut run.restart_miniupnpd) {
                 Ok(()) => {
                     entry.applied.push(i);
-                    if let Some(c) = a.step.config() {
-                        dirty.insert(c.to_owned());
-                    }
+                    dirty.extend(config);
                 }
                 Err(ApplyError::Step(e)) if e.interrupts() => {
-                    interrupted = Some(e);
+                    run.interrupted = Some(e);
                     break;
                 }
                 Err(e) => entry.failed.push(Failure {
@@ -140,76 +172,68 @@ impl Executor<'_> {
                     error: e.to_string(),
                 }),
             }
-            // Commit a config once its last UCI step has run, before anything that depends on it.
             let next_config = actions.get(i + 1).and_then(|n| n.step.config());
-            if let Some(c) = a.step.config() {
-                if next_config != Some(c) && dirty.remove(c) {
-                    match uci(self.bus, "commit", json!({ "config": c })) {
-                        Err(e) if e.interrupts() => {
-                            interrupted = Some(e);
-                            break;
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            // The config's steps did not take: an apply-with-rollback started in
-                            // between (they stay staged and the commit is retried later, never
-                            // forced), or the commit failed.
-                            let staged: Vec<usize> = entry
-                                .applied
-                                .iter()
-                                .copied()
-                                .filter(|&j| actions[j].step.config() == Some(c))
-                                .collect();
-                            entry.applied.retain(|j| !staged.contains(j));
-                            if e == BusError::Status(status::PERMISSION_DENIED) {
-                                entry.pending.extend(staged);
-                            } else {
-                                for j in staged {
-                                    entry.failed.push(Failure {
-                                        action: j,
-                                        error: ApplyError::bus(
-                                            format!("uci commit {c}"),
-                                            e.clone(),
-                                        )
-                                        .to_string(),
-                                    });
-                                }
-                                // Not left staged for anyone else's next `uci commit`: the
-                                // config held nothing foreign when the enforcement began.
-                                let _ = uci(self.bus, "revert", json!({ "config": c }));
-                            }
-                        }
-                    }
+            if let Some(c) = config.filter(|&c| next_config != Some(c) && dirty.remove(c)) {
+                if let Err(e) = self.commit(c, actions, entry) {
+                    run.interrupted = Some(e);
+                    break;
                 }
             }
         }
-        if let Some(error) = interrupted {
-            // The entry stays `applying`: what was staged or changed so far is rolled back by
-            // `recover` once ubus answers again, as after a crash.
-            let _ = journal.write(&entry);
-            crate::log::warn(&format!(
-                "enforcement {} interrupted ({error}); it is rolled back once ubus answers again",
-                entry.id
-            ));
-            outcome.journal_id = Some(entry.id.clone());
-            outcome.interrupted = true;
-            let e = ApplyError::Interrupted {
-                id: entry.id.clone(),
-                error,
-            };
-            outcome.failed.push(Failure::of_run(e.to_string()));
-            return outcome;
+        run
+    }
+
+    /// Commits `config`; Err only when ubus went away. When rpcd refuses, the config's steps
+    /// did not take: an apply-with-rollback started in between (they stay staged and wait for
+    /// the retry, never forced), or the commit failed.
+    fn commit(
+        &mut self,
+        config: &str,
+        actions: &[Action],
+        entry: &mut Entry,
+    ) -> Result<(), BusError> {
+        let refusal = match rpcd::commit(self.bus, config) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.interrupts() => return Err(e),
+            Err(e) => e,
+        };
+        let staged: Vec<usize> = entry
+            .applied
+            .iter()
+            .copied()
+            .filter(|&j| actions[j].step.config() == Some(config))
+            .collect();
+        entry.applied.retain(|j| !staged.contains(j));
+        if refusal == BusError::Status(status::PERMISSION_DENIED) {
+            entry.pending.extend(staged);
+            return Ok(());
         }
-        if restart_miniupnpd {
-            // Fallback for a revoke without nft: miniupnpd rebuilds its rules from the edited
-            // lease file (slow with many leases: its start-up replay is quadratic).
-            if let Err(e) = rc_init(self.bus, "miniupnpd", "restart") {
-                entry.failed.push(Failure {
-                    action: actions.len(),
-                    error: ApplyError::bus("restart miniupnpd".into(), e).to_string(),
-                });
-            }
+        let why = ApplyError::bus(format!("uci commit {config}"), refusal).to_string();
+        entry
+            .failed
+            .extend(staged.into_iter().map(|action| Failure {
+                action,
+                error: why.clone(),
+            }));
+        // Not left staged for anyone else's next `uci commit`: the config held nothing foreign
+        // when the enforcement began.
+        let _ = rpcd::revert(self.bus, config);
+        Ok(())
+    }
+
+    /// Fallback for a revoke without nft: miniupnpd rebuilds its rules from the edited lease
+    /// file (slow with many leases: its start-up replay is quadratic).
+    fn restart_miniupnpd(&mut self, entry: &mut Entry) {
+        if let Err(e) = rpcd::rc_init(self.bus, "miniupnpd", "restart") {
+            entry.failed.push(Failure {
+                action: entry.actions.len(),
+                error: ApplyError::bus("restart miniupnpd".into(), e).to_string(),
+            });
         }
+    }
+
+    /// Marks the entry applied (or partial) and reports it, with checks that it took effect.
+    fn finish(&mut self, journal: &Journal, mut entry: Entry) -> Outcome {
         entry.state = if entry.failed.is_empty() && entry.pending.is_empty() {
             State::Applied
         } else {
@@ -218,9 +242,8 @@ impl Executor<'_> {
         if let Err(e) = journal.write(&entry) {
             crate::log::error(&format!("cannot update journal entry {}: {e}", entry.id));
         }
-        outcome.journal_id = Some(entry.id.clone());
-        outcome.applied = entry.applied.len();
-        outcome.failed = entry
+        let actions = &entry.actions;
+        let failed = entry
             .failed
             .iter()
             .map(|f| Failure {
@@ -228,64 +251,42 @@ impl Executor<'_> {
                 error: f.error.clone(),
             })
             .collect();
-        outcome.pending = entry.pending.iter().map(|&i| actions[i].clone()).collect();
-        outcome.verified = self.verify(&actions, &entry.applied);
-        outcome
+        let pending = entry.pending.iter().map(|&i| actions[i].clone()).collect();
+        let verified = self.verify(actions, &entry.applied);
+        Outcome {
+            journal_id: Some(entry.id),
+            applied: entry.applied.len(),
+            failed,
+            pending,
+            verified,
+            interrupted: false,
+            actions: entry.actions,
+        }
     }
 
-    /// Runs one step.
-    pub(super) fn run(
-        &mut self,
-        step: &Step,
-        restart_miniupnpd: &mut bool,
-    ) -> Result<(), ApplyError> {
-        let r = match step {
+    /// Runs one step; `restart_miniupnpd` is set when a revoke left nft rules behind.
+    fn run(&mut self, step: &Step, restart_miniupnpd: &mut bool) -> Result<(), ApplyError> {
+        let reply = match step {
             Step::UciSet {
                 config,
                 section,
                 option,
                 value,
-            } => uci(
-                self.bus,
-                "set",
-                json!({ "config": config, "section": section, "values": { option: to_value(value) } }),
-            ),
+            } => rpcd::set(self.bus, config, section, option, value),
             Step::UciDelete {
                 config,
                 section,
                 option,
-            } => {
-                let mut args = json!({ "config": config, "section": section });
-                if let Some(o) = option {
-                    args["option"] = json!(o);
-                }
-                uci(self.bus, "delete", args)
-            }
+            } => rpcd::delete(self.bus, config, section, option.as_deref()),
             Step::UciAdd {
                 config,
                 r#type,
                 name,
                 values,
-            } => {
-                let values: serde_json::Map<String, Value> = values
-                    .iter()
-                    .map(|(k, v)| (k.clone(), to_value(v)))
-                    .collect();
-                uci(
-                    self.bus,
-                    "add",
-                    json!({ "config": config, "type": r#type, "name": name, "values": values }),
-                )
-            }
-            Step::UciOrder { config, sections } => uci(
-                self.bus,
-                "order",
-                json!({ "config": config, "sections": sections }),
-            ),
-            Step::Service { name, action } => rc_init(self.bus, name, action),
-            Step::TruncateFile { path } => {
-                return self.write_file(path, b"");
-            }
+            } => rpcd::add(self.bus, config, r#type, name, values),
+            Step::UciOrder { config, sections } => rpcd::order(self.bus, config, sections),
+            Step::Service { name, action } => rpcd::rc_init(self.bus, name, action),
+            Step::TruncateFile { path } => return self.write_file(path, b""),
             Step::RevokeMapping {
                 proto,
                 ext_port,
@@ -294,16 +295,32 @@ impl Executor<'_> {
                 nft_handles,
             } => {
                 self.remove_lease_lines(*proto, *ext_port, *int_addr, *int_port)?;
-                let deleted = self.nft
-                    && nft_handles
-                        .iter()
-                        .all(|(chain, handle)| delete_rule(chain, *handle).is_ok());
-                if !deleted && !nft_handles.is_empty() || !self.nft {
-                    *restart_miniupnpd = true;
-                }
+                *restart_miniupnpd |= !(self.nft && delete_rules(nft_handles));
                 return Ok(());
             }
         };
-        r.map(|_| ()).map_err(ApplyError::Step)
+        reply.map(drop).map_err(ApplyError::Step)
+    }
+}
+
+/// ubus went away mid-way: the entry stays `applying`, and what was staged or changed so far
+/// is rolled back by `recover` once ubus answers again, as after a crash.
+fn left_for_recovery(journal: &Journal, entry: Entry, error: BusError) -> Outcome {
+    let _ = journal.write(&entry);
+    crate::log::warn(&format!(
+        "enforcement {} interrupted ({error}); it is rolled back once ubus answers again",
+        entry.id
+    ));
+    let interrupted = ApplyError::Interrupted {
+        id: entry.id.clone(),
+        error,
+    };
+    Outcome {
+        journal_id: Some(entry.id),
+        interrupted: true,
+        ..Outcome::unchanged(
+            entry.actions,
+            vec![Failure::of_run(interrupted.to_string())],
+        )
     }
 }

@@ -7,12 +7,16 @@ use crate::ports::Protocol;
 use crate::source::RootDir;
 
 impl Executor<'_> {
-    pub(super) fn files(&self) -> Option<RootDir> {
-        RootDir::open(&self.root).ok()
+    pub(super) fn host_path(&self, router_path: &str) -> Option<PathBuf> {
+        RootDir::open(&self.root).ok()?.host_path(router_path)
     }
 
-    pub(super) fn host_path(&self, router_path: &str) -> Option<PathBuf> {
-        self.files()?.host_path(router_path)
+    /// A router file's text; empty when it is missing or unreadable.
+    pub(super) fn read_router_file(&self, router_path: &str) -> String {
+        self.host_path(router_path)
+            .and_then(|p| std::fs::read(p).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     /// The raw lines of the lease file that are this mapping (every field compared).
@@ -23,14 +27,8 @@ impl Executor<'_> {
         addr: std::net::IpAddr,
         int: u16,
     ) -> Vec<String> {
-        let Some(path) = self.host_path(&self.lease_file) else {
-            return Vec::new();
-        };
-        let Ok(bytes) = std::fs::read(path) else {
-            return Vec::new();
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        text.lines()
+        self.read_router_file(&self.lease_file)
+            .lines()
             .filter(|line| {
                 parse_leases(line.as_bytes())
                     .entries
@@ -89,5 +87,21 @@ impl Executor<'_> {
             .map(|l| format!("{l}\n"))
             .collect();
         self.write_file(&self.lease_file.clone(), kept.as_bytes())
+    }
+
+    /// Appends revoked lease lines back, each unless the file already has it.
+    pub(super) fn restore_lease_lines(
+        &self,
+        path: &str,
+        lines: &[String],
+    ) -> Result<(), ApplyError> {
+        let mut text = self.read_router_file(path);
+        for l in lines {
+            if !text.lines().any(|x| x == l) {
+                text.push_str(l);
+                text.push('\n');
+            }
+        }
+        self.write_file(path, text.as_bytes())
     }
 }

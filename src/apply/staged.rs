@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::rpcd::uci;
+use super::rpcd::{self, uci};
 use super::{ApplyError, Before, Entry, Executor, Journal, State};
 use crate::bus::{status, BusError};
 use crate::plan::Step;
@@ -45,7 +45,7 @@ impl Executor<'_> {
                 });
             }
         }
-        Ok(uci(self.bus, "revert", json!({ "config": config })))
+        Ok(rpcd::revert(self.bus, config))
     }
 
     /// What the newest journal entry with actions waiting for a LuCI apply staged for them,
