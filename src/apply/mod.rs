@@ -8,7 +8,8 @@
 //!
 //! One file per job: `staged` (rpcd's uncommitted changes), `before` (the values the journal
 //! keeps), `enforce`, `files` and `nft` (what changes locally), `verify`, `revert` (and recovery
-//! of interrupted entries), `journal`, `rpcd` (the calls themselves).
+//! of interrupted entries), `journal`, `rpcd` (the calls themselves), `error` (what a caller
+//! branches on).
 mod before;
 mod enforce;
 mod error;
