@@ -1,7 +1,7 @@
 //! The journal: one JSON file per enforcement under /etc/camguard/journal/, written atomically
 //! *before* anything changes, holding every value as it was, so that `revert` restores exactly
 //! and a crash mid-way can be rolled back on the next start.
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -68,10 +68,23 @@ pub enum State {
     Reverted,
 }
 
+/// An action that failed, and why. The journal names the action by its index in the entry's
+/// `actions`; a reply ([`super::Outcome`]) spells it out, or has `null` when the failure is the
+/// run's as a whole (nothing, or nothing more, was done).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Failure {
-    pub action: usize,
+pub struct Failure<A = usize> {
+    pub action: A,
     pub error: String,
+}
+
+impl Failure<Option<Action>> {
+    /// A failure of the whole run rather than of one action.
+    pub fn of_run(error: impl Into<String>) -> Self {
+        Failure {
+            action: None,
+            error: error.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,9 +142,9 @@ impl Journal {
         self.dir.join(format!("{id}.json"))
     }
 
-    /// Writes the entry atomically (temporary file, fsync, rename, fsync of the directory): a
-    /// reader sees the old entry or the new one, never half of it. Fails cleanly when the disk
-    /// is full, before anything on the router has changed.
+    /// Writes the entry atomically ([`crate::statefile::write`]): a reader sees the old entry
+    /// or the new one, never half of it. Fails cleanly when the disk is full, before anything
+    /// on the router has changed.
     pub fn write(&self, entry: &Entry) -> io::Result<()> {
         if !valid_id(&entry.id) {
             return Err(io::Error::new(
@@ -139,21 +152,9 @@ impl Journal {
                 "invalid journal id",
             ));
         }
-        std::fs::create_dir_all(&self.dir)?;
-        let bytes = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
-        let tmp = self.dir.join(format!(".{}.tmp", entry.id));
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, self.path(&entry.id))?;
-            std::fs::File::open(&self.dir)?.sync_all()
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        let mut bytes = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
+        bytes.push(b'\n');
+        crate::statefile::write(&self.path(&entry.id), &bytes)
     }
 
     pub fn read(&self, id: &str) -> io::Result<Entry> {

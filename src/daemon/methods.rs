@@ -2,7 +2,7 @@
 use serde_json::{json, Value};
 
 use super::State;
-use crate::apply::{Journal, RevertError, State as EntryState};
+use crate::apply::{Journal, State as EntryState};
 use crate::audit::{Severity, Subject};
 use crate::bus::blob::to_blobmsg;
 use crate::bus::status;
@@ -245,13 +245,10 @@ fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
     };
     let mut outcome = outcome;
     if !unread.is_empty() {
-        outcome.failed.push(json!({
-            "action": null,
-            "error": format!(
-                "camguard could not read part of the router over ubus, so it changed nothing there: {}",
-                unread.join("; ")
-            ),
-        }));
+        outcome.failed.push(crate::apply::Failure::of_run(format!(
+            "camguard could not read part of the router over ubus, so it changed nothing there: {}",
+            unread.join("; ")
+        )));
     }
     if outcome.journal_id.is_some() {
         state.audit();
@@ -314,13 +311,13 @@ fn revert(state: &mut State, args: &Value) -> Result<Value, i32> {
         .revert(id.as_deref());
     let reply = match result {
         Ok(r) => serde_json::to_value(r).map_err(|_| status::UNKNOWN_ERROR)?,
-        Err(RevertError::NotFound(msg)) => {
-            crate::log::warn(&format!("revert: {msg}"));
+        Err(e) if e.is_not_found() => {
+            crate::log::warn(&format!("revert: {e}"));
             return Err(status::NOT_FOUND);
         }
         // Foreign staged changes or a pending LuCI apply: say why instead of a bare status.
-        Err(RevertError::Blocked(msg)) => {
-            json!({ "journal_id": id, "reverted": 0, "failed": [msg] })
+        Err(e) => {
+            json!({ "journal_id": id, "reverted": 0, "failed": [e.to_string()] })
         }
     };
     state.audit();

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::apply::{Executor, Outcome};
+use crate::apply::{Executor, Failure, Outcome};
 use crate::audit::{Report, Severity, Subject};
 use crate::bus::{Client, Provider};
 use crate::facts::{Facts, Inventory};
@@ -383,9 +383,9 @@ impl State {
             Some(mut executor) => executor.enforce(actions, reason, now, dry_run),
             None => Outcome::unchanged(
                 actions,
-                vec![
-                    json!({ "action": null, "error": "ubus is not reachable; nothing was changed" }),
-                ],
+                vec![Failure::of_run(
+                    "ubus is not reachable; nothing was changed",
+                )],
             ),
         };
         if outcome.interrupted {

@@ -1,0 +1,177 @@
+//! Recording, just before a change, what it is about to change: the journal entry's `before`.
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use super::rpcd::{get_option, get_section, section_order};
+use super::{ApplyError, Before, Executor};
+use crate::plan::{Action, Step, UciValue};
+
+/// Per (config, section): the options from the first one camguard changes to the section's end.
+type Tails = BTreeMap<(String, String), Vec<(String, UciValue)>>;
+
+impl Executor<'_> {
+    /// What is about to change, read just before changing it. Actions of a config in `skip`
+    /// are not run, so nothing of theirs is recorded.
+    pub(super) fn record_before(
+        &mut self,
+        actions: &[Action],
+        skip: &BTreeSet<String>,
+    ) -> Result<Vec<Before>, ApplyError> {
+        let mut before = Vec::new();
+        let mut tails = Tails::new();
+        for a in actions {
+            if a.step.config().is_some_and(|c| skip.contains(c)) {
+                continue;
+            }
+            if let Some(b) = self.record_step(&a.step, &before, &mut tails)? {
+                before.push(b);
+            }
+        }
+        before.extend(
+            tails
+                .into_iter()
+                .map(|((config, section), options)| Before::SectionTail {
+                    config,
+                    section,
+                    options,
+                }),
+        );
+        Ok(before)
+    }
+
+    /// What one step is about to change; None when `before` holds it already (a config's
+    /// order, a service's state: the first value is the one to restore).
+    fn record_step(
+        &mut self,
+        step: &Step,
+        before: &[Before],
+        tails: &mut Tails,
+    ) -> Result<Option<Before>, ApplyError> {
+        let recorded = match step {
+            Step::UciSet {
+                config,
+                section,
+                option,
+                ..
+            }
+            | Step::UciDelete {
+                config,
+                section,
+                option: Some(option),
+            } => self.record_option(tails, config, section, option)?,
+            Step::UciDelete {
+                config,
+                section,
+                option: None,
+            } => self.record_section(config, section)?,
+            Step::UciAdd { config, name, .. } => Before::AddedSection {
+                config: config.clone(),
+                section: name.clone(),
+            },
+            Step::UciOrder { config, .. } if !order_recorded(before, config) => Before::Order {
+                config: config.clone(),
+                sections: section_order(self.bus, config)
+                    .map_err(|e| ApplyError::bus(format!("uci get {config}"), e))?,
+            },
+            Step::Service { name, .. } if !service_recorded(before, name) => {
+                self.record_service(name)
+            }
+            Step::UciOrder { .. } | Step::Service { .. } => return Ok(None),
+            Step::TruncateFile { path } => Before::File {
+                path: path.clone(),
+                content: self.read_router_file(path),
+            },
+            Step::RevokeMapping {
+                proto,
+                ext_port,
+                int_addr,
+                int_port,
+                ..
+            } => Before::LeaseLines {
+                path: self.lease_file.clone(),
+                lines: self.lease_lines_matching(*proto, *ext_port, *int_addr, *int_port),
+            },
+        };
+        Ok(Some(recorded))
+    }
+
+    /// An option's value, and the tail of its section when it exists (see `SectionTail`).
+    fn record_option(
+        &mut self,
+        tails: &mut Tails,
+        config: &str,
+        section: &str,
+        option: &str,
+    ) -> Result<Before, ApplyError> {
+        let value = get_option(self.bus, config, section, option)
+            .map_err(|e| ApplyError::bus(format!("uci get {config}.{section}.{option}"), e))?;
+        if value.is_some() {
+            self.record_tail(tails, config, section, option)?;
+        }
+        Ok(Before::Option {
+            config: config.to_owned(),
+            section: section.to_owned(),
+            option: option.to_owned(),
+            value,
+        })
+    }
+
+    /// A section about to be deleted: its type and values, to re-add it.
+    fn record_section(&mut self, config: &str, section: &str) -> Result<Before, ApplyError> {
+        let found = get_section(self.bus, config, section)
+            .map_err(|e| ApplyError::bus(format!("uci get {config}.{section}"), e))?;
+        Ok(Before::DeletedSection {
+            config: config.to_owned(),
+            section: section.to_owned(),
+            r#type: found.r#type,
+            values: found.options,
+        })
+    }
+
+    /// Remembers the section's options from `option` on (the longest tail wins when several
+    /// options of one section change).
+    fn record_tail(
+        &mut self,
+        tails: &mut Tails,
+        config: &str,
+        section: &str,
+        option: &str,
+    ) -> Result<(), ApplyError> {
+        let options = get_section(self.bus, config, section)
+            .map_err(|e| ApplyError::bus(format!("uci get {config}.{section}"), e))?
+            .options;
+        let Some(start) = options.iter().position(|(k, _)| k == option) else {
+            return Ok(());
+        };
+        let tail = options[start..].to_vec();
+        let key = (config.to_owned(), section.to_owned());
+        if tails.get(&key).is_none_or(|t| t.len() < tail.len()) {
+            tails.insert(key, tail);
+        }
+        Ok(())
+    }
+
+    /// Whether a service is enabled and running, as far as `rc list` says.
+    fn record_service(&mut self, name: &str) -> Before {
+        let rc = self.bus.call("rc", "list", &json!({ "name": name })).ok();
+        let entry = rc.as_ref().and_then(|r| r.get(name));
+        Before::Service {
+            name: name.to_owned(),
+            enabled: entry.and_then(|e| e["enabled"].as_bool()),
+            running: entry.and_then(|e| e["running"].as_bool()),
+        }
+    }
+}
+
+fn order_recorded(before: &[Before], config: &str) -> bool {
+    before
+        .iter()
+        .any(|b| matches!(b, Before::Order { config: c, .. } if c == config))
+}
+
+fn service_recorded(before: &[Before], name: &str) -> bool {
+    before
+        .iter()
+        .any(|b| matches!(b, Before::Service { name: n, .. } if n == name))
+}

@@ -1,0 +1,326 @@
+//! Applying actions: journal first, then each step, committing each config once.
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::nft::delete_rules;
+use super::rpcd;
+use super::{ApplyError, Check, Entry, Executor, Failure, Journal, State};
+use crate::bus::{status, BusError};
+use crate::plan::{Action, Step};
+
+/// What `enforce` and `revoke` report (docs/ubus-api.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub journal_id: Option<String>,
+    pub actions: Vec<Action>,
+    pub applied: usize,
+    pub failed: Vec<Failure<Option<Action>>>,
+    /// Waiting for a LuCI apply-with-rollback to end; the daemon retries them.
+    pub pending: Vec<Action>,
+    pub verified: Vec<Check>,
+    /// ubus went away mid-way: the journal entry stays `applying` until `recover` rolls it back.
+    #[serde(skip)]
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    /// Nothing was applied (a dry run, no executor, ubus unreachable): `failed` says why.
+    pub fn unchanged(actions: Vec<Action>, failed: Vec<Failure<Option<Action>>>) -> Outcome {
+        Outcome {
+            journal_id: None,
+            actions,
+            applied: 0,
+            failed,
+            pending: vec![],
+            verified: vec![],
+            interrupted: false,
+        }
+    }
+}
+
+/// The configs that cannot be committed now, found before anything is read or changed.
+#[derive(Default)]
+struct HeldBack {
+    /// Staged changes that are not camguard's, or the check failed: why, per config.
+    blocked: BTreeMap<String, ApplyError>,
+    /// A LuCI apply-with-rollback is pending: their actions wait for the retry.
+    pending: BTreeSet<String>,
+}
+
+impl HeldBack {
+    fn configs(&self) -> BTreeSet<String> {
+        self.blocked.keys().chain(&self.pending).cloned().collect()
+    }
+}
+
+/// What running the actions leaves to do.
+#[derive(Default)]
+struct Run {
+    /// A revoke could not delete its nft rules itself.
+    restart_miniupnpd: bool,
+    /// ubus went away: the run stopped there.
+    interrupted: Option<BusError>,
+}
+
+impl Executor<'_> {
+    /// Applies `actions`, journaled first. `dry_run`: only reports what would be done.
+    pub fn enforce(
+        &mut self,
+        actions: Vec<Action>,
+        reason: &str,
+        now: u64,
+        dry_run: bool,
+    ) -> Outcome {
+        if dry_run || actions.is_empty() {
+            return Outcome::unchanged(actions, vec![]);
+        }
+        let held = self.hold_back(&actions);
+        let journal = Journal::new(&self.root);
+        let mut entry = match self.journal_first(&journal, &actions, &held, reason, now) {
+            Ok(entry) => entry,
+            Err(e) => {
+                let failure = Failure::of_run(format!("{e}; nothing was changed"));
+                return Outcome::unchanged(actions, vec![failure]);
+            }
+        };
+        let run = self.run_actions(&actions, &held, &mut entry);
+        if let Some(error) = run.interrupted {
+            return left_for_recovery(&journal, entry, error);
+        }
+        if run.restart_miniupnpd {
+            self.restart_miniupnpd(&mut entry);
+        }
+        self.finish(&journal, entry)
+    }
+
+    /// Checks each config the actions change; camguard's own leftovers are dropped on the way.
+    fn hold_back(&mut self, actions: &[Action]) -> HeldBack {
+        let configs: BTreeSet<&str> = actions.iter().filter_map(|a| a.step.config()).collect();
+        let mut held = HeldBack::default();
+        for config in configs {
+            match self.check_committable(config) {
+                Ok(()) => {}
+                Err(ApplyError::PendingApply { .. }) => {
+                    held.pending.insert(config.to_owned());
+                }
+                Err(e) => {
+                    held.blocked.insert(config.to_owned(), e);
+                }
+            }
+        }
+        held
+    }
+
+    /// Records every value about to change and writes the entry, before the first change.
+    fn journal_first(
+        &mut self,
+        journal: &Journal,
+        actions: &[Action],
+        held: &HeldBack,
+        reason: &str,
+        now: u64,
+    ) -> Result<Entry, ApplyError> {
+        let before = self.record_before(actions, &held.configs())?;
+        let entry = Entry {
+            id: journal.new_id(now),
+            time: now,
+            reason: reason.to_owned(),
+            state: State::Applying,
+            actions: actions.to_vec(),
+            before,
+            applied: vec![],
+            failed: vec![],
+            pending: vec![],
+        };
+        journal.write(&entry).map_err(|error| ApplyError::Journal {
+            dir: journal.dir().to_path_buf(),
+            error,
+        })?;
+        Ok(entry)
+    }
+
+    /// Runs the actions in order, noting each in `entry`, and commits each config once its
+    /// last step has run, before anything that depends on it. Stops when ubus goes away.
+    fn run_actions(&mut self, actions: &[Action], held: &HeldBack, entry: &mut Entry) -> Run {
+        let mut run = Run::default();
+        let mut dirty: BTreeSet<&str> = BTreeSet::new();
+        for (i, a) in actions.iter().enumerate() {
+            let config = a.step.config();
+            if let Some(why) = config.and_then(|c| held.blocked.get(c)) {
+                entry.failed.push(Failure {
+                    action: i,
+                    error: format!("{why}, then enforce again"),
+                });
+                continue;
+            }
+            if config.is_some_and(|c| held.pending.contains(c)) {
+                entry.pending.push(i);
+                continue;
+            }
+            match self.run(&a.step, &mut run.restart_miniupnpd) {
+                Ok(()) => {
+                    entry.applied.push(i);
+                    dirty.extend(config);
+                }
+                Err(ApplyError::Step(e)) if e.interrupts() => {
+                    run.interrupted = Some(e);
+                    break;
+                }
+                Err(e) => entry.failed.push(Failure {
+                    action: i,
+                    error: e.to_string(),
+                }),
+            }
+            let next_config = actions.get(i + 1).and_then(|n| n.step.config());
+            if let Some(c) = config.filter(|&c| next_config != Some(c) && dirty.remove(c)) {
+                if let Err(e) = self.commit(c, actions, entry) {
+                    run.interrupted = Some(e);
+                    break;
+                }
+            }
+        }
+        run
+    }
+
+    /// Commits `config`; Err only when ubus went away. When rpcd refuses, the config's steps
+    /// did not take: an apply-with-rollback started in between (they stay staged and wait for
+    /// the retry, never forced), or the commit failed.
+    fn commit(
+        &mut self,
+        config: &str,
+        actions: &[Action],
+        entry: &mut Entry,
+    ) -> Result<(), BusError> {
+        let refusal = match rpcd::commit(self.bus, config) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.interrupts() => return Err(e),
+            Err(e) => e,
+        };
+        let staged: Vec<usize> = entry
+            .applied
+            .iter()
+            .copied()
+            .filter(|&j| actions[j].step.config() == Some(config))
+            .collect();
+        entry.applied.retain(|j| !staged.contains(j));
+        if refusal == BusError::Status(status::PERMISSION_DENIED) {
+            entry.pending.extend(staged);
+            return Ok(());
+        }
+        let why = ApplyError::bus(format!("uci commit {config}"), refusal).to_string();
+        entry
+            .failed
+            .extend(staged.into_iter().map(|action| Failure {
+                action,
+                error: why.clone(),
+            }));
+        // Not left staged for anyone else's next `uci commit`: the config held nothing foreign
+        // when the enforcement began.
+        let _ = rpcd::revert(self.bus, config);
+        Ok(())
+    }
+
+    /// Fallback for a revoke without nft: miniupnpd rebuilds its rules from the edited lease
+    /// file (slow with many leases: its start-up replay is quadratic).
+    fn restart_miniupnpd(&mut self, entry: &mut Entry) {
+        if let Err(e) = rpcd::rc_init(self.bus, "miniupnpd", "restart") {
+            entry.failed.push(Failure {
+                action: entry.actions.len(),
+                error: ApplyError::bus("restart miniupnpd".into(), e).to_string(),
+            });
+        }
+    }
+
+    /// Marks the entry applied (or partial) and reports it, with checks that it took effect.
+    fn finish(&mut self, journal: &Journal, mut entry: Entry) -> Outcome {
+        entry.state = if entry.failed.is_empty() && entry.pending.is_empty() {
+            State::Applied
+        } else {
+            State::Partial
+        };
+        if let Err(e) = journal.write(&entry) {
+            crate::log::error(&format!("cannot update journal entry {}: {e}", entry.id));
+        }
+        let actions = &entry.actions;
+        let failed = entry
+            .failed
+            .iter()
+            .map(|f| Failure {
+                action: actions.get(f.action).cloned(),
+                error: f.error.clone(),
+            })
+            .collect();
+        let pending = entry.pending.iter().map(|&i| actions[i].clone()).collect();
+        let verified = self.verify(actions, &entry.applied);
+        Outcome {
+            journal_id: Some(entry.id),
+            applied: entry.applied.len(),
+            failed,
+            pending,
+            verified,
+            interrupted: false,
+            actions: entry.actions,
+        }
+    }
+
+    /// Runs one step; `restart_miniupnpd` is set when a revoke left nft rules behind.
+    fn run(&mut self, step: &Step, restart_miniupnpd: &mut bool) -> Result<(), ApplyError> {
+        let reply = match step {
+            Step::UciSet {
+                config,
+                section,
+                option,
+                value,
+            } => rpcd::set(self.bus, config, section, option, value),
+            Step::UciDelete {
+                config,
+                section,
+                option,
+            } => rpcd::delete(self.bus, config, section, option.as_deref()),
+            Step::UciAdd {
+                config,
+                r#type,
+                name,
+                values,
+            } => rpcd::add(self.bus, config, r#type, name, values),
+            Step::UciOrder { config, sections } => rpcd::order(self.bus, config, sections),
+            Step::Service { name, action } => rpcd::rc_init(self.bus, name, action),
+            Step::TruncateFile { path } => return self.write_file(path, b""),
+            Step::RevokeMapping {
+                proto,
+                ext_port,
+                int_addr,
+                int_port,
+                nft_handles,
+            } => {
+                self.remove_lease_lines(*proto, *ext_port, *int_addr, *int_port)?;
+                *restart_miniupnpd |= !(self.nft && delete_rules(nft_handles));
+                return Ok(());
+            }
+        };
+        reply.map(drop).map_err(ApplyError::Step)
+    }
+}
+
+/// ubus went away mid-way: the entry stays `applying`, and what was staged or changed so far
+/// is rolled back by `recover` once ubus answers again, as after a crash.
+fn left_for_recovery(journal: &Journal, entry: Entry, error: BusError) -> Outcome {
+    let _ = journal.write(&entry);
+    crate::log::warn(&format!(
+        "enforcement {} interrupted ({error}); it is rolled back once ubus answers again",
+        entry.id
+    ));
+    let interrupted = ApplyError::Interrupted {
+        id: entry.id.clone(),
+        error,
+    };
+    Outcome {
+        journal_id: Some(entry.id),
+        interrupted: true,
+        ..Outcome::unchanged(
+            entry.actions,
+            vec![Failure::of_run(interrupted.to_string())],
+        )
+    }
+}
