@@ -1,3 +1,5 @@
+// System calls go through nix (sys.rs): camguard keeps no code the compiler cannot check.
+#![forbid(unsafe_code)]
 //! camguard: audits and enforces UPnP, port-forward and camera policy on OpenWrt routers.
 //!
 //! The pipeline runs one way (ARCHITECTURE.md): **read** a [`snapshot::Snapshot`] of the

@@ -8,7 +8,7 @@ pub mod blob;
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,8 @@ use ubus::msg::{InboundMsg, OutboundMsg};
 use ubus::server::UbusConnection;
 use ubus::wire::{Codec, Frame, ObjId, PeerId, HEADER_SIZE, MAX_MSG_LEN};
 use ubus::{BlobMsgTable, Transport, UbusError, UbusObject};
+
+use crate::sys::{wait_until_ready, Interest};
 
 /// Where OpenWrt's ubusd listens.
 pub const DEFAULT_SOCKET: &str = "/var/run/ubus/ubus.sock";
@@ -120,24 +122,18 @@ impl SocketTransport {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
-    fn wait(&self, events: libc::c_short) {
+    fn wait(&self, interest: Interest) {
         let remaining = self.deadline.map_or(Duration::from_millis(50), |d| {
             d.saturating_duration_since(Instant::now())
         });
-        let mut fd = libc::pollfd {
-            fd: self.stream.as_raw_fd(),
-            events,
-            revents: 0,
-        };
-        let ms = remaining.min(Duration::from_millis(50)).as_millis() as libc::c_int;
-        // SAFETY: one valid pollfd for the duration of the call.
-        unsafe { libc::poll(&mut fd, 1, ms) };
+        let timeout = remaining.min(Duration::from_millis(50));
+        wait_until_ready(self.stream.as_fd(), interest, timeout);
     }
 }
 
-impl AsRawFd for SocketTransport {
-    fn as_raw_fd(&self) -> RawFd {
-        self.stream.as_raw_fd()
+impl AsFd for SocketTransport {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.stream.as_fd()
     }
 }
 
@@ -155,7 +151,7 @@ impl Transport for SocketTransport {
                     if self.expired() || Instant::now() >= hard_stop {
                         return Err(UbusError::Timeout("send"));
                     }
-                    self.wait(libc::POLLOUT);
+                    self.wait(Interest::Write);
                 }
                 Err(e)
                     if matches!(
@@ -210,7 +206,7 @@ impl Transport for SocketTransport {
     }
 
     fn wait_recv(&mut self) {
-        self.wait(libc::POLLIN);
+        self.wait(Interest::Read);
     }
 }
 
@@ -391,8 +387,9 @@ impl Provider {
         Ok(Provider { conn })
     }
 
-    pub fn fd(&mut self) -> RawFd {
-        self.conn.transport_mut().as_raw_fd()
+    pub fn fd(&mut self) -> BorrowedFd<'_> {
+        let transport: &SocketTransport = self.conn.transport_mut();
+        transport.as_fd()
     }
 
     /// Answers every request already received. `handler(method, args)` returns the reply object

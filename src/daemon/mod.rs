@@ -8,7 +8,7 @@
 mod methods;
 
 use std::collections::{BTreeSet, HashMap};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ use crate::snapshot::{Policy, Snapshot, CONFIGS};
 use crate::source::live::{self, NftSource};
 use crate::source::offline::{self, SEEN_FILE};
 use crate::source::RootDir;
-use crate::sys::{poll, Inotify, SignalFd};
+use crate::sys::{poll, Inotify, Signal, SignalFd};
 use crate::time::unix_now;
 
 /// The object's methods (docs/ubus-api.md).
@@ -516,7 +516,8 @@ fn status_reply(report: &Report) -> ubus::BlobMsgTable {
 
 /// Runs until SIGTERM/SIGINT.
 pub fn run(opts: Options) -> Result<(), String> {
-    let signals = SignalFd::new(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP])
+    // First, before the LAN worker's thread exists, so that it inherits the blocked mask.
+    let signals = SignalFd::new(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP])
         .map_err(|e| format!("signalfd: {e}"))?;
     let inotify = Inotify::new().map_err(|e| format!("inotify: {e}"))?;
     // Watch descriptor → directory. Other files in these directories (all of /tmp for
@@ -589,11 +590,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         if let Some(due) = state.timers.next_due() {
             wake = wake.min(due);
         }
-        let mut fds = vec![
-            signals.as_raw_fd(),
-            inotify.as_raw_fd(),
-            state.worker.wake_fd(),
-        ];
+        let mut fds = vec![signals.as_fd(), inotify.as_fd(), state.worker.wake_fd()];
         if let Some(p) = provider.as_mut() {
             fds.push(p.fd());
         }
@@ -603,7 +600,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         if ready[0].readable {
             while let Some(sig) = signals.read() {
                 match sig {
-                    libc::SIGHUP => {
+                    Signal::SIGHUP => {
                         log::notice("SIGHUP: reloading the policy");
                         audit_due = Some(Instant::now());
                     }

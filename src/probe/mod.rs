@@ -22,7 +22,7 @@ pub mod wire;
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -71,8 +71,8 @@ impl Worker {
     }
 
     /// Readable when the worker has finished: poll it with the daemon's other descriptors.
-    pub fn wake_fd(&self) -> RawFd {
-        self.wake_read.as_raw_fd()
+    pub fn wake_fd(&self) -> BorrowedFd<'_> {
+        self.wake_read.as_fd()
     }
 
     /// What the last probes found, for the read stage.
