@@ -25,9 +25,9 @@ pub mod plan;
 
 // The stages that touch the router, and what they stand on.
 pub mod bus;
-pub mod log;
 pub mod statefile;
 pub mod sys;
+pub mod syslog;
 
 pub mod apply;
 pub mod probe;

@@ -557,10 +557,10 @@ impl Executor<'_> {
             // The entry stays `applying`: what was staged or changed so far is rolled back by
             // `recover` once ubus answers again, as after a crash.
             let _ = journal.write(&entry);
-            crate::log::warn(&format!(
+            log::warn!(
                 "enforcement {} interrupted ({e}); it is rolled back once ubus answers again",
                 entry.id
-            ));
+            );
             outcome.journal_id = Some(entry.id.clone());
             outcome.interrupted = true;
             outcome.failed.push(json!({
@@ -587,7 +587,7 @@ impl Executor<'_> {
             State::Partial
         };
         if let Err(e) = journal.write(&entry) {
-            crate::log::error(&format!("cannot update journal entry {}: {e}", entry.id));
+            log::error!("cannot update journal entry {}: {e}", entry.id);
         }
         outcome.journal_id = Some(entry.id.clone());
         outcome.applied = entry.applied.len();

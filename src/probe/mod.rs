@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 
 use crate::facts::Inventory;
 use crate::lan::ProbeReport;
-use crate::log;
 use crate::snapshot::{Policy, Snapshot};
 
 /// The default-password check's memory, under the daemon's root.
@@ -96,7 +95,7 @@ impl Worker {
         {
             let _ = (snap, inventory);
             if !self.told_unavailable {
-                log::warn("this camguard was built without the LAN probe: options probe and credential_check do nothing");
+                log::warn!("this camguard was built without the LAN probe: options probe and credential_check do nothing");
                 self.told_unavailable = true;
             }
         }
@@ -110,7 +109,7 @@ impl Worker {
 
         let guard = LanGuard::for_router(snap);
         if guard.prefixes().is_empty() {
-            log::warn("no static LAN subnet in /etc/config/network: the probe and password check stay off");
+            log::warn!("no static LAN subnet in /etc/config/network: the probe and password check stay off");
             return;
         }
         let now = snap.taken_at;
@@ -151,13 +150,13 @@ impl Worker {
                         for r in results.iter().filter(|r| {
                             r.attempts > 0 || matches!(r.outcome, credentials::Outcome::Lockout(_))
                         }) {
-                            log::notice(&r.log_line());
+                            crate::notice!("{}", r.log_line());
                         }
                     }
-                    Err(e) => log::warn(&format!(
+                    Err(e) => log::warn!(
                         "{}: {e}; the default-password check is paused",
                         cred_path.display()
-                    )),
+                    ),
                 }
             }
             let _ = std::io::Write::write(&mut &*wake, b"x");
