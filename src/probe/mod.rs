@@ -6,8 +6,8 @@
 //!
 //! Every connection passes the [`guard::LanGuard`] first (LAN addresses only). What devices
 //! answer is parsed by code that never panics: its modules deny the panicking constructs
-//! (`unwrap`, `expect`, indexing and slicing) under clippy, and the `lan_replies` fuzz target
-//! runs their parsers. With `panic = "abort"` a panic would end the daemon (procd respawns it),
+//! (`unwrap`, `expect`, indexing and slicing, `panic!` and its kin) under clippy, which
+//! scripts/test runs, and the `lan_replies` fuzz target runs their parsers. With `panic = "abort"` a panic would end the daemon (procd respawns it),
 //! so it is kept out by construction rather than caught.
 #[cfg(feature = "lan-probe")]
 pub mod credentials;
