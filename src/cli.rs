@@ -63,6 +63,7 @@ impl<E: std::fmt::Display> From<E> for CliError {
 
 /// Runs the command line and returns the exit code.
 pub fn main(args: Vec<OsString>) -> i32 {
+    crate::syslog::to_stderr();
     match run(args) {
         Ok(code) => code,
         Err(CliError(msg)) => {
@@ -361,7 +362,7 @@ fn daemon_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
             (crate::daemon::Source::Live { sysroot }, nft, log_path)
         }
     };
-    crate::log::to_syslog(log_path);
+    crate::syslog::to_syslog(log_path);
     let opts = crate::daemon::Options {
         socket,
         source,

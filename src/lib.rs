@@ -1,3 +1,5 @@
+// System calls go through nix (sys.rs): camguard keeps no code the compiler cannot check.
+#![forbid(unsafe_code)]
 //! camguard: audits and enforces UPnP, port-forward and camera policy on OpenWrt routers.
 //!
 //! The pipeline runs one way (ARCHITECTURE.md): **read** a [`snapshot::Snapshot`] of the
@@ -24,9 +26,9 @@ pub mod plan;
 
 // The stages that touch the router, and what they stand on.
 pub mod bus;
-pub mod log;
 pub mod statefile;
 pub mod sys;
+pub mod syslog;
 
 pub mod apply;
 pub mod probe;

@@ -8,6 +8,19 @@
 //! every bidirectional control (which would reorder the sentence a finding quotes it in) a
 //! visible `\u{202e}` escape (a backslash becomes `\\`, so the escapes stay unambiguous), and
 //! the length is bounded.
+// Cleans what LAN devices send: it must not be able to panic the daemon (probe/mod.rs).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 
 /// Longest cleaned string, in characters (miniupnpd's own lease line buffer is 320 bytes).
 pub const LAN_TEXT_MAX_CHARS: usize = 256;

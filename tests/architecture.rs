@@ -13,36 +13,77 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("ports", WORDS),
     ("time", WORDS),
     ("lan", WORDS),
-    ("formats", &["text", "mac", "ports", "time", "lan"]),
+    (
+        "formats",
+        &["text", "mac", "passwords", "ports", "time", "lan"],
+    ),
     (
         "snapshot",
-        &["text", "mac", "ports", "time", "lan", "formats"],
+        &[
+            "text",
+            "mac",
+            "passwords",
+            "ports",
+            "time",
+            "lan",
+            "formats",
+        ],
     ),
     (
         "facts",
-        &["text", "mac", "ports", "time", "lan", "formats", "snapshot"],
+        &[
+            "text",
+            "mac",
+            "passwords",
+            "ports",
+            "time",
+            "lan",
+            "formats",
+            "snapshot",
+        ],
     ),
     (
         "audit",
         &[
-            "text", "mac", "ports", "time", "lan", "formats", "snapshot", "facts",
+            "text",
+            "mac",
+            "passwords",
+            "ports",
+            "time",
+            "lan",
+            "formats",
+            "snapshot",
+            "facts",
         ],
     ),
     (
         "plan",
         &[
-            "text", "mac", "ports", "time", "lan", "formats", "snapshot", "facts", "audit",
+            "text",
+            "mac",
+            "passwords",
+            "ports",
+            "time",
+            "lan",
+            "formats",
+            "snapshot",
+            "facts",
+            "audit",
         ],
     ),
     ("sys", WORDS),
-    ("log", WORDS),
+    ("syslog", WORDS),
     ("statefile", WORDS),
-    ("bus", &["text", "mac", "ports", "time", "sys", "log"]),
+    (
+        "bus",
+        &["text", "mac", "passwords", "ports", "time", "sys", "syslog"],
+    ),
     (
         "source",
         &[
             "text",
             "mac",
+            "passwords",
             "ports",
             "time",
             "lan",
@@ -51,7 +92,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
             "bus",
             "statefile",
             "sys",
-            "log",
+            "syslog",
         ],
     ),
     (
@@ -59,6 +100,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
         &[
             "text",
             "mac",
+            "passwords",
             "ports",
             "time",
             "lan",
@@ -68,7 +110,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
             "audit",
             "statefile",
             "sys",
-            "log",
+            "syslog",
         ],
     ),
     (
@@ -76,6 +118,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
         &[
             "text",
             "mac",
+            "passwords",
             "ports",
             "time",
             "lan",
@@ -88,14 +131,27 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
             "source",
             "statefile",
             "sys",
-            "log",
+            "syslog",
         ],
     ),
-    ("report", &["text", "mac", "ports", "time", "audit"]),
+    (
+        "report",
+        &["text", "mac", "passwords", "ports", "time", "audit"],
+    ),
     (
         "views",
         &[
-            "text", "mac", "ports", "time", "lan", "formats", "snapshot", "facts", "audit", "plan",
+            "text",
+            "mac",
+            "passwords",
+            "ports",
+            "time",
+            "lan",
+            "formats",
+            "snapshot",
+            "facts",
+            "audit",
+            "plan",
         ],
     ),
     (
@@ -103,6 +159,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
         &[
             "text",
             "mac",
+            "passwords",
             "ports",
             "time",
             "lan",
@@ -112,7 +169,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
             "audit",
             "plan",
             "sys",
-            "log",
+            "syslog",
             "statefile",
             "bus",
             "source",
@@ -127,6 +184,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
         &[
             "text",
             "mac",
+            "passwords",
             "ports",
             "time",
             "lan",
@@ -136,7 +194,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
             "audit",
             "plan",
             "sys",
-            "log",
+            "syslog",
             "statefile",
             "bus",
             "source",
@@ -151,7 +209,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("main", &[]),
 ];
 
-const WORDS: &[&str] = &["text", "mac", "ports", "time", "passwords"];
+const WORDS: &[&str] = &["text", "mac", "passwords", "ports", "time", "passwords"];
 
 /// The pure core, and what it must never name.
 const PURE: &[&str] = &[
@@ -224,7 +282,10 @@ fn crate_references(code: &str) -> Vec<String> {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
-        if !name.is_empty() {
+        // `crate::notice!` is the syslog sink's macro, exported at the crate root.
+        if name == "notice" {
+            out.push("syslog".to_owned());
+        } else if !name.is_empty() {
             out.push(name);
         }
     }

@@ -240,7 +240,7 @@ impl Executor<'_> {
             State::Partial
         };
         if let Err(e) = journal.write(&entry) {
-            crate::log::error(&format!("cannot update journal entry {}: {e}", entry.id));
+            log::error!("cannot update journal entry {}: {e}", entry.id);
         }
         let actions = &entry.actions;
         let failed = entry
@@ -307,10 +307,10 @@ impl Executor<'_> {
 /// is rolled back by `recover` once ubus answers again, as after a crash.
 fn left_for_recovery(journal: &Journal, entry: Entry, error: BusError) -> Outcome {
     let _ = journal.write(&entry);
-    crate::log::warn(&format!(
+    log::warn!(
         "enforcement {} interrupted ({error}); it is rolled back once ubus answers again",
         entry.id
-    ));
+    );
     let interrupted = ApplyError::Interrupted {
         id: entry.id.clone(),
         error,

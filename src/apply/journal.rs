@@ -189,7 +189,7 @@ impl Journal {
             .filter_map(|id| match self.read(id) {
                 Ok(e) => Some(e),
                 Err(err) => {
-                    crate::log::warn(&format!("journal entry {id} unreadable: {err}"));
+                    log::warn!("journal entry {id} unreadable: {err}");
                     None
                 }
             })

@@ -8,7 +8,7 @@ pub mod blob;
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,8 @@ use ubus::msg::{InboundMsg, OutboundMsg};
 use ubus::server::UbusConnection;
 use ubus::wire::{Codec, Frame, ObjId, PeerId, HEADER_SIZE, MAX_MSG_LEN};
 use ubus::{BlobMsgTable, Transport, UbusError, UbusObject};
+
+use crate::sys::{wait_until_ready, Interest};
 
 /// Where OpenWrt's ubusd listens.
 pub const DEFAULT_SOCKET: &str = "/var/run/ubus/ubus.sock";
@@ -98,16 +100,24 @@ pub struct SocketTransport {
     stream: UnixStream,
     rx: Vec<u8>,
     deadline: Option<Instant>,
+    /// A send failed after writing part of its frame. The broker takes whatever comes next as
+    /// the rest of that frame, so every later send and receive fails as `Closed`: the caller
+    /// reconnects instead of talking past the broker.
+    frame_cut_short: bool,
 }
 
 impl SocketTransport {
     pub fn connect(path: &str) -> io::Result<SocketTransport> {
-        let stream = UnixStream::connect(path)?;
+        SocketTransport::over(UnixStream::connect(path)?)
+    }
+
+    fn over(stream: UnixStream) -> io::Result<SocketTransport> {
         stream.set_nonblocking(true)?;
         Ok(SocketTransport {
             stream,
             rx: Vec::with_capacity(4096),
             deadline: None,
+            frame_cut_short: false,
         })
     }
 
@@ -120,42 +130,27 @@ impl SocketTransport {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
-    fn wait(&self, events: libc::c_short) {
+    fn wait(&self, interest: Interest) {
         let remaining = self.deadline.map_or(Duration::from_millis(50), |d| {
             d.saturating_duration_since(Instant::now())
         });
-        let mut fd = libc::pollfd {
-            fd: self.stream.as_raw_fd(),
-            events,
-            revents: 0,
-        };
-        let ms = remaining.min(Duration::from_millis(50)).as_millis() as libc::c_int;
-        // SAFETY: one valid pollfd for the duration of the call.
-        unsafe { libc::poll(&mut fd, 1, ms) };
+        let timeout = remaining.min(Duration::from_millis(50));
+        wait_until_ready(self.stream.as_fd(), interest, timeout);
     }
-}
 
-impl AsRawFd for SocketTransport {
-    fn as_raw_fd(&self) -> RawFd {
-        self.stream.as_raw_fd()
-    }
-}
-
-impl Transport for SocketTransport {
-    fn send(&mut self, frame: &Frame) -> Result<(), UbusError> {
-        let bytes = Codec::write_frame(frame);
-        let mut sent = 0;
+    /// Writes all of `bytes`, counting in `sent` what went out even when it fails.
+    fn write_all(&mut self, bytes: &[u8], sent: &mut usize) -> Result<(), UbusError> {
         let hard_stop = Instant::now() + Duration::from_secs(5);
-        while sent < bytes.len() {
-            match self.stream.write(&bytes[sent..]) {
+        while *sent < bytes.len() {
+            match self.stream.write(&bytes[*sent..]) {
                 Ok(0) => return Err(UbusError::Closed),
-                Ok(n) => sent += n,
+                Ok(n) => *sent += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if self.expired() || Instant::now() >= hard_stop {
                         return Err(UbusError::Timeout("send"));
                     }
-                    self.wait(libc::POLLOUT);
+                    self.wait(Interest::Write);
                 }
                 Err(e)
                     if matches!(
@@ -170,8 +165,31 @@ impl Transport for SocketTransport {
         }
         Ok(())
     }
+}
+
+impl AsFd for SocketTransport {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.stream.as_fd()
+    }
+}
+
+impl Transport for SocketTransport {
+    fn send(&mut self, frame: &Frame) -> Result<(), UbusError> {
+        if self.frame_cut_short {
+            return Err(UbusError::Closed);
+        }
+        let bytes = Codec::write_frame(frame);
+        let mut sent = 0;
+        let result = self.write_all(&bytes, &mut sent);
+        // Nothing written leaves the stream in step, and the connection usable.
+        self.frame_cut_short = result.is_err() && sent > 0;
+        result
+    }
 
     fn recv(&mut self) -> Result<Option<Frame>, UbusError> {
+        if self.frame_cut_short {
+            return Err(UbusError::Closed);
+        }
         let mut chunk = [0u8; 4096];
         loop {
             if self.rx.len() >= HEADER_SIZE + 4 {
@@ -210,7 +228,7 @@ impl Transport for SocketTransport {
     }
 
     fn wait_recv(&mut self) {
-        self.wait(libc::POLLIN);
+        self.wait(Interest::Read);
     }
 }
 
@@ -391,8 +409,9 @@ impl Provider {
         Ok(Provider { conn })
     }
 
-    pub fn fd(&mut self) -> RawFd {
-        self.conn.transport_mut().as_raw_fd()
+    pub fn fd(&mut self) -> BorrowedFd<'_> {
+        let transport: &SocketTransport = self.conn.transport_mut();
+        transport.as_fd()
     }
 
     /// Answers every request already received. `handler(method, args)` returns the reply object
@@ -461,5 +480,70 @@ impl Provider {
             .transport_mut()
             .set_deadline(Some(Duration::from_secs(1)));
         let _ = self.conn.unregister();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ubus::MsgType;
+
+    /// A frame the socket buffer cannot take at once (about 200 KB on Linux).
+    fn frame_larger_than_the_socket_buffer() -> Frame {
+        Frame::to_broker(MsgType::Ping, 1, vec![0x55; 512 * 1024])
+    }
+
+    fn small_frame() -> Frame {
+        Frame::to_broker(MsgType::Ping, 2, Vec::new())
+    }
+
+    /// What the broker side has received so far.
+    fn drain(broker: &mut UnixStream) -> usize {
+        broker.set_nonblocking(true).unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0;
+        while let Ok(n @ 1..) = broker.read(&mut buf) {
+            total += n;
+        }
+        total
+    }
+
+    #[test]
+    fn a_send_cut_short_makes_every_later_send_and_receive_fail() {
+        let (ours, mut broker) = UnixStream::pair().unwrap();
+        let mut transport = SocketTransport::over(ours).unwrap();
+        transport.set_deadline(Some(Duration::from_millis(50)));
+        assert!(matches!(
+            transport.send(&frame_larger_than_the_socket_buffer()),
+            Err(UbusError::Timeout(_))
+        ));
+        assert!(drain(&mut broker) > 0, "part of the frame went out");
+        // The buffer has room again: a send now would append to the unfinished frame.
+        transport.set_deadline(Some(Duration::from_secs(1)));
+        assert!(matches!(
+            transport.send(&small_frame()),
+            Err(UbusError::Closed)
+        ));
+        assert!(matches!(transport.recv(), Err(UbusError::Closed)));
+        assert_eq!(drain(&mut broker), 0, "nothing follows the cut-short frame");
+    }
+
+    #[test]
+    fn a_send_that_times_out_before_writing_anything_keeps_the_connection() {
+        let (ours, mut broker) = UnixStream::pair().unwrap();
+        // Fill the socket buffer first, so that the send cannot write a byte.
+        let mut filler = ours.try_clone().unwrap();
+        filler.set_nonblocking(true).unwrap();
+        while filler.write(&[0u8; 4096]).is_ok() {}
+        let mut transport = SocketTransport::over(ours).unwrap();
+        transport.set_deadline(Some(Duration::from_millis(50)));
+        assert!(matches!(
+            transport.send(&small_frame()),
+            Err(UbusError::Timeout(_))
+        ));
+        drain(&mut broker);
+        transport.set_deadline(Some(Duration::from_secs(1)));
+        assert!(transport.send(&small_frame()).is_ok());
+        assert_eq!(drain(&mut broker), Codec::write_frame(&small_frame()).len());
     }
 }

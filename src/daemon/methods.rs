@@ -105,7 +105,7 @@ fn list_reply(state: &mut State, list: List, args: &Value) -> Result<BlobMsgTabl
 
 fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, i32> {
     to_blobmsg(value).map_err(|e| {
-        crate::log::error(&format!("cannot encode a reply: {e}"));
+        log::error!("cannot encode a reply: {e}");
         status::UNKNOWN_ERROR
     })
 }
@@ -184,9 +184,7 @@ fn authorize(state: &mut State, method: &str, args: &Value) -> Result<(), i32> {
     if allowed {
         Ok(())
     } else {
-        crate::log::warn(&format!(
-            "refused {method}: the caller's session may not write"
-        ));
+        log::warn!("refused {method}: the caller's session may not write");
         Err(status::PERMISSION_DENIED)
     }
 }
@@ -312,7 +310,7 @@ fn revert(state: &mut State, args: &Value) -> Result<Value, i32> {
     let reply = match result {
         Ok(r) => serde_json::to_value(r).map_err(|_| status::UNKNOWN_ERROR)?,
         Err(e) if e.is_not_found() => {
-            crate::log::warn(&format!("revert: {e}"));
+            log::warn!("revert: {e}");
             return Err(status::NOT_FOUND);
         }
         // Foreign staged changes or a pending LuCI apply: say why instead of a bare status.

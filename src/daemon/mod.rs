@@ -8,7 +8,7 @@
 mod methods;
 
 use std::collections::{BTreeSet, HashMap};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,14 +18,13 @@ use crate::apply::{Executor, Failure, Outcome};
 use crate::audit::{Report, Severity, Subject};
 use crate::bus::{Client, Provider};
 use crate::facts::{Facts, Inventory};
-use crate::log;
 use crate::plan::Action;
 use crate::probe::Worker;
 use crate::snapshot::{Policy, Snapshot, CONFIGS};
 use crate::source::live::{self, NftSource};
 use crate::source::offline::{self, SEEN_FILE};
 use crate::source::RootDir;
-use crate::sys::{poll, Inotify, SignalFd};
+use crate::sys::{poll, Inotify, Signal, SignalFd};
 use crate::time::unix_now;
 
 /// The object's methods (docs/ubus-api.md).
@@ -133,7 +132,7 @@ impl Links {
         if self.client.is_none() {
             match Client::connect(&self.socket, CALL_TIMEOUT) {
                 Ok(c) => self.client = Some(c),
-                Err(e) => log::warn(&format!("cannot connect to ubus at {}: {e}", self.socket)),
+                Err(e) => log::warn!("cannot connect to ubus at {}: {e}", self.socket),
             }
         }
         self.client.as_mut()
@@ -154,7 +153,7 @@ impl Links {
     fn send_event(&mut self, name: &str, data: &Value) {
         if let Some(client) = self.client() {
             if let Err(e) = client.send_event(name, data) {
-                log::warn(&format!("cannot send {name}: {e}"));
+                log::warn!("cannot send {name}: {e}");
                 self.client = None;
             }
         }
@@ -320,13 +319,13 @@ impl State {
         }
         self.first_audit_done = true;
         let report = &self.audited.report;
-        log::info(&format!(
+        log::info!(
             "audit: score {}, {} findings, {} problems, {} ms",
             report.score,
             report.findings.len(),
             report.problems.len(),
             started.elapsed().as_millis()
-        ));
+        );
     }
 
     /// Records first and last seen in the seen-devices file (a live daemon only: an offline
@@ -346,10 +345,10 @@ impl State {
             let path = sysroot.join(SEEN_FILE.trim_start_matches('/'));
             let bytes = crate::lan::seen::to_json(&merged.records);
             if let Err(e) = crate::statefile::write(&path, &bytes) {
-                log::warn(&format!(
+                log::warn!(
                     "cannot write {}: {e} (is /etc full or read-only?)",
                     path.display()
-                ));
+                );
             }
         }
     }
@@ -394,11 +393,11 @@ impl State {
             self.timers.schedule_recovery();
         }
         if !outcome.pending.is_empty() {
-            log::notice(&format!(
+            crate::notice!(
                 "{} actions wait for a LuCI apply with rollback to finish; retrying in {} s",
                 outcome.pending.len(),
                 RETRY_PENDING.as_secs()
-            ));
+            );
             self.timers.pending = outcome.pending.clone();
             self.timers.retry_due = Some(Instant::now() + RETRY_PENDING);
         } else if outcome.journal_id.is_some() {
@@ -406,12 +405,12 @@ impl State {
             self.timers.retry_due = None;
         }
         if let Some(id) = &outcome.journal_id {
-            log::notice(&format!(
+            crate::notice!(
                 "{reason}: journal {id}: {} applied, {} failed, {} pending",
                 outcome.applied,
                 outcome.failed.len(),
                 outcome.pending.len()
-            ));
+            );
             let event = json!({ "journal_id": id, "actions": outcome.applied });
             if let Some(client) = self.links.client() {
                 let _ = client.send_event("camguard.applied", &event);
@@ -450,7 +449,7 @@ impl State {
             Some(mut executor) => {
                 let recovery = executor.recover();
                 for line in &recovery.log {
-                    log::warn(line);
+                    log::warn!("{line}");
                 }
                 recovery.stuck
             }
@@ -509,14 +508,15 @@ fn status_reply(report: &Report) -> ubus::BlobMsgTable {
         (report, None)
     };
     crate::bus::blob::to_blobmsg(&Status { report, truncated }).unwrap_or_else(|e| {
-        log::error(&format!("cannot encode the status reply: {e}"));
+        log::error!("cannot encode the status reply: {e}");
         ubus::BlobMsgTable::empty()
     })
 }
 
 /// Runs until SIGTERM/SIGINT.
 pub fn run(opts: Options) -> Result<(), String> {
-    let signals = SignalFd::new(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP])
+    // First, before the LAN worker's thread exists, so that it inherits the blocked mask.
+    let signals = SignalFd::new(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP])
         .map_err(|e| format!("signalfd: {e}"))?;
     let inotify = Inotify::new().map_err(|e| format!("inotify: {e}"))?;
     // Watch descriptor → directory. Other files in these directories (all of /tmp for
@@ -532,10 +532,10 @@ pub fn run(opts: Options) -> Result<(), String> {
     let mut audit_due: Option<Instant> = None;
     let mut next_periodic =
         Instant::now() + Duration::from_secs(u64::from(state.audited.policy().audit_interval));
-    log::notice(&format!(
+    crate::notice!(
         "started, serving ubus object camguard on {}",
         state.opts.socket
-    ));
+    );
 
     loop {
         let dirs: BTreeSet<&Path> = state
@@ -550,14 +550,14 @@ pub fn run(opts: Options) -> Result<(), String> {
                     Ok(wd) => {
                         watched.insert(wd, dir.to_path_buf());
                     }
-                    Err(e) => log::warn(&format!("cannot watch {}: {e}", dir.display())),
+                    Err(e) => log::warn!("cannot watch {}: {e}", dir.display()),
                 }
             }
         }
         if provider.is_none() && Instant::now() >= reconnect_at {
             match Provider::register(&state.opts.socket, "camguard", METHODS, CALL_TIMEOUT) {
                 Ok(p) => {
-                    log::notice("registered ubus object camguard");
+                    crate::notice!("registered ubus object camguard");
                     provider = Some(p);
                     backoff = BACKOFF_START;
                     // The broker may have restarted: the outgoing connection is stale too,
@@ -567,10 +567,7 @@ pub fn run(opts: Options) -> Result<(), String> {
                 }
                 Err(e) => {
                     if backoff == BACKOFF_START {
-                        log::warn(&format!(
-                            "cannot register on {}: {e}; retrying",
-                            state.opts.socket
-                        ));
+                        log::warn!("cannot register on {}: {e}; retrying", state.opts.socket);
                     }
                     reconnect_at = Instant::now() + backoff;
                     backoff = (backoff * 2).min(BACKOFF_MAX);
@@ -589,11 +586,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         if let Some(due) = state.timers.next_due() {
             wake = wake.min(due);
         }
-        let mut fds = vec![
-            signals.as_raw_fd(),
-            inotify.as_raw_fd(),
-            state.worker.wake_fd(),
-        ];
+        let mut fds = vec![signals.as_fd(), inotify.as_fd(), state.worker.wake_fd()];
         if let Some(p) = provider.as_mut() {
             fds.push(p.fd());
         }
@@ -603,15 +596,15 @@ pub fn run(opts: Options) -> Result<(), String> {
         if ready[0].readable {
             while let Some(sig) = signals.read() {
                 match sig {
-                    libc::SIGHUP => {
-                        log::notice("SIGHUP: reloading the policy");
+                    Signal::SIGHUP => {
+                        crate::notice!("SIGHUP: reloading the policy");
                         audit_due = Some(Instant::now());
                     }
                     _ => {
                         if let Some(p) = provider.as_mut() {
                             p.unregister();
                         }
-                        log::notice("stopping");
+                        crate::notice!("stopping");
                         return Ok(());
                     }
                 }
@@ -634,7 +627,7 @@ pub fn run(opts: Options) -> Result<(), String> {
             if entry.readable || entry.hung_up {
                 let p = provider.as_mut().expect("polled only when registered");
                 if let Err(e) = p.serve(|method, args| methods::handle(&mut state, method, args)) {
-                    log::warn(&format!("ubus connection lost ({e}); reconnecting"));
+                    log::warn!("ubus connection lost ({e}); reconnecting");
                     provider = None;
                     state.links.drop_client();
                     reconnect_at = Instant::now();

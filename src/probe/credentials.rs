@@ -42,6 +42,19 @@
 //! offered, else Basic. RTSP: `DESCRIBE` with Digest, on the connection that received the
 //! challenge (RTSP servers keep the nonce per connection). The network is behind
 //! [`Transport`], so the rules above are unit-tested against scripted cameras.
+// What LAN devices send is parsed here: it must not be able to panic the daemon (probe/mod.rs).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -234,12 +247,14 @@ pub fn defaults_for(vendor: &str) -> Option<&'static FactoryDefaults> {
         .find(|d| d.aliases.contains(&vendor))
 }
 
-/// The state-file key of one login: the vendor, its place in the table and the user.
-fn login_key(defaults: &FactoryDefaults, index: usize) -> String {
-    format!(
-        "{}#{index}:{}",
-        defaults.vendor, defaults.logins[index].user
-    )
+impl FactoryDefaults {
+    /// Each login with its state-file key: the vendor, its place in the table and the user.
+    fn keyed_logins(&self) -> impl Iterator<Item = (String, &'static Login)> + '_ {
+        self.logins
+            .iter()
+            .enumerate()
+            .map(|(index, l)| (format!("{}#{index}:{}", self.vendor, l.user), l))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -592,12 +607,14 @@ fn check_one(
         // Reclassified as another maker: the old login says nothing about this one's table.
         rec.works = None;
     }
-    let logins: Vec<usize> = match &rec.works {
-        Some(w) => (0..defaults.logins.len())
-            .filter(|&i| login_key(defaults, i) == w.login)
+    let logins: Vec<(String, &Login)> = match &rec.works {
+        Some(w) => defaults
+            .keyed_logins()
+            .filter(|(key, _)| *key == w.login)
             .collect(),
-        None => (0..defaults.logins.len())
-            .filter(|&i| !rec.refused.contains(&login_key(defaults, i)))
+        None => defaults
+            .keyed_logins()
+            .filter(|(key, _)| !rec.refused.contains(key))
             .collect(),
     };
     if logins.is_empty() {
@@ -611,7 +628,7 @@ fn check_one(
     }
     if let Some(last) = rec.last_run {
         if now < last || now - last < RUN_INTERVAL_SECS {
-            return (remembered(rec, last + RUN_INTERVAL_SECS), 0);
+            return (remembered(rec, last.saturating_add(RUN_INTERVAL_SECS)), 0);
         }
     }
     let used = rec.attempts.len() as u32;
@@ -626,7 +643,7 @@ fn check_one(
     let endpoints = endpoints(t, defaults);
     let mut attempts = 0u32;
     let mut session: Option<Session> = None;
-    for index in logins {
+    for (key, l) in logins {
         if budget == 0 {
             break;
         }
@@ -641,7 +658,6 @@ fn check_one(
         let Some(challenge) = s.challenge.take() else {
             break;
         };
-        let l = &defaults.logins[index];
         let cnonce = transport.cnonce();
         let header = match digest::authorization(
             &challenge,
@@ -680,12 +696,12 @@ fn check_one(
                 let first_found = rec
                     .works
                     .as_ref()
-                    .filter(|w| w.login == login_key(defaults, index))
+                    .filter(|w| w.login == key)
                     .map_or(now, |w| w.first_found);
                 let w = WorkingLogin {
                     vendor: defaults.vendor.to_owned(),
                     user: l.user.to_owned(),
-                    login: login_key(defaults, index),
+                    login: key,
                     protocol: s.endpoint.protocol().to_owned(),
                     port: s.endpoint.port,
                     first_found,
@@ -710,7 +726,7 @@ fn check_one(
                         attempts,
                     );
                 }
-                rec.refused.push(login_key(defaults, index));
+                rec.refused.push(key);
                 s.challenge = next;
             }
             Verdict::Lockout(sign) => {
@@ -725,7 +741,9 @@ fn check_one(
         }
     }
     let tried = rec.refused.len();
-    if (0..defaults.logins.len()).all(|i| rec.refused.contains(&login_key(defaults, i)))
+    if defaults
+        .keyed_logins()
+        .all(|(key, _)| rec.refused.contains(&key))
         || rec.failures >= MAX_FAILURES
     {
         (
@@ -1014,19 +1032,20 @@ pub fn lockout_sign(r: &Response) -> Option<String> {
 fn xml_value<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
     let open = format!("<{tag}>");
     let start = body.find(&open)? + open.len();
-    let end = body[start..].find('<')? + start;
-    Some(body[start..end].trim())
+    let value = body.get(start..)?;
+    Some(value.get(..value.find('<')?)?.trim())
 }
 
 /// `needle` in `hay` not preceded or followed by a letter ("unlocked" is not "locked").
 fn contains_word(hay: &str, needle: &str) -> bool {
     let bytes = hay.as_bytes();
     let mut from = 0;
-    while let Some(i) = hay[from..].find(needle) {
+    while let Some(i) = hay.get(from..).and_then(|rest| rest.find(needle)) {
         let start = from + i;
         let end = start + needle.len();
-        let before = start == 0 || !bytes[start - 1].is_ascii_alphabetic();
-        let after = end >= bytes.len() || !bytes[end].is_ascii_alphabetic();
+        let is_letter = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_alphabetic);
+        let before = start == 0 || !is_letter(start - 1);
+        let after = !is_letter(end);
         if before && after {
             return true;
         }

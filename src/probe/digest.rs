@@ -10,6 +10,19 @@
 //! Everything parsed here came from a device on the LAN, possibly a hostile one: parsing never
 //! panics, and a challenge whose values could break out of our request header (control
 //! characters) is refused rather than echoed.
+// What LAN devices send is parsed here: it must not be able to panic the daemon (probe/mod.rs).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 
 /// MD5 of `data` (RFC 1321).
 pub fn md5(data: &[u8]) -> [u8; 16] {
@@ -41,22 +54,25 @@ pub fn md5(data: &[u8]) -> [u8; 16] {
     message.extend_from_slice(&bit_len.to_le_bytes());
     for block in message.chunks_exact(64) {
         let mut m = [0u32; 16];
-        for (i, word) in block.chunks_exact(4).enumerate() {
-            m[i] = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        for (word, bytes) in m.iter_mut().zip(block.chunks_exact(4)) {
+            // RFC 1321 reads a block as little-endian words.
+            *word = bytes.iter().rev().fold(0, |w, &b| (w << 8) | u32::from(b));
         }
         let [mut a, mut b, mut c, mut d] = state;
-        for i in 0..64 {
+        for (i, (k, s)) in K.iter().zip(S).enumerate() {
             let (f, g) = match i / 16 {
                 0 => ((b & c) | (!b & d), i),
                 1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
                 2 => (b ^ c ^ d, (3 * i + 5) % 16),
                 _ => (c ^ (b | !d), (7 * i) % 16),
             };
+            // g < 16: every arm above takes it modulo 16.
+            let word = m.get(g).copied().unwrap_or(0);
             let rotated = a
                 .wrapping_add(f)
-                .wrapping_add(K[i])
-                .wrapping_add(m[g])
-                .rotate_left(S[i]);
+                .wrapping_add(*k)
+                .wrapping_add(word)
+                .rotate_left(s);
             a = d;
             d = c;
             c = b;
@@ -67,21 +83,23 @@ pub fn md5(data: &[u8]) -> [u8; 16] {
         }
     }
     let mut out = [0u8; 16];
-    for (i, s) in state.iter().enumerate() {
-        out[i * 4..i * 4 + 4].copy_from_slice(&s.to_le_bytes());
+    for (o, b) in out
+        .iter_mut()
+        .zip(state.iter().flat_map(|s| s.to_le_bytes()))
+    {
+        *o = b;
     }
     out
 }
 
 /// Lower-case hex, as Digest writes hashes.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    s
+    bytes
+        .iter()
+        .flat_map(|b| [b >> 4, b & 0xf])
+        // A nibble is always a hex digit.
+        .map(|nibble| char::from_digit(u32::from(nibble), 16).unwrap_or('0'))
+        .collect()
 }
 
 fn md5_hex(text: &str) -> String {
@@ -93,15 +111,17 @@ pub fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let [b0, b1, b2] = [0, 1, 2].map(|i| chunk.get(i).copied().unwrap_or(0));
+        let n = (u32::from(b0) << 16) | (u32::from(b1) << 8) | u32::from(b2);
         for i in 0..4 {
             if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                // Six bits index the 64 letters: always found.
+                let sextet = (n >> (18 - 6 * i)) & 63;
+                out.push(
+                    ALPHABET
+                        .get(sextet as usize)
+                        .map_or('A', |&c| char::from(c)),
+                );
             } else {
                 out.push('=');
             }
@@ -143,8 +163,11 @@ pub fn parse_challenges<'a>(headers: impl IntoIterator<Item = &'a str>) -> Vec<C
             if item.is_empty() {
                 continue;
             }
-            let (first, rest) = match item.find([' ', '\t']) {
-                Some(i) if !item[..i].contains('=') => (&item[..i], item[i..].trim_start()),
+            let (first, rest) = match item
+                .find([' ', '\t'])
+                .and_then(|i| item.split_at_checked(i))
+            {
+                Some((first, rest)) if !first.contains('=') => (first, rest.trim_start()),
                 _ => ("", item),
             };
             if !first.is_empty() {
@@ -191,13 +214,13 @@ fn split_items(value: &str) -> Vec<&str> {
             '\\' if quoted => escaped = true,
             '"' => quoted = !quoted,
             ',' if !quoted => {
-                items.push(&value[start..i]);
+                items.extend(value.get(start..i));
                 start = i + 1;
             }
             _ => {}
         }
     }
-    items.push(&value[start..]);
+    items.extend(value.get(start..));
     items
 }
 

@@ -6,8 +6,8 @@
 //!
 //! Every connection passes the [`guard::LanGuard`] first (LAN addresses only). What devices
 //! answer is parsed by code that never panics: its modules deny the panicking constructs
-//! (`unwrap`, `expect`, indexing and slicing) under clippy, and the `lan_replies` fuzz target
-//! runs their parsers. With `panic = "abort"` a panic would end the daemon (procd respawns it),
+//! (`unwrap`, `expect`, indexing and slicing, `panic!` and its kin) under clippy, which
+//! scripts/test runs, and the `lan_replies` fuzz target runs their parsers. With `panic = "abort"` a panic would end the daemon (procd respawns it),
 //! so it is kept out by construction rather than caught.
 #[cfg(feature = "lan-probe")]
 pub mod credentials;
@@ -22,7 +22,7 @@ pub mod wire;
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 
 use crate::facts::Inventory;
 use crate::lan::ProbeReport;
-use crate::log;
 use crate::snapshot::{Policy, Snapshot};
 
 /// The default-password check's memory, under the daemon's root.
@@ -71,8 +70,8 @@ impl Worker {
     }
 
     /// Readable when the worker has finished: poll it with the daemon's other descriptors.
-    pub fn wake_fd(&self) -> RawFd {
-        self.wake_read.as_raw_fd()
+    pub fn wake_fd(&self) -> BorrowedFd<'_> {
+        self.wake_read.as_fd()
     }
 
     /// What the last probes found, for the read stage.
@@ -96,7 +95,7 @@ impl Worker {
         {
             let _ = (snap, inventory);
             if !self.told_unavailable {
-                log::warn("this camguard was built without the LAN probe: options probe and credential_check do nothing");
+                log::warn!("this camguard was built without the LAN probe: options probe and credential_check do nothing");
                 self.told_unavailable = true;
             }
         }
@@ -110,7 +109,7 @@ impl Worker {
 
         let guard = LanGuard::for_router(snap);
         if guard.prefixes().is_empty() {
-            log::warn("no static LAN subnet in /etc/config/network: the probe and password check stay off");
+            log::warn!("no static LAN subnet in /etc/config/network: the probe and password check stay off");
             return;
         }
         let now = snap.taken_at;
@@ -151,13 +150,13 @@ impl Worker {
                         for r in results.iter().filter(|r| {
                             r.attempts > 0 || matches!(r.outcome, credentials::Outcome::Lockout(_))
                         }) {
-                            log::notice(&r.log_line());
+                            crate::notice!("{}", r.log_line());
                         }
                     }
-                    Err(e) => log::warn(&format!(
+                    Err(e) => log::warn!(
                         "{}: {e}; the default-password check is paused",
                         cred_path.display()
-                    )),
+                    ),
                 }
             }
             let _ = std::io::Write::write(&mut &*wake, b"x");

@@ -11,6 +11,19 @@
 //!
 //! The result feeds classification as `(port, "answers on")` service ports
 //! ([`ProbeReport::service_ports`]) and the default-password check as the ports to use.
+// What LAN devices send is parsed here: it must not be able to panic the daemon (probe/mod.rs).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -106,7 +119,9 @@ pub fn probe(ips: &[IpAddr], guard: &LanGuard, now: u64, opts: &ProbeOptions) ->
         }
     });
     for (report, service) in found.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        reports[report].services.push(service);
+        if let Some(r) = reports.get_mut(report) {
+            r.services.push(service);
+        }
     }
     for r in &mut reports {
         r.services.sort_by_key(|s| s.port);

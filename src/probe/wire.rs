@@ -5,6 +5,19 @@
 //! connection open for hours), reads at most [`MAX_RESPONSE`] bytes, and parsing never panics.
 //! HTTP and RTSP share the message format (RFC 2326 borrows HTTP/1.1's), so one reader serves
 //! both.
+// What LAN devices send is parsed here: it must not be able to panic the daemon (probe/mod.rs).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -55,9 +68,9 @@ fn read_response(stream: &mut TcpStream, deadline: Instant) -> io::Result<(Vec<u
         }
         stream.set_read_timeout(Some(left))?;
         let want = chunk.len().min(MAX_RESPONSE - buf.len());
-        match stream.read(&mut chunk[..want]) {
+        match Read::by_ref(stream).take(want as u64).read(&mut chunk) {
             Ok(0) => return finish_short(buf, io::ErrorKind::UnexpectedEof),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(n) => buf.extend(chunk.iter().take(n)),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e)
                 if matches!(
@@ -96,7 +109,7 @@ fn head_end(buf: &[u8]) -> Option<usize> {
 /// Where a complete message ends, if it is complete and says how long it is.
 fn message_end(buf: &[u8]) -> Option<usize> {
     let head = head_end(buf)?;
-    let parsed = Response::parse(&buf[..head])?;
+    let parsed = Response::parse(buf.get(..head)?)?;
     let body = match parsed.header("content-length") {
         Some(len) => len.trim().parse::<usize>().ok()?,
         // RTSP: no Content-Length means no body (RFC 2326 §12.14). HTTP: read to the end.
@@ -122,10 +135,9 @@ pub struct Response {
 impl Response {
     /// Parses a response; None when it does not start with an HTTP or RTSP status line.
     pub fn parse(bytes: &[u8]) -> Option<Response> {
-        let (head, body) = match head_end(bytes) {
-            Some(end) => (&bytes[..end], &bytes[end..]),
-            None => (bytes, &[][..]),
-        };
+        let (head, body) = head_end(bytes)
+            .and_then(|end| bytes.split_at_checked(end))
+            .unwrap_or((bytes, &[]));
         let text = String::from_utf8_lossy(head);
         let mut lines = text.split("\r\n");
         let status_line = lines.next()?;
