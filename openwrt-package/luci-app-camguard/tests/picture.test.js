@@ -133,6 +133,7 @@ test('picture: at one device and on a phone, everything fits the width', async (
 	const data = h.fixtures();
 
 	data.mappings.mappings = manyMappings(1);
+	data.mappings.mappings[0].device.hostname = 'the-long-named-games-console-in-the-living-room';
 	data.forwards.forwards = [];
 
 	const luci = await h.renderView('exposure', { data });
@@ -148,6 +149,9 @@ test('picture: at one device and on a phone, everything fits the width', async (
 		assert.ok(+rect.getAttribute('x') + +rect.getAttribute('width') <= 340, 'a label fits: ' + rect.parentNode.textContent);
 	for (const t of phone.querySelectorAll('text'))
 		assert.ok(+t.getAttribute('font-size') >= 12, 'readable text');
+	/* a long name with its kind is cut to the width (about 8 px a character at 14 px) */
+	for (const t of phone.querySelectorAll('g.cg-target > text'))
+		assert.ok(+t.getAttribute('x') + 8 * t.textContent.length <= 340, 'a name fits: ' + t.textContent);
 
 	assert.equal(edges(luci.document).length, 1);
 });

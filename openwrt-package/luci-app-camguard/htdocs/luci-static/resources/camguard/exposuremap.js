@@ -121,7 +121,7 @@ return baseclass.extend({
 
 			out.push({
 				kind: fwd.every_port ? 'dmz' : 'forward',
-				label: fwd.every_port ? _('every port') : cg.portRange(fwd.src_dport) + '/' + L.toArray(fwd.protocols).join('+'),
+				label: fwd.every_port ? '' : cg.portRange(fwd.src_dport) + '/' + L.toArray(fwd.protocols).join('+'),
 				severity: fwd.every_port ? 'critical' : (about.length ? worst(about) : 'low'),
 				device: fwd.device || null,
 				addr: fwd.dest_ip || null,
@@ -196,7 +196,7 @@ return baseclass.extend({
 		switch (kind) {
 		case 'upnp': return _('UPnP mapping');
 		case 'forward': return _('port forward');
-		case 'dmz': return _('every port (DMZ)');
+		case 'dmz': return _('every port forwarded (DMZ)');
 		case 'rule': return _('firewall rule');
 		}
 	},
@@ -244,7 +244,7 @@ return baseclass.extend({
 			let cy = y + 24;
 
 			edges.forEach(e => {
-				const text = (e.count > 1) ? e.label : e.label + ' ' + this.kindLabel(e.kind);
+				const text = (e.count > 1 || !e.label) ? (e.label || this.kindLabel(e.kind)) : e.label + ' ' + this.kindLabel(e.kind);
 				const w = 12 + Math.min(text.length, 40) * 7;
 
 				if (cx + w > W - 4 && cx > devX + 10) {
@@ -302,7 +302,7 @@ return baseclass.extend({
 				]));
 			});
 
-			parts.push(this.targetNode(r.target, devX, r.y));
+			parts.push(this.targetNode(r.target, devX, r.y, W));
 		});
 
 		parts.push(svg('circle', { cx: netX, cy: midY, r: narrow ? 18 : 24, fill: '#31708f' }));
@@ -353,7 +353,7 @@ return baseclass.extend({
 	},
 
 	/* A device (or the router itself): its name, kind, and a mark when it is a camera. */
-	targetNode(t, x, y) {
+	targetNode(t, x, y, width) {
 		const name = t.device ? cg.deviceName(t.device) : (t.addr || _('The router itself'));
 		const kind = t.device ? cg.classLabel(t.device['class']) : (t.addr ? _('Unknown device') : '');
 		const color = cg.severityColor(t.severity);
@@ -368,9 +368,14 @@ return baseclass.extend({
 				svg('circle', { cx: x + 20, cy: y + 7, r: 3.5, fill: '#fff' })
 			]));
 
+		/* about 8 px a character at 14 px: name and kind cut to what the width leaves */
+		const textX = x + (t.camera ? 34 : 14);
+		const room = Math.max(8, Math.floor((width - textX - 4) / 8));
+		const label = cut(name, Math.min(NAME_CHARS, room)) + (kind ? ' (' + kind + ')' : '');
+
 		children.push(svg('text', {
-			x: x + (t.camera ? 34 : 14), y: y + 13, 'font-size': 14, 'font-weight': t.camera ? 'bold' : 'normal', fill: '#222'
-		}, [ cut(name, NAME_CHARS), kind ? ' (' + kind + ')' : '' ]));
+			x: textX, y: y + 13, 'font-size': 14, 'font-weight': t.camera ? 'bold' : 'normal', fill: '#222'
+		}, [ cut(label, room) ]));
 
 		return svg('g', { 'class': 'cg-target', 'data-severity': t.severity }, children);
 	}

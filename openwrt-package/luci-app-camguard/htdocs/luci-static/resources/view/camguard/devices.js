@@ -116,6 +116,8 @@ return view.extend({
 		s.addremove = false;
 		s.sortable = false;
 		s.nodescriptions = true;
+		/* every option is in the row itself: no "Edit" dialog per row */
+		s.renderRowActions = () => E([]);
 
 		const rowOf = sid => m.data.get('json', sid) || {};
 
