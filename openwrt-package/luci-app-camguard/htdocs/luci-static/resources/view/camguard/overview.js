@@ -132,9 +132,10 @@ return view.extend({
 		const score = +status.score || 0;
 		const color = !complete ? '#777' : (score >= 80) ? '#3c763d' : (score >= 50) ? '#d58512' : '#c9302c';
 
-		const counts = cg.severities.map(sev => E('span', { 'style': 'margin-right:1em;white-space:nowrap' }, [
+		/* spaces between the counts: a phone may break the line there */
+		const counts = [].concat.apply([], cg.severities.map(sev => [ E('span', { 'style': 'margin-right:1em;white-space:nowrap' }, [
 			cg.severityBadge(sev), ' ', String(+status.counts[sev] || 0)
-		]));
+		]), ' ' ]));
 
 		return E('div', { 'class': 'cbi-section cg-summary' }, [
 			E('div', { 'style': 'display:flex;flex-wrap:wrap;align-items:center;gap:1.5em' }, [
