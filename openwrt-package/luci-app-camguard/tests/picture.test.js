@@ -61,6 +61,11 @@ test('picture: clicking an edge brings its row into view, with the row\'s revoke
 	await h.click(luci, edges(luci.document).find(e => e.getAttribute('data-kind') == 'dmz'));
 	assert.equal(luci.document.activeElement.textContent, 'Disable');
 
+	/* the page's poll does not redraw unchanged data and lose the mark */
+	await luci.shim.poll.step();
+	await h.settle(luci);
+	assert.ok(luci.document.querySelector('#cg-row-forward-cfg093837.cg-highlight'));
+
 	/* the keyboard works too */
 	edge.dispatchEvent(new luci.window.KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
 	assert.ok(luci.document.getElementById('cg-row-mapping-TCP-9000').classList.contains('cg-highlight'));

@@ -68,7 +68,7 @@ return view.extend({
 		this.root = E('div', {});
 		this.fill(data);
 
-		poll.add(() => this.refresh(), 10);
+		poll.add(() => this.follow(), 10);
 
 		/* a link from the Overview's picture names the row in the URL */
 		const hash = (window.location.hash || '').replace(/^#/, '');
@@ -83,7 +83,18 @@ return view.extend({
 		return this.load().then(data => this.fill(data));
 	},
 
-	fill([ mappings, forwards, findings, status ]) {
+	/* Redraws only when something changed, so a row picked in the picture stays marked. */
+	follow() {
+		return this.load().then(data => {
+			if (JSON.stringify(data.slice(0, 4)) != this.shown)
+				this.fill(data);
+		});
+	},
+
+	fill(data) {
+		const [ mappings, forwards, findings, status ] = data;
+
+		this.shown = JSON.stringify(data.slice(0, 4));
 		this.findings = L.toArray(findings);
 
 		const body = [
