@@ -69,26 +69,20 @@ function createLuci(options = {}) {
 	const shim = window.__luciShim;
 	const modules = {};
 	const uciStore = { camguard: JSON.parse(JSON.stringify(data.uci_camguard.values)) };
+	const daemon = createDaemon(data, options, uciStore);
 	const replies = Object.assign({
 		'camguard.status': data.status,
 		'camguard.findings': data.findings,
 		'camguard.devices': data.devices,
 		'camguard.mappings': data.mappings,
 		'camguard.forwards': data.forwards,
-		'camguard.journal': data.journal,
+		'camguard.journal': () => ({ entries: daemon.journal }),
 		'camguard.plan': data.plan,
 		'camguard.audit': data.status,
-		'camguard.enforce': (args) => ({
-			journal_id: args.dry_run ? null : '20261125T130000Z-1',
-			actions: [ { kind: 'uci_set', config: 'firewall', section: 'cfg093837', option: 'enabled', value: '0', why: 'disable port forward "DVR remote" (forwards \'allowlist\')' } ],
-			applied: args.dry_run ? 0 : 1, failed: [], verified: [], pending: []
-		}),
-		'camguard.revoke': (args) => ({
-			journal_id: '20261125T130500Z-1',
-			actions: [ { kind: 'revoke_mapping', proto: args.proto, ext_port: args.ext_port, int_addr: '192.168.1.64', int_port: 554, why: 'revoke the UPnP mapping' } ],
-			applied: 1, failed: [], verified: [], pending: []
-		}),
-		'camguard.revert': (args) => ({ journal_id: args.id || '20261125T120000Z-1', reverted: 1, failed: [] }),
+		'camguard.enforce': (args) => daemon.enforce(args),
+		'camguard.revoke': (args) => daemon.revoke(args),
+		'camguard.revert': (args) => daemon.revert(args),
+		'session.access': () => ({ access: !options.readonly }),
 		'uci.get': (args) => (uciStore[args.config] ? { values: uciStore[args.config] } : 4),
 		'uci.changes': () => ({ changes: {} }),
 		'uci.add': (args) => {
@@ -104,12 +98,19 @@ function createLuci(options = {}) {
 				delete uciStore[args.config][args.section];
 			return 0;
 		},
-		'uci.apply': () => 0,
+		'uci.apply': () => { daemon.policySaved(); return 0; },
 		'uci.confirm': () => 0
 	}, options.replies || {});
 
+	if (options.readonly)
+		window.L.env.nodespec = { satisfied: true, readonly: true };
+
 	shim.rpc.backend = (object, method, args) => {
 		const key = object + '.' + method;
+
+		/* uhttpd checks the session's ACL before the call reaches ubus */
+		if (options.readonly && WRITES.includes(key))
+			return { error: { code: -32002, message: 'Access denied' } };
 
 		if (!(key in replies))
 			return { error: { code: -32000, message: 'Object not found' } };
@@ -149,7 +150,81 @@ function createLuci(options = {}) {
 		return modules[name];
 	}
 
-	return { window, document: window.document, shim, require, calls: shim.rpc.calls, uciStore, replies };
+	return { window, document: window.document, shim, require, calls: shim.rpc.calls, uciStore, replies, daemon };
+}
+
+/* What a login with only the read grant may not call (the ACL's write grant and uci writes). */
+const WRITES = [
+	'camguard.audit', 'camguard.enforce', 'camguard.revoke', 'camguard.revert',
+	'uci.set', 'uci.add', 'uci.delete', 'uci.rename', 'uci.order', 'uci.apply', 'uci.confirm'
+];
+
+/* The action the fixtures' enforce fixes: the DVR's catch-all forward. */
+const DISABLE_DVR = { kind: 'uci_set', config: 'firewall', section: 'cfg093837', option: 'enabled', value: '0', why: 'disable port forward "DVR remote" (forwards \'allowlist\')' };
+
+/*
+ * The daemon's journal as the views see it: enforce and revoke add an entry, revert marks one
+ * reverted and, like the real daemon, answers `reverted` with a count of its own steps (not of
+ * the entry's changes). options.enforceOnApply: action lists the daemon applies by itself, one
+ * journal entry each, when a LuCI apply commits enforce '1' (then the page's enforce finds nothing).
+ */
+function createDaemon(data, options, uciStore) {
+	const journal = JSON.parse(JSON.stringify(data.journal.entries));
+	let seq = 0;
+	let enforcedByItself = false;
+
+	function addEntry(reason, actions) {
+		const id = '20261125T13' + String(seq).padStart(2, '0') + '00Z-1';
+
+		seq++;
+		journal.unshift({
+			id: id, time: data.status.time + seq, reason: reason, state: 'applied', reverted: false,
+			actions: actions, applied: actions.map((a, i) => i), failed: [], pending: [], changes: []
+		});
+
+		return id;
+	}
+
+	return {
+		journal: journal,
+		addEntry: addEntry,
+
+		policySaved() {
+			const main = uciStore.camguard && uciStore.camguard.main;
+
+			if (options.enforceOnApply && main && main.enforce == '1' && !enforcedByItself) {
+				options.enforceOnApply.forEach(actions => addEntry('enforce', actions));
+				enforcedByItself = true;
+			}
+		},
+
+		enforce(args) {
+			const actions = enforcedByItself ? [] : [ DISABLE_DVR ];
+
+			if (args.dry_run || !actions.length)
+				return { journal_id: null, actions: actions, applied: 0, failed: [], verified: [], pending: [] };
+
+			return { journal_id: addEntry('enforce', actions), actions: actions, applied: actions.length, failed: [], verified: [], pending: [] };
+		},
+
+		revoke(args) {
+			const actions = [ { kind: 'revoke_mapping', proto: args.proto, ext_port: args.ext_port, int_addr: '192.168.1.64', int_port: 554, why: 'revoke the UPnP mapping' } ];
+
+			return { journal_id: addEntry('revoke', actions), actions: actions, applied: 1, failed: [], verified: [], pending: [] };
+		},
+
+		revert(args) {
+			const entry = journal.find(e => e.id == args.id);
+
+			if (!entry)
+				return 4;
+
+			entry.state = 'reverted';
+			entry.reverted = true;
+
+			return { journal_id: entry.id, reverted: 2 * entry.actions.length + 1, failed: [] };
+		}
+	};
 }
 
 /* Instantiate view/camguard/<name>.js as LuCI's ui.instantiateView() does and wait for it. */
@@ -157,6 +232,8 @@ async function renderView(name, options) {
 	const luci = createLuci(options);
 	const view = luci.require('view.camguard.' + name);
 
+	/* the journal is read until it stops changing; the page's daemon does not wait */
+	luci.require('camguard.common').journalSettleMs = 0;
 	await view.ready;
 	luci.view = view;
 
@@ -175,6 +252,9 @@ function click(luci, node) {
 	if (!node)
 		throw new Error('nothing to click');
 
+	if (node.disabled)
+		throw new Error('a disabled button cannot be clicked: ' + node.textContent);
+
 	node.dispatchEvent(new luci.window.MouseEvent('click', { bubbles: true }));
 
 	return settle(luci);
@@ -190,4 +270,25 @@ function modal(luci) {
 	return luci.document.querySelector('#modal_overlay .modal');
 }
 
-module.exports = { createLuci, renderView, settle, click, button, modal, fixtures, directives, PKG };
+/* The arguments of each call, as plain objects of this realm (the page has its own). */
+function callsTo(luci, object, method) {
+	return JSON.parse(JSON.stringify(luci.calls.filter(c => c.object == object && c.method == method).map(c => c.args)));
+}
+
+/* Text as a person reads it: blocks and cells apart, runs of white space as one. */
+function text(node) {
+	const copy = node.cloneNode(true);
+
+	copy.querySelectorAll('p, div, li, td, th, br, small, h3, h4, option, summary').forEach(el => el.append(' '));
+
+	return copy.textContent.replace(/\s+/g, ' ').trim();
+}
+
+/* The notifications at the top of the page (ui.addNotification). */
+function notifications(luci) {
+	return Array.from(luci.document.querySelectorAll('#maincontent > .alert-message')).map(text);
+}
+
+module.exports = {
+	createLuci, renderView, settle, click, button, modal, fixtures, directives, callsTo, text, notifications, PKG
+};

@@ -65,12 +65,16 @@ function hostileData(data, payload) {
 const ELEMENTS = new Set([
 	'HTML', 'HEAD', 'BODY', 'DIV', 'SPAN', 'P', 'H2', 'H3', 'H4', 'STRONG', 'EM', 'SMALL', 'BR',
 	'CODE', 'BDI', 'UL', 'LI', 'TABLE', 'TBODY', 'TR', 'TH', 'TD', 'BUTTON', 'INPUT', 'SELECT',
-	'OPTION', 'LABEL', 'DETAILS', 'SUMMARY'
+	'OPTION', 'LABEL', 'DETAILS', 'SUMMARY', 'A',
+	/* the exposure picture (SVG elements keep their lower-case names) */
+	'svg', 'g', 'path', 'rect', 'circle', 'line', 'text', 'title'
 ]);
 
 const ATTRIBUTES = new Set([
 	'id', 'class', 'style', 'type', 'value', 'checked', 'selected', 'disabled', 'name', 'for',
-	'role', 'aria-modal', 'placeholder', 'title'
+	'role', 'aria-modal', 'placeholder', 'title', 'href', 'tabindex', 'aria-label',
+	'viewBox', 'width', 'height', 'x', 'y', 'x1', 'y1', 'x2', 'y2', 'cx', 'cy', 'r', 'rx', 'd',
+	'fill', 'stroke', 'stroke-width', 'stroke-dasharray', 'font-size', 'font-weight', 'text-anchor'
 ]);
 
 function assertNoMarkup(document, where) {
@@ -81,6 +85,9 @@ function assertNoMarkup(document, where) {
 			assert.ok(!/^on/i.test(attr.name), where + ': event handler attribute ' + attr.name);
 			assert.ok(ATTRIBUTES.has(attr.name) || attr.name.startsWith('data-'),
 				where + ': unexpected attribute ' + attr.name + ' on <' + el.tagName.toLowerCase() + '>');
+			/* links go to LuCI pages only */
+			if (attr.name == 'href')
+				assert.match(attr.value, /^\/cgi-bin\/luci\//, where + ': a link out of LuCI: ' + attr.value);
 		}
 	}
 }

@@ -11,6 +11,7 @@ const read = (...p) => fs.readFileSync(path.join(h.PKG, ...p), 'utf8');
 const RESOURCES = [ 'htdocs', 'luci-static', 'resources' ];
 const MODULES = {
 	'camguard/common.js': 'baseclass',
+	'camguard/exposuremap.js': 'baseclass',
 	'view/camguard/overview.js': 'view',
 	'view/camguard/exposure.js': 'view',
 	'view/camguard/devices.js': 'view',

@@ -4,19 +4,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const h = require('./harness');
 
-/* The arguments of each call, as plain objects of this realm (the page has its own). */
-function callsTo(luci, object, method) {
-	return JSON.parse(JSON.stringify(luci.calls.filter(c => c.object == object && c.method == method).map(c => c.args)));
-}
-
-/* Text as a person reads it: blocks and cells apart, runs of white space as one. */
-function text(node) {
-	const copy = node.cloneNode(true);
-
-	copy.querySelectorAll('p, div, li, td, th, br, small, h3, h4, option, summary').forEach(el => el.append(' '));
-
-	return copy.textContent.replace(/\s+/g, ' ').trim();
-}
+const { callsTo, text } = h;
 
 test('overview: score, counts, findings grouped by severity with their remedy', async () => {
 	const luci = await h.renderView('overview');
@@ -37,14 +25,10 @@ test('overview: score, counts, findings grouped by severity with their remedy', 
 	assert.equal(luci.document.querySelector('.cbi-page-actions'), null);
 });
 
-test('overview: a fix is confirmed, applied with enforce {finding, subject}, and can be undone', async () => {
+test('overview: a fix is confirmed, applied with enforce {finding, subject}, and undone with the same count', async () => {
 	const luci = await h.renderView('overview');
 	const data = h.fixtures();
 	const finding = data.status.findings.find(f => f.id == 'forward.not_allowed');
-
-	/* buttons only where the finding has fix.actions */
-	const fixable = data.status.findings.filter(f => f.fix && f.fix.actions.length).length;
-	assert.equal(luci.document.querySelectorAll('.cg-finding button').length, fixable);
 
 	const card = Array.from(luci.document.querySelectorAll('.cg-finding')).find(c => text(c).includes(finding.title));
 	await h.click(luci, h.button(luci, 'Fix this…', card));
@@ -56,33 +40,39 @@ test('overview: a fix is confirmed, applied with enforce {finding, subject}, and
 	assert.deepEqual(callsTo(luci, 'camguard', 'enforce'), [
 		{ dry_run: false, finding: 'forward.not_allowed', subject: finding.subject }
 	]);
+	assert.match(text(h.modal(luci)), /Camguard made 1 change on your router: disable port forward "DVR remote"/);
 	assert.match(text(h.modal(luci)), /Journal entry: 20261125T130000Z-1/);
 
+	/* the daemon answers revert with a count of its own steps (3); the page counts changes */
 	await h.click(luci, h.button(luci, 'Undo', h.modal(luci)));
 	assert.deepEqual(callsTo(luci, 'camguard', 'revert'), [ { id: '20261125T130000Z-1' } ]);
-	assert.match(text(h.modal(luci)), /Undid 1 change/);
+	assert.match(text(h.modal(luci)), /Undid 1 change\./);
 });
 
-test('overview: a failed enforce shows the ubus error instead of a result', async () => {
+test('overview: a refused enforce becomes a notification that says why, not an RPC error', async () => {
 	const luci = await h.renderView('overview', { replies: { 'camguard.enforce': 6 } });
 
 	await h.click(luci, h.button(luci, 'Fix this…'));
 	await h.click(luci, h.button(luci, 'Fix it', h.modal(luci)));
 
-	assert.match(text(h.modal(luci)), /camguard could not enforce: Permission denied/);
+	assert.deepEqual(h.notifications(luci).map(n => /You are logged in without permission to change camguard/.test(n)), [ true ]);
+	assert.ok(!luci.document.body.classList.contains('modal-overlay-active'), 'the dialog is closed');
+	assert.doesNotMatch(luci.document.body.textContent, /RPC call|ubus code|-32002/);
 });
 
-test('overview: undo of a journal entry sends revert {id}', async () => {
+test('overview: undo of a journal entry sends revert {id} and counts the entry\'s changes', async () => {
 	const luci = await h.renderView('overview');
+	const table = luci.document.querySelector('.cg-journal');
 
 	/* the reverted entry has no button */
-	assert.equal(luci.document.querySelectorAll('.table button').length, 1);
+	assert.equal(table.querySelectorAll('button').length, 1);
 
-	await h.click(luci, h.button(luci, 'Undo', luci.document.querySelector('.table')));
+	await h.click(luci, h.button(luci, 'Undo', table));
+	assert.match(text(h.modal(luci)), /Put back the 1 change of journal entry 20261125T120000Z-1\?/);
 	await h.click(luci, h.button(luci, 'Undo', h.modal(luci)));
 
 	assert.deepEqual(callsTo(luci, 'camguard', 'revert'), [ { id: '20261125T120000Z-1' } ]);
-	assert.match(text(h.modal(luci)), /Undid 1 change/);
+	assert.match(text(h.modal(luci)), /Undid 1 change\./);
 });
 
 test('overview: the recommended policy is explained, written with uci, applied, then enforced', async () => {
@@ -94,13 +84,13 @@ test('overview: the recommended policy is explained, written with uci, applied, 
 		src_dport: { lo: 443, hi: 443 }, dest_ip: '192.168.1.10', dest_port: null, every_port: false,
 		device: null, allowed: false, why: 'not on the allowlist (forwards \'allowlist\')'
 	});
-
+	/* UPnP is off already: the recommendation keeps the stricter choice */
 	const luci = await h.renderView('overview', { data });
 
 	await h.click(luci, h.button(luci, 'Apply the recommended policy…'));
 	const dialog = text(h.modal(luci));
 
-	assert.match(dialog, /UPnP restricted/);
+	assert.match(dialog, /UPnP stays off/);
 	assert.match(dialog, /DVR remote/);                    /* will be disabled */
 	assert.match(dialog, /reolink-front/);                 /* camera mapping to be removed */
 	assert.doesNotMatch(dialog, /Plex/);                   /* on the allowlist already */
@@ -113,10 +103,8 @@ test('overview: the recommended policy is explained, written with uci, applied, 
 
 	await h.click(luci, h.button(luci, 'Apply the recommended policy', h.modal(luci)));
 
-	assert.deepEqual(luci.uciStore.camguard.main.enforce, '1');
-	assert.deepEqual(luci.uciStore.camguard.main.upnp, 'restricted');
-	assert.deepEqual(luci.uciStore.camguard.main.forwards, 'allowlist');
-	assert.deepEqual(luci.uciStore.camguard.main.camera_internet, 'allow');
+	assert.deepEqual(callsTo(luci, 'uci', 'set'), [ { config: 'camguard', section: 'main', values: { enforce: '1' } } ]);
+	assert.equal(luci.uciStore.camguard.main.upnp, 'off');
 	assert.ok(Object.values(luci.uciStore.camguard).some(s => s['.type'] == 'allow_forward' && s.redirect == 'Nextcloud'));
 	assert.equal(callsTo(luci, 'uci', 'apply').length, 1);
 	assert.equal(callsTo(luci, 'uci', 'confirm').length, 1);
@@ -124,14 +112,47 @@ test('overview: the recommended policy is explained, written with uci, applied, 
 	const methods = luci.calls.map(c => c.object + '.' + c.method);
 	assert.ok(methods.lastIndexOf('camguard.enforce') > methods.indexOf('uci.confirm'), 'enforce runs after the policy is applied');
 	assert.deepEqual(callsTo(luci, 'camguard', 'enforce'), [ { dry_run: false } ]);
-	assert.match(text(h.modal(luci)), /Journal entry: 20261125T130000Z-1/);
+	assert.match(text(h.modal(luci)), /Camguard made 1 change on your router/);
 
-	/* undo puts the previous policy back, then reverts the journal entry */
+	/* undo puts the previous policy back, then reverts the group */
 	await h.click(luci, h.button(luci, 'Undo', h.modal(luci)));
 	assert.equal(luci.uciStore.camguard.main.enforce, '0');
-	assert.equal(luci.uciStore.camguard.main.upnp, 'off');
 	assert.ok(!Object.values(luci.uciStore.camguard).some(s => s.redirect == 'Nextcloud'));
 	assert.deepEqual(callsTo(luci, 'camguard', 'revert'), [ { id: '20261125T130000Z-1' } ]);
+	assert.match(text(h.modal(luci)), /Undid 1 change\./);
+});
+
+test('overview: what the daemon applies by itself after enforce \'1\' is saved is reported and undone as one group', async () => {
+	const revokeCam = port => ({ kind: 'revoke_mapping', proto: 'TCP', ext_port: port, int_addr: '192.168.1.64', int_port: port, why: 'revoke the UPnP mapping ' + port + '/TCP to camera "reolink-front"' });
+	const denyRule = mac => ({ kind: 'uci_add', config: 'upnpd', type: 'perm_rule', values: { action: 'deny' }, why: 'deny UPnP to ' + mac });
+	const luci = await h.renderView('overview', {
+		enforceOnApply: [
+			[ { kind: 'uci_set', config: 'firewall', section: 'cfg093837', option: 'enabled', value: '0', why: 'disable port forward "DVR remote"' } ],
+			[ denyRule('ec:71:db:3a:5e:10'), denyRule('4c:bd:8f:22:10:aa'), denyRule('3c:ef:8c:12:ab:cd') ],
+			[ revokeCam(554), revokeCam(9000) ]
+		]
+	});
+
+	await h.click(luci, h.button(luci, 'Apply the recommended policy…'));
+	await h.click(luci, h.button(luci, 'Apply the recommended policy', h.modal(luci)));
+
+	/* the page's own enforce found nothing left: the daemon had done it all */
+	const result = text(h.modal(luci));
+	assert.doesNotMatch(result, /Nothing had to be changed/);
+	assert.match(result, /Camguard made 6 changes on your router/);
+	for (const why of [ 'disable port forward "DVR remote"', 'deny UPnP to 4c:bd:8f:22:10:aa', 'revoke the UPnP mapping 9000/TCP' ])
+		assert.ok(result.includes(why), why);
+	assert.match(result, /applied 6 of these by itself/);
+	assert.match(result, /Journal entries: 20261125T130200Z-1, 20261125T130100Z-1, 20261125T130000Z-1/);
+
+	await h.click(luci, h.button(luci, 'Undo all 6 changes', h.modal(luci)));
+
+	/* the policy first (so enforcement does not redo it), then every entry, newest first */
+	assert.equal(luci.uciStore.camguard.main.enforce, '0');
+	assert.deepEqual(callsTo(luci, 'camguard', 'revert'), [
+		{ id: '20261125T130200Z-1' }, { id: '20261125T130100Z-1' }, { id: '20261125T130000Z-1' }
+	]);
+	assert.match(text(h.modal(luci)), /Undid 6 changes\./);
 });
 
 test('overview: the recommended policy refuses to apply other unsaved LuCI changes with it', async () => {
@@ -141,7 +162,7 @@ test('overview: the recommended policy refuses to apply other unsaved LuCI chang
 
 	await h.click(luci, h.button(luci, 'Apply the recommended policy…'));
 
-	assert.match(text(h.modal(luci)), /unsaved changes in: network/);
+	assert.ok(h.notifications(luci).some(n => /unsaved changes in: network/.test(n)));
 	assert.deepEqual(callsTo(luci, 'uci', 'apply'), []);
 });
 
@@ -157,8 +178,9 @@ test('every view says so when camguard does not answer', async () => {
 
 test('exposure: mappings and forwards side by side, with device, class, ports, expiry and verdict', async () => {
 	const luci = await h.renderView('exposure');
-	const sections = luci.document.querySelectorAll('#view .cbi-section');
+	const [ picture, ...sections ] = luci.document.querySelectorAll('#view .cbi-section');
 
+	assert.match(text(picture), /What the internet can reach/);
 	assert.equal(sections.length, 2);
 	const mappings = text(sections[0]);
 	const forwards = text(sections[1]);
@@ -174,8 +196,15 @@ test('exposure: mappings and forwards side by side, with device, class, ports, e
 	assert.match(forwards, /not on the allowlist/);
 	assert.match(forwards, /old ssh \(disabled\)/);
 
-	/* a disable button only for enabled forwards against the policy */
+	/* a disabled forward is shown as disabled, not as an allowed one */
+	const oldSsh = luci.document.getElementById('cg-row-forward-cfg0a3837');
+	assert.match(text(oldSsh), /Disabled: nothing is forwarded/);
+	assert.doesNotMatch(text(oldSsh), /Allowed/);
+	assert.ok(!oldSsh.classList.contains('cg-violates'));
+
+	/* a disable button only for enabled forwards against the policy; allowed ones link to the firewall */
 	assert.equal(sections[1].querySelectorAll('button').length, 1);
+	assert.equal(luci.document.querySelector('#cg-row-forward-cfg083837 a').getAttribute('href'), '/cgi-bin/luci/admin/network/firewall/forwards');
 	/* it polls */
 	assert.equal(luci.shim.poll.queue.length, 1);
 });
@@ -190,10 +219,10 @@ test('exposure: revoke sends {proto, ext_port} after confirmation and offers und
 	await h.click(luci, h.button(luci, 'Revoke', h.modal(luci)));
 	assert.deepEqual(callsTo(luci, 'camguard', 'revoke'), [ { proto: 'TCP', ext_port: 554 } ]);
 	assert.equal(typeof callsTo(luci, 'camguard', 'revoke')[0].ext_port, 'number');
-	assert.match(text(h.modal(luci)), /Journal entry: 20261125T130500Z-1/);
+	assert.match(text(h.modal(luci)), /Journal entry: 20261125T130000Z-1/);
 
 	await h.click(luci, h.button(luci, 'Undo', h.modal(luci)));
-	assert.deepEqual(callsTo(luci, 'camguard', 'revert'), [ { id: '20261125T130500Z-1' } ]);
+	assert.deepEqual(callsTo(luci, 'camguard', 'revert'), [ { id: '20261125T130000Z-1' } ]);
 });
 
 test('exposure: disable previews with a dry run on the forward\'s finding subject, then enforces it', async () => {
@@ -208,35 +237,50 @@ test('exposure: disable previews with a dry run on the forward\'s finding subjec
 	assert.deepEqual(callsTo(luci, 'camguard', 'enforce')[1], { dry_run: false, subject });
 });
 
-test('devices: class, confidence, reasons, and the owner\'s overrides from /etc/config/camguard', async () => {
-	const luci = await h.renderView('devices');
-	const rows = Array.from(luci.document.querySelectorAll('#cg-devices tr[data-mac]'));
-	const row = mac => rows.find(r => r.getAttribute('data-mac') == mac);
+/* The Devices grid: one row per device, found by the MAC it shows. */
+function deviceRows(luci) {
+	return Array.from(luci.document.querySelectorAll('#cg-devices tr[data-sid]'));
+}
 
-	const reolink = row('ec:71:db:3a:5e:10');
+function deviceRow(luci, mac) {
+	return deviceRows(luci).find(r => text(r).includes(mac));
+}
+
+function widget(row, option) {
+	return row.querySelector('[data-name="' + option + '"] input, [data-name="' + option + '"] select');
+}
+
+test('devices: a form grid of what camguard sees, and the owner\'s overrides from /etc/config/camguard', async () => {
+	const luci = await h.renderView('devices');
+
+	/* a form.GridSection over a JSONMap: the page's Save goes through LuCI's form */
+	assert.ok(luci.document.querySelector('#cg-devices .cbi-map .cbi-tblsection'));
+
+	const reolink = deviceRow(luci, 'ec:71:db:3a:5e:10');
 	assert.match(text(reolink), /Camera high confidence Reolink/);
 	assert.match(text(reolink), /OUI EC:71:DB is registered to Reolink/);
 
-	assert.equal(row('4c:bd:8f:22:10:aa').querySelector('[data-option=internet]').checked, true);
+	assert.equal(widget(deviceRow(luci, '4c:bd:8f:22:10:aa'), 'internet').checked, true);
 	/* a device section for a MAC not seen now stays editable */
-	const absent = row('00:11:22:33:44:55');
+	const absent = deviceRow(luci, '00:11:22:33:44:55');
 	assert.match(text(absent), /not seen now/);
-	assert.equal(absent.querySelector('[data-option=upnp]').checked, true);
-	assert.equal(absent.querySelector('[data-option=class]').value, 'camera');
+	assert.equal(widget(absent, 'upnp').checked, true);
+	assert.equal(widget(absent, 'class').value, 'camera');
 
 	/* a device without a MAC cannot get a section */
-	const noMac = Array.from(luci.document.querySelectorAll('#cg-devices tr')).find(r => text(r).includes('no MAC address known'));
-	assert.ok(noMac.querySelector('[data-option=internet]').disabled);
+	const noMac = deviceRow(luci, 'no MAC address known');
+	assert.ok(widget(noMac, 'internet').disabled);
+	assert.ok(widget(noMac, 'class').disabled);
+	assert.ok(!widget(reolink, 'internet').disabled);
 });
 
 test('devices: toggles become config device sections on Save, and empty ones go away', async () => {
 	const luci = await h.renderView('devices');
-	const row = mac => luci.document.querySelector('#cg-devices tr[data-mac="' + mac + '"]');
 
-	row('ec:71:db:3a:5e:10').querySelector('[data-option=internet]').checked = true;
-	row('ec:71:db:3a:5e:10').querySelector('[data-option=upnp]').checked = true;
-	row('4c:bd:8f:22:10:aa').querySelector('[data-option=internet]').checked = false;
-	row('00:11:22:33:44:55').querySelector('[data-option=class]').value = 'other';
+	widget(deviceRow(luci, 'ec:71:db:3a:5e:10'), 'internet').checked = true;
+	widget(deviceRow(luci, 'ec:71:db:3a:5e:10'), 'upnp').checked = true;
+	widget(deviceRow(luci, '4c:bd:8f:22:10:aa'), 'internet').checked = false;
+	widget(deviceRow(luci, '00:11:22:33:44:55'), 'class').value = 'other';
 
 	assert.deepEqual(callsTo(luci, 'uci', 'add'), [], 'nothing is staged before Save');
 	await h.click(luci, h.button(luci, 'Save'));
@@ -246,6 +290,9 @@ test('devices: toggles become config device sections on Save, and empty ones go 
 	]);
 	assert.deepEqual(callsTo(luci, 'uci', 'delete'), [ { config: 'camguard', section: 'cfg03c0a1' } ]);
 	assert.deepEqual(callsTo(luci, 'uci', 'set'), [ { config: 'camguard', section: 'cfg04c0a1', values: { 'class': 'other' } } ]);
+
+	/* the grid shows what was saved */
+	assert.equal(widget(deviceRow(luci, 'ec:71:db:3a:5e:10'), 'upnp').checked, true);
 
 	/* Save & Apply goes through LuCI's apply */
 	await h.click(luci, h.button(luci, 'Save & Apply'));
@@ -266,11 +313,44 @@ test('settings: a form.Map over /etc/config/camguard with every policy option an
 	assert.match(page, /at most 2 attempts per device per day/);
 
 	/* the allowlist: Plex in the table, existing redirects offered by name */
-	assert.match(text(luci.document.querySelector('.cbi-tblsection table')), /Plex/);
 	const offered = Array.from(luci.document.querySelectorAll('#cbid\\.camguard\\.cfg02c0a1\\.redirect li')).map(li => li.getAttribute('data-value'));
 	assert.deepEqual(offered, [ 'DVR remote', 'Plex', 'old ssh' ]);
+	assert.equal(luci.document.querySelector('#cbid\\.camguard\\.cfg02c0a1\\.redirect input').value, 'Plex');
 
 	luci.document.getElementById('cbid.camguard.main.upnp').value = 'restricted';
 	await h.click(luci, h.button(luci, 'Save'));
-	assert.deepEqual(callsTo(luci, 'uci', 'set'), [ { config: 'camguard', section: 'main', values: { upnp: 'restricted' } } ]);
+	/* LuCI sets flags on every save; rpcd skips values that did not change */
+	assert.deepEqual(callsTo(luci, 'uci', 'set'), [
+		{ config: 'camguard', section: 'main', values: { enforce: '0', upnp: 'restricted', credential_check: '0' } }
+	]);
+});
+
+test('settings: options equal to their default are written, not deleted', async () => {
+	const data = h.fixtures();
+
+	/* a config written by an older form: forwards and camera_internet missing */
+	delete data.uci_camguard.values.main.forwards;
+	delete data.uci_camguard.values.main.camera_internet;
+	data.uci_camguard.values.main.upnp = 'restricted';
+
+	const luci = await h.renderView('settings', { data });
+
+	luci.document.getElementById('cbid.camguard.main.upnp').value = 'off';
+	await h.click(luci, h.button(luci, 'Save'));
+
+	assert.deepEqual(callsTo(luci, 'uci', 'delete'), [], 'nothing is deleted');
+	assert.deepEqual(luci.uciStore.camguard.main.upnp, 'off');
+	assert.deepEqual(luci.uciStore.camguard.main.forwards, 'allowlist');
+	assert.deepEqual(luci.uciStore.camguard.main.camera_internet, 'allow');
+});
+
+test('settings: adding an allowlist row keeps an unsaved policy change', async () => {
+	const luci = await h.renderView('settings');
+
+	luci.document.getElementById('cbid.camguard.main.upnp').value = 'restricted';
+	await h.click(luci, h.button(luci, 'Add'));
+
+	assert.equal(luci.document.getElementById('cbid.camguard.main.upnp').value, 'restricted');
+	assert.equal(luci.document.querySelectorAll('.cbi-tblsection tr[data-sid]').length, 2, 'a new row');
+	assert.deepEqual(luci.uciStore.camguard.main.upnp, 'restricted', 'staged with the new row');
 });

@@ -272,7 +272,7 @@
 	const errors = [];
 
 	const L = {
-		env: { sessionid: 'ffffffffffffffffffffffffffffffff', pollinterval: 5 },
+		env: { sessionid: 'ffffffffffffffffffffffffffffffff', pollinterval: 5, nodespec: { satisfied: true, readonly: false } },
 		errors: errors,
 		dom: dom,
 		Class: Class,
@@ -306,8 +306,12 @@
 			return '/cgi-bin/luci/' + parts.join('/');
 		},
 
+		/* upstream: null without a menu node, else whether the login holds the write grant */
 		hasViewPermission() {
-			return true;
+			if (!this.isObject(this.env.nodespec) || !this.env.nodespec.satisfied)
+				return null;
+
+			return !this.env.nodespec.readonly;
 		},
 
 		raise(type, fmt, ...args) {
@@ -714,6 +718,79 @@
 		return [ label != null ? label : key ];
 	}
 
+	/* form.js callSessionAccess: may this login write the config? */
+	const callSessionAccess = rpc.declare({ object: 'session', method: 'access', params: [ 'scope', 'object', 'function' ], expect: { access: false } });
+
+	/* form.js CBIJSONConfig: a JSONMap's in-memory "uci" over { type: [ {…}, … ] } */
+	const JSONConfig = Class.extend({
+		__init__(data) {
+			this.data = {};
+			let n = 0;
+
+			for (const type in data) {
+				if (Array.isArray(data[type]))
+					data[type].forEach(item => {
+						const name = (typeof item['.name'] == 'string') ? item['.name'] : type + n;
+						this.data[name] = Object.assign(item, { '.index': n++, '.anonymous': true, '.name': name, '.type': type });
+					});
+				else if (L.isObject(data[type]))
+					this.data[type] = Object.assign(data[type], { '.index': n++, '.anonymous': false, '.name': type, '.type': type });
+			}
+		},
+
+		load() { return Promise.resolve(this.data); },
+		save() { return Promise.resolve(); },
+
+		sections(config, type) {
+			return Object.keys(this.data).map(k => this.data[k])
+				.filter(s => type == null || s['.type'] == type)
+				.sort((a, b) => a['.index'] - b['.index']);
+		},
+
+		get(config, section, option) {
+			if (section == null)
+				return null;
+
+			if (option == null)
+				return this.data[section];
+
+			const v = this.data[section] ? this.data[section][option] : null;
+
+			return (v != null) ? (Array.isArray(v) || L.isObject(v) ? v : String(v)) : null;
+		},
+
+		set(config, section, option, value) {
+			if (this.data[section] && option.charAt(0) != '.') {
+				if (value == null || value === '')
+					delete this.data[section][option];
+				else
+					this.data[section][option] = value;
+			}
+		},
+
+		unset(config, section, option) { this.set(config, section, option, null); },
+
+		add(config, type) {
+			const name = type + Object.keys(this.data).length;
+			this.data[name] = { '.index': 1000, '.anonymous': true, '.name': name, '.type': type };
+			return name;
+		},
+
+		remove(config, section) { delete this.data[section]; }
+	});
+
+	/* the client-side uci cache, as a Map's `data` */
+	const uciData = {
+		load: (config) => uci.load(config),
+		save: () => uci.save(),
+		sections: (config, type) => uci.sections(config, type),
+		get: (config, sid, opt) => uci.get(config, sid, opt),
+		set: (config, sid, opt, val) => uci.set(config, sid, opt, val),
+		unset: (config, sid, opt) => uci.unset(config, sid, opt),
+		add: (config, type, name) => uci.add(config, type, name),
+		remove: (config, sid) => uci.remove(config, sid)
+	};
+
 	const AbstractValue = Class.extend({
 		__init__(map, section, option, title, description) {
 			this.map = map;
@@ -724,6 +801,8 @@
 			this.keylist = null;
 			this.vallist = null;
 			this.deps = [];
+			/* upstream: AbstractValue.__init__ sets rmempty = true */
+			this.rmempty = true;
 		},
 
 		value(key, val) {
@@ -737,8 +816,12 @@
 			this.deps.push([ opt, val ]);
 		},
 
+		isReadonly() {
+			return (this.readonly != null) ? this.readonly : !!this.map.readonly;
+		},
+
 		cfgvalue(sid) {
-			return uci.get(this.map.config, sid, this.option);
+			return this.map.data.get(this.map.config, sid, this.option);
 		},
 
 		textvalue(sid) {
@@ -757,8 +840,9 @@
 			return 'cbid.%s.%s.%s'.format(this.map.config, sid, this.option);
 		},
 
-		renderWidget(sid) {
-			const value = this.cfgvalue(sid) != null ? this.cfgvalue(sid) : this.default;
+		renderWidget(sid, optionIndex, cfgvalue) {
+			const value = cfgvalue != null ? cfgvalue : this.default;
+			const disabled = this.isReadonly() ? '' : null;
 
 			if (this.keylist) {
 				/* ui.Select (ListValue) or ui.Combobox (Value with choices) */
@@ -769,16 +853,16 @@
 				}, textOf(this.vallist[i], k)));
 
 				if (this.widgetTag == 'select')
-					return E('select', { 'id': this.cbid(sid), 'class': 'cbi-input-select' }, choices);
+					return E('select', { 'id': this.cbid(sid), 'class': 'cbi-input-select', 'disabled': disabled }, choices);
 
 				return E('div', { 'class': 'cbi-dropdown', 'id': this.cbid(sid) }, [
 					E('ul', {}, choices),
-					E('input', { 'type': 'text', 'class': 'create-item-input', 'value': value != null ? value : null })
+					E('input', { 'type': 'text', 'class': 'create-item-input', 'value': value != null ? value : null, 'disabled': disabled })
 				]);
 			}
 
 			return E('input', {
-				'type': 'text', 'id': this.cbid(sid), 'class': 'cbi-input-text',
+				'type': 'text', 'id': this.cbid(sid), 'class': 'cbi-input-text', 'disabled': disabled,
 				'value': value != null ? value : null, 'placeholder': this.placeholder != null ? this.placeholder : null
 			});
 		},
@@ -790,7 +874,7 @@
 				return null;
 
 			if (node.type == 'checkbox')
-				return node.checked ? '1' : '0';
+				return node.checked ? this.enabled : this.disabled;
 
 			if (node.classList.contains('cbi-dropdown'))
 				return node.querySelector('input').value;
@@ -802,29 +886,40 @@
 			return E('div', { 'class': 'cbi-value', 'data-name': this.option }, [
 				E('label', { 'class': 'cbi-value-title', 'for': this.cbid(sid) }, this.title),   /* markup, as upstream */
 				E('div', { 'class': 'cbi-value-field' }, [
-					this.renderWidget(sid),
+					this.renderWidget(sid, 0, this.cfgvalue(sid)),
 					this.description ? E('div', { 'class': 'cbi-value-description' }, this.description) : ''   /* markup, as upstream */
 				])
 			]);
 		},
 
-		parse(sid) {
-			const v = this.formvalue(sid);
+		remove(sid) {
+			this.map.data.unset(this.map.config, sid, this.option);
+		},
 
-			if (v == null)
-				return;
+		write(sid, value) {
+			this.map.data.set(this.map.config, sid, this.option, value);
+		},
+
+		/* upstream AbstractValue.parse */
+		parse(sid) {
+			const fval = this.formvalue(sid);
+
+			if (fval == null && !document.getElementById(this.cbid(sid)))
+				return Promise.resolve();
 
 			const cval = this.cfgvalue(sid);
 
-			/* upstream writes only what differs from the stored value */
-			if (v == (cval != null ? cval : (this.rmempty === false ? this.default : '')) ||
-			    ((v === '' || v == this.default) && this.rmempty !== false && cval == null))
-				return;
+			if (fval == null || fval == '' || (fval == this.default && (this.optional || this.rmempty))) {
+				if (this.rmempty || this.optional)
+					return Promise.resolve(this.remove(sid));
 
-			if (v === '' && this.rmempty !== false)
-				uci.unset(this.map.config, sid, this.option);
-			else
-				uci.set(this.map.config, sid, this.option, v);
+				return Promise.reject(new TypeError('Option "%s" must not be empty.'.format(this.option)));
+			}
+			else if (cval != fval) {
+				return Promise.resolve(this.write(sid, fval));
+			}
+
+			return Promise.resolve();
 		}
 	});
 
@@ -832,15 +927,31 @@
 		enabled: '1',
 		disabled: '0',
 
-		renderWidget(sid) {
-			const v = this.cfgvalue(sid) != null ? this.cfgvalue(sid) : this.default;
+		renderWidget(sid, optionIndex, cfgvalue) {
+			const v = cfgvalue != null ? cfgvalue : this.default;
 
-			return E('input', { 'type': 'checkbox', 'id': this.cbid(sid), 'checked': (v == this.enabled) ? '' : null });
+			return E('input', {
+				'type': 'checkbox', 'id': this.cbid(sid), 'checked': (v == this.enabled) ? '' : null,
+				'disabled': this.isReadonly() ? '' : null
+			});
 		},
 
 		textvalue(sid) {
 			const v = this.cfgvalue(sid) != null ? this.cfgvalue(sid) : this.default;
 			return (v == this.enabled) ? _('Yes') : _('No');
+		},
+
+		/* upstream Flag.parse: default-valued flags are removed unless rmempty is false */
+		parse(sid) {
+			if (!document.getElementById(this.cbid(sid)))
+				return Promise.resolve();
+
+			const fval = this.formvalue(sid);
+
+			if (fval == this.default && (this.optional || this.rmempty))
+				return Promise.resolve(this.remove(sid));
+
+			return Promise.resolve(this.write(sid, fval));
 		}
 	});
 
@@ -850,7 +961,7 @@
 		renderWidget(sid) {
 			return E('div', { 'id': this.cbid(sid) }, this.textvalue(sid));
 		},
-		parse() {}
+		parse() { return Promise.resolve(); }
 	});
 
 	const AbstractSection = Class.extend({
@@ -876,7 +987,7 @@
 		tab() {},
 
 		cfgsections() {
-			return uci.sections(this.map.config, this.sectiontype).map(s => s['.name']);
+			return this.map.data.sections(this.map.config, this.sectiontype).map(s => s['.name']);
 		},
 
 		renderHead() {
@@ -898,7 +1009,7 @@
 		},
 
 		parse() {
-			this.cfgsections().forEach(sid => this.children.forEach(o => o.parse(sid)));
+			return Promise.all([].concat(...this.cfgsections().map(sid => this.children.map(o => o.parse(sid)))));
 		}
 	});
 
@@ -909,35 +1020,84 @@
 		},
 
 		cfgsections() {
-			return uci.get(this.map.config, this.section) ? [ this.section ] : [];
+			return this.map.data.get(this.map.config, this.section) ? [ this.section ] : [];
 		},
 
 		render() {
 			if (!this.cfgsections().length && this.addremove)
 				return E('div', { 'class': 'cbi-section' }, this.renderHead().concat([
-					E('button', { 'class': 'cbi-button cbi-button-add' }, [ _('Add') ])
+					E('button', { 'class': 'cbi-button cbi-button-add', 'disabled': this.map.readonly ? '' : null }, [ _('Add') ])
 				]));
 
 			return AbstractSection.prototype.render.call(this);
 		}
 	});
 
-	const TypedSection = AbstractSection.extend({});
+	const TypedSection = AbstractSection.extend({
+		/* upstream TypedSection.handleAdd: add, then save the whole form (unsaved edits are staged) */
+		handleAdd(ev, name) {
+			this.map.data.add(this.map.config, this.sectiontype, name);
+			return this.map.save(null, true);
+		},
 
-	const GridSection = AbstractSection.extend({
+		handleRemove(sid) {
+			this.map.data.remove(this.map.config, sid);
+			return this.map.save(null, true);
+		},
+
+		/* a cell: an editable option's widget, or its text value ('%h' string = markup, or a node) */
+		renderCell(o, sid, editable) {
+			if (editable)
+				return E('td', { 'class': 'td cbi-value-field', 'data-name': o.option }, [ o.renderWidget(sid, 0, o.cfgvalue(sid)) ]);
+
+			const value = o.textvalue(sid);
+
+			return E('td', { 'class': 'td cbi-value-field', 'data-name': o.option }, (value != null) ? value : E('em', _('none')));
+		},
+
 		render() {
+			const readonly = this.map.readonly ? '' : null;
 			const rows = this.cfgsections().map(sid => E('tr', { 'class': 'tr cbi-section-table-row', 'data-sid': sid },
-				this.children.map(o => E('td', { 'class': 'td cbi-value-field', 'data-name': o.option },
-					(o.textvalue(sid) != null) ? o.textvalue(sid) : E('em', _('none'))))));   /* '%h' markup, as upstream */
+				this.children.map(o => this.renderCell(o, sid, this.isEditable(o))).concat(this.addremove ? [
+					E('td', { 'class': 'td cbi-section-table-cell nowrap cbi-section-actions' }, [
+						E('button', { 'class': 'btn cbi-button cbi-button-remove', 'disabled': readonly,
+							'click': ui.createHandlerFn(this, 'handleRemove', sid) }, [ _('Delete') ])
+					])
+				] : [])));
 
 			return E('div', { 'class': 'cbi-section cbi-tblsection' }, this.renderHead().concat([
 				E('table', { 'class': 'table cbi-section-table' }, [
-					E('tr', { 'class': 'tr table-titles' }, this.children.map(o => E('th', { 'class': 'th' }, o.title)))
+					E('tr', { 'class': 'tr table-titles' }, this.children.map(o => E('th', { 'class': 'th' }, o.title)))   /* markup, as upstream */
 				].concat(rows)),
-				/* the modal editor of a GridSection renders the full widgets */
-				E('div', { 'class': 'cbi-gridsection-editors', 'style': 'display:none' },
-					this.cfgsections().map(sid => E('div', { 'class': 'cbi-section-node' }, this.children.map(o => o.render(sid)))))
+				this.addremove ? E('div', { 'class': 'cbi-section-create' }, [
+					E('button', { 'class': 'cbi-button cbi-button-add', 'disabled': readonly,
+						'click': ui.createHandlerFn(this, 'handleAdd') }, [ _('Add') ])
+				]) : ''
 			]));
+		},
+
+		/* TableSection: every option is an inline widget */
+		isEditable(o) {
+			return !(o instanceof DummyValue);
+		}
+	});
+
+	const TableSection = TypedSection.extend({});
+
+	const GridSection = TableSection.extend({
+		/* GridSection: only options marked `editable` are widgets in the table */
+		isEditable(o) {
+			return !!o.editable && !(o instanceof DummyValue);
+		},
+
+		/*
+		 * upstream GridSection.handleAdd opens the new section in a dialog; its save stages that
+		 * section and then load()s and reset()s the parent form, re-rendering it from the config:
+		 * unsaved edits elsewhere in the form are gone. Modelled without the dialog.
+		 */
+		handleAdd(ev, name) {
+			this.map.data.add(this.map.config, this.sectiontype, name);
+			return this.map.data.save().then(() => this.map.load()).then(() => this.map.reset());
 		}
 	});
 
@@ -947,6 +1107,8 @@
 			this.title = title;
 			this.description = description;
 			this.children = [];
+			this.data = uciData;
+			this.readonly = null;
 		},
 
 		section(cls, ...args) {
@@ -955,31 +1117,73 @@
 			return s;
 		},
 
-		render() {
-			return uci.load(this.config).then(() => {
-				const node = E('div', { 'class': 'cbi-map', 'id': 'cbi-' + this.config }, [
-					this.title ? E('h2', { 'name': 'content' }, this.title) : '',            /* markup, as upstream */
-					this.description ? E('div', { 'class': 'cbi-map-descr' }, this.description) : ''
-				].concat(this.children.map(s => s.render())));
+		/* upstream Map.load: the config, and rpcd's `session access` to decide readonly */
+		load() {
+			const checkACL = !this.isJSON && this.readonly == null;
 
-				dom.bindClassInstance(node, this);
-
-				return node;
+			return Promise.all([
+				checkACL ? callSessionAccess('uci', this.config, 'write') : true,
+				this.data.load(this.config)
+			]).then(res => {
+				if (res[0] === false)
+					this.readonly = true;
 			});
 		},
 
-		save() {
-			this.children.forEach(s => s.parse());
-			return uci.save();
+		renderContents() {
+			const children = [
+				this.title ? E('h2', { 'name': 'content' }, this.title) : '',            /* markup, as upstream */
+				this.description ? E('div', { 'class': 'cbi-map-descr' }, this.description) : ''
+			].concat(this.children.map(s => s.render()));
+
+			if (!this.root) {
+				this.root = E('div', { 'class': 'cbi-map', 'id': 'cbi-' + this.config }, children);
+				dom.bindClassInstance(this.root, this);
+			}
+			else {
+				dom.content(this.root, children);
+			}
+
+			return this.root;
+		},
+
+		render() {
+			return this.load().then(() => this.renderContents());
+		},
+
+		parse() {
+			return Promise.all(this.children.map(s => s.parse()));
+		},
+
+		/* upstream Map.save: parse, stage in the data, reload, re-render */
+		save(cb, silent) {
+			return this.parse()
+				.then(cb)
+				.then(() => this.data.save())
+				.then(() => this.load())
+				.then(() => this.renderContents());
+		},
+
+		reset() {
+			return Promise.resolve(this.renderContents());
+		}
+	});
+
+	const JSONMap = CBIMap.extend({
+		__init__(data, title, description) {
+			CBIMap.prototype.__init__.call(this, 'json', title, description);
+			this.isJSON = true;
+			this.data = new JSONConfig(data);
 		}
 	});
 
 	const form = {
 		Map: CBIMap,
+		JSONMap: JSONMap,
 		NamedSection: NamedSection,
 		TypedSection: TypedSection,
 		GridSection: GridSection,
-		TableSection: GridSection,
+		TableSection: TableSection,
 		Flag: Flag,
 		Value: Value,
 		ListValue: ListValue,
@@ -1024,14 +1228,32 @@
 			return Promise.resolve();
 		},
 
+		/* upstream: the buttons are disabled when every form is readonly (or, without forms, the view is) */
 		addFooter() {
 			const footer = E([]);
+			const vp = document.getElementById('view');
+			let hasmap = false;
+			let readonly = true;
+
+			vp.querySelectorAll('.cbi-map').forEach(map => {
+				const m = dom.findClassInstance(map);
+
+				if (m) {
+					hasmap = true;
+
+					if (!m.readonly)
+						readonly = false;
+				}
+			});
+
+			if (!hasmap)
+				readonly = !L.hasViewPermission();
 
 			if (this.handleSaveApply || this.handleSave || this.handleReset) {
 				footer.appendChild(E('div', { 'class': 'cbi-page-actions' }, [
-					this.handleSaveApply ? E('button', { 'class': 'cbi-button cbi-button-apply', 'click': ui.createHandlerFn(this, function(ev) { return this.handleSaveApply(ev, '0'); }) }, [ _('Save & Apply') ]) : '',
-					this.handleSave ? E('button', { 'class': 'cbi-button cbi-button-save', 'click': ui.createHandlerFn(this, 'handleSave') }, [ _('Save') ]) : '',
-					this.handleReset ? E('button', { 'class': 'cbi-button cbi-button-reset', 'click': ui.createHandlerFn(this, 'handleReset') }, [ _('Reset') ]) : ''
+					this.handleSaveApply ? E('button', { 'class': 'cbi-button cbi-button-apply', 'disabled': readonly ? '' : null, 'click': ui.createHandlerFn(this, function(ev) { return this.handleSaveApply(ev, '0'); }) }, [ _('Save & Apply') ]) : '',
+					this.handleSave ? E('button', { 'class': 'cbi-button cbi-button-save', 'disabled': readonly ? '' : null, 'click': ui.createHandlerFn(this, 'handleSave') }, [ _('Save') ]) : '',
+					this.handleReset ? E('button', { 'class': 'cbi-button cbi-button-reset', 'disabled': readonly ? '' : null, 'click': ui.createHandlerFn(this, 'handleReset') }, [ _('Reset') ]) : ''
 				]));
 			}
 

@@ -1,6 +1,6 @@
 'use strict';
 'require view';
-'require dom';
+'require form';
 'require ui';
 'require uci';
 'require camguard.common as cg';
@@ -12,8 +12,10 @@
  *     option class 'camera'      (camera | doorbell | baby_monitor | nvr | other; absent: automatic)
  *     option internet 'block'    (absent: allow)
  *     option upnp 'deny'         (absent: allow)
- * The toggles only stage changes in LuCI's uci cache on Save; Save & Apply commits them as on
- * any LuCI page. A section left with nothing but its mac is removed.
+ * The rows are the devices camguard sees, not those sections, so the grid is a form.JSONMap
+ * over one row per device (plus overrides for devices not seen now); Save turns the rows into
+ * `config device` sections in LuCI's uci cache, and Save & Apply commits them as on any LuCI
+ * page. A section left with nothing but its mac is removed.
  */
 
 const CLASSES = [ 'camera', 'doorbell', 'baby_monitor', 'nvr', 'other' ];
@@ -26,6 +28,22 @@ function sectionFor(mac) {
 	return uci.sections('camguard', 'device').find(s => normMac(s.mac) == normMac(mac));
 }
 
+/* A device without a MAC address cannot have a `config device` section: its row stays fixed. */
+function withoutMacLocked(widgetClass) {
+	return widgetClass.extend({
+		renderWidget(sectionId, optionIndex, cfgvalue) {
+			const node = this.super('renderWidget', [ sectionId, optionIndex, cfgvalue ]);
+			const row = this.map.data.get('json', sectionId);
+
+			if (row && !row.mac)
+				(node.matches('input, select') ? [ node ] : Array.from(node.querySelectorAll('input, select')))
+					.forEach(el => { el.disabled = true; });
+
+			return node;
+		}
+	});
+}
+
 return view.extend({
 	load() {
 		return Promise.all([
@@ -34,103 +52,135 @@ return view.extend({
 		]);
 	},
 
-	render([ devices ]) {
-		this.devices = devices;
-		this.root = E('div', {});
-		this.fill();
-
-		return this.root;
-	},
-
-	fill() {
-		const body = [
-			E('h2', {}, [ _('Devices') ]),
-			E('div', { 'class': 'cbi-map-descr' }, [
-				_('The devices camguard has seen on your network, what it takes them for, and why. Cameras are recognised from the maker of their network card, their name and the ports they use; correct it under "Treat as" when it is wrong.'),
-				' ',
-				_('"Block internet" and "Deny UPnP" take effect when camguard enforces the policy: at once when enforcement is on, otherwise with the Fix buttons on the Overview page.')
-			])
-		];
-
-		if (this.devices == null) {
-			body.push(cg.notRunning());
-			dom.content(this.root, body);
-			return;
-		}
-
+	/* One row per device: what camguard sees, and the owner's override for it. */
+	rows(devices) {
 		const seen = {};
-		const rows = this.devices.map(d => {
+		const rows = devices.map(d => {
 			if (d.mac)
 				seen[normMac(d.mac)] = true;
 
-			return this.renderRow(d);
+			return this.row(d);
 		});
 
 		/* Overrides for devices camguard does not see right now stay editable. */
 		uci.sections('camguard', 'device').forEach(s => {
 			if (s.mac && !seen[normMac(s.mac)]) {
 				seen[normMac(s.mac)] = true;
-				rows.push(this.renderRow({ mac: s.mac, ips: [], hostnames: [], seen_in: [], reasons: [], absent: true }));
+				rows.push(this.row({ mac: s.mac, ips: [], hostnames: [], seen_in: [], reasons: [], absent: true }));
 			}
 		});
 
-		body.push(E('div', { 'class': 'cbi-section', 'style': 'overflow-x:auto' }, [
-			rows.length ? E('table', { 'class': 'table', 'id': 'cg-devices' }, [
-				E('tr', { 'class': 'tr table-titles' }, [
-					E('th', { 'class': 'th' }, [ _('Device') ]),
-					E('th', { 'class': 'th' }, [ _('Kind') ]),
-					E('th', { 'class': 'th' }, [ _('Why') ]),
-					E('th', { 'class': 'th' }, [ _('Treat as') ]),
-					E('th', { 'class': 'th' }, [ _('Block internet') ]),
-					E('th', { 'class': 'th' }, [ _('Deny UPnP') ])
-				])
-			].concat(rows)) : E('p', {}, [ E('em', {}, [ _('No devices seen yet.') ]) ])
-		]));
-
-		dom.content(this.root, body);
+		return rows;
 	},
 
-	renderRow(d) {
+	row(d) {
 		const s = d.mac ? sectionFor(d.mac) : null;
-		const disabled = d.mac ? null : '';
-		const names = L.toArray(d.hostnames);
-		const cls = s ? s['class'] : null;
 
-		const classSelect = E('select', { 'class': 'cbi-input-select', 'style': 'min-width:9em', 'data-option': 'class', 'disabled': disabled }, [
-			E('option', { 'value': '' }, [ _('automatic') ])
-		].concat(CLASSES.map(c => E('option', { 'value': c, 'selected': (cls == c) ? '' : null }, [ cg.classLabel(c) ]))));
+		return {
+			device: d,
+			mac: d.mac ? normMac(d.mac) : null,
+			'class': (s && s['class']) || '',
+			internet: (s && s.internet == 'block') ? 'block' : 'allow',
+			upnp: (s && s.upnp == 'deny') ? 'deny' : 'allow'
+		};
+	},
 
-		return E('tr', { 'class': 'tr', 'data-mac': d.mac ? normMac(d.mac) : null }, [
-			E('td', { 'class': 'td', 'data-title': _('Device'), 'style': 'min-width:10em' }, [
-				E('strong', {}, [ cg.lan(names[0] || (d.absent ? _('(not seen now)') : _('(no name)'))) ]),
-				E('br'),
-				E('small', {}, this.addresses(d, names.slice(1)))
-			]),
-			E('td', { 'class': 'td', 'data-title': _('Kind') }, d.absent ? [ '' ] : [
-				cg.isCameraLike(d['class']) ? E('strong', {}, [ cg.classLabel(d['class']) ]) : cg.classLabel(d['class']),
-				E('br'),
-				E('small', {}, [ cg.confidenceLabel(d.confidence) ]),
-				d.vendor ? E('br') : '',
-				d.vendor ? cg.lan(d.vendor) : ''
-			]),
-			E('td', { 'class': 'td', 'data-title': _('Why') }, [
-				L.toArray(d.reasons).length ? E('ul', { 'style': 'margin:0;max-height:12em;overflow:auto' },
-					L.toArray(d.reasons).map(r => E('li', {}, [ cg.lan(r) ]))) : '',
-				L.toArray(d.seen_in).length ? E('small', {}, [ _('Seen in:'), ' ', L.toArray(d.seen_in).join(', ') ]) : ''
-			]),
-			E('td', { 'class': 'td', 'data-title': _('Treat as') }, [ classSelect ]),
-			E('td', { 'class': 'td', 'data-title': _('Block internet') }, [
-				E('input', {
-					'type': 'checkbox', 'data-option': 'internet', 'disabled': disabled,
-					'checked': (s && s.internet == 'block') ? '' : null
-				})
-			]),
-			E('td', { 'class': 'td', 'data-title': _('Deny UPnP') }, [
-				E('input', {
-					'type': 'checkbox', 'data-option': 'upnp', 'disabled': disabled,
-					'checked': (s && s.upnp == 'deny') ? '' : null
-				})
-			])
+	render([ devices ]) {
+		const intro = [
+			_('The devices camguard has seen on your network, what it takes them for, and why. Cameras are recognised from the maker of their network card, their name and the ports they use; correct it under "Treat as" when it is wrong.'),
+			' ',
+			_('"Block internet" and "Deny UPnP" take effect when camguard enforces the policy: at once when enforcement is on, otherwise with the Fix buttons on the Overview page.')
+		];
+
+		if (devices == null) {
+			this.handleSave = this.handleSaveApply = this.handleReset = null;
+
+			return E('div', {}, [
+				E('h2', {}, [ _('Devices') ]),
+				E('div', { 'class': 'cbi-map-descr' }, intro),
+				cg.notRunning()
+			]);
+		}
+
+		let o;
+		const data = { device: this.rows(devices) };
+		const m = new form.JSONMap(data, _('Devices'), E('span', {}, intro));
+
+		/* A JSONMap does not ask rpcd itself; the page's ACL decides. */
+		m.readonly = !cg.canWrite();
+		this.map = m;
+		this.data = data;
+
+		const s = m.section(form.GridSection, 'device');
+		s.anonymous = true;
+		s.addremove = false;
+		s.sortable = false;
+		s.nodescriptions = true;
+		/* every option is in the row itself: no "Edit" dialog per row */
+		s.renderRowActions = () => E([]);
+
+		const rowOf = sid => m.data.get('json', sid) || {};
+
+		o = s.option(form.DummyValue, '_device', _('Device'));
+		o.textvalue = sid => this.deviceCell(rowOf(sid).device);
+
+		o = s.option(form.DummyValue, '_kind', _('Kind'));
+		o.textvalue = sid => this.kindCell(rowOf(sid).device);
+
+		o = s.option(form.DummyValue, '_why', _('Why'));
+		o.textvalue = sid => this.whyCell(rowOf(sid).device);
+
+		o = s.option(withoutMacLocked(form.ListValue), 'class', _('Treat as'));
+		o.editable = true;
+		o.value('', _('automatic'));
+		CLASSES.forEach(c => o.value(c, cg.classLabel(c)));
+
+		o = s.option(withoutMacLocked(form.Flag), 'internet', _('Block internet'));
+		o.editable = true;
+		o.enabled = 'block';
+		o.disabled = 'allow';
+		o.default = 'allow';
+
+		o = s.option(withoutMacLocked(form.Flag), 'upnp', _('Deny UPnP'));
+		o.editable = true;
+		o.enabled = 'deny';
+		o.disabled = 'allow';
+		o.default = 'allow';
+
+		return m.render().then(node => E('div', { 'id': 'cg-devices' }, [
+			cg.canWrite() ? '' : cg.readOnlyNotice(),
+			node
+		]));
+	},
+
+	deviceCell(d) {
+		const names = L.toArray(d && d.hostnames);
+
+		return E('div', { 'style': 'min-width:10em' }, [
+			E('strong', {}, [ cg.lan(names[0] || (d.absent ? _('(not seen now)') : _('(no name)'))) ]),
+			E('br'),
+			E('small', {}, this.addresses(d, names.slice(1)))
+		]);
+	},
+
+	kindCell(d) {
+		if (!d || d.absent)
+			return E('span', {}, [ '' ]);
+
+		return E('span', {}, [
+			cg.isCameraLike(d['class']) ? E('strong', {}, [ cg.classLabel(d['class']) ]) : cg.classLabel(d['class']),
+			E('br'),
+			E('small', {}, [ cg.confidenceLabel(d.confidence) ]),
+			d.vendor ? E('br') : '',
+			d.vendor ? cg.lan(d.vendor) : ''
+		]);
+	},
+
+	whyCell(d) {
+		return E('div', {}, [
+			L.toArray(d.reasons).length ? E('ul', { 'style': 'margin:0;max-height:12em;overflow:auto' },
+				L.toArray(d.reasons).map(r => E('li', {}, [ cg.lan(r) ]))) : '',
+			L.toArray(d.seen_in).length ? E('small', {}, [ _('Seen in:'), ' ', L.toArray(d.seen_in).join(', ') ]) : ''
 		]);
 	},
 
@@ -145,17 +195,19 @@ return view.extend({
 		return parts;
 	},
 
-	/* Stage what the rows show as `config device` sections, then save like any LuCI form. */
-	handleSave() {
-		this.root.querySelectorAll('tr[data-mac]').forEach(tr => {
-			const mac = tr.getAttribute('data-mac');
+	/* The rows as `config device` sections in LuCI's uci cache. */
+	stage() {
+		this.data.device.forEach(row => {
+			if (!row.mac)
+				return;
+
 			const want = {
-				'class': tr.querySelector('[data-option="class"]').value || null,
-				internet: tr.querySelector('[data-option="internet"]').checked ? 'block' : null,
-				upnp: tr.querySelector('[data-option="upnp"]').checked ? 'deny' : null
+				'class': row['class'] || null,
+				internet: (row.internet == 'block') ? 'block' : null,
+				upnp: (row.upnp == 'deny') ? 'deny' : null
 			};
 			const empty = !want['class'] && !want.internet && !want.upnp;
-			let s = sectionFor(mac);
+			let s = sectionFor(row.mac);
 
 			if (!s && empty)
 				return;
@@ -163,7 +215,7 @@ return view.extend({
 			const sid = s ? s['.name'] : uci.add('camguard', 'device');
 
 			if (!s)
-				uci.set('camguard', sid, 'mac', mac);
+				uci.set('camguard', sid, 'mac', row.mac);
 
 			Object.keys(want).forEach(k => {
 				if ((uci.get('camguard', sid, k) || null) != want[k])
@@ -172,18 +224,29 @@ return view.extend({
 
 			s = uci.get('camguard', sid);
 
-			const rest = Object.keys(s).filter(k => k.charAt(0) != '.' && k != 'mac');
-
-			if (!rest.length)
+			if (!Object.keys(s).some(k => k.charAt(0) != '.' && k != 'mac'))
 				uci.remove('camguard', sid);
 		});
-
-		return uci.save().then(() => this.fill());
 	},
 
-	handleReset() {
-		this.fill();
+	save() {
+		if (!cg.canWrite())
+			return Promise.reject(Object.assign(new Error(cg.readOnlyText()), { ubusStatus: 6 }));
 
-		return Promise.resolve();
+		return this.map.save(null, true).then(() => this.stage()).then(() => uci.save());
+	},
+
+	handleSave(ev) {
+		return this.save().catch(err => cg.notifyError(_('Save'), err));
+	},
+
+	handleSaveApply(ev, mode) {
+		return this.save()
+			.then(() => ui.changes.apply(mode == '0'))
+			.catch(err => cg.notifyError(_('Save & Apply'), err));
+	},
+
+	handleReset(ev) {
+		return this.map ? this.map.reset() : Promise.resolve();
 	}
 });

@@ -5,6 +5,7 @@
 'require ui';
 'require uci';
 'require camguard.common as cg';
+'require camguard.exposuremap as xmap';
 
 /* The finding camguard has about a redirect section, so "disable" can enforce exactly it. */
 function forwardSubject(findings, fwd) {
@@ -26,6 +27,28 @@ function table(titles, rows, empty) {
 	].concat(rows));
 }
 
+/* Brings a row into view and marks it, for a click on the picture or a link from the Overview. */
+function highlight(id) {
+	const row = id ? document.getElementById(id) : null;
+
+	if (!row)
+		return false;
+
+	document.querySelectorAll('.cg-highlight').forEach(r => r.classList.remove('cg-highlight'));
+	row.classList.add('cg-highlight');
+	row.style.outline = '3px solid #31708f';
+
+	if (row.scrollIntoView)
+		row.scrollIntoView({ block: 'center' });
+
+	const action = row.querySelector('button:not([disabled])');
+
+	if (action)
+		action.focus();
+
+	return true;
+}
+
 function cell(title, children, style) {
 	return E('td', { 'class': 'td', 'data-title': title, 'style': style || null }, children);
 }
@@ -36,6 +59,7 @@ return view.extend({
 			cg.read(cg.callMappings),
 			cg.read(cg.callForwards),
 			cg.read(cg.callFindings),
+			cg.read(cg.callStatus),
 			uci.load('camguard')
 		]);
 	},
@@ -44,7 +68,13 @@ return view.extend({
 		this.root = E('div', {});
 		this.fill(data);
 
-		poll.add(() => this.refresh(), 10);
+		poll.add(() => this.follow(), 10);
+
+		/* a link from the Overview's picture names the row in the URL */
+		const hash = (window.location.hash || '').replace(/^#/, '');
+
+		if (hash)
+			window.setTimeout(() => highlight(hash), 0);
 
 		return this.root;
 	},
@@ -53,7 +83,18 @@ return view.extend({
 		return this.load().then(data => this.fill(data));
 	},
 
-	fill([ mappings, forwards, findings ]) {
+	/* Redraws only when something changed, so a row picked in the picture stays marked. */
+	follow() {
+		return this.load().then(data => {
+			if (JSON.stringify(data.slice(0, 4)) != this.shown)
+				this.fill(data);
+		});
+	},
+
+	fill(data) {
+		const [ mappings, forwards, findings, status ] = data;
+
+		this.shown = JSON.stringify(data.slice(0, 4));
 		this.findings = L.toArray(findings);
 
 		const body = [
@@ -63,11 +104,26 @@ return view.extend({
 			])
 		];
 
+		if (!cg.canWrite())
+			body.push(cg.readOnlyNotice());
+
 		if (mappings == null || forwards == null) {
 			body.push(cg.notRunning());
 			dom.content(this.root, body);
 			return;
 		}
+
+		const complete = !(status && status.coverage && status.coverage.complete === false);
+		const rules = xmap.ruleFindings(this.findings, forwards);
+
+		body.push(E('div', { 'class': 'cbi-section' }, [
+			E('h3', {}, [ _('What the internet can reach') ]),
+			xmap.render(xmap.paths(mappings, forwards, this.findings), {
+				routerName: (status && status.router) ? status.router.hostname : null,
+				complete: complete,
+				onSelect: edge => highlight(edge.row)
+			})
+		]));
 
 		body.push(E('div', { 'style': 'display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start' }, [
 			E('div', { 'class': 'cbi-section', 'style': 'flex:3 1 40em;min-width:0;overflow-x:auto' }, [
@@ -80,13 +136,19 @@ return view.extend({
 			])
 		]));
 
+		if (rules.length)
+			body.push(E('div', { 'class': 'cbi-section', 'style': 'overflow-x:auto' }, [
+				E('h3', {}, [ _('Firewall rules open to the internet') ]),
+				this.renderRules(rules)
+			]));
+
 		dom.content(this.root, body);
 	},
 
 	renderMappings(mappings) {
 		const now = Math.floor(Date.now() / 1000);
 
-		const rows = mappings.map(m => E('tr', { 'class': 'tr' + (m.violates ? ' cg-violates' : '') }, [
+		const rows = mappings.map(m => E('tr', { 'class': 'tr' + (m.violates ? ' cg-violates' : ''), 'id': xmap.mappingRow(m) }, [
 			cell(_('Device'), [ cg.deviceCell(m.device, m.int_addr) ], 'min-width:8em'),
 			cell(_('Ports'), [
 				E('strong', {}, [ String(m.ext_port), '/', String(m.proto) ]), E('br'), '→ ',
@@ -96,10 +158,7 @@ return view.extend({
 			cell(_('Expires'), [ cg.formatExpiry(m.expires, now) ]),
 			cell(_('Policy'), [ this.verdict(!m.violates, m.why) ]),
 			E('td', { 'class': 'td cbi-section-actions' }, [
-				E('button', {
-					'class': 'btn cbi-button-remove',
-					'click': ui.createHandlerFn(this, 'handleRevoke', m)
-				}, [ _('Revoke') ])
+				cg.writeButton(_('Revoke'), 'cbi-button-remove', ui.createHandlerFn(this, 'handleRevoke', m))
 			])
 		]));
 
@@ -108,7 +167,8 @@ return view.extend({
 	},
 
 	renderForwards(forwards) {
-		const rows = forwards.map(f => E('tr', { 'class': 'tr' + (f.allowed ? '' : ' cg-violates') }, [
+		const forwardsPage = L.url('admin/network/firewall/forwards');
+		const rows = forwards.map(f => E('tr', { 'class': 'tr' + ((f.enabled && !f.allowed) ? ' cg-violates' : '') + (f.enabled ? '' : ' cg-disabled'), 'id': xmap.forwardRow(f) }, [
 			cell(_('Name'), [
 				E('strong', {}, [ cg.lan(f.name || f.section) ]),
 				f.enabled ? '' : E('em', {}, [ ' ', _('(disabled)') ])
@@ -119,17 +179,56 @@ return view.extend({
 				f.dest_port ? ' → ' + cg.portRange(f.dest_port) : ''
 			], 'white-space:nowrap'),
 			cell(_('Goes to'), [ cg.deviceCell(f.device, f.dest_ip || _('the router itself')) ], 'min-width:7em'),
-			cell(_('Policy'), [ this.verdict(f.allowed, f.why) ]),
+			cell(_('Policy'), [ f.enabled ? this.verdict(f.allowed, f.why) : this.disabledVerdict() ]),
 			E('td', { 'class': 'td cbi-section-actions' }, [
-				(f.enabled && !f.allowed) ? E('button', {
-					'class': 'btn cbi-button-negative',
-					'click': ui.createHandlerFn(this, 'handleDisable', f)
-				}, [ _('Disable') ]) : ''
+				(f.enabled && !f.allowed)
+					? cg.writeButton(_('Disable'), 'cbi-button-negative', ui.createHandlerFn(this, 'handleDisable', f))
+					: f.enabled ? E('a', { 'href': forwardsPage, 'title': _('Network → Firewall → Port Forwards') }, [ _('Edit in the firewall') ]) : ''
 			])
 		]));
 
 		return table([ _('Name'), _('Ports'), _('Goes to'), _('Policy'), '' ],
 			rows, _('There are no port forwards.'));
+	},
+
+	disabledVerdict() {
+		return E('span', { 'class': 'cg-verdict-disabled', 'style': 'color:#777' }, [ _('Disabled: nothing is forwarded') ]);
+	},
+
+	/* Firewall rules and zone policies that open the router or the LAN, with their fix or LuCI page. */
+	renderRules(rules) {
+		const rows = rules.map((f, i) => {
+			const fix = (f.fix && Array.isArray(f.fix.actions) && f.fix.actions.length) ? f.fix : null;
+			const path = cg.luciPath(f);
+
+			return E('tr', { 'class': 'tr', 'id': xmap.ruleRow(f, i) }, [
+				cell(_('Finding'), [ cg.severityBadge(f.severity), ' ', E('strong', {}, [ f.title || f.id ]) ], 'min-width:10em'),
+				cell(_('Why'), [ f.detail || '' ], 'min-width:10em'),
+				E('td', { 'class': 'td cbi-section-actions' }, [
+					fix ? cg.writeButton(_('Fix this…'), 'cbi-button-action', ui.createHandlerFn(this, 'handleFixRule', f)) : '',
+					(!fix && path) ? E('a', { 'href': path.url }, [ path.label ]) : ''
+				])
+			]);
+		});
+
+		return table([ _('Finding'), _('Why'), '' ], rows, '');
+	},
+
+	handleFixRule(f) {
+		cg.confirmAndRun({
+			title: _('Fix a finding'),
+			body: [
+				E('p', {}, [ E('strong', {}, [ f.title || f.id ]) ]),
+				E('p', {}, [ _('Camguard will:') ]),
+				cg.actionList(f.fix.actions)
+			],
+			confirm: _('Fix it'),
+			run: () => cg.enforce(false, f.id, f.subject),
+			enforcing: this.enforcing(),
+			done: () => this.refresh()
+		});
+
+		return Promise.resolve();
 	},
 
 	verdict(allowed, why) {
@@ -143,9 +242,7 @@ return view.extend({
 	},
 
 	enforcing() {
-		const s = uci.sections('camguard', 'camguard')[0];
-
-		return s != null && s.enforce == '1';
+		return cg.effectivePolicy().enforce == '1';
 	},
 
 	handleRevoke(m) {
@@ -186,7 +283,7 @@ return view.extend({
 				enforcing: this.enforcing(),
 				done: () => this.refresh()
 			});
-		}).catch(err => cg.errorModal(_('Disable a port forward'), err));
+		}).catch(err => cg.notifyError(_('Disable a port forward'), err));
 	},
 
 	handleSave: null,

@@ -1,12 +1,14 @@
 'use strict';
 'require view';
 'require dom';
+'require poll';
 'require ui';
 'require uci';
 'require camguard.common as cg';
+'require camguard.exposuremap as xmap';
 
 /*
- * The recommended policy ("apply the recommended policy" on this page):
+ * The recommended policy ("apply the recommended policy" on this page; cg.recommended):
  *  - enforce 1: camguard keeps the router this way and undoes changes that break the policy;
  *  - upnp 'restricted': games consoles and media servers keep UPnP, but secure mode is on,
  *    only ports 1024-65535 may be mapped and cameras (and devices set to "deny") may map
@@ -16,19 +18,11 @@
  *    the dialog lets the owner keep forwards that do not go to a camera;
  *  - camera_internet 'allow': many cameras need their cloud for the vendor's app, so
  *    cutting them off is a per-device choice on the Devices page.
+ * A stricter choice the owner already made (UPnP off, forwards off, cameras blocked) stays.
  */
-const RECOMMENDED = {
-	enforce: '1',
-	upnp: 'restricted',
-	forwards: 'allowlist',
-	camera_internet: 'allow'
-};
 
-function mainSection() {
-	const s = uci.sections('camguard', 'camguard')[0];
-
-	return s ? s['.name'] : null;
-}
+/* Seconds between looks at the daemon: a new audit or journal entry redraws the page. */
+const POLL_INTERVAL = 5;
 
 /* Whether a redirect is kept under 'allowlist': by section name or by its name. */
 function onAllowlist(fwd) {
@@ -36,11 +30,36 @@ function onAllowlist(fwd) {
 		s.redirect && (s.redirect == fwd.section || (fwd.name != null && s.redirect == fwd.name)));
 }
 
+/* Subjects are equal field for field (the daemon's rule for `enforce {subject}`). */
+function sameSubject(a, b) {
+	if (!a || !b)
+		return false;
+
+	const keys = Object.keys(a).sort();
+
+	return keys.join(' ') == Object.keys(b).sort().join(' ') && keys.every(k => JSON.stringify(a[k]) == JSON.stringify(b[k]));
+}
+
+function fixActions(f) {
+	return (f && f.fix && Array.isArray(f.fix.actions)) ? f.fix.actions : [];
+}
+
+/* What the page changed last: the signature of a status and a journal, to redraw only on change. */
+function signature(status, journal) {
+	return JSON.stringify([
+		status ? status.time : null,
+		status ? status.counts : null,
+		L.toArray(journal).map(e => [ e.id, e.state, e.reverted ])
+	]);
+}
+
 return view.extend({
 	load() {
 		return Promise.all([
 			cg.read(cg.callStatus),
 			cg.read(cg.callJournal),
+			cg.read(cg.callMappings),
+			cg.read(cg.callForwards),
 			uci.load('camguard')
 		]);
 	},
@@ -48,6 +67,8 @@ return view.extend({
 	render(data) {
 		this.root = E('div', {});
 		this.fill(data);
+
+		poll.add(L.bind(this.follow, this), POLL_INTERVAL);
 
 		return this.root;
 	},
@@ -58,7 +79,18 @@ return view.extend({
 		return this.load().then(data => this.fill(data));
 	},
 
-	fill([ status, journal ]) {
+	/* Follows the daemon: redraws when it audited again or its journal changed. */
+	follow() {
+		return Promise.all([ cg.read(cg.callStatus), cg.read(cg.callJournal) ]).then(([ status, journal ]) => {
+			if (signature(status, journal) != this.shown)
+				return this.refresh();
+		});
+	},
+
+	fill([ status, journal, mappings, forwards ]) {
+		this.shown = signature(status, journal);
+		this.findings = L.toArray(status && status.findings);
+
 		const body = [
 			E('h2', {}, [ _('Camguard') ]),
 			E('div', { 'class': 'cbi-map-descr' }, [
@@ -66,15 +98,26 @@ return view.extend({
 			])
 		];
 
+		if (!cg.canWrite())
+			body.push(cg.readOnlyNotice());
+
 		if (!status || !status.counts) {
 			body.push(cg.notRunning());
 			dom.content(this.root, body);
 			return;
 		}
 
-		body.push(this.renderSummary(status));
-		body.push(this.renderPolicy(status));
-		body.push(this.renderFindings(L.toArray(status.findings)));
+		const coverage = status.coverage;
+		const complete = !(coverage && coverage.complete === false);
+
+		body.push(this.renderSummary(status, complete));
+
+		if (!complete)
+			body.push(this.renderCoverage(coverage));
+
+		body.push(this.renderPicture(status, mappings, forwards, complete));
+		body.push(this.renderPolicy());
+		body.push(this.renderFindings(this.findings, complete));
 
 		if (L.toArray(status.problems).length)
 			body.push(this.renderProblems(status.problems));
@@ -84,19 +127,21 @@ return view.extend({
 		dom.content(this.root, body);
 	},
 
-	renderSummary(status) {
+	renderSummary(status, complete) {
 		const router = status.router || {};
 		const score = +status.score || 0;
-		const color = (score >= 80) ? '#3c763d' : (score >= 50) ? '#d58512' : '#c9302c';
+		const color = !complete ? '#777' : (score >= 80) ? '#3c763d' : (score >= 50) ? '#d58512' : '#c9302c';
 
-		const counts = cg.severities.map(sev => E('span', { 'style': 'margin-right:1em;white-space:nowrap' }, [
+		/* spaces between the counts: a phone may break the line there */
+		const counts = [].concat.apply([], cg.severities.map(sev => [ E('span', { 'style': 'margin-right:1em;white-space:nowrap' }, [
 			cg.severityBadge(sev), ' ', String(+status.counts[sev] || 0)
-		]));
+		]), ' ' ]));
 
-		return E('div', { 'class': 'cbi-section' }, [
+		return E('div', { 'class': 'cbi-section cg-summary' }, [
 			E('div', { 'style': 'display:flex;flex-wrap:wrap;align-items:center;gap:1.5em' }, [
-				E('div', { 'style': 'font-size:300%;font-weight:bold;color:' + color }, [
-					String(score), E('small', { 'style': 'font-size:40%' }, [ ' / 100' ])
+				E('div', { 'class': 'cg-score', 'style': 'font-size:300%;font-weight:bold;color:' + color }, [
+					String(score), E('small', { 'style': 'font-size:40%' }, [ ' / 100' ]),
+					complete ? '' : E('div', { 'style': 'font-size:30%;font-weight:normal' }, [ _('incomplete audit') ])
 				]),
 				E('div', { 'style': 'flex:1 1 20em;min-width:0' }, [
 					E('p', {}, counts),
@@ -108,72 +153,134 @@ return view.extend({
 					E('p', {}, [ _('Last audit:'), ' ', cg.formatTime(status.time) ])
 				]),
 				E('div', {}, [
-					E('button', {
-						'class': 'btn cbi-button-action',
-						'click': ui.createHandlerFn(this, 'handleAudit')
-					}, [ _('Audit now') ])
+					cg.writeButton(_('Audit now'), 'cbi-button-action', ui.createHandlerFn(this, 'handleAudit'))
 				])
 			])
 		]);
 	},
 
-	renderPolicy(status) {
-		const sid = mainSection();
-		const enforcing = sid && uci.get('camguard', sid, 'enforce') == '1';
-		const isRecommended = sid && Object.keys(RECOMMENDED).every(k => uci.get('camguard', sid, k) == RECOMMENDED[k]);
+	/* What the audit could not read: the score and the picture may miss what is there. */
+	renderCoverage(coverage) {
+		const sources = L.toArray(coverage.sources).filter(s => s && s.state != 'read' && s.state != 'ok');
+
+		return E('div', { 'class': 'alert-message warning cg-coverage' }, [
+			E('h4', {}, [ _('This audit is incomplete') ]),
+			E('p', {}, [ _('Camguard could not read everything it needs, so the score, the findings and the picture may miss exposures. What it could not read:') ]),
+			E('ul', {}, sources.map(s => E('li', { 'style': 'overflow-wrap:anywhere' }, [
+				E('strong', {}, [ s.what || '?' ]),
+				s.path ? ' (' : '', s.path ? E('code', {}, [ s.path ]) : '', s.path ? ')' : '',
+				': ', this.coverageState(s.state),
+				s.detail ? ' — ' : '', s.detail || ''
+			])))
+		]);
+	},
+
+	coverageState(state) {
+		switch (state) {
+		case 'absent': return _('not there');
+		case 'unreadable': return _('could not be read');
+		case 'truncated': return _('only partly read');
+		case 'stale': return _('out of date');
+		default: return String(state || '?');
+		}
+	},
+
+	/* At a glance: what the internet can reach, each line a way in. */
+	renderPicture(status, mappings, forwards, complete) {
+		const paths = xmap.paths(mappings, forwards, this.findings);
+		const exposure = L.url('admin/services/camguard/exposure');
+
+		return E('div', { 'class': 'cbi-section' }, [
+			E('h3', {}, [ _('What the internet can reach') ]),
+			xmap.render(paths, {
+				routerName: status.router ? status.router.hostname : null,
+				complete: complete,
+				onSelect: edge => { window.location.href = exposure + '#' + edge.row; }
+			})
+		]);
+	},
+
+	renderPolicy() {
+		const policy = cg.effectivePolicy();
+		const recommended = cg.isRecommended(policy);
 
 		return E('div', { 'class': 'cbi-section' }, [
 			E('h3', {}, [ _('Policy') ]),
 			E('p', {}, [
-				enforcing
+				(policy.enforce == '1')
 					? _('Enforcement is on: camguard keeps the router in line with your policy.')
 					: _('Audit only: camguard reports what it finds and changes nothing unless you press a button on this page.')
 			]),
-			isRecommended
-				? E('p', {}, [ E('em', {}, [ _('You use the recommended policy.') ]) ])
+			recommended
+				? E('p', { 'class': 'cg-recommended' }, [ E('em', {}, [ _('You use the recommended policy (or a stricter one).') ]) ])
 				: E('p', {}, [
-					E('button', {
-						'class': 'btn cbi-button-positive important',
-						'click': ui.createHandlerFn(this, 'handleRecommended')
-					}, [ _('Apply the recommended policy…') ])
+					cg.writeButton(_('Apply the recommended policy…'), 'cbi-button-positive important',
+						ui.createHandlerFn(this, 'handleRecommended'))
 				])
 		]);
 	},
 
-	renderFindings(findings) {
+	renderFindings(findings, complete) {
 		const groups = cg.severities.map(sev => {
 			const list = findings.filter(f => f.severity == sev);
 
 			if (!list.length)
 				return null;
 
+			const cards = E('div', {}, list.map(f => this.renderFinding(f)));
+
 			return E('div', { 'class': 'cbi-section' }, [
 				E('h3', {}, [ cg.severityBadge(sev), ' ', N_(list.length, '%d finding', '%d findings').format(list.length) ]),
-				E('div', {}, list.map(f => this.renderFinding(f)))
+				(sev == 'info') ? E('details', {}, [ E('summary', {}, [ _('Show') ]), cards ]) : cards
 			]);
 		}).filter(g => g != null);
 
 		if (!groups.length)
 			return E('div', { 'class': 'cbi-section' }, [
-				E('p', {}, [ E('em', {}, [ _('No findings: nothing on this router exposes your cameras.') ]) ])
+				E('p', {}, [ E('em', {}, [
+					complete
+						? _('No findings: nothing on this router exposes your cameras.')
+						: _('No findings in what camguard could read. The audit was incomplete, so this is not a clean bill of health.')
+				]) ])
 			]);
 
 		return E('div', {}, groups);
 	},
 
+	/* The fix of a finding, or of another finding about the same thing (one exposure, one fix). */
+	fixOf(f) {
+		if (fixActions(f).length)
+			return { finding: f.id, subject: f.subject, actions: fixActions(f) };
+
+		const other = this.findings.find(o => o !== f && fixActions(o).length && sameSubject(o.subject, f.subject));
+
+		return other ? { finding: other.id, subject: other.subject, actions: fixActions(other) } : null;
+	},
+
 	renderFinding(f) {
-		const actions = (f.fix && Array.isArray(f.fix.actions)) ? f.fix.actions : [];
+		const fix = this.fixOf(f);
+		const path = cg.luciPath(f);
 		/* titles and details quote LAN strings; a direction override in one reorders the rest */
 		const bidi = cg.hasBidiControls(f.title) || cg.hasBidiControls(f.detail);
 
-		return E('div', { 'class': 'cg-finding', 'style': 'border-left:4px solid #ccc;padding:0 0 0 .8em;margin:0 0 1.2em 0;overflow-wrap:anywhere' }, [
-			E('p', { 'style': 'margin-bottom:.3em' }, [ E('strong', {}, [ f.title || f.id ]), bidi ? ' ' : '', bidi ? cg.bidiWarning() : '' ]),
-			E('p', { 'style': 'margin-bottom:.3em' }, [ f.detail || '' ]),
-			E('p', { 'style': 'margin-bottom:.3em' }, [ E('em', {}, [ _('What to do:') ]), ' ', f.remedy || '' ]),
-			actions.length ? E('button', {
-				'class': 'btn cbi-button-action',
-				'click': ui.createHandlerFn(this, 'handleFix', f)
-			}, [ _('Fix this…') ]) : ''
+		return E('div', {
+			'class': 'cg-finding', 'data-id': f.id,
+			'style': 'border-left:4px solid ' + cg.severityColor(f.severity) + ';padding:0 0 0 .8em;margin:0 0 1.2em 0;overflow-wrap:anywhere'
+		}, [
+			E('div', { 'style': 'display:flex;flex-wrap:wrap;gap:.5em;align-items:baseline;justify-content:space-between' }, [
+				E('p', { 'style': 'margin:0 0 .3em 0;flex:1 1 16em' }, [
+					E('strong', {}, [ f.title || f.id ]), bidi ? ' ' : '', bidi ? cg.bidiWarning() : ''
+				]),
+				fix ? cg.writeButton(_('Fix this…'), 'cbi-button-action', ui.createHandlerFn(this, 'handleFix', f, fix)) : ''
+			]),
+			E('details', {}, [
+				E('summary', {}, [ _('Why, and what to do') ]),
+				E('p', { 'style': 'margin-bottom:.3em' }, [ f.detail || '' ]),
+				E('p', { 'class': 'cg-remedy', 'style': 'margin-bottom:.3em' }, [ E('em', {}, [ _('What to do:') ]), ' ' ].concat(cg.remedyText(f.remedy))),
+				path ? E('p', { 'class': 'cg-luci-path', 'style': 'margin-bottom:.3em' }, [
+					E('em', {}, [ _('In LuCI:') ]), ' ', E('a', { 'href': path.url }, [ path.label ])
+				]) : ''
+			])
 		]);
 	},
 
@@ -188,33 +295,34 @@ return view.extend({
 	},
 
 	renderJournal(entries) {
-		const rows = entries.slice(0, 10).map(e => E('tr', { 'class': 'tr' }, [
-			E('td', { 'class': 'td', 'data-title': _('Time') }, [ cg.formatTime(e.time) ]),
-			E('td', { 'class': 'td', 'data-title': _('Journal entry') }, [ E('code', {}, [ e.id ]) ]),
-			E('td', { 'class': 'td', 'data-title': _('Changes'), 'style': 'overflow-wrap:anywhere' }, [
-				E('details', {}, [
-					E('summary', {}, [
-						e.reason || '', ': ',
-						N_(L.toArray(e.actions).length, '%d change', '%d changes').format(L.toArray(e.actions).length)
-					]),
-					cg.actionList(e.actions)
+		const rows = entries.slice(0, 10).map(e => {
+			const n = cg.changeCount(e);
+
+			return E('tr', { 'class': 'tr', 'data-entry': e.id }, [
+				E('td', { 'class': 'td', 'data-title': _('Time') }, [ cg.formatTime(e.time) ]),
+				E('td', { 'class': 'td', 'data-title': _('Changes'), 'style': 'overflow-wrap:anywhere' }, [
+					E('details', {}, [
+						E('summary', {}, [
+							e.reason || '', ': ', N_(n, '%d change', '%d changes').format(n)
+						]),
+						cg.actionList(cg.appliedActions(e)),
+						E('small', {}, [ _('Journal entry'), ' ', E('code', {}, [ e.id ]) ])
+					])
+				]),
+				E('td', { 'class': 'td cbi-section-actions' }, [
+					(e.reverted || e.state == 'reverted')
+						? E('em', {}, [ _('undone') ])
+						: cg.writeButton(_('Undo'), 'cbi-button-negative', ui.createHandlerFn(this, 'handleUndo', e))
 				])
-			]),
-			E('td', { 'class': 'td cbi-section-actions' }, [
-				e.reverted ? E('em', {}, [ _('undone') ]) : E('button', {
-					'class': 'btn cbi-button-negative',
-					'click': ui.createHandlerFn(this, 'handleUndo', e.id)
-				}, [ _('Undo') ])
-			])
-		]));
+			]);
+		});
 
 		return E('div', { 'class': 'cbi-section' }, [
 			E('h3', {}, [ _('Recent changes') ]),
 			rows.length
-				? E('table', { 'class': 'table' }, [
+				? E('table', { 'class': 'table cg-journal' }, [
 					E('tr', { 'class': 'tr table-titles' }, [
 						E('th', { 'class': 'th' }, [ _('Time') ]),
-						E('th', { 'class': 'th' }, [ _('Journal entry') ]),
 						E('th', { 'class': 'th' }, [ _('Changes') ]),
 						E('th', { 'class': 'th cbi-section-actions' }, [ '' ])
 					])
@@ -224,40 +332,33 @@ return view.extend({
 	},
 
 	enforcing() {
-		const sid = mainSection();
-
-		return sid != null && uci.get('camguard', sid, 'enforce') == '1';
+		return cg.effectivePolicy().enforce == '1';
 	},
 
 	handleAudit() {
-		return cg.audit().then(() => this.refresh()).catch(err => cg.errorModal(_('Audit'), err));
+		return cg.audit().then(() => this.refresh()).catch(err => cg.notifyError(_('Audit'), err));
 	},
 
-	handleFix(f) {
+	handleFix(f, fix) {
 		cg.confirmAndRun({
 			title: _('Fix a finding'),
 			body: [
 				E('p', {}, [ E('strong', {}, [ f.title || f.id ]) ]),
 				E('p', {}, [ _('Camguard will:') ]),
-				cg.actionList(f.fix.actions),
+				cg.actionList(fix.actions),
 				E('p', {}, [ _('The change is journaled; you can undo it afterwards.') ])
 			],
 			confirm: _('Fix it'),
-			run: () => cg.enforce(false, f.id, f.subject),
+			run: () => cg.enforce(false, fix.finding, fix.subject),
 			enforcing: this.enforcing(),
 			done: () => this.refresh()
 		});
+
+		return Promise.resolve();
 	},
 
-	handleUndo(id) {
-		cg.confirmAndRun({
-			title: _('Undo a change'),
-			body: [
-				E('p', {}, [ _('Put back everything journal entry %s changed?').format(id) ])
-			],
-			confirm: _('Undo'),
-			run: () => cg.revert(id),
-			reverting: true,
+	handleUndo(entry) {
+		cg.confirmUndo(_('Undo a change'), entry, {
 			enforcing: this.enforcing(),
 			done: () => this.refresh()
 		});
@@ -267,6 +368,8 @@ return view.extend({
 
 	/* Explain what the recommended policy does here, let the owner keep forwards, then apply. */
 	handleRecommended() {
+		const title = _('Apply the recommended policy');
+
 		return Promise.all([
 			cg.read(cg.callForwards),
 			cg.read(cg.callMappings),
@@ -275,12 +378,17 @@ return view.extend({
 			const others = Object.keys(changes || {}).filter(c => c != 'camguard' && L.toArray(changes[c]).length);
 
 			if (others.length) {
-				cg.errorModal(_('Apply the recommended policy'),
-					new Error(_('There are unsaved changes in: %s. Save & Apply or revert them first, so that they are not applied together with the policy.').format(others.join(', '))));
+				ui.addNotification(null, E('p', {}, [
+					E('strong', {}, [ title ]), ': ',
+					_('There are unsaved changes in: %s. Save & Apply or revert them first, so that they are not applied together with the policy.').format(others.join(', '))
+				]), 'warning');
 				return;
 			}
 
-			const toDisable = L.toArray(forwards).filter(f => f.enabled && !onAllowlist(f));
+			const policy = cg.effectivePolicy();
+			const wanted = cg.recommendedChanges(policy);
+			const forwardsAfter = wanted.forwards || policy.forwards;
+			const toDisable = L.toArray(forwards).filter(f => f.enabled && (forwardsAfter == 'off' || !onAllowlist(f)));
 			const cameraMappings = L.toArray(mappings).filter(m => m.device && cg.isCameraLike(m.device['class']));
 			const keep = {};
 
@@ -288,8 +396,10 @@ return view.extend({
 				const toCamera = f.every_port || (f.device && cg.isCameraLike(f.device['class']));
 				const label = [ E('strong', {}, [ cg.lan(f.name || f.section) ]), ' → ', cg.lan(f.device ? cg.deviceName(f.device) : (f.dest_ip || '?')) ];
 
-				if (toCamera)
-					return E('li', {}, label.concat([ ' ', E('em', {}, [ f.every_port ? _('(every port: will be disabled)') : _('(goes to a camera: will be disabled)') ]) ]));
+				if (toCamera || forwardsAfter == 'off')
+					return E('li', {}, label.concat([ ' ', E('em', {}, [
+						f.every_port ? _('(every port: will be disabled)') : toCamera ? _('(goes to a camera: will be disabled)') : _('(will be disabled)')
+					]) ]));
 
 				return E('li', {}, [
 					E('label', {}, [
@@ -303,13 +413,19 @@ return view.extend({
 			});
 
 			cg.confirmAndRun({
-				title: _('Apply the recommended policy'),
+				title: title,
 				body: [
 					E('p', {}, [ _('The recommended policy:') ]),
 					E('ul', {}, [
-						E('li', {}, [ _('UPnP restricted: secure mode on, only ports 1024-65535, and cameras may not open ports at all. (Switch UPnP off entirely under Settings if nothing needs it.)') ]),
-						E('li', {}, [ _('Port forwards: only those on your allowlist stay enabled. Others are disabled, never deleted.') ]),
-						E('li', {}, [ _('Cameras keep internet access, so their apps keep working; you can cut single cameras off under Devices.') ]),
+						(policy.upnp == 'off')
+							? E('li', {}, [ _('UPnP stays off.') ])
+							: E('li', {}, [ _('UPnP restricted: secure mode on, only ports 1024-65535, and cameras may not open ports at all. (Switch UPnP off entirely under Settings if nothing needs it.)') ]),
+						(policy.forwards == 'off')
+							? E('li', {}, [ _('Port forwards stay off.') ])
+							: E('li', {}, [ _('Port forwards: only those on your allowlist stay enabled. Others are disabled, never deleted.') ]),
+						(policy.camera_internet == 'block')
+							? E('li', {}, [ _('Cameras stay cut off from the internet.') ])
+							: E('li', {}, [ _('Cameras keep internet access, so their apps keep working; you can cut single cameras off under Devices.') ]),
 						E('li', {}, [ _('Enforcement on: camguard keeps the router this way from now on.') ])
 					]),
 					E('p', {}, [ E('strong', {}, [ _('What changes now:') ]) ]),
@@ -323,19 +439,19 @@ return view.extend({
 						E('p', {}, [ _('These port forwards will be disabled (tick the ones you need; they go on the allowlist):') ]),
 						E('ul', {}, forwardItems)
 					]) : E('p', {}, [ _('No port forward will be disabled.') ]),
-					E('p', {}, [ _('Everything is journaled: the result lets you undo it, which also puts your previous policy back.') ])
+					E('p', {}, [ _('Everything is journaled: the result lists every change, including those camguard makes by itself once enforcement is on, and one Undo puts all of it and your previous policy back.') ])
 				],
-				confirm: _('Apply the recommended policy'),
-				run: () => this.applyRecommended(Object.keys(keep).map(k => keep[k]).filter(v => v)),
-				undo: reply => this.undoRecommended(reply),
+				confirm: title,
+				run: () => this.applyRecommended(wanted, Object.keys(keep).map(k => keep[k]).filter(v => v)),
+				undo: group => this.undoRecommended(group),
 				done: () => this.refresh()
 			});
-		}).catch(err => cg.errorModal(_('Apply the recommended policy'), err));
+		}).catch(err => cg.notifyError(title, err));
 	},
 
 	/* Write the policy to /etc/config/camguard, apply it like LuCI's Save & Apply, then enforce. */
-	applyRecommended(keepRedirects) {
-		let sid = mainSection();
+	applyRecommended(wanted, keepRedirects) {
+		let sid = cg.mainSection();
 		const previous = { section: sid, values: {}, added: [] };
 
 		if (sid == null) {
@@ -343,9 +459,9 @@ return view.extend({
 			previous.section = null;
 		}
 
-		Object.keys(RECOMMENDED).forEach(k => {
+		Object.keys(wanted).forEach(k => {
 			previous.values[k] = uci.get('camguard', sid, k);
-			uci.set('camguard', sid, k, RECOMMENDED[k]);
+			uci.set('camguard', sid, k, wanted[k]);
 		});
 
 		keepRedirects.forEach(name => {
@@ -372,12 +488,12 @@ return view.extend({
 		return uci.load('camguard');
 	},
 
-	/* Put the previous policy back first (so enforcement does not redo it), then revert. */
-	undoRecommended(reply) {
+	/* Put the previous policy back first (so enforcement does not redo it), then revert the group. */
+	undoRecommended(group) {
 		const previous = this.previousPolicy;
 
 		return uci.load('camguard').then(() => {
-			const sid = previous.section || mainSection();
+			const sid = previous.section || cg.mainSection();
 
 			if (previous.section == null && sid != null) {
 				uci.remove('camguard', sid);
@@ -398,7 +514,7 @@ return view.extend({
 			return uci.save();
 		}).then(() => uci.apply())
 		.then(() => this.reloadPolicy())
-		.then(() => reply.journal_id ? cg.revert(reply.journal_id) : { reverted: 0 });
+		.then(() => cg.revertGroup(group.entries));
 	},
 
 	handleSave: null,

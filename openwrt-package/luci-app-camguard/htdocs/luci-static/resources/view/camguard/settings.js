@@ -34,6 +34,8 @@ return view.extend({
 		o.value('restricted', _('Restricted'));
 		o.value('allow', _('Allowed'));
 		o.default = 'off';
+		/* Written even when it equals the default: the file says what the form shows. */
+		o.rmempty = false;
 
 		o = s.option(form.ListValue, 'forwards', _('Port forwards'),
 			_('Which port forwards from the internet may stay. Off: none. Allowlist: only those listed below. No cameras: none to cameras, NVRs, doorbells or baby monitors. Allowed: camguard only reports. A forward against the policy is disabled, never deleted.'));
@@ -42,12 +44,14 @@ return view.extend({
 		o.value('no_cameras', _('No cameras'));
 		o.value('allow', _('Allowed'));
 		o.default = 'allowlist';
+		o.rmempty = false;
 
 		o = s.option(form.ListValue, 'camera_internet', _('Cameras on the internet'),
 			_('Blocking stops cameras from reaching the internet at all: their cloud apps and remote viewing stop working, but a hacked camera cannot call home either. Single devices can be blocked under Devices.'));
 		o.value('allow', _('Allow'));
 		o.value('block', _('Block every camera'));
 		o.default = 'allow';
+		o.rmempty = false;
 
 		o = s.option(form.Value, 'audit_interval', _('Audit interval'),
 			_('Seconds between full audits (10 to 86400). Changes to the firewall or UPnP trigger an audit sooner.'));
@@ -60,7 +64,12 @@ return view.extend({
 		o.default = '0';
 		o.rmempty = false;
 
-		s = m.section(form.GridSection, 'allow_forward', _('Allowlist'),
+		/*
+		 * A TableSection, not a GridSection: a GridSection adds rows in a dialog whose save
+		 * re-renders the whole form from the saved config, dropping unsaved policy edits above;
+		 * a TableSection's Add saves the whole form first, so they are kept.
+		 */
+		s = m.section(form.TableSection, 'allow_forward', _('Allowlist'),
 			_('Port forwards kept when the forwards policy is "Allowlist". Pick a forward or type its name or section name.'));
 		s.anonymous = true;
 		s.addremove = true;
@@ -81,6 +90,6 @@ return view.extend({
 			o.value(key, E('span', {}, [ key, f.dest_ip ? ' → ' + f.dest_ip : '' ]));
 		});
 
-		return m.render();
+		return m.render().then(node => cg.canWrite() ? node : E('div', {}, [ cg.readOnlyNotice(), node ]));
 	}
 });
