@@ -877,6 +877,31 @@ fn open_weak_and_wps_networks() {
 }
 
 #[test]
+fn a_guessable_wifi_password_is_reported_without_showing_it() {
+    let w = format!(
+        "{RADIO}config wifi-iface 'home'\n\toption device 'radio0'\n\toption ssid 'Home'\n\toption encryption 'psk2'\n\toption key '12345678'\n\n\
+         config wifi-iface 'wpa3'\n\toption device 'radio0'\n\toption ssid 'New'\n\toption encryption 'sae'\n\toption key 'password1'\n\n\
+         config wifi-iface 'good'\n\toption device 'radio0'\n\toption ssid 'Good'\n\toption encryption 'psk2'\n\toption key 'garden lamp river stone'\n"
+    );
+    let report = Router::new().config("wireless", &w).audit();
+    let f = with_id(&report, "wifi.weak_passphrase");
+    assert_eq!(f.len(), 2, "{:?}", ids(&report));
+    let home = f.iter().find(|f| f.title.contains("Home")).unwrap();
+    assert_eq!(home.severity, Severity::High);
+    let wpa3 = f.iter().find(|f| f.title.contains("New")).unwrap();
+    assert_eq!(
+        wpa3.severity,
+        Severity::Medium,
+        "SAE resists offline guessing"
+    );
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(
+        !json.contains("12345678") && !json.contains("password1"),
+        "the key never leaves the config"
+    );
+}
+
+#[test]
 fn disabled_radio_or_client_mode_is_not_broadcast() {
     let w = "config wifi-device 'radio0'\n\toption disabled '1'\n\n\
              config wifi-iface\n\toption device 'radio0'\n\toption encryption 'none'\n\n\

@@ -2,7 +2,20 @@
 //! (peers-and-camera-data §3; endoflife.date products/openwrt.md and release-data).
 //!
 //! Policy: a branch goes end-of-life six months after the next major release, and no sooner
-//! than a year after its own. A release newer than this table is taken as supported.
+//! than a year after its own. The table knows the releases up to [`TABLE_DATE`]; a release
+//! newer than its last branch is taken as supported until [`HORIZON_SECS`] after that date,
+//! and as "support unknown" after it: by then a newer major may have made it end-of-life
+//! without this table knowing.
+
+/// When the table was last checked against its sources.
+pub const TABLE_DATE: &str = "2026-11-01";
+pub const TABLE_TIME: u64 = 1_793_491_200;
+/// Where the dates come from.
+pub const SOURCES: &str = "https://endoflife.date/openwrt (release-data), \
+    https://openwrt.org/docs/guide-developer/security#support_status";
+/// OpenWrt makes a major release about once a year, and supports the previous one six months
+/// longer: eighteen months after the table date a branch newer than the table may be dead.
+pub const HORIZON_SECS: u64 = 548 * 86_400;
 
 /// One branch: (major, minor), end-of-life as Unix time, and where the date comes from.
 pub struct Branch {
@@ -71,9 +84,16 @@ pub const BRANCHES: &[Branch] = &[
     },
 ];
 
+/// Whether a branch newer than the table may be out of support by now: the table is older than
+/// its horizon.
+pub fn support_unknown(major: u32, minor: u32, now: u64) -> bool {
+    let newest = BRANCHES.last().map_or((0, 0), |b| (b.major, b.minor));
+    (major, minor) > newest && now > TABLE_TIME + HORIZON_SECS
+}
+
 /// End-of-life status of release branch `(major, minor)` at Unix time `now`: `Some(branch)`
 /// when it no longer gets security fixes. Branches older than the table are end-of-life too
-/// (reported against the oldest entry's date); newer ones are not.
+/// (reported against the oldest entry's date); newer ones are not (see [`support_unknown`]).
 pub fn end_of_life(major: u32, minor: u32, now: u64) -> Option<&'static Branch> {
     if let Some(b) = BRANCHES
         .iter()
@@ -107,6 +127,18 @@ mod tests {
     fn releases_newer_than_the_table_are_not_end_of_life() {
         assert!(end_of_life(25, 12, NOV_2026).is_none());
         assert!(end_of_life(26, 6, u64::MAX).is_none());
+    }
+
+    #[test]
+    fn a_release_newer_than_the_table_is_unknown_after_the_horizon() {
+        assert!(!support_unknown(25, 12, NOV_2026));
+        assert!(!support_unknown(25, 12, TABLE_TIME + HORIZON_SECS));
+        assert!(support_unknown(25, 12, TABLE_TIME + HORIZON_SECS + 1));
+        assert!(
+            !support_unknown(24, 10, u64::MAX),
+            "a branch of the table is judged by it"
+        );
+        assert_eq!(crate::time::date(TABLE_TIME), TABLE_DATE);
     }
 
     #[test]

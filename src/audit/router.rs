@@ -219,6 +219,28 @@ pub fn redirect_to_router(ctx: &Facts, r: &Redirect) -> Option<Finding> {
 fn firmware(ctx: &Facts) -> Option<Finding> {
     let release = ctx.snap.system.release.as_ref()?;
     let (major, minor) = release.branch()?;
+    if eol::support_unknown(major, minor, ctx.snap.taken_at) {
+        return Some(
+            finding(
+                "router.firmware_support_unknown",
+                Severity::Low,
+                Subject::Router,
+                format!("camguard cannot tell whether OpenWrt {} still gets security updates", release.version),
+                format!(
+                    "camguard's table of OpenWrt support dates ends on {} and knows no branch as new as {major}.{minor:02}; \
+                     so long after that date, a newer release may have ended its support without camguard knowing.",
+                    eol::TABLE_DATE
+                ),
+            )
+            .evidence(json!({
+                "version": release.version,
+                "branch": format!("{major}.{minor:02}"),
+                "table_date": eol::TABLE_DATE,
+                "sources": eol::SOURCES,
+            }))
+            .remedy("Check the branch's status on https://openwrt.org/docs/guide-developer/security#support_status, and update camguard to get a newer table."),
+        );
+    }
     let branch = eol::end_of_life(major, minor, ctx.snap.taken_at)?;
     Some(
         finding(
@@ -237,6 +259,8 @@ fn firmware(ctx: &Facts) -> Option<Finding> {
             "branch": format!("{major}.{minor:02}"),
             "end_of_life": branch.eol_date,
             "basis": branch.basis,
+            "table_date": eol::TABLE_DATE,
+            "sources": eol::SOURCES,
         }))
         .remedy("Upgrade to a supported OpenWrt release (attended sysupgrade in LuCI, or the firmware selector at firmware-selector.openwrt.org), keeping your settings."),
     )

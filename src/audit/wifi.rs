@@ -2,7 +2,7 @@
 use serde_json::json;
 
 use super::{finding, Facts, Finding, Severity, Subject};
-use crate::snapshot::wireless::WifiIface;
+use crate::snapshot::wireless::{Passphrase, WifiIface};
 
 /// WEP, WPA1 (`psk`, `wpa`), WPA1/2 mixed modes and any TKIP cipher are broken or obsolete.
 pub fn weak_encryption(encryption: &str) -> Option<&'static str> {
@@ -17,6 +17,18 @@ pub fn weak_encryption(encryption: &str) -> Option<&'static str> {
         return Some("the TKIP cipher is broken");
     }
     None
+}
+
+/// Why a passphrase is weak, in words after "The passphrase …", and how bad that is.
+fn passphrase_weakness(p: Passphrase) -> Option<(&'static str, Severity)> {
+    Some(match p {
+        Passphrase::Common => ("is one of the most common passwords", Severity::High),
+        Passphrase::LikeTheSsid => ("is the network's own name", Severity::High),
+        Passphrase::DigitsOnly => ("is digits only", Severity::High),
+        Passphrase::Pattern => ("is a repeated or sequential pattern", Severity::High),
+        Passphrase::Short => ("is shorter than 12 characters", Severity::Medium),
+        Passphrase::Ok => return None,
+    })
 }
 
 pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
@@ -58,6 +70,38 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
                 )
                 .evidence(evidence(w))
                 .remedy("Switch to WPA2-PSK with CCMP (psk2) or WPA2/WPA3 mixed (sae-mixed)."),
+            );
+        }
+        if let Some(weak) = w.passphrase.and_then(|p| passphrase_weakness(p)) {
+            // SAE (WPA3) resists offline guessing from a captured handshake; only guessing
+            // online, one try per join, is left.
+            let sae_only =
+                w.encryption.starts_with("sae") && !w.encryption.starts_with("sae-mixed");
+            let severity = match (weak.1, sae_only) {
+                (Severity::High, true) => Severity::Medium,
+                (Severity::Medium, true) => Severity::Low,
+                (s, _) => s,
+            };
+            out.push(
+                finding(
+                    "wifi.weak_passphrase",
+                    severity,
+                    subject(),
+                    format!("The Wi-Fi password of \"{ssid}\" is easy to guess"),
+                    format!(
+                        "The passphrase of \"{ssid}\" {}. Anyone in range who records one device joining can try \
+                         guesses offline at millions a second, then join and reach every device on it, cameras \
+                         included.",
+                        weak.0
+                    ),
+                )
+                .evidence(json!({ "section": w.section, "ssid": w.ssid, "encryption": w.encryption, "passphrase": w.passphrase }))
+                .remedy(format!(
+                    "Choose a new passphrase of three or more random words (NCSC advice), at least 12 characters: in \
+                     LuCI, Network → Wireless, Edit \"{ssid}\", Wireless Security, Key, Save & Apply; or `uci set \
+                     wireless.{}.key='…'; uci commit wireless; wifi reload`. Then rejoin every device.",
+                    w.section
+                )),
             );
         }
         if w.wps_pushbutton || w.wps_label {
