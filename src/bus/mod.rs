@@ -5,6 +5,7 @@
 //! in and out, a client that survives the callee re-registering, and a provider loop that can
 //! answer any ubus status (ubus-zero's own dispatcher answers handler errors with 9 only).
 pub mod blob;
+pub mod policy;
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
