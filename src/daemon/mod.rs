@@ -555,7 +555,12 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
         }
         if provider.is_none() && Instant::now() >= reconnect_at {
-            match Provider::register(&state.opts.socket, "camguard", METHODS, CALL_TIMEOUT) {
+            match Provider::register(
+                &state.opts.socket,
+                "camguard",
+                &crate::bus::policy::Signature::new(METHODS.iter().map(|&m| (m, &[][..]))),
+                CALL_TIMEOUT,
+            ) {
                 Ok(p) => {
                     log::notice("registered ubus object camguard");
                     provider = Some(p);
