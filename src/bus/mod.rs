@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use ubus::client::UbusClient;
 use ubus::envelope::{try_find, EnvBuilder, UbusAttr};
 use ubus::msg::{InboundMsg, OutboundMsg};
@@ -33,6 +33,7 @@ pub mod status {
     pub const NOT_FOUND: i32 = 4;
     pub const PERMISSION_DENIED: i32 = 6;
     pub const TIMEOUT: i32 = 7;
+    pub const NOT_SUPPORTED: i32 = 8;
     pub const UNKNOWN_ERROR: i32 = 9;
 }
 
@@ -411,7 +412,7 @@ impl Provider {
     /// or a ubus status. Err means the connection is gone.
     pub fn serve(
         &mut self,
-        mut handler: impl FnMut(&str, Value) -> Result<BlobMsgTable, i32>,
+        mut handler: impl FnMut(&str, &Map<String, Value>) -> Result<BlobMsgTable, i32>,
     ) -> Result<(), BusError> {
         let obj = Some(self.object_id);
         loop {
@@ -433,11 +434,11 @@ impl Provider {
                 continue;
             };
             let args = match data.map(ubus::json::blobmsg_to_json) {
-                None => Ok(Value::Object(Default::default())),
-                Some(Ok(v)) if v.is_object() => Ok(v),
+                None => Ok(Map::new()),
+                Some(Ok(Value::Object(map))) => Ok(map),
                 Some(_) => Err(status::INVALID_ARGUMENT),
             };
-            let result = args.and_then(|a| handler(method, a));
+            let result = args.and_then(|a| handler(method, &a));
             let transport = self.client.transport_mut();
             let code = match result {
                 // A reply over ubus's 1 MiB limit cannot be sent; callers page long lists.

@@ -28,11 +28,8 @@ use crate::source::RootDir;
 use crate::sys::{poll, Inotify, SignalFd};
 use crate::time::unix_now;
 
-/// The object's methods (docs/ubus-api.md).
-pub const METHODS: &[&str] = &[
-    "status", "findings", "devices", "mappings", "forwards", "plan", "journal", "audit", "enforce",
-    "revoke", "revert",
-];
+/// The object's methods, one row each (docs/ubus-api.md).
+pub use methods::{Access, Method, METHODS};
 
 /// A change is re-audited this long after the last event of a burst (a lease file rewritten
 /// line by line, a commit touching several configs).
@@ -558,7 +555,7 @@ pub fn run(opts: Options) -> Result<(), String> {
             match Provider::register(
                 &state.opts.socket,
                 "camguard",
-                &crate::bus::policy::Signature::new(METHODS.iter().map(|&m| (m, &[][..]))),
+                &methods::signature(),
                 CALL_TIMEOUT,
             ) {
                 Ok(p) => {
