@@ -1,11 +1,12 @@
 //! `camguard daemon` driven as a user drives it: the real ubusd broker from crates.io
 //! (scripts/install-ubus-tools puts it in .tools/bin) and `ubus-client call camguard …`.
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use camguard::daemon::METHODS;
+use serde_json::{json, Map, Value};
 
 #[path = "support/testbed.rs"]
 mod testbed;
@@ -196,6 +197,52 @@ fn bad_arguments_and_unknown_methods_get_ubus_statuses() {
         r#"{"ubus_rpc_session":"00000000000000000000000000000000"}"#,
     ]);
     assert!(with_session.status.success());
+}
+
+/// What `ubus -v list camguard` shows comes from the method table: every method, each argument
+/// with its blobmsg type (7 Boolean, 5 Integer, 3 String, 2 Table), as rpcd's objects list theirs.
+#[test]
+fn the_listed_signature_gives_every_methods_argument_types() {
+    let mut bus = Bus::new("signature");
+    bus.serve_copy_of("fresh-25.12");
+    let out = bus.client(&["list", "camguard"]);
+    assert!(out.status.success());
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: Map<String, Value> = METHODS
+        .iter()
+        .map(|m| {
+            let args: Map<String, Value> = m
+                .args
+                .iter()
+                .map(|a| (a.name.to_owned(), json!(a.kind.blobmsg_type())))
+                .collect();
+            (m.name.to_owned(), Value::Object(args))
+        })
+        .collect();
+    assert_eq!(listed[0]["methods"], Value::Object(expected));
+}
+
+/// docs/ubus-api.md promises the reason for status 2 in the daemon's log.
+#[test]
+fn an_invalid_argument_is_logged_with_its_reason() {
+    let mut bus = Bus::new("bad-argument-log");
+    bus.serve_copy_of("fresh-25.12");
+    let bad = bus.client(&["call", "camguard", "enforce", r#"{"dry_run":"yes"}"#]);
+    assert_eq!(bad.status.code(), Some(2), "invalid argument");
+    let mut daemon = bus.daemon.take().unwrap();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let mut log = String::new();
+    daemon
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(
+        log.contains("enforce: invalid argument dry_run: expected Boolean, got String"),
+        "{log}"
+    );
 }
 
 #[test]

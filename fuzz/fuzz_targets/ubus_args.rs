@@ -1,55 +1,81 @@
 //! ubus method arguments: raw blobmsg as ubusd delivers it → ubus-zero's `blobmsg_to_json` (what
-//! the daemon's provider does with every call) → the argument decoding of the `camguard` object's
-//! methods, and camguard's reply encoder (`camguard::bus::blob::to_blobmsg`) on whatever came in.
+//! the daemon's provider does with every call) → every method's argument check from the method
+//! table (`camguard::daemon::METHODS`), and camguard's reply encoder
+//! (`camguard::bus::blob::to_blobmsg`) on whatever came in.
 //!
-//! The method handlers (src/daemon/methods.rs) are private and need a daemon `State`; what they
-//! do with `args` is reached here through the same public pieces, in the same way: `Subject`
-//! (enforce's "subject"), `Severity::parse` (findings), `Protocol::from_name` (revoke), and the
-//! number and boolean reads of paging, `ext_port` and `dry_run`.
+//! The handlers need a daemon `State`; what they do with checked arguments is reached here through
+//! the same public pieces: `Subject` (enforce's "subject"), `Severity::parse` (findings) and
+//! `Protocol::from_name` (revoke).
 #![no_main]
 use camguard::audit::{Severity, Subject};
+use camguard::bus::policy::ArgType;
+use camguard::daemon::METHODS;
 use camguard::ports::Protocol;
-use camguard_fuzz::{as_blobmsg_sees_it, assert_blob_round_trip};
+use camguard_fuzz::{as_blobmsg_sees_it, assert_blob_round_trip, assert_clean};
 use libfuzzer_sys::fuzz_target;
-use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(args) = ubus::json::blobmsg_to_json(data) else {
         return;
     };
-    assert!(args.is_object(), "blobmsg_to_json gave a non-object: {args}");
+    let map = args
+        .as_object()
+        .unwrap_or_else(|| panic!("blobmsg_to_json gave a non-object: {args}"));
 
-    // findings
-    let _ = args.get("severity").and_then(Value::as_str).and_then(Severity::parse);
-    // paging of findings, devices, mappings, forwards
-    for name in ["offset", "limit"] {
-        let _ = args.get(name).and_then(Value::as_u64).map(|n| n as usize);
-    }
-    // enforce
-    let _ = match args.get("dry_run") {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0) != 0,
-        Some(v) => v.as_bool().unwrap_or(false),
-        None => false,
-    };
-    let _ = args.get("finding").and_then(Value::as_str);
-    if let Some(v) = args.get("subject") {
-        if let Ok(subject) = serde_json::from_value::<Subject>(v.clone()) {
-            // A subject the daemon accepts is one it can hand back (findings carry it) and that
-            // LuCI can send again: it survives JSON and blobmsg both ways.
-            let json = serde_json::to_value(&subject).expect("a subject serialises");
-            let again: Subject = serde_json::from_value(json).expect("our own subject decodes");
-            assert_eq!(again, subject);
-            assert_blob_round_trip(&subject);
+    for method in METHODS {
+        let checked = match method.check(map) {
+            Ok(checked) => checked,
+            Err(e) => {
+                // A refusal names an argument of this method that the call carries, and its
+                // reason goes to syslog as it is.
+                assert!(
+                    method.args.iter().any(|a| a.name == e.name) && map.contains_key(e.name),
+                    "{}: refused an argument it does not declare: {e}",
+                    method.name
+                );
+                assert_clean(&e.to_string(), "argument error");
+                continue;
+            }
+        };
+        // Whatever passed the check, the handlers read without a second look.
+        for &arg in method.args {
+            match arg.kind {
+                ArgType::Boolean => {
+                    let _ = checked.flag(arg);
+                }
+                ArgType::Integer => {
+                    if map.contains_key(arg.name) {
+                        assert!(checked.count(arg).is_some(), "{} {}", method.name, arg.name);
+                    }
+                }
+                ArgType::String => {
+                    let Some(text) = checked.text(arg) else {
+                        assert!(!map.contains_key(arg.name), "{} {}", method.name, arg.name);
+                        continue;
+                    };
+                    // findings, revoke
+                    let _ = Severity::parse(text);
+                    let _ = Protocol::from_name(text);
+                }
+                ArgType::Table => {
+                    let Some(v) = checked.table(arg) else {
+                        continue;
+                    };
+                    // enforce
+                    if let Ok(subject) = serde_json::from_value::<Subject>(v.clone()) {
+                        // A subject the daemon accepts is one it can hand back (findings carry
+                        // it) and that LuCI can send again: it survives JSON and blobmsg both
+                        // ways.
+                        let json = serde_json::to_value(&subject).expect("a subject serialises");
+                        let again: Subject =
+                            serde_json::from_value(json).expect("our own subject decodes");
+                        assert_eq!(again, subject);
+                        assert_blob_round_trip(&subject);
+                    }
+                }
+            }
         }
     }
-    // revoke
-    let _ = args
-        .get("proto")
-        .and_then(Value::as_str)
-        .and_then(|p| Protocol::from_name(&p.to_ascii_uppercase()));
-    let _ = args.get("ext_port").and_then(Value::as_u64).filter(|p| *p <= 65535);
-    // rpcd session check on write methods
-    let _ = args.get("ubus_rpc_session").map(Value::as_str);
 
     // The reply encoder on any JSON a call can carry: decodes back to the same value, and writes
     // the same bytes as ubus-zero's own JSON encoder wherever that one accepts the value.

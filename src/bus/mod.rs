@@ -2,9 +2,11 @@
 //!
 //! ubus-zero does the wire protocol; this module adds what the daemon needs around it: a
 //! transport on a std socket whose descriptor the event loop can poll, per-call deadlines, JSON
-//! in and out, a client that survives the callee re-registering, and a provider loop that can
-//! answer any ubus status (ubus-zero's own dispatcher answers handler errors with 9 only).
+//! in and out, a client that survives the callee re-registering, and a provider that registers
+//! its methods' argument types and can answer any ubus status (ubus-zero's own provider
+//! registers methods without arguments and answers handler errors with 9 only).
 pub mod blob;
+pub mod policy;
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -12,12 +14,14 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use ubus::client::UbusClient;
+use ubus::envelope::{try_find, EnvBuilder, UbusAttr};
 use ubus::msg::{InboundMsg, OutboundMsg};
-use ubus::server::UbusConnection;
-use ubus::wire::{Codec, Frame, ObjId, PeerId, HEADER_SIZE, MAX_MSG_LEN};
-use ubus::{BlobMsgTable, Transport, UbusError, UbusObject};
+use ubus::wire::{Codec, Frame, MsgType, ObjId, PeerId, HEADER_SIZE, MAX_MSG_LEN};
+use ubus::{BlobMsgTable, Transport, UbusError};
+
+use policy::Signature;
 
 use crate::sys::{wait_until_ready, Interest};
 
@@ -31,6 +35,7 @@ pub mod status {
     pub const NOT_FOUND: i32 = 4;
     pub const PERMISSION_DENIED: i32 = 6;
     pub const TIMEOUT: i32 = 7;
+    pub const NOT_SUPPORTED: i32 = 8;
     pub const UNKNOWN_ERROR: i32 = 9;
 }
 
@@ -383,34 +388,42 @@ impl Bus for Client {
 
 /// One registered ubus object whose requests the caller answers from its own poll loop.
 pub struct Provider {
-    conn: UbusConnection<SocketTransport>,
+    client: UbusClient<SocketTransport>,
+    object_id: ObjId,
 }
 
 impl Provider {
-    /// Connects and registers `name` with these method names.
+    /// Connects and registers the object `name` with its methods' argument types, as libubus's
+    /// `ubus_add_object` does (ubus-zero's own registration sends every method without them).
     pub fn register(
         socket: &str,
         name: &str,
-        methods: &[&str],
+        signature: &Signature,
         timeout: Duration,
     ) -> Result<Provider, BusError> {
         let mut transport = SocketTransport::connect(socket)
             .map_err(|e| BusError::Other(format!("{socket}: {e}")))?;
         transport.set_deadline(Some(timeout));
-        let mut object = UbusObject::new(name);
-        for m in methods {
-            // Dispatch happens in `serve`; these only announce the methods to the broker.
-            object = object.method(*m, |_| {
-                Err(UbusError::Method("dispatched by Provider::serve".into()))
-            });
-        }
-        let mut conn = UbusConnection::connect_and_register(transport, object)?;
-        conn.transport_mut().set_deadline(None);
-        Ok(Provider { conn })
+        let mut client = UbusClient::connect(transport)?;
+        let mut envelope = EnvBuilder::new();
+        envelope.push_str(UbusAttr::ObjPath, name);
+        envelope.push_signature(signature.as_bytes());
+        // Both brokers send the new id in a DATA frame before STATUS 0; libubus reads it only
+        // there.
+        let mut object_id = None;
+        client.request(MsgType::AddObject, 0, envelope, |frame| {
+            object_id = try_find(&frame.payload, UbusAttr::ObjId)?.and_then(|a| a.as_u32());
+            Ok(())
+        })?;
+        let object_id = object_id.and_then(ObjId::new).ok_or_else(|| {
+            BusError::Other("the broker registered the object without an id".into())
+        })?;
+        client.transport_mut().set_deadline(None);
+        Ok(Provider { client, object_id })
     }
 
     pub fn fd(&mut self) -> BorrowedFd<'_> {
-        let transport: &SocketTransport = self.conn.transport_mut();
+        let transport: &SocketTransport = self.client.transport_mut();
         transport.as_fd()
     }
 
@@ -418,13 +431,12 @@ impl Provider {
     /// or a ubus status. Err means the connection is gone.
     pub fn serve(
         &mut self,
-        mut handler: impl FnMut(&str, Value) -> Result<BlobMsgTable, i32>,
+        mut handler: impl FnMut(&str, &Map<String, Value>) -> Result<BlobMsgTable, i32>,
     ) -> Result<(), BusError> {
-        let object_id = self.conn.object_id();
+        let obj = Some(self.object_id);
         loop {
-            let transport = self.conn.transport_mut();
-            transport.set_deadline(None);
-            let Some(frame) = transport.recv()? else {
+            self.client.transport_mut().set_deadline(None);
+            let Some(frame) = self.client.recv_frame()? else {
                 return Ok(());
             };
             let Ok(InboundMsg::Invoke {
@@ -437,22 +449,23 @@ impl Provider {
             else {
                 continue;
             };
-            let (Some(peer), Some(obj)) = (PeerId::new(peer), ObjId::new(object_id)) else {
+            let Some(peer) = PeerId::new(peer) else {
                 continue;
             };
             let args = match data.map(ubus::json::blobmsg_to_json) {
-                None => Ok(Value::Object(Default::default())),
-                Some(Ok(v)) if v.is_object() => Ok(v),
+                None => Ok(Map::new()),
+                Some(Ok(Value::Object(map))) => Ok(map),
                 Some(_) => Err(status::INVALID_ARGUMENT),
             };
-            let result = args.and_then(|a| handler(method, a));
+            let result = args.and_then(|a| handler(method, &a));
+            let transport = self.client.transport_mut();
             let code = match result {
                 // A reply over ubus's 1 MiB limit cannot be sent; callers page long lists.
                 Ok(table) if table.contents().len() > MAX_MSG_LEN - 1024 => status::UNKNOWN_ERROR,
                 Ok(table) => {
                     let data_frame = OutboundMsg::DataReply {
                         peer,
-                        obj_id: Some(obj),
+                        obj_id: obj,
                         data: &table,
                     }
                     .into_frame(seq);
@@ -466,7 +479,7 @@ impl Provider {
             transport.send(
                 &OutboundMsg::Status {
                     peer,
-                    obj_id: Some(obj),
+                    obj_id: obj,
                     status: code,
                 }
                 .into_frame(seq),
@@ -476,10 +489,14 @@ impl Provider {
 
     /// Removes the object from the broker (on a clean shutdown).
     pub fn unregister(&mut self) {
-        self.conn
+        self.client
             .transport_mut()
             .set_deadline(Some(Duration::from_secs(1)));
-        let _ = self.conn.unregister();
+        let mut envelope = EnvBuilder::new();
+        envelope.push_u32(UbusAttr::ObjId, self.object_id.get());
+        let _ = self
+            .client
+            .request(MsgType::RemoveObject, 0, envelope, |_| Ok(()));
     }
 }
 

@@ -1,10 +1,14 @@
-//! The `camguard` object's methods: argument checking and replies (docs/ubus-api.md).
-use serde_json::{json, Value};
+//! The `camguard` object (docs/ubus-api.md) as one table, like rpcd's `uci.c`: a row per method
+//! with its arguments, whether it reads or writes, and its handler. Registration (the signature
+//! `ubus -v list` shows), dispatch, argument checking and the session check of writes all read
+//! the rows; tests hold docs/ubus-api.md and the LuCI app's ACL file to them.
+use serde_json::{json, Map, Value};
 
 use super::State;
 use crate::apply::{Journal, State as EntryState};
 use crate::audit::{Severity, Subject};
 use crate::bus::blob::to_blobmsg;
+use crate::bus::policy::{check, Arg, ArgError, ArgType, Args, Signature};
 use crate::bus::status;
 use crate::facts::mappings::mappings;
 use crate::plan::{Action, Step};
@@ -12,51 +16,157 @@ use crate::ports::Protocol;
 use crate::views;
 use ubus::BlobMsgTable;
 
-/// Methods that change the router: callers coming through LuCI must hold the write grant.
-const WRITE_METHODS: &[&str] = &["audit", "enforce", "revoke", "revert"];
+/// What a method may do, which decides the rpcd ACL grant (read or write) a LuCI caller needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    /// Changes the router (or the journal): a caller's rpcd session must hold the write grant.
+    Write,
+}
 
-/// ubus status "not supported": enforcement needs a live router, not a snapshot.
-const NOT_SUPPORTED: i32 = 8;
+/// One method of the `camguard` object.
+pub struct Method {
+    pub name: &'static str,
+    /// Its arguments, as rpcd declares them in a `blobmsg_policy`.
+    pub args: &'static [Arg],
+    pub access: Access,
+    handler: Handler,
+}
+
+type Handler = fn(&mut State, &Args) -> Result<BlobMsgTable, Failure>;
+
+impl Method {
+    const fn read(name: &'static str, args: &'static [Arg], handler: Handler) -> Method {
+        Method {
+            name,
+            args,
+            access: Access::Read,
+            handler,
+        }
+    }
+
+    const fn write(name: &'static str, args: &'static [Arg], handler: Handler) -> Method {
+        Method {
+            name,
+            args,
+            access: Access::Write,
+            handler,
+        }
+    }
+
+    /// `args` checked against this method's arguments.
+    pub fn check<'a>(&self, args: &'a Map<String, Value>) -> Result<Args<'a>, ArgError> {
+        check(self.args, args)
+    }
+}
+
+// Each method's arguments, as rpcd declares them in its `blobmsg_policy` arrays.
+const SEVERITY: Arg = Arg::new("severity", ArgType::String);
+const OFFSET: Arg = Arg::new("offset", ArgType::Integer);
+const LIMIT: Arg = Arg::new("limit", ArgType::Integer);
+const DRY_RUN: Arg = Arg::new("dry_run", ArgType::Boolean);
+const FINDING: Arg = Arg::new("finding", ArgType::String);
+const SUBJECT: Arg = Arg::new("subject", ArgType::Table);
+const PROTO: Arg = Arg::new("proto", ArgType::String);
+const EXT_PORT: Arg = Arg::new("ext_port", ArgType::Integer);
+const ID: Arg = Arg::new("id", ArgType::String);
+
+/// The methods, in the order `ubus -v list` shows them.
+pub static METHODS: &[Method] = &[
+    Method::read("status", &[], |state, _| {
+        Ok(state.audited.status_blob.clone())
+    }),
+    Method::read("findings", &[SEVERITY, OFFSET, LIMIT], findings),
+    Method::read("devices", &[OFFSET, LIMIT], |state, args| {
+        list_reply(state, List::Devices, args)
+    }),
+    Method::read("mappings", &[OFFSET, LIMIT], |state, args| {
+        list_reply(state, List::Mappings, args)
+    }),
+    Method::read("forwards", &[OFFSET, LIMIT], |state, args| {
+        list_reply(state, List::Forwards, args)
+    }),
+    Method::read("plan", &[], |state, _| {
+        encode(&json!({ "actions": state.audited.plan }))
+    }),
+    Method::read("journal", &[], |state, _| encode(&journal(state))),
+    Method::write("audit", &[], |state, _| {
+        state.audit();
+        Ok(state.audited.status_blob.clone())
+    }),
+    Method::write("enforce", &[DRY_RUN, FINDING, SUBJECT], |state, args| {
+        encode(&enforce(state, args)?)
+    }),
+    Method::write("revoke", &[PROTO, EXT_PORT], |state, args| {
+        encode(&revoke(state, args)?)
+    }),
+    Method::write("revert", &[ID], |state, args| encode(&revert(state, args)?)),
+];
+
+/// The object's signature for registering it.
+pub(crate) fn signature() -> Signature {
+    Signature::new(METHODS.iter().map(|m| (m.name, m.args)))
+}
+
+/// Why a call got no reply.
+pub(crate) enum Failure {
+    /// Logged with its reason; the caller sees only the status.
+    Argument(ArgError),
+    /// No such mapping or journal entry.
+    NotFound,
+    /// The caller's session may not write.
+    PermissionDenied,
+    /// Enforcement asked of a daemon serving an offline snapshot.
+    NotSupported,
+    /// A reply that could not be encoded.
+    Unknown,
+}
+
+impl From<ArgError> for Failure {
+    fn from(e: ArgError) -> Failure {
+        Failure::Argument(e)
+    }
+}
+
+impl Failure {
+    /// The one place a failure becomes the ubus status the caller gets.
+    fn status(self, method: &str) -> i32 {
+        match self {
+            Failure::Argument(e) => {
+                log::warn!("{method}: {e}");
+                status::INVALID_ARGUMENT
+            }
+            Failure::NotFound => status::NOT_FOUND,
+            Failure::PermissionDenied => status::PERMISSION_DENIED,
+            Failure::NotSupported => status::NOT_SUPPORTED,
+            Failure::Unknown => status::UNKNOWN_ERROR,
+        }
+    }
+}
 
 /// Answers one call with the encoded reply; Err is a ubus status code.
-pub(crate) fn handle(state: &mut State, method: &str, args: Value) -> Result<BlobMsgTable, i32> {
-    if WRITE_METHODS.contains(&method) {
-        authorize(state, method, &args)?;
+pub(crate) fn handle(
+    state: &mut State,
+    method: &str,
+    args: &Map<String, Value>,
+) -> Result<BlobMsgTable, i32> {
+    let Some(row) = METHODS.iter().find(|m| m.name == method) else {
+        return Err(status::METHOD_NOT_FOUND);
+    };
+    answer(state, row, args).map_err(|failure| failure.status(row.name))
+}
+
+fn answer(
+    state: &mut State,
+    row: &Method,
+    args: &Map<String, Value>,
+) -> Result<BlobMsgTable, Failure> {
+    // The session first: a caller that may not write learns nothing about its arguments.
+    if row.access == Access::Write {
+        authorize(state, row.name, args)?;
     }
-    match method {
-        "status" => Ok(state.audited.status_blob.clone()),
-        "audit" => {
-            state.audit();
-            Ok(state.audited.status_blob.clone())
-        }
-        "findings" => {
-            let min = match args.get("severity") {
-                None => Severity::Info,
-                Some(v) => v
-                    .as_str()
-                    .and_then(Severity::parse)
-                    .ok_or(status::INVALID_ARGUMENT)?,
-            };
-            let page = Page::from_args(&args)?;
-            let matching: Vec<&crate::audit::Finding> = state
-                .audited
-                .report
-                .findings
-                .iter()
-                .filter(|f| f.severity >= min)
-                .collect();
-            encode(&Paged::new("findings", matching.into_iter(), page))
-        }
-        "devices" => list_reply(state, List::Devices, &args),
-        "mappings" => list_reply(state, List::Mappings, &args),
-        "forwards" => list_reply(state, List::Forwards, &args),
-        "plan" => encode(&json!({ "actions": state.audited.plan })),
-        "journal" => encode(&journal(state)),
-        "enforce" => encode(&enforce(state, &args)?),
-        "revoke" => encode(&revoke(state, &args)?),
-        "revert" => encode(&revert(state, &args)?),
-        _ => Err(status::METHOD_NOT_FOUND),
-    }
+    let args = row.check(args)?;
+    (row.handler)(state, &args)
 }
 
 /// How many encoded list pages the daemon keeps between audits (LuCI asks for three).
@@ -81,9 +191,29 @@ impl List {
     }
 }
 
+/// The findings of at least `severity`, a page of them.
+fn findings(state: &mut State, args: &Args) -> Result<BlobMsgTable, Failure> {
+    let min = match args.text(SEVERITY) {
+        None => Severity::Info,
+        Some(name) => Severity::parse(name).ok_or_else(|| {
+            let names: Vec<&str> = Severity::ALL_DESCENDING.map(Severity::as_str).into();
+            ArgError::new(SEVERITY, format!("expected one of {}", names.join(", ")))
+        })?,
+    };
+    let page = Page::from_args(args);
+    let matching: Vec<&crate::audit::Finding> = state
+        .audited
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.severity >= min)
+        .collect();
+    encode(&Paged::new("findings", matching.into_iter(), page))
+}
+
 /// One page of the devices, mappings or forwards list, encoded once per audit.
-fn list_reply(state: &mut State, list: List, args: &Value) -> Result<BlobMsgTable, i32> {
-    let page = Page::from_args(args)?;
+fn list_reply(state: &mut State, list: List, args: &Args) -> Result<BlobMsgTable, Failure> {
+    let page = Page::from_args(args);
     let cache_key = (list, page.offset, page.limit);
     if let Some(blob) = state.audited.list_replies.get(&cache_key) {
         return Ok(blob.clone());
@@ -103,10 +233,10 @@ fn list_reply(state: &mut State, list: List, args: &Value) -> Result<BlobMsgTabl
     Ok(blob)
 }
 
-fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, i32> {
+fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, Failure> {
     to_blobmsg(value).map_err(|e| {
         log::error!("cannot encode a reply: {e}");
-        status::UNKNOWN_ERROR
+        Failure::Unknown
     })
 }
 
@@ -149,30 +279,26 @@ struct Page {
 const MAX_PAGE: usize = 1000;
 
 impl Page {
-    fn from_args(args: &Value) -> Result<Page, i32> {
-        let number = |name: &str, default: usize| match args.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .as_u64()
-                .map(|n| n as usize)
-                .ok_or(status::INVALID_ARGUMENT),
-        };
-        Ok(Page {
-            offset: number("offset", 0)?,
-            limit: number("limit", MAX_PAGE)?.min(MAX_PAGE),
-        })
+    fn from_args(args: &Args) -> Page {
+        Page {
+            offset: args.count(OFFSET).map_or(0, |n| n as usize),
+            limit: args
+                .count(LIMIT)
+                .map_or(MAX_PAGE, |n| n as usize)
+                .min(MAX_PAGE),
+        }
     }
 }
+
+/// uhttpd adds the caller's rpcd session to every call from LuCI; the methods do not declare it.
+const SESSION: Arg = Arg::new("ubus_rpc_session", ArgType::String);
 
 /// A call that carries a LuCI session (uhttpd adds `ubus_rpc_session`) is checked with rpcd's
 /// `session access`: camguard runs as root, and must not lend that to a read-only login
 /// (pitfall 8). Local calls without a session are root's own.
-fn authorize(state: &mut State, method: &str, args: &Value) -> Result<(), i32> {
-    let Some(session) = args.get("ubus_rpc_session") else {
+fn authorize(state: &mut State, method: &str, args: &Map<String, Value>) -> Result<(), Failure> {
+    let Some(session) = check(&[SESSION], args)?.text(SESSION) else {
         return Ok(());
-    };
-    let Some(session) = session.as_str() else {
-        return Err(status::INVALID_ARGUMENT);
     };
     let query = json!({ "ubus_rpc_session": session, "scope": "ubus", "object": "camguard", "function": method });
     let allowed = state
@@ -185,30 +311,20 @@ fn authorize(state: &mut State, method: &str, args: &Value) -> Result<(), i32> {
         Ok(())
     } else {
         log::warn!("refused {method}: the caller's session may not write");
-        Err(status::PERMISSION_DENIED)
+        Err(Failure::PermissionDenied)
     }
 }
 
-fn bool_arg(args: &Value, name: &str) -> Result<bool, i32> {
-    match args.get(name) {
-        None => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        // ubus CLIs and LuCI send booleans as 0/1 integers too.
-        Some(Value::Number(n)) => Ok(n.as_u64().unwrap_or(0) != 0),
-        Some(_) => Err(status::INVALID_ARGUMENT),
-    }
-}
-
-fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
-    let dry_run = bool_arg(args, "dry_run")?;
-    let finding = match args.get("finding") {
+fn enforce(state: &mut State, args: &Args) -> Result<Value, Failure> {
+    let dry_run = args.flag(DRY_RUN);
+    let finding = args.text(FINDING).map(str::to_owned);
+    let subject: Option<Subject> = match args.table(SUBJECT) {
         None => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(status::INVALID_ARGUMENT),
-    };
-    let subject: Option<Subject> = match args.get("subject") {
-        None => None,
-        Some(v) => Some(serde_json::from_value(v.clone()).map_err(|_| status::INVALID_ARGUMENT)?),
+        Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| {
+            // serde quotes what it could not read: the caller's text, cleaned for the log.
+            let why = crate::text::lan_text(e.to_string().as_bytes());
+            ArgError::new(SUBJECT, format!("not the subject of a finding: {why}"))
+        })?),
     };
     // Always decide on the router as it is now.
     state.audit();
@@ -225,7 +341,7 @@ fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
         .cloned()
         .collect();
     if !dry_run && !actions.is_empty() && !state.executor_available() {
-        return Err(NOT_SUPPORTED);
+        return Err(Failure::NotSupported);
     }
     // What could not be read is not enforced: say so rather than report a clean nothing.
     let unread: Vec<String> = state
@@ -251,29 +367,27 @@ fn enforce(state: &mut State, args: &Value) -> Result<Value, i32> {
     if outcome.journal_id.is_some() {
         state.audit();
     }
-    serde_json::to_value(outcome).map_err(|_| status::UNKNOWN_ERROR)
+    serde_json::to_value(outcome).map_err(|_| Failure::Unknown)
 }
 
-fn revoke(state: &mut State, args: &Value) -> Result<Value, i32> {
-    let proto = args
-        .get("proto")
-        .and_then(Value::as_str)
-        .and_then(|p| Protocol::from_name(&p.to_ascii_uppercase()))
-        .ok_or(status::INVALID_ARGUMENT)?;
+fn revoke(state: &mut State, args: &Args) -> Result<Value, Failure> {
+    let proto = args.text(PROTO).ok_or_else(|| ArgError::missing(PROTO))?;
+    let proto =
+        Protocol::from_name(proto).ok_or_else(|| ArgError::new(PROTO, "expected TCP or UDP"))?;
     let ext_port = args
-        .get("ext_port")
-        .and_then(Value::as_u64)
-        .filter(|p| *p <= 65535)
-        .ok_or(status::INVALID_ARGUMENT)? as u16;
+        .count(EXT_PORT)
+        .ok_or_else(|| ArgError::missing(EXT_PORT))?;
+    let ext_port = u16::try_from(ext_port)
+        .map_err(|_| ArgError::new(EXT_PORT, format!("{ext_port} is not a port")))?;
     if !state.executor_available() {
-        return Err(NOT_SUPPORTED);
+        return Err(Failure::NotSupported);
     }
     state.audit();
     let facts = state.audited.facts();
     let mapping = mappings(facts.snap)
         .into_iter()
         .find(|m| m.proto == proto && m.ext_port == ext_port)
-        .ok_or(status::NOT_FOUND)?;
+        .ok_or(Failure::NotFound)?;
     let handles = crate::plan::mapping_handles(&facts, &mapping);
     let action = Action {
         step: Step::RevokeMapping {
@@ -291,27 +405,23 @@ fn revoke(state: &mut State, args: &Value) -> Result<Value, i32> {
     };
     let outcome = state.enforce(vec![action], "revoke", false);
     state.audit();
-    serde_json::to_value(outcome).map_err(|_| status::UNKNOWN_ERROR)
+    serde_json::to_value(outcome).map_err(|_| Failure::Unknown)
 }
 
-fn revert(state: &mut State, args: &Value) -> Result<Value, i32> {
-    let id = match args.get("id") {
-        None => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(status::INVALID_ARGUMENT),
-    };
+fn revert(state: &mut State, args: &Args) -> Result<Value, Failure> {
+    let id = args.text(ID).map(str::to_owned);
     if !state.executor_available() {
-        return Err(NOT_SUPPORTED);
+        return Err(Failure::NotSupported);
     }
     let result = state
         .executor()
-        .ok_or(status::UNKNOWN_ERROR)?
+        .ok_or(Failure::Unknown)?
         .revert(id.as_deref());
     let reply = match result {
-        Ok(r) => serde_json::to_value(r).map_err(|_| status::UNKNOWN_ERROR)?,
+        Ok(r) => serde_json::to_value(r).map_err(|_| Failure::Unknown)?,
         Err(e) if e.is_not_found() => {
             log::warn!("revert: {e}");
-            return Err(status::NOT_FOUND);
+            return Err(Failure::NotFound);
         }
         // Foreign staged changes or a pending LuCI apply: say why instead of a bare status.
         Err(e) => {

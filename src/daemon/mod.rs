@@ -27,11 +27,8 @@ use crate::source::RootDir;
 use crate::sys::{poll, Inotify, Signal, SignalFd};
 use crate::time::unix_now;
 
-/// The object's methods (docs/ubus-api.md).
-pub const METHODS: &[&str] = &[
-    "status", "findings", "devices", "mappings", "forwards", "plan", "journal", "audit", "enforce",
-    "revoke", "revert",
-];
+/// The object's methods, one row each (docs/ubus-api.md).
+pub use methods::{Access, Method, METHODS};
 
 /// A change is re-audited this long after the last event of a burst (a lease file rewritten
 /// line by line, a commit touching several configs).
@@ -555,7 +552,12 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
         }
         if provider.is_none() && Instant::now() >= reconnect_at {
-            match Provider::register(&state.opts.socket, "camguard", METHODS, CALL_TIMEOUT) {
+            match Provider::register(
+                &state.opts.socket,
+                "camguard",
+                &methods::signature(),
+                CALL_TIMEOUT,
+            ) {
                 Ok(p) => {
                     crate::notice!("registered ubus object camguard");
                     provider = Some(p);
