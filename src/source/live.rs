@@ -83,7 +83,7 @@ fn read_configs(bus: &mut dyn Bus, snap: &mut Snapshot) {
         match bus.call("uci", "get", &json!({ "config": name })) {
             Ok(reply) => match Package::from_rpcd(name, &reply) {
                 Ok(package) => snap.set_config(package),
-                Err(e) => snap.config_problem(name, source, None, e),
+                Err(e) => snap.config_problem(name, source, None, e.to_string()),
             },
             Err(BusError::Status(status::NOT_FOUND)) => {
                 if known.as_ref().is_some_and(|k| k.iter().any(|c| c == name)) {
