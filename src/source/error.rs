@@ -115,11 +115,5 @@ impl fmt::Display for ReadError {
     }
 }
 
-impl std::error::Error for ReadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ReadError::NftNotStarted(e) | ReadError::NftWaitFailed(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+// No `source()`: the messages already carry the I/O error's words.
+impl std::error::Error for ReadError {}
