@@ -22,6 +22,10 @@ pub enum FormatError {
     NotJson { document: Document, detail: String },
     /// JSON, but not shaped like `document`.
     WrongShape { document: Document },
+    /// rpcd's reply to `uci get` for `config` has no `values` object.
+    UciReplyWithoutValues { config: String },
+    /// A section of rpcd's reply to `uci get` that is not an object.
+    UciSectionNotObject { config: String, section: String },
     /// Larger than any real `document`: refused before parsing, which would cost a small router
     /// its memory.
     TooLarge {
@@ -76,17 +80,13 @@ pub enum Expected {
     Port,
 }
 
-/// The JSON documents the parsers read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The command outputs the parsers read as JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Document {
     /// `ip -j neigh`: an array of neighbour objects.
     IpNeigh,
     /// `nft -j list ruleset`: an object holding an `nftables` array.
     NftRuleset,
-    /// rpcd's reply to `uci get {"config": …}`: an object holding a `values` object.
-    UciGet { config: String },
-    /// One section of that reply: an object.
-    UciSection { config: String, section: String },
 }
 
 impl FormatError {
@@ -141,19 +141,6 @@ impl Expected {
     }
 }
 
-impl fmt::Display for Document {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Document::IpNeigh => f.write_str("`ip -j neigh`"),
-            Document::NftRuleset => f.write_str("`nft -j list ruleset`"),
-            Document::UciGet { config } => write!(f, "rpcd's reply to uci get {config}"),
-            Document::UciSection { config, section } => {
-                write!(f, "section {section} of rpcd's reply to uci get {config}")
-            }
-        }
-    }
-}
-
 impl fmt::Display for FormatError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -196,47 +183,44 @@ impl fmt::Display for FormatError {
                 value,
                 expected,
             } => write!(f, "{} '{value}' {}", field.label(), expected.complaint()),
-            FormatError::NotJson {
-                document: Document::NftRuleset,
-                detail,
-            } => write!(
-                f,
-                "nft JSON: not valid JSON ({detail}); expected the output of `nft -j list ruleset`"
-            ),
-            FormatError::NotJson { document, detail } => {
-                write!(f, "not the JSON of {document}: {detail}")
-            }
-            FormatError::WrongShape { document } => match document {
-                Document::IpNeigh => f.write_str("not the JSON array `ip -j neigh` prints"),
-                Document::NftRuleset => f.write_str(
-                    "nft JSON: no \"nftables\" array at the top; expected the output of \
-                     `nft -j list ruleset`",
+            FormatError::NotJson { document, detail } => match document {
+                Document::IpNeigh => write!(f, "not the JSON of `ip -j neigh`: {detail}"),
+                Document::NftRuleset => write!(
+                    f,
+                    "nft JSON: not valid JSON ({detail}); expected the output of \
+                     `nft -j list ruleset`"
                 ),
-                Document::UciGet { config } => {
-                    write!(f, "uci get {config}: reply has no \"values\" object")
-                }
-                Document::UciSection { config, section } => {
-                    write!(f, "uci get {config}: section {section} is not an object")
-                }
             },
-            FormatError::TooLarge {
-                document: Document::NftRuleset,
-                bytes,
-                limit,
-            } => write!(
-                f,
-                "nft JSON: the dump is {bytes} bytes, over the {} MiB camguard reads; a router's \
-                 ruleset is far smaller, so this is not the output of `nft -j list ruleset`",
-                limit / (1024 * 1024)
-            ),
+            FormatError::WrongShape { document } => f.write_str(match document {
+                Document::IpNeigh => "not the JSON array `ip -j neigh` prints",
+                Document::NftRuleset => {
+                    "nft JSON: no \"nftables\" array at the top; expected the output of \
+                     `nft -j list ruleset`"
+                }
+            }),
+            FormatError::UciReplyWithoutValues { config } => {
+                write!(f, "uci get {config}: reply has no \"values\" object")
+            }
+            FormatError::UciSectionNotObject { config, section } => {
+                write!(f, "uci get {config}: section {section} is not an object")
+            }
             FormatError::TooLarge {
                 document,
                 bytes,
                 limit,
-            } => write!(
-                f,
-                "{bytes} bytes, over the {limit} camguard reads; this is not {document}"
-            ),
+            } => match document {
+                Document::IpNeigh => write!(
+                    f,
+                    "the `ip -j neigh` output is {bytes} bytes, over the {limit} camguard reads"
+                ),
+                Document::NftRuleset => write!(
+                    f,
+                    "nft JSON: the dump is {bytes} bytes, over the {} MiB camguard reads; a \
+                     router's ruleset is far smaller, so this is not the output of \
+                     `nft -j list ruleset`",
+                    limit / (1024 * 1024)
+                ),
+            },
         }
     }
 }

@@ -49,13 +49,19 @@ pub(crate) fn parse_lines<T>(
         }
         match parse_line(number, line) {
             Ok(entry) => parsed.entries.push(entry),
-            Err(e) => parsed.bad_lines.push(BadLine {
-                line: number,
-                message: e.to_string(),
-            }),
+            Err(e) => parsed.bad_lines.push(bad_line(number, e)),
         }
     }
     parsed
+}
+
+/// Outside the generic `parse_lines`, so rendering an error is compiled once, not once per line
+/// format (flash is scarce on routers).
+fn bad_line(line: usize, e: FormatError) -> BadLine {
+    BadLine {
+        line,
+        message: e.to_string(),
+    }
 }
 
 pub(crate) fn ascii(field: &[u8]) -> Option<&str> {

@@ -14,7 +14,7 @@ pub use parser::{parse, ParseError};
 #[doc(hidden)]
 pub use parser::{parse_with_libuci_position, LibuciPosition};
 
-use crate::formats::{Document, FormatError};
+use crate::formats::FormatError;
 
 /// One UCI config file (`/etc/config/<name>`), sections in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -113,19 +113,17 @@ impl Package {
         let values = reply
             .get("values")
             .and_then(|v| v.as_object())
-            .ok_or_else(|| FormatError::WrongShape {
-                document: Document::UciGet {
-                    config: name.to_owned(),
-                },
+            .ok_or_else(|| FormatError::UciReplyWithoutValues {
+                config: name.to_owned(),
             })?;
         let mut indexed: Vec<(u64, Section)> = Vec::with_capacity(values.len());
         for (key, section) in values {
-            let obj = section.as_object().ok_or_else(|| FormatError::WrongShape {
-                document: Document::UciSection {
+            let obj = section
+                .as_object()
+                .ok_or_else(|| FormatError::UciSectionNotObject {
                     config: name.to_owned(),
                     section: key.clone(),
-                },
-            })?;
+                })?;
             let section_type = obj
                 .get(".type")
                 .and_then(|t| t.as_str())
@@ -212,11 +210,9 @@ mod rpcd_tests {
         let err = Package::from_rpcd("x", &serde_json::json!({"values": {"s1": 5}})).unwrap_err();
         assert_eq!(
             err,
-            FormatError::WrongShape {
-                document: Document::UciSection {
-                    config: "x".into(),
-                    section: "s1".into()
-                }
+            FormatError::UciSectionNotObject {
+                config: "x".into(),
+                section: "s1".into()
             }
         );
         assert_eq!(err.to_string(), "uci get x: section s1 is not an object");
