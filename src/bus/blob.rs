@@ -11,8 +11,6 @@ use ubus::{BlobBuilder, BlobMsgTable};
 pub enum BlobError {
     /// The value is not a struct or map: a ubus reply is a table.
     ReplyNotAnObject,
-    /// A map key that serde_json cannot represent.
-    Key(serde_json::Error),
     /// A map value serialised before its key: a broken `Serialize` impl.
     ValueWithoutKey,
     /// What a `Serialize` impl reported through serde's `ser::Error::custom`.
@@ -23,7 +21,6 @@ impl std::fmt::Display for BlobError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BlobError::ReplyNotAnObject => f.write_str("a ubus reply must be an object"),
-            BlobError::Key(e) => write!(f, "{e}"),
             BlobError::ValueWithoutKey => f.write_str("map value without a key"),
             BlobError::Custom(message) => f.write_str(message),
         }
@@ -360,7 +357,8 @@ impl ser::SerializeMap for Compound<'_> {
     type Error = BlobError;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), BlobError> {
-        let key = serde_json::to_value(key).map_err(BlobError::Key)?;
+        // serde_json fails only where the key's own Serialize does: a custom error like any other.
+        let key = serde_json::to_value(key).map_err(|e| BlobError::Custom(e.to_string()))?;
         self.key = Some(match key {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
