@@ -208,7 +208,7 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
         }
     }
     if let Some(root) = root {
-        let files = RootDir::open(&root).map_err(CliError)?;
+        let files = RootDir::open(&root)?;
         let snapshot = source::offline::read(&files, unix_now(), None, &[]);
         let inventory = Inventory::build(&snapshot);
         let plan = crate::plan::plan(&Facts::new(&snapshot, &inventory));
@@ -295,7 +295,7 @@ fn status_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
     let report = match client.call("camguard", "status", &serde_json::json!({})) {
         Ok(report) => report,
         Err(crate::bus::BusError::Status(crate::bus::status::NOT_FOUND)) => {
-            let files = RootDir::open(&sysroot).map_err(CliError)?;
+            let files = RootDir::open(&sysroot)?;
             let nft = nft.unwrap_or(if sysroot == std::path::Path::new("/") {
                 source::live::NftSource::Command
             } else {
@@ -342,7 +342,7 @@ fn daemon_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
             return Err(CliError("give either --root or --sysroot, not both".into()))
         }
         (Some(root), None) => {
-            RootDir::open(&root).map_err(CliError)?;
+            RootDir::open(&root)?;
             (
                 crate::daemon::Source::Root(root),
                 source::live::NftSource::Off,
@@ -352,7 +352,7 @@ fn daemon_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
         (None, sysroot) => {
             let live_router = sysroot.is_none();
             let sysroot = sysroot.unwrap_or_else(|| PathBuf::from("/"));
-            RootDir::open(&sysroot).map_err(CliError)?;
+            RootDir::open(&sysroot)?;
             let nft = if live_router {
                 source::live::NftSource::Command
             } else {
@@ -384,7 +384,7 @@ fn read_offline(a: &AuditArgs) -> Result<Snapshot, CliError> {
     };
     match (&a.root, &a.backup) {
         (Some(root), None) => {
-            let files = RootDir::open(root).map_err(CliError)?;
+            let files = RootDir::open(root)?;
             Ok(source::offline::read(&files, now, nft, &[]))
         }
         (None, Some(path)) => {

@@ -8,11 +8,22 @@ use serde::ser::{self, Serialize};
 use ubus::{BlobBuilder, BlobMsgTable};
 
 #[derive(Debug)]
-pub struct BlobError(String);
+pub enum BlobError {
+    /// The value is not a struct or map: a ubus reply is a table.
+    ReplyNotAnObject,
+    /// A map value serialised before its key: a broken `Serialize` impl.
+    ValueWithoutKey,
+    /// What a `Serialize` impl reported through serde's `ser::Error::custom`.
+    Custom(String),
+}
 
 impl std::fmt::Display for BlobError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            BlobError::ReplyNotAnObject => f.write_str("a ubus reply must be an object"),
+            BlobError::ValueWithoutKey => f.write_str("map value without a key"),
+            BlobError::Custom(message) => f.write_str(message),
+        }
     }
 }
 
@@ -20,7 +31,7 @@ impl std::error::Error for BlobError {}
 
 impl ser::Error for BlobError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        BlobError(msg.to_string())
+        BlobError::Custom(msg.to_string())
     }
 }
 
@@ -48,7 +59,7 @@ struct Ser<'b> {
 impl<'b> Ser<'b> {
     fn scalar_at_top(&self) -> Result<(), BlobError> {
         if self.top {
-            Err(BlobError("a ubus reply must be an object".into()))
+            Err(BlobError::ReplyNotAnObject)
         } else {
             Ok(())
         }
@@ -346,7 +357,8 @@ impl ser::SerializeMap for Compound<'_> {
     type Error = BlobError;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), BlobError> {
-        let key = serde_json::to_value(key).map_err(|e| BlobError(e.to_string()))?;
+        // serde_json fails only where the key's own Serialize does: a custom error like any other.
+        let key = serde_json::to_value(key).map_err(|e| BlobError::Custom(e.to_string()))?;
         self.key = Some(match key {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
@@ -355,10 +367,7 @@ impl ser::SerializeMap for Compound<'_> {
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), BlobError> {
-        let name = self
-            .key
-            .take()
-            .ok_or_else(|| BlobError("map value without a key".into()))?;
+        let name = self.key.take().ok_or(BlobError::ValueWithoutKey)?;
         value.serialize(Ser {
             b: &mut *self.b,
             name: Some(name),
@@ -462,6 +471,10 @@ mod tests {
     fn a_scalar_reply_is_refused() {
         assert!(to_blobmsg(&5u32).is_err());
         assert!(to_blobmsg(&"text").is_err());
+        assert!(matches!(
+            to_blobmsg(&[1, 2]),
+            Err(BlobError::ReplyNotAnObject)
+        ));
     }
 
     #[test]

@@ -239,7 +239,7 @@ impl State {
                 }
                 Err(e) => {
                     let mut s = Snapshot::new(now, root.display().to_string());
-                    s.problem(root.display().to_string(), None, e);
+                    s.problem(root.display().to_string(), None, e.to_string());
                     s
                 }
             },
@@ -248,7 +248,7 @@ impl State {
                     Ok(f) => f,
                     Err(e) => {
                         let mut s = Snapshot::new(now, "live router");
-                        s.problem(sysroot.display().to_string(), None, e);
+                        s.problem(sysroot.display().to_string(), None, e.to_string());
                         return s;
                     }
                 };

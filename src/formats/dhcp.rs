@@ -25,7 +25,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::formats::linefile::Parsed;
-use crate::formats::linefile::{ascii, digits, parse_lines, quoted};
+use crate::formats::linefile::{ascii, digits, parse_lines};
+use crate::formats::{Expected, Field, FormatError, LineLayout};
 use crate::mac::Mac;
 use crate::text::lan_text;
 
@@ -75,21 +76,21 @@ fn fields(line: &[u8]) -> Vec<&[u8]> {
 }
 
 /// `Ok(None)` for lines that are not leases but belong in the file (the server DUID, extras).
-fn parse_dnsmasq_line(number: usize, line: &[u8]) -> Result<Option<DhcpLease>, String> {
+fn parse_dnsmasq_line(number: usize, line: &[u8]) -> Result<Option<DhcpLease>, FormatError> {
     let f = fields(line);
     match f.first().copied().unwrap_or_default() {
         b"duid" | b"agent-info" | b"vendorclass" => return Ok(None),
         _ => {}
     }
     if f.len() != 5 {
-        return Err(format!(
-            "expected 5 fields (expiry, MAC or IAID, address, hostname, client id), found {}",
-            f.len()
-        ));
+        return Err(FormatError::FieldCount {
+            layout: LineLayout::DnsmasqLease,
+            found: f.len(),
+        });
     }
     let expires = digits(f[0])
         .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| format!("expiry {} is not a Unix time", quoted(f[0])))?;
+        .ok_or_else(|| FormatError::bad_field(Field::Expiry, f[0], Expected::UnixTime))?;
     let ip = ip_addr(f[2])?;
     // DHCPv6 lines have the IAID, optionally `T` for a temporary address, where DHCPv4 lines
     // have the hardware address.
@@ -115,7 +116,7 @@ fn parse_dnsmasq_line(number: usize, line: &[u8]) -> Result<Option<DhcpLease>, S
 
 /// `aa:bb:cc:dd:ee:ff` is an Ethernet MAC; `<type>-<hex>` is another kind of hardware address
 /// (dnsmasq prefixes the ARP hardware type), a valid lease without a MAC.
-fn dnsmasq_hwaddr(field: &[u8]) -> Result<Option<Mac>, String> {
+fn dnsmasq_hwaddr(field: &[u8]) -> Result<Option<Mac>, FormatError> {
     if let Some(mac) = ascii(field).and_then(|s| s.parse::<Mac>().ok()) {
         return Ok(Some(mac));
     }
@@ -126,38 +127,39 @@ fn dnsmasq_hwaddr(field: &[u8]) -> Result<Option<Mac>, String> {
     if typed || hex_bytes(field).is_some() {
         return Ok(None);
     }
-    Err(format!(
-        "hardware address {} is not a MAC address",
-        quoted(field)
+    Err(FormatError::bad_field(
+        Field::HardwareAddress,
+        field,
+        Expected::MacAddress,
     ))
 }
 
-fn parse_odhcpd_line(number: usize, line: &[u8]) -> Result<Vec<DhcpLease>, String> {
+fn parse_odhcpd_line(number: usize, line: &[u8]) -> Result<Vec<DhcpLease>, FormatError> {
     let Some(record) = line.strip_prefix(b"#") else {
         let first = fields(line).first().copied().unwrap_or_default();
         if ascii(first).is_some_and(|s| s.parse::<IpAddr>().is_ok()) {
             return Ok(Vec::new());
         }
-        return Err("neither a lease record (starting with '# ') nor a hosts entry".into());
+        return Err(FormatError::NeitherLeaseNorHostsEntry);
     };
     let f = fields(record);
     if f.len() < 7 {
-        return Err(format!(
-            "expected '# <interface> <DUID or MAC> <IAID or ipv4> <hostname> <expiry> <id> <length> \
-             <address/length>…', found {} fields",
-            f.len()
-        ));
+        return Err(FormatError::FieldCount {
+            layout: LineLayout::OdhcpdRecord,
+            found: f.len(),
+        });
     }
     let expires = odhcpd_expiry(f[4])?;
     let hostname = odhcpd_hostname(f[3]);
     let is_ipv4 = f[2] == b"ipv4";
     let (mac, client_id) = if is_ipv4 {
-        let mac = odhcpd_mac(f[1])
-            .ok_or_else(|| format!("hardware address {} is not a MAC address", quoted(f[1])))?;
+        let mac = odhcpd_mac(f[1]).ok_or_else(|| {
+            FormatError::bad_field(Field::HardwareAddress, f[1], Expected::MacAddress)
+        })?;
         (Some(mac), None)
     } else {
-        let duid =
-            hex_bytes(f[1]).ok_or_else(|| format!("DUID {} is not hexadecimal", quoted(f[1])))?;
+        let duid = hex_bytes(f[1])
+            .ok_or_else(|| FormatError::bad_field(Field::Duid, f[1], Expected::Hex))?;
         (mac_from_duid(&duid), Some(lan_text(f[1])))
     };
     let mut leases = Vec::new();
@@ -171,7 +173,9 @@ fn parse_odhcpd_line(number: usize, line: &[u8]) -> Result<Vec<DhcpLease>, Strin
         let len = match len {
             Some(len) => digits(len)
                 .and_then(|s| s.parse::<u8>().ok())
-                .ok_or_else(|| format!("prefix length in {} is not a number", quoted(assigned)))?,
+                .ok_or_else(|| {
+                    FormatError::bad_field(Field::PrefixLength, assigned, Expected::Number)
+                })?,
             None => host_len,
         };
         if len < host_len {
@@ -189,16 +193,22 @@ fn parse_odhcpd_line(number: usize, line: &[u8]) -> Result<Vec<DhcpLease>, Strin
     Ok(leases)
 }
 
-fn odhcpd_expiry(field: &[u8]) -> Result<u64, String> {
+fn odhcpd_expiry(field: &[u8]) -> Result<u64, FormatError> {
     let value = ascii(field)
         .filter(|s| s.len() <= 20)
         .and_then(|s| s.parse::<i64>().ok())
-        .ok_or_else(|| format!("expiry {} is not a Unix time", quoted(field)))?;
+        .ok_or_else(|| FormatError::bad_field(Field::Expiry, field, Expected::UnixTime))?;
     Ok(match value {
         -1 => 0,
         0 => EXPIRED_AT_UNKNOWN_TIME,
         v if v > 0 => v as u64,
-        _ => return Err(format!("expiry {} is negative", quoted(field))),
+        _ => {
+            return Err(FormatError::bad_field(
+                Field::Expiry,
+                field,
+                Expected::NonNegative,
+            ))
+        }
     })
 }
 
@@ -266,10 +276,10 @@ fn hex_bytes(text: &[u8]) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn ip_addr(field: &[u8]) -> Result<IpAddr, String> {
+fn ip_addr(field: &[u8]) -> Result<IpAddr, FormatError> {
     ascii(field)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("address {} is not an IP address", quoted(field)))
+        .ok_or_else(|| FormatError::bad_field(Field::Address, field, Expected::IpAddress))
 }
 
 fn star_is_none(field: &[u8]) -> Option<&[u8]> {

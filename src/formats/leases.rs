@@ -21,7 +21,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
-use crate::formats::linefile::{ascii, digits, parse_lines, quoted, Parsed};
+use crate::formats::linefile::{ascii, digits, parse_lines, Parsed};
+use crate::formats::{Expected, Field, FormatError, LineLayout};
 pub use crate::ports::Protocol;
 use crate::text::lan_text;
 
@@ -75,30 +76,26 @@ pub fn parse_leases6(input: &[u8]) -> Parsed<Pinhole> {
     parse_lines(input, parse_pinhole_line)
 }
 
-fn parse_lease_line(number: usize, line: &[u8]) -> Result<Lease, String> {
+fn parse_lease_line(number: usize, line: &[u8]) -> Result<Lease, FormatError> {
     // At most 7 pieces: the 7th is the newer format's description with any colons it holds.
     let fields: Vec<&[u8]> = line.splitn(7, |&b| b == b':').collect();
     if fields.len() < 6 {
-        return Err(format!(
-            "expected PROTO:EXT_PORT:INT_ADDR:INT_PORT:EXPIRY:DESCRIPTION, found {} colon-separated field{}",
-            fields.len(),
-            if fields.len() == 1 { "" } else { "s" }
-        ));
+        return Err(FormatError::FieldCount {
+            layout: LineLayout::UpnpLease,
+            found: fields.len(),
+        });
     }
     let proto = proto_atoi(fields[0]);
-    let ext_port = port(fields[1], "external port")?;
+    let ext_port = port(fields[1], Field::ExternalPort)?;
 
     // The old format has the internal port (digits) in the 4th field, the newer one the internal
     // address (dotted quad) there: the two never overlap, whatever the description holds.
     let Some(int_addr) = ipv4(fields[3]) else {
         let int_addr = ipv4(fields[2]).ok_or_else(|| {
-            format!(
-                "internal address {} is not an IPv4 address",
-                quoted(fields[2])
-            )
+            FormatError::bad_field(Field::InternalAddress, fields[2], Expected::Ipv4Address)
         })?;
-        let int_port = port(fields[3], "internal port")?;
-        let expires = unix_time(fields[4], "expiry")?;
+        let int_port = port(fields[3], Field::InternalPort)?;
+        let expires = unix_time(fields[4], Field::Expiry)?;
         // Everything after the 5th colon, colons included.
         let description = after_nth(line, b':', 5);
         return Ok(Lease {
@@ -113,14 +110,13 @@ fn parse_lease_line(number: usize, line: &[u8]) -> Result<Lease, String> {
         });
     };
     if fields.len() < 7 {
-        return Err(format!(
-            "looks like the newer PROTO:EXT_PORT:REMOTE_HOST:INT_ADDR:INT_PORT:EXPIRY:DESCRIPTION \
-             format but has only {} fields",
-            fields.len()
-        ));
+        return Err(FormatError::FieldCount {
+            layout: LineLayout::UpnpLeaseWithRemoteHost,
+            found: fields.len(),
+        });
     }
-    let int_port = port(fields[4], "internal port")?;
-    let expires = unix_time(fields[5], "expiry")?;
+    let int_port = port(fields[4], Field::InternalPort)?;
+    let expires = unix_time(fields[5], Field::Expiry)?;
     let remote_host = match fields[2] {
         b"" | b"*" => None,
         host => Some(lan_text(host)),
@@ -137,40 +133,37 @@ fn parse_lease_line(number: usize, line: &[u8]) -> Result<Lease, String> {
     })
 }
 
-fn parse_pinhole_line(number: usize, line: &[u8]) -> Result<Pinhole, String> {
+fn parse_pinhole_line(number: usize, line: &[u8]) -> Result<Pinhole, FormatError> {
     let fields: Vec<&[u8]> = line.splitn(8, |&b| b == b';').collect();
     if fields.len() < 8 {
-        return Err(format!(
-            "expected PROTO;INT_CLIENT;INT_PORT;REM_CLIENT;REM_PORT;UID;TIMESTAMP;DESCRIPTION, \
-             found {} semicolon-separated field{}",
-            fields.len(),
-            if fields.len() == 1 { "" } else { "s" }
-        ));
+        return Err(FormatError::FieldCount {
+            layout: LineLayout::UpnpPinhole,
+            found: fields.len(),
+        });
     }
     let proto = proto_atoi(fields[0]);
     let int_client = ascii(fields[1])
         .and_then(|s| s.parse::<Ipv6Addr>().ok())
         .ok_or_else(|| {
-            format!(
-                "internal client {} is not an IPv6 address",
-                quoted(fields[1])
-            )
+            FormatError::bad_field(Field::InternalClient, fields[1], Expected::Ipv6Address)
         })?;
-    let int_port = port(fields[2], "internal port")?;
+    let int_port = port(fields[2], Field::InternalPort)?;
     // miniupnpd writes an empty field for "any remote host"; `*` is the UPnP wildcard.
     let remote_client = match fields[3] {
         b"" | b"*" => None,
         text => Some(
             ascii(text)
                 .and_then(|s| s.parse::<IpAddr>().ok())
-                .ok_or_else(|| format!("remote client {} is not an IP address", quoted(text)))?,
+                .ok_or_else(|| {
+                    FormatError::bad_field(Field::RemoteClient, text, Expected::IpAddress)
+                })?,
         ),
     };
-    let remote_port = port(fields[4], "remote port")?;
+    let remote_port = port(fields[4], Field::RemotePort)?;
     let uid = digits(fields[5])
         .and_then(|s| s.parse::<u32>().ok())
-        .ok_or_else(|| format!("pinhole id {} is not a number", quoted(fields[5])))?;
-    let timestamp = unix_time(fields[6], "timestamp")?;
+        .ok_or_else(|| FormatError::bad_field(Field::PinholeId, fields[5], Expected::Number))?;
+    let timestamp = unix_time(fields[6], Field::Timestamp)?;
     Ok(Pinhole {
         line: number,
         proto,
@@ -214,16 +207,16 @@ fn ipv4(field: &[u8]) -> Option<Ipv4Addr> {
     ascii(field)?.parse().ok()
 }
 
-fn port(field: &[u8], what: &str) -> Result<u16, String> {
-    digits(field)
+fn port(raw: &[u8], field: Field) -> Result<u16, FormatError> {
+    digits(raw)
         .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| format!("{what} {} is not a port number (0-65535)", quoted(field)))
+        .ok_or_else(|| FormatError::bad_field(field, raw, Expected::Port))
 }
 
-fn unix_time(field: &[u8], what: &str) -> Result<u64, String> {
-    digits(field)
+fn unix_time(raw: &[u8], field: Field) -> Result<u64, FormatError> {
+    digits(raw)
         .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| format!("{what} {} is not a Unix time", quoted(field)))
+        .ok_or_else(|| FormatError::bad_field(field, raw, Expected::UnixTime))
 }
 
 /// As miniupnpd's `proto_atoi` reads a lease file: "UDP" and "UDPLITE" in any case, and

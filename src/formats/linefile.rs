@@ -2,9 +2,9 @@
 //! the others: it is reported with its number and skipped.
 use serde::Serialize;
 
-use crate::text::lan_text;
+use crate::formats::FormatError;
 
-/// A line that could not be read, and why.
+/// A line that could not be read, and why: the [`FormatError`]'s words, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BadLine {
     /// 1-based line number.
@@ -40,7 +40,7 @@ pub(crate) fn numbered_lines(input: &[u8]) -> impl Iterator<Item = (usize, &[u8]
 /// rest go on.
 pub(crate) fn parse_lines<T>(
     input: &[u8],
-    parse_line: impl Fn(usize, &[u8]) -> Result<T, String>,
+    parse_line: impl Fn(usize, &[u8]) -> Result<T, FormatError>,
 ) -> Parsed<T> {
     let mut parsed = Parsed::default();
     for (number, line) in numbered_lines(input) {
@@ -49,13 +49,19 @@ pub(crate) fn parse_lines<T>(
         }
         match parse_line(number, line) {
             Ok(entry) => parsed.entries.push(entry),
-            Err(message) => parsed.bad_lines.push(BadLine {
-                line: number,
-                message,
-            }),
+            Err(e) => parsed.bad_lines.push(bad_line(number, e)),
         }
     }
     parsed
+}
+
+/// Outside the generic `parse_lines`, so rendering an error is compiled once, not once per line
+/// format (flash is scarce on routers).
+fn bad_line(line: usize, e: FormatError) -> BadLine {
+    BadLine {
+        line,
+        message: e.to_string(),
+    }
 }
 
 pub(crate) fn ascii(field: &[u8]) -> Option<&str> {
@@ -67,15 +73,4 @@ pub(crate) fn digits(field: &[u8]) -> Option<&str> {
     (!field.is_empty() && field.len() <= 20 && field.iter().all(u8::is_ascii_digit))
         .then(|| ascii(field))
         .flatten()
-}
-
-/// A field shown in an error message: cleaned like any LAN text, and short.
-pub(crate) fn quoted(field: &[u8]) -> String {
-    const SHOWN: usize = 40;
-    let text = lan_text(&field[..field.len().min(SHOWN)]);
-    if field.len() > SHOWN {
-        format!("'{text}…'")
-    } else {
-        format!("'{text}'")
-    }
 }

@@ -4,8 +4,11 @@
 //! are the parsers the fuzz targets cover. No I/O: the read stage ([`crate::source`]) brings the
 //! bytes.
 pub mod dhcp;
+mod error;
 pub mod leases;
 pub mod linefile;
 pub mod neighbours;
 pub mod nft;
 pub mod uci;
+
+pub use error::{Document, Expected, Field, FormatError, LineLayout};

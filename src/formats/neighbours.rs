@@ -7,6 +7,7 @@
 //! LAN interfaces ([`on_interfaces`]).
 use std::net::IpAddr;
 
+use crate::formats::{Document, FormatError};
 use crate::lan::{NeighState, Neighbour};
 use crate::mac::Mac;
 use crate::text::lan_text;
@@ -17,12 +18,15 @@ pub const MAX_NEIGHBOURS: usize = 4096;
 /// Parses `ip -j neigh show` (`ip -j -4 neigh`, `ip -j -6 neigh` alike). Entries without a
 /// link-layer address (FAILED, INCOMPLETE), with an all-zero or multicast one, or NOARP are
 /// left out. Errors only when the text is not the JSON array iproute2 prints.
-pub fn parse_ip_neigh_json(input: &[u8]) -> Result<Vec<Neighbour>, String> {
+pub fn parse_ip_neigh_json(input: &[u8]) -> Result<Vec<Neighbour>, FormatError> {
     let value: serde_json::Value =
-        serde_json::from_slice(input).map_err(|e| format!("not the JSON of `ip -j neigh`: {e}"))?;
-    let entries = value
-        .as_array()
-        .ok_or("not the JSON array `ip -j neigh` prints")?;
+        serde_json::from_slice(input).map_err(|e| FormatError::NotJson {
+            document: Document::IpNeigh,
+            detail: e.to_string(),
+        })?;
+    let entries = value.as_array().ok_or(FormatError::WrongShape {
+        document: Document::IpNeigh,
+    })?;
     let mut out = Vec::new();
     for e in entries.iter().take(MAX_NEIGHBOURS) {
         let Some(ip) = e
@@ -159,6 +163,7 @@ mod tests {
     fn ip_json_errors_say_what_was_expected() {
         assert!(parse_ip_neigh_json(b"Object \"neigh\" is unknown")
             .unwrap_err()
+            .to_string()
             .contains("ip -j neigh"));
         assert!(parse_ip_neigh_json(b"{}").is_err());
         assert_eq!(parse_ip_neigh_json(b"[]").unwrap(), []);

@@ -28,6 +28,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::formats::{Document, FormatError};
 use crate::mac::Mac;
 use crate::ports::Protocol;
 use crate::text::lan_text;
@@ -238,40 +239,24 @@ impl Rule {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NftError(pub String);
-
-impl std::fmt::Display for NftError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "nft JSON: {}", self.0)
-    }
-}
-
-impl std::error::Error for NftError {}
-
 /// Reads `nft -j list ruleset` (or `list table` / `list chain`: the same `{"nftables": […]}`).
-pub fn parse_ruleset(json: &[u8]) -> Result<Ruleset, NftError> {
+pub fn parse_ruleset(json: &[u8]) -> Result<Ruleset, FormatError> {
     if json.len() > MAX_RULESET_BYTES {
-        return Err(NftError(format!(
-            "the dump is {} bytes, over the {} MiB camguard reads; a router's ruleset is far smaller, \
-             so this is not the output of `nft -j list ruleset`",
-            json.len(),
-            MAX_RULESET_BYTES / (1024 * 1024)
-        )));
+        return Err(FormatError::TooLarge {
+            document: Document::NftRuleset,
+            bytes: json.len(),
+            limit: MAX_RULESET_BYTES,
+        });
     }
-    let root: Value = serde_json::from_slice(json).map_err(|e| {
-        NftError(format!(
-            "not valid JSON ({e}); expected the output of `nft -j list ruleset`"
-        ))
+    let root: Value = serde_json::from_slice(json).map_err(|e| FormatError::NotJson {
+        document: Document::NftRuleset,
+        detail: e.to_string(),
     })?;
     let items = root
         .get("nftables")
         .and_then(Value::as_array)
-        .ok_or_else(|| {
-            NftError(
-                "no \"nftables\" array at the top; expected the output of `nft -j list ruleset`"
-                    .into(),
-            )
+        .ok_or(FormatError::WrongShape {
+            document: Document::NftRuleset,
         })?;
 
     let sets = named_sets(items);

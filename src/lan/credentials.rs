@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::Device;
+use super::{Device, StateFile, StateFileError};
 
 /// What camguard remembers per device, persisted as JSON (suggested path
 /// `/etc/camguard/credcheck.json`, under the sysroot with `--sysroot`). Holds no password.
@@ -68,14 +68,17 @@ pub struct WorkingLogin {
 }
 
 impl CredState {
-    pub fn parse(bytes: &[u8]) -> Result<CredState, String> {
-        let state: CredState = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not a camguard credential-check state file: {e}"))?;
+    pub fn parse(bytes: &[u8]) -> Result<CredState, StateFileError> {
+        let state: CredState =
+            serde_json::from_slice(bytes).map_err(|e| StateFileError::NotOurs {
+                file: StateFile::CredentialCheck,
+                detail: e.to_string(),
+            })?;
         if state.version != 1 {
-            return Err(format!(
-                "credential-check state version {} is newer than this camguard understands",
-                state.version
-            ));
+            return Err(StateFileError::NewerVersion {
+                file: StateFile::CredentialCheck,
+                version: state.version,
+            });
         }
         Ok(state)
     }

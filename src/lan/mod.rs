@@ -7,12 +7,14 @@
 //! Hikvision").
 pub mod credentials;
 mod device;
+mod error;
 mod neighbour;
 mod probe;
 pub mod seen;
 
 pub use credentials::CredState;
 pub use device::{Classification, Confidence, Device};
+pub use error::{StateFile, StateFileError};
 pub use neighbour::{NeighState, Neighbour};
 pub use probe::{
     ProbeReport, Service, ServiceKind, VendorHint, ANSWERS_ON, HTTP_PORTS, PROBE_INTERVAL_SECS,

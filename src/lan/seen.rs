@@ -3,6 +3,7 @@
 //! audit; [`crate::statefile`] reads and writes the file.
 use serde::{Deserialize, Serialize};
 
+use super::{StateFile, StateFileError};
 use crate::mac::Mac;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,14 +31,16 @@ pub fn to_json(records: &[SeenRecord]) -> Vec<u8> {
     bytes
 }
 
-pub fn parse(bytes: &[u8]) -> Result<Vec<SeenRecord>, String> {
-    let file: SeenFile = serde_json::from_slice(bytes)
-        .map_err(|e| format!("not a camguard seen-devices file: {e}"))?;
+pub fn parse(bytes: &[u8]) -> Result<Vec<SeenRecord>, StateFileError> {
+    let file: SeenFile = serde_json::from_slice(bytes).map_err(|e| StateFileError::NotOurs {
+        file: StateFile::SeenDevices,
+        detail: e.to_string(),
+    })?;
     if file.version != 1 {
-        return Err(format!(
-            "seen-devices file version {} is newer than this camguard understands",
-            file.version
-        ));
+        return Err(StateFileError::NewerVersion {
+            file: StateFile::SeenDevices,
+            version: file.version,
+        });
     }
     Ok(file.devices)
 }
@@ -57,6 +60,7 @@ mod tests {
         assert!(parse(b"{").is_err());
         assert!(parse(br#"{"version":2,"devices":[]}"#)
             .unwrap_err()
+            .to_string()
             .contains("newer"));
     }
 }

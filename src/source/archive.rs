@@ -4,22 +4,11 @@
 //! 64 MB of RAM) and every header field is checked before use.
 use std::collections::BTreeMap;
 
+use super::ReadError;
+
 /// Largest archive accepted, compressed and uncompressed. Real backups are tens of KB.
 pub const MAX_COMPRESSED: usize = 32 << 20;
 pub const MAX_UNCOMPRESSED: usize = 64 << 20;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArchiveError(pub String);
-
-impl std::fmt::Display for ArchiveError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn err<T>(msg: impl Into<String>) -> Result<T, ArchiveError> {
-    Err(ArchiveError(msg.into()))
-}
 
 /// Files of the archive by path without a leading `/` or `./` (e.g. `etc/config/firewall`),
 /// plus symbolic links by path → target.
@@ -30,34 +19,34 @@ pub struct Archive {
 }
 
 /// Reads a `.tar.gz` (or a plain `.tar`) backup.
-pub fn read_backup(bytes: &[u8]) -> Result<Archive, ArchiveError> {
+pub fn read_backup(bytes: &[u8]) -> Result<Archive, ReadError> {
     if bytes.len() > MAX_COMPRESSED {
-        return err(format!(
-            "the backup is {} bytes; camguard reads backups up to {MAX_COMPRESSED}",
-            bytes.len()
-        ));
+        return Err(ReadError::BackupTooLarge {
+            bytes: bytes.len(),
+            limit: MAX_COMPRESSED,
+        });
     }
     if bytes.starts_with(&[0x1f, 0x8b]) {
         return read_tar(&gunzip(bytes)?);
     }
     let looks_like_tar = bytes.get(257..262) == Some(b"ustar".as_slice());
     if !looks_like_tar {
-        return err("not a sysupgrade backup: expected a gzip-compressed tar archive (.tar.gz)");
+        return Err(ReadError::NotABackup);
     }
     read_tar(bytes)
 }
 
 /// Decompresses the first gzip member (RFC 1952); `sysupgrade -b` writes exactly one.
-pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ArchiveError> {
+pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ReadError> {
     const FHCRC: u8 = 2;
     const FEXTRA: u8 = 4;
     const FNAME: u8 = 8;
     const FCOMMENT: u8 = 16;
     if bytes.len() < 18 || bytes[0] != 0x1f || bytes[1] != 0x8b {
-        return err("not a gzip file (a sysupgrade backup is a .tar.gz)");
+        return Err(ReadError::NotGzip);
     }
     if bytes[2] != 8 {
-        return err("gzip file uses an unknown compression method");
+        return Err(ReadError::UnknownCompression);
     }
     let flags = bytes[3];
     let mut pos = 10;
@@ -72,7 +61,7 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ArchiveError> {
         if flags & flag != 0 {
             let rest = bytes.get(pos..).unwrap_or_default();
             let Some(end) = rest.iter().position(|b| *b == 0) else {
-                return err("truncated gzip header");
+                return Err(ReadError::TruncatedGzipHeader);
             };
             pos += end + 1;
         }
@@ -81,20 +70,20 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ArchiveError> {
         pos += 2;
     }
     let Some(deflated) = bytes.get(pos..) else {
-        return err("truncated gzip header");
+        return Err(ReadError::TruncatedGzipHeader);
     };
     miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, MAX_UNCOMPRESSED).map_err(|e| {
-        ArchiveError(match e.status {
-            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
-                format!("the backup unpacks to more than {MAX_UNCOMPRESSED} bytes; refusing it")
-            }
-            _ => "the backup's compressed data is damaged".into(),
-        })
+        match e.status {
+            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => ReadError::BackupUnpacksTooLarge {
+                limit: MAX_UNCOMPRESSED,
+            },
+            _ => ReadError::DamagedCompressedData,
+        }
     })
 }
 
 /// Reads a ustar/GNU tar stream: regular files, symlinks, GNU long names and pax paths.
-pub fn read_tar(data: &[u8]) -> Result<Archive, ArchiveError> {
+pub fn read_tar(data: &[u8]) -> Result<Archive, ReadError> {
     let mut archive = Archive::default();
     let mut pos = 0usize;
     let mut long_name: Option<String> = None;
@@ -104,17 +93,12 @@ pub fn read_tar(data: &[u8]) -> Result<Archive, ArchiveError> {
             break;
         }
         verify_checksum(header, pos)?;
-        let size = octal(&header[124..136])
-            .ok_or_else(|| ArchiveError(format!("bad size field in tar header at byte {pos}")))?;
+        let size = octal(&header[124..136]).ok_or(ReadError::BadTarSize { at: pos })?;
         let body_start = pos + 512;
         let body_end = body_start
             .checked_add(size)
             .filter(|end| *end <= data.len())
-            .ok_or_else(|| {
-                ArchiveError(format!(
-                    "tar entry at byte {pos} runs past the end of the archive"
-                ))
-            })?;
+            .ok_or(ReadError::TarEntryPastEnd { at: pos })?;
         let body = &data[body_start..body_end];
         let name = long_name.take().unwrap_or_else(|| header_name(header));
         match header[156] {
@@ -135,9 +119,8 @@ pub fn read_tar(data: &[u8]) -> Result<Archive, ArchiveError> {
     Ok(archive)
 }
 
-fn verify_checksum(header: &[u8], pos: usize) -> Result<(), ArchiveError> {
-    let stored = octal(&header[148..156])
-        .ok_or_else(|| ArchiveError(format!("bad checksum field at byte {pos}")))?;
+fn verify_checksum(header: &[u8], pos: usize) -> Result<(), ReadError> {
+    let stored = octal(&header[148..156]).ok_or(ReadError::BadTarChecksumField { at: pos })?;
     let sum: usize = header
         .iter()
         .enumerate()
@@ -150,9 +133,7 @@ fn verify_checksum(header: &[u8], pos: usize) -> Result<(), ArchiveError> {
         })
         .sum();
     if sum != stored {
-        return err(format!(
-            "tar header at byte {pos} is damaged (checksum mismatch); is this a sysupgrade backup?"
-        ));
+        return Err(ReadError::TarChecksumMismatch { at: pos });
     }
     Ok(())
 }
@@ -252,7 +233,10 @@ pub(crate) mod tests {
     fn damaged_header_is_an_error_not_a_panic() {
         let mut tarball = tar(&[("etc/config/x", b"abc")]);
         tarball[10] ^= 0xff;
-        assert!(read_tar(&tarball).unwrap_err().0.contains("checksum"));
+        assert!(read_tar(&tarball)
+            .unwrap_err()
+            .to_string()
+            .contains("checksum"));
     }
 
     #[test]
@@ -273,6 +257,9 @@ pub(crate) mod tests {
         let zeros = vec![0u8; MAX_UNCOMPRESSED + 4096];
         let bomb = gzip_stored(&zeros);
         assert!(bomb.len() < 1 << 20, "compresses well");
-        assert!(read_backup(&bomb).unwrap_err().0.contains("more than"));
+        assert!(read_backup(&bomb)
+            .unwrap_err()
+            .to_string()
+            .contains("more than"));
     }
 }

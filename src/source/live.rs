@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::offline::{add_nft, read_state_files};
-use super::RouterFiles;
+use super::{ReadError, RouterFiles};
 use crate::bus::{status, Bus, BusError};
 use crate::formats::uci::Package;
 use crate::lan::ProbeReport;
@@ -62,7 +62,7 @@ pub fn read(
         NftSource::Command => match run_nft() {
             Ok(Some(bytes)) => add_nft(&mut snap, "nft -j list table inet fw4".into(), &bytes),
             Ok(None) => {}
-            Err(e) => snap.problem("nft -j list table inet fw4".into(), None, e),
+            Err(e) => snap.problem("nft -j list table inet fw4".into(), None, e.to_string()),
         },
     }
     snap
@@ -83,7 +83,7 @@ fn read_configs(bus: &mut dyn Bus, snap: &mut Snapshot) {
         match bus.call("uci", "get", &json!({ "config": name })) {
             Ok(reply) => match Package::from_rpcd(name, &reply) {
                 Ok(package) => snap.set_config(package),
-                Err(e) => snap.config_problem(name, source, None, e),
+                Err(e) => snap.config_problem(name, source, None, e.to_string()),
             },
             Err(BusError::Status(status::NOT_FOUND)) => {
                 if known.as_ref().is_some_and(|k| k.iter().any(|c| c == name)) {
@@ -229,7 +229,7 @@ fn read_host_hints(bus: &mut dyn Bus, snap: &mut Snapshot) {
 }
 
 /// Runs `nft -j list table inet fw4`. No nft, or no fw4 table (an iptables router): `None`.
-pub(crate) fn run_nft() -> Result<Option<Vec<u8>>, String> {
+pub(crate) fn run_nft() -> Result<Option<Vec<u8>>, ReadError> {
     let mut child = match Command::new("nft")
         .args(["-j", "list", "table", "inet", "fw4"])
         .stdin(Stdio::null())
@@ -239,7 +239,7 @@ pub(crate) fn run_nft() -> Result<Option<Vec<u8>>, String> {
     {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot run nft: {e}")),
+        Err(e) => return Err(ReadError::NftNotStarted(e)),
     };
     let stdout = child.stdout.take();
     let reader = std::thread::spawn(move || {
@@ -259,13 +259,10 @@ pub(crate) fn run_nft() -> Result<Option<Vec<u8>>, String> {
             Ok(None) if started.elapsed() > NFT_TIMEOUT => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
-                    "nft did not answer within {} s",
-                    NFT_TIMEOUT.as_secs()
-                ));
+                return Err(ReadError::NftTimedOut { after: NFT_TIMEOUT });
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(format!("waiting for nft: {e}")),
+            Err(e) => return Err(ReadError::NftWaitFailed(e)),
         }
     }
 }

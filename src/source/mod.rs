@@ -3,10 +3,12 @@
 //! The offline source reads router files through [`RouterFiles`], so a root directory and a
 //! backup archive are one code path; the live source (ubus) fills the same snapshot.
 pub mod archive;
+mod error;
 pub mod live;
 pub mod offline;
 
 pub use self::archive::Archive;
+pub use self::error::ReadError;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -68,18 +70,16 @@ pub struct RootDir {
 impl RootDir {
     /// Checks that `root` looks like a router root (has `etc/`), so that a typo is an error
     /// rather than an audit of nothing.
-    pub fn open(root: &Path) -> Result<RootDir, String> {
+    pub fn open(root: &Path) -> Result<RootDir, ReadError> {
         if !root.is_dir() {
-            return Err(format!(
-                "{} is not a directory; pass the root of a router snapshot",
-                root.display()
-            ));
+            return Err(ReadError::NotADirectory {
+                path: root.to_path_buf(),
+            });
         }
         if !root.join("etc").is_dir() {
-            return Err(format!(
-                "{} is not a router root: no etc/ found (expected etc/config/firewall and friends)",
-                root.display()
-            ));
+            return Err(ReadError::NotARouterRoot {
+                path: root.to_path_buf(),
+            });
         }
         Ok(RootDir {
             root: root.to_path_buf(),
@@ -231,6 +231,23 @@ mod tests {
             resolve("/../../etc/passwd", |_| None).unwrap(),
             "etc/passwd"
         );
+    }
+
+    #[test]
+    fn a_directory_without_etc_is_not_a_router_root() {
+        let dir = std::env::temp_dir().join(format!("camguard-not-a-root-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = RootDir::open(&dir).err().unwrap();
+        std::fs::remove_dir(&dir).unwrap();
+        assert!(matches!(&err, ReadError::NotARouterRoot { path } if *path == dir));
+        assert!(err.to_string().ends_with(
+            " is not a router root: no etc/ found (expected etc/config/firewall and friends)"
+        ));
+        let file = Path::new("Cargo.toml");
+        assert!(matches!(
+            RootDir::open(file).err().unwrap(),
+            ReadError::NotADirectory { .. }
+        ));
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub use parser::{parse, ParseError};
 #[doc(hidden)]
 pub use parser::{parse_with_libuci_position, LibuciPosition};
 
+use crate::formats::FormatError;
+
 /// One UCI config file (`/etc/config/<name>`), sections in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Package {
@@ -107,16 +109,21 @@ impl Package {
     /// A package from rpcd's `uci get {"config": name}` reply (`{"values": {"<section>": {".type",
     /// ".name", ".anonymous", ".index", options…}}}`): on the router, real libuci parsed it. Sections
     /// come back in `.index` order; option order within a section is not kept (nothing reads it).
-    pub fn from_rpcd(name: &str, reply: &serde_json::Value) -> Result<Package, String> {
+    pub fn from_rpcd(name: &str, reply: &serde_json::Value) -> Result<Package, FormatError> {
         let values = reply
             .get("values")
             .and_then(|v| v.as_object())
-            .ok_or_else(|| format!("uci get {name}: reply has no \"values\" object"))?;
+            .ok_or_else(|| FormatError::UciReplyWithoutValues {
+                config: name.to_owned(),
+            })?;
         let mut indexed: Vec<(u64, Section)> = Vec::with_capacity(values.len());
         for (key, section) in values {
             let obj = section
                 .as_object()
-                .ok_or_else(|| format!("uci get {name}: section {key} is not an object"))?;
+                .ok_or_else(|| FormatError::UciSectionNotObject {
+                    config: name.to_owned(),
+                    section: key.clone(),
+                })?;
             let section_type = obj
                 .get(".type")
                 .and_then(|t| t.as_str())
@@ -194,5 +201,20 @@ mod rpcd_tests {
         );
         assert_eq!(web.get_str("src_dport"), Some("8080"));
         assert!(Package::from_rpcd("x", &serde_json::json!({"nope": 1})).is_err());
+    }
+
+    #[test]
+    fn rpcd_reply_of_another_shape_names_the_config_and_section() {
+        let err = Package::from_rpcd("x", &serde_json::json!({"nope": 1})).unwrap_err();
+        assert_eq!(err.to_string(), "uci get x: reply has no \"values\" object");
+        let err = Package::from_rpcd("x", &serde_json::json!({"values": {"s1": 5}})).unwrap_err();
+        assert_eq!(
+            err,
+            FormatError::UciSectionNotObject {
+                config: "x".into(),
+                section: "s1".into()
+            }
+        );
+        assert_eq!(err.to_string(), "uci get x: section s1 is not an object");
     }
 }
