@@ -52,13 +52,131 @@ Daemon and status options:
 Exit status: 0 no finding reached --fail-on, 1 one did, 2 usage error or unreadable input.
 ";
 
+/// What stops a command before it can answer. Every one exits 2 with a line that says what to do.
 #[derive(Debug)]
-pub struct CliError(pub String);
+pub enum CliError {
+    /// What the argument parser found wrong with the command line.
+    Args(lexopt::Error),
+    UnknownCommand(String),
+    /// A flag's value camguard does not take, and what it takes.
+    BadValue {
+        flag: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// A command used the wrong way: the usage that fits.
+    Usage(&'static str),
+    UnexpectedArgument {
+        command: String,
+        argument: String,
+    },
+    /// A file named on the command line could not be read.
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// The snapshot root or backup archive is not one.
+    Source {
+        path: PathBuf,
+        error: source::ReadError,
+    },
+    /// `--nft FILE` is not the output of `nft -j list ruleset`.
+    Nft {
+        path: PathBuf,
+        error: crate::formats::FormatError,
+    },
+    /// ubus is not there.
+    Unreachable {
+        socket: String,
+        error: crate::bus::BusError,
+    },
+    /// The daemon's method failed.
+    Call {
+        method: String,
+        error: crate::bus::BusError,
+    },
+    DaemonNotRunning,
+    Daemon(crate::daemon::DaemonError),
+    Output(serde_json::Error),
+}
 
-impl<E: std::fmt::Display> From<E> for CliError {
-    fn from(e: E) -> Self {
-        CliError(e.to_string())
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Args(e) => write!(f, "{e}; run `camguard --help`"),
+            CliError::UnknownCommand(c) => {
+                write!(f, "unknown command {c:?}; run `camguard --help`")
+            }
+            CliError::BadValue {
+                flag,
+                value,
+                expected,
+            } => write!(f, "{flag} {value:?}: expected {expected}"),
+            CliError::Usage(usage) => f.write_str(usage),
+            CliError::UnexpectedArgument { command, argument } => {
+                write!(f, "camguard {command}: unexpected argument {argument:?}")
+            }
+            CliError::Read { path, error } => write!(f, "cannot read {}: {error}", path.display()),
+            CliError::Source { path, error } => match error {
+                source::ReadError::NotADirectory { .. }
+                | source::ReadError::NotARouterRoot { .. }
+                | source::ReadError::BackupGivenAsRoot { .. } => write!(f, "{error}"),
+                _ => write!(f, "{}: {error}", path.display()),
+            },
+            CliError::Nft { path, error } => write!(
+                f,
+                "{}: {error}; pass the output of `nft -j list ruleset` from the router",
+                path.display()
+            ),
+            CliError::Unreachable { socket, error } => write!(
+                f,
+                "cannot reach ubus at {socket} ({error}); is ubusd running? pass --socket PATH otherwise"
+            ),
+            CliError::Call { method, error } => write!(f, "ubus call camguard {method}: {error}"),
+            CliError::DaemonNotRunning => f.write_str(
+                "the camguard daemon is not running (start it with /etc/init.d/camguard start)",
+            ),
+            CliError::Daemon(e) => write!(f, "{e}"),
+            CliError::Output(e) => write!(f, "cannot write the reply: {e}"),
+        }
     }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<lexopt::Error> for CliError {
+    fn from(e: lexopt::Error) -> Self {
+        CliError::Args(e)
+    }
+}
+
+impl From<serde_json::Error> for CliError {
+    fn from(e: serde_json::Error) -> Self {
+        CliError::Output(e)
+    }
+}
+
+impl From<std::ffi::OsString> for CliError {
+    /// A value that is not valid UTF-8 (lexopt's `string()`).
+    fn from(value: std::ffi::OsString) -> Self {
+        CliError::Args(lexopt::Error::NonUnicodeValue(value))
+    }
+}
+
+/// `--fail-on VALUE`.
+fn severity_arg(value: String) -> Result<Severity, CliError> {
+    Severity::parse(&value).ok_or(CliError::BadValue {
+        flag: "--fail-on",
+        value,
+        expected: "critical, high, medium, low or info",
+    })
+}
+
+fn open_root(path: &std::path::Path) -> Result<RootDir, CliError> {
+    RootDir::open(path).map_err(|error| CliError::Source {
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
 /// Runs the command line and returns the exit code.
@@ -66,8 +184,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
     crate::syslog::to_stderr();
     match run(args) {
         Ok(code) => code,
-        Err(CliError(msg)) => {
-            let _ = writeln!(std::io::stderr(), "camguard: {msg}");
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "camguard: {e}");
             EXIT_ERROR
         }
     }
@@ -97,9 +215,7 @@ fn run(args: Vec<OsString>) -> Result<i32, CliError> {
                 print!("{USAGE}");
                 Ok(0)
             }
-            other => Err(CliError(format!(
-                "unknown command {other:?}; run `camguard --help`"
-            ))),
+            other => Err(CliError::UnknownCommand(other.to_owned())),
         },
         Some(arg) => Err(arg.unexpected().into()),
     }
@@ -130,18 +246,13 @@ fn audit_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
             Long("backup") => a.backup = Some(parser.value()?.into()),
             Long("nft") => a.nft = Some(parser.value()?.into()),
             Long("json") => a.json = true,
-            Long("fail-on") => {
-                let v = parser.value()?.string()?;
-                a.fail_on = Some(Severity::parse(&v).ok_or_else(|| {
-                    CliError(format!(
-                        "--fail-on {v:?}: expected critical, high, medium, low or info"
-                    ))
-                })?);
-            }
+            Long("fail-on") => a.fail_on = Some(severity_arg(parser.value()?.string()?)?),
             Long("now") => {
-                let v = parser.value()?.string()?;
-                a.now = Some(v.parse().map_err(|_| {
-                    CliError(format!("--now {v:?}: expected a Unix time in seconds"))
+                let value = parser.value()?.string()?;
+                a.now = Some(value.parse().map_err(|_| CliError::BadValue {
+                    flag: "--now",
+                    value,
+                    expected: "a Unix time in seconds",
                 })?);
             }
             Long("help") | Short('h') => {
@@ -185,15 +296,17 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
     }
     match (cmd, positional.as_slice()) {
         ("revoke", [proto, port]) => {
-            let port: u16 = port
-                .parse()
-                .map_err(|_| CliError(format!("{port:?} is not a port number")))?;
+            let port: u16 = port.parse().map_err(|_| CliError::BadValue {
+                flag: "EXT_PORT",
+                value: port.clone(),
+                expected: "a port number (0-65535)",
+            })?;
             args.insert("proto".into(), proto.to_ascii_uppercase().into());
             args.insert("ext_port".into(), port.into());
         }
         ("revoke", _) => {
-            return Err(CliError(
-                "usage: camguard revoke PROTO EXT_PORT (e.g. camguard revoke tcp 554)".into(),
+            return Err(CliError::Usage(
+                "usage: camguard revoke PROTO EXT_PORT (e.g. camguard revoke tcp 554)",
             ))
         }
         ("revert", [id]) => {
@@ -201,14 +314,14 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
         }
         ("revert", []) | (_, []) => {}
         _ => {
-            return Err(CliError(format!(
-                "camguard {cmd}: unexpected argument {:?}",
-                positional[0]
-            )))
+            return Err(CliError::UnexpectedArgument {
+                command: cmd.to_owned(),
+                argument: positional[0].clone(),
+            })
         }
     }
     if let Some(root) = root {
-        let files = RootDir::open(&root)?;
+        let files = open_root(&root)?;
         let snapshot = source::offline::read(&files, unix_now(), None, &[]);
         let inventory = Inventory::build(&snapshot);
         let plan = crate::plan::plan(&Facts::new(&snapshot, &inventory));
@@ -218,9 +331,11 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
         );
         return Ok(0);
     }
-    let mut client = crate::bus::Client::connect(&socket, std::time::Duration::from_secs(30)).map_err(|e| {
-        CliError(format!("cannot reach ubus at {socket} ({e}); is ubusd running? pass --socket PATH otherwise"))
-    })?;
+    let mut client = crate::bus::Client::connect(&socket, std::time::Duration::from_secs(30))
+        .map_err(|error| CliError::Unreachable {
+            socket: socket.clone(),
+            error,
+        })?;
     match client.call("camguard", cmd, &serde_json::Value::Object(args)) {
         Ok(reply) => {
             println!("{}", serde_json::to_string_pretty(&reply)?);
@@ -231,12 +346,12 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
             Ok(if failed { EXIT_FINDINGS } else { 0 })
         }
         Err(crate::bus::BusError::Status(4)) if cmd != "revoke" && cmd != "revert" => {
-            Err(CliError(
-                "the camguard daemon is not running (start it with /etc/init.d/camguard start)"
-                    .into(),
-            ))
+            Err(CliError::DaemonNotRunning)
         }
-        Err(e) => Err(CliError(format!("ubus call camguard {cmd}: {e}"))),
+        Err(error) => Err(CliError::Call {
+            method: cmd.to_owned(),
+            error,
+        }),
     }
 }
 
@@ -245,7 +360,9 @@ fn print_report(report: &serde_json::Value, json: bool, fail_on: Option<Severity
     let text = if json {
         serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
     } else {
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let colour = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
         report::terminal_from_json(report, &report::Style { colour })
     };
     // A closed pipe (`camguard audit | head`) is not an error worth a message.
@@ -275,27 +392,20 @@ fn status_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
             Long("json") => json = true,
             Long("sysroot") => sysroot = parser.value()?.into(),
             Long("nft") => nft = Some(nft_mode(&parser.value()?.string()?)),
-            Long("fail-on") => {
-                let v = parser.value()?.string()?;
-                fail_on = Some(Severity::parse(&v).ok_or_else(|| {
-                    CliError(format!(
-                        "--fail-on {v:?}: expected critical, high, medium, low or info"
-                    ))
-                })?);
-            }
+            Long("fail-on") => fail_on = Some(severity_arg(parser.value()?.string()?)?),
             _ => return Err(arg.unexpected().into()),
         }
     }
     let timeout = std::time::Duration::from_secs(3);
-    let mut client = crate::bus::Client::connect(&socket, timeout).map_err(|e| {
-        CliError(format!(
-            "cannot reach ubus at {socket} ({e}); is ubusd running? pass --socket PATH otherwise"
-        ))
-    })?;
+    let mut client =
+        crate::bus::Client::connect(&socket, timeout).map_err(|error| CliError::Unreachable {
+            socket: socket.clone(),
+            error,
+        })?;
     let report = match client.call("camguard", "status", &serde_json::json!({})) {
         Ok(report) => report,
         Err(crate::bus::BusError::Status(crate::bus::status::NOT_FOUND)) => {
-            let files = RootDir::open(&sysroot)?;
+            let files = open_root(&sysroot)?;
             let nft = nft.unwrap_or(if sysroot == std::path::Path::new("/") {
                 source::live::NftSource::Command
             } else {
@@ -306,7 +416,12 @@ fn status_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
             let (report, _) = crate::plan::report_and_plan(&Facts::new(&snapshot, &inventory));
             serde_json::to_value(report)?
         }
-        Err(e) => return Err(CliError(format!("ubus call camguard status: {e}"))),
+        Err(error) => {
+            return Err(CliError::Call {
+                method: "status".into(),
+                error,
+            })
+        }
     };
     Ok(print_report(&report, json, fail_on))
 }
@@ -339,10 +454,10 @@ fn daemon_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
     }
     let (source, default_nft, log_path) = match (root, sysroot) {
         (Some(_), Some(_)) => {
-            return Err(CliError("give either --root or --sysroot, not both".into()))
+            return Err(CliError::Usage("give either --root or --sysroot, not both"))
         }
         (Some(root), None) => {
-            RootDir::open(&root)?;
+            open_root(&root)?;
             (
                 crate::daemon::Source::Root(root),
                 source::live::NftSource::Off,
@@ -352,7 +467,7 @@ fn daemon_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
         (None, sysroot) => {
             let live_router = sysroot.is_none();
             let sysroot = sysroot.unwrap_or_else(|| PathBuf::from("/"));
-            RootDir::open(&sysroot)?;
+            open_root(&sysroot)?;
             let nft = if live_router {
                 source::live::NftSource::Command
             } else {
@@ -368,39 +483,57 @@ fn daemon_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
         source,
         nft: nft.unwrap_or(default_nft),
     };
-    crate::daemon::run(opts).map_err(CliError)?;
+    crate::daemon::run(opts).map_err(CliError::Daemon)?;
     Ok(0)
 }
 
 fn read_offline(a: &AuditArgs) -> Result<Snapshot, CliError> {
     let now = a.now.unwrap_or_else(unix_now);
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|error| CliError::Read {
+            path: path.clone(),
+            error,
+        })
+    };
     let nft = match &a.nft {
-        Some(path) => Some((
-            path.display().to_string(),
-            std::fs::read(path)
-                .map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?,
-        )),
+        Some(path) => {
+            let bytes = read(path)?;
+            // A ruleset that does not parse is bad input, like a missing one: exit 2.
+            crate::formats::nft::parse_ruleset(&bytes).map_err(|error| CliError::Nft {
+                path: path.clone(),
+                error,
+            })?;
+            Some((path.display().to_string(), bytes))
+        }
         None => None,
     };
     match (&a.root, &a.backup) {
         (Some(root), None) => {
-            let files = RootDir::open(root)?;
+            let files = open_root(root)?;
             Ok(source::offline::read(&files, now, nft, &[]))
         }
         (None, Some(path)) => {
-            let meta = std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?;
+            let backup_error = |error| CliError::Source {
+                path: path.clone(),
+                error,
+            };
+            let meta = std::fs::metadata(path).map_err(|error| CliError::Read {
+                path: path.clone(),
+                error,
+            })?;
             if meta.len() > archive::MAX_COMPRESSED as u64 {
-                return Err(CliError(format!("{} is too large to be a sysupgrade backup", path.display())));
+                return Err(backup_error(source::ReadError::BackupTooLarge {
+                    bytes: usize::try_from(meta.len()).unwrap_or(usize::MAX),
+                    limit: archive::MAX_COMPRESSED,
+                }));
             }
-            let bytes = std::fs::read(path).map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?;
-            let archive =
-                archive::read_backup(&bytes).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+            let archive = archive::read_backup(&read(path)?).map_err(backup_error)?;
             let files = ArchiveFiles::new(path.display().to_string(), archive);
             Ok(source::offline::read(&files, now, nft, &[]))
         }
-        (Some(_), Some(_)) => Err(CliError("give either --root or --backup, not both".into())),
-        (None, None) => Err(CliError(
-            "nothing to audit: pass --root DIR (a router snapshot) or --backup FILE (a sysupgrade backup)".into(),
+        (Some(_), Some(_)) => Err(CliError::Usage("give either --root or --backup, not both")),
+        (None, None) => Err(CliError::Usage(
+            "nothing to audit: pass --root DIR (a router snapshot) or --backup FILE (a sysupgrade backup)",
         )),
     }
 }

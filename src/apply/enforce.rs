@@ -204,7 +204,7 @@ impl Executor<'_> {
             .filter(|&j| actions[j].step.config() == Some(config))
             .collect();
         entry.applied.retain(|j| !staged.contains(j));
-        if refusal == BusError::Status(status::PERMISSION_DENIED) {
+        if matches!(refusal, BusError::Status(status::PERMISSION_DENIED)) {
             entry.pending.extend(staged);
             return Ok(());
         }

@@ -253,8 +253,8 @@ impl Tally {
     /// [`Tally::note`] for a ubus call, remembering an interruption.
     fn note_bus(&mut self, r: Result<Value, BusError>, what: String) -> bool {
         if let Err(e) = &r {
-            if e.interrupts() && self.interrupted.is_none() {
-                self.interrupted = Some(e.clone());
+            if self.interrupted.is_none() {
+                self.interrupted = e.interruption();
             }
         }
         self.note(r, what)

@@ -46,6 +46,9 @@ impl Severity {
         Severity::Info,
     ];
 
+    /// The names, worst first.
+    pub const NAMES_DESCENDING: [&'static str; 5] = ["critical", "high", "medium", "low", "info"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",

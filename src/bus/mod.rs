@@ -40,7 +40,7 @@ pub mod status {
 }
 
 /// A failed ubus call, in the terms a caller acts on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum BusError {
     /// The callee answered with a non-zero ubus status (4: no such object or entry, …).
     Status(i32),
@@ -48,14 +48,32 @@ pub enum BusError {
     Timeout,
     /// The broker connection is gone: reconnect.
     Disconnected,
-    Other(String),
+    /// The broker's socket could not be opened.
+    Connect {
+        socket: String,
+        error: std::io::Error,
+    },
+    /// A message ubus-zero could not encode or decode (a value blobmsg cannot carry, a
+    /// malformed reply).
+    Protocol(UbusError),
+    /// The broker accepted the object but named no id for it.
+    NoObjectId,
 }
 
 impl BusError {
     /// The broker or the callee went away (or stopped answering) mid-conversation: the calls
     /// after this one fail too, and a change half made must wait until ubus is back.
     pub fn interrupts(&self) -> bool {
-        matches!(self, BusError::Disconnected | BusError::Timeout)
+        self.interruption().is_some()
+    }
+
+    /// The interruption this error is, to keep beside the error itself.
+    pub fn interruption(&self) -> Option<BusError> {
+        match self {
+            BusError::Disconnected => Some(BusError::Disconnected),
+            BusError::Timeout => Some(BusError::Timeout),
+            _ => None,
+        }
     }
 }
 
@@ -65,7 +83,9 @@ impl std::fmt::Display for BusError {
             BusError::Status(s) => write!(f, "ubus status {s} ({})", status_text(*s)),
             BusError::Timeout => f.write_str("no answer before the deadline"),
             BusError::Disconnected => f.write_str("the ubus connection is closed"),
-            BusError::Other(m) => f.write_str(m),
+            BusError::Connect { socket, error } => write!(f, "{socket}: {error}"),
+            BusError::Protocol(e) => write!(f, "{e:?}"),
+            BusError::NoObjectId => f.write_str("the broker registered the object without an id"),
         }
     }
 }
@@ -95,7 +115,7 @@ impl From<UbusError> for BusError {
             UbusError::Status(s) => BusError::Status(s),
             UbusError::Timeout(_) => BusError::Timeout,
             UbusError::Closed => BusError::Disconnected,
-            other => BusError::Other(format!("{other:?}")),
+            other => BusError::Protocol(other),
         }
     }
 }
@@ -249,8 +269,11 @@ pub struct Client {
 
 impl Client {
     pub fn connect(socket: &str, timeout: Duration) -> Result<Client, BusError> {
-        let mut transport = SocketTransport::connect(socket)
-            .map_err(|e| BusError::Other(format!("{socket}: {e}")))?;
+        let mut transport =
+            SocketTransport::connect(socket).map_err(|error| BusError::Connect {
+                socket: socket.to_owned(),
+                error,
+            })?;
         transport.set_deadline(Some(timeout));
         let inner = UbusClient::connect(transport)?;
         Ok(Client {
@@ -304,8 +327,7 @@ impl Client {
         if self.broken {
             return Err(BusError::Disconnected);
         }
-        let table =
-            ubus::json::json_to_blobmsg(args).map_err(|e| BusError::Other(format!("{e:?}")))?;
+        let table = ubus::json::json_to_blobmsg(args).map_err(BusError::Protocol)?;
         let mut retried = false;
         loop {
             let id = self.object_id(object)?;
@@ -313,8 +335,7 @@ impl Client {
             match self.inner.invoke(id, method, &table) {
                 Ok(reply) if reply.is_empty() => return Ok(Value::Object(Default::default())),
                 Ok(reply) => {
-                    return ubus::json::blobmsg_to_json(&reply)
-                        .map_err(|e| BusError::Other(format!("{e:?}")))
+                    return ubus::json::blobmsg_to_json(&reply).map_err(BusError::Protocol)
                 }
                 // The object may have been re-registered (rpcd restarted) under a new id.
                 Err(UbusError::Status(status::NOT_FOUND)) if !retried => {
@@ -334,8 +355,7 @@ impl Client {
         method: &str,
         args: &Value,
     ) -> Result<Vec<u8>, BusError> {
-        let table =
-            ubus::json::json_to_blobmsg(args).map_err(|e| BusError::Other(format!("{e:?}")))?;
+        let table = ubus::json::json_to_blobmsg(args).map_err(BusError::Protocol)?;
         let id = self.object_id(object)?;
         self.inner.transport_mut().set_deadline(Some(self.timeout));
         self.inner
@@ -345,8 +365,7 @@ impl Client {
 
     /// Broadcasts a ubus event (`ubus send NAME DATA`).
     pub fn send_event(&mut self, name: &str, data: &Value) -> Result<(), BusError> {
-        let table =
-            ubus::json::json_to_blobmsg(data).map_err(|e| BusError::Other(format!("{e:?}")))?;
+        let table = ubus::json::json_to_blobmsg(data).map_err(BusError::Protocol)?;
         self.inner.transport_mut().set_deadline(Some(self.timeout));
         self.inner.send_event(name, &table).map_err(BusError::from)
     }
@@ -401,8 +420,11 @@ impl Provider {
         signature: &Signature,
         timeout: Duration,
     ) -> Result<Provider, BusError> {
-        let mut transport = SocketTransport::connect(socket)
-            .map_err(|e| BusError::Other(format!("{socket}: {e}")))?;
+        let mut transport =
+            SocketTransport::connect(socket).map_err(|error| BusError::Connect {
+                socket: socket.to_owned(),
+                error,
+            })?;
         transport.set_deadline(Some(timeout));
         let mut client = UbusClient::connect(transport)?;
         let mut envelope = EnvBuilder::new();
@@ -415,9 +437,9 @@ impl Provider {
             object_id = try_find(&frame.payload, UbusAttr::ObjId)?.and_then(|a| a.as_u32());
             Ok(())
         })?;
-        let object_id = object_id.and_then(ObjId::new).ok_or_else(|| {
-            BusError::Other("the broker registered the object without an id".into())
-        })?;
+        let object_id = object_id
+            .and_then(ObjId::new)
+            .ok_or_else(|| BusError::NoObjectId)?;
         client.transport_mut().set_deadline(None);
         Ok(Provider { client, object_id })
     }

@@ -38,11 +38,11 @@ impl ArgType {
     }
 
     /// Whether `value` (a blobmsg attribute as ubus-zero's JSON shows it) is of this type.
-    fn check(self, value: &Value) -> Result<(), String> {
+    fn check(self, value: &Value) -> Result<(), Problem> {
         let fits = match (self, value) {
             (ArgType::Boolean, Value::Bool(_) | Value::Number(_)) => true,
             (ArgType::Integer, Value::Number(n)) if n.as_i64().is_some_and(|v| v < 0) => {
-                return Err(format!("expected a non-negative Integer, got {n}"))
+                return Err(Problem::Negative(n.as_i64().unwrap_or(-1)))
             }
             (ArgType::Integer, Value::Number(n)) => n.as_u64().is_some(),
             (ArgType::String, Value::String(_)) | (ArgType::Table, Value::Object(_)) => true,
@@ -51,7 +51,10 @@ impl ArgType {
         if fits {
             Ok(())
         } else {
-            Err(format!("expected {}, got {}", self.name(), type_of(value)))
+            Err(Problem::WrongType {
+                expected: self,
+                got: type_of(value),
+            })
         }
     }
 }
@@ -108,25 +111,61 @@ impl Signature {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgError {
     pub name: &'static str,
-    pub reason: String,
+    pub problem: Problem,
+}
+
+/// What is wrong with an argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    Missing,
+    WrongType {
+        expected: ArgType,
+        got: &'static str,
+    },
+    Negative(i64),
+    /// A text that is none of the values the method takes, which it lists.
+    NotOneOf(&'static [&'static str]),
+    /// A port number over 65535.
+    NotAPort(u64),
+    /// A table that is not the shape the method takes: what it expected, and the decoder's words
+    /// (cleaned: they quote the caller's text).
+    Shape {
+        expected: &'static str,
+        detail: String,
+    },
 }
 
 impl ArgError {
-    pub fn new(arg: Arg, reason: impl Into<String>) -> ArgError {
+    pub fn new(arg: Arg, problem: Problem) -> ArgError {
         ArgError {
             name: arg.name,
-            reason: reason.into(),
+            problem,
         }
     }
 
     pub fn missing(arg: Arg) -> ArgError {
-        ArgError::new(arg, "missing")
+        ArgError::new(arg, Problem::Missing)
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Missing => f.write_str("missing"),
+            Problem::WrongType { expected, got } => {
+                write!(f, "expected {}, got {got}", expected.name())
+            }
+            Problem::Negative(n) => write!(f, "expected a non-negative Integer, got {n}"),
+            Problem::NotOneOf(names) => write!(f, "expected one of {}", names.join(", ")),
+            Problem::NotAPort(n) => write!(f, "{n} is not a port"),
+            Problem::Shape { expected, detail } => write!(f, "not {expected}: {detail}"),
+        }
     }
 }
 
 impl std::fmt::Display for ArgError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid argument {}: {}", self.name, self.reason)
+        write!(f, "invalid argument {}: {}", self.name, self.problem)
     }
 }
 
@@ -146,7 +185,7 @@ pub fn check<'a>(policy: &'a [Arg], values: &'a Map<String, Value>) -> Result<Ar
         if let Some(value) = values.get(arg.name) {
             arg.kind
                 .check(value)
-                .map_err(|reason| ArgError::new(*arg, reason))?;
+                .map_err(|problem| ArgError::new(*arg, problem))?;
         }
     }
     Ok(Args { values, policy })

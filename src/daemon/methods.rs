@@ -8,7 +8,7 @@ use super::State;
 use crate::apply::{Journal, State as EntryState};
 use crate::audit::{Severity, Subject};
 use crate::bus::blob::to_blobmsg;
-use crate::bus::policy::{check, Arg, ArgError, ArgType, Args, Signature};
+use crate::bus::policy::{check, Arg, ArgError, ArgType, Args, Problem, Signature};
 use crate::bus::status;
 use crate::facts::mappings::mappings;
 use crate::plan::{Action, Step};
@@ -196,8 +196,7 @@ fn findings(state: &mut State, args: &Args) -> Result<BlobMsgTable, Failure> {
     let min = match args.text(SEVERITY) {
         None => Severity::Info,
         Some(name) => Severity::parse(name).ok_or_else(|| {
-            let names: Vec<&str> = Severity::ALL_DESCENDING.map(Severity::as_str).into();
-            ArgError::new(SEVERITY, format!("expected one of {}", names.join(", ")))
+            ArgError::new(SEVERITY, Problem::NotOneOf(&Severity::NAMES_DESCENDING))
         })?,
     };
     let page = Page::from_args(args);
@@ -322,8 +321,14 @@ fn enforce(state: &mut State, args: &Args) -> Result<Value, Failure> {
         None => None,
         Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| {
             // serde quotes what it could not read: the caller's text, cleaned for the log.
-            let why = crate::text::lan_text(e.to_string().as_bytes());
-            ArgError::new(SUBJECT, format!("not the subject of a finding: {why}"))
+            let detail = crate::text::lan_text(e.to_string().as_bytes());
+            ArgError::new(
+                SUBJECT,
+                Problem::Shape {
+                    expected: "the subject of a finding",
+                    detail,
+                },
+            )
         })?),
     };
     // Always decide on the router as it is now.
@@ -372,13 +377,13 @@ fn enforce(state: &mut State, args: &Args) -> Result<Value, Failure> {
 
 fn revoke(state: &mut State, args: &Args) -> Result<Value, Failure> {
     let proto = args.text(PROTO).ok_or_else(|| ArgError::missing(PROTO))?;
-    let proto =
-        Protocol::from_name(proto).ok_or_else(|| ArgError::new(PROTO, "expected TCP or UDP"))?;
+    let proto = Protocol::from_name(proto)
+        .ok_or_else(|| ArgError::new(PROTO, Problem::NotOneOf(&["TCP", "UDP", "UDPLITE"])))?;
     let ext_port = args
         .count(EXT_PORT)
         .ok_or_else(|| ArgError::missing(EXT_PORT))?;
     let ext_port = u16::try_from(ext_port)
-        .map_err(|_| ArgError::new(EXT_PORT, format!("{ext_port} is not a port")))?;
+        .map_err(|_| ArgError::new(EXT_PORT, Problem::NotAPort(ext_port)))?;
     if !state.executor_available() {
         return Err(Failure::NotSupported);
     }

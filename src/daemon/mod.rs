@@ -205,8 +205,8 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn new(opts: Options) -> Result<State, String> {
-        let worker = Worker::new(opts.local_root()).map_err(|e| format!("pipe: {e}"))?;
+    fn new(opts: Options) -> Result<State, DaemonError> {
+        let worker = Worker::new(opts.local_root()).map_err(|e| DaemonError::Os("pipe", e))?;
         let links = Links {
             socket: opts.socket.clone(),
             client: None,
@@ -510,12 +510,33 @@ fn status_reply(report: &Report) -> ubus::BlobMsgTable {
     })
 }
 
+/// Why the daemon could not run: a system facility its loop needs was refused. Everything the
+/// daemon meets later (ubus away, a config unreadable) it survives and reports instead.
+#[derive(Debug)]
+pub enum DaemonError {
+    /// The call (`signalfd`, `inotify`, `pipe`, `poll`) and the OS's answer.
+    Os(&'static str, std::io::Error),
+}
+
+impl std::fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DaemonError::Os(call, e) => write!(
+                f,
+                "{call}: {e} (camguard's daemon needs Linux signalfd, inotify and poll; run it on the router)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DaemonError {}
+
 /// Runs until SIGTERM/SIGINT.
-pub fn run(opts: Options) -> Result<(), String> {
+pub fn run(opts: Options) -> Result<(), DaemonError> {
     // First, before the LAN worker's thread exists, so that it inherits the blocked mask.
     let signals = SignalFd::new(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP])
-        .map_err(|e| format!("signalfd: {e}"))?;
-    let inotify = Inotify::new().map_err(|e| format!("inotify: {e}"))?;
+        .map_err(|e| DaemonError::Os("signalfd", e))?;
+    let inotify = Inotify::new().map_err(|e| DaemonError::Os("inotify", e))?;
     // Watch descriptor → directory. Other files in these directories (all of /tmp for
     // /tmp/dhcp.leases) change too; only `State::watched_files` start an audit.
     let mut watched: HashMap<i32, PathBuf> = HashMap::new();
@@ -593,7 +614,7 @@ pub fn run(opts: Options) -> Result<(), String> {
             fds.push(p.fd());
         }
         let ready = poll(&fds, Some(wake.saturating_duration_since(now)))
-            .map_err(|e| format!("poll: {e}"))?;
+            .map_err(|e| DaemonError::Os("poll", e))?;
 
         if ready[0].readable {
             while let Some(sig) = signals.read() {

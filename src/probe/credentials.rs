@@ -63,7 +63,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::digest::{self, Challenge};
-use super::guard::LanGuard;
+use super::guard::{LanGuard, Refused};
 use super::wire::{self, Response};
 use crate::audit::Finding;
 use crate::facts::Inventory;
@@ -313,23 +313,50 @@ pub fn targets(inventory: &Inventory, probes: &[ProbeReport]) -> Vec<Target> {
 // ---------------------------------------------------------------------------------------------
 // State
 
+/// Why the check's memory could not be loaded; the check then does not run, because without
+/// the record of past attempts it cannot keep to its attempt budget.
+#[derive(Debug)]
+pub enum StateNotLoaded {
+    Damaged {
+        path: std::path::PathBuf,
+        error: crate::lan::StateFileError,
+    },
+    Unreadable {
+        path: std::path::PathBuf,
+        error: io::Error,
+    },
+}
+
+impl fmt::Display for StateNotLoaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateNotLoaded::Damaged { path, error } => write!(
+                f,
+                "{}: {error}. The default-password check is paused, because without this record \
+                 it cannot keep to its attempt budget; delete the file to start afresh",
+                path.display()
+            ),
+            StateNotLoaded::Unreadable { path, error } => write!(
+                f,
+                "cannot read {}: {error}; the default-password check is paused",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StateNotLoaded {}
+
 impl CredState {
     /// Reads the state; a missing file is a fresh state. A damaged one is an error, and the
     /// check must not run on it: without the record of past attempts the budget cannot be kept.
-    pub fn load(path: &Path) -> Result<CredState, String> {
+    pub fn load(path: &Path) -> Result<CredState, StateNotLoaded> {
+        let at = || path.to_path_buf();
         match statefile::read(path) {
             Ok(None) => Ok(CredState::default()),
-            Ok(Some(bytes)) => CredState::parse(&bytes).map_err(|e| {
-                format!(
-                    "{}: {e}. The default-password check is paused, because without this record \
-                     it cannot keep to its attempt budget; delete the file to start afresh",
-                    path.display()
-                )
-            }),
-            Err(e) => Err(format!(
-                "cannot read {}: {e}; the default-password check is paused",
-                path.display()
-            )),
+            Ok(Some(bytes)) => CredState::parse(&bytes)
+                .map_err(|error| StateNotLoaded::Damaged { path: at(), error }),
+            Err(error) => Err(StateNotLoaded::Unreadable { path: at(), error }),
         }
     }
 
@@ -378,7 +405,7 @@ pub enum Outcome {
 pub enum Skip {
     NotACamera,
     /// The guard refused the address.
-    AddressRefused(String),
+    AddressRefused(Refused),
     /// No factory logins known for this vendor (or no vendor known).
     NoFactoryLogins(Option<String>),
     /// Checked less than a day ago and nothing is remembered; due again at this time.
@@ -426,7 +453,7 @@ impl CredentialResult {
                 "default-password check: {who} skipped: {}",
                 match s {
                     Skip::NotACamera => "not a camera".to_owned(),
-                    Skip::AddressRefused(why) => why.clone(),
+                    Skip::AddressRefused(why) => why.to_string(),
                     Skip::NoFactoryLogins(Some(v)) => format!("no factory login known for {v}"),
                     Skip::NoFactoryLogins(None) => "its maker is not known".to_owned(),
                     Skip::NotDue(at) => format!(
@@ -491,7 +518,7 @@ impl Transport for TcpTransport {
     fn connect(&mut self, addr: SocketAddr) -> io::Result<Box<dyn Connection>> {
         self.guard
             .check(addr.ip())
-            .map_err(|r| io::Error::new(io::ErrorKind::PermissionDenied, r.0))?;
+            .map_err(|r| io::Error::new(io::ErrorKind::PermissionDenied, r.to_string()))?;
         let stream = wire::connect(addr, self.connect_timeout)?;
         Ok(Box::new(TcpConnection {
             stream,
@@ -586,7 +613,7 @@ fn check_one(
         return (Outcome::Skipped(Skip::NotACamera), 0);
     }
     if let Err(r) = guard.check(t.ip) {
-        return (Outcome::Skipped(Skip::AddressRefused(r.0)), 0);
+        return (Outcome::Skipped(Skip::AddressRefused(r)), 0);
     }
     if let Some(l) = &rec.lockout {
         return (Outcome::Lockout(l.clone()), 0);

@@ -18,26 +18,63 @@ pub struct LanPrefix {
     pub len: u8,
 }
 
+/// Why a LAN prefix from the network config could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrefixError {
+    /// Not `ADDRESS/LENGTH`.
+    NotAddressSlashLength(String),
+    NotAnAddress(String),
+    NotALength(String),
+    TooLong {
+        len: u8,
+        max: u8,
+    },
+    /// The `ipaddr` option is no address.
+    IpaddrNotAnAddress(String),
+    NetmaskNotDotted(String),
+    NetmaskNotContiguous(String),
+}
+
+impl fmt::Display for PrefixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrefixError::NotAddressSlashLength(t) => {
+                write!(f, "{t:?} is not ADDRESS/LENGTH (e.g. 192.168.1.1/24)")
+            }
+            PrefixError::NotAnAddress(a) => write!(f, "{a:?} is not an IP address"),
+            PrefixError::NotALength(l) => write!(f, "{l:?} is not a prefix length"),
+            PrefixError::TooLong { len, max } => {
+                write!(f, "prefix length {len} is longer than {max}")
+            }
+            PrefixError::IpaddrNotAnAddress(a) => write!(f, "ipaddr {a:?} is not an IP address"),
+            PrefixError::NetmaskNotDotted(m) => write!(f, "netmask {m:?} is not a dotted netmask"),
+            PrefixError::NetmaskNotContiguous(m) => write!(f, "netmask {m} is not contiguous"),
+        }
+    }
+}
+
+impl std::error::Error for PrefixError {}
+
 impl LanPrefix {
     /// `192.168.1.1/24`, `fd12:3456::1/64`. The address before the slash is the router's.
-    pub fn parse(text: &str) -> Result<LanPrefix, String> {
+    pub fn parse(text: &str) -> Result<LanPrefix, PrefixError> {
         let (addr, len) = text
             .trim()
             .split_once('/')
-            .ok_or_else(|| format!("{text:?} is not ADDRESS/LENGTH (e.g. 192.168.1.1/24)"))?;
+            .ok_or_else(|| PrefixError::NotAddressSlashLength(text.to_owned()))?;
         let router: IpAddr = addr
             .parse()
-            .map_err(|_| format!("{addr:?} is not an IP address"))?;
+            .map_err(|_| PrefixError::NotAnAddress(addr.to_owned()))?;
         let len: u8 = len
             .parse()
-            .map_err(|_| format!("{len:?} is not a prefix length"))?;
+            .map_err(|_| PrefixError::NotALength(len.to_owned()))?;
         LanPrefix::new(router, len)
     }
 
-    pub fn new(router: IpAddr, len: u8) -> Result<LanPrefix, String> {
+    pub fn new(router: IpAddr, len: u8) -> Result<LanPrefix, PrefixError> {
         let max = if router.is_ipv4() { 32 } else { 128 };
         if len > max {
-            return Err(format!("prefix length {len} is longer than {max}"));
+            return Err(PrefixError::TooLong { len, max });
         }
         Ok(LanPrefix { router, len })
     }
@@ -46,24 +83,24 @@ impl LanPrefix {
     /// either, /24: the netmask OpenWrt ships for its LAN. A guess narrower than the real subnet
     /// only refuses some LAN devices; a wider one could reach beyond the LAN, so the guess is
     /// the narrow common one.
-    pub fn from_uci(ipaddr: &str, netmask: Option<&str>) -> Result<LanPrefix, String> {
+    pub fn from_uci(ipaddr: &str, netmask: Option<&str>) -> Result<LanPrefix, PrefixError> {
         if ipaddr.contains('/') {
             return LanPrefix::parse(ipaddr);
         }
         let router: IpAddr = ipaddr
             .trim()
             .parse()
-            .map_err(|_| format!("ipaddr {ipaddr:?} is not an IP address"))?;
+            .map_err(|_| PrefixError::IpaddrNotAnAddress(ipaddr.to_owned()))?;
         let len = match netmask {
             None => 24,
             Some(mask) => {
                 let m: Ipv4Addr = mask
                     .trim()
                     .parse()
-                    .map_err(|_| format!("netmask {mask:?} is not a dotted netmask"))?;
+                    .map_err(|_| PrefixError::NetmaskNotDotted(mask.to_owned()))?;
                 let bits = u32::from(m);
                 if bits.leading_ones() + bits.trailing_zeros() != 32 {
-                    return Err(format!("netmask {mask} is not contiguous"));
+                    return Err(PrefixError::NetmaskNotContiguous(mask.to_owned()));
                 }
                 bits.leading_ones() as u8
             }
@@ -105,13 +142,49 @@ impl fmt::Display for LanPrefix {
     }
 }
 
-/// Why an address was refused, in words for the log.
+/// Why the guard refused an address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused(pub String);
+pub struct Refused {
+    pub ip: IpAddr,
+    pub why: Why,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    NotPrivate,
+    V6LinkLocal,
+    /// Outside every LAN prefix; the prefixes the guard knows.
+    OutsideLan(Vec<LanPrefix>),
+    TheRouter,
+    NetworkOrBroadcast(LanPrefix),
+}
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "{} refused: ", self.ip)?;
+        match &self.why {
+            Why::NotPrivate => f.write_str(
+                "not a private or link-local address, so not a LAN device camguard may contact",
+            ),
+            // fe80::/10 needs an interface (scope) to be reachable, which a lease does not say;
+            // reaching the wrong interface would leave the LAN.
+            Why::V6LinkLocal => {
+                f.write_str("IPv6 link-local addresses need an interface camguard does not know")
+            }
+            Why::OutsideLan(prefixes) if prefixes.is_empty() => {
+                f.write_str("outside the router's private LAN prefixes (none known)")
+            }
+            Why::OutsideLan(prefixes) => {
+                let list: Vec<String> = prefixes.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "outside the router's private LAN prefixes ({})",
+                    list.join(", ")
+                )
+            }
+            Why::TheRouter => f.write_str("that is the router itself"),
+            Why::NetworkOrBroadcast(p) => write!(f, "the network or broadcast address of {p}"),
+        }
     }
 }
 
@@ -146,19 +219,13 @@ impl LanGuard {
     /// Ok when camguard may connect to `ip`; otherwise the reason, for the log.
     pub fn check(&self, ip: IpAddr) -> Result<(), Refused> {
         let ip = canonical(ip);
-        let refuse = |why: &str| Err(Refused(format!("{ip} refused: {why}")));
+        let refuse = |why| Err(Refused { ip, why });
         if !is_private_or_link_local(ip) {
-            return refuse(
-                "not a private or link-local address, so not a LAN device camguard may contact",
-            );
+            return refuse(Why::NotPrivate);
         }
         if let IpAddr::V6(v6) = ip {
             if is_v6_link_local(v6) {
-                // fe80::/10 needs an interface (scope) to be reachable, which a lease does not
-                // say; reaching the wrong interface would leave the LAN.
-                return refuse(
-                    "IPv6 link-local addresses need an interface camguard does not know",
-                );
+                return refuse(Why::V6LinkLocal);
             }
         }
         let Some(prefix) = self
@@ -167,24 +234,13 @@ impl LanGuard {
             .filter(|p| is_private_or_link_local(canonical(p.router)))
             .find(|p| p.contains(ip))
         else {
-            return refuse(&format!(
-                "outside the router's private LAN prefixes ({})",
-                if self.prefixes.is_empty() {
-                    "none known".to_owned()
-                } else {
-                    self.prefixes
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ));
+            return refuse(Why::OutsideLan(self.prefixes.clone()));
         };
         if canonical(prefix.router) == ip {
-            return refuse("that is the router itself");
+            return refuse(Why::TheRouter);
         }
         if prefix.is_network_or_broadcast(ip) {
-            return refuse(&format!("the network or broadcast address of {prefix}"));
+            return refuse(Why::NetworkOrBroadcast(*prefix));
         }
         Ok(())
     }
@@ -259,14 +315,14 @@ mod tests {
         let g = guard(&["45.77.0.1/24"]);
         assert!(!ok(&g, "45.77.0.5"));
         let e = g.check("45.77.0.5".parse().unwrap()).unwrap_err();
-        assert!(e.0.contains("not a private"), "{e}");
+        assert!(e.to_string().contains("not a private"), "{e}");
     }
 
     #[test]
     fn no_prefixes_refuses_everything() {
         let g = LanGuard::default();
         let e = g.check("192.168.1.5".parse().unwrap()).unwrap_err();
-        assert!(e.0.contains("none known"), "{e}");
+        assert!(e.to_string().contains("none known"), "{e}");
     }
 
     #[test]

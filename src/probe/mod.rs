@@ -153,10 +153,7 @@ impl Worker {
                             crate::notice!("{}", r.log_line());
                         }
                     }
-                    Err(e) => log::warn!(
-                        "{}: {e}; the default-password check is paused",
-                        cred_path.display()
-                    ),
+                    Err(e) => log::warn!("{e}"),
                 }
             }
             let _ = std::io::Write::write(&mut &*wake, b"x");

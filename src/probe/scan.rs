@@ -74,7 +74,7 @@ pub fn probe(ips: &[IpAddr], guard: &LanGuard, now: u64, opts: &ProbeOptions) ->
             ip,
             at: now,
             services: Vec::new(),
-            refused: guard.check(ip).err().map(|r| r.0),
+            refused: guard.check(ip).err().map(|r| r.to_string()),
         })
         .collect();
     let jobs: Vec<(usize, IpAddr, u16)> = reports

@@ -27,7 +27,13 @@ pub fn read_backup(bytes: &[u8]) -> Result<Archive, ReadError> {
         });
     }
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        return read_tar(&gunzip(bytes)?);
+        let tar = gunzip(bytes)?;
+        // A backup is gzip around tar; plain gzip of anything else fails the first tar header.
+        let empty_archive = tar.iter().take(1024).all(|b| *b == 0);
+        if !empty_archive && tar.get(257..262) != Some(b"ustar".as_slice()) {
+            return Err(ReadError::GzipNotTar);
+        }
+        return read_tar(&tar);
     }
     let looks_like_tar = bytes.get(257..262) == Some(b"ustar".as_slice());
     if !looks_like_tar {

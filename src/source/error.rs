@@ -11,6 +11,10 @@ pub enum ReadError {
     NotADirectory {
         path: PathBuf,
     },
+    /// A `.tar.gz` (or any gzip file) where a root directory was expected.
+    BackupGivenAsRoot {
+        path: PathBuf,
+    },
     /// A directory without `etc/`: not the root of a router's file system.
     NotARouterRoot {
         path: PathBuf,
@@ -38,6 +42,8 @@ pub enum ReadError {
     NotABackup,
     /// No gzip header where the backup's gzip stream must start.
     NotGzip,
+    /// gzip around something that is not a tar archive.
+    GzipNotTar,
     /// A gzip stream not compressed with deflate.
     UnknownCompression,
     TruncatedGzipHeader,
@@ -63,6 +69,12 @@ pub enum ReadError {
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ReadError::BackupGivenAsRoot { path } => write!(
+                f,
+                "{} is a backup archive, not a directory; audit it with --backup {}",
+                path.display(),
+                path.display()
+            ),
             ReadError::NotADirectory { path } => write!(
                 f,
                 "{} is not a directory; pass the root of a router snapshot",
@@ -90,6 +102,10 @@ impl fmt::Display for ReadError {
                 "not a sysupgrade backup: expected a gzip-compressed tar archive (.tar.gz)",
             ),
             ReadError::NotGzip => f.write_str("not a gzip file (a sysupgrade backup is a .tar.gz)"),
+            ReadError::GzipNotTar => f.write_str(
+                "a gzip file, but not of a tar archive: a sysupgrade backup is the .tar.gz that \
+                 `sysupgrade -b FILE` writes",
+            ),
             ReadError::UnknownCompression => {
                 f.write_str("gzip file uses an unknown compression method")
             }

@@ -72,8 +72,11 @@ impl RootDir {
     /// rather than an audit of nothing.
     pub fn open(root: &Path) -> Result<RootDir, ReadError> {
         if !root.is_dir() {
-            return Err(ReadError::NotADirectory {
-                path: root.to_path_buf(),
+            let path = root.to_path_buf();
+            return Err(if looks_like_backup(root) {
+                ReadError::BackupGivenAsRoot { path }
+            } else {
+                ReadError::NotADirectory { path }
             });
         }
         if !root.join("etc").is_dir() {
@@ -152,6 +155,18 @@ impl RouterFiles for RootDir {
     fn describe(&self) -> String {
         format!("root directory {}", self.root.display())
     }
+}
+
+/// A file named like a backup archive, or starting with gzip's magic bytes.
+fn looks_like_backup(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        return true;
+    }
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| magic == [0x1f, 0x8b])
 }
 
 /// A backup archive held in memory.
