@@ -8,6 +8,7 @@
 //! development laptops do), and every camera answering RTSP on 554 (most wired IP cameras and
 //! recorders do; battery and cloud-only cameras do not). They are what-ifs, not observations,
 //! and are reported as such.
+#![cfg(feature = "lan-probe")]
 use camguard::facts::classify::{classify, Evidence};
 use camguard::lan::{DeviceClass, ProbeReport, ANSWERS_ON};
 use camguard::mac::Mac;

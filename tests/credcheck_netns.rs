@@ -11,6 +11,7 @@
 //!
 //! Root only (namespaces); CI runs as root. Needs `ip` (iproute2) and the packages
 //! scripts/setup installs.
+#![cfg(feature = "lan-probe")]
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,6 +1,7 @@
 //! Inputs the fuzz targets (fuzz/, scripts/fuzz) found to break a property, kept as tests so the
 //! fix stays. Each input lives in tests/fixtures/fuzz/.
 use camguard::audit::Subject;
+#[cfg(feature = "lan-probe")]
 use camguard::probe::scan::interpret;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
@@ -65,6 +66,7 @@ fn uci_nul_inside_open_quotes_keeps_the_buffer_near_the_file_size() {
 
 /// A camera's `WWW-Authenticate` header with NULs in it: the scheme of the second challenge
 /// starts inside them, and the auth list reaches ubus, the state file and LuCI.
+#[cfg(feature = "lan-probe")]
 #[test]
 fn probe_cleans_an_auth_scheme_made_of_device_bytes() {
     let reply = fixture("probe-reply-nul-in-auth-scheme.http");

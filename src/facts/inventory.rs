@@ -254,7 +254,10 @@ fn push_port(ports: &mut Vec<(u16, &'static str)>, port: u16, how: &'static str)
 mod tests {
     use super::*;
     use crate::formats::dhcp::DhcpLease;
-    use crate::lan::{DeviceClass, LanObservations, NeighState, Neighbour, ProbeReport};
+    #[cfg(feature = "lan-probe")]
+    use crate::lan::{DeviceClass, ProbeReport};
+    use crate::lan::{LanObservations, NeighState, Neighbour};
+    #[cfg(feature = "lan-probe")]
     use crate::probe::scan::interpret;
     use crate::snapshot::Policy;
 
@@ -317,6 +320,7 @@ mod tests {
         assert_eq!(bare.devices[0].mac, None);
     }
 
+    #[cfg(feature = "lan-probe")]
     #[test]
     fn probe_replies_are_classification_evidence() {
         let mut snap = Snapshot::new(NOW, "test");
