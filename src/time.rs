@@ -30,6 +30,25 @@ pub fn datetime(unix: u64) -> String {
     )
 }
 
+/// The clock, read where a stage starts (the read stage stamps the snapshot with it); the
+/// pure stages take their time from the snapshot instead.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// "40 seconds", "12 minutes", "5 hours", "3 days": a span of seconds in the largest unit
+/// that keeps it readable.
+pub fn duration_words(secs: u64) -> String {
+    match secs {
+        0..=119 => format!("{secs} seconds"),
+        120..=7199 => format!("{} minutes", secs / 60),
+        7200..=172_799 => format!("{} hours", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,12 +59,12 @@ mod tests {
         assert_eq!(date(951_782_400), "2000-02-29");
         assert_eq!(datetime(1_795_626_000), "2026-11-25 17:00 UTC");
     }
-}
 
-/// The clock, read where a stage starts (the read stage stamps the snapshot with it); the
-/// pure stages take their time from the snapshot instead.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    #[test]
+    fn spans_in_words() {
+        assert_eq!(duration_words(59), "59 seconds");
+        assert_eq!(duration_words(600), "10 minutes");
+        assert_eq!(duration_words(3 * 3600), "3 hours");
+        assert_eq!(duration_words(3 * 86_400), "3 days");
+    }
 }

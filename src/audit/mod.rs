@@ -24,7 +24,7 @@ use crate::facts::Inventory;
 use crate::lan::Device;
 use crate::mac::Mac;
 use crate::ports::Protocol;
-use crate::snapshot::{Problem, Snapshot};
+use crate::snapshot::{Coverage, Problem, Snapshot};
 
 /// How bad a finding is. Ordered: `Critical` is the greatest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -166,6 +166,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// What could not be read (bad lease lines, unreadable files).
     pub problems: Vec<Problem>,
+    /// Every source the read stage looked at and how that went. When not `complete`, the score
+    /// leaves out what could not be read and must not be taken for "clean".
+    pub coverage: Coverage,
 }
 
 impl Report {
@@ -371,6 +374,7 @@ pub fn audit_with(ctx: &Facts) -> Report {
         counts,
         findings,
         problems: snap.problems.clone(),
+        coverage: snap.coverage(),
     }
 }
 
@@ -389,11 +393,5 @@ pub(crate) fn expiry_words(expires: u64, now: u64) -> String {
     if expires <= now {
         return "has expired".into();
     }
-    let left = expires - now;
-    match left {
-        0..=119 => format!("expires in {left} seconds"),
-        120..=7199 => format!("expires in {} minutes", left / 60),
-        7200..=172_799 => format!("expires in {} hours", left / 3600),
-        _ => format!("expires in {} days", left / 86_400),
-    }
+    format!("expires in {}", crate::time::duration_words(expires - now))
 }

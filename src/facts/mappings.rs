@@ -18,7 +18,11 @@ pub fn upnp_active(snap: &Snapshot) -> bool {
         return true;
     }
     let Some(cfg) = &snap.upnp.config else {
-        return false;
+        // A config libuci cannot parse says nothing either way: what the lease file holds is
+        // still what miniupnpd replays, unless it is known not to run.
+        return snap.config_unreadable("upnpd")
+            && svc.running != Some(false)
+            && svc.installed != Some(false);
     };
     cfg.enabled
         && cfg.serves_anything()

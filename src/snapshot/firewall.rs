@@ -16,6 +16,8 @@ pub struct Firewall {
     pub forwardings: Vec<Forwarding>,
     pub redirects: Vec<Redirect>,
     pub rules: Vec<Rule>,
+    /// Paths of enabled `config include` sections: scripts or nft snippets fw4 loads.
+    pub includes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -282,12 +284,18 @@ impl Firewall {
             .enumerate()
             .map(|(i, s)| rule(s, i))
             .collect();
+        let includes = package
+            .sections_of_type("include")
+            .filter(|s| s.get_str("enabled").and_then(fw4_bool).unwrap_or(true))
+            .filter_map(|s| s.get_str("path").map(str::to_owned))
+            .collect();
         Firewall {
             defaults,
             zones,
             forwardings,
             redirects,
             rules,
+            includes,
         }
     }
 

@@ -3,6 +3,7 @@
 //! Two sources fill it — offline ([`crate::source::offline`]: a root directory or a backup) and
 //! live (ubus) — through the same `set_config`/`add_*` methods, so audit and plan cannot tell
 //! them apart. Nothing here does I/O.
+pub mod coverage;
 pub mod firewall;
 pub mod network;
 pub mod policy;
@@ -23,6 +24,7 @@ pub use system::{Release, RootPassword, System};
 pub use upnpd::UpnpConfig;
 pub use wireless::Wireless;
 
+pub use coverage::{Coverage, Source, SourceState};
 pub use policy::{Policy, PolicyError};
 
 use crate::formats::dhcp::DhcpLease;
@@ -70,6 +72,10 @@ pub struct Snapshot {
     pub policy_file: Option<Result<Policy, PolicyError>>,
     /// Everything that could not be read, so that nothing is silently assumed.
     pub problems: Vec<Problem>,
+    /// Every source the read stage looked at, and how that went.
+    pub sources: Vec<Source>,
+    /// The newest modification time among the router files read, where the source knows it.
+    pub newest_file: Option<u64>,
     /// What the live daemon observed on the LAN (neighbours, probes, first/last seen, the
     /// default-password check's state); empty offline.
     #[serde(skip)]
@@ -166,6 +172,36 @@ impl Snapshot {
         match &self.policy_file {
             Some(parsed) => parsed.as_ref(),
             None => Ok(&SHIPPED),
+        }
+    }
+
+    /// Records how reading one source went.
+    pub fn record(
+        &mut self,
+        what: &'static str,
+        path: impl Into<String>,
+        state: SourceState,
+        detail: Option<String>,
+    ) {
+        self.sources.push(Source {
+            what,
+            path: path.into(),
+            state,
+            detail,
+        });
+    }
+
+    /// Whether every source the audit needs was read whole.
+    pub fn coverage_complete(&self) -> bool {
+        !self.sources.iter().any(|s| s.state.leaves_a_gap())
+    }
+
+    /// The report's coverage.
+    pub fn coverage(&self) -> Coverage {
+        Coverage {
+            complete: self.coverage_complete(),
+            newest_file: self.newest_file,
+            sources: self.sources.clone(),
         }
     }
 

@@ -50,9 +50,16 @@ impl Release {
 }
 
 /// A non-empty value of `key`.
+/// A value still holding a build-time placeholder (`%V`: base-files' template, not a built
+/// image) says nothing.
 fn lookup(vars: &[(String, String)], key: &str) -> Option<String> {
+    let placeholder = |v: &str| {
+        v.as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'%' && w[1].is_ascii_alphabetic())
+    };
     vars.iter()
-        .find(|(k, v)| k == key && !v.is_empty())
+        .find(|(k, v)| k == key && !v.is_empty() && !placeholder(v))
         .map(|(_, v)| v.clone())
 }
 

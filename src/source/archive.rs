@@ -16,6 +16,8 @@ pub const MAX_UNCOMPRESSED: usize = 64 << 20;
 pub struct Archive {
     pub files: BTreeMap<String, Vec<u8>>,
     pub symlinks: BTreeMap<String, String>,
+    /// Each file's modification time as the tar header gives it (Unix time).
+    pub modified: BTreeMap<String, u64>,
 }
 
 /// Reads a `.tar.gz` (or a plain `.tar`) backup.
@@ -109,7 +111,11 @@ pub fn read_tar(data: &[u8]) -> Result<Archive, ReadError> {
         let name = long_name.take().unwrap_or_else(|| header_name(header));
         match header[156] {
             b'0' | 0 | b'7' => {
-                archive.files.insert(normalise(&name), body.to_vec());
+                let name = normalise(&name);
+                if let Some(mtime) = octal(&header[136..148]) {
+                    archive.modified.insert(name.clone(), mtime as u64);
+                }
+                archive.files.insert(name, body.to_vec());
             }
             b'2' => {
                 archive

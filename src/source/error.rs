@@ -133,3 +133,26 @@ impl fmt::Display for ReadError {
 
 // No `source()`: the messages already carry the I/O error's words.
 impl std::error::Error for ReadError {}
+
+/// Why one router file could not be read.
+#[derive(Debug)]
+pub enum FileError {
+    /// Symbolic links that lead back to themselves.
+    LinkLoop,
+    /// A FIFO, socket or device where a file should be: refused without opening it, since
+    /// reading one could wait forever.
+    NotRegular(&'static str),
+    Io(io::Error),
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::LinkLoop => f.write_str("its symbolic links loop"),
+            FileError::NotRegular(kind) => write!(f, "not a regular file but {kind}"),
+            FileError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for FileError {}

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::offline::{add_nft, read_state_files};
+use super::offline::{add_nft, config_what, read_state_files, LIVE_RULESET, REQUIRED_CONFIGS};
 use super::{ReadError, RouterFiles};
 use crate::bus::{status, Bus, BusError};
 use crate::formats::uci::Package;
 use crate::lan::ProbeReport;
 use crate::snapshot::network::WanStatus;
-use crate::snapshot::{HostHint, Release, ServiceState, Snapshot, CONFIGS};
+use crate::snapshot::{HostHint, Release, ServiceState, Snapshot, SourceState, CONFIGS};
 use crate::text::lan_text;
 
 /// Where the ruleset in effect comes from.
@@ -28,6 +28,9 @@ pub enum NftSource {
     /// Do not read it: the checks that need it are skipped.
     Off,
 }
+
+/// The command the live ruleset comes from.
+const NFT_COMMAND: &str = "nft -j list table inet fw4";
 
 /// How long `nft -j list` may take before it is abandoned.
 const NFT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -45,7 +48,7 @@ pub fn read(
     snap.lan.probes = probes.to_vec();
     read_configs(bus, &mut snap);
     read_system(bus, &mut snap);
-    snap.upnp.service = miniupnpd_service(bus);
+    snap.upnp.service = miniupnpd_service(bus, &mut snap);
     read_wan(bus, &mut snap);
     read_host_hints(bus, &mut snap);
     read_state_files(files, &mut snap);
@@ -53,56 +56,86 @@ pub fn read(
         NftSource::Off => {}
         NftSource::File(path) => match std::fs::read(path) {
             Ok(bytes) => add_nft(&mut snap, path.display().to_string(), &bytes),
-            Err(e) => snap.problem(
-                path.display().to_string(),
-                None,
-                format!("cannot read it: {e}"),
-            ),
+            Err(e) => {
+                let path = path.display().to_string();
+                snap.record(LIVE_RULESET, path.clone(), SourceState::Unreadable, Some(e.to_string()));
+                snap.problem(path, None, format!("cannot read it: {e}"));
+            }
         },
         NftSource::Command => match run_nft() {
-            Ok(Some(bytes)) => add_nft(&mut snap, "nft -j list table inet fw4".into(), &bytes),
-            Ok(None) => {}
-            Err(e) => snap.problem("nft -j list table inet fw4".into(), None, e.to_string()),
+            Ok(Some(bytes)) => add_nft(&mut snap, NFT_COMMAND.into(), &bytes),
+            // No nft or no fw4 table: an iptables router, nothing camguard can read there.
+            Ok(None) => snap.record(LIVE_RULESET, NFT_COMMAND, SourceState::Absent, None),
+            Err(e) => {
+                snap.record(LIVE_RULESET, NFT_COMMAND, SourceState::Unreadable, Some(e.to_string()));
+                snap.problem(NFT_COMMAND.into(), None, e.to_string());
+            }
         },
     }
     snap
 }
 
+/// The ubus objects a live audit reads: when one of them appears on the bus after an audit
+/// that could not read it (rpcd starting after camguard), the daemon audits again.
+pub const OBJECTS_READ: &[&str] = &["uci", "rc", "service", "system", "network.interface", "luci-rpc"];
+
 /// `uci configs` tells a config that is absent from one libuci cannot parse (rpcd answers
-/// `get` with NOT_FOUND for both).
+/// `get` with NOT_FOUND for both). Without it — rpcd not (yet) running — nothing is known about
+/// any config, and the coverage says so rather than taking every config as absent.
 fn read_configs(bus: &mut dyn Bus, snap: &mut Snapshot) {
-    let known: Option<Vec<String>> = bus.call("uci", "configs", &json!({})).ok().and_then(|v| {
-        v.get("configs")?.as_array().map(|a| {
-            a.iter()
-                .filter_map(|c| c.as_str().map(str::to_owned))
-                .collect()
-        })
-    });
+    let known: Vec<String> = match bus.call("uci", "configs", &json!({})) {
+        Ok(v) => v
+            .get("configs")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+        Err(e) => {
+            let detail = format!("rpcd's uci object did not answer ({e}): is rpcd running?");
+            for name in CONFIGS {
+                let path = format!("/etc/config/{name}");
+                snap.record(config_what(name), path, SourceState::Unreadable, Some(detail.clone()));
+            }
+            snap.problem("ubus call uci configs".into(), None, detail);
+            return;
+        }
+    };
     for name in CONFIGS {
+        let what = config_what(name);
+        let path = format!("/etc/config/{name}");
         let source = format!("ubus call uci get {{\"config\":\"{name}\"}}");
         match bus.call("uci", "get", &json!({ "config": name })) {
             Ok(reply) => match Package::from_rpcd(name, &reply) {
-                Ok(package) => snap.set_config(package),
-                Err(e) => snap.config_problem(name, source, None, e.to_string()),
-            },
-            Err(BusError::Status(status::NOT_FOUND)) => {
-                if known.as_ref().is_some_and(|k| k.iter().any(|c| c == name)) {
-                    snap.config_problem(
-                        name,
-                        source,
-                        None,
-                        "libuci cannot load it (a syntax error?); camguard did not audit this config and will not change it"
-                            .into(),
-                    );
+                Ok(package) => {
+                    snap.record(what, path, SourceState::Read, None);
+                    snap.set_config(package);
                 }
+                Err(e) => {
+                    snap.record(what, path, SourceState::Unreadable, Some(e.to_string()));
+                    snap.config_problem(name, source, None, e.to_string());
+                }
+            },
+            Err(BusError::Status(status::NOT_FOUND)) if known.iter().any(|c| c == name) => {
+                let message = "libuci cannot load it (a syntax error?); camguard did not audit this config and will not change it";
+                snap.record(what, path, SourceState::Unreadable, Some(message.into()));
+                snap.config_problem(name, source, None, message.into());
             }
-            Err(e) => snap.config_problem(name, source, None, format!("could not be read: {e}")),
+            Err(BusError::Status(status::NOT_FOUND)) if REQUIRED_CONFIGS.contains(name) => {
+                let detail = "rpcd does not know it, though every OpenWrt router has it";
+                snap.record(what, path, SourceState::Unreadable, Some(detail.into()));
+            }
+            Err(BusError::Status(status::NOT_FOUND)) => {
+                snap.record(what, path, SourceState::Absent, None);
+            }
+            Err(e) => {
+                snap.record(what, path, SourceState::Unreadable, Some(e.to_string()));
+                snap.config_problem(name, source, None, format!("could not be read: {e}"));
+            }
         }
     }
 }
 
 fn read_system(bus: &mut dyn Bus, snap: &mut Snapshot) {
-    let Ok(board) = bus.call("system", "board", &json!({})) else {
+    let Some(board) = call(bus, snap, "board and release", "system", "board", Needed::Yes) else {
         return;
     };
     let text = |v: &Value, k: &str| {
@@ -129,9 +162,10 @@ fn read_system(bus: &mut dyn Bus, snap: &mut Snapshot) {
 }
 
 /// rc knows whether the init script exists and is enabled; procd whether an instance runs.
-fn miniupnpd_service(bus: &mut dyn Bus) -> ServiceState {
+fn miniupnpd_service(bus: &mut dyn Bus, snap: &mut Snapshot) -> ServiceState {
     let mut state = ServiceState::default();
-    if let Ok(rc) = bus.call("rc", "list", &json!({ "name": "miniupnpd" })) {
+    let what = "init scripts";
+    if let Some(rc) = call_with(bus, snap, what, "rc", "list", json!({ "name": "miniupnpd" }), Needed::Yes) {
         match rc.get("miniupnpd") {
             Some(entry) => {
                 state.installed = Some(true);
@@ -140,7 +174,8 @@ fn miniupnpd_service(bus: &mut dyn Bus) -> ServiceState {
             None => state.installed = Some(false),
         }
     }
-    if let Ok(list) = bus.call("service", "list", &json!({ "name": "miniupnpd" })) {
+    let what = "running services";
+    if let Some(list) = call_with(bus, snap, what, "service", "list", json!({ "name": "miniupnpd" }), Needed::Yes) {
         let running = list
             .get("miniupnpd")
             .and_then(|s| s.get("instances"))
@@ -158,7 +193,8 @@ fn miniupnpd_service(bus: &mut dyn Bus) -> ServiceState {
 /// The WAN the way OpenWrt's network_find_wan finds it: the first interface (not loopback)
 /// with a default route in the main table (openwrt-facts §4.7).
 fn read_wan(bus: &mut dyn Bus, snap: &mut Snapshot) {
-    let Ok(dump) = bus.call("network.interface", "dump", &json!({})) else {
+    let Some(dump) = call(bus, snap, "interface status", "network.interface", "dump", Needed::Yes)
+    else {
         return;
     };
     let Some(interfaces) = dump.get("interface").and_then(Value::as_array) else {
@@ -198,10 +234,57 @@ fn read_wan(bus: &mut dyn Bus, snap: &mut Snapshot) {
     }
 }
 
+/// Whether a live audit misses something when an object does not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needed {
+    Yes,
+    /// Its object is missing on routers without an optional package.
+    No,
+}
+
+fn call(
+    bus: &mut dyn Bus,
+    snap: &mut Snapshot,
+    what: &'static str,
+    object: &str,
+    method: &str,
+    needed: Needed,
+) -> Option<Value> {
+    call_with(bus, snap, what, object, method, json!({}), needed)
+}
+
+/// One ubus call, recorded in the coverage with how it went.
+fn call_with(
+    bus: &mut dyn Bus,
+    snap: &mut Snapshot,
+    what: &'static str,
+    object: &str,
+    method: &str,
+    args: Value,
+    needed: Needed,
+) -> Option<Value> {
+    let path = format!("ubus call {object} {method}");
+    match bus.call(object, method, &args) {
+        Ok(reply) => {
+            snap.record(what, path, SourceState::Read, None);
+            Some(reply)
+        }
+        Err(BusError::Status(status::NOT_FOUND)) if needed == Needed::No => {
+            snap.record(what, path, SourceState::Absent, None);
+            None
+        }
+        Err(e) => {
+            snap.record(what, path, SourceState::Unreadable, Some(e.to_string()));
+            None
+        }
+    }
+}
+
 /// luci-rpc getHostHints, in both shapes: `ipaddrs`/`ip6addrs` arrays (since 2021) and the
 /// older single `ipv4`/`ipv6` keys. Names come from DHCP clients and reverse DNS: cleaned.
 fn read_host_hints(bus: &mut dyn Bus, snap: &mut Snapshot) {
-    let Ok(hints) = bus.call("luci-rpc", "getHostHints", &json!({})) else {
+    // luci-rpc comes with LuCI: a router without LuCI has no host hints, and that is normal.
+    let Some(hints) = call(bus, snap, "host hints", "luci-rpc", "getHostHints", Needed::No) else {
         return;
     };
     let Some(hints) = hints.as_object() else {

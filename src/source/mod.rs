@@ -8,19 +8,33 @@ pub mod live;
 pub mod offline;
 
 pub use self::archive::Archive;
-pub use self::error::ReadError;
+pub use self::error::{FileError, ReadError};
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 /// Largest single file read from a snapshot (a lease file with 10,000 mappings is ~600 KB).
+/// A longer one is read up to here and reported as truncated, never dropped.
 pub const MAX_FILE: u64 = 16 << 20;
+
+/// What reading one router file found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRead {
+    /// Not there: on a router that is normal for most files (no miniupnpd, no leases yet).
+    Absent,
+    Whole(Vec<u8>),
+    /// Longer than [`MAX_FILE`]: its first bytes up to the last whole line, and its size.
+    Truncated { bytes: Vec<u8>, size: u64 },
+}
 
 /// Read access to a router's files by their absolute path on the router (`/etc/config/dhcp`).
 pub trait RouterFiles {
-    /// `Ok(None)` when the file does not exist: on a router that is normal (no miniupnpd).
-    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>>;
+    /// The file's bytes, bounded. A FIFO, device or socket is refused without being opened,
+    /// so a snapshot cannot make the audit wait forever.
+    fn read(&self, path: &str) -> Result<FileRead, FileError>;
+    /// Unix time the file was last written, where the source knows it.
+    fn modified(&self, path: &str) -> Option<u64>;
     /// Whether a file or directory exists at this path.
     fn exists(&self, path: &str) -> bool;
     /// Entry names of a directory (empty when absent).
@@ -33,6 +47,14 @@ pub trait RouterFiles {
 /// would (OpenWrt links /var to /tmp) but never leaving the snapshot: an absolute link target
 /// is taken relative to the snapshot root and `..` stops at the root.
 fn resolve(path: &str, link_target: impl Fn(&str) -> Option<String>) -> Option<String> {
+    resolve_within(path, link_target).ok()
+}
+
+/// [`resolve`], telling a loop of links apart.
+fn resolve_within(
+    path: &str,
+    link_target: impl Fn(&str) -> Option<String>,
+) -> Result<String, FileError> {
     let mut pending: Vec<String> = path.split('/').rev().map(str::to_owned).collect();
     let mut resolved: Vec<String> = Vec::new();
     let mut hops = 0;
@@ -50,7 +72,7 @@ fn resolve(path: &str, link_target: impl Fn(&str) -> Option<String>) -> Option<S
         if let Some(target) = link_target(&joined) {
             hops += 1;
             if hops > 32 {
-                return None;
+                return Err(FileError::LinkLoop);
             }
             resolved.pop();
             if target.starts_with('/') {
@@ -59,7 +81,19 @@ fn resolve(path: &str, link_target: impl Fn(&str) -> Option<String>) -> Option<S
             pending.extend(target.split('/').rev().map(str::to_owned));
         }
     }
-    Some(resolved.join("/"))
+    Ok(resolved.join("/"))
+}
+
+/// Bytes read up to [`MAX_FILE`]: the whole file, or its lines up to the bound.
+fn bounded(mut bytes: Vec<u8>, size: u64) -> FileRead {
+    if bytes.len() as u64 <= MAX_FILE {
+        return FileRead::Whole(bytes);
+    }
+    bytes.truncate(MAX_FILE as usize);
+    // Line-oriented files lose a partial last line rather than misread half of it.
+    let whole_lines = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    bytes.truncate(whole_lines);
+    FileRead::Truncated { bytes, size }
 }
 
 /// A directory laid out like a router's root file system.
@@ -95,7 +129,11 @@ impl RootDir {
 
     /// The host path of a router path, symbolic links resolved inside the root.
     pub fn host_path(&self, router_path: &str) -> Option<PathBuf> {
-        let rel = resolve(router_path, |p| {
+        self.resolve_host(router_path).ok()
+    }
+
+    fn resolve_host(&self, router_path: &str) -> Result<PathBuf, FileError> {
+        let rel = resolve_within(router_path, |p| {
             let host = self.root.join(p);
             let meta = std::fs::symlink_metadata(&host).ok()?;
             if !meta.file_type().is_symlink() {
@@ -105,32 +143,48 @@ impl RootDir {
                 .ok()
                 .map(|t| t.to_string_lossy().into_owned())
         })?;
-        Some(self.root.join(rel))
+        Ok(self.root.join(rel))
     }
 }
 
 impl RouterFiles for RootDir {
-    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
-        let Some(host) = self.host_path(path) else {
-            return Ok(None);
+    fn read(&self, path: &str) -> Result<FileRead, FileError> {
+        use std::io::Read;
+        use std::os::unix::fs::FileTypeExt;
+        let host = self.resolve_host(path)?;
+        let meta = match std::fs::metadata(&host) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FileRead::Absent),
+            Err(e) => return Err(FileError::Io(e)),
+            Ok(m) => m,
         };
-        match std::fs::metadata(&host) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-            Ok(m) if m.is_dir() => return Ok(None),
-            Ok(m) if m.len() > MAX_FILE => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("larger than {MAX_FILE} bytes"),
-                ))
-            }
-            Ok(_) => {}
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            return Ok(FileRead::Absent);
         }
-        match std::fs::read(&host) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+        if !kind.is_file() {
+            return Err(FileError::NotRegular(if kind.is_fifo() {
+                "a FIFO"
+            } else if kind.is_socket() {
+                "a socket"
+            } else {
+                "a device"
+            }));
         }
+        let mut bytes = Vec::new();
+        match std::fs::File::open(&host) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FileRead::Absent),
+            Err(e) => return Err(FileError::Io(e)),
+            Ok(f) => f.take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(FileError::Io)?,
+        };
+        Ok(bounded(bytes, meta.len()))
+    }
+
+    fn modified(&self, path: &str) -> Option<u64> {
+        let modified = std::fs::metadata(self.host_path(path)?).ok()?.modified().ok()?;
+        modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs())
     }
 
     fn exists(&self, path: &str) -> bool {
@@ -193,8 +247,16 @@ impl ArchiveFiles {
 }
 
 impl RouterFiles for ArchiveFiles {
-    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
-        Ok(self.key(path).and_then(|k| self.files().get(&k).cloned()))
+    fn read(&self, path: &str) -> Result<FileRead, FileError> {
+        let key = resolve_within(path, |p| self.archive.symlinks.get(p).cloned())?;
+        Ok(match self.files().get(&key) {
+            Some(bytes) => bounded(bytes.clone(), bytes.len() as u64),
+            None => FileRead::Absent,
+        })
+    }
+
+    fn modified(&self, path: &str) -> Option<u64> {
+        self.archive.modified.get(&self.key(path)?).copied()
     }
 
     fn exists(&self, path: &str) -> bool {

@@ -1,13 +1,14 @@
 //! Offline snapshots: a router's files (root directory or backup) into a [`Snapshot`].
 //!
 //! Missing files are normal (no miniupnpd, no leases yet) and simply leave their part empty;
-//! unreadable or malformed ones become [`crate::snapshot::Problem`]s. Nothing here fails
-//! except reading the snapshot container itself.
-use super::RouterFiles;
+//! unreadable or malformed ones become [`crate::snapshot::Problem`]s. Every file looked at is
+//! recorded in the snapshot's coverage with how that went. Nothing here fails except reading
+//! the snapshot container itself.
+use super::{FileRead, RouterFiles};
 use crate::formats::{dhcp, leases, neighbours, nft, uci};
 use crate::lan::{self, CredState, ProbeReport};
 use crate::snapshot::{Release, RootPassword};
-use crate::snapshot::{ServiceState, Snapshot, CONFIGS};
+use crate::snapshot::{ServiceState, Snapshot, SourceState, CONFIGS};
 
 /// Where an offline root may carry the router's `nft -j list ruleset` output.
 pub const NFT_DUMP_PATH: &str = "/nft-ruleset.json";
@@ -30,20 +31,80 @@ pub fn read(
     read_state_files(files, &mut snap);
 
     let nft_json = nft_json.or_else(|| {
-        read_file(files, &mut snap, NFT_DUMP_PATH).map(|b| (NFT_DUMP_PATH.to_owned(), b))
+        read_file(files, &mut snap, LIVE_RULESET, NFT_DUMP_PATH, Freshness::Runtime)
+            .map(|b| (NFT_DUMP_PATH.to_owned(), b))
     });
     if let Some((source, bytes)) = nft_json {
         add_nft(&mut snap, source, &bytes);
     }
+    read_includes(files, &mut snap);
     snap
 }
+
+/// What the coverage calls the `nft -j` dump.
+pub(crate) const LIVE_RULESET: &str = "live firewall ruleset";
 
 /// Takes in an `nft -j` dump, or records why it could not be read.
 pub(crate) fn add_nft(snap: &mut Snapshot, source: String, bytes: &[u8]) {
     match nft::parse_ruleset(bytes) {
-        Ok(ruleset) => snap.nft = Some(ruleset),
-        Err(e) => snap.problem(source, None, e.to_string()),
+        Ok(ruleset) => {
+            snap.nft = Some(ruleset);
+            snap.record(LIVE_RULESET, source, SourceState::Read, None);
+        }
+        Err(e) => {
+            snap.record(LIVE_RULESET, source.clone(), SourceState::Unreadable, Some(e.to_string()));
+            snap.problem(source, None, e.to_string());
+        }
     }
+}
+
+/// Firewall rules from outside /etc/config/firewall: `config include` scripts, the legacy
+/// /etc/firewall.user and fw4's nft snippets in /etc/nftables.d. camguard reads only the
+/// configs, so with no live ruleset to show their effect, they are listed as not audited.
+fn read_includes(files: &dyn RouterFiles, snap: &mut Snapshot) {
+    let mut candidates: Vec<String> = snap
+        .firewall
+        .as_ref()
+        .map(|fw| fw.includes.clone())
+        .unwrap_or_default();
+    candidates.push("/etc/firewall.user".to_owned());
+    candidates.extend(
+        files
+            .list("/etc/nftables.d")
+            .into_iter()
+            .filter(|n| n.ends_with(".nft"))
+            .map(|n| format!("/etc/nftables.d/{n}")),
+    );
+    candidates.sort();
+    candidates.dedup();
+    for path in candidates {
+        // Shipped files are comments only; only one with a rule in it opens anything.
+        let has_rules = match files.read(&path) {
+            Ok(FileRead::Whole(bytes) | FileRead::Truncated { bytes, .. }) => has_a_rule(&bytes),
+            Ok(FileRead::Absent) | Err(_) => false,
+        };
+        if !has_rules {
+            continue;
+        }
+        let (state, detail) = if snap.nft.is_some() {
+            (SourceState::Read, "its rules are in the live ruleset camguard read")
+        } else {
+            (
+                SourceState::Unsupported,
+                "not audited: camguard reads firewall configs, not include scripts or nft snippets; \
+                 give it the live ruleset (--nft) to see what they open",
+            )
+        };
+        snap.record("firewall include", path, state, Some(detail.to_owned()));
+    }
+}
+
+/// Whether a script or nft snippet holds more than comments and blank lines.
+fn has_a_rule(bytes: &[u8]) -> bool {
+    bytes
+        .split(|b| *b == b'\n')
+        .map(|l| l.trim_ascii())
+        .any(|l| !l.is_empty() && !l.starts_with(b"#"))
 }
 
 /// The router's own state files, read the same way offline and live (the daemon runs on the
@@ -51,31 +112,37 @@ pub(crate) fn add_nft(snap: &mut Snapshot, source: String, bytes: &[u8]) {
 /// UPnP and DHCP lease files named by the configs already in `snap`.
 pub(crate) fn read_state_files(files: &dyn RouterFiles, snap: &mut Snapshot) {
     if snap.system.release.is_none() {
-        snap.system.release = read_text(files, snap, "/etc/openwrt_release")
-            .and_then(|t| Release::from_openwrt_release(&t))
-            .or_else(|| {
-                read_text(files, snap, "/usr/lib/os-release")
-                    .and_then(|t| Release::from_os_release(&t))
-            });
+        let release = "OpenWrt release";
+        snap.system.release =
+            read_text(files, snap, release, "/etc/openwrt_release", Freshness::Config)
+                .and_then(|t| Release::from_openwrt_release(&t))
+                .or_else(|| {
+                    read_text(files, snap, release, "/usr/lib/os-release", Freshness::Config)
+                        .and_then(|t| Release::from_os_release(&t))
+                });
     }
     snap.system.root_password =
-        read_text(files, snap, "/etc/shadow").and_then(|t| RootPassword::from_shadow(&t));
+        read_text(files, snap, "root account", "/etc/shadow", Freshness::Config)
+            .and_then(|t| RootPassword::from_shadow(&t));
     if snap.system.model.is_none() {
         snap.system.model =
-            read_text(files, snap, "/tmp/sysinfo/model").map(|m| m.trim().to_owned());
+            read_text(files, snap, "board name", "/tmp/sysinfo/model", Freshness::Config)
+                .map(|m| m.trim().to_owned());
     }
     let (leases, leases6) = snap.upnp_lease_paths();
-    if let Some(bytes) = read_file(files, snap, &leases) {
+    if let Some(bytes) = read_file(files, snap, "UPnP lease file", &leases, Freshness::Runtime) {
         snap.add_upnp_leases(&leases, leases::parse_leases(&bytes));
     }
-    if let Some(bytes) = read_file(files, snap, &leases6) {
+    if let Some(bytes) =
+        read_file(files, snap, "UPnP IPv6 pinhole file", &leases6, Freshness::Runtime)
+    {
         snap.add_upnp_pinholes(&leases6, leases::parse_leases6(&bytes));
     }
     let (dnsmasq, odhcpd) = snap.dhcp_lease_paths();
-    if let Some(bytes) = read_file(files, snap, &dnsmasq) {
+    if let Some(bytes) = read_file(files, snap, "DHCP leases", &dnsmasq, Freshness::Runtime) {
         snap.add_dhcp_leases(&dnsmasq, dhcp::parse_dnsmasq_leases(&bytes));
     }
-    if let Some(bytes) = read_file(files, snap, &odhcpd) {
+    if let Some(bytes) = read_file(files, snap, "DHCPv6 leases", &odhcpd, Freshness::Runtime) {
         snap.add_dhcp_leases(&odhcpd, dhcp::parse_odhcpd_leases(&bytes));
     }
     read_lan(files, snap);
@@ -90,13 +157,14 @@ pub const CREDCHECK_FILE: &str = "/etc/camguard/credcheck.json";
 /// (devices without a lease), its own record of when each device was first and last seen, and,
 /// when the password check is on, what that check found.
 fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
-    if let Some(arp) = read_file(files, snap, "/proc/net/arp") {
+    let arp = read_file(files, snap, "neighbour table", "/proc/net/arp", Freshness::Runtime);
+    if let Some(arp) = arp {
         let lan_devices = snap.lan_devices();
         let neighbours =
             neighbours::on_interfaces(neighbours::parse_proc_net_arp(&arp), &lan_devices);
         snap.lan.neighbours = neighbours;
     }
-    if let Some(bytes) = read_file(files, snap, SEEN_FILE) {
+    if let Some(bytes) = read_file(files, snap, "seen devices", SEEN_FILE, Freshness::Config) {
         match lan::seen::parse(&bytes) {
             Ok(records) => snap.lan.seen = records,
             Err(e) => snap.problem(
@@ -107,7 +175,9 @@ fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
         }
     }
     if snap.policy().is_ok_and(|p| p.credential_check) {
-        snap.lan.credentials = match read_file(files, snap, CREDCHECK_FILE) {
+        let what = "password check's record";
+        snap.lan.credentials = match read_file(files, snap, what, CREDCHECK_FILE, Freshness::Config)
+        {
             None => Some(CredState::default()),
             Some(bytes) => match CredState::parse(&bytes) {
                 Ok(state) => Some(state),
@@ -133,37 +203,139 @@ fn read_config(files: &dyn RouterFiles, snap: &mut Snapshot, name: &str) {
     } else {
         format!("/etc/config/{name}")
     };
+    let what = config_what(name);
     let bytes = match files.read(&path) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return,
-        Err(e) => return snap.config_problem(name, path, None, format!("cannot read it: {e}")),
+        Ok(FileRead::Whole(bytes)) => bytes,
+        Ok(FileRead::Absent) if REQUIRED_CONFIGS.contains(&name) => {
+            let detail = "missing, though every OpenWrt router has it: this is not a whole router's snapshot";
+            snap.record(what, path, SourceState::Unreadable, Some(detail.into()));
+            return;
+        }
+        Ok(FileRead::Absent) => return snap.record(what, path, SourceState::Absent, None),
+        // A config cut short cannot be parsed as what libuci reads: it is not audited.
+        Ok(FileRead::Truncated { size, .. }) => {
+            let message = format!("{size} bytes, more than a config can be");
+            snap.record(what, path.clone(), SourceState::Unreadable, Some(message.clone()));
+            return snap.config_problem(name, path, None, message);
+        }
+        Err(e) => {
+            snap.record(what, path.clone(), SourceState::Unreadable, Some(e.to_string()));
+            return snap.config_problem(name, path, None, format!("cannot read it: {e}"));
+        }
     };
+    note_time(files, snap, &path);
     match uci::parse(name, &bytes) {
-        Ok(package) => snap.set_config(package),
-        Err(e) => snap.config_problem(
-            name,
-            path,
-            Some(e.line),
-            format!(
+        Ok(package) => {
+            snap.record(what, path, SourceState::Read, None);
+            snap.set_config(package);
+        }
+        Err(e) => {
+            let message = format!(
                 "{}; camguard did not audit this config and will not change it",
                 e.message
-            ),
-        ),
+            );
+            let detail = format!("line {}: {}", e.line, e.message);
+            snap.record(what, path.clone(), SourceState::Unreadable, Some(detail));
+            snap.config_problem(name, path, Some(e.line), message);
+        }
     }
 }
 
-fn read_file(files: &dyn RouterFiles, snap: &mut Snapshot, path: &str) -> Option<Vec<u8>> {
+/// Every OpenWrt router has these (first boot writes them): a snapshot without one is not a
+/// router's whole state, and an audit of it must not call the router clean.
+pub const REQUIRED_CONFIGS: &[&str] = &["firewall"];
+
+/// What the coverage calls a config.
+pub(crate) fn config_what(name: &str) -> &'static str {
+    match name {
+        "firewall" => "firewall config",
+        "upnpd" => "UPnP config",
+        "dhcp" => "DHCP config",
+        "network" => "network config",
+        "wireless" => "Wi-Fi config",
+        "dropbear" => "SSH config",
+        "uhttpd" => "web server config",
+        "system" => "system config",
+        "camguard" => "camguard policy",
+        _ => "config",
+    }
+}
+
+/// Whether a file says what the router does now (leases, the neighbour table, a ruleset dump)
+/// or what it is configured to do: only the first goes stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Freshness {
+    Runtime,
+    Config,
+}
+
+pub use crate::snapshot::coverage::STALE_AFTER;
+
+/// Reads one file and records how that went; returns what can be audited (a truncated file's
+/// leading lines too).
+pub(crate) fn read_file(
+    files: &dyn RouterFiles,
+    snap: &mut Snapshot,
+    what: &'static str,
+    path: &str,
+    freshness: Freshness,
+) -> Option<Vec<u8>> {
     match files.read(path) {
-        Ok(bytes) => bytes,
+        Ok(FileRead::Absent) => {
+            snap.record(what, path, SourceState::Absent, None);
+            None
+        }
+        Ok(FileRead::Whole(bytes)) => {
+            let modified = note_time(files, snap, path);
+            let age = modified.map(|m| snap.taken_at.saturating_sub(m));
+            match age.filter(|a| freshness == Freshness::Runtime && *a > STALE_AFTER) {
+                Some(age) => {
+                    let detail = format!(
+                        "last written {}, {} before the audit's time",
+                        crate::time::datetime(snap.taken_at - age),
+                        crate::time::duration_words(age)
+                    );
+                    snap.record(what, path, SourceState::Stale, Some(detail));
+                }
+                None => snap.record(what, path, SourceState::Read, None),
+            }
+            Some(bytes)
+        }
+        Ok(FileRead::Truncated { bytes, size }) => {
+            note_time(files, snap, path);
+            let detail = format!(
+                "{size} bytes; camguard read the first {} and did not audit the rest",
+                bytes.len()
+            );
+            snap.record(what, path, SourceState::Truncated, Some(detail.clone()));
+            snap.problem(path.to_owned(), None, detail);
+            Some(bytes)
+        }
         Err(e) => {
+            snap.record(what, path, SourceState::Unreadable, Some(e.to_string()));
             snap.problem(path.to_owned(), None, format!("cannot read it: {e}"));
             None
         }
     }
 }
 
-fn read_text(files: &dyn RouterFiles, snap: &mut Snapshot, path: &str) -> Option<String> {
-    read_file(files, snap, path).map(|b| String::from_utf8_lossy(&b).into_owned())
+/// Keeps the newest file time of the snapshot.
+fn note_time(files: &dyn RouterFiles, snap: &mut Snapshot, path: &str) -> Option<u64> {
+    let modified = files.modified(path);
+    if let Some(m) = modified {
+        snap.newest_file = Some(snap.newest_file.map_or(m, |n| n.max(m)));
+    }
+    modified
+}
+
+fn read_text(
+    files: &dyn RouterFiles,
+    snap: &mut Snapshot,
+    what: &'static str,
+    path: &str,
+    freshness: Freshness,
+) -> Option<String> {
+    read_file(files, snap, what, path, freshness).map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 /// What the files say about miniupnpd; running is unknowable offline.
