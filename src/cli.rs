@@ -11,7 +11,8 @@ use crate::snapshot::Snapshot;
 use crate::source::{self, archive, ArchiveFiles, RootDir};
 use crate::time::unix_now;
 
-/// Exit codes: 0 fine, 1 a finding reached `--fail-on`, 2 usage or unreadable input.
+/// Exit codes: 0 fine, 1 a finding reached `--fail-on` (or the audit was incomplete), 2 usage or
+/// unreadable input.
 pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 
@@ -37,7 +38,8 @@ Audit options:
   --backup FILE        read a sysupgrade backup (.tar.gz) in memory
   --nft FILE           the router's `nft -j list ruleset` output (default: DIR/nft-ruleset.json)
   --json               print JSON (the shape of `ubus call camguard status`) instead of a report
-  --fail-on SEVERITY   exit 1 when a finding is at least this severe (critical|high|medium|low|info)
+  --fail-on SEVERITY   exit 1 when a finding is at least this severe (critical|high|medium|low|info),
+                       or when the audit could not read everything
   --now UNIX_TIME      judge lease expiry and firmware support at this time (default: now)
 
 Daemon and status options:
@@ -49,7 +51,8 @@ Daemon and status options:
                        the default on a router), `off` (the default with --sysroot or --root), or a
                        file holding an `nft -j` dump
 
-Exit status: 0 no finding reached --fail-on, 1 one did, 2 usage error or unreadable input.
+Exit status: 0 no finding reached --fail-on, 1 one did or the audit was incomplete, 2 usage
+error or unreadable input.
 ";
 
 /// What stops a command before it can answer. Every one exits 2 with a line that says what to do.
@@ -373,7 +376,9 @@ fn print_report(report: &serde_json::Value, json: bool, fail_on: Option<Severity
         .flatten()
         .filter_map(|f| f["severity"].as_str().and_then(Severity::parse))
         .max();
-    let failed = fail_on.is_some_and(|threshold| worst.is_some_and(|w| w >= threshold));
+    // An audit that could not read everything cannot promise that nothing reaches the threshold.
+    let incomplete = report["coverage"]["complete"] == serde_json::Value::Bool(false);
+    let failed = fail_on.is_some_and(|threshold| incomplete || worst.is_some_and(|w| w >= threshold));
     if failed {
         EXIT_FINDINGS
     } else {

@@ -109,11 +109,25 @@ pub fn terminal_from_json(report: &Value, style: &Style) -> String {
         "{}",
         terminal_safe(&format!("{name} ({release}), as of {when}"))
     );
+    if let Some(age) = snapshot_age(report) {
+        let _ = writeln!(out, "{}", terminal_safe(&age));
+    }
+    let gaps = coverage_gaps(report);
+    if !gaps.is_empty() {
+        let _ = writeln!(out);
+        let heading = format!(
+            "Incomplete audit: {} — the score below leaves {} out.",
+            gaps.join("; "),
+            if gaps.len() == 1 { "it" } else { "them" }
+        );
+        wrap(&mut out, &terminal_safe(&heading), "");
+    }
     let c = &report["counts"];
+    let score = format!("Score {}/100", num(report, "score"));
     let _ = writeln!(
         out,
         "\n{}  {} critical, {} high, {} medium, {} low, {} info\n",
-        style.bold(&format!("Score {}/100", num(report, "score"))),
+        style.bold(&if gaps.is_empty() { score } else { format!("{score} (incomplete)") }),
         num(c, "critical"),
         num(c, "high"),
         num(c, "medium"),
@@ -122,8 +136,19 @@ pub fn terminal_from_json(report: &Value, style: &Style) -> String {
     );
     let empty = Vec::new();
     let findings = report["findings"].as_array().unwrap_or(&empty);
-    if findings.is_empty() {
+    if findings.is_empty() && gaps.is_empty() {
         out.push_str("Nothing exposes this network. Keep the router's firmware up to date.\n");
+    } else if findings.is_empty() {
+        out.push_str("Nothing exposes this network in what camguard could read.\n");
+    }
+    let unaudited: Vec<&str> = sources(report)
+        .filter(|s| s["state"] == "unsupported")
+        .filter_map(|s| s["path"].as_str())
+        .collect();
+    if !unaudited.is_empty() {
+        let note = format!("Not audited: {}.", unaudited.join(", "));
+        wrap(&mut out, &terminal_safe(&note), "");
+        out.push('\n');
     }
     for severity in Severity::ALL_DESCENDING {
         let group: Vec<&Value> = findings
@@ -174,6 +199,40 @@ pub fn terminal_from_json(report: &Value, style: &Style) -> String {
         }
     }
     out
+}
+
+fn sources(report: &Value) -> impl Iterator<Item = &Value> {
+    report["coverage"]["sources"].as_array().into_iter().flatten()
+}
+
+/// "/etc/config/firewall could not be read (line 41: …)", one per source that leaves a gap.
+fn coverage_gaps(report: &Value) -> Vec<String> {
+    sources(report)
+        .filter_map(|s| {
+            let path = s["path"].as_str().unwrap_or_default();
+            let detail = s["detail"].as_str().map(|d| format!(" ({d})")).unwrap_or_default();
+            match s["state"].as_str()? {
+                "unreadable" => Some(format!("{path} could not be read{detail}")),
+                "truncated" => Some(format!("{path} was read only in part{detail}")),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// "Snapshot taken 3 days before the audit's time" when the newest file read is older than a
+/// day; runtime files that are stale say so in the coverage too.
+fn snapshot_age(report: &Value) -> Option<String> {
+    let newest = report["coverage"]["newest_file"].as_u64()?;
+    let time = report["time"].as_u64()?;
+    let age = time.checked_sub(newest)?;
+    (age > crate::snapshot::coverage::STALE_AFTER).then(|| {
+        format!(
+            "The newest file in this snapshot was written {} ({} before the audit's time).",
+            crate::time::datetime(newest),
+            crate::time::duration_words(age)
+        )
+    })
 }
 
 #[cfg(test)]

@@ -161,7 +161,8 @@ return view.extend({
 
 	/* What the audit could not read: the score and the picture may miss what is there. */
 	renderCoverage(coverage) {
-		const sources = L.toArray(coverage.sources).filter(s => s && s.state != 'read' && s.state != 'ok');
+		/* absent is normal (no miniupnpd, no leases yet): only what is missing from the audit */
+		const sources = L.toArray(coverage.sources).filter(s => s && (s.state == 'unreadable' || s.state == 'truncated'));
 
 		return E('div', { 'class': 'alert-message warning cg-coverage' }, [
 			E('h4', {}, [ _('This audit is incomplete') ]),
@@ -181,6 +182,7 @@ return view.extend({
 		case 'unreadable': return _('could not be read');
 		case 'truncated': return _('only partly read');
 		case 'stale': return _('out of date');
+		case 'unsupported': return _('not audited');
 		default: return String(state || '?');
 		}
 	},
