@@ -361,3 +361,58 @@ fn ubusd_killed_in_the_middle_of_enforce_leaves_no_half_applied_state() {
     );
     assert_eq!(tb.uci_files(), before, "every config file is as before");
 }
+
+fn testbed_cmd(tb: &Testbed, command: &str) {
+    let out = std::process::Command::new(repo().join("scripts/testbed"))
+        .arg(command)
+        .arg(&tb.socket)
+        .env("CAMGUARD_UCI", repo().join(".tools/uci/bin/uci"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// At boot camguard can come up before rpcd: its first audit cannot read any config. It must
+/// say so (never a clean 100), and audit again as soon as rpcd's objects appear on the bus —
+/// not at the next timed audit.
+#[test]
+fn rpcd_starting_after_camguard_is_reported_then_read_at_once() {
+    let mut tb = Testbed::new("late-rpcd", &example("messy-home")).up_without_daemon();
+    testbed_cmd(&tb, "stop-standin");
+    tb.start_daemon(&[]);
+    let status = tb.call("status", "{}");
+    assert_eq!(status["coverage"]["complete"], false, "{:#}", status["coverage"]);
+    let firewall = status["coverage"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["path"] == "/etc/config/firewall")
+        .cloned()
+        .unwrap();
+    assert_eq!(firewall["state"], "unreadable");
+    assert!(
+        firewall["detail"].as_str().unwrap().contains("rpcd"),
+        "{firewall:#}"
+    );
+    // Enforcing on what could not be read changes nothing and says why.
+    let outcome = tb.call("enforce", "{\"dry_run\":true}");
+    assert!(
+        outcome["failed"].to_string().contains("/etc/config/firewall could not be read"),
+        "{outcome:#}"
+    );
+
+    testbed_cmd(&tb, "start-standin");
+    // The timed audit is minutes away; the object-add event brings this within a second or two.
+    assert!(
+        wait_until(Duration::from_secs(5), || tb.call("status", "{}")["coverage"]["complete"]
+            == true),
+        "still incomplete 5 s after rpcd came up: {:#}",
+        tb.call("status", "{}")["coverage"]
+    );
+    let report = tb.call("status", "{}");
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "forward.dmz"));
+}

@@ -409,6 +409,15 @@ impl Bus for Client {
 pub struct Provider {
     client: UbusClient<SocketTransport>,
     object_id: ObjId,
+    /// The anonymous object ubus events arrive at, once [`Provider::listen`] asked for them.
+    listener: Option<ObjId>,
+}
+
+/// A ubus event the provider's connection received: its name and data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub name: String,
+    pub data: Map<String, Value>,
 }
 
 impl Provider {
@@ -439,9 +448,13 @@ impl Provider {
         })?;
         let object_id = object_id
             .and_then(ObjId::new)
-            .ok_or_else(|| BusError::NoObjectId)?;
+            .ok_or(BusError::NoObjectId)?;
         client.transport_mut().set_deadline(None);
-        Ok(Provider { client, object_id })
+        Ok(Provider {
+            client,
+            object_id,
+            listener: None,
+        })
     }
 
     pub fn fd(&mut self) -> BorrowedFd<'_> {
@@ -451,33 +464,57 @@ impl Provider {
 
     /// Answers every request already received. `handler(method, args)` returns the reply object
     /// or a ubus status. Err means the connection is gone.
+    /// Asks the broker for the events matching `pattern` (`ubus.object.add`) on this
+    /// connection; [`Provider::serve`] returns them. libubus does the same: an anonymous object
+    /// and a `register` call to the broker's event object.
+    pub fn listen(&mut self, pattern: &str) -> Result<(), BusError> {
+        let transport = self.client.transport_mut();
+        transport.set_deadline(Some(Duration::from_secs(2)));
+        let id = self.client.add_anonymous_object()?;
+        self.client.register_event(id, pattern)?;
+        self.listener = ObjId::new(id);
+        Ok(())
+    }
+
+    /// Answers every request already received, and returns the events that arrived with them.
+    /// `handler(method, args)` returns the reply object or a ubus status. Err means the
+    /// connection is gone.
     pub fn serve(
         &mut self,
         mut handler: impl FnMut(&str, &Map<String, Value>) -> Result<BlobMsgTable, i32>,
-    ) -> Result<(), BusError> {
+    ) -> Result<Vec<Event>, BusError> {
         let obj = Some(self.object_id);
+        let mut events = Vec::new();
         loop {
             self.client.transport_mut().set_deadline(None);
             let Some(frame) = self.client.recv_frame()? else {
-                return Ok(());
+                return Ok(events);
             };
             let Ok(InboundMsg::Invoke {
                 seq,
                 peer,
+                obj_id,
                 method,
                 data,
-                ..
             }) = InboundMsg::parse(&frame)
             else {
-                continue;
-            };
-            let Some(peer) = PeerId::new(peer) else {
                 continue;
             };
             let args = match data.map(ubus::json::blobmsg_to_json) {
                 None => Ok(Map::new()),
                 Some(Ok(Value::Object(map))) => Ok(map),
                 Some(_) => Err(status::INVALID_ARGUMENT),
+            };
+            // An event is a one-way INVOKE to the listener object: the broker expects no reply.
+            if Some(obj_id) == self.listener {
+                events.push(Event {
+                    name: method.to_owned(),
+                    data: args.unwrap_or_default(),
+                });
+                continue;
+            }
+            let Some(peer) = PeerId::new(peer) else {
+                continue;
             };
             let result = args.and_then(|a| handler(method, &a));
             let transport = self.client.transport_mut();

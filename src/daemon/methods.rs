@@ -352,10 +352,10 @@ fn enforce(state: &mut State, args: &Args) -> Result<Value, Failure> {
     let unread: Vec<String> = state
         .audited
         .snapshot
-        .problems
+        .sources
         .iter()
-        .filter(|p| p.source.starts_with("ubus") && p.config.is_some())
-        .map(|p| format!("{}: {}", p.source, p.message))
+        .filter(|s| s.state.leaves_a_gap() && s.path.starts_with("/etc/config/"))
+        .map(|s| format!("{} could not be read: {}", s.path, s.detail.as_deref().unwrap_or("?")))
         .collect();
     let outcome = if state.executor_available() {
         state.enforce(actions, "enforce", dry_run)
@@ -365,7 +365,7 @@ fn enforce(state: &mut State, args: &Args) -> Result<Value, Failure> {
     let mut outcome = outcome;
     if !unread.is_empty() {
         outcome.failed.push(crate::apply::Failure::of_run(format!(
-            "camguard could not read part of the router over ubus, so it changed nothing there: {}",
+            "camguard could not read part of the router, so it changed nothing there: {}",
             unread.join("; ")
         )));
     }

@@ -30,6 +30,9 @@ use crate::time::unix_now;
 /// The object's methods, one row each (docs/ubus-api.md).
 pub use methods::{Access, Method, METHODS};
 
+/// The broker's event for an object that registers: rpcd's coming up after camguard.
+const OBJECT_ADDED: &str = "ubus.object.add";
+
 /// A change is re-audited this long after the last event of a burst (a lease file rewritten
 /// line by line, a commit touching several configs).
 const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -350,6 +353,16 @@ impl State {
         }
     }
 
+    /// Whether an object that just appeared is one the last audit could not read (rpcd's `uci`
+    /// and its other objects come up after camguard at boot, or after rpcd restarts).
+    fn reads_object(&self, event: &crate::bus::Event) -> bool {
+        let path = event.data.get("path").and_then(Value::as_str);
+        event.name == OBJECT_ADDED
+            && matches!(self.opts.source, Source::Live { .. })
+            && path.is_some_and(|p| crate::source::live::OBJECTS_READ.contains(&p))
+            && !self.audited.snapshot.coverage_complete()
+    }
+
     /// Whether this daemon can change the router (live, not an offline snapshot).
     pub fn executor_available(&self) -> bool {
         matches!(self.opts.source, Source::Live { .. })
@@ -579,8 +592,13 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
                 &methods::signature(),
                 CALL_TIMEOUT,
             ) {
-                Ok(p) => {
+                Ok(mut p) => {
                     crate::notice!("registered ubus object camguard");
+                    // rpcd may start after camguard (both come up at boot): when its objects
+                    // appear, what could not be read is read at once, not at the next timer.
+                    if let Err(e) = p.listen(OBJECT_ADDED) {
+                        log::warn!("cannot listen for {OBJECT_ADDED}: {e}");
+                    }
                     provider = Some(p);
                     backoff = BACKOFF_START;
                     // The broker may have restarted: the outgoing connection is stale too,
@@ -649,11 +667,18 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         if let Some(entry) = ready.get(3) {
             if entry.readable || entry.hung_up {
                 let p = provider.as_mut().expect("polled only when registered");
-                if let Err(e) = p.serve(|method, args| methods::handle(&mut state, method, args)) {
-                    log::warn!("ubus connection lost ({e}); reconnecting");
-                    provider = None;
-                    state.links.drop_client();
-                    reconnect_at = Instant::now();
+                match p.serve(|method, args| methods::handle(&mut state, method, args)) {
+                    Ok(events) => {
+                        if events.iter().any(|e| state.reads_object(e)) {
+                            audit_due.get_or_insert(Instant::now() + DEBOUNCE);
+                        }
+                    }
+                    Err(e) => {
+                        log::warn!("ubus connection lost ({e}); reconnecting");
+                        provider = None;
+                        state.links.drop_client();
+                        reconnect_at = Instant::now();
+                    }
                 }
             }
         }
