@@ -20,7 +20,7 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     // reports what its state file remembers, without touching the network.
     if let Some(state) = &ctx.snap.lan.credentials {
         out.extend(super::credentials::remembered_findings(
-            &ctx.inventory,
+            ctx.inventory,
             state,
         ));
     }

@@ -72,7 +72,7 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
                 .remedy("Switch to WPA2-PSK with CCMP (psk2) or WPA2/WPA3 mixed (sae-mixed)."),
             );
         }
-        if let Some(weak) = w.passphrase.and_then(|p| passphrase_weakness(p)) {
+        if let Some(weak) = w.passphrase.and_then(passphrase_weakness) {
             // SAE (WPA3) resists offline guessing from a captured handshake; only guessing
             // online, one try per join, is left.
             let sae_only =
