@@ -1021,3 +1021,122 @@ fn findings_are_sorted_by_severity_and_deterministic() {
         .all(|w| w[0].severity >= w[1].severity));
     assert!(a.score < 50);
 }
+
+// ---- shapes from real published configs (issue 12's private check) ----------------------
+
+/// A forward of 1–65535 (a NAS on a published nanopi config) is a DMZ, not a "Foscam HTTP"
+/// exposure: it is critical like a forward without a port.
+#[test]
+fn a_range_of_almost_every_port_is_a_dmz() {
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to(
+                "192.168.1.10",
+                &[("proto", "tcp udp"), ("src_dport", "1-65535"), ("dest_port", "1-65535")],
+            ),
+        )
+        .dhcp_leases(NAS)
+        .audit();
+    let dmz = with_id(&report, "forward.dmz");
+    assert_eq!(dmz.len(), 1, "{:?}", ids(&report));
+    assert_eq!(dmz[0].severity, Severity::Critical);
+    assert!(!dmz[0].title.contains("Foscam"), "{}", dmz[0].title);
+}
+
+/// IPTV rules let multicast in from the WAN (`dest_ip 224.0.0.0/4`): a group, not a host.
+#[test]
+fn a_multicast_rule_is_not_an_exposure() {
+    let rule = "config rule 'multicast_udp_control'\n\toption name 'multicast_udp_control'\n\
+                \toption src 'wan'\n\toption proto 'udp'\n\toption dest '*'\n\
+                \toption dest_ip '224.0.0.0/4'\n\toption family 'IPv4'\n\toption target 'ACCEPT'\n";
+    let report = Router::new().append("firewall", rule).audit();
+    assert!(
+        !ids(&report).iter().any(|id| id.starts_with("forward.")),
+        "{:?}",
+        ids(&report)
+    );
+}
+
+/// fw4 skips a rule whose address it cannot parse (a blog's `2001:db8:home::10`): nothing is
+/// open, so nothing is reported as open.
+#[test]
+fn a_rule_with_an_unparsable_address_is_not_in_effect() {
+    let rule = "config rule\n\toption name 'Allow-HTTPS-HomeServer'\n\toption src 'wan'\n\
+                \toption dest 'lan'\n\toption dest_ip '2001:db8:home::10'\n\toption dest_port '443'\n\
+                \toption proto 'tcp'\n\toption target 'ACCEPT'\n\toption family 'ipv6'\n";
+    let report = Router::new().append("firewall", rule).audit();
+    assert!(
+        !ids(&report).iter().any(|id| id.starts_with("forward.")),
+        "{:?}",
+        ids(&report)
+    );
+    let good = rule.replace("2001:db8:home::10", "2001:db8::10");
+    let report = Router::new().append("firewall", &good).audit();
+    assert_eq!(with_id(&report, "forward.active").len(), 1, "{:?}", ids(&report));
+}
+
+/// A forward to the router's own LAN address reaches the router's web interface, not a device.
+#[test]
+fn a_forward_to_the_routers_lan_address_exposes_the_router() {
+    let report = Router::new()
+        .append(
+            "firewall",
+            &forward_to("192.168.1.1", &[("proto", "tcp"), ("src_dport", "8443"), ("dest_port", "443")]),
+        )
+        .audit();
+    let admin = with_id(&report, "router.admin_from_wan");
+    assert_eq!(admin.len(), 1, "{:?}", ids(&report));
+    assert!(admin[0].detail.contains("the router's own address"), "{}", admin[0].detail);
+    assert!(!ids(&report).iter().any(|id| id.starts_with("forward.")));
+}
+
+/// SSH forwarded only to one ISP's range is narrower than SSH open to everyone.
+#[test]
+fn a_forward_limited_to_source_addresses_is_one_step_milder() {
+    let ssh = |extra: &[(&str, &str)]| {
+        let mut opts = vec![("proto", "tcp"), ("src_dport", "2222"), ("dest_port", "22")];
+        opts.extend_from_slice(extra);
+        let report = Router::new()
+            .append("firewall", &forward_to("192.168.1.10", &opts))
+            .audit();
+        with_id(&report, "forward.sensitive_port")[0].severity
+    };
+    assert_eq!(ssh(&[]), Severity::High);
+    assert_eq!(ssh(&[("src_ip", "203.0.113.0/24")]), Severity::Medium);
+    assert_eq!(ssh(&[("src_ip", "!203.0.113.0/24")]), Severity::High);
+}
+
+/// Without /etc/config/camguard a fix is what camguard's defaults would do: it says so.
+#[test]
+fn fixes_without_a_policy_file_name_the_default_policy() {
+    let router = Router::new()
+        .append("firewall", &forward_to("192.168.1.10", &[("src_dport", "8080")]));
+    assert!(with_id(&router.audit(), "forward.active")[0].policy.is_none());
+    let plan = router.plan();
+    assert!(!plan.is_empty());
+    for a in &plan {
+        assert!(a.why.contains("camguard's default policy"), "{}", a.why);
+        assert!(!a.why.contains("your policy"), "{}", a.why);
+    }
+    // With a policy file the reason is the owner's own.
+    let owned = router.config("camguard", "config camguard 'main'\n\toption forwards 'allowlist'\n");
+    let owned_plan = owned.plan();
+    assert_eq!(owned_plan.len(), plan.len());
+    assert!(owned_plan.iter().all(|a| !a.why.contains("default policy")));
+}
+
+/// One network on two radios with the same weak key is one weak password.
+#[test]
+fn one_weak_network_on_two_radios_is_one_finding() {
+    let iface = |radio: &str| {
+        format!(
+            "config wifi-iface\n\toption device '{radio}'\n\toption mode 'ap'\n\toption ssid 'Home'\n\
+             \toption encryption 'psk2'\n\toption key '12345678'\n"
+        )
+    };
+    let report = Router::new()
+        .config("wireless", &(iface("radio0") + "\n" + &iface("radio1")))
+        .audit();
+    assert_eq!(with_id(&report, "wifi.weak_passphrase").len(), 1, "{:?}", ids(&report));
+}

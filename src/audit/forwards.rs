@@ -72,6 +72,22 @@ fn severity(reach: Reach) -> Severity {
     }
 }
 
+/// A path open only to some source addresses (`src_ip`, not negated) is one step less severe:
+/// it narrows who can reach the device, though a scanner inside that range still can.
+fn limited_severity(reach: Reach, limited: bool) -> Severity {
+    match (severity(reach), limited) {
+        (Severity::Critical, true) => Severity::High,
+        (Severity::High, true) => Severity::Medium,
+        (Severity::Medium, true) => Severity::Low,
+        (s, _) => s,
+    }
+}
+
+fn limits_sources<'s>(src_ip: impl Iterator<Item = &'s String>) -> bool {
+    let mut ips = src_ip.peekable();
+    ips.peek().is_some() && ips.all(|ip| !ip.starts_with('!'))
+}
+
 fn sensitive_words(sensitive: &[&KnownPort]) -> String {
     let names: Vec<_> = sensitive
         .iter()
@@ -102,7 +118,7 @@ fn forward_verdict(ctx: &Facts, r: &Redirect, to_camera: bool) -> Option<PolicyV
 
 /// One finding per forward, for its worst property: every port, a camera, a sensitive port.
 fn exposure(ctx: &Facts, r: &Redirect) -> Option<Finding> {
-    let Some(dest_ip) = r.dest_ip.as_deref() else {
+    let Some(dest_ip) = r.dest_ip.as_deref().filter(|ip| !ctx.is_router_address(ip)) else {
         return super::router::redirect_to_router(ctx, r);
     };
     let device = ctx.device_at(dest_ip);
@@ -152,6 +168,7 @@ fn exposure(ctx: &Facts, r: &Redirect) -> Option<Finding> {
             sensitive_words(&sensitive)
         ));
     }
+    let limited = limits_sources(r.src_ip.iter());
     if let Some(src_ip) = &r.src_ip {
         detail.push_str(&format!(" Only connections from {src_ip} are forwarded."));
     }
@@ -162,7 +179,7 @@ fn exposure(ctx: &Facts, r: &Redirect) -> Option<Finding> {
     let remedy = forward_remedy(r, reach, verdict.as_ref());
     let mut f = finding(
         reach.finding_id(),
-        severity(reach),
+        limited_severity(reach, limited),
         subject(r),
         title,
         detail,
@@ -288,7 +305,7 @@ fn rule_exposure(ctx: &Facts, r: &Rule) -> Finding {
     };
     finding(
         reach.finding_id(),
-        severity(reach),
+        limited_severity(reach, limits_sources(r.src_ip.iter())),
         rule_subject(r),
         title,
         detail,

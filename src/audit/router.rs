@@ -182,7 +182,8 @@ fn admin_rules(ctx: &Facts) -> Vec<Finding> {
     out
 }
 
-/// A DNAT without `dest_ip` redirects to the router itself (openwrt-facts §3.4).
+/// A DNAT without `dest_ip` redirects to the router itself (openwrt-facts §3.4); so does one to
+/// the router's own LAN address.
 pub fn redirect_to_router(ctx: &Facts, r: &Redirect) -> Option<Finding> {
     let admin = admin_ports(ctx);
     let every = forwards_every_port(r);
@@ -205,9 +206,12 @@ pub fn redirect_to_router(ctx: &Facts, r: &Redirect) -> Option<Finding> {
             Subject::Section { config: "firewall".into(), section: r.section.clone(), label: r.label().to_owned() },
             "A port forward exposes the router's own admin services".into(),
             format!(
-                "Redirect \"{}\" has no internal address, so firewall4 redirects it to the router itself: {} can be \
-                 reached from the internet.",
+                "Redirect \"{}\" {}: {} can be reached from the internet.",
                 r.label(),
+                match &r.dest_ip {
+                    Some(ip) => format!("goes to {ip}, the router's own address"),
+                    None => "has no internal address, so firewall4 redirects it to the router itself".to_owned(),
+                },
                 what.join(", ")
             ),
         )

@@ -35,6 +35,8 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     let Some(wireless) = &ctx.snap.wireless else {
         return;
     };
+    // One network on two radios (same name, same kind of weak key) is one weak password.
+    let mut weak_seen: Vec<(Option<&str>, Passphrase)> = Vec::new();
     for w in wireless
         .ifaces
         .iter()
@@ -72,7 +74,17 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
                 .remedy("Switch to WPA2-PSK with CCMP (psk2) or WPA2/WPA3 mixed (sae-mixed)."),
             );
         }
-        if let Some(weak) = w.passphrase.and_then(passphrase_weakness) {
+        let first_of_network = w.passphrase.is_some_and(|p| {
+            let key = (w.ssid.as_deref(), p);
+            let first = !weak_seen.contains(&key);
+            weak_seen.push(key);
+            first
+        });
+        if let Some(weak) = w
+            .passphrase
+            .filter(|_| first_of_network)
+            .and_then(passphrase_weakness)
+        {
             // SAE (WPA3) resists offline guessing from a captured handshake; only guessing
             // online, one try per join, is left.
             let sae_only =
@@ -99,7 +111,8 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
                 .remedy(format!(
                     "Choose a new passphrase of three or more random words (NCSC advice), at least 12 characters: in \
                      LuCI, Network → Wireless, Edit \"{ssid}\", Wireless Security, Key, Save & Apply; or `uci set \
-                     wireless.{}.key='…'; uci commit wireless; wifi reload`. Then rejoin every device.",
+                     wireless.{}.key='…'; uci commit wireless; wifi reload` (and on every other radio that broadcasts it). \
+                     Then rejoin every device.",
                     w.section
                 )),
             );

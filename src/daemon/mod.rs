@@ -561,6 +561,7 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
     let mut backoff = BACKOFF_START;
     let mut reconnect_at = Instant::now();
     let mut audit_due: Option<Instant> = None;
+    let mut registered_before = false;
     let mut next_periodic =
         Instant::now() + Duration::from_secs(u64::from(state.audited.policy().audit_interval));
     crate::notice!(
@@ -605,6 +606,12 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
                     // and an enforcement it cut short is rolled back now.
                     state.links.drop_client();
                     state.recover();
+                    // After a broker restart the objects the last audit read may be gone
+                    // (rpcd does not reconnect): what status says must be read again.
+                    if registered_before {
+                        audit_due.get_or_insert(Instant::now() + DEBOUNCE);
+                    }
+                    registered_before = true;
                 }
                 Err(e) => {
                     if backoff == BACKOFF_START {

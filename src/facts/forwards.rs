@@ -22,10 +22,16 @@ pub fn is_wan_forward(ctx: &Facts, r: &Redirect) -> bool {
         && r.src.as_deref().is_some_and(|z| ctx.is_wan_zone(z))
 }
 
+/// A range this wide (`1-65535`, `1024-65535`) holds every service a host may run: as open as
+/// no port match at all.
+pub const ALMOST_EVERY_PORT: u32 = 60_000;
+
 /// No `src_dport` (or a negated one) on a port-carrying protocol forwards every port: an
-/// exposed host, OpenWrt's "DMZ" (openwrt-facts §3.4).
+/// exposed host, OpenWrt's "DMZ" (openwrt-facts §3.4). So does a range of almost all ports.
 pub fn forwards_every_port(r: &Redirect) -> bool {
-    r.carries_ports() && r.src_dport.is_none_or(|p| p.negated)
+    r.carries_ports()
+        && r.src_dport
+            .is_none_or(|p| p.negated || width(std::iter::once(p)) >= ALMOST_EVERY_PORT)
 }
 
 /// A traffic rule that accepts traffic from a WAN zone (or any zone) to a LAN zone on a
@@ -46,6 +52,17 @@ pub fn is_wan_inbound_rule(ctx: &Facts, r: &Rule) -> bool {
         && fw4_enum(&r.target, &["accept", "reject", "drop"]) == Some("accept")
         && !r.transports().is_empty()
         && !is_ipsec_passthrough(r)
+        && !is_multicast_only(r)
+}
+
+/// IPTV and other multicast streams are let in with a rule to 224.0.0.0/4 (or ff00::/8): a
+/// group address, not a host, so no LAN service becomes reachable through it.
+fn is_multicast_only(r: &Rule) -> bool {
+    !r.dest_ip.is_empty()
+        && r.dest_ip.iter().all(|text| {
+            let addr = text.split_once('/').map_or(text.as_str(), |(a, _)| a);
+            addr.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_multicast())
+        })
 }
 
 /// OpenWrt ships `Allow-ISAKMP` (udp 500 from wan to lan) beside `Allow-IPSec-ESP` so that IPsec
@@ -149,11 +166,12 @@ pub fn redirect_reach(ctx: &Facts, r: &Redirect) -> Reach {
 }
 
 /// The finding that reports a WAN forward, for the planner to attach its fix to: a redirect
-/// without an internal address goes to the router itself (`router.admin_from_wan`).
+/// without an internal address, or to one of the router's own, goes to the router itself
+/// (`router.admin_from_wan`).
 pub fn redirect_finding_id(ctx: &Facts, r: &Redirect) -> &'static str {
-    match r.dest_ip {
-        None => "router.admin_from_wan",
-        Some(_) => redirect_reach(ctx, r).finding_id(),
+    match r.dest_ip.as_deref() {
+        Some(ip) if !ctx.is_router_address(ip) => redirect_reach(ctx, r).finding_id(),
+        _ => "router.admin_from_wan",
     }
 }
 
@@ -162,11 +180,12 @@ pub fn rule_reach(r: &Rule, devices: &[Arc<Device>]) -> Reach {
     let camera = devices
         .iter()
         .find(|d| d.classification.class.is_camera_like());
+    let width = width(r.dest_port.iter().copied());
     reach(
-        r.dest_port.is_empty(),
+        r.dest_port.is_empty() || width >= ALMOST_EVERY_PORT,
         camera,
         &rule_sensitive_ports(r),
-        width(r.dest_port.iter().copied()),
+        width,
     )
 }
 

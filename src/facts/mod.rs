@@ -44,6 +44,16 @@ impl<'a> Facts<'a> {
         self.wan_zones.contains(&zone)
     }
 
+    /// Whether an address is one of the router's own (an interface's `ipaddr`): a forward to
+    /// it reaches the router's services, not a device.
+    pub fn is_router_address(&self, ip: &str) -> bool {
+        self.snap.network.interfaces.iter().any(|i| {
+            i.ipaddr
+                .as_deref()
+                .is_some_and(|a| a.split_whitespace().any(|w| w.split('/').next() == Some(ip)))
+        })
+    }
+
     pub fn device_at(&self, ip: &str) -> Option<&'a Arc<Device>> {
         self.inventory.by_ip_text(ip)
     }

@@ -159,6 +159,13 @@ pub fn plan(ctx: &Facts) -> Vec<Action> {
         forwards(ctx, policy, &mut actions);
         internet_blocks(ctx, policy, &mut actions);
     }
+    // Without /etc/config/camguard (a snapshot of a router without camguard) the reasons are
+    // the shipped defaults', not the owner's: say so rather than claim a policy.
+    if ctx.snap.policy_file.is_none() {
+        for a in &mut actions {
+            a.why.push_str(" — by camguard's default policy; this router has no /etc/config/camguard");
+        }
+    }
     actions
 }
 

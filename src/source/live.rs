@@ -48,7 +48,7 @@ pub fn read(
     snap.lan.probes = probes.to_vec();
     read_configs(bus, &mut snap);
     read_system(bus, &mut snap);
-    snap.upnp.service = miniupnpd_service(bus, &mut snap);
+    snap.upnp.service = miniupnpd_service(bus, files, &mut snap);
     read_wan(bus, &mut snap);
     read_host_hints(bus, &mut snap);
     read_state_files(files, &mut snap);
@@ -162,7 +162,11 @@ fn read_system(bus: &mut dyn Bus, snap: &mut Snapshot) {
 }
 
 /// rc knows whether the init script exists and is enabled; procd whether an instance runs.
-fn miniupnpd_service(bus: &mut dyn Bus, snap: &mut Snapshot) -> ServiceState {
+fn miniupnpd_service(
+    bus: &mut dyn Bus,
+    files: &dyn RouterFiles,
+    snap: &mut Snapshot,
+) -> ServiceState {
     let mut state = ServiceState::default();
     let what = "init scripts";
     if let Some(rc) = call_with(bus, snap, what, "rc", "list", json!({ "name": "miniupnpd" }), Needed::Yes) {
@@ -171,7 +175,9 @@ fn miniupnpd_service(bus: &mut dyn Bus, snap: &mut Snapshot) -> ServiceState {
                 state.installed = Some(true);
                 state.enabled = entry.get("enabled").and_then(Value::as_bool);
             }
-            None => state.installed = Some(false),
+            // rpcd's rc list leaves out init scripts that are not executable and root-owned:
+            // the daemon itself on disk still says installed.
+            None => state.installed = Some(files.exists("/usr/sbin/miniupnpd")),
         }
     }
     let what = "running services";
