@@ -230,7 +230,8 @@ pub fn plan_terminal_from_json(plan: &Value, report: &Value, style: &Style) -> S
         let mut item = String::new();
         wrap(&mut item, &terminal_safe(&d.what), "     ");
         let _ = write!(out, "{:>3}. ", i + 1);
-        out.push_str(&item[5..]);
+        // The number takes the first line's indent (an action without words is one blank line).
+        out.push_str(item.get(5..).unwrap_or("\n"));
         // The owner's reason: the finding's policy verdict, else the planner's words.
         let why = fixed
             .and_then(|f| f["policy"]["why"].as_str())
@@ -305,7 +306,7 @@ pub fn plan_terminal_from_json(plan: &Value, report: &Value, style: &Style) -> S
         let mut item = String::new();
         wrap(&mut item, &line, &indent);
         let _ = write!(out, "  {}  ", style.paint(severity, &label));
-        out.push_str(&item[indent.len()..]);
+        out.push_str(item.get(indent.len()..).unwrap_or("\n"));
     }
     if !info.is_empty() {
         let n = info.len();
@@ -624,6 +625,23 @@ mod tests {
         );
         let coloured = plan_terminal_from_json(&plan, &report, &Style { colour: true });
         assert!(coloured.contains("\x1b[31mHIGH\x1b[0m"), "{coloured}");
+    }
+
+    #[test]
+    fn an_action_camguard_does_not_know_is_shown_by_its_words_or_kind() {
+        let report = serde_json::json!({ "findings": [] });
+        for (action, shown) in [
+            (
+                serde_json::json!({ "kind": "reboot", "why": "restart the router" }),
+                "  1. Restart the router",
+            ),
+            (serde_json::json!({ "kind": "reboot" }), "  1. reboot"),
+            (serde_json::json!({}), "  1. \n"),
+        ] {
+            let plan = serde_json::json!({ "actions": [action] });
+            let text = plan_terminal_from_json(&plan, &report, &Style { colour: false });
+            assert!(text.contains(shown), "{text}");
+        }
     }
 
     #[test]
