@@ -26,7 +26,8 @@ Usage:
                                           the running daemon's report, else a one-shot live audit
   camguard daemon [--socket PATH] [--root DIR | --sysroot DIR] [--nft MODE]
                                           serve the ubus object `camguard`
-  camguard plan [--root DIR]              what enforcing the policy would change
+  camguard plan [--root DIR] [--json]     what enforcing the policy would change, in words
+                                          (--json: the actions, as ubus `camguard plan`)
   camguard enforce [--dry-run] [--finding ID]   apply the policy (journaled)
   camguard revoke PROTO EXT_PORT          remove one UPnP mapping (journaled)
   camguard revert [JOURNAL_ID]            undo an enforcement exactly (default: the newest)
@@ -283,6 +284,7 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
     let mut args = serde_json::Map::new();
     let mut positional = Vec::new();
     let mut root: Option<PathBuf> = None;
+    let mut json = false;
     while let Some(arg) = parser.next()? {
         match arg {
             Long("socket") => socket = parser.value()?.string()?,
@@ -293,6 +295,7 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
                 args.insert("finding".into(), parser.value()?.string()?.into());
             }
             Long("root") if cmd == "plan" => root = Some(parser.value()?.into()),
+            Long("json") if cmd == "plan" => json = true,
             Value(v) => positional.push(v.string()?),
             _ => return Err(arg.unexpected().into()),
         }
@@ -327,11 +330,9 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
         let files = open_root(&root)?;
         let snapshot = source::offline::read(&files, unix_now(), None, &[]);
         let inventory = Inventory::build(&snapshot);
-        let plan = crate::plan::plan(&Facts::new(&snapshot, &inventory));
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "actions": plan }))?
-        );
+        let (report, plan) = crate::plan::report_and_plan(&Facts::new(&snapshot, &inventory));
+        let report = (!json).then(|| serde_json::to_value(report)).transpose()?;
+        print_plan(&serde_json::json!({ "actions": plan }), report.as_ref())?;
         return Ok(0);
     }
     let mut client = crate::bus::Client::connect(&socket, std::time::Duration::from_secs(30))
@@ -339,8 +340,21 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
             socket: socket.clone(),
             error,
         })?;
-    match client.call("camguard", cmd, &serde_json::Value::Object(args)) {
-        Ok(reply) => {
+    let reply = client.call("camguard", cmd, &serde_json::Value::Object(args));
+    // The plan's words name what its actions fix and leave: the daemon's report, from the same
+    // audit as its plan.
+    let reply = match reply {
+        Ok(plan) if cmd == "plan" && !json => client
+            .call("camguard", "status", &serde_json::json!({}))
+            .map(|report| (plan, Some(report))),
+        other => other.map(|reply| (reply, None)),
+    };
+    match reply {
+        Ok((plan, Some(report))) => {
+            print_plan(&plan, Some(&report))?;
+            Ok(0)
+        }
+        Ok((reply, None)) => {
             println!("{}", serde_json::to_string_pretty(&reply)?);
             let failed = reply
                 .get("failed")
@@ -358,18 +372,41 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
     }
 }
 
+/// Colour only for a terminal that shows it, and never against NO_COLOR.
+fn terminal_style() -> report::Style {
+    let colour = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    report::Style { colour }
+}
+
+fn write_stdout(text: &str) {
+    // A closed pipe (`camguard audit | head`) is not an error worth a message.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// `camguard plan`: the actions as JSON with `--json`, else in words next to the report they
+/// come from.
+fn print_plan(
+    plan: &serde_json::Value,
+    report: Option<&serde_json::Value>,
+) -> Result<(), CliError> {
+    let text = match report {
+        None => serde_json::to_string_pretty(plan)? + "\n",
+        Some(report) => report::plan_terminal_from_json(plan, report, &terminal_style()),
+    };
+    write_stdout(&text);
+    Ok(())
+}
+
 /// Prints a report (its JSON form) and returns the exit code `--fail-on` asks for.
 fn print_report(report: &serde_json::Value, json: bool, fail_on: Option<Severity>) -> i32 {
     let text = if json {
         serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
     } else {
-        let colour = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none()
-            && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
-        report::terminal_from_json(report, &report::Style { colour })
+        report::terminal_from_json(report, &terminal_style())
     };
-    // A closed pipe (`camguard audit | head`) is not an error worth a message.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    write_stdout(&text);
     let worst = report["findings"]
         .as_array()
         .into_iter()

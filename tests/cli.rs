@@ -166,3 +166,161 @@ fn a_backup_archive_audits_like_the_directory_it_came_from() {
     }
     assert!(b.iter().any(|(id, _)| id == "router.firmware_eol"));
 }
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
+}
+
+#[test]
+fn plan_says_in_words_what_changes_what_it_fixes_and_how_to_undo_it() {
+    let out = camguard(&["plan", "--root", "examples/messy-home"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&text).is_err(),
+        "not JSON by default"
+    );
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        // The forward by its name and route, why, and the finding it fixes.
+        "Disable port forward \"DVR remote\": wan tcp/udp every port → 192.168.1.108 (nvr-garage)",
+        "it is not on camguard's allowlist",
+        "Fixes: CRITICAL forward.dmz",
+        "firewall.cfg093837.enabled 1 → 0",
+        // The camera's mapping with its protocol and port.
+        "Close TCP port 554 to the internet: revoke the UPnP mapping to reolink-front (192.168.1.64:554)",
+        "`camguard revoke TCP 554`",
+        "Deny UPnP to garden-cam",
+        // What it keeps, with the policy's reason.
+        "forward.active: Port forward \"Plex\" is open to the internet — kept by your camguard policy",
+        "camguard enforce",
+        "Services → Camguard",
+        "camguard revert",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("Nothing needs changing"),
+        "a plan with actions is not empty"
+    );
+    assert!(
+        !text.contains('\x1b'),
+        "not a terminal: no colour, no escape byte"
+    );
+}
+
+#[test]
+fn plan_json_is_the_documented_actions_reply() {
+    let out = camguard(&["plan", "--root", "examples/messy-home", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let obj = plan.as_object().unwrap();
+    assert_eq!(obj.keys().collect::<Vec<_>>(), ["actions"]);
+    let actions = plan["actions"].as_array().unwrap();
+    // docs/ubus-api.md: every action has a kind from the list and a `why` for people.
+    for a in actions {
+        let kind = a["kind"].as_str().unwrap();
+        assert!(
+            [
+                "uci_set",
+                "uci_add",
+                "uci_order",
+                "uci_delete",
+                "service",
+                "truncate_file",
+                "revoke_mapping"
+            ]
+            .contains(&kind),
+            "{a}"
+        );
+        assert!(!a["why"].as_str().unwrap().is_empty(), "{a}");
+    }
+    let forward = actions
+        .iter()
+        .find(|a| a["finding"]["id"] == "forward.dmz")
+        .expect("the catch-all forward is disabled");
+    assert_eq!(
+        (&forward["kind"], &forward["config"], &forward["section"]),
+        (
+            &serde_json::json!("uci_set"),
+            &serde_json::json!("firewall"),
+            &serde_json::json!("cfg093837")
+        )
+    );
+    assert_eq!(
+        (&forward["option"], &forward["value"]),
+        (&"enabled".into(), &"0".into())
+    );
+    assert!(actions
+        .iter()
+        .any(|a| a["kind"] == "revoke_mapping" && a["proto"] == "TCP" && a["ext_port"] == 554));
+    // The same actions the report attaches as fixes.
+    let report = camguard(&["audit", "--root", "examples/messy-home", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let dmz = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "forward.dmz")
+        .unwrap();
+    assert_eq!(dmz["fix"]["actions"][0], *forward);
+}
+
+#[test]
+fn an_empty_plan_on_a_router_that_complies_says_nothing_needs_changing() {
+    let mut roots = vec!["examples/fresh-25.12".to_owned()];
+    // Real upstream defaults (../shared/corpus/PROVENANCE.md), where the checkout has them.
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    match std::fs::read_dir(&corpus) {
+        Ok(entries) => roots.extend(
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.join("etc/config/firewall").is_file())
+                .map(|p| p.display().to_string()),
+        ),
+        Err(_) => eprintln!(
+            "no {}: the shipped defaults are not checked",
+            corpus.display()
+        ),
+    }
+    for root in &roots {
+        let json = camguard(&["plan", "--root", root, "--json"]);
+        assert_eq!(json.status.code(), Some(0), "{root}");
+        let plan: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(plan, serde_json::json!({ "actions": [] }), "{root}");
+        let text = stdout(&camguard(&["plan", "--root", root]));
+        assert!(text.contains("Nothing needs changing"), "{root}:\n{text}");
+        assert!(!text.contains("camguard revert"), "nothing to undo: {root}");
+    }
+}
+
+#[test]
+fn an_empty_plan_is_not_called_compliant_when_the_firewall_could_not_be_read() {
+    let dir = std::env::temp_dir().join(format!("camguard-plan-{}", std::process::id()));
+    let config = dir.join("etc/config");
+    std::fs::create_dir_all(&config).unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fresh-25.12");
+    for entry in std::fs::read_dir(shipped.join("etc/config")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), config.join(entry.file_name())).unwrap();
+    }
+    let firewall = std::fs::read_to_string(config.join("firewall")).unwrap();
+    std::fs::write(
+        config.join("firewall"),
+        firewall + "\nconfig redirect\n\toption name 'never closed\n",
+    )
+    .unwrap();
+    let root = dir.to_str().unwrap();
+    let json = camguard(&["plan", "--root", root, "--json"]);
+    let text = stdout(&camguard(&["plan", "--root", root]));
+    std::fs::remove_dir_all(&dir).ok();
+    let plan: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(plan["actions"], serde_json::json!([]));
+    assert!(!text.contains("Nothing needs changing"), "{text}");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("The firewall configuration could not be read: /etc/config/firewall"),
+        "{text}"
+    );
+}

@@ -131,6 +131,33 @@ impl Drop for Bus {
 }
 
 #[test]
+fn plan_from_the_daemon_reads_like_the_offline_plan() {
+    let mut bus = Bus::new("plan");
+    let root = bus.serve_copy_of("messy-home");
+    let camguard = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_camguard"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let socket = bus.socket.to_str().unwrap();
+    let json: Value =
+        serde_json::from_str(&camguard(&["plan", "--json", "--socket", socket])).unwrap();
+    assert_eq!(json, bus.call("plan", "{}"), "--json is the ubus reply");
+    let live = camguard(&["plan", "--socket", socket]);
+    let offline = camguard(&["plan", "--root", root.to_str().unwrap()]);
+    // Past the header (the time each audit stands for), the same words.
+    let body = |text: &str| text.lines().skip(2).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&live), body(&offline));
+    assert!(
+        live.contains("Disable port forward \"DVR remote\""),
+        "{live}"
+    );
+}
+
+#[test]
 fn status_over_ubus_answers_what_camguard_audit_answers() {
     let mut bus = Bus::new("status");
     let root = bus.serve_copy_of("messy-home");
