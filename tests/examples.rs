@@ -95,6 +95,20 @@ fn messy_home_flags_the_camera_mapping_the_dvr_dmz_and_spares_the_rest() {
     // skipped: miniupnpd opens port 4464 for it.
     let lines: Vec<_> = r.problems.iter().filter_map(|p| p.line).collect();
     assert_eq!(lines, vec![5]);
+    let forged: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.id == "upnp.forged_lease")
+        .map(|f| {
+            (
+                f.evidence.to_json()["line"].clone(),
+                f.evidence.to_json()["ext_port"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(forged.len(), 2, "{forged:?}");
+    assert!(forged.contains(&(6.into(), 4464.into())), "{forged:?}");
+    assert!(forged.contains(&(7.into(), 40000.into())), "{forged:?}");
 }
 
 #[test]
