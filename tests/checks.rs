@@ -1125,3 +1125,24 @@ fn forged_lease_is_medium_while_miniupnpd_is_off() {
         f[0].detail
     );
 }
+
+#[test]
+fn unnamed_upnpd_section_with_enabled_0_is_reported_on_and_the_plan_adds_the_config_section() {
+    let router = Router::new().config("upnpd", "config upnpd\n\toption enabled '0'\n");
+    let report = router.audit();
+    let f = with_id(&report, "upnp.enabled");
+    assert_eq!(f.len(), 1, "{:?}", report.findings);
+    assert_eq!(f[0].severity, Severity::High);
+    let steps: Vec<String> = router
+        .plan()
+        .iter()
+        .map(|a| serde_json::to_string(&a.step).unwrap())
+        .filter(|s| s.contains("upnpd"))
+        .collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("\"name\":\"config\"") && s.contains("\"enabled\"")),
+        "{steps:?}"
+    );
+}
