@@ -806,7 +806,9 @@ fn hostile_description_is_cleaned_in_the_finding() {
         .config("upnpd", &upnpd(Some("1")))
         .leases("UDP:40000:192.168.1.77:40000:0:<b>x</b>\x1b[2J\x07end\n")
         .audit();
-    let f = &with_id(&report, "upnp.mapping")[0];
+    // Control characters: no UPnP request writes them, so the line is a forged one.
+    let f = &with_id(&report, "upnp.forged_lease")[0];
+    assert!(!f.detail.chars().any(char::is_control), "{:?}", f.detail);
     let evidence = f.evidence.to_json();
     let desc = evidence["description"].as_str().unwrap();
     assert!(!desc.chars().any(char::is_control), "{desc:?}");
@@ -1139,4 +1141,127 @@ fn one_weak_network_on_two_radios_is_one_finding() {
         .config("wireless", &(iface("radio0") + "\n" + &iface("radio1")))
         .audit();
     assert_eq!(with_id(&report, "wifi.weak_passphrase").len(), 1, "{:?}", ids(&report));
+}
+
+/// tests/fixtures/leases/forged.leases: one line miniupnpd writes, five it never writes, one it
+/// skips. Each forged line is one finding naming the port miniupnpd really opens, high when the
+/// shipped permission rules let it through, medium when they refuse it; none is also reported as
+/// an ordinary mapping.
+#[test]
+fn forged_lease_lines_are_findings_naming_the_port_miniupnpd_opens() {
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(&String::from_utf8_lossy(include_bytes!(
+            "fixtures/leases/forged.leases"
+        )))
+        .audit();
+    let mut forged: Vec<(u64, u64, Severity)> = with_id(&report, "upnp.forged_lease")
+        .iter()
+        .map(|f| {
+            let e = f.evidence.to_json();
+            (
+                e["line"].as_u64().unwrap(),
+                e["ext_port"].as_u64().unwrap(),
+                f.severity,
+            )
+        })
+        .collect();
+    forged.sort();
+    assert_eq!(
+        forged,
+        [
+            (2, 4464, Severity::High),
+            (3, 0, Severity::Medium),
+            (4, 19000, Severity::High),
+            (5, 19001, Severity::High),
+            (6, 2222, Severity::Medium),
+        ]
+    );
+    let wrapped = with_id(&report, "upnp.forged_lease")
+        .into_iter()
+        .find(|f| f.evidence.to_json()["line"] == 2)
+        .unwrap();
+    assert!(wrapped.title.contains("port 4464/TCP"), "{}", wrapped.title);
+    assert!(
+        wrapped
+            .detail
+            .contains("written as '70000', which miniupnpd reads as 4464")
+            && wrapped
+                .detail
+                .contains("opens port 4464/TCP to device (192.168.1.100) port 8080"),
+        "{}",
+        wrapped.detail
+    );
+    assert!(
+        wrapped.remedy.contains("camguard revoke TCP 4464"),
+        "{}",
+        wrapped.remedy
+    );
+    let short = with_id(&report, "upnp.forged_lease")
+        .into_iter()
+        .find(|f| f.evidence.to_json()["line"] == 4)
+        .unwrap();
+    assert!(short.detail.contains("192.168.0.1"), "{}", short.detail);
+    let injected = with_id(&report, "upnp.forged_lease")
+        .into_iter()
+        .find(|f| f.evidence.to_json()["line"] == 6)
+        .unwrap();
+    assert!(
+        injected.detail.contains("carriage return"),
+        "{}",
+        injected.detail
+    );
+    assert!(
+        injected.detail.contains("Default deny"),
+        "{}",
+        injected.detail
+    );
+    // Only the genuine line is an ordinary mapping; the skipped line is a problem.
+    let mappings: Vec<_> = with_id(&report, "upnp.mapping")
+        .iter()
+        .map(|f| f.evidence.to_json()["ext_port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(mappings, [18080]);
+    let skipped: Vec<_> = report.problems.iter().filter_map(|p| p.line).collect();
+    assert_eq!(skipped, [7]);
+    assert!(report.problems[0]
+        .message
+        .contains("miniupnpd skips this line"));
+}
+
+#[test]
+fn forged_lease_is_medium_while_miniupnpd_is_off() {
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("0")))
+        .leases("TCP:70000:192.168.1.100:8080:0:wrapped\n")
+        .audit();
+    let f = with_id(&report, "upnp.forged_lease");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, Severity::Medium);
+    assert!(
+        f[0].detail.contains("would open port 4464/TCP"),
+        "{}",
+        f[0].detail
+    );
+}
+
+#[test]
+fn unnamed_upnpd_section_with_enabled_0_is_reported_on_and_the_plan_adds_the_config_section() {
+    let router = Router::new().config("upnpd", "config upnpd\n\toption enabled '0'\n");
+    let report = router.audit();
+    let f = with_id(&report, "upnp.enabled");
+    assert_eq!(f.len(), 1, "{:?}", report.findings);
+    assert_eq!(f[0].severity, Severity::High);
+    let steps: Vec<String> = router
+        .plan()
+        .iter()
+        .map(|a| serde_json::to_string(&a.step).unwrap())
+        .filter(|s| s.contains("upnpd"))
+        .collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("\"name\":\"config\"") && s.contains("\"enabled\"")),
+        "{steps:?}"
+    );
 }

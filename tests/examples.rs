@@ -91,9 +91,24 @@ fn messy_home_flags_the_camera_mapping_the_dvr_dmz_and_spares_the_rest() {
         "reolink, hikvision garden-cam, dahua nvr: {:#?}",
         cameras
     );
-    // The two damaged lease lines are reported, with their numbers.
+    // The line miniupnpd skips is reported with its number; the one with port 70000 is not
+    // skipped: miniupnpd opens port 4464 for it.
     let lines: Vec<_> = r.problems.iter().filter_map(|p| p.line).collect();
-    assert_eq!(lines, vec![5, 6]);
+    assert_eq!(lines, vec![5]);
+    let forged: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.id == "upnp.forged_lease")
+        .map(|f| {
+            (
+                f.evidence.to_json()["line"].clone(),
+                f.evidence.to_json()["ext_port"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(forged.len(), 2, "{forged:?}");
+    assert!(forged.contains(&(6.into(), 4464.into())), "{forged:?}");
+    assert!(forged.contains(&(7.into(), 40000.into())), "{forged:?}");
 }
 
 #[test]

@@ -33,18 +33,44 @@ fn live_mappings_come_from_the_upnp_chain_and_lease_lines_without_a_rule_are_dor
         .audit();
     let ports = mapping_ports(&report);
     // Every rule miniupnpd wrote is live, the UDPLITE one included (it matches every port)…
-    for port in [10554, 13478, 15004, 18080, 19000] {
+    for port in [10554, 13478, 15004, 18080] {
         assert!(ports.contains(&(port, true)), "{port} live: {ports:?}");
     }
-    // …and the line a LAN client forged through a CR/LF in its description is not, but would be
-    // re-created at the next start: to the router's own SSH.
-    assert!(ports.contains(&(2222, false)), "{ports:?}");
-    let forged = with_id(&report, "upnp.mapping")
+    // …but the CDATA description carrying CR/LF (miniupnpd 2.3.1) marks its line, live as port
+    // 19000, and the line it wrote after it: both are forged leases, not ordinary mappings.
+    let forged: Vec<(u64, bool, Severity)> = with_id(&report, "upnp.forged_lease")
+        .iter()
+        .map(|f| {
+            let e = f.evidence.to_json();
+            (
+                e["ext_port"].as_u64().unwrap(),
+                e["live"].as_bool().unwrap(),
+                f.severity,
+            )
+        })
+        .collect();
+    assert_eq!(
+        forged,
+        [
+            (19000, true, Severity::High),
+            (2222, false, Severity::Medium)
+        ]
+    );
+    // The injected line maps to the router's own SSH; the shipped "Default deny" refuses it when
+    // miniupnpd replays the file (permission rules apply to replayed lines, secure_mode not).
+    let injected = with_id(&report, "upnp.forged_lease")
         .into_iter()
         .find(|f| f.evidence.to_json()["ext_port"] == 2222)
         .unwrap();
-    assert_eq!(forged.severity, Severity::High);
-    assert!(forged.detail.contains("re-creates it"), "{}", forged.detail);
+    assert!(
+        injected.detail.contains("Default deny"),
+        "{}",
+        injected.detail
+    );
+    assert!(
+        !ports.iter().any(|(p, _)| *p == 2222 || *p == 19000),
+        "{ports:?}"
+    );
 }
 
 #[test]
@@ -84,8 +110,10 @@ fn upnp_rules_outliving_a_disabled_miniupnpd_are_reported() {
     let f = with_id(&report, "upnp.rules_without_daemon");
     assert_eq!(f.len(), 1, "{:?}", ids(&report));
     assert_eq!(f[0].severity, Severity::High);
-    // The live rules themselves are still mappings: traffic flows through them.
-    assert_eq!(mapping_ports(&report).len(), 5);
+    // The live rules themselves are still mappings (the one from a forged line a forged lease):
+    // traffic flows through them.
+    assert_eq!(mapping_ports(&report).len(), 4);
+    assert_eq!(with_id(&report, "upnp.forged_lease").len(), 2);
     let quiet = Router::new()
         .config("upnpd", &upnpd(Some("0")))
         .leases(LIVE_LEASES)

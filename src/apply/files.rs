@@ -30,15 +30,13 @@ impl Executor<'_> {
         self.read_router_file(&self.lease_file)
             .lines()
             .filter(|line| {
-                parse_leases(line.as_bytes())
-                    .entries
-                    .first()
-                    .is_some_and(|l| {
-                        l.proto == proto
-                            && l.ext_port == ext
-                            && std::net::IpAddr::V4(l.int_addr) == addr
-                            && l.int_port == int
-                    })
+                // Every mapping miniupnpd reads from the line, an overlong line's tail included.
+                parse_leases(line.as_bytes()).entries.iter().any(|l| {
+                    l.proto == proto
+                        && l.ext_port == ext
+                        && std::net::IpAddr::V4(l.int_addr) == addr
+                        && l.int_port == int
+                })
             })
             .map(str::to_owned)
             .collect()

@@ -8,7 +8,7 @@ use super::{
     capitalised, expiry_words, finding, with_article, DeviceRef, Evidence, Facts, Finding,
     MappingEvidence, PolicyVerdict, Severity, Subject,
 };
-use crate::facts::mappings::{is_fw4, mappings, upnp_active};
+use crate::facts::mappings::{is_fw4, mappings, replay, upnp_active, Replay};
 use crate::ports::{self, PortKind};
 use crate::snapshot::policy::UpnpPolicy;
 use crate::snapshot::upnpd::PermAction;
@@ -42,6 +42,7 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
         }
     }
     check_mappings(ctx, out);
+    check_forged_leases(ctx, out);
     check_rules_without_daemon(ctx, out);
     if active {
         check_pinholes(ctx, out);
@@ -174,6 +175,10 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
     out.reserve(mappings.len());
     let policy = ctx.snap.policy_file.as_ref().and(ctx.policy.ok());
     for m in &mappings {
+        // A forged line is its own finding (check_forged_leases), whatever it maps.
+        if m.lease.is_some_and(|l| l.is_forged()) {
+            continue;
+        }
         let device = ctx.inventory.by_ip(m.int_addr);
         let camera = device.filter(|d| d.classification.class.is_camera_like());
         let sensitive =
@@ -296,6 +301,103 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
         .remedy(remedy);
         f.policy = verdict;
         out.push(f);
+    }
+}
+
+/// A lease line no UPnP client could have made miniupnpd write (formats::leases says how) is
+/// someone writing to the file, through an injected description or by hand: miniupnpd replays it
+/// at its next start as the port it reads, not the one written (70000 opens 4464). One finding
+/// per line, naming that port; high while miniupnpd will open it or it is live.
+fn check_forged_leases(ctx: &Facts, out: &mut Vec<Finding>) {
+    let snap = ctx.snap;
+    let live = mappings(snap);
+    let fw4 = snap.nft.as_ref().is_some_and(is_fw4);
+    let (path, _) = snap.upnp_lease_paths();
+    for l in snap.upnp.leases.iter().filter(|l| l.is_forged()) {
+        // Only the ruleset says what is live; without it a lease counts as live only for the
+        // ordinary mappings. A forged line still in the file has usually not been replayed yet:
+        // miniupnpd unlinks the file on start and writes the ports back as it read them.
+        let is_live = fw4
+            && live
+                .iter()
+                .any(|m| m.live && m.lease.is_some_and(|ml| std::ptr::eq(ml, l)));
+        let device = ctx.inventory.by_ip(IpAddr::V4(l.int_addr));
+        let who = device.map_or_else(|| l.int_addr.to_string(), |d| d.describe().to_owned());
+        let proto = l.proto.as_str();
+        let outcome = replay(snap, l);
+        let (severity, what_happens) = match (is_live, outcome) {
+            (true, _) => (
+                Severity::High,
+                format!("miniupnpd has already opened it: port {}/{proto} is forwarded to {who} port {} now.", l.ext_port, l.int_port),
+            ),
+            (false, Replay::Opens) => (
+                Severity::High,
+                format!("When miniupnpd next starts it opens port {}/{proto} to {who} port {}.", l.ext_port, l.int_port),
+            ),
+            (false, Replay::Denied(r)) => (
+                Severity::Medium,
+                format!(
+                    "miniupnpd's permission rule {:?} refuses it, so it would not open port {}/{proto} at its next start.",
+                    r.comment, l.ext_port
+                ),
+            ),
+            (false, Replay::Expired) => (
+                Severity::Medium,
+                format!("Its expiry has passed, so miniupnpd skips it at its next start (it would have opened port {}/{proto}).", l.ext_port),
+            ),
+            (false, Replay::NotRunning) => (
+                Severity::Medium,
+                format!("miniupnpd is off, so nothing replays it now; switched on, it would open port {}/{proto} to {who} port {}.", l.ext_port, l.int_port),
+            ),
+        };
+        let reasons: Vec<String> = l.forged.iter().map(ToString::to_string).collect();
+        let described = if l.description.is_empty() {
+            String::new()
+        } else {
+            format!(" Its description reads \"{}\".", l.description)
+        };
+        let detail = format!(
+            "Line {} of {path} is not one miniupnpd writes for a UPnP or NAT-PMP request: {}. Someone wrote it \
+             into the file — through a UPnP description carrying a line break, or with access to the router. {what_happens}{described}",
+            l.line,
+            reasons.join("; "),
+        );
+        out.push(
+            finding(
+                "upnp.forged_lease",
+                severity,
+                Subject::Mapping {
+                    proto: l.proto,
+                    ext_port: l.ext_port,
+                    int_addr: IpAddr::V4(l.int_addr),
+                    int_port: l.int_port,
+                },
+                format!("Forged UPnP lease on line {} opens port {}/{proto}", l.line, l.ext_port),
+                detail,
+            )
+            .evidence(json!({
+                "file": path,
+                "line": l.line,
+                "proto": l.proto,
+                "ext_port": l.ext_port,
+                "int_addr": l.int_addr,
+                "int_port": l.int_port,
+                "expires": l.expires,
+                "description": l.description,
+                "live": is_live,
+                "replayed": matches!(outcome, Replay::Opens),
+                "forged": l.forged,
+                "reasons": reasons,
+                "device": device.map(|d| DeviceRef(d.clone())),
+            }))
+            .remedy(format!(
+                "{} That also deletes line {} from {path}. Then find out who wrote it: check the \
+                 device's UPnP activity and the router's logins, and update miniupnpd (2.3.11 strips line breaks \
+                 from descriptions).",
+                remedy::revoke(l.proto, l.ext_port),
+                l.line
+            )),
+        );
     }
 }
 

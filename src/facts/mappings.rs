@@ -156,3 +156,37 @@ pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
     }
     out
 }
+
+/// What miniupnpd does with a lease line when it next starts (`reload_from_lease_file`, then
+/// `upnp_redirect`): skip it as expired, refuse it by a permission rule — which apply to replayed
+/// lines, secure_mode does not — or open it. Not modelled: `port_in_use` (a port the router itself
+/// listens on) and a second line for a port already mapped, which miniupnpd refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay<'a> {
+    /// miniupnpd does not run with this config, so nothing replays the file.
+    NotRunning,
+    Expired,
+    Denied(&'a crate::snapshot::upnpd::PermRule),
+    Opens,
+}
+
+pub fn replay<'a>(snap: &'a Snapshot, lease: &Lease) -> Replay<'a> {
+    if !upnp_active(snap) {
+        return Replay::NotRunning;
+    }
+    if lease_expired(lease, snap.taken_at) {
+        return Replay::Expired;
+    }
+    let rules = snap
+        .upnp
+        .config
+        .as_ref()
+        .map_or(&[][..], |c| c.perm_rules.as_slice());
+    match rules
+        .iter()
+        .find(|r| r.matches(lease.ext_port, lease.int_addr, lease.int_port))
+    {
+        Some(r) if r.action == crate::snapshot::upnpd::PermAction::Deny => Replay::Denied(r),
+        _ => Replay::Opens,
+    }
+}

@@ -40,10 +40,8 @@ pub enum FormatError {
 pub enum LineLayout {
     DnsmasqLease,
     OdhcpdRecord,
-    /// miniupnpd's IPv4 lease line, either format.
+    /// miniupnpd's IPv4 lease line.
     UpnpLease,
-    /// The IPv4 lease line after miniupnpd 2.3.11, recognised by its fields but cut short.
-    UpnpLeaseWithRemoteHost,
     UpnpPinhole,
 }
 
@@ -161,12 +159,6 @@ impl fmt::Display for FormatError {
                         f,
                         "expected PROTO:EXT_PORT:INT_ADDR:INT_PORT:EXPIRY:DESCRIPTION, found \
                          {found} colon-separated field{s}"
-                    ),
-                    LineLayout::UpnpLeaseWithRemoteHost => write!(
-                        f,
-                        "looks like the newer \
-                         PROTO:EXT_PORT:REMOTE_HOST:INT_ADDR:INT_PORT:EXPIRY:DESCRIPTION format \
-                         but has only {found} fields"
                     ),
                     LineLayout::UpnpPinhole => write!(
                         f,

@@ -1,51 +1,170 @@
 //! miniupnpd's lease files: the mappings it will re-create when it next starts.
 //!
-//! Formats, read from miniupnpd's source (miniupnp/miniupnp, `miniupnpd/upnpredirect.c`
-//! `lease_file_add` / `reload_from_lease_file`, `miniupnpd/upnppinhole.c` `lease_file6_add` /
-//! `reload_from_lease_file6`, `miniupnpd/upnputils.c` `proto_atoi`; tags 2.3.1 to 2.3.11):
+//! IPv4 lines are read exactly as miniupnpd reads them back on start (miniupnp/miniupnp
+//! `miniupnpd/upnpredirect.c` `reload_from_lease_file`, unchanged from 2.2.1 to 2.3.11; OpenWrt
+//! 21.02 ships 2.2.1, 22.03/23.05 2.3.3, 24.10/25.12 2.3.9), on OpenWrt's C library (musl):
 //!
-//! - IPv4, up to 2.3.11 (OpenWrt ships 2.3.9): `PROTO:EXT_PORT:INT_ADDR:INT_PORT:EXPIRY:DESC`.
-//! - IPv4, after 2.3.11 (commit 671e5c0): `PROTO:EXT_PORT:RHOST:INT_ADDR:INT_PORT:EXPIRY:DESC`,
-//!   RHOST empty for "any remote host".
-//! - IPv6 pinholes: `PROTO;INT_CLIENT;INT_PORT;REM_CLIENT;REM_PORT;UID;TIMESTAMP;DESC`.
+//! - `fgets` into `char line[320]` (2.3.8 on; 128 before): a line longer than 319 bytes is read as
+//!   several lines, its tail as a line of its own. A NUL ends the line for every C string call.
+//! - `PROTO:EXT_PORT:INT_ADDR:INT_PORT:TIMESTAMP:DESC`, split at the first five colons with
+//!   `strchr`, so the description keeps any colons it holds. Fewer than five colons: "unrecognized
+//!   data", skipped. The timestamp field has been required since the file was added (2011); an
+//!   empty one reads as 0, "never expires".
+//! - `PROTO`: `proto_atoi` (upnputils.c), `strcasecmp` against UDP and UDPLITE, anything else TCP.
+//! - Ports: `(unsigned short)atoi(field)`: blanks, a sign, digits, then anything; the value wraps to
+//!   16 bits (musl's `atoi` computes in `int`), so `70000` opens 4464 and `-1` opens 65535.
+//! - `INT_ADDR`: `inet_aton` in `upnp_redirect` (a failure skips the line), and `inet_addr` for the
+//!   nft rule: `192.168.1` is 192.168.0.1, `0xc0.0xa8.1.5` and `3232235781` are 192.168.1.5.
+//! - `TIMESTAMP`: `(unsigned int)strtoul(field, NULL, 10)`, an absolute Unix time; a time already
+//!   past skips the line ("already expired lease", judged in [`crate::facts::mappings`]).
+//! - The description is trimmed with `isspace` at both ends.
 //!
-//! The description is whatever a LAN client sent, written unescaped: it may hold colons (so the
-//! two IPv4 formats cannot be told apart by counting fields, only by what the fields contain),
-//! and before 2.3.11 even CR/LF, which lets a client forge whole extra lines. A forged line looks
-//! exactly like a real one; the nft chains, not this file, say what is in effect (pitfall 3).
+//! The writer (`lease_file_add`) prints `"%s:%hu:%s:%hu:%u:%s\n"` with `proto_itoa`, the
+//! address a client gave in canonical dotted-quad form (AddPortMapping takes it through
+//! `inet_pton`, or `inet_ntoa` after a host lookup) and, from 2.3.11, no byte below 0x20 in the
+//! description. A line it could not have printed — a wrapped or signed port, external port 0, an
+//! address form only `inet_aton` takes, a control character, the tail of an overlong line, a line
+//! after a description that ended in CR — was forged or injected: [`Lease::forged`] says how.
 //!
-//! Not modelled: miniupnpd reads with `fgets` into a fixed buffer (320 bytes from 2.3.8, 128
-//! before; 128 for the IPv6 file), so it would split an overlong line and read its tail as a line
-//! of its own. Here a line is a line.
+//! Not modelled: glibc (Debian, not OpenWrt) also accepts an address followed by a blank and
+//! anything, and saturates ports past 2^63; on a 64-bit router a timestamp past 2^32 wraps
+//! where a 32-bit one saturates (both are forged lines either way, read here as saturated).
+//! miniupnpd after 2.3.11 (unreleased, commit 671e5c0) inserts a remote-host field; the released
+//! reader takes such a line's address as its internal port, and so does this one.
+//!
+//! - IPv6 pinholes: `PROTO;INT_CLIENT;INT_PORT;REM_CLIENT;REM_PORT;UID;TIMESTAMP;DESC`
+//!   (`upnppinhole.c` `lease_file6_add` / `reload_from_lease_file6`), read strictly.
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
-use crate::formats::linefile::{ascii, digits, parse_lines, Parsed};
+use crate::formats::linefile::{ascii, digits, parse_lines, BadLine, Parsed};
 use crate::formats::{Expected, Field, FormatError, LineLayout};
 pub use crate::ports::Protocol;
 use crate::text::lan_text;
 
-/// One IPv4 mapping line.
+/// miniupnpd's `fgets` buffer for the IPv4 lease file since 2.3.8 (commit 20879ab): it reads at
+/// most 319 bytes as one line.
+pub const LINE_BUFFER: usize = 320;
+
+/// One IPv4 mapping line, as miniupnpd will re-create it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lease {
+    /// 1-based line number in the file (a tail read as a line of its own keeps its line's number).
     pub line: usize,
     pub proto: Protocol,
+    /// The port miniupnpd opens: the written number wrapped to 16 bits.
     pub ext_port: u16,
-    /// Only in the format after miniupnpd 2.3.11 (`PROTO:EXT:RHOST:…`); empty means any host.
-    pub remote_host: Option<String>,
     pub int_addr: Ipv4Addr,
     pub int_port: u16,
     /// Absolute Unix time of expiry; 0 = permanent.
     pub expires: u64,
     /// Chosen by the LAN client: cleaned with [`crate::text::lan_text`].
     pub description: String,
+    /// Why miniupnpd could not have written this line itself; empty for a line it could have.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forged: Vec<Forgery>,
 }
 
 impl Lease {
     /// miniupnpd writes 0 for a mapping that never expires.
     pub fn is_permanent(&self) -> bool {
         self.expires == 0
+    }
+
+    pub fn is_forged(&self) -> bool {
+        !self.forged.is_empty()
+    }
+}
+
+/// A mark no line written by miniupnpd carries. The texts are cleaned and cut short.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Forgery {
+    /// A port written other than as miniupnpd prints one (`%hu`): out of range, signed, padded,
+    /// or followed by other text.
+    Port {
+        field: PortField,
+        written: String,
+        opens: u16,
+    },
+    /// External port 0: AddPortMapping refuses it (716 WildCardNotPermittedInExtPort).
+    ExternalPortZero,
+    /// An address form `inet_aton` accepts and AddPortMapping never writes.
+    Address { written: String, opens: Ipv4Addr },
+    /// Not TCP, UDP or UDPLITE as `proto_itoa` spells them; miniupnpd opens TCP.
+    Protocol { written: String },
+    /// Not an unsigned 32-bit decimal as `%u` prints it.
+    Timestamp { written: String, reads: u64 },
+    /// A byte below 0x20 other than the line's end: only a description carried in CDATA (before
+    /// miniupnpd 2.3.11) or a hand edit puts one there.
+    ControlCharacter,
+    /// Bytes past miniupnpd's 319-byte read of an overlong line, which it reads as a line of its
+    /// own: a description long enough to smuggle a line in.
+    OverlongTail,
+    /// Follows a line that ended in CR: the mark of a description that carried CR/LF and so
+    /// wrote this line into the file.
+    AfterCarriageReturn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortField {
+    External,
+    Internal,
+}
+
+impl fmt::Display for Forgery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Forgery::Port {
+                field,
+                written,
+                opens,
+            } => {
+                let which = match field {
+                    PortField::External => "external",
+                    PortField::Internal => "internal",
+                };
+                write!(
+                    f,
+                    "{which} port written as '{written}', which miniupnpd reads as {opens}"
+                )
+            }
+            Forgery::ExternalPortZero => f.write_str(
+                "external port 0, which no UPnP client can request (AddPortMapping refuses it)",
+            ),
+            Forgery::Address { written, opens } => write!(
+                f,
+                "internal address written as '{written}', which miniupnpd takes as {opens} \
+                 (a UPnP request is stored as a plain dotted quad)"
+            ),
+            Forgery::Protocol { written } => {
+                write!(
+                    f,
+                    "protocol written as '{written}', which miniupnpd takes as TCP"
+                )
+            }
+            Forgery::Timestamp { written, reads } => write!(
+                f,
+                "expiry written as '{written}', which miniupnpd reads as {reads}"
+            ),
+            Forgery::ControlCharacter => f.write_str(
+                "a control character (CR, LF, tab, NUL…) that miniupnpd never writes for a UPnP \
+                 client",
+            ),
+            Forgery::OverlongTail => write!(
+                f,
+                "the tail of a line longer than miniupnpd's {}-byte read, which it reads as a \
+                 line of its own",
+                LINE_BUFFER - 1
+            ),
+            Forgery::AfterCarriageReturn => f.write_str(
+                "it follows a line that ends in a carriage return: a description carrying CR/LF \
+                 wrote it into the file",
+            ),
+        }
     }
 }
 
@@ -65,10 +184,43 @@ pub struct Pinhole {
     pub description: String,
 }
 
-/// Reads miniupnpd's IPv4 lease file (`upnp_lease_file`, default `/var/run/miniupnpd.leases`),
-/// either format, line by line.
+/// Reads miniupnpd's IPv4 lease file (`upnp_lease_file`, default `/var/run/miniupnpd.leases`)
+/// as miniupnpd 2.3.8 and later read it. A line miniupnpd skips is a bad line that says so.
 pub fn parse_leases(input: &[u8]) -> Parsed<Lease> {
-    parse_lines(input, parse_lease_line)
+    parse_leases_with_buffer(input, LINE_BUFFER)
+}
+
+/// As [`parse_leases`], for a miniupnpd reading with a `buffer`-byte `fgets` (128 before 2.3.8).
+pub fn parse_leases_with_buffer(input: &[u8], buffer: usize) -> Parsed<Lease> {
+    let take = buffer.saturating_sub(1).max(1);
+    let mut parsed = Parsed::default();
+    let mut after_cr = false;
+    let mut rest = input;
+    let mut number = 1;
+    let mut tail = false;
+    while !rest.is_empty() {
+        // One fgets: up to `take` bytes, through the first newline.
+        let len = rest
+            .iter()
+            .take(take)
+            .position(|&b| b == b'\n')
+            .map_or(rest.len().min(take), |i| i + 1);
+        let (chunk, next) = rest.split_at(len);
+        rest = next;
+        let ends_line = chunk.last() == Some(&b'\n');
+        match lease_line(number, chunk, tail, after_cr) {
+            Ok(lease) => parsed.entries.push(lease),
+            Err(message) => parsed.bad_lines.push(message),
+        }
+        after_cr = chunk.ends_with(b"\r\n");
+        if ends_line {
+            number += 1;
+            tail = false;
+        } else {
+            tail = true;
+        }
+    }
+    parsed
 }
 
 /// Reads miniupnpd's IPv6 pinhole file (`lease_file6`, default `/var/run/miniupnpd.leases6`).
@@ -76,61 +228,233 @@ pub fn parse_leases6(input: &[u8]) -> Parsed<Pinhole> {
     parse_lines(input, parse_pinhole_line)
 }
 
-fn parse_lease_line(number: usize, line: &[u8]) -> Result<Lease, FormatError> {
-    // At most 7 pieces: the 7th is the newer format's description with any colons it holds.
-    let fields: Vec<&[u8]> = line.splitn(7, |&b| b == b':').collect();
+/// One `fgets` result, as `reload_from_lease_file` reads it.
+fn lease_line(number: usize, chunk: &[u8], tail: bool, after_cr: bool) -> Result<Lease, BadLine> {
+    let skipped = |what: String| BadLine {
+        line: number,
+        message: format!(
+            "{}{what}; miniupnpd skips this line",
+            if tail {
+                "the tail of an overlong line, read by miniupnpd as a line of its own: "
+            } else {
+                ""
+            }
+        ),
+    };
+    // Every C string call stops at a NUL.
+    let text = chunk.split(|&b| b == 0).next().unwrap_or_default();
+    let mut fields: Vec<&[u8]> = text.splitn(6, |&b| b == b':').collect();
     if fields.len() < 6 {
-        return Err(FormatError::FieldCount {
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return Err(skipped("a blank line".into()));
+        }
+        let e = FormatError::FieldCount {
             layout: LineLayout::UpnpLease,
             found: fields.len(),
-        });
+        };
+        return Err(skipped(e.to_string()));
     }
-    let proto = proto_atoi(fields[0]);
-    let ext_port = port(fields[1], Field::ExternalPort)?;
+    let desc = fields.pop().unwrap_or_default();
+    let (proto_text, eport_text, addr_text, iport_text, ts_text) =
+        (fields[0], fields[1], fields[2], fields[3], fields[4]);
+    let int_addr = inet_aton(addr_text).ok_or_else(|| {
+        let e = FormatError::bad_field(Field::InternalAddress, addr_text, Expected::Ipv4Address);
+        skipped(e.to_string())
+    })?;
+    let proto = proto_atoi(proto_text);
+    let ext_port = atoi(eport_text) as u16;
+    let int_port = atoi(iport_text) as u16;
+    let expires = u64::from(strtoul32(ts_text));
 
-    // The old format has the internal port (digits) in the 4th field, the newer one the internal
-    // address (dotted quad) there: the two never overlap, whatever the description holds.
-    let Some(int_addr) = ipv4(fields[3]) else {
-        let int_addr = ipv4(fields[2]).ok_or_else(|| {
-            FormatError::bad_field(Field::InternalAddress, fields[2], Expected::Ipv4Address)
-        })?;
-        let int_port = port(fields[3], Field::InternalPort)?;
-        let expires = unix_time(fields[4], Field::Expiry)?;
-        // Everything after the 5th colon, colons included.
-        let description = after_nth(line, b':', 5);
-        return Ok(Lease {
-            line: number,
-            proto,
-            ext_port,
-            remote_host: None,
-            int_addr,
-            int_port,
-            expires,
-            description: description_text(description),
-        });
-    };
-    if fields.len() < 7 {
-        return Err(FormatError::FieldCount {
-            layout: LineLayout::UpnpLeaseWithRemoteHost,
-            found: fields.len(),
+    let mut forged = Vec::new();
+    if !matches!(proto_text, b"TCP" | b"UDP" | b"UDPLITE") {
+        forged.push(Forgery::Protocol {
+            written: shown(proto_text),
         });
     }
-    let int_port = port(fields[4], Field::InternalPort)?;
-    let expires = unix_time(fields[5], Field::Expiry)?;
-    let remote_host = match fields[2] {
-        b"" | b"*" => None,
-        host => Some(lan_text(host)),
-    };
+    for (field, written, opens) in [
+        (PortField::External, eport_text, ext_port),
+        (PortField::Internal, iport_text, int_port),
+    ] {
+        if written != opens.to_string().as_bytes() {
+            forged.push(Forgery::Port {
+                field,
+                written: shown(written),
+                opens,
+            });
+        }
+    }
+    if ext_port == 0 {
+        forged.push(Forgery::ExternalPortZero);
+    }
+    if addr_text != int_addr.to_string().as_bytes() {
+        forged.push(Forgery::Address {
+            written: shown(addr_text),
+            opens: int_addr,
+        });
+    }
+    if ts_text != expires.to_string().as_bytes() {
+        forged.push(Forgery::Timestamp {
+            written: shown(ts_text),
+            reads: expires,
+        });
+    }
+    let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
+    if body.iter().any(|&b| b < 0x20) {
+        forged.push(Forgery::ControlCharacter);
+    }
+    if tail {
+        forged.push(Forgery::OverlongTail);
+    }
+    if after_cr {
+        forged.push(Forgery::AfterCarriageReturn);
+    }
     Ok(Lease {
         line: number,
         proto,
         ext_port,
-        remote_host,
         int_addr,
         int_port,
         expires,
-        description: description_text(fields[6]),
+        description: description_text(desc),
+        forged,
     })
+}
+
+/// A written field for a message: cleaned like any LAN text and cut short.
+fn shown(raw: &[u8]) -> String {
+    const SHOWN: usize = 40;
+    let mut text = lan_text(&raw[..raw.len().min(SHOWN)]);
+    if raw.len() > SHOWN {
+        text.push('…');
+    }
+    text
+}
+
+/// C's `isspace` in the "C" locale.
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// musl's `atoi`: leading blanks, one optional sign, then digits up to the first non-digit,
+/// computed in wrapping `int` arithmetic. Nothing is an error: no digits is 0.
+pub fn atoi(field: &[u8]) -> i32 {
+    let mut s = field
+        .iter()
+        .copied()
+        .skip_while(|&b| is_c_space(b))
+        .peekable();
+    let negative = match s.peek() {
+        Some(b'-') => {
+            s.next();
+            true
+        }
+        Some(b'+') => {
+            s.next();
+            false
+        }
+        _ => false,
+    };
+    let mut n: i32 = 0;
+    for b in s.take_while(u8::is_ascii_digit) {
+        n = n.wrapping_mul(10).wrapping_sub(i32::from(b - b'0'));
+    }
+    if negative {
+        n
+    } else {
+        n.wrapping_neg()
+    }
+}
+
+/// `(unsigned int)strtoul(field, NULL, 10)` on a 32-bit router: blanks, an optional sign,
+/// digits; past `ULONG_MAX` it saturates, and a minus negates in unsigned arithmetic.
+pub fn strtoul32(field: &[u8]) -> u32 {
+    let mut s = field
+        .iter()
+        .copied()
+        .skip_while(|&b| is_c_space(b))
+        .peekable();
+    let negative = match s.peek() {
+        Some(b'-') => {
+            s.next();
+            true
+        }
+        Some(b'+') => {
+            s.next();
+            false
+        }
+        _ => false,
+    };
+    let mut n: u32 = 0;
+    for b in s.take_while(u8::is_ascii_digit) {
+        match n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u32::from(b - b'0')))
+        {
+            Some(v) => n = v,
+            // ERANGE: ULONG_MAX, and the sign is not applied.
+            None => return u32::MAX,
+        }
+    }
+    if negative {
+        n.wrapping_neg()
+    } else {
+        n
+    }
+}
+
+/// musl's `inet_aton`: one to four parts separated by dots, each starting with a digit and read
+/// by `strtoul` in base 0 (`0x` hex, leading `0` octal); the last part fills the remaining bytes
+/// (`a`, `a.b`, `a.b.c`, `a.b.c.d`). Nothing may follow the last part.
+pub fn inet_aton(field: &[u8]) -> Option<Ipv4Addr> {
+    let mut parts = [0u64; 4];
+    let mut count = 0;
+    for part in field.split(|&b| b == b'.') {
+        if count == 4 {
+            return None;
+        }
+        parts[count] = strtoul_base0(part)?;
+        count += 1;
+    }
+    let (head, last) = (&parts[..count - 1], parts[count - 1]);
+    if head.iter().any(|&p| p > 255) {
+        return None;
+    }
+    let last_bits = 8 * (4 - head.len() as u32);
+    if last >= 1u64 << last_bits {
+        return None;
+    }
+    let mut value: u32 = 0;
+    for (i, &p) in head.iter().enumerate() {
+        value |= (p as u32) << (24 - 8 * i as u32);
+    }
+    Some(Ipv4Addr::from(value | last as u32))
+}
+
+/// One `inet_aton` part: a whole field read by `strtoul(part, &end, 0)` that must start with a
+/// digit; `None` when it is empty or anything follows the number. Saturates like a 64-bit
+/// `strtoul`, which is then too large for any part.
+fn strtoul_base0(part: &[u8]) -> Option<u64> {
+    if !part.first()?.is_ascii_digit() {
+        return None;
+    }
+    let (radix, digits) = match part {
+        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(u8::is_ascii_hexdigit) => {
+            (16, rest)
+        }
+        // "0x" with no hex digit: strtoul reads the "0" and stops at the "x".
+        [b'0', b'x' | b'X', ..] => return None,
+        [b'0', rest @ ..] => (8, rest),
+        _ => (10, part),
+    };
+    let mut n: u64 = 0;
+    for &b in digits {
+        let d = char::from(b).to_digit(radix)?;
+        n = n
+            .saturating_mul(u64::from(radix))
+            .saturating_add(u64::from(d));
+    }
+    Some(n)
 }
 
 fn parse_pinhole_line(number: usize, line: &[u8]) -> Result<Pinhole, FormatError> {
@@ -180,31 +504,15 @@ fn parse_pinhole_line(number: usize, line: &[u8]) -> Result<Pinhole, FormatError
 /// miniupnpd trims the description with C's `isspace` when it reads the file back, so leading
 /// and trailing blanks (and a stray CR) never reach the mapping.
 fn description_text(raw: &[u8]) -> String {
-    let is_c_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
-    let start = raw.iter().position(|b| !is_c_space(b)).unwrap_or(raw.len());
+    let start = raw
+        .iter()
+        .position(|&b| !is_c_space(b))
+        .unwrap_or(raw.len());
     let end = raw
         .iter()
-        .rposition(|b| !is_c_space(b))
+        .rposition(|&b| !is_c_space(b))
         .map_or(start, |i| i + 1);
     lan_text(&raw[start..end])
-}
-
-/// The bytes after the `n`th `sep` (the caller knows there are at least `n`).
-fn after_nth(line: &[u8], sep: u8, n: usize) -> &[u8] {
-    let mut seen = 0;
-    for (i, &b) in line.iter().enumerate() {
-        if b == sep {
-            seen += 1;
-            if seen == n {
-                return &line[i + 1..];
-            }
-        }
-    }
-    &[]
-}
-
-fn ipv4(field: &[u8]) -> Option<Ipv4Addr> {
-    ascii(field)?.parse().ok()
 }
 
 fn port(raw: &[u8], field: Field) -> Result<u16, FormatError> {
@@ -219,9 +527,6 @@ fn unix_time(raw: &[u8], field: Field) -> Result<u64, FormatError> {
         .ok_or_else(|| FormatError::bad_field(field, raw, Expected::UnixTime))
 }
 
-/// As miniupnpd's `proto_atoi` reads a lease file: "UDP" and "UDPLITE" in any case, and
-/// everything else — even an empty or garbled field — as TCP, because that is what the daemon
-/// re-creates from such a line.
 /// As miniupnpd's `proto_atoi` reads a lease file: "UDP" and "UDPLITE" in any case, and
 /// everything else — even an empty or garbled field — as TCP, because that is what the daemon
 /// re-creates from such a line.
@@ -246,17 +551,40 @@ mod tests {
         parsed.entries.into_iter().next().unwrap()
     }
 
+    fn kinds(l: &Lease) -> Vec<&'static str> {
+        l.forged
+            .iter()
+            .map(|f| match f {
+                Forgery::Port {
+                    field: PortField::External,
+                    ..
+                } => "ext",
+                Forgery::Port {
+                    field: PortField::Internal,
+                    ..
+                } => "int",
+                Forgery::ExternalPortZero => "ext0",
+                Forgery::Address { .. } => "addr",
+                Forgery::Protocol { .. } => "proto",
+                Forgery::Timestamp { .. } => "ts",
+                Forgery::ControlCharacter => "ctl",
+                Forgery::OverlongTail => "tail",
+                Forgery::AfterCarriageReturn => "after-cr",
+            })
+            .collect()
+    }
+
     #[test]
-    fn old_format_line_is_read() {
+    fn line_miniupnpd_writes_is_read_and_not_forged() {
         let l = one("TCP:33333:192.168.0.100:33333:1485578298:NAT-PMP 33333 tcp\n");
         assert_eq!(l.proto, Protocol::Tcp);
         assert_eq!(l.ext_port, 33333);
-        assert_eq!(l.remote_host, None);
         assert_eq!(l.int_addr, Ipv4Addr::new(192, 168, 0, 100));
         assert_eq!(l.int_port, 33333);
         assert_eq!(l.expires, 1485578298);
         assert_eq!(l.description, "NAT-PMP 33333 tcp");
         assert_eq!(l.line, 1);
+        assert!(!l.is_forged(), "{:?}", l.forged);
     }
 
     #[test]
@@ -266,35 +594,249 @@ mod tests {
         assert_eq!(l.int_addr, Ipv4Addr::new(192, 168, 1, 100));
         assert_eq!(l.int_port, 3478);
         assert_eq!(l.description, "Skype UDP at 192.168.1.5:23423 (2537)");
-        assert_eq!(l.remote_host, None);
-    }
-
-    #[test]
-    fn old_format_description_that_looks_like_the_newer_format_stays_old() {
-        // Seven colon-separated pieces, but the 4th is a port: old format, description intact.
+        assert!(!l.is_forged());
         let l = one("TCP:80:192.168.1.5:8080:0:1.2.3.4:80:x");
-        assert_eq!(l.int_addr, Ipv4Addr::new(192, 168, 1, 5));
         assert_eq!(l.int_port, 8080);
         assert_eq!(l.description, "1.2.3.4:80:x");
     }
 
+    /// What miniupnpd 2.3.9 on musl does with each line (`reload_from_lease_file`, `atoi`,
+    /// `strtoul`, `inet_aton`): `None` where it skips the line.
     #[test]
-    fn newer_format_with_remote_host_is_detected_by_field_types() {
-        let l = one("TCP:1234:1.2.3.4:192.168.1.100:1234:1789054293:test");
-        assert_eq!(l.remote_host.as_deref(), Some("1.2.3.4"));
-        assert_eq!(l.int_addr, Ipv4Addr::new(192, 168, 1, 100));
-        assert_eq!(l.int_port, 1234);
-        assert_eq!(l.expires, 1789054293);
-        assert_eq!(l.description, "test");
+    fn differential_table_of_what_miniupnpd_reads() {
+        type Row = (
+            &'static str,
+            Option<(Protocol, u16, [u8; 4], u16, u64)>,
+            &'static [&'static str],
+        );
+        use Protocol::{Tcp, Udp, UdpLite};
+        let table: &[Row] = &[
+            // External port through atoi into 16 bits.
+            (
+                "TCP:70000:192.168.1.5:80:0:x",
+                Some((Tcp, 4464, [192, 168, 1, 5], 80, 0)),
+                &["ext"],
+            ),
+            (
+                "TCP:65536:192.168.1.5:80:0:x",
+                Some((Tcp, 0, [192, 168, 1, 5], 80, 0)),
+                &["ext", "ext0"],
+            ),
+            (
+                "TCP:-1:192.168.1.5:80:0:x",
+                Some((Tcp, 65535, [192, 168, 1, 5], 80, 0)),
+                &["ext"],
+            ),
+            (
+                "TCP:+554:192.168.1.5:554:0:x",
+                Some((Tcp, 554, [192, 168, 1, 5], 554, 0)),
+                &["ext"],
+            ),
+            (
+                "TCP: 554:192.168.1.5:554:0:x",
+                Some((Tcp, 554, [192, 168, 1, 5], 554, 0)),
+                &["ext"],
+            ),
+            (
+                "TCP:0554:192.168.1.5:554:0:x",
+                Some((Tcp, 554, [192, 168, 1, 5], 554, 0)),
+                &["ext"],
+            ),
+            (
+                "TCP:554abc:192.168.1.5:554:0:x",
+                Some((Tcp, 554, [192, 168, 1, 5], 554, 0)),
+                &["ext"],
+            ),
+            (
+                "TCP:abc:192.168.1.5:554:0:x",
+                Some((Tcp, 0, [192, 168, 1, 5], 554, 0)),
+                &["ext", "ext0"],
+            ),
+            (
+                "TCP::192.168.1.5:554:0:x",
+                Some((Tcp, 0, [192, 168, 1, 5], 554, 0)),
+                &["ext", "ext0"],
+            ),
+            (
+                "TCP:0:192.168.1.5:554:0:x",
+                Some((Tcp, 0, [192, 168, 1, 5], 554, 0)),
+                &["ext0"],
+            ),
+            // 2^32 + 554 wraps in musl's int arithmetic.
+            (
+                "TCP:4294967850:192.168.1.5:554:0:x",
+                Some((Tcp, 554, [192, 168, 1, 5], 554, 0)),
+                &["ext"],
+            ),
+            // Internal port likewise; 0 is what AddPortMapping itself lets through.
+            (
+                "UDP:5000:192.168.1.5:70000:0:x",
+                Some((Udp, 5000, [192, 168, 1, 5], 4464, 0)),
+                &["int"],
+            ),
+            (
+                "UDP:5000:192.168.1.5:0:0:x",
+                Some((Udp, 5000, [192, 168, 1, 5], 0, 0)),
+                &[],
+            ),
+            // Addresses inet_aton takes.
+            (
+                "TCP:8080:192.168.1:80:0:x",
+                Some((Tcp, 8080, [192, 168, 0, 1], 80, 0)),
+                &["addr"],
+            ),
+            (
+                "TCP:8080:0xc0.0xa8.1.5:80:0:x",
+                Some((Tcp, 8080, [192, 168, 1, 5], 80, 0)),
+                &["addr"],
+            ),
+            (
+                "TCP:8080:3232235781:80:0:x",
+                Some((Tcp, 8080, [192, 168, 1, 5], 80, 0)),
+                &["addr"],
+            ),
+            (
+                "TCP:8080:0300.0250.01.05:80:0:x",
+                Some((Tcp, 8080, [192, 168, 1, 5], 80, 0)),
+                &["addr"],
+            ),
+            (
+                "TCP:8080:192.168.001.005:80:0:x",
+                Some((Tcp, 8080, [192, 168, 1, 5], 80, 0)),
+                &["addr"],
+            ),
+            (
+                "TCP:8080:10.1:80:0:x",
+                Some((Tcp, 8080, [10, 0, 0, 1], 80, 0)),
+                &["addr"],
+            ),
+            // ... and those it refuses: the line is skipped.
+            ("TCP:8080:192.168.1.300:80:0:x", None, &[]),
+            ("TCP:8080:192.168.1.5 :80:0:x", None, &[]),
+            ("TCP:8080: 192.168.1.5:80:0:x", None, &[]),
+            ("TCP:8080:192.168.1.08:80:0:x", None, &[]),
+            ("TCP:8080:192.168.1.5.:80:0:x", None, &[]),
+            ("TCP:8080:1.2.3.4.5:80:0:x", None, &[]),
+            ("TCP:8080:0x:80:0:x", None, &[]),
+            ("TCP:8080::80:0:x", None, &[]),
+            ("TCP:8080:4294967296:80:0:x", None, &[]),
+            ("TCP:8080:cam.lan:80:0:x", None, &[]),
+            // Protocols: proto_atoi.
+            (
+                "udp:1:10.0.0.1:1:0:a",
+                Some((Udp, 1, [10, 0, 0, 1], 1, 0)),
+                &["proto"],
+            ),
+            (
+                "udplite:3:10.0.0.1:3:0:c",
+                Some((UdpLite, 3, [10, 0, 0, 1], 3, 0)),
+                &["proto"],
+            ),
+            (
+                "ICMP:4:10.0.0.1:4:0:d",
+                Some((Tcp, 4, [10, 0, 0, 1], 4, 0)),
+                &["proto"],
+            ),
+            (
+                ":5:10.0.0.1:5:0:e",
+                Some((Tcp, 5, [10, 0, 0, 1], 5, 0)),
+                &["proto"],
+            ),
+            // Timestamps: strtoul; empty is 0 (never expires).
+            (
+                "TCP:8080:10.0.0.1:80::x",
+                Some((Tcp, 8080, [10, 0, 0, 1], 80, 0)),
+                &["ts"],
+            ),
+            (
+                "TCP:8080:10.0.0.1:80:+1795630830:x",
+                Some((Tcp, 8080, [10, 0, 0, 1], 80, 1795630830)),
+                &["ts"],
+            ),
+            (
+                "TCP:8080:10.0.0.1:80:1795630830s:x",
+                Some((Tcp, 8080, [10, 0, 0, 1], 80, 1795630830)),
+                &["ts"],
+            ),
+            (
+                "TCP:8080:10.0.0.1:80:-1:x",
+                Some((Tcp, 8080, [10, 0, 0, 1], 80, 4294967295)),
+                &["ts"],
+            ),
+            (
+                "TCP:8080:10.0.0.1:80:99999999999:x",
+                Some((Tcp, 8080, [10, 0, 0, 1], 80, 4294967295)),
+                &["ts"],
+            ),
+            (
+                "TCP:8080:10.0.0.1:80:soon:x",
+                Some((Tcp, 8080, [10, 0, 0, 1], 80, 0)),
+                &["ts"],
+            ),
+            // Five colons are needed; the description may be empty.
+            (
+                "TCP:8080:10.0.0.1:80:0:",
+                Some((Tcp, 8080, [10, 0, 0, 1], 80, 0)),
+                &[],
+            ),
+            ("TCP:8080:10.0.0.1:80:0", None, &[]),
+            ("not a lease", None, &[]),
+            // The newer layout with a remote host (unreleased): the released reader takes the
+            // remote host as the address and the address as the port, and the port as the time.
+            (
+                "TCP:1234:1.2.3.4:192.168.1.100:1234:1789054293:test",
+                Some((Tcp, 1234, [1, 2, 3, 4], 192, 1234)),
+                &["int"],
+            ),
+            // A NUL ends the line for strchr.
+            (
+                "TCP:8080:10.0.0.1:80:0:ok\0junk",
+                Some((Tcp, 8080, [10, 0, 0, 1], 80, 0)),
+                &["ctl"],
+            ),
+            ("TCP:8080\0:10.0.0.1:80:0:x", None, &[]),
+        ];
+        for (line, want, forged) in table {
+            let parsed = parse_leases(line.as_bytes());
+            match want {
+                Some((proto, ext, addr, int, expires)) => {
+                    assert!(
+                        parsed.bad_lines.is_empty(),
+                        "{line:?}: {:?}",
+                        parsed.bad_lines
+                    );
+                    let l = &parsed.entries[0];
+                    assert_eq!(
+                        (l.proto, l.ext_port, l.int_addr, l.int_port, l.expires),
+                        (*proto, *ext, Ipv4Addr::from(*addr), *int, *expires),
+                        "{line:?}"
+                    );
+                    assert_eq!(kinds(l), *forged, "{line:?}");
+                }
+                None => {
+                    assert!(parsed.entries.is_empty(), "{line:?}: {:?}", parsed.entries);
+                    assert_eq!(parsed.bad_lines.len(), 1, "{line:?}");
+                    assert!(parsed.bad_lines[0]
+                        .message
+                        .ends_with("miniupnpd skips this line"));
+                }
+            }
+        }
     }
 
     #[test]
-    fn newer_format_with_empty_remote_host_means_any_host() {
-        let l = one("UDP:5000::192.168.1.7:5001:0:game: lobby");
-        assert_eq!(l.remote_host, None);
-        assert_eq!(l.int_addr, Ipv4Addr::new(192, 168, 1, 7));
-        assert_eq!(l.int_port, 5001);
-        assert_eq!(l.description, "game: lobby");
+    fn atoi_and_strtoul_match_c() {
+        assert_eq!(atoi(b"70000"), 70000);
+        assert_eq!(atoi(b"\t -12x"), -12);
+        assert_eq!(atoi(b"+-1"), 0);
+        assert_eq!(atoi(b"2147483648"), i32::MIN);
+        assert_eq!(
+            atoi(b"99999999999999999999") as u16,
+            0xffff_u16 & (99999999999999999999u128 % 65536) as u16
+        );
+        assert_eq!(strtoul32(b" 42 "), 42);
+        assert_eq!(strtoul32(b"-0"), 0);
+        assert_eq!(strtoul32(b"4294967296"), u32::MAX);
     }
 
     #[test]
@@ -305,65 +847,87 @@ mod tests {
     }
 
     #[test]
-    fn protocol_is_read_as_miniupnpd_reads_it() {
-        let protos: Vec<Protocol> = parse_leases(
-            b"udp:1:10.0.0.1:1:0:a\nUDPLITE:2:10.0.0.1:2:0:b\nudplite:3:10.0.0.1:3:0:c\nICMP:4:10.0.0.1:4:0:d\n:5:10.0.0.1:5:0:e",
-        )
-        .entries
-        .iter()
-        .map(|l| l.proto)
-        .collect();
-        assert_eq!(
-            protos,
-            [
-                Protocol::Udp,
-                Protocol::UdpLite,
-                Protocol::UdpLite,
-                Protocol::Tcp,
-                Protocol::Tcp
-            ]
-        );
-    }
-
-    #[test]
     fn description_is_trimmed_like_miniupnpd_and_cleaned() {
         let l = one("TCP:19000:192.168.1.100:9000:1795630830:  <b>cam</b>\t \r\n");
         assert_eq!(l.description, "<b>cam</b>");
+        assert_eq!(kinds(&l), ["ctl"]);
         let l = one("TCP:1:10.0.0.1:1:0:a\x1b[31mred\x07");
         assert_eq!(l.description, "a\\x1b[31mred\\x07");
+        assert_eq!(kinds(&l), ["ctl"]);
     }
 
     #[test]
-    fn forged_line_from_a_crlf_description_is_read_as_a_line() {
+    fn line_after_a_description_ending_in_cr_is_injected() {
         // What miniupnpd 2.3.1 wrote for a CDATA description holding CR/LF (captured in
-        // tests/fixtures/leases/miniupnpd-live.leases): indistinguishable from a real lease.
+        // tests/fixtures/leases/miniupnpd-live.leases).
         let parsed = parse_leases(
             b"TCP:19000:192.168.1.100:9000:1795630830:  <b>cam</b>\r\nTCP:2222:192.168.1.1:22:0:forged\n",
         );
         assert!(parsed.bad_lines.is_empty());
         assert_eq!(parsed.entries.len(), 2);
+        assert_eq!(kinds(&parsed.entries[0]), ["ctl"]);
         assert_eq!(parsed.entries[1].line, 2);
         assert_eq!(parsed.entries[1].ext_port, 2222);
+        assert_eq!(kinds(&parsed.entries[1]), ["after-cr"]);
     }
 
     #[test]
-    fn crlf_line_endings_and_blank_lines_are_accepted_silently() {
-        let parsed =
-            parse_leases(b"\r\nTCP:1:10.0.0.1:1:0:a\r\n   \r\n\r\nUDP:2:10.0.0.2:2:0:b\r\n");
+    fn overlong_line_is_read_as_two_like_fgets_does() {
+        // A description long enough that bytes 320 on look like a lease of their own.
+        let head = "TCP:18080:192.168.1.100:8080:0:";
+        let pad = "x".repeat(LINE_BUFFER - 1 - head.len());
+        let file =
+            format!("{head}{pad}TCP:2323:192.168.1.1:23:0:smuggled\nUDP:1:10.0.0.1:1:0:next\n");
+        let parsed = parse_leases(file.as_bytes());
         assert!(parsed.bad_lines.is_empty(), "{:?}", parsed.bad_lines);
-        let lines: Vec<usize> = parsed.entries.iter().map(|l| l.line).collect();
-        assert_eq!(lines, [2, 5]);
-        assert_eq!(parsed.entries[0].description, "a");
+        let got: Vec<(usize, u16, Vec<&str>)> = parsed
+            .entries
+            .iter()
+            .map(|l| (l.line, l.ext_port, kinds(l)))
+            .collect();
+        assert_eq!(
+            got,
+            [(1, 18080, vec![]), (1, 2323, vec!["tail"]), (2, 1, vec![])]
+        );
+        assert!(parsed.entries[0].description.starts_with("xxxx"));
+        // Before 2.3.8 the buffer was 128 bytes: the same file splits elsewhere.
+        let old = parse_leases_with_buffer(file.as_bytes(), 128);
+        assert!(old.entries.len() + old.bad_lines.len() > 3);
+        // A tail without five colons is skipped, and said so.
+        let parsed = parse_leases(format!("{head}{pad}more words\n").as_bytes());
+        assert_eq!(parsed.entries.len(), 1);
+        assert!(parsed.bad_lines[0]
+            .message
+            .starts_with("the tail of an overlong line"));
     }
 
     #[test]
-    fn bad_line_is_reported_with_its_number_and_skipped() {
+    fn blank_lines_are_counted_as_skipped() {
+        let parsed = parse_leases(b"\nTCP:1:10.0.0.1:1:0:a\n   \nUDP:2:10.0.0.2:2:0:b\n");
+        let lines: Vec<usize> = parsed.entries.iter().map(|l| l.line).collect();
+        assert_eq!(lines, [2, 4]);
+        let bad: Vec<(usize, &str)> = parsed
+            .bad_lines
+            .iter()
+            .map(|b| (b.line, b.message.as_str()))
+            .collect();
+        assert_eq!(
+            bad,
+            [
+                (1, "a blank line; miniupnpd skips this line"),
+                (3, "a blank line; miniupnpd skips this line")
+            ]
+        );
+    }
+
+    #[test]
+    fn skipped_line_is_reported_with_its_number() {
         let parsed = parse_leases(
-            b"TCP:1:10.0.0.1:1:0:ok\nnot a lease\nTCP:70000:10.0.0.1:1:0:x\nTCP:1:10.0.0.300:1:0:x\nTCP:1:10.0.0.1:1:soon:x\nUDP:3:10.0.0.3:3:0:ok too",
+            b"TCP:1:10.0.0.1:1:0:ok\nnot a lease\nTCP:70000:10.0.0.1:1:0:x\nTCP:1:10.0.0.300:1:0:x\nUDP:3:10.0.0.3:3:0:ok too",
         );
         assert_eq!(
             parsed.entries.iter().map(|l| l.line).collect::<Vec<_>>(),
-            [1, 6]
+            [1, 3, 5]
         );
         let bad: Vec<(usize, &str)> = parsed
             .bad_lines
@@ -373,31 +937,24 @@ mod tests {
         assert_eq!(
             bad,
             [
-                (2, "expected PROTO:EXT_PORT:INT_ADDR:INT_PORT:EXPIRY:DESCRIPTION, found 1 colon-separated field"),
-                (3, "external port '70000' is not a port number (0-65535)"),
-                (4, "internal address '10.0.0.300' is not an IPv4 address"),
-                (5, "expiry 'soon' is not a Unix time"),
+                (2, "expected PROTO:EXT_PORT:INT_ADDR:INT_PORT:EXPIRY:DESCRIPTION, found 1 colon-separated field; miniupnpd skips this line"),
+                (4, "internal address '10.0.0.300' is not an IPv4 address; miniupnpd skips this line"),
             ]
         );
     }
 
     #[test]
-    fn newer_format_missing_its_description_field_is_a_bad_line() {
-        let parsed = parse_leases(b"TCP:1:1.2.3.4:10.0.0.1:1:0");
-        assert!(parsed.entries.is_empty());
-        assert!(
-            parsed.bad_lines[0].message.contains("newer"),
-            "{}",
-            parsed.bad_lines[0].message
-        );
-    }
-
-    #[test]
-    fn error_messages_never_carry_raw_control_characters() {
-        let parsed = parse_leases(b"TCP:\x1b[2J:10.0.0.1:1:0:x");
+    fn forgery_texts_name_what_miniupnpd_opens_and_never_carry_raw_control_characters() {
+        let l = one("TCP:70000\x1b[2J:192.168.1:80:0:x");
+        let texts: Vec<String> = l.forged.iter().map(ToString::to_string).collect();
         assert_eq!(
-            parsed.bad_lines[0].message,
-            "external port '\\x1b[2J' is not a port number (0-65535)"
+            texts,
+            [
+                "external port written as '70000\\x1b[2J', which miniupnpd reads as 4464",
+                "internal address written as '192.168.1', which miniupnpd takes as 192.168.0.1 \
+                 (a UPnP request is stored as a plain dotted quad)",
+                "a control character (CR, LF, tab, NUL…) that miniupnpd never writes for a UPnP client",
+            ]
         );
     }
 
@@ -458,6 +1015,14 @@ mod tests {
             "../../tests/fixtures/leases/miniupnpd-live.leases"
         ));
         assert!(v4.bad_lines.is_empty(), "{:?}", v4.bad_lines);
+        // The CDATA description with CR/LF, and the line it wrote.
+        let forged: Vec<(usize, Vec<&str>)> = v4
+            .entries
+            .iter()
+            .filter(|l| l.is_forged())
+            .map(|l| (l.line, kinds(l)))
+            .collect();
+        assert_eq!(forged, [(5, vec!["ctl"]), (6, vec!["after-cr"])]);
         let summary: Vec<(Protocol, u16, u16, bool)> = v4
             .entries
             .iter()

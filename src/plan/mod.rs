@@ -193,8 +193,20 @@ fn upnp_off(ctx: &Facts, out: &mut Vec<Action>) {
         return;
     };
     if cfg.enabled {
+        // The init script reads `enabled` from the section named `config` only; without one,
+        // an `enabled '0'` elsewhere switches nothing off, so camguard adds that section.
+        let step = if cfg.has_settings_section {
+            set("upnpd", &cfg.section, "enabled", "0")
+        } else {
+            Step::UciAdd {
+                config: "upnpd".into(),
+                r#type: "upnpd".into(),
+                name: cfg.section.clone(),
+                values: BTreeMap::from([("enabled".to_owned(), "0".into())]),
+            }
+        };
         out.push(action(
-            set("upnpd", &cfg.section, "enabled", "0"),
+            step,
             "switch UPnP off in /etc/config/upnpd (upnp 'off')",
             Some(("upnp.enabled", miniupnpd())),
         ));

@@ -141,7 +141,8 @@ impl Snapshot {
                     self.problem(
                         format!("/etc/config/{}", package.name),
                         None,
-                        "no upnpd settings section",
+                        "no `config upnpd 'config'` section and no other upnpd section: \
+                         miniupnpd's init script starts nothing",
                     );
                 }
             }

@@ -1,7 +1,14 @@
-//! /etc/config/upnpd as miniupnpd's init script reads it (openwrt-facts §1.2–1.4).
+//! /etc/config/upnpd as miniupnpd's init script reads it (openwrt/packages
+//! `net/miniupnpd/files/miniupnpd.init`, the same from 21.02 to 25.12; openwrt-facts §1.2–1.4).
 //!
-//! The init script uses the shell helpers, so a missing option takes the *init* default, not
-//! the shipped file's value: a missing `enabled` means on (pitfall 2).
+//! `start_service` runs `config_foreach upnpd upnpd`: one call, and so one procd instance, per
+//! section of *type* `upnpd`, none without one. Every call reads its options from the section
+//! *named* `config` (`config_get_bool enabled config enabled 1`, whatever section it was called
+//! for), so an unnamed `config upnpd` with `enabled '0'` switches nothing off: without a section
+//! named `config` every option takes the init default — on, secure mode on, both protocols, no
+//! lease file. The shell helpers make a missing or unreadable value the *init* default, not the
+//! shipped file's (pitfall 2). The `settings` schema of a pending rework (pitfall 13) is not what
+//! any released init script reads, so it is not read here either.
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
@@ -9,10 +16,19 @@ use serde::Serialize;
 use super::values::{shell_bool, PortRange};
 use crate::formats::uci::{Package, Section};
 
+/// The section the init script reads every option from.
+pub const SETTINGS_SECTION: &str = "config";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UpnpConfig {
-    /// The settings section (`config` in the shipped file).
+    /// The section the init reads (`config`), whether or not the file has it.
     pub section: String,
+    /// The file has a section named `config`; without it every option is the init default.
+    pub has_settings_section: bool,
+    /// miniupnpd processes the init script starts: one per `upnpd`-type section while enabled
+    /// (each reads the same generated config, so a second one only fights the first for its
+    /// ports), none without such a section.
+    pub instances: usize,
     pub enabled: bool,
     pub enable_upnp: bool,
     /// Covers NAT-PMP and PCP.
@@ -33,31 +49,37 @@ impl UpnpConfig {
         self.enable_upnp || self.enable_natpmp
     }
 
+    /// `None` when the file has no `upnpd`-type section and no `config` section: there is
+    /// nothing the init script would start or read.
     pub fn from_uci(package: &Package) -> Option<UpnpConfig> {
-        // The current schema is `config upnpd 'config'`; a pending rework names it `settings`
-        // (pitfall 13), so accept that too rather than report UPnP as absent.
-        let s = package
-            .sections_of_type("upnpd")
-            .next()
-            .or_else(|| package.section("settings"))?;
-        let get = |o: &str| s.get_str(o);
+        let settings = package.section(SETTINGS_SECTION);
+        let sections = package.sections_of_type("upnpd").count();
+        if settings.is_none() && sections == 0 {
+            return None;
+        }
+        // config_get reads a section by name, whatever its type.
+        let get = |o: &str| settings.and_then(|s| s.get_str(o));
+        let enabled = shell_bool(get("enabled"), true);
         Some(UpnpConfig {
-            section: s.name.clone(),
-            enabled: shell_bool(get("enabled"), true),
+            section: SETTINGS_SECTION.to_owned(),
+            has_settings_section: settings.is_some(),
+            instances: if enabled { sections } else { 0 },
+            // Nothing is started without an `upnpd`-type section, whatever `config` says.
+            enabled: enabled && sections > 0,
             enable_upnp: shell_bool(get("enable_upnp"), true),
             enable_natpmp: shell_bool(get("enable_natpmp"), true),
             secure_mode: shell_bool(get("secure_mode"), true),
+            // `config_get` gives the default for an empty value too.
             internal_iface: get("internal_iface")
+                .filter(|v| !v.is_empty())
                 .unwrap_or("lan")
                 .split_whitespace()
                 .map(str::to_owned)
                 .collect(),
             lease_file: get("upnp_lease_file")
-                .or_else(|| get("lease_file"))
                 .filter(|p| !p.is_empty())
                 .map(str::to_owned),
             lease_file6: get("upnp_lease_file6")
-                .or_else(|| get("lease_file6"))
                 .filter(|p| !p.is_empty())
                 .map(str::to_owned),
             perm_rules: package
