@@ -1265,3 +1265,22 @@ fn unnamed_upnpd_section_with_enabled_0_is_reported_on_and_the_plan_adds_the_con
         "{steps:?}"
     );
 }
+
+/// A forward to the router's address on a port of one of its own services (TVHeadend on 9981, a
+/// published gargoyle config) exposes the router, not an unknown device, and is not dropped.
+#[test]
+fn a_forward_to_a_router_service_is_reported_as_the_router() {
+    let router = Router::new().append(
+        "firewall",
+        &forward_to("192.168.1.1", &[("proto", "tcp udp"), ("src_dport", "9981")]),
+    );
+    let report = router.audit();
+    let f = with_id(&report, "forward.active");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    assert!(f[0].detail.contains("the router itself (192.168.1.1)"), "{}", f[0].detail);
+    // The planner's fix lands on that finding.
+    assert!(router
+        .plan()
+        .iter()
+        .any(|a| a.finding.as_ref().is_some_and(|r| r.id == "forward.active")));
+}

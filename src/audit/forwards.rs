@@ -118,13 +118,25 @@ fn forward_verdict(ctx: &Facts, r: &Redirect, to_camera: bool) -> Option<PolicyV
 
 /// One finding per forward, for its worst property: every port, a camera, a sensitive port.
 fn exposure(ctx: &Facts, r: &Redirect) -> Option<Finding> {
-    let Some(dest_ip) = r.dest_ip.as_deref().filter(|ip| !ctx.is_router_address(ip)) else {
-        return super::router::redirect_to_router(ctx, r);
-    };
-    let device = ctx.device_at(dest_ip);
+    let to_router = ctx.redirects_to_router(r);
+    if to_router {
+        // Its admin services are their own finding; any other service of the router is an
+        // exposure like a device's.
+        if let Some(f) = super::router::redirect_to_router(ctx, r) {
+            return Some(f);
+        }
+    }
+    let dest_ip = r.dest_ip.as_deref().unwrap_or("the router");
+    let device = if to_router { None } else { ctx.device_at(dest_ip) };
     let camera = device.filter(|d| d.classification.class.is_camera_like());
-    let who = device.map_or_else(|| dest_ip.to_owned(), |d| d.describe().to_owned());
-    let name = device.map_or(dest_ip.to_owned(), |d| d.display_name());
+    let (who, name) = match device {
+        Some(d) => (d.describe().to_owned(), d.display_name()),
+        None if to_router => {
+            let words = format!("the router itself ({dest_ip})");
+            (words.clone(), words)
+        }
+        None => (dest_ip.to_owned(), dest_ip.to_owned()),
+    };
     let sensitive = sensitive_ports(r);
     let reach = redirect_reach(ctx, r);
     let protos = r.protocols.join("/");

@@ -4,7 +4,6 @@ use serde_json::json;
 
 use super::{eol, finding, remedy, Facts, Finding, Severity, Subject};
 use crate::facts::forwards::forwards_every_port;
-use crate::ports::ROUTER_ADMIN_DEFAULTS;
 use crate::snapshot::firewall::{Redirect, ZonePolicy};
 use crate::snapshot::values::fw4_enum;
 use crate::snapshot::RootPassword;
@@ -76,33 +75,11 @@ fn zone_policies(ctx: &Facts) -> Vec<Finding> {
 }
 
 /// Ports of the router's own admin services: dropbear's and uhttpd's, else 22/80/443.
-fn admin_ports(ctx: &Facts) -> Vec<(u16, &'static str)> {
-    let mut ports: Vec<(u16, &'static str)> = ctx
-        .snap
-        .dropbear
-        .iter()
-        .filter(|d| d.enabled)
-        .map(|d| (d.port, "SSH (dropbear)"))
-        .collect();
-    ports.extend(
-        ctx.snap
-            .uhttpd_ports
-            .iter()
-            .map(|p| (*p, "web interface (uhttpd)")),
-    );
-    for p in ROUTER_ADMIN_DEFAULTS {
-        if !ports.iter().any(|(q, _)| q == p) {
-            ports.push((*p, if *p == 22 { "SSH" } else { "web interface" }));
-        }
-    }
-    ports
-}
-
 fn admin_rules(ctx: &Facts) -> Vec<Finding> {
     let Some(fw) = &ctx.snap.firewall else {
         return Vec::new();
     };
-    let admin = admin_ports(ctx);
+    let admin = ctx.router_admin_ports();
     let mut out = Vec::new();
     for r in fw
         .rules
@@ -185,13 +162,9 @@ fn admin_rules(ctx: &Facts) -> Vec<Finding> {
 /// A DNAT without `dest_ip` redirects to the router itself (openwrt-facts §3.4); so does one to
 /// the router's own LAN address.
 pub fn redirect_to_router(ctx: &Facts, r: &Redirect) -> Option<Finding> {
-    let admin = admin_ports(ctx);
     let every = forwards_every_port(r);
     let internal = r.internal_ports();
-    let opened: Vec<_> = admin
-        .iter()
-        .filter(|(p, _)| every || internal.is_some_and(|i| i.matches(*p)))
-        .collect();
+    let opened = ctx.router_admin_ports_reached(r);
     if opened.is_empty() {
         return None;
     }

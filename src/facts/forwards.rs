@@ -165,13 +165,14 @@ pub fn redirect_reach(ctx: &Facts, r: &Redirect) -> Reach {
     )
 }
 
-/// The finding that reports a WAN forward, for the planner to attach its fix to: a redirect
-/// without an internal address, or to one of the router's own, goes to the router itself
-/// (`router.admin_from_wan`).
+/// The finding that reports a WAN forward, for the planner to attach its fix to: a redirect to
+/// the router itself (no internal address, or one of the router's own) that reaches its admin
+/// services is `router.admin_from_wan`.
 pub fn redirect_finding_id(ctx: &Facts, r: &Redirect) -> &'static str {
-    match r.dest_ip.as_deref() {
-        Some(ip) if !ctx.is_router_address(ip) => redirect_reach(ctx, r).finding_id(),
-        _ => "router.admin_from_wan",
+    if ctx.redirects_to_router(r) && !ctx.router_admin_ports_reached(r).is_empty() {
+        "router.admin_from_wan"
+    } else {
+        redirect_reach(ctx, r).finding_id()
     }
 }
 

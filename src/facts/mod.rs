@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::lan::Device;
 use crate::snapshot::policy::{Policy, PolicyError};
+use crate::snapshot::firewall::Redirect;
 use crate::snapshot::Snapshot;
 
 /// One snapshot with what every later stage derives from it.
@@ -42,6 +43,45 @@ impl<'a> Facts<'a> {
 
     pub fn is_wan_zone(&self, zone: &str) -> bool {
         self.wan_zones.contains(&zone)
+    }
+
+    /// The router's own admin services: dropbear's and uhttpd's ports as configured, and the
+    /// usual 22/80/443.
+    pub fn router_admin_ports(&self) -> Vec<(u16, &'static str)> {
+        let mut ports: Vec<(u16, &'static str)> = self
+            .snap
+            .dropbear
+            .iter()
+            .filter(|d| d.enabled)
+            .map(|d| (d.port, "SSH (dropbear)"))
+            .collect();
+        ports.extend(
+            self.snap
+                .uhttpd_ports
+                .iter()
+                .map(|p| (*p, "web interface (uhttpd)")),
+        );
+        for p in crate::ports::ROUTER_ADMIN_DEFAULTS {
+            if !ports.iter().any(|(q, _)| q == p) {
+                ports.push((*p, if *p == 22 { "SSH" } else { "web interface" }));
+            }
+        }
+        ports
+    }
+
+    /// The admin services a redirect to the router reaches.
+    pub fn router_admin_ports_reached(&self, r: &Redirect) -> Vec<(u16, &'static str)> {
+        let every = forwards::forwards_every_port(r);
+        let internal = r.internal_ports();
+        self.router_admin_ports()
+            .into_iter()
+            .filter(|(p, _)| every || internal.is_some_and(|i| i.matches(*p)))
+            .collect()
+    }
+
+    /// Whether a redirect goes to the router itself: no `dest_ip`, or one of its addresses.
+    pub fn redirects_to_router(&self, r: &Redirect) -> bool {
+        r.dest_ip.as_deref().is_none_or(|ip| self.is_router_address(ip))
     }
 
     /// Whether an address is one of the router's own (an interface's `ipaddr`): a forward to
