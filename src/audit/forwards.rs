@@ -126,16 +126,20 @@ fn exposure(ctx: &Facts, r: &Redirect) -> Option<Finding> {
             return Some(f);
         }
     }
-    let dest_ip = r.dest_ip.as_deref().unwrap_or("the router");
-    let device = if to_router { None } else { ctx.device_at(dest_ip) };
+    let device = r
+        .dest_ip
+        .as_deref()
+        .filter(|_| !to_router)
+        .and_then(|ip| ctx.device_at(ip));
     let camera = device.filter(|d| d.classification.class.is_camera_like());
-    let (who, name) = match device {
-        Some(d) => (d.describe().to_owned(), d.display_name()),
-        None if to_router => {
-            let words = format!("the router itself ({dest_ip})");
+    let (who, name) = match (device, r.dest_ip.as_deref()) {
+        (Some(d), _) => (d.describe().to_owned(), d.display_name()),
+        (None, Some(ip)) if to_router => {
+            let words = format!("the router itself ({ip})");
             (words.clone(), words)
         }
-        None => (dest_ip.to_owned(), dest_ip.to_owned()),
+        (None, Some(ip)) => (ip.to_owned(), ip.to_owned()),
+        (None, None) => ("the router itself".to_owned(), "the router itself".to_owned()),
     };
     let sensitive = sensitive_ports(r);
     let reach = redirect_reach(ctx, r);
