@@ -86,7 +86,11 @@ fn ruleset(mappings: &[(&str, u16, String, u16)]) -> String {
     let mut out = String::from("{\"nftables\":[");
     let mut handle = 0;
     for item in base["nftables"].as_array().unwrap() {
-        handle = handle.max(item.as_object().unwrap().values().next().unwrap()["handle"].as_u64().unwrap_or(0));
+        handle = handle.max(
+            item.as_object().unwrap().values().next().unwrap()["handle"]
+                .as_u64()
+                .unwrap_or(0),
+        );
         out.push_str(&item.to_string());
         out.push(',');
     }
@@ -236,14 +240,17 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     println!("| mappings | nft JSON | offline audit peak | offline audit time | daemon peak (VmHWM) | daemon resident (VmRSS) |");
     println!("|---|---|---|---|---|---|");
-    let mut cases: Vec<(String, usize, bool)> = sizes.iter().map(|&n| (format!("{n}"), n, false)).collect();
+    let mut cases: Vec<(String, usize, bool)> =
+        sizes.iter().map(|&n| (format!("{n}"), n, false)).collect();
     if std::env::var_os("CAMGUARD_MEM_NO_HOSTILE").is_none() {
         cases.push(("5,000 + one device with 65,535".into(), 5_000, true));
     }
     for (label, n, hostile) in cases {
         let root = dir.join(format!("root-{n}-{hostile}"));
         generate(&root, n, hostile);
-        let json_bytes = std::fs::metadata(root.join("nft-ruleset.json")).unwrap().len();
+        let json_bytes = std::fs::metadata(root.join("nft-ruleset.json"))
+            .unwrap()
+            .len();
         let (peak, took) = offline_peak_kib(&root);
         let (hwm, rss) = daemon_after_pages(&dir.join(format!("d-{n}-{hostile}")), &root);
         println!(
