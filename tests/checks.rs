@@ -1284,3 +1284,38 @@ fn a_forward_to_a_router_service_is_reported_as_the_router() {
         .iter()
         .any(|a| a.finding.as_ref().is_some_and(|r| r.id == "forward.active")));
 }
+
+#[test]
+fn a_device_holding_every_port_is_one_finding_with_the_count() {
+    // 65,535 mappings from one device, and two from a console that stay one finding each.
+    let mut leases: String = (1..=65_535u32)
+        .map(|p| format!("TCP:{p}:192.168.1.66:{p}:0:x\n"))
+        .collect();
+    leases.push_str("UDP:3074:192.168.1.31:3074:0:Xbox\nUDP:3075:192.168.1.31:3075:0:Xbox\n");
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(&leases)
+        .audit();
+    assert_eq!(with_id(&report, "upnp.mapping").len(), 2);
+    let many = with_id(&report, "upnp.device_mappings");
+    assert_eq!(many.len(), 1);
+    let evidence = many[0].evidence.to_json();
+    assert_eq!(evidence["mappings"], 65_535);
+    assert_eq!(evidence["sample"].as_array().unwrap().len(), 16);
+    // Port 554 and friends are among them: as severe as its worst mapping.
+    assert_eq!(many[0].severity, Severity::High);
+    assert!(many[0].title.contains("65535 UPnP mappings"), "{}", many[0].title);
+}
+
+#[test]
+fn sixteen_mappings_of_one_device_are_still_listed_one_by_one() {
+    let leases: String = (0..16u32)
+        .map(|i| format!("TCP:{}:192.168.1.66:{}:0:x\n", 20_000 + i, 20_000 + i))
+        .collect();
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(&leases)
+        .audit();
+    assert_eq!(with_id(&report, "upnp.mapping").len(), 16);
+    assert!(with_id(&report, "upnp.device_mappings").is_empty());
+}

@@ -170,9 +170,36 @@ fn check_acl(ctx: &Facts, out: &mut Vec<Finding>) {
     );
 }
 
+/// Past this many mappings to one address, the address gets one `upnp.device_mappings` finding
+/// that counts them instead of one `upnp.mapping` each: any LAN device can ask miniupnpd for
+/// every port, and 65,535 findings would cost a small router its memory (issue 14) and tell the
+/// owner nothing more than the count does.
+pub const MAPPINGS_SHOWN_PER_DEVICE: usize = 16;
+
+/// How many of an aggregated device's mappings its finding lists.
+const MAPPINGS_SAMPLED: usize = 16;
+
+/// The mappings of one address past [`MAPPINGS_SHOWN_PER_DEVICE`], counted.
+struct Aggregate {
+    int_addr: IpAddr,
+    count: usize,
+    live: usize,
+    expired: usize,
+    severity: Severity,
+    camera: bool,
+    services: std::collections::BTreeSet<&'static str>,
+    sample: Vec<serde_json::Value>,
+}
+
 fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
     let mappings = mappings(ctx.snap);
-    out.reserve(mappings.len());
+    let mut per_addr: std::collections::HashMap<IpAddr, usize> = std::collections::HashMap::new();
+    for m in &mappings {
+        *per_addr.entry(m.int_addr).or_default() += 1;
+    }
+    let mut aggregates: Vec<Aggregate> = Vec::new();
+    let mut aggregate_of: std::collections::HashMap<IpAddr, usize> =
+        std::collections::HashMap::new();
     let policy = ctx.snap.policy_file.as_ref().and(ctx.policy.ok());
     for m in &mappings {
         // A forged line is its own finding (check_forged_leases), whatever it maps.
@@ -180,6 +207,47 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
             continue;
         }
         let device = ctx.inventory.by_ip(m.int_addr);
+        if per_addr[&m.int_addr] > MAPPINGS_SHOWN_PER_DEVICE {
+            let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
+            let sensitive = ports::known_on(m.proto, m.int_port)
+                .or_else(|| ports::known_on(m.proto, m.ext_port));
+            let severity = if m.expired && !m.live {
+                Severity::Low
+            } else if camera || sensitive.is_some() {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            let at = match aggregate_of.get(&m.int_addr) {
+                Some(&at) => at,
+                None => {
+                    aggregate_of.insert(m.int_addr, aggregates.len());
+                    aggregates.push(Aggregate {
+                        int_addr: m.int_addr,
+                        count: 0,
+                        live: 0,
+                        expired: 0,
+                        severity,
+                        camera,
+                        services: Default::default(),
+                        sample: Vec::new(),
+                    });
+                    aggregates.len() - 1
+                }
+            };
+            let a = &mut aggregates[at];
+            a.count += 1;
+            a.live += usize::from(m.live);
+            a.expired += usize::from(m.expired);
+            a.severity = a.severity.max(severity);
+            a.services.extend(sensitive.map(|k| k.name));
+            if a.sample.len() < MAPPINGS_SAMPLED {
+                a.sample.push(json!({
+                    "proto": m.proto, "ext_port": m.ext_port, "int_port": m.int_port, "live": m.live,
+                }));
+            }
+            continue;
+        }
         let camera = device.filter(|d| d.classification.class.is_camera_like());
         let sensitive =
             ports::known_on(m.proto, m.int_port).or_else(|| ports::known_on(m.proto, m.ext_port));
@@ -302,6 +370,51 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
         f.policy = verdict;
         out.push(f);
     }
+    out.extend(aggregates.into_iter().map(|a| device_mappings(ctx, a)));
+}
+
+/// One finding for an address holding more than [`MAPPINGS_SHOWN_PER_DEVICE`] mappings.
+fn device_mappings(ctx: &Facts, a: Aggregate) -> Finding {
+    let device = ctx.inventory.by_ip(a.int_addr);
+    let who = device.map_or_else(|| a.int_addr.to_string(), |d| d.describe().to_owned());
+    let mut detail = format!(
+        "{who} holds {} UPnP mappings ({} live in the firewall now{}): anyone on the internet can reach it on \
+         each of those ports. So many mappings are the mark of a misbehaving or compromised device; camguard \
+         counts them here rather than listing each.",
+        a.count,
+        a.live,
+        if a.expired > 0 { format!(", {} expired", a.expired) } else { String::new() }
+    );
+    if !a.services.is_empty() {
+        let names: Vec<&str> = a.services.iter().copied().collect();
+        detail.push_str(&format!(" Among them: {}.", names.join(", ")));
+    }
+    finding(
+        "upnp.device_mappings",
+        a.severity,
+        Subject::Device {
+            ip: Some(a.int_addr),
+            mac: device.and_then(|d| d.mac),
+        },
+        format!("{} holds {} UPnP mappings to the internet", capitalised(&who), a.count),
+        detail,
+    )
+    .evidence(json!({
+        "int_addr": a.int_addr,
+        "mappings": a.count,
+        "live": a.live,
+        "expired": a.expired,
+        "camera": a.camera,
+        "services": a.services,
+        "sample": a.sample,
+        "device": device.map(|d| DeviceRef(d.clone())),
+    }))
+    .remedy(format!(
+        "Find out why this device opens so many ports and disconnect it if you do not trust it; then switch UPnP \
+         off or deny the device in miniupnpd's permission rules (camguard's upnp 'restricted' with the device \
+         set to upnp_deny). Restarting miniupnpd (in LuCI, {}) drops the mappings of a device that is gone.",
+        remedy::LUCI_UPNP
+    ))
 }
 
 /// A lease line no UPnP client could have made miniupnpd write (formats::leases says how) is

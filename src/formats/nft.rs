@@ -240,6 +240,9 @@ impl Rule {
 }
 
 /// Reads `nft -j list ruleset` (or `list table` / `list chain`: the same `{"nftables": […]}`).
+///
+/// The dump is read one item of the `nftables` array at a time (see [`parse_ruleset_from`]); no
+/// tree of the whole document is ever built.
 pub fn parse_ruleset(json: &[u8]) -> Result<Ruleset, FormatError> {
     if json.len() > MAX_RULESET_BYTES {
         return Err(FormatError::TooLarge {
@@ -248,23 +251,112 @@ pub fn parse_ruleset(json: &[u8]) -> Result<Ruleset, FormatError> {
             limit: MAX_RULESET_BYTES,
         });
     }
-    let root: Value = serde_json::from_slice(json).map_err(|e| FormatError::NotJson {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    read_dump(&mut de)
+}
+
+/// The most bytes [`parse_ruleset_from`] reads: it holds one rule at a time, so a ruleset this
+/// large costs time, not memory (a device holding all 65,535 ports makes nft print ~50 MB).
+pub const MAX_STREAMED_RULESET_BYTES: usize = 256 * 1024 * 1024;
+
+/// [`parse_ruleset`] straight from a file or nft's output, without holding the text: memory
+/// grows with the rules kept, never with the size of the dump.
+pub fn parse_ruleset_from(reader: impl std::io::Read) -> Result<Ruleset, FormatError> {
+    parse_bounded(reader, MAX_STREAMED_RULESET_BYTES)
+}
+
+fn parse_bounded(reader: impl std::io::Read, limit: usize) -> Result<Ruleset, FormatError> {
+    let mut bounded = Bounded {
+        inner: std::io::BufReader::with_capacity(16 * 1024, reader),
+        read: 0,
+        limit,
+    };
+    let mut de = serde_json::Deserializer::from_reader(&mut bounded);
+    let over = |read: usize| {
+        (read > limit).then_some(FormatError::TooLarge {
+            document: Document::NftRuleset,
+            bytes: read,
+            limit,
+        })
+    };
+    let result = read_dump(&mut de);
+    drop(de);
+    match (result, over(bounded.read)) {
+        (Err(_), Some(too_large)) => Err(too_large),
+        (result, _) => result,
+    }
+}
+
+/// Counts what passes, and stops just past `limit`.
+struct Bounded<R> {
+    inner: R,
+    read: usize,
+    limit: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read > self.limit {
+            return Err(std::io::Error::other("nft dump too large"));
+        }
+        let room = self.limit + 1 - self.read;
+        let len = buf.len().min(room);
+        let n = self.inner.read(&mut buf[..len])?;
+        self.read += n;
+        Ok(n)
+    }
+}
+
+/// Reads the whole document through [`Root`], then checks nothing follows it.
+fn read_dump<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+) -> Result<Ruleset, FormatError> {
+    use serde::de::DeserializeSeed;
+    let not_json = |e: serde_json::Error| FormatError::NotJson {
         document: Document::NftRuleset,
         detail: e.to_string(),
-    })?;
-    let items = root
-        .get("nftables")
-        .and_then(Value::as_array)
-        .ok_or(FormatError::WrongShape {
-            document: Document::NftRuleset,
-        })?;
+    };
+    let mut dump = Dump::default();
+    Root(&mut dump).deserialize(&mut *de).map_err(not_json)?;
+    de.end().map_err(not_json)?;
+    dump.finish().ok_or(FormatError::WrongShape {
+        document: Document::NftRuleset,
+    })
+}
 
-    let sets = named_sets(items);
-    let mut ruleset = Ruleset::default();
-    for item in items {
+/// The ruleset read so far, folded from the dump's items as they come.
+#[derive(Default)]
+struct Dump {
+    ruleset: Ruleset,
+    sets: HashMap<SetKey, Vec<Value>>,
+    /// Rules that named a set the dump had not shown yet, by their place in `ruleset.rules`:
+    /// read again at the end (nft lists sets before rules, so this stays empty in practice).
+    deferred: Vec<(usize, Value)>,
+    /// Whether the top-level object's (last) `nftables` was an array.
+    seen_array: bool,
+}
+
+impl Dump {
+    fn restart(&mut self, is_array: bool) {
+        *self = Dump {
+            seen_array: is_array,
+            ..Dump::default()
+        };
+    }
+
+    fn item(&mut self, item: Value) {
+        if let Some(set) = item.get("set") {
+            if let Some(key) = location(set, "name") {
+                let elems = match set.get("elem") {
+                    Some(Value::Array(elems)) => elems.clone(),
+                    _ => Vec::new(),
+                };
+                self.sets.insert(key, elems);
+            }
+        }
         if let Some(chain) = item.get("chain") {
             if let Some((family, table, name)) = location(chain, "name") {
-                ruleset.chains.push(Chain {
+                self.ruleset.chains.push(Chain {
                     family,
                     table,
                     name,
@@ -272,31 +364,154 @@ pub fn parse_ruleset(json: &[u8]) -> Result<Ruleset, FormatError> {
                 });
             }
         } else if let Some(rule) = item.get("rule") {
-            if let Some((family, table, chain)) = location(rule, "chain") {
-                let scope = SetScope {
-                    sets: &sets,
-                    family: &family,
-                    table: &table,
-                };
-                let mut parsed = Rule {
-                    handle: handle(rule),
-                    ..Rule::default()
-                };
-                parsed.comment = rule
-                    .get("comment")
-                    .and_then(Value::as_str)
-                    .map(|c| lan_text(c.as_bytes()));
-                if let Some(exprs) = rule.get("expr").and_then(Value::as_array) {
-                    read_exprs(&mut parsed, exprs, &scope);
+            if let Some((parsed, complete)) = read_rule(rule, &self.sets) {
+                if !complete {
+                    self.deferred.push((self.ruleset.rules.len(), item));
                 }
-                parsed.family = family;
-                parsed.table = table;
-                parsed.chain = chain;
-                ruleset.rules.push(parsed);
+                self.ruleset.rules.push(parsed);
             }
         }
     }
-    Ok(ruleset)
+
+    fn finish(mut self) -> Option<Ruleset> {
+        if !self.seen_array {
+            return None;
+        }
+        for (at, item) in std::mem::take(&mut self.deferred) {
+            if let Some((parsed, _)) = item.get("rule").and_then(|r| read_rule(r, &self.sets)) {
+                self.ruleset.rules[at] = parsed;
+            }
+        }
+        Some(self.ruleset)
+    }
+}
+
+/// One `{"rule": …}` object; false when it named a set not (yet) known.
+fn read_rule(rule: &Value, sets: &HashMap<SetKey, Vec<Value>>) -> Option<(Rule, bool)> {
+    let (family, table, chain) = location(rule, "chain")?;
+    let scope = SetScope {
+        sets,
+        family: &family,
+        table: &table,
+        missed: std::cell::Cell::new(false),
+    };
+    let mut parsed = Rule {
+        handle: handle(rule),
+        ..Rule::default()
+    };
+    parsed.comment = rule
+        .get("comment")
+        .and_then(Value::as_str)
+        .map(|c| lan_text(c.as_bytes()));
+    if let Some(exprs) = rule.get("expr").and_then(Value::as_array) {
+        read_exprs(&mut parsed, exprs, &scope);
+    }
+    let complete = !scope.missed.get();
+    parsed.family = family;
+    parsed.table = table;
+    parsed.chain = chain;
+    Some((parsed, complete))
+}
+
+/// The document: an object whose `nftables` array is read item by item; every other key, and
+/// anything that is not such an object, is skipped without building it.
+struct Root<'a>(&'a mut Dump);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Root<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Root<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the output of `nft -j list ruleset`")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "nftables" {
+                map.next_value_seed(Items(&mut *self.0))?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// The `nftables` value: each item of the array becomes a small tree, is folded into the
+/// [`Dump`] and dropped. A later `nftables` key replaces an earlier one, as in a JSON object.
+struct Items<'a>(&'a mut Dump);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Items<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.restart(false);
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the nftables array")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.0.restart(true);
+        while let Some(item) = seq.next_element::<Value>()? {
+            self.0.item(item);
+        }
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 fn location(obj: &Value, name_key: &str) -> Option<(String, String, String)> {
@@ -310,25 +525,12 @@ fn handle(obj: &Value) -> u64 {
 
 type SetKey = (String, String, String);
 
-/// Named sets by (family, table, name), so `@set` references can be resolved.
-fn named_sets(items: &[Value]) -> HashMap<SetKey, &[Value]> {
-    items
-        .iter()
-        .filter_map(|item| {
-            let set = item.get("set")?;
-            let elems = set
-                .get("elem")
-                .and_then(Value::as_array)
-                .map_or(&[][..], Vec::as_slice);
-            Some((location(set, "name")?, elems))
-        })
-        .collect()
-}
-
 struct SetScope<'a> {
-    sets: &'a HashMap<SetKey, &'a [Value]>,
+    sets: &'a HashMap<SetKey, Vec<Value>>,
     family: &'a str,
     table: &'a str,
+    /// Set when a `@set` was not found, so the rule can be read again once the dump is.
+    missed: std::cell::Cell<bool>,
 }
 
 impl SetScope<'_> {
@@ -351,7 +553,13 @@ impl SetScope<'_> {
                     self.table.to_owned(),
                     s[1..].to_owned(),
                 );
-                self.sets.get(&key)?.iter().collect()
+                match self.sets.get(&key) {
+                    Some(elems) => elems.iter().collect(),
+                    None => {
+                        self.missed.set(true);
+                        return None;
+                    }
+                }
             }
             _ => vec![right],
         };
@@ -1243,6 +1451,135 @@ mod tests {
         let big = vec![b' '; MAX_RULESET_BYTES + 1];
         let err = parse_ruleset(&big).unwrap_err().to_string();
         assert!(err.contains("33554433 bytes, over the 32 MiB"), "{err}");
+    }
+
+    // ---- the whole-tree parser this module used before it streamed (issue 14) ----
+    /// The parser before issue 14, which built the whole document as a `Value` tree: the oracle
+    /// the streaming reader is held to.
+    fn parse_ruleset_whole_tree(json: &[u8]) -> Result<Ruleset, FormatError> {
+        if json.len() > MAX_RULESET_BYTES {
+            return Err(FormatError::TooLarge {
+                document: Document::NftRuleset,
+                bytes: json.len(),
+                limit: MAX_RULESET_BYTES,
+            });
+        }
+        let root: Value = serde_json::from_slice(json).map_err(|e| FormatError::NotJson {
+            document: Document::NftRuleset,
+            detail: e.to_string(),
+        })?;
+        let items =
+            root.get("nftables")
+                .and_then(Value::as_array)
+                .ok_or(FormatError::WrongShape {
+                    document: Document::NftRuleset,
+                })?;
+
+        let sets = named_sets(items);
+        let sets: HashMap<SetKey, Vec<Value>> =
+            sets.into_iter().map(|(k, v)| (k, v.to_vec())).collect();
+        let mut ruleset = Ruleset::default();
+        for item in items {
+            if let Some(chain) = item.get("chain") {
+                if let Some((family, table, name)) = location(chain, "name") {
+                    ruleset.chains.push(Chain {
+                        family,
+                        table,
+                        name,
+                        handle: handle(chain),
+                    });
+                }
+            } else if let Some(rule) = item.get("rule") {
+                if let Some((family, table, chain)) = location(rule, "chain") {
+                    let scope = SetScope {
+                        sets: &sets,
+                        family: &family,
+                        table: &table,
+                        missed: std::cell::Cell::new(false),
+                    };
+                    let mut parsed = Rule {
+                        handle: handle(rule),
+                        ..Rule::default()
+                    };
+                    parsed.comment = rule
+                        .get("comment")
+                        .and_then(Value::as_str)
+                        .map(|c| lan_text(c.as_bytes()));
+                    if let Some(exprs) = rule.get("expr").and_then(Value::as_array) {
+                        read_exprs(&mut parsed, exprs, &scope);
+                    }
+                    parsed.family = family;
+                    parsed.table = table;
+                    parsed.chain = chain;
+                    ruleset.rules.push(parsed);
+                }
+            }
+        }
+        Ok(ruleset)
+    }
+
+    /// Named sets by (family, table, name), so `@set` references can be resolved.
+    fn named_sets(items: &[Value]) -> HashMap<SetKey, &[Value]> {
+        items
+            .iter()
+            .filter_map(|item| {
+                let set = item.get("set")?;
+                let elems = set
+                    .get("elem")
+                    .and_then(Value::as_array)
+                    .map_or(&[][..], Vec::as_slice);
+                Some((location(set, "name")?, elems))
+            })
+            .collect()
+    }
+
+    /// Every real dump, and the shapes the tests below build, read the same facts as before.
+    #[test]
+    fn streaming_reads_the_same_facts_as_the_whole_tree_parser() {
+        let dir = format!("{}/tests/fixtures/nft", env!("CARGO_MANIFEST_DIR"));
+        let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        assert!(inputs.len() >= 3);
+        let fw4 = std::fs::read(format!("{dir}/fw4-openwrt-24.10.json")).unwrap();
+        // The rules before the sets they name, a later `nftables` replacing an earlier one,
+        // keys around the array.
+        let mut tree: Value = serde_json::from_slice(&fw4).unwrap();
+        tree["nftables"].as_array_mut().unwrap().reverse();
+        inputs.push(serde_json::to_vec(&tree).unwrap());
+        inputs.push(br#"{"x":[1,{"y":2}],"nftables":[{"rule":{"family":"inet","table":"t","chain":"c"}}],"z":null}"#.to_vec());
+        inputs.push(
+            br#"{"nftables":[{"chain":{"family":"inet","table":"t","name":"a"}}],"nftables":[]}"#
+                .to_vec(),
+        );
+        inputs.push(br#"{"nftables":{"rule":{}}}"#.to_vec());
+        inputs.push(br#"{"nftables":[{"set":{"family":"inet","table":"t","name":"s","elem":[22]},"chain":{"family":"inet","table":"t","name":"c","handle":3}},{"rule":{"family":"inet","table":"t","chain":"c","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":"@s"}}]}}]}"#.to_vec());
+        inputs.push(b"[]".to_vec());
+        inputs.push(b"{\"nftables\":[]} x".to_vec());
+        for input in &inputs {
+            let old = parse_ruleset_whole_tree(input);
+            let new = parse_ruleset(input);
+            let streamed = parse_ruleset_from(&input[..]);
+            let text = String::from_utf8_lossy(&input[..input.len().min(200)]).into_owned();
+            assert_eq!(old.is_ok(), new.is_ok(), "{text}");
+            if let Ok(old) = old {
+                assert_eq!(new.unwrap(), old, "{text}");
+                assert_eq!(streamed.unwrap(), old, "{text}");
+            } else {
+                assert!(streamed.is_err(), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_past_its_bound_is_refused() {
+        let endless = std::io::Read::take(std::io::repeat(b' '), 5000);
+        let err = parse_bounded(endless, 4096).unwrap_err();
+        assert!(err.to_string().contains("4097 bytes"), "{err}");
+        assert!(matches!(err, FormatError::TooLarge { .. }), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::offline::{add_nft, config_what, read_state_files, LIVE_RULESET, REQUIRED_CONFIGS};
+use super::offline::{add_ruleset, config_what, read_state_files, LIVE_RULESET, REQUIRED_CONFIGS};
 use super::{ReadError, RouterFiles};
 use crate::bus::{status, Bus, BusError};
 use crate::formats::uci::Package;
@@ -54,16 +54,20 @@ pub fn read(
     read_state_files(files, &mut snap);
     match nft {
         NftSource::Off => {}
-        NftSource::File(path) => match std::fs::read(path) {
-            Ok(bytes) => add_nft(&mut snap, path.display().to_string(), &bytes),
+        NftSource::File(path) => match std::fs::File::open(path) {
+            Ok(file) => add_ruleset(
+                &mut snap,
+                path.display().to_string(),
+                crate::formats::nft::parse_ruleset_from(file),
+            ),
             Err(e) => {
                 let path = path.display().to_string();
                 snap.record(LIVE_RULESET, path.clone(), SourceState::Unreadable, Some(e.to_string()));
                 snap.problem(path, None, format!("cannot read it: {e}"));
             }
         },
-        NftSource::Command => match run_nft() {
-            Ok(Some(bytes)) => add_nft(&mut snap, NFT_COMMAND.into(), &bytes),
+        NftSource::Command => match run_nft_parsed() {
+            Ok(Some(parsed)) => add_ruleset(&mut snap, NFT_COMMAND.into(), parsed),
             // No nft or no fw4 table: an iptables router, nothing camguard can read there.
             Ok(None) => snap.record(LIVE_RULESET, NFT_COMMAND, SourceState::Absent, None),
             Err(e) => {
@@ -319,6 +323,25 @@ fn read_host_hints(bus: &mut dyn Bus, snap: &mut Snapshot) {
 
 /// Runs `nft -j list table inet fw4`. No nft, or no fw4 table (an iptables router): `None`.
 pub(crate) fn run_nft() -> Result<Option<Vec<u8>>, ReadError> {
+    run_nft_with(|mut stdout| {
+        let mut out = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut out);
+        out
+    })
+}
+
+type Parsed = Result<crate::formats::nft::Ruleset, crate::formats::FormatError>;
+
+/// [`run_nft`], parsed as nft prints it: its output is never held whole (with every port mapped
+/// it is ~50 MB).
+fn run_nft_parsed() -> Result<Option<Parsed>, ReadError> {
+    run_nft_with(crate::formats::nft::parse_ruleset_from)
+}
+
+/// Runs nft and hands its output to `take` on a thread of its own, within [`NFT_TIMEOUT`].
+fn run_nft_with<T: Send + 'static>(
+    take: impl FnOnce(std::process::ChildStdout) -> T + Send + 'static,
+) -> Result<Option<T>, ReadError> {
     let mut child = match Command::new("nft")
         .args(["-j", "list", "table", "inet", "fw4"])
         .stdin(Stdio::null())
@@ -330,19 +353,19 @@ pub(crate) fn run_nft() -> Result<Option<Vec<u8>>, ReadError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ReadError::NftNotStarted(e)),
     };
-    let stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        if let Some(mut s) = stdout {
-            let _ = std::io::Read::read_to_end(&mut s, &mut out);
-        }
-        out
-    });
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(ReadError::NftWaitFailed(std::io::Error::other("no stdout")));
+    };
+    let reader = std::thread::spawn(move || take(stdout));
     let started = Instant::now();
     loop {
         match child.try_wait() {
             Ok(Some(status)) => {
-                let out = reader.join().unwrap_or_default();
+                let out = reader
+                    .join()
+                    .map_err(|_| ReadError::NftWaitFailed(std::io::Error::other("reader failed")))?;
                 return Ok(status.success().then_some(out));
             }
             Ok(None) if started.elapsed() > NFT_TIMEOUT => {

@@ -41,6 +41,12 @@ pub trait RouterFiles {
     fn list(&self, dir: &str) -> Vec<String>;
     /// For people: "root directory examples/home".
     fn describe(&self) -> String;
+    /// The file as a stream, for a document read without holding its text (the nft dump, which
+    /// grows with what the LAN maps). None: not a regular file here, or a source that only
+    /// reads whole files; then [`RouterFiles::read`] it.
+    fn stream(&self, _path: &str) -> Option<Box<dyn io::Read + '_>> {
+        None
+    }
 }
 
 /// Resolves a router path inside a snapshot, following symbolic links the way the router
@@ -148,6 +154,14 @@ impl RootDir {
 }
 
 impl RouterFiles for RootDir {
+    fn stream(&self, path: &str) -> Option<Box<dyn io::Read + '_>> {
+        let host = self.resolve_host(path).ok()?;
+        if !std::fs::metadata(&host).ok()?.file_type().is_file() {
+            return None;
+        }
+        Some(Box::new(std::fs::File::open(&host).ok()?))
+    }
+
     fn read(&self, path: &str) -> Result<FileRead, FileError> {
         use std::io::Read;
         use std::os::unix::fs::FileTypeExt;

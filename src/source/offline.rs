@@ -30,12 +30,21 @@ pub fn read(
     snap.upnp.service = miniupnpd_service(files, snap.upnp.config.is_some());
     read_state_files(files, &mut snap);
 
-    let nft_json = nft_json.or_else(|| {
-        read_file(files, &mut snap, LIVE_RULESET, NFT_DUMP_PATH, Freshness::Runtime)
-            .map(|b| (NFT_DUMP_PATH.to_owned(), b))
-    });
-    if let Some((source, bytes)) = nft_json {
-        add_nft(&mut snap, source, &bytes);
+    match (nft_json, files.stream(NFT_DUMP_PATH)) {
+        (Some((source, bytes)), _) => add_nft(&mut snap, source, &bytes),
+        // Streamed: at 10,000 mappings the dump is ~8 MB of text camguard need not hold.
+        (None, Some(stream)) => {
+            note_read(files, &mut snap, LIVE_RULESET, NFT_DUMP_PATH, Freshness::Runtime);
+            let parsed = nft::parse_ruleset_from(stream);
+            add_ruleset(&mut snap, NFT_DUMP_PATH.to_owned(), parsed);
+        }
+        (None, None) => {
+            if let Some(bytes) =
+                read_file(files, &mut snap, LIVE_RULESET, NFT_DUMP_PATH, Freshness::Runtime)
+            {
+                add_nft(&mut snap, NFT_DUMP_PATH.to_owned(), &bytes);
+            }
+        }
     }
     read_includes(files, &mut snap);
     snap
@@ -46,7 +55,16 @@ pub(crate) const LIVE_RULESET: &str = "live firewall ruleset";
 
 /// Takes in an `nft -j` dump, or records why it could not be read.
 pub(crate) fn add_nft(snap: &mut Snapshot, source: String, bytes: &[u8]) {
-    match nft::parse_ruleset(bytes) {
+    add_ruleset(snap, source, nft::parse_ruleset(bytes));
+}
+
+/// Takes in a parsed `nft -j` dump, or records why it could not be read.
+pub(crate) fn add_ruleset(
+    snap: &mut Snapshot,
+    source: String,
+    parsed: Result<nft::Ruleset, crate::formats::FormatError>,
+) {
+    match parsed {
         Ok(ruleset) => {
             snap.nft = Some(ruleset);
             snap.record(LIVE_RULESET, source, SourceState::Read, None);
@@ -271,6 +289,29 @@ pub(crate) enum Freshness {
 
 pub use crate::snapshot::coverage::STALE_AFTER;
 
+/// Records a file read whole: read, or stale when runtime state was last written long before.
+fn note_read(
+    files: &dyn RouterFiles,
+    snap: &mut Snapshot,
+    what: &'static str,
+    path: &str,
+    freshness: Freshness,
+) {
+    let modified = note_time(files, snap, path);
+    let age = modified.map(|m| snap.taken_at.saturating_sub(m));
+    match age.filter(|a| freshness == Freshness::Runtime && *a > STALE_AFTER) {
+        Some(age) => {
+            let detail = format!(
+                "last written {}, {} before the audit's time",
+                crate::time::datetime(snap.taken_at - age),
+                crate::time::duration_words(age)
+            );
+            snap.record(what, path, SourceState::Stale, Some(detail));
+        }
+        None => snap.record(what, path, SourceState::Read, None),
+    }
+}
+
 /// Reads one file and records how that went; returns what can be audited (a truncated file's
 /// leading lines too).
 pub(crate) fn read_file(
@@ -286,19 +327,7 @@ pub(crate) fn read_file(
             None
         }
         Ok(FileRead::Whole(bytes)) => {
-            let modified = note_time(files, snap, path);
-            let age = modified.map(|m| snap.taken_at.saturating_sub(m));
-            match age.filter(|a| freshness == Freshness::Runtime && *a > STALE_AFTER) {
-                Some(age) => {
-                    let detail = format!(
-                        "last written {}, {} before the audit's time",
-                        crate::time::datetime(snap.taken_at - age),
-                        crate::time::duration_words(age)
-                    );
-                    snap.record(what, path, SourceState::Stale, Some(detail));
-                }
-                None => snap.record(what, path, SourceState::Read, None),
-            }
+            note_read(files, snap, what, path, freshness);
             Some(bytes)
         }
         Ok(FileRead::Truncated { bytes, size }) => {
