@@ -1021,3 +1021,51 @@ fn findings_are_sorted_by_severity_and_deterministic() {
         .all(|w| w[0].severity >= w[1].severity));
     assert!(a.score < 50);
 }
+
+#[test]
+fn a_camera_the_password_check_will_not_try_says_why_in_its_evidence() {
+    // A "camera-laptop": the RTSP port says camera, the Apple OUI and the hostname say laptop.
+    let lease = "1900000000 3c:22:fb:00:00:01 192.168.1.50 camera-laptop *\n";
+    let owner = "config device\n\toption mac '3c:22:fb:00:00:01'\n\toption class 'camera'\n";
+    let checking = "config camguard 'main'\n\toption credential_check '1'\n";
+    let report = Router::new()
+        .dhcp_leases(lease)
+        .config("camguard", &format!("{checking}{owner}"))
+        .audit();
+    // The owner's class wins: no contradiction, nothing to say.
+    let f = with_id(&report, "camera.detected");
+    assert_eq!(f.len(), 1);
+    assert!(f[0].evidence.to_json().get("password_check").is_none());
+
+    let report = Router::new()
+        .dhcp_leases(lease)
+        .config("camguard", checking)
+        .file(
+            "/etc/camguard/seen.json",
+            br#"{"version":1,"devices":[],"probes":[{"ip":"192.168.1.50","at":1899999000,
+                "services":[{"port":554,"kind":"rtsp"},{"port":37777,"kind":"tcp"}]}]}"#,
+        )
+        .audit();
+    let f = with_id(&report, "camera.detected");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    let evidence = f[0].evidence.to_json();
+    let why = evidence["password_check"].as_str().unwrap_or_default();
+    assert!(why.contains("contradicts"), "{evidence}");
+    assert!(why.contains("laptop") && why.contains("Apple"), "{why}");
+    assert!(
+        evidence["device"]["contradictions"].is_array(),
+        "{evidence}"
+    );
+
+    // Without the check there is nothing to explain.
+    let report = Router::new()
+        .dhcp_leases(lease)
+        .file(
+            "/etc/camguard/seen.json",
+            br#"{"version":1,"devices":[],"probes":[{"ip":"192.168.1.50","at":1899999000,
+                "services":[{"port":554,"kind":"rtsp"},{"port":37777,"kind":"tcp"}]}]}"#,
+        )
+        .audit();
+    let f = with_id(&report, "camera.detected");
+    assert!(f[0].evidence.to_json().get("password_check").is_none());
+}

@@ -406,7 +406,10 @@ fn finds_the_factory_login_on_a_real_camera_and_keeps_to_its_budget() {
     assert_eq!(report.refused, None);
     assert_eq!(report.ports_of(ServiceKind::Rtsp), [554]);
     assert_eq!(report.ports_of(ServiceKind::Http), [80]);
-    assert_eq!(report.vendor_hint().map(|h| h.vendor), Some("Hikvision"));
+    assert_eq!(
+        report.vendor_hint().map(|h| h.vendor.as_str()),
+        Some("Hikvision")
+    );
     assert_eq!(
         (web.attempts(), rtsp.attempts()),
         (0, 0),

@@ -13,7 +13,7 @@ use crate::snapshot::values::fw4_enum;
 
 pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     for d in ctx.inventory.cameras() {
-        out.push(detected(d));
+        out.push(detected(ctx, d));
         out.extend(internet(ctx, d));
     }
     // The opt-in default-password check runs in the daemon's background worker; the audit
@@ -33,8 +33,13 @@ fn subject(d: &Device) -> Subject {
     }
 }
 
-fn detected(d: &Arc<Device>) -> Finding {
+fn detected(ctx: &Facts, d: &Arc<Device>) -> Finding {
     let c = &d.classification;
+    let checking = ctx.policy.as_ref().ok().is_some_and(|p| p.credential_check);
+    let password_check = checking
+        .then(|| crate::facts::classify::login_refusal(c))
+        .flatten()
+        .map(|why| format!("the default-password check does not try it: {why}"));
     finding(
         "camera.detected",
         Severity::Info,
@@ -48,7 +53,11 @@ fn detected(d: &Arc<Device>) -> Finding {
             c.reasons.join("; ")
         ),
     )
-    .typed_evidence(Evidence::Device(DeviceEvidence { device: DeviceRef(d.clone()), policy_blocks: None }))
+    .typed_evidence(Evidence::Device(DeviceEvidence {
+        device: DeviceRef(d.clone()),
+        policy_blocks: None,
+        password_check,
+    }))
     .remedy(
         "Make sure it has its own strong password and automatic firmware updates (in its app or web page). If \
          camguard got the class wrong, set the right one in Services → Camguard → Devices (a `config device` \
@@ -93,7 +102,7 @@ fn internet(ctx: &Facts, d: &Arc<Device>) -> Option<Finding> {
             format!("The {} {} can reach the internet", d.classification.class.label(), d.display_name()),
             detail,
         )
-        .typed_evidence(Evidence::Device(DeviceEvidence { device: DeviceRef(d.clone()), policy_blocks: Some(policy_blocks) }))
+        .typed_evidence(Evidence::Device(DeviceEvidence { device: DeviceRef(d.clone()), policy_blocks: Some(policy_blocks), password_check: None }))
         .remedy(
             "If you do not view this camera away from home, block its internet access: in Services → Camguard → \
              Devices (or camera_internet 'block' in Settings for every camera), then let camguard apply it. Keep it \

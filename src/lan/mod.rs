@@ -72,8 +72,13 @@ impl DeviceClass {
 pub struct LanObservations {
     /// Neighbour-table entries on LAN interfaces ([`crate::formats::neighbours::on_interfaces`]).
     pub neighbours: Vec<Neighbour>,
-    /// The latest camera-port probe of each address.
+    /// The latest camera-port probe of each address: the daemon's, completed with those of
+    /// the seen-devices file.
     pub probes: Vec<ProbeReport>,
+    /// The probe reports as the seen-devices file holds them: the daemon rewrites the file
+    /// when [`Self::probes`] differ.
+    #[serde(skip)]
+    pub saved_probes: Vec<ProbeReport>,
     /// First/last-seen history from the state file ([`seen`]).
     pub seen: Vec<SeenRecord>,
     /// The default-password check's state file, when `credential_check` is on: the audit

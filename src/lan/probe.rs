@@ -3,7 +3,7 @@
 //! [`crate::probe`].
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How often one device is probed: what a device serves rarely changes.
 pub const PROBE_INTERVAL_SECS: u64 = 24 * 3600;
@@ -13,7 +13,7 @@ pub const RTSP_PORTS: &[u16] = &[554, 8554];
 pub const HTTP_PORTS: &[u16] = &[80, 88, 8000, 8080];
 
 /// What answered on one port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceKind {
     /// Replied `RTSP/1.0 …` to OPTIONS.
@@ -24,33 +24,33 @@ pub enum ServiceKind {
     Tcp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     pub port: u16,
     pub kind: ServiceKind,
     /// The `Server` header, cleaned (LAN-controlled).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
     /// The realm of its authentication challenge, cleaned.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realm: Option<String>,
     /// Authentication schemes it asked for on `GET /` or OPTIONS ("digest", "basic").
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub auth: Vec<String>,
     /// A maker named by the reply, and why (see [`vendor_hint`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_hint: Option<VendorHint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VendorHint {
     /// A vendor name of the OUI table / default-login table ("Hikvision", "Dahua", "Axis").
-    pub vendor: &'static str,
+    pub vendor: String,
     pub reason: String,
 }
 
-/// The probe of one address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The probe of one address; kept in the seen-devices file ([`super::seen`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeReport {
     pub ip: IpAddr,
     /// Unix time of the probe.
@@ -58,7 +58,7 @@ pub struct ProbeReport {
     /// Ports that accepted a connection, by port.
     pub services: Vec<Service>,
     /// Set when the guard refused the address: nothing was sent to it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
 }
 

@@ -1,10 +1,19 @@
-//! First and last seen per device: the records of camguard's seen-devices file
-//! (`/etc/camguard/seen.json`) and its JSON form. [`crate::facts::seen`] merges them with an
-//! audit; [`crate::statefile`] reads and writes the file.
+//! First and last seen per device, and the latest probe of each address: the records of
+//! camguard's seen-devices file (`/etc/camguard/seen.json`) and its JSON form.
+//! [`crate::facts::seen`] merges the seen records with an audit; [`crate::statefile`] reads and
+//! writes the file.
+//!
+//! The probe reports are kept here so that a restart neither probes every device again (the
+//! probe runs at most daily per device) nor forgets what the probe taught the classifier.
 use serde::{Deserialize, Serialize};
 
-use super::{StateFile, StateFileError};
+use super::{ProbeReport, StateFile, StateFileError};
 use crate::mac::Mac;
+
+/// Most probe reports kept (the newest): a LAN host cycling addresses cannot grow the file.
+pub const MAX_PROBE_RECORDS: usize = 256;
+/// Most services kept per probe report (the probe asks a dozen ports).
+pub const MAX_SERVICES_PER_PROBE: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenRecord {
@@ -14,35 +23,64 @@ pub struct SeenRecord {
     pub last_seen: u64,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SeenFile {
-    version: u32,
-    devices: Vec<SeenRecord>,
+/// The file: version 1 (files written before the probe reports were kept have none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenFile {
+    pub version: u32,
+    pub devices: Vec<SeenRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeReport>,
 }
 
 /// The file's JSON.
-pub fn to_json(records: &[SeenRecord]) -> Vec<u8> {
+pub fn to_json(records: &[SeenRecord], probes: &[ProbeReport]) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(&SeenFile {
         version: 1,
         devices: records.to_vec(),
+        probes: bounded_probes(probes.to_vec()),
     })
     .unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
 
-pub fn parse(bytes: &[u8]) -> Result<Vec<SeenRecord>, StateFileError> {
-    let file: SeenFile = serde_json::from_slice(bytes).map_err(|e| StateFileError::NotOurs {
-        file: StateFile::SeenDevices,
-        detail: e.to_string(),
-    })?;
+/// The newest report per address, at most [`MAX_PROBE_RECORDS`], each with at most
+/// [`MAX_SERVICES_PER_PROBE`] services; sorted by address so that the file only changes when
+/// a report does.
+pub fn bounded_probes(mut probes: Vec<ProbeReport>) -> Vec<ProbeReport> {
+    probes.sort_by(|a, b| a.ip.cmp(&b.ip).then(b.at.cmp(&a.at)));
+    probes.dedup_by(|later, first| later.ip == first.ip);
+    if probes.len() > MAX_PROBE_RECORDS {
+        probes.sort_by(|a, b| b.at.cmp(&a.at).then(a.ip.cmp(&b.ip)));
+        probes.truncate(MAX_PROBE_RECORDS);
+        probes.sort_by(|a, b| a.ip.cmp(&b.ip));
+    }
+    for p in &mut probes {
+        p.services.truncate(MAX_SERVICES_PER_PROBE);
+    }
+    probes
+}
+
+/// The reports the daemon holds (`current`) completed with those of the file: per address the
+/// newer one wins.
+pub fn merge_probes(current: &[ProbeReport], saved: &[ProbeReport]) -> Vec<ProbeReport> {
+    bounded_probes(current.iter().chain(saved).cloned().collect())
+}
+
+pub fn parse(bytes: &[u8]) -> Result<SeenFile, StateFileError> {
+    let mut file: SeenFile =
+        serde_json::from_slice(bytes).map_err(|e| StateFileError::NotOurs {
+            file: StateFile::SeenDevices,
+            detail: e.to_string(),
+        })?;
     if file.version != 1 {
         return Err(StateFileError::NewerVersion {
             file: StateFile::SeenDevices,
             version: file.version,
         });
     }
-    Ok(file.devices)
+    file.probes = bounded_probes(file.probes);
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -56,11 +94,68 @@ mod tests {
             first_seen: 1,
             last_seen: 2,
         }];
-        assert_eq!(parse(&to_json(&r)).unwrap(), r);
+        assert_eq!(parse(&to_json(&r, &[])).unwrap().devices, r);
         assert!(parse(b"{").is_err());
         assert!(parse(br#"{"version":2,"devices":[]}"#)
             .unwrap_err()
             .to_string()
             .contains("newer"));
+    }
+
+    fn probe(ip: &str, at: u64) -> ProbeReport {
+        ProbeReport {
+            ip: ip.parse().unwrap(),
+            at,
+            services: vec![],
+            refused: None,
+        }
+    }
+
+    #[test]
+    fn probe_reports_survive_the_file_and_the_newest_wins() {
+        let mut p = probe("192.168.1.64", 10);
+        p.services = (0..40)
+            .map(|port| crate::lan::Service {
+                port,
+                kind: crate::lan::ServiceKind::Tcp,
+                server: None,
+                realm: None,
+                auth: vec![],
+                vendor_hint: Some(crate::lan::VendorHint {
+                    vendor: "Hikvision".into(),
+                    reason: "r".into(),
+                }),
+            })
+            .collect();
+        let back = parse(&to_json(&[], &[p.clone(), probe("192.168.1.64", 5)])).unwrap();
+        assert_eq!(back.probes.len(), 1);
+        assert_eq!(back.probes[0].at, 10);
+        assert_eq!(back.probes[0].services.len(), MAX_SERVICES_PER_PROBE);
+        let merged = merge_probes(&[probe("192.168.1.64", 20)], &back.probes);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].at, 20);
+        // A file written before probes were kept still reads.
+        assert!(parse(br#"{"version":1,"devices":[]}"#)
+            .unwrap()
+            .probes
+            .is_empty());
+    }
+
+    #[test]
+    fn probe_records_are_bounded() {
+        let many: Vec<ProbeReport> = (0..1000u32)
+            .map(|i| {
+                probe(
+                    &std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string(),
+                    u64::from(i),
+                )
+            })
+            .collect();
+        let kept = bounded_probes(many);
+        assert_eq!(kept.len(), MAX_PROBE_RECORDS);
+        assert!(
+            kept.iter().all(|p| p.at >= 1000 - MAX_PROBE_RECORDS as u64),
+            "newest kept"
+        );
     }
 }

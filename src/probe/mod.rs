@@ -118,10 +118,18 @@ impl Worker {
             .iter()
             .filter(|d| policy.probe || d.classification.class.is_camera_like())
             .flat_map(|d| d.ips.iter().copied())
-            .filter(|ip| !self.probes.iter().any(|p| p.ip == *ip && p.is_fresh(now)))
+            .filter(|ip| {
+                !snap
+                    .lan
+                    .probes
+                    .iter()
+                    .any(|p| p.ip == *ip && p.is_fresh(now))
+            })
             .collect();
         let inventory = inventory.clone();
-        let probes = self.probes.clone();
+        // The snapshot's reports: this worker's and those the seen-devices file kept over a
+        // restart, so that a restart does not probe every device again.
+        let probes = snap.lan.probes.clone();
         let check = policy.credential_check;
         let cred_path = self.root.join(CREDCHECK_FILE);
         let wake = Arc::clone(&self.wake_write);
@@ -147,9 +155,8 @@ impl Worker {
                             &mut transport,
                             &mut save,
                         );
-                        for r in results.iter().filter(|r| {
-                            r.attempts > 0 || matches!(r.outcome, credentials::Outcome::Lockout(_))
-                        }) {
+                        // What changed is news; a remembered lockout was logged when found.
+                        for r in results.iter().filter(|r| r.attempts > 0 || r.new_lockout) {
                             crate::notice!("{}", r.log_line());
                         }
                     }

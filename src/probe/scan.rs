@@ -213,7 +213,7 @@ pub fn vendor_hint(r: &Response) -> Option<VendorHint> {
     for name in ["app-webs", "dnvrs-webs", "dvrdvs-webs", "hikvision-webs"] {
         if server.starts_with(name) {
             return Some(VendorHint {
-                vendor: "Hikvision",
+                vendor: "Hikvision".into(),
                 reason: format!(
                     "its web server calls itself \"{}\", as Hikvision's do",
                     lan_text(r.header("server").unwrap_or("").as_bytes())
@@ -228,13 +228,13 @@ pub fn vendor_hint(r: &Response) -> Option<VendorHint> {
         let shown = lan_text(realm.as_bytes());
         if realm.starts_with("AXIS_") {
             return Some(VendorHint {
-                vendor: "Axis",
+                vendor: "Axis".into(),
                 reason: format!("its login realm \"{shown}\" is Axis's AXIS_<MAC> form"),
             });
         }
         if realm.starts_with("Login to ") {
             return Some(VendorHint {
-                vendor: "Dahua",
+                vendor: "Dahua".into(),
                 reason: format!(
                     "its login realm \"{shown}\" is the \"Login to <serial>\" form of Dahua \
                      and the makers that use Dahua's firmware"
@@ -247,7 +247,7 @@ pub fn vendor_hint(r: &Response) -> Option<VendorHint> {
         {
             if !inner.is_empty() && inner.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Some(VendorHint {
-                    vendor: "Hikvision",
+                    vendor: "Hikvision".into(),
                     reason: format!("its login realm \"{shown}\" is Hikvision's form"),
                 });
             }
@@ -256,7 +256,7 @@ pub fn vendor_hint(r: &Response) -> Option<VendorHint> {
     let body = String::from_utf8_lossy(&r.body).to_ascii_lowercase();
     if body.contains("/doc/page/login.asp") {
         return Some(VendorHint {
-            vendor: "Hikvision",
+            vendor: "Hikvision".into(),
             reason: "its web page leads to /doc/page/login.asp, Hikvision's login page".into(),
         });
     }

@@ -87,8 +87,8 @@ pub const SEEN_FILE: &str = "/etc/camguard/seen.json";
 pub const CREDCHECK_FILE: &str = "/etc/camguard/credcheck.json";
 
 /// What camguard knows of the LAN beyond the configs and leases: the kernel's neighbour table
-/// (devices without a lease), its own record of when each device was first and last seen, and,
-/// when the password check is on, what that check found.
+/// (devices without a lease), its own record of when each device was first and last seen and
+/// of what the probe found, and, when the password check is on, what that check found.
 fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
     if let Some(arp) = read_file(files, snap, "/proc/net/arp") {
         let lan_devices = snap.lan_devices();
@@ -98,7 +98,11 @@ fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
     }
     if let Some(bytes) = read_file(files, snap, SEEN_FILE) {
         match lan::seen::parse(&bytes) {
-            Ok(records) => snap.lan.seen = records,
+            Ok(file) => {
+                snap.lan.seen = file.devices;
+                snap.lan.probes = lan::seen::merge_probes(&snap.lan.probes, &file.probes);
+                snap.lan.saved_probes = file.probes;
+            }
             Err(e) => snap.problem(
                 SEEN_FILE.into(),
                 None,
