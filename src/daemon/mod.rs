@@ -340,10 +340,10 @@ impl State {
         );
         let lan = &audited.snapshot.lan;
         // The probe's reports are news for the file too: a restart must not probe again.
-        let probes = crate::lan::seen::bounded_probes(lan.probes.clone());
-        if merged.needs_save || probes != lan.saved_probes {
+        let probes = &lan.probes;
+        if merged.needs_save || !crate::lan::seen::same_probes(probes, &lan.saved_probes) {
             let path = sysroot.join(SEEN_FILE.trim_start_matches('/'));
-            let bytes = crate::lan::seen::to_json(&merged.records, &probes);
+            let bytes = crate::lan::seen::to_json(&merged.records, probes);
             if let Err(e) = crate::statefile::write(&path, &bytes) {
                 log::warn!(
                     "cannot write {}: {e} (is /etc full or read-only?)",

@@ -3,7 +3,8 @@
 //! [`crate::probe`].
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 /// How often one device is probed: what a device serves rarely changes.
 pub const PROBE_INTERVAL_SECS: u64 = 24 * 3600;
@@ -13,7 +14,7 @@ pub const RTSP_PORTS: &[u16] = &[554, 8554];
 pub const HTTP_PORTS: &[u16] = &[80, 88, 8000, 8080];
 
 /// What answered on one port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceKind {
     /// Replied `RTSP/1.0 …` to OPTIONS.
@@ -24,25 +25,25 @@ pub enum ServiceKind {
     Tcp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Service {
     pub port: u16,
     pub kind: ServiceKind,
     /// The `Server` header, cleaned (LAN-controlled).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
     /// The realm of its authentication challenge, cleaned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub realm: Option<String>,
     /// Authentication schemes it asked for on `GET /` or OPTIONS ("digest", "basic").
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth: Vec<String>,
     /// A maker named by the reply, and why (see [`vendor_hint`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vendor_hint: Option<VendorHint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VendorHint {
     /// A vendor name of the OUI table / default-login table ("Hikvision", "Dahua", "Axis").
     pub vendor: String,
@@ -50,7 +51,7 @@ pub struct VendorHint {
 }
 
 /// The probe of one address; kept in the seen-devices file ([`super::seen`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProbeReport {
     pub ip: IpAddr,
     /// Unix time of the probe.
@@ -58,7 +59,7 @@ pub struct ProbeReport {
     /// Ports that accepted a connection, by port.
     pub services: Vec<Service>,
     /// Set when the guard refused the address: nothing was sent to it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
 }
 
@@ -103,5 +104,51 @@ impl ProbeReport {
     /// Whether this report is recent enough not to probe the address again.
     pub fn is_fresh(&self, now: u64) -> bool {
         self.at <= now && now - self.at < PROBE_INTERVAL_SECS
+    }
+}
+
+/// Reading back what [`Serialize`] wrote to the seen-devices file. None for what is not a
+/// report of this shape; services that are not one are left out.
+impl ProbeReport {
+    pub fn from_json(v: &Value) -> Option<ProbeReport> {
+        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+        let service = |s: &Value| {
+            Some(Service {
+                port: u16::try_from(s.get("port")?.as_u64()?).ok()?,
+                kind: match s.get("kind")?.as_str()? {
+                    "rtsp" => ServiceKind::Rtsp,
+                    "http" => ServiceKind::Http,
+                    "tcp" => ServiceKind::Tcp,
+                    _ => return None,
+                },
+                server: text(s, "server"),
+                realm: text(s, "realm"),
+                auth: s
+                    .get("auth")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                vendor_hint: s.get("vendor_hint").and_then(|h| {
+                    Some(VendorHint {
+                        vendor: text(h, "vendor")?,
+                        reason: text(h, "reason")?,
+                    })
+                }),
+            })
+        };
+        Some(ProbeReport {
+            ip: v.get("ip")?.as_str()?.parse().ok()?,
+            at: v.get("at")?.as_u64()?,
+            services: v
+                .get("services")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(service).collect())
+                .unwrap_or_default(),
+            refused: text(v, "refused"),
+        })
     }
 }

@@ -24,12 +24,22 @@ pub struct SeenRecord {
 }
 
 /// The file: version 1 (files written before the probe reports were kept have none).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SeenFile {
     pub version: u32,
     pub devices: Vec<SeenRecord>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<ProbeReport>,
+}
+
+/// The file as read: probe reports through [`ProbeReport::from_json`], which costs the
+/// router's flash less than a derived deserializer.
+#[derive(Deserialize)]
+struct RawSeenFile {
+    version: u32,
+    devices: Vec<SeenRecord>,
+    #[serde(default)]
+    probes: Vec<serde_json::Value>,
 }
 
 /// The file's JSON.
@@ -37,50 +47,62 @@ pub fn to_json(records: &[SeenRecord], probes: &[ProbeReport]) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(&SeenFile {
         version: 1,
         devices: records.to_vec(),
-        probes: bounded_probes(probes.to_vec()),
+        probes: bounded_probes(probes.iter().cloned()),
     })
     .unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
 
-/// The newest report per address, at most [`MAX_PROBE_RECORDS`], each with at most
-/// [`MAX_SERVICES_PER_PROBE`] services; sorted by address so that the file only changes when
-/// a report does.
-pub fn bounded_probes(mut probes: Vec<ProbeReport>) -> Vec<ProbeReport> {
-    probes.sort_by(|a, b| a.ip.cmp(&b.ip).then(b.at.cmp(&a.at)));
-    probes.dedup_by(|later, first| later.ip == first.ip);
-    if probes.len() > MAX_PROBE_RECORDS {
-        probes.sort_by(|a, b| b.at.cmp(&a.at).then(a.ip.cmp(&b.ip)));
-        probes.truncate(MAX_PROBE_RECORDS);
-        probes.sort_by(|a, b| a.ip.cmp(&b.ip));
-    }
-    for p in &mut probes {
+/// The newest report per address, at most [`MAX_PROBE_RECORDS`] (the newest), each with at
+/// most [`MAX_SERVICES_PER_PROBE`] services. Linear in the input times the bound, and no sort:
+/// a generic sort costs kilobytes of router flash.
+pub fn bounded_probes(probes: impl IntoIterator<Item = ProbeReport>) -> Vec<ProbeReport> {
+    let mut out: Vec<ProbeReport> = Vec::new();
+    for mut p in probes {
         p.services.truncate(MAX_SERVICES_PER_PROBE);
+        if let Some(q) = out.iter_mut().find(|q| q.ip == p.ip) {
+            if p.at > q.at {
+                *q = p;
+            }
+        } else if out.len() < MAX_PROBE_RECORDS {
+            out.push(p);
+        } else if let Some(oldest) = out.iter_mut().min_by_key(|q| q.at) {
+            if p.at > oldest.at {
+                *oldest = p;
+            }
+        }
     }
-    probes
+    out
 }
 
 /// The reports the daemon holds (`current`) completed with those of the file: per address the
 /// newer one wins.
 pub fn merge_probes(current: &[ProbeReport], saved: &[ProbeReport]) -> Vec<ProbeReport> {
-    bounded_probes(current.iter().chain(saved).cloned().collect())
+    bounded_probes(current.iter().chain(saved).cloned())
+}
+
+/// The same reports, in any order: whether the file needs writing.
+pub fn same_probes(a: &[ProbeReport], b: &[ProbeReport]) -> bool {
+    a.len() == b.len() && a.iter().all(|p| b.contains(p))
 }
 
 pub fn parse(bytes: &[u8]) -> Result<SeenFile, StateFileError> {
-    let mut file: SeenFile =
-        serde_json::from_slice(bytes).map_err(|e| StateFileError::NotOurs {
-            file: StateFile::SeenDevices,
-            detail: e.to_string(),
-        })?;
+    let file: RawSeenFile = serde_json::from_slice(bytes).map_err(|e| StateFileError::NotOurs {
+        file: StateFile::SeenDevices,
+        detail: e.to_string(),
+    })?;
     if file.version != 1 {
         return Err(StateFileError::NewerVersion {
             file: StateFile::SeenDevices,
             version: file.version,
         });
     }
-    file.probes = bounded_probes(file.probes);
-    Ok(file)
+    Ok(SeenFile {
+        version: file.version,
+        devices: file.devices,
+        probes: bounded_probes(file.probes.iter().filter_map(|v| ProbeReport::from_json(v))),
+    })
 }
 
 #[cfg(test)]
@@ -134,6 +156,12 @@ mod tests {
         let merged = merge_probes(&[probe("192.168.1.64", 20)], &back.probes);
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].at, 20);
+        // A report that is not one is left out; the rest of the file still counts.
+        let odd = br#"{"version":1,"devices":[],"probes":[{"ip":"x","at":1},{"ip":"10.0.0.1","at":2,
+            "services":[{"port":70000,"kind":"tcp"},{"port":80,"kind":"gopher"},{"port":554,"kind":"rtsp"}]}]}"#;
+        let back = parse(odd).unwrap();
+        assert_eq!(back.probes.len(), 1);
+        assert_eq!(back.probes[0].services.len(), 1);
         // A file written before probes were kept still reads.
         assert!(parse(br#"{"version":1,"devices":[]}"#)
             .unwrap()
@@ -152,6 +180,10 @@ mod tests {
             })
             .collect();
         let kept = bounded_probes(many);
+        assert!(same_probes(
+            &kept,
+            &kept.iter().rev().cloned().collect::<Vec<_>>()
+        ));
         assert_eq!(kept.len(), MAX_PROBE_RECORDS);
         assert!(
             kept.iter().all(|p| p.at >= 1000 - MAX_PROBE_RECORDS as u64),
