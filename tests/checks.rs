@@ -1069,3 +1069,94 @@ fn a_camera_the_password_check_will_not_try_says_why_in_its_evidence() {
     let f = with_id(&report, "camera.detected");
     assert!(f[0].evidence.to_json().get("password_check").is_none());
 }
+
+// ---- remote viewing (conntrack) ----------------------------------------------------------------
+
+trait WithFixes {
+    fn report_with_fixes(&self) -> camguard::audit::Report;
+}
+
+impl WithFixes for Router {
+    /// The report as every caller shows it: each finding with its fix.
+    fn report_with_fixes(&self) -> camguard::audit::Report {
+        let snap = self.snapshot();
+        let inventory = camguard::facts::Inventory::build(&snap);
+        camguard::plan::report_and_plan(&camguard::facts::Facts::new(&snap, &inventory)).0
+    }
+}
+
+/// The router's connection tracking in the kernel's format: the camera's PPPP relay connection,
+/// the NAS making the same connection, and the camera's ordinary HTTPS.
+const CONNTRACK: &str = "\
+ipv4     2 udp      17 175 src=192.168.1.64 dst=198.51.100.9 sport=40001 dport=32100 src=198.51.100.9 dst=203.0.113.2 sport=32100 dport=40001 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 udp      17 29 src=192.168.1.10 dst=198.51.100.9 sport=40001 dport=32100 [UNREPLIED] src=198.51.100.9 dst=203.0.113.2 sport=32100 dport=40001 mark=0 zone=0 use=2
+ipv4     2 tcp      6 431999 ESTABLISHED src=192.168.1.64 dst=140.82.121.4 sport=51000 dport=443 src=140.82.121.4 dst=203.0.113.2 sport=443 dport=51000 [ASSURED] mark=0 zone=0 use=2
+";
+
+#[test]
+fn a_cameras_relay_connection_is_remote_viewing_and_a_nas_one_is_not() {
+    let report = Router::new()
+        .dhcp_leases(&format!("{HIKVISION}{NAS}"))
+        .file("/proc/net/nf_conntrack", CONNTRACK.as_bytes())
+        .report_with_fixes();
+    let f = with_id(&report, "camera.remote_viewing");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    assert_eq!(f[0].severity, Severity::Medium);
+    assert!(
+        f[0].detail.contains("PPPP") && f[0].detail.contains("32100"),
+        "{}",
+        f[0].detail
+    );
+    assert!(f[0].detail.contains("192.168.1.64"), "{}", f[0].detail);
+    let evidence = f[0].evidence.to_json();
+    assert_eq!(evidence["device"]["ip"], "192.168.1.64");
+    assert_eq!(evidence["count"], 1, "the HTTPS connection is no relay");
+    assert_eq!(evidence["confirmed"], true);
+    assert!(evidence["source"].as_str().unwrap().contains("Marrapese"));
+    // The fix: the device's internet 'block' in the policy, then the firewall rule.
+    let fix = serde_json::to_string(&f[0].fix).unwrap();
+    assert!(
+        fix.contains("\"camguard\"") && fix.contains("REJECT"),
+        "{fix}"
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn remote_viewing_under_a_blocking_policy_takes_the_planned_block_as_its_fix() {
+    let report = Router::new()
+        .dhcp_leases(HIKVISION)
+        .config(
+            "camguard",
+            "config camguard 'main'\n\toption camera_internet 'block'\n",
+        )
+        .file("/proc/net/nf_conntrack", CONNTRACK.as_bytes())
+        .report_with_fixes();
+    let f = with_id(&report, "camera.remote_viewing");
+    assert_eq!(f.len(), 1);
+    let fix = serde_json::to_string(&f[0].fix).unwrap();
+    assert!(fix.contains("REJECT"), "{fix}");
+    assert!(
+        !fix.contains("\"camguard\""),
+        "no policy change needed: {fix}"
+    );
+}
+
+#[test]
+fn no_conntrack_table_no_remote_viewing_and_a_bad_one_is_a_problem() {
+    let report = Router::new().dhcp_leases(HIKVISION).audit();
+    assert!(with_id(&report, "camera.remote_viewing").is_empty());
+    let report = Router::new()
+        .dhcp_leases(HIKVISION)
+        .file("/proc/net/nf_conntrack", b"ipv4 2 udp 17 src=<script>\n")
+        .audit();
+    assert!(with_id(&report, "camera.remote_viewing").is_empty());
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.message.contains("not in the kernel's format")),
+        "{:?}",
+        report.problems
+    );
+}

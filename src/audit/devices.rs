@@ -1,11 +1,14 @@
 //! Cameras on the LAN: which devices are camera-like, and whether they can reach the internet.
 
+use serde_json::json;
+
 use super::{
     capitalised, finding, with_article, DeviceEvidence, DeviceRef, Evidence, Facts, Finding,
     Severity, Subject,
 };
 use std::sync::Arc;
 
+use crate::facts::remote::{remote_viewing, RemoteViewing};
 use crate::lan::{Confidence, Device};
 use crate::snapshot::firewall::{Firewall, ZonePolicy};
 use crate::snapshot::policy::Access;
@@ -15,6 +18,11 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     for d in ctx.inventory.cameras() {
         out.push(detected(ctx, d));
         out.extend(internet(ctx, d));
+    }
+    if let Some(table) = &ctx.snap.lan.conntrack {
+        for r in remote_viewing(&ctx.inventory, table) {
+            out.push(remote(&r));
+        }
     }
     // The opt-in default-password check runs in the daemon's background worker; the audit
     // reports what its state file remembers, without touching the network.
@@ -143,4 +151,84 @@ fn blocked(ctx: &Facts, fw: &Firewall, d: &Device) -> bool {
                 .any(|ip| d.ips.iter().any(|a| a.to_string() == *ip));
         towards_wan && from_lan && denies && all_traffic && this_device
     })
+}
+
+/// NCSC step 3, seen in the router's connection tracking: the camera keeps a connection to its
+/// vendor's cloud or P2P relay, which is how the vendor's app reaches it from outside.
+fn remote(r: &RemoteViewing) -> Finding {
+    let d = r.device;
+    let label = d.classification.class.label();
+    let first = r.flows.first();
+    let reached = first.map_or(String::new(), |f| {
+        format!(" ({} port {} at {})", f.proto, f.dport, f.dst)
+    });
+    let age = r.flows.iter().filter_map(|f| f.age).max();
+    let up = match age {
+        Some(secs) => format!(" It has been up for {}.", duration(secs)),
+        None => " How long it has been up is unknown: the kernel dates connections only with \
+                  net.netfilter.nf_conntrack_timestamp=1."
+            .to_owned(),
+    };
+    let unconfirmed = if r.relay.confirmed {
+        ""
+    } else {
+        " (camguard knows this service's port from a third party's list, not the vendor's: it \
+         may be another service on the same port.)"
+    };
+    let connections: Vec<serde_json::Value> = r
+        .flows
+        .iter()
+        .map(|f| {
+            json!({
+                "proto": f.proto, "dst": f.dst, "dport": f.dport, "state": f.state,
+                "replied": f.replied, "assured": f.assured, "expires_in": f.expires_in,
+                "age": f.age,
+            })
+        })
+        .collect();
+    finding(
+        "camera.remote_viewing",
+        Severity::Medium,
+        subject(d),
+        format!(
+            "The {label} {} has remote viewing switched on ({})",
+            d.display_name(),
+            r.relay.service
+        ),
+        format!(
+            "{} keeps a connection to {}{reached}, the service {} use for viewing from outside \
+             the home.{up} This is how the vendor's app reaches the {label} from anywhere; the \
+             same path has let attackers in when the service or the firmware had a flaw.{unconfirmed}",
+            d.describe(),
+            r.relay.service,
+            r.relay.used_by,
+        ),
+    )
+    .evidence(json!({
+        "device": DeviceRef(d.clone()),
+        "service": r.relay.service,
+        "used_by": r.relay.used_by,
+        "source": r.relay.source,
+        "confirmed": r.relay.confirmed,
+        "connections": connections,
+        "count": r.count,
+        "age": age,
+    }))
+    .remedy(format!(
+        "If you don't watch this {label} away from home, block its internet: Services → Camguard → \
+         Devices, its internet 'block' (the fix below), or turn off P2P / remote access in its app. \
+         Cloud recording and push alerts stop with it. If you use remote viewing, keep the {label}'s \
+         firmware updated and its password strong."
+    ))
+}
+
+/// "2 h 5 min", "3 days 4 h": how long a connection has been up.
+fn duration(secs: u64) -> String {
+    let (days, hours, minutes) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (days, hours) {
+        (0, 0) => format!("{minutes} min"),
+        (0, h) => format!("{h} h {minutes} min"),
+        (1, h) => format!("1 day {h} h"),
+        (d, h) => format!("{d} days {h} h"),
+    }
 }

@@ -7,6 +7,7 @@ pub mod forwards;
 pub mod inventory;
 pub mod mappings;
 pub mod oui;
+pub mod remote;
 pub mod seen;
 
 pub use inventory::Inventory;

@@ -5,6 +5,7 @@
 //! Every policy in camguard hinges on knowing which device is a camera, so a classification
 //! carries a class, a confidence and the reasons a person can check ("OUI 4C:BD:8F is
 //! Hikvision").
+pub mod conntrack;
 pub mod credentials;
 mod device;
 mod error;
@@ -12,6 +13,7 @@ mod neighbour;
 mod probe;
 pub mod seen;
 
+pub use conntrack::{Conntrack, Flow};
 pub use credentials::CredState;
 pub use device::{Classification, Confidence, Device};
 pub use error::{StateFile, StateFileError};
@@ -81,6 +83,9 @@ pub struct LanObservations {
     pub saved_probes: Vec<ProbeReport>,
     /// First/last-seen history from the state file ([`seen`]).
     pub seen: Vec<SeenRecord>,
+    /// Connections to vendor clouds and P2P relays from `/proc/net/nf_conntrack`; None when the
+    /// table was not there to read (no conntrack module, an offline root without it).
+    pub conntrack: Option<Conntrack>,
     /// The default-password check's state file, when `credential_check` is on: the audit
     /// reports `camera.default_credentials` from it
     /// ([`crate::audit`]) without any network I/O.

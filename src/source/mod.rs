@@ -27,6 +27,15 @@ pub trait RouterFiles {
     fn list(&self, dir: &str) -> Vec<String>;
     /// For people: "root directory examples/home".
     fn describe(&self) -> String;
+    /// At most `limit` bytes from the start of a file, and whether it had more: for kernel
+    /// tables under /proc, which report no size, so [`MAX_FILE`] cannot protect memory.
+    fn read_prefix(&self, path: &str, limit: usize) -> io::Result<Option<(Vec<u8>, bool)>> {
+        Ok(self.read(path)?.map(|mut bytes| {
+            let more = bytes.len() > limit;
+            bytes.truncate(limit);
+            (bytes, more)
+        }))
+    }
 }
 
 /// Resolves a router path inside a snapshot, following symbolic links the way the router
@@ -131,6 +140,26 @@ impl RouterFiles for RootDir {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    fn read_prefix(&self, path: &str, limit: usize) -> io::Result<Option<(Vec<u8>, bool)>> {
+        use std::io::Read;
+        let Some(host) = self.host_path(path) else {
+            return Ok(None);
+        };
+        let file = match std::fs::File::open(&host) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if file.metadata()?.is_dir() {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+        let more = bytes.len() > limit;
+        bytes.truncate(limit);
+        Ok(Some((bytes, more)))
     }
 
     fn exists(&self, path: &str) -> bool {

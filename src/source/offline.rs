@@ -4,7 +4,7 @@
 //! unreadable or malformed ones become [`crate::snapshot::Problem`]s. Nothing here fails
 //! except reading the snapshot container itself.
 use super::RouterFiles;
-use crate::formats::{dhcp, leases, neighbours, nft, uci};
+use crate::formats::{conntrack, dhcp, leases, neighbours, nft, uci};
 use crate::lan::{self, CredState, ProbeReport};
 use crate::snapshot::{Release, RootPassword};
 use crate::snapshot::{ServiceState, Snapshot, CONFIGS};
@@ -83,18 +83,54 @@ pub(crate) fn read_state_files(files: &dyn RouterFiles, snap: &mut Snapshot) {
 
 /// camguard's own record of devices seen (the daemon writes it).
 pub const SEEN_FILE: &str = "/etc/camguard/seen.json";
+/// The kernel's connection-tracking table: connections to vendor clouds and P2P relays.
+pub const CONNTRACK_FILE: &str = "/proc/net/nf_conntrack";
+/// Most of it read (about 9,000 connections): any LAN host can fill the table, and the daemon
+/// has a few megabytes.
+pub const MAX_CONNTRACK_BYTES: usize = 2 << 20;
 /// The default-password check's memory (its worker writes it).
 pub const CREDCHECK_FILE: &str = "/etc/camguard/credcheck.json";
 
 /// What camguard knows of the LAN beyond the configs and leases: the kernel's neighbour table
-/// (devices without a lease), its own record of when each device was first and last seen and
-/// of what the probe found, and, when the password check is on, what that check found.
+/// (devices without a lease), the connections to vendor clouds and P2P relays, its own record
+/// of when each device was first and last seen and of what the probe found, and, when the
+/// password check is on, what that check found.
 fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
     if let Some(arp) = read_file(files, snap, "/proc/net/arp") {
         let lan_devices = snap.lan_devices();
         let neighbours =
             neighbours::on_interfaces(neighbours::parse_proc_net_arp(&arp), &lan_devices);
         snap.lan.neighbours = neighbours;
+    }
+    match files.read_prefix(CONNTRACK_FILE, MAX_CONNTRACK_BYTES) {
+        Ok(Some((bytes, more))) => {
+            let table = conntrack::parse(&bytes, more);
+            if table.truncated {
+                snap.problem(
+                    CONNTRACK_FILE.into(),
+                    None,
+                    format!(
+                        "the table is larger than camguard reads ({} connections read, {} to \
+                         relays kept): a camera's remote viewing may be missed",
+                        table.lines,
+                        table.flows.len()
+                    ),
+                );
+            }
+            if table.bad_lines > 0 {
+                snap.problem(
+                    CONNTRACK_FILE.into(),
+                    None,
+                    format!(
+                        "{} of {} lines are not in the kernel's format and were skipped",
+                        table.bad_lines, table.lines
+                    ),
+                );
+            }
+            snap.lan.conntrack = Some(table);
+        }
+        Ok(None) => {}
+        Err(e) => snap.problem(CONNTRACK_FILE.into(), None, format!("cannot read it: {e}")),
     }
     if let Some(bytes) = read_file(files, snap, SEEN_FILE) {
         match lan::seen::parse(&bytes) {
