@@ -175,17 +175,6 @@ fn remote(r: &RemoteViewing) -> Finding {
         " (camguard knows this service's port from a third party's list, not the vendor's: it \
          may be another service on the same port.)"
     };
-    let connections: Vec<serde_json::Value> = r
-        .flows
-        .iter()
-        .map(|f| {
-            json!({
-                "proto": f.proto, "dst": f.dst, "dport": f.dport, "state": f.state,
-                "replied": f.replied, "assured": f.assured, "expires_in": f.expires_in,
-                "age": f.age,
-            })
-        })
-        .collect();
     finding(
         "camera.remote_viewing",
         Severity::Medium,
@@ -210,7 +199,7 @@ fn remote(r: &RemoteViewing) -> Finding {
         "used_by": r.relay.used_by,
         "source": r.relay.source,
         "confirmed": r.relay.confirmed,
-        "connections": connections,
+        "connections": r.flows,
         "count": r.count,
         "age": age,
     }))
