@@ -20,7 +20,7 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
         out.extend(internet(ctx, d));
     }
     if let Some(table) = &ctx.snap.lan.conntrack {
-        for r in remote_viewing(&ctx.inventory, table) {
+        for r in remote_viewing(ctx.inventory, table) {
             out.push(remote(&r));
         }
     }
