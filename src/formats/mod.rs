@@ -5,6 +5,7 @@
 //! bytes.
 pub mod conntrack;
 pub mod dhcp;
+pub mod discovery;
 mod error;
 pub mod leases;
 pub mod linefile;

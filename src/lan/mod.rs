@@ -19,8 +19,8 @@ pub use device::{Classification, Confidence, Device};
 pub use error::{StateFile, StateFileError};
 pub use neighbour::{NeighState, Neighbour};
 pub use probe::{
-    ProbeReport, Service, ServiceKind, VendorHint, ANSWERS_ON, HTTP_PORTS, PROBE_INTERVAL_SECS,
-    RTSP_PORTS,
+    DeviceInfo, ProbeReport, Service, ServiceKind, VendorHint, ANSWERS_ON, HTTP_PORTS,
+    INFO_MAX_CHARS, PROBE_INTERVAL_SECS, RTSP_PORTS,
 };
 pub use seen::SeenRecord;
 

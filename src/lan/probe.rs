@@ -61,7 +61,29 @@ pub struct ProbeReport {
     /// Set when the guard refused the address: nothing was sent to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// What the device said about itself in a discovery reply (model, firmware).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<DeviceInfo>,
 }
+
+/// What a device announced about itself through a discovery protocol: LAN strings, cleaned and
+/// bounded like hostnames ([`crate::text::lan_text`], at most [`INFO_MAX_CHARS`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    /// "DS-2CD2143G0-I".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// As the device writes it: "V5.5.800build 210628".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+    /// "SADP" (Hikvision), later Dahua discovery, WS-Discovery, SSDP.
+    pub protocol: String,
+    /// Unix time of the reply.
+    pub at: u64,
+}
+
+/// Longest model or firmware string kept.
+pub const INFO_MAX_CHARS: usize = 64;
 
 /// What a probe reply is worth to classification: classify.rs words it "answers on port N".
 pub const ANSWERS_ON: &str = "answers on";
@@ -149,6 +171,14 @@ impl ProbeReport {
                 .map(|a| a.iter().filter_map(service).collect())
                 .unwrap_or_default(),
             refused: text(v, "refused"),
+            info: v.get("info").and_then(|i| {
+                Some(DeviceInfo {
+                    model: text(i, "model"),
+                    firmware: text(i, "firmware"),
+                    protocol: text(i, "protocol")?,
+                    at: i.get("at")?.as_u64()?,
+                })
+            }),
         })
     }
 }

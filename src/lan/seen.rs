@@ -130,6 +130,7 @@ mod tests {
             at,
             services: vec![],
             refused: None,
+            info: None,
         }
     }
 

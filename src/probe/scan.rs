@@ -75,6 +75,7 @@ pub fn probe(ips: &[IpAddr], guard: &LanGuard, now: u64, opts: &ProbeOptions) ->
             at: now,
             services: Vec::new(),
             refused: guard.check(ip).err().map(|r| r.to_string()),
+            info: None,
         })
         .collect();
     let jobs: Vec<(usize, IpAddr, u16)> = reports
@@ -281,6 +282,7 @@ mod tests {
             at: 0,
             services: vec![s, interpret(554, None)],
             refused: None,
+            info: None,
         };
         assert_eq!(report.service_ports(), vec![(554, ANSWERS_ON)]);
     }
@@ -292,6 +294,7 @@ mod tests {
             at: 0,
             services,
             refused: None,
+            info: None,
         };
         let http = b"HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11\r\n\r\n";
         assert_eq!(
@@ -314,6 +317,7 @@ mod tests {
                 interpret(37777, None),
             ],
             refused: None,
+            info: None,
         };
         assert_eq!(report.service_ports(), vec![(37777, ANSWERS_ON)]);
     }
