@@ -1160,3 +1160,74 @@ fn no_conntrack_table_no_remote_viewing_and_a_bad_one_is_a_problem() {
         report.problems
     );
 }
+
+// ---- firmware known to be exploited ------------------------------------------------------------
+
+fn seen_with_sadp(model: &str, firmware: &str) -> Vec<u8> {
+    format!(
+        r#"{{"version":1,"devices":[],"probes":[{{"ip":"192.168.1.64","at":1795600000,"services":[],
+            "info":{{"model":"{model}","firmware":"{firmware}","protocol":"SADP","at":1795600000}}}}]}}"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn exploited_firmware_is_critical_with_its_cves_fix_and_sources() {
+    let report = Router::new()
+        .dhcp_leases(HIKVISION)
+        .file(
+            "/etc/camguard/seen.json",
+            &seen_with_sadp("DS-2CD2142FWD-I", "V5.4.0 build 160530"),
+        )
+        .report_with_fixes();
+    let f = with_id(&report, "camera.firmware_vulnerable");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    assert_eq!(f[0].severity, Severity::Critical);
+    assert!(f[0].title.contains("CVE-2017-7921") && f[0].title.contains("CVE-2021-36260"));
+    assert!(
+        f[0].detail.contains("V5.4.0 build 160530"),
+        "{}",
+        f[0].detail
+    );
+    assert!(f[0].remedy.contains("5.4.41"), "{}", f[0].remedy);
+    let evidence = f[0].evidence.to_json();
+    assert_eq!(evidence["vulnerabilities"][0]["cve"], "CVE-2017-7921");
+    assert!(evidence["vulnerabilities"][0]["advisory"]
+        .as_str()
+        .unwrap()
+        .contains("KEV"));
+    let fix = serde_json::to_string(&f[0].fix).unwrap();
+    assert!(fix.contains("REJECT"), "{fix}");
+    // Its model and firmware are known: no "could not learn" line.
+    let detected = with_id(&report, "camera.detected");
+    assert!(!detected[0].remedy.contains("could not learn"));
+}
+
+#[test]
+fn fixed_or_unknown_firmware_is_no_finding_and_unknown_firmware_is_a_remedy_line() {
+    let fixed = Router::new()
+        .dhcp_leases(HIKVISION)
+        .file(
+            "/etc/camguard/seen.json",
+            &seen_with_sadp("DS-2CD2143G0-I", "V5.5.800build 210628"),
+        )
+        .audit();
+    assert!(with_id(&fixed, "camera.firmware_vulnerable").is_empty());
+    let unknown = Router::new().dhcp_leases(HIKVISION).audit();
+    assert!(with_id(&unknown, "camera.firmware_vulnerable").is_empty());
+    let detected = with_id(&unknown, "camera.detected");
+    assert!(
+        detected[0].remedy.contains("could not learn its firmware"),
+        "{}",
+        detected[0].remedy
+    );
+    // A hostile "firmware" string matches nothing and is not echoed raw.
+    let hostile = Router::new()
+        .dhcp_leases(HIKVISION)
+        .file(
+            "/etc/camguard/seen.json",
+            &seen_with_sadp("DS-2CD2142FWD-I", "<script>V5.4.0"),
+        )
+        .audit();
+    assert!(with_id(&hostile, "camera.firmware_vulnerable").is_empty());
+}

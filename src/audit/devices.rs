@@ -8,8 +8,9 @@ use super::{
 };
 use std::sync::Arc;
 
+use crate::facts::firmware::known_exploited;
 use crate::facts::remote::{remote_viewing, RemoteViewing};
-use crate::lan::{Confidence, Device};
+use crate::lan::{Confidence, Device, DeviceInfo};
 use crate::snapshot::firewall::{Firewall, ZonePolicy};
 use crate::snapshot::policy::Access;
 use crate::snapshot::values::fw4_enum;
@@ -18,6 +19,7 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     for d in ctx.inventory.cameras() {
         out.push(detected(ctx, d));
         out.extend(internet(ctx, d));
+        out.extend(firmware_vulnerable(ctx, d));
     }
     if let Some(table) = &ctx.snap.lan.conntrack {
         for r in remote_viewing(ctx.inventory, table) {
@@ -66,10 +68,93 @@ fn detected(ctx: &Facts, d: &Arc<Device>) -> Finding {
         policy_blocks: None,
         password_check,
     }))
-    .remedy(
-        "Make sure it has its own strong password and automatic firmware updates (in its app or web page). If \
+    .remedy(format!(
+        "Make sure it has its own strong password and automatic firmware updates (in its app or web page). {}If \
          camguard got the class wrong, set the right one in Services → Camguard → Devices (a `config device` \
          section with `option class` in /etc/config/camguard).",
+        if info_of(ctx, d).is_some_and(|i| i.firmware.is_some()) {
+            ""
+        } else {
+            "camguard could not learn its firmware version: check it there against the maker's security \
+             advisories. "
+        }
+    ))
+}
+
+/// What the device said about itself in a discovery reply, from the latest probe report of
+/// one of its addresses.
+pub fn info_of<'a>(ctx: &Facts<'a>, d: &Device) -> Option<&'a DeviceInfo> {
+    ctx.snap
+        .lan
+        .probes
+        .iter()
+        .filter(|p| d.ips.contains(&p.ip))
+        .filter_map(|p| p.info.as_ref())
+        .max_by_key(|i| i.at)
+}
+
+/// NCSC step 2: a camera whose firmware has vulnerabilities on CISA's Known Exploited
+/// Vulnerabilities catalog ([`crate::facts::kev`]).
+fn firmware_vulnerable(ctx: &Facts, d: &Arc<Device>) -> Option<Finding> {
+    let info = info_of(ctx, d)?;
+    // SADP is Hikvision's own protocol: its reply names the maker whatever the OUI says.
+    let vendor = match info.protocol.as_str() {
+        "SADP" => "Hikvision",
+        _ => d.classification.vendor.as_deref()?,
+    };
+    let rows = known_exploited(vendor, info);
+    let first = rows.first()?;
+    let label = d.classification.class.label();
+    let firmware = info.firmware.as_deref().unwrap_or_default();
+    let model = info.model.as_deref().unwrap_or_default();
+    let cves: Vec<&str> = rows.iter().map(|r| r.cve).collect();
+    let what: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{}: an attacker {}; fixed in {}", r.cve, r.gets, r.fixed))
+        .collect();
+    let unconfirmed = if rows.iter().any(|r| !r.note.is_empty()) {
+        " Part of this match rests on advisory details camguard could not confirm (see the evidence's notes); \
+         the maker's advisory for the model decides."
+    } else {
+        ""
+    };
+    Some(
+        finding(
+            "camera.firmware_vulnerable",
+            Severity::Critical,
+            subject(d),
+            format!(
+                "The {label} {} runs firmware with exploited vulnerabilities ({})",
+                d.display_name(),
+                cves.join(", ")
+            ),
+            format!(
+                "{} is a {model} with firmware {firmware} (from its {} reply, {}). Attackers are \
+                 exploiting this firmware's vulnerabilities (CISA's Known Exploited Vulnerabilities \
+                 catalog): {}.{unconfirmed}",
+                d.describe(),
+                info.protocol,
+                crate::time::datetime(info.at),
+                what.join("; ")
+            ),
+        )
+        .evidence(json!({
+            "device": DeviceRef(d.clone()),
+            "model": model,
+            "firmware": firmware,
+            "protocol": info.protocol,
+            "at": info.at,
+            "vulnerabilities": rows.iter().map(|r| json!({
+                "cve": r.cve, "kev_added": r.kev_added, "gets": r.gets, "fixed": r.fixed,
+                "advisory": r.advisory, "note": r.note,
+            })).collect::<Vec<_>>(),
+        }))
+        .remedy(format!(
+            "Update the {label}'s firmware to {} or later, through the maker's app or the {label}'s web page \
+             (or the maker's download site for the model). Until then, block its internet (the fix below) and \
+             keep it off UPnP and port forwards: these flaws are attacked from the internet.",
+            first.fixed
+        )),
     )
 }
 

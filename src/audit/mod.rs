@@ -4,7 +4,7 @@
 //! adds findings to a [`Context`]; ids are stable API (design.md §3).
 mod config;
 pub mod credentials;
-mod devices;
+pub mod devices;
 pub mod eol;
 mod forwards;
 mod remedy;

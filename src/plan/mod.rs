@@ -564,7 +564,8 @@ fn block_rule(lan: &str, wan: &str, mac: Mac, label: &str) -> Step {
     }
 }
 
-/// The fix of a `camera.remote_viewing` finding: cutting the camera off from the internet. When
+/// The fix of a `camera.remote_viewing` or `camera.firmware_vulnerable` finding: cutting the
+/// camera off from the internet. When
 /// the policy already blocks it, the planned block; else the policy change that asks for it
 /// (the device's `internet 'block'` in /etc/config/camguard) with the rule it leads to, so
 /// that the next plan keeps the rule instead of removing it.
@@ -606,12 +607,12 @@ fn remote_viewing_fix(ctx: &Facts, actions: &[Action], f: &crate::audit::Finding
             ]),
         },
     };
-    let finding = || Some(("camera.remote_viewing", f.subject.clone()));
+    let finding = || Some((f.id, f.subject.clone()));
     vec![
         action(policy_step, why, finding()),
         action(
             block_rule(lan, wan, *mac, &label),
-            format!("cut {label} off from the internet: no more remote viewing through its vendor's cloud"),
+            format!("cut {label} off from the internet (its vendor's cloud, and attackers reaching it, with it)"),
             finding(),
         ),
     ]
@@ -706,7 +707,7 @@ pub fn report_and_plan(facts: &Facts) -> (crate::audit::Report, Vec<Action>) {
     for f in report
         .findings
         .iter_mut()
-        .filter(|f| f.id == "camera.remote_viewing")
+        .filter(|f| f.id == "camera.remote_viewing" || f.id == "camera.firmware_vulnerable")
     {
         let fixes = remote_viewing_fix(facts, &actions, f);
         if !fixes.is_empty() {
