@@ -788,10 +788,11 @@ fn addresses_outside_the_lan_are_never_contacted() {
     assert_eq!(public.attempts() + private.attempts(), 0);
 }
 
-/// SADP against responders in the camera LAN: a camera's reply gives its model and firmware,
-/// a hostile reply is cleaned and bounded, garbage is ignored, and the WAN side gets nothing.
+/// SADP and Dahua discovery against responders in the camera LAN: a camera's reply gives its
+/// model and firmware, a hostile reply is cleaned and bounded, garbage is ignored, and the WAN
+/// side gets nothing.
 #[test]
-fn sadp_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
+fn discovery_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
     use camguard::probe::discovery;
     let mut rig = Rig::new("sadp");
     let camera = rig.spawn("c", "sadp-cam", "sadp.py", &["--bind", "10.231.1.10"]);
@@ -808,6 +809,12 @@ fn sadp_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
         &["--bind", "10.231.1.12", "--mode", "garbage"],
     );
     let wan = rig.spawn("w", "sadp-wan", "sadp.py", &["--bind", "198.51.100.2"]);
+    let dahua = rig.spawn(
+        "c",
+        "dahua",
+        "dahua_discovery.py",
+        &["--bind", "10.231.1.13"],
+    );
     let targets: Vec<IpAddr> = [
         "10.231.1.10",
         "10.231.1.11",
@@ -819,7 +826,7 @@ fn sadp_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
     .map(|i| i.parse().unwrap())
     .collect();
     let guard = rig.guard();
-    let found = rig.in_router(|| discovery::sadp(&targets, &guard, T0, Duration::from_secs(2)));
+    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2)));
     let of = |ip: &str| {
         found
             .iter()
@@ -844,6 +851,10 @@ fn sadp_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
     assert!(!bad.firmware.as_deref().unwrap().contains('\n'));
     assert!(of("10.231.1.12").is_none(), "garbage is no reply");
     assert!(of("198.51.100.2").is_none());
+    let dh = of("10.231.1.13").expect("the Dahua camera answered");
+    assert_eq!(dh.model.as_deref(), Some("IPC-HDW1230S"));
+    assert_eq!(dh.protocol, "Dahua discovery");
+    assert_eq!(dahua.count("request"), 1);
     assert_eq!(wan.count("request"), 0, "nothing is sent outside the LAN");
     assert_eq!(camera.count("request"), 1, "one inquiry per device");
     assert_eq!(hostile.count("request") + garbage.count("request"), 2);

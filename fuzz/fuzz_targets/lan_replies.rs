@@ -9,7 +9,7 @@
 use camguard::probe::credentials::lockout_sign;
 use camguard::probe::digest::{self, parse_challenges};
 use camguard::formats::conntrack;
-use camguard::formats::discovery::parse_sadp;
+use camguard::formats::discovery::{parse_dhip, parse_sadp};
 use camguard::formats::neighbours::{parse_ip_neigh_json, parse_proc_net_arp, MAX_NEIGHBOURS};
 use camguard::lan::conntrack::MAX_RELAY_FLOWS;
 use camguard::probe::scan::{interpret, vendor_hint};
@@ -52,9 +52,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(list) = parse_ip_neigh_json(data) {
         check_neighbours(&list);
     }
-    if let Some(sadp) = parse_sadp(data, 0) {
-        for text in sadp.info.model.iter().chain(&sadp.info.firmware) {
-            assert_clean(text, "SADP field");
+    let sadp = parse_sadp(data, 0).map(|r| r.info);
+    for info in sadp.iter().chain(&parse_dhip(data, 0)) {
+        for text in info.model.iter().chain(&info.firmware) {
+            assert_clean(text, "discovery field");
         }
     }
     for truncated in [false, true] {

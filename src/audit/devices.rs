@@ -100,6 +100,7 @@ fn firmware_vulnerable(ctx: &Facts, d: &Arc<Device>) -> Option<Finding> {
     // SADP is Hikvision's own protocol: its reply names the maker whatever the OUI says.
     let vendor = match info.protocol.as_str() {
         "SADP" => "Hikvision",
+        "Dahua discovery" => "Dahua",
         _ => d.classification.vendor.as_deref()?,
     };
     let rows = known_exploited(vendor, info);

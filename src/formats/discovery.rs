@@ -1,11 +1,17 @@
 //! Replies of cameras' own discovery protocols, which carry the model and firmware version a
-//! camera will not tell without a login. Only Hikvision's SADP so far (issue 17, item 1: Dahua's
-//! discovery on UDP 37810, WS-Discovery and SSDP descriptions are to follow).
+//! camera will not tell without a login: Hikvision's SADP and Dahua's DHIP discovery
+//! (WS-Discovery and SSDP descriptions are still to follow, issue 17 item 1).
 //!
 //! SADP: an XML `<Probe>…<Types>inquiry</Types></Probe>` sent to 239.255.255.250:37020/udp is
 //! answered by a `<ProbeMatch>` with `<DeviceDescription>` (the model), `<DeviceSN>`,
 //! `<IPv4Address>` (julienblitte/UniversalScanner, Hikvision.cs, @17edc381) and
 //! `<SoftwareVersion>` (issue 17; Hikvision's SADP tool shows it as the firmware).
+//!
+//! Dahua: a 32-byte header (u32 little-endian header size 0x20, the magic "DHIP", the body
+//! length at offsets 16 and 24) and a JSON body; the inquiry's method is `DHDiscover.search`,
+//! the reply's `client.notifyDevInfo` with `DeviceType` (the model), `SerialNo`, `IPAddress`
+//! (UniversalScanner, Dahua2.cs, @08cb1b7f). The firmware as `Version` is UNCONFIRMED: no
+//! public capture at hand names that key.
 //!
 //! A reply is written by whatever answers on the LAN: every field is cleaned and bounded like a
 //! hostname, and the parser never panics (its module denies the panicking constructs; the
@@ -62,6 +68,66 @@ pub fn parse_sadp(datagram: &[u8], at: u64) -> Option<SadpReply> {
     })
 }
 
+/// The DHIP header's magic.
+pub const DHIP_MAGIC: &[u8; 4] = b"DHIP";
+const DHIP_HEADER: usize = 32;
+
+/// Dahua's discovery inquiry: the DHIP header and `DHDiscover.search`.
+pub fn dhip_inquiry() -> Vec<u8> {
+    let body: &[u8] =
+        b"{ \"method\" : \"DHDiscover.search\", \"params\" : { \"mac\" : \"\", \"uni\" : 1 } }\r\n";
+    let len = (body.len() as u32).to_le_bytes();
+    let mut out = Vec::with_capacity(DHIP_HEADER + body.len());
+    out.extend_from_slice(&0x20u32.to_le_bytes());
+    out.extend_from_slice(DHIP_MAGIC);
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&len);
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&len);
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A Dahua `client.notifyDevInfo` reply received at `at`; None for anything else.
+pub fn parse_dhip(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
+    let header = datagram.get(..DHIP_HEADER)?;
+    if header.get(..4)? != [0x20, 0, 0, 0] || header.get(4..8)? != DHIP_MAGIC {
+        return None;
+    }
+    let size = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = header.get(at..at + 4)?.try_into().ok()?;
+        usize::try_from(u32::from_le_bytes(b)).ok()
+    };
+    let body = datagram.get(DHIP_HEADER..)?;
+    // The sizes must agree with each other and with what arrived (as Dahua2.cs checks).
+    if size(16)? != size(24)? || size(16)? != body.len() || body.len() > MAX_REPLY {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if json.get("method")?.as_str()? != "client.notifyDevInfo" {
+        return None;
+    }
+    let info = json.get("params")?.get("deviceInfo")?;
+    let text = |key: &str| {
+        info.get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(bounded)
+    };
+    let (model, firmware) = (text("DeviceType"), text("Version"));
+    if model.is_none() && firmware.is_none() {
+        return None;
+    }
+    Some(DeviceInfo {
+        model,
+        firmware,
+        protocol: "Dahua discovery".to_owned(),
+        at,
+    })
+}
+
 /// The text of the first `<tag>…</tag>`, trimmed; None when absent or empty.
 fn element<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
     let open = format!("<{tag}>");
@@ -98,6 +164,63 @@ mod tests {
         assert_eq!(r.info.firmware.as_deref(), Some("V5.5.800build 210628"));
         assert_eq!((r.info.protocol.as_str(), r.info.at), ("SADP", 7));
         assert_eq!(r.ipv4, Some(Ipv4Addr::new(192, 168, 1, 65)));
+    }
+
+    fn dhip(body: &[u8], sizes: (u32, u32)) -> Vec<u8> {
+        let mut out = dhip_inquiry();
+        out.truncate(DHIP_HEADER);
+        out[16..20].copy_from_slice(&sizes.0.to_le_bytes());
+        out[24..28].copy_from_slice(&sizes.1.to_le_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn the_dahua_inquiry_has_the_header_dahua2_cs_builds() {
+        let q = dhip_inquiry();
+        assert_eq!(&q[..8], b"\x20\0\0\0DHIP");
+        let len = q.len() as u32 - 32;
+        assert_eq!(q[16..20], len.to_le_bytes());
+        assert_eq!(q[24..28], len.to_le_bytes());
+        assert!(q.ends_with(b"} }\r\n"));
+    }
+
+    #[test]
+    fn a_dahua_reply_gives_model_and_firmware_and_bad_frames_nothing() {
+        let body = br#"{"method":"client.notifyDevInfo","params":{"deviceInfo":{"DeviceType":"IPC-HDW1230S","SerialNo":"4M0747EPAA1D284","IPAddress":"192.168.1.108","Version":"2.800.0000000.9.R, Build Date 2021-04-23"}}}"#;
+        let n = body.len() as u32;
+        let info = parse_dhip(&dhip(body, (n, n)), 9).unwrap();
+        assert_eq!(info.model.as_deref(), Some("IPC-HDW1230S"));
+        assert_eq!(
+            info.firmware.as_deref(),
+            Some("2.800.0000000.9.R, Build Date 2021-04-23")
+        );
+        assert_eq!(info.protocol, "Dahua discovery");
+        // Sizes that disagree, a wrong magic, a short header, another method, no JSON.
+        assert_eq!(parse_dhip(&dhip(body, (n, n + 1)), 0), None);
+        assert_eq!(parse_dhip(&dhip(body, (n + 1, n + 1)), 0), None);
+        let mut wrong = dhip(body, (n, n));
+        wrong[4] = b'X';
+        assert_eq!(parse_dhip(&wrong, 0), None);
+        assert_eq!(parse_dhip(b"\x20\0\0\0DHIP", 0), None);
+        let other = br#"{"method":"DHDiscover.search","params":{}}"#;
+        assert_eq!(
+            parse_dhip(&dhip(other, (other.len() as u32, other.len() as u32)), 0),
+            None
+        );
+        assert_eq!(parse_dhip(&dhip(b"\xff\x00", (2, 2)), 0), None);
+        // Hostile strings are cleaned and bounded.
+        let hostile = format!(
+            r#"{{"method":"client.notifyDevInfo","params":{{"deviceInfo":{{"DeviceType":"\u001b]0;x\u0007{}","Version":"\u202e1.0"}}}}}}"#,
+            "B".repeat(5000)
+        );
+        let h = hostile.len() as u32;
+        let info = parse_dhip(&dhip(hostile.as_bytes(), (h, h)), 0).unwrap();
+        let model = info.model.unwrap();
+        assert!(
+            !model.chars().any(char::is_control) && model.chars().count() <= 4 * INFO_MAX_CHARS
+        );
+        assert!(info.firmware.unwrap().contains("\\u{202e}"));
     }
 
     #[test]

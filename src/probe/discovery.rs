@@ -1,7 +1,8 @@
-//! Asking cameras who they are through their own discovery protocols (issue 17, item 1): so
-//! far Hikvision's SADP, whose reply names the model and firmware without any login.
+//! Asking cameras who they are through their own discovery protocols (issue 17, item 1):
+//! Hikvision's SADP (UDP 37020) and Dahua's DHIP discovery (UDP 37810), whose replies name the
+//! model and firmware without any login.
 //!
-//! The inquiry goes by unicast to each LAN address the probe is due for, never to a multicast
+//! The inquiries go by unicast to each LAN address the probe is due for, never to a multicast
 //! group: a router sending to 239.255.255.250 would send out of whichever interface its
 //! routing table picks, the WAN included. Every address passes the [`LanGuard`] first, and a
 //! reply counts only from the address the inquiry went to. The worker runs this under
@@ -23,11 +24,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use super::guard::LanGuard;
-use crate::formats::discovery::{parse_sadp, MAX_REPLY};
+use crate::formats::discovery::{dhip_inquiry, parse_dhip, parse_sadp, MAX_REPLY};
 use crate::lan::DeviceInfo;
 
 /// Hikvision's SADP port (peers-and-camera-data §2.2, UniversalScanner Hikvision.cs).
 pub const SADP_PORT: u16 = 37020;
+/// Dahua's discovery port (peers-and-camera-data §2.2, UniversalScanner Dahua2.cs).
+pub const DAHUA_PORT: u16 = 37810;
 /// The inquiry UniversalScanner sends (any UUID of the sender's choosing).
 pub const SADP_INQUIRY: &[u8] = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><Probe>\
 <Uuid>5C0A8F1E-2B6D-4E3A-9C71-63616D677264</Uuid><Types>inquiry</Types></Probe>";
@@ -36,9 +39,10 @@ pub const DEFAULT_WAIT: Duration = Duration::from_millis(1500);
 /// Most addresses asked in one run.
 pub const MAX_TARGETS: usize = 512;
 
-/// Sends the SADP inquiry to each IPv4 LAN address and returns what answered, one reply per
-/// address. Blocks for about `wait`. Network errors end the run with what it has.
-pub fn sadp(
+/// Sends the SADP and the Dahua inquiry to each IPv4 LAN address and returns what answered,
+/// one device record per address (a reply with a firmware version wins over one without).
+/// Blocks for about `wait`. Network errors end the run with what it has.
+pub fn discover(
     targets: &[IpAddr],
     guard: &LanGuard,
     now: u64,
@@ -60,13 +64,18 @@ pub fn sadp(
     let Ok(socket) = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)) else {
         return out;
     };
+    let dahua = dhip_inquiry();
     for ip in &asked {
         // A send that fails (no route, a full buffer) costs that address its answer only.
         let _ = socket.send_to(SADP_INQUIRY, SocketAddr::from((*ip, SADP_PORT)));
+        let _ = socket.send_to(&dahua, SocketAddr::from((*ip, DAHUA_PORT)));
     }
     let deadline = Instant::now() + wait;
-    let mut buf = vec![0u8; MAX_REPLY];
-    while out.len() < asked.len() {
+    let mut buf = vec![0u8; MAX_REPLY + 64];
+    let complete = |out: &[(IpAddr, DeviceInfo)]| {
+        out.len() == asked.len() && out.iter().all(|(_, i)| i.firmware.is_some())
+    };
+    while !complete(&out) {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || socket.set_read_timeout(Some(left)).is_err() {
             break;
@@ -77,14 +86,23 @@ pub fn sadp(
         let IpAddr::V4(source) = from.ip() else {
             continue;
         };
-        if from.port() != SADP_PORT
-            || !asked.contains(&source)
-            || out.iter().any(|(ip, _)| *ip == from.ip())
-        {
+        if !asked.contains(&source) {
             continue;
         }
-        if let Some(reply) = buf.get(..n).and_then(|d| parse_sadp(d, now)) {
-            out.push((from.ip(), reply.info));
+        let Some(datagram) = buf.get(..n) else {
+            continue;
+        };
+        let info = match from.port() {
+            SADP_PORT => parse_sadp(datagram, now).map(|r| r.info),
+            _ => parse_dhip(datagram, now),
+        };
+        let Some(info) = info else { continue };
+        match out.iter_mut().find(|(ip, _)| *ip == from.ip()) {
+            Some((_, known)) if known.firmware.is_none() && info.firmware.is_some() => {
+                *known = info
+            }
+            Some(_) => {}
+            None => out.push((from.ip(), info)),
         }
     }
     out

@@ -141,7 +141,7 @@ impl Worker {
             let mut fresh = scan::probe(&ips, &guard, now, &ProbeOptions::default());
             if probe_all {
                 // The same addresses, the same day: who they say they are (model, firmware).
-                for (ip, info) in discovery::sadp(&ips, &guard, now, discovery::DEFAULT_WAIT) {
+                for (ip, info) in discovery::discover(&ips, &guard, now, discovery::DEFAULT_WAIT) {
                     if let Some(report) = fresh.iter_mut().find(|r| r.ip == ip) {
                         report.info = Some(info);
                     }
