@@ -815,11 +815,13 @@ fn discovery_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
         "dahua_discovery.py",
         &["--bind", "10.231.1.13"],
     );
+    let onvif = rig.spawn("c", "onvif", "ws_discovery.py", &["--bind", "10.231.1.14"]);
     let targets: Vec<IpAddr> = [
         "10.231.1.10",
         "10.231.1.11",
         "10.231.1.12",
         "10.231.1.13",
+        "10.231.1.14",
         "198.51.100.2",
     ]
     .iter()
@@ -855,6 +857,12 @@ fn discovery_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
     assert_eq!(dh.model.as_deref(), Some("IPC-HDW1230S"));
     assert_eq!(dh.protocol, "Dahua discovery");
     assert_eq!(dahua.count("request"), 1);
+    let ws = of("10.231.1.14").expect("the ONVIF camera answered");
+    assert_eq!(
+        (ws.model.as_deref(), ws.firmware.as_deref()),
+        (Some("IPC-B2 Mini"), None)
+    );
+    assert_eq!(onvif.count("request"), 1);
     assert_eq!(wan.count("request"), 0, "nothing is sent outside the LAN");
     assert_eq!(camera.count("request"), 1, "one inquiry per device");
     assert_eq!(hostile.count("request") + garbage.count("request"), 2);

@@ -9,7 +9,7 @@
 use camguard::probe::credentials::lockout_sign;
 use camguard::probe::digest::{self, parse_challenges};
 use camguard::formats::conntrack;
-use camguard::formats::discovery::{parse_dhip, parse_sadp};
+use camguard::formats::discovery::{parse_dhip, parse_sadp, parse_ws_discovery};
 use camguard::formats::neighbours::{parse_ip_neigh_json, parse_proc_net_arp, MAX_NEIGHBOURS};
 use camguard::lan::conntrack::MAX_RELAY_FLOWS;
 use camguard::probe::scan::{interpret, vendor_hint};
@@ -53,7 +53,8 @@ fuzz_target!(|data: &[u8]| {
         check_neighbours(&list);
     }
     let sadp = parse_sadp(data, 0).map(|r| r.info);
-    for info in sadp.iter().chain(&parse_dhip(data, 0)) {
+    let others = [parse_dhip(data, 0), parse_ws_discovery(data, 0)];
+    for info in sadp.iter().chain(others.iter().flatten()) {
         for text in info.model.iter().chain(&info.firmware) {
             assert_clean(text, "discovery field");
         }

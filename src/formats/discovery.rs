@@ -1,6 +1,6 @@
 //! Replies of cameras' own discovery protocols, which carry the model and firmware version a
-//! camera will not tell without a login: Hikvision's SADP and Dahua's DHIP discovery
-//! (WS-Discovery and SSDP descriptions are still to follow, issue 17 item 1).
+//! camera will not tell without a login: Hikvision's SADP, Dahua's DHIP discovery and ONVIF's
+//! WS-Discovery (the model only). SSDP descriptions are still to follow (issue 17 item 1).
 //!
 //! SADP: an XML `<Probe>…<Types>inquiry</Types></Probe>` sent to 239.255.255.250:37020/udp is
 //! answered by a `<ProbeMatch>` with `<DeviceDescription>` (the model), `<DeviceSN>`,
@@ -12,6 +12,9 @@
 //! the reply's `client.notifyDevInfo` with `DeviceType` (the model), `SerialNo`, `IPAddress`
 //! (UniversalScanner, Dahua2.cs, @08cb1b7f). The firmware as `Version` is UNCONFIRMED: no
 //! public capture at hand names that key.
+//!
+//! WS-Discovery (ONVIF Core Specification, "Scopes"): a `ProbeMatch` whose `Scopes` list holds
+//! `onvif://www.onvif.org/hardware/<model>`, percent-encoded; it names no firmware.
 //!
 //! A reply is written by whatever answers on the LAN: every field is cleaned and bounded like a
 //! hostname, and the parser never panics (its module denies the panicking constructs; the
@@ -128,6 +131,57 @@ pub fn parse_dhip(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
     })
 }
 
+/// The model an ONVIF `ProbeMatch` names in its scopes; None for anything else.
+pub fn parse_ws_discovery(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
+    let bytes = datagram.get(..MAX_REPLY).unwrap_or(datagram);
+    let text = String::from_utf8_lossy(bytes);
+    if !text.contains("ProbeMatch") {
+        return None;
+    }
+    // `<d:Scopes>` or `<Scopes MatchBy="…">`, whatever the namespace prefix.
+    let start = text.find(":Scopes").or_else(|| text.find("<Scopes"))?;
+    let rest = text.get(start..)?;
+    let open_end = rest.find('>')? + 1;
+    let body = rest.get(open_end..)?;
+    let scopes = body.get(..body.find('<')?)?;
+    let model = scopes
+        .split_ascii_whitespace()
+        .find_map(|s| s.strip_prefix("onvif://www.onvif.org/hardware/"))
+        .map(percent_decoded)
+        .filter(|m| !m.trim().is_empty())
+        .map(|m| bounded(m.trim()))?;
+    Some(DeviceInfo {
+        model: Some(model),
+        firmware: None,
+        protocol: "WS-Discovery".to_owned(),
+        at,
+    })
+}
+
+/// `%20` and the like decoded (invalid escapes kept as they are; invalid UTF-8 replaced).
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (c, hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The text of the first `<tag>…</tag>`, trimmed; None when absent or empty.
 fn element<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
     let open = format!("<{tag}>");
@@ -164,6 +218,40 @@ mod tests {
         assert_eq!(r.info.firmware.as_deref(), Some("V5.5.800build 210628"));
         assert_eq!((r.info.protocol.as_str(), r.info.at), ("SADP", 7));
         assert_eq!(r.ipv4, Some(Ipv4Addr::new(192, 168, 1, 65)));
+    }
+
+    #[test]
+    fn an_onvif_probe_match_gives_the_model_its_scopes_name() {
+        let reply = "<?xml version=\"1.0\"?><SOAP-ENV:Envelope><SOAP-ENV:Body><d:ProbeMatches>\
+            <d:ProbeMatch><d:Types>dn:NetworkVideoTransmitter</d:Types>\
+            <d:Scopes>onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/hardware/DS-2CD2143G0%2DI \
+            onvif://www.onvif.org/name/HIKVISION%20CAM</d:Scopes>\
+            <d:XAddrs>http://192.168.1.64/onvif/device_service</d:XAddrs></d:ProbeMatch></d:ProbeMatches>\
+            </SOAP-ENV:Body></SOAP-ENV:Envelope>";
+        let info = parse_ws_discovery(reply.as_bytes(), 3).unwrap();
+        assert_eq!(info.model.as_deref(), Some("DS-2CD2143G0-I"));
+        assert_eq!(
+            (info.firmware, info.protocol.as_str()),
+            (None, "WS-Discovery")
+        );
+        for bad in [
+            "<d:ProbeMatch><d:Scopes>onvif://www.onvif.org/name/x</d:Scopes>",
+            "<d:ProbeMatch><d:Scopes>onvif://www.onvif.org/hardware/",
+            "<d:Probe><d:Scopes>onvif://www.onvif.org/hardware/X</d:Scopes>",
+            "<d:ProbeMatch><d:Scopes>onvif://www.onvif.org/hardware/%20%20</d:Scopes>",
+        ] {
+            assert_eq!(parse_ws_discovery(bad.as_bytes(), 0), None, "{bad}");
+        }
+        let hostile = "<ProbeMatch><Scopes>onvif://www.onvif.org/hardware/%1b%5d0%3bx%07%E2%80%AE%ff%zz</Scopes>";
+        let model = parse_ws_discovery(hostile.as_bytes(), 0)
+            .unwrap()
+            .model
+            .unwrap();
+        assert!(!model.chars().any(char::is_control), "{model}");
+        assert!(
+            model.contains("\\x1b") && model.contains("\\u{202e}") && model.ends_with("%zz"),
+            "{model}"
+        );
     }
 
     fn dhip(body: &[u8], sizes: (u32, u32)) -> Vec<u8> {

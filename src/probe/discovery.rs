@@ -1,6 +1,7 @@
 //! Asking cameras who they are through their own discovery protocols (issue 17, item 1):
 //! Hikvision's SADP (UDP 37020) and Dahua's DHIP discovery (UDP 37810), whose replies name the
-//! model and firmware without any login.
+//! model and firmware without any login, and a directed WS-Discovery probe (UDP 3702), whose
+//! ONVIF scopes name the model.
 //!
 //! The inquiries go by unicast to each LAN address the probe is due for, never to a multicast
 //! group: a router sending to 239.255.255.250 would send out of whichever interface its
@@ -24,13 +25,27 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use super::guard::LanGuard;
-use crate::formats::discovery::{dhip_inquiry, parse_dhip, parse_sadp, MAX_REPLY};
+use crate::formats::discovery::{
+    dhip_inquiry, parse_dhip, parse_sadp, parse_ws_discovery, MAX_REPLY,
+};
 use crate::lan::DeviceInfo;
 
 /// Hikvision's SADP port (peers-and-camera-data §2.2, UniversalScanner Hikvision.cs).
 pub const SADP_PORT: u16 = 37020;
 /// Dahua's discovery port (peers-and-camera-data §2.2, UniversalScanner Dahua2.cs).
 pub const DAHUA_PORT: u16 = 37810;
+/// WS-Discovery's port (peers-and-camera-data [S38]); a directed probe goes to it by unicast.
+pub const WS_DISCOVERY_PORT: u16 = 3702;
+/// A WS-Discovery Probe for ONVIF video transmitters (WS-Discovery 1.0 as ONVIF uses it).
+pub const WS_PROBE: &[u8] = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+<e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\" \
+xmlns:w=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
+xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\" \
+xmlns:dn=\"http://www.onvif.org/ver10/network/wsdl\"><e:Header>\
+<w:MessageID>uuid:5c0a8f1e-2b6d-4e3a-9c71-63616d677264</w:MessageID>\
+<w:To e:mustUnderstand=\"true\">urn:schemas-xmlsoap-org:ws:2005:04:discovery</w:To>\
+<w:Action e:mustUnderstand=\"true\">http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</w:Action>\
+</e:Header><e:Body><d:Probe><d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe></e:Body></e:Envelope>";
 /// The inquiry UniversalScanner sends (any UUID of the sender's choosing).
 pub const SADP_INQUIRY: &[u8] = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><Probe>\
 <Uuid>5C0A8F1E-2B6D-4E3A-9C71-63616D677264</Uuid><Types>inquiry</Types></Probe>";
@@ -39,7 +54,8 @@ pub const DEFAULT_WAIT: Duration = Duration::from_millis(1500);
 /// Most addresses asked in one run.
 pub const MAX_TARGETS: usize = 512;
 
-/// Sends the SADP and the Dahua inquiry to each IPv4 LAN address and returns what answered,
+/// Sends the SADP and Dahua inquiries and a WS-Discovery probe to each IPv4 LAN address and
+/// returns what answered,
 /// one device record per address (a reply with a firmware version wins over one without).
 /// Blocks for about `wait`. Network errors end the run with what it has.
 pub fn discover(
@@ -69,6 +85,7 @@ pub fn discover(
         // A send that fails (no route, a full buffer) costs that address its answer only.
         let _ = socket.send_to(SADP_INQUIRY, SocketAddr::from((*ip, SADP_PORT)));
         let _ = socket.send_to(&dahua, SocketAddr::from((*ip, DAHUA_PORT)));
+        let _ = socket.send_to(WS_PROBE, SocketAddr::from((*ip, WS_DISCOVERY_PORT)));
     }
     let deadline = Instant::now() + wait;
     let mut buf = vec![0u8; MAX_REPLY + 64];
@@ -94,6 +111,7 @@ pub fn discover(
         };
         let info = match from.port() {
             SADP_PORT => parse_sadp(datagram, now).map(|r| r.info),
+            WS_DISCOVERY_PORT => parse_ws_discovery(datagram, now),
             _ => parse_dhip(datagram, now),
         };
         let Some(info) = info else { continue };
