@@ -110,9 +110,126 @@ pub fn sensitive_in_range(
 /// Ports of the router's own web interface and SSH, when the config does not say otherwise.
 pub const ROUTER_ADMIN_DEFAULTS: &[u16] = &[22, 80, 443];
 
+// ---------------------------------------------------------------------------------------------
+// Vendor clouds and P2P relays (NCSC step 3: remote viewing)
+
+/// A vendor cloud or P2P relay that camera apps use to reach a camera from outside the home:
+/// a camera with a connection to one has remote viewing switched on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relay {
+    /// As people know it.
+    pub service: &'static str,
+    /// Whose devices use it.
+    pub used_by: &'static str,
+    /// Destination ports of the camera's outbound connections, per protocol. Empty when no
+    /// public source names them: the service is then known by its names only, which
+    /// connection tracking does not see.
+    pub udp: &'static [u16],
+    pub tcp: &'static [u16],
+    /// Server names, for people and for a DNS source (dnsmasq logs no names by default, so
+    /// camguard does not match them yet).
+    pub names: &'static [&'static str],
+    /// The public source of the ports and names.
+    pub source: &'static str,
+    /// False where the source is a third party's or the ports are inferred: findings say so.
+    pub confirmed: bool,
+}
+
+/// The relays camguard recognises (issue 17). Each row's facts come from its `source`; rows
+/// marked unconfirmed carry what third parties report, and rows without ports are listed so the
+/// evidence and the docs can name them, but match no connection.
+pub static RELAYS: &[Relay] = &[
+    Relay {
+        service: "CS2 Network / iLnkP2P \"PPPP\" P2P",
+        used_by: "VStarcam, Wanscam, HiChip, Sricam, NEO Coolcam and hundreds of other brands",
+        udp: &[32100],
+        tcp: &[],
+        names: &[],
+        source:
+            "Paul Marrapese, CVE-2019-11219/11220 (hacked.camera; his advice to block outbound \
+                 32100/udp, as ZDNet and KrebsOnSecurity reported in April 2019)",
+        confirmed: true,
+    },
+    Relay {
+        service: "Ring cloud (Ring Socket Service)",
+        used_by: "Ring doorbells and cameras",
+        udp: &[],
+        tcp: &[8557, 9998, 9999],
+        names: &[],
+        source: "Ring, \"Protocols and Ports Used by Ring Devices\" (ring.com support article)",
+        confirmed: true,
+    },
+    Relay {
+        service: "Dahua P2P (Easy4ip / DMSS)",
+        used_by: "Dahua and the brands that use its firmware (Amcrest, Lorex, Imou)",
+        udp: &[8900],
+        tcp: &[8900],
+        names: &["easy4ipcloud.com", "easy4ip.com"],
+        source: "IC Plus knowledge base, \"Dahua - P2P Services & Ports\" (relay service on port \
+                 8900; an integrator's page, not Dahua's own)",
+        confirmed: false,
+    },
+    Relay {
+        service: "ThroughTek Kalay (TUTK IOTC)",
+        used_by: "many OEM cameras and baby monitors (the platform of CVE-2021-28372)",
+        udp: &[],
+        tcp: &[],
+        names: &[],
+        source: "ThroughTek, \"P2P Connection Technology\" (master and P2P servers; no port list \
+                 published)",
+        confirmed: false,
+    },
+    Relay {
+        service: "Hik-Connect",
+        used_by: "Hikvision and Ezviz cameras and recorders",
+        udp: &[],
+        tcp: &[],
+        names: &["hik-connect.com"],
+        source: "Hikvision technical bulletin \"Adding a Device to a Hik-Connect Account\" (the \
+                 service and its portal; no port list found)",
+        confirmed: false,
+    },
+    Relay {
+        service: "Reolink P2P (UID)",
+        used_by: "Reolink cameras and recorders",
+        udp: &[],
+        tcp: &[],
+        names: &["p2p.reolink.com"],
+        source: "Reolink support, \"Introduction to P2P or UID\"; kaspars.net, \"Reolink battery \
+                 camera remote protocol\" (UDP to p2p.reolink.com on negotiated ports)",
+        confirmed: false,
+    },
+];
+
+/// The relay an outbound connection to this port and protocol reaches, if any.
+pub fn relay_on(proto: Protocol, port: u16) -> Option<&'static Relay> {
+    RELAYS.iter().find(|r| match proto {
+        Protocol::Tcp => r.tcp.contains(&port),
+        Protocol::Udp | Protocol::UdpLite => r.udp.contains(&port),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relays_are_matched_by_protocol_and_port() {
+        assert!(relay_on(Protocol::Udp, 32100).is_some_and(|r| r.service.contains("PPPP")));
+        assert!(relay_on(Protocol::Tcp, 32100).is_none());
+        assert!(relay_on(Protocol::Tcp, 9999).is_some_and(|r| r.service.contains("Ring")));
+        assert!(relay_on(Protocol::Udp, 443).is_none());
+        for r in RELAYS {
+            assert!(
+                !r.source.is_empty(),
+                "{}: every row cites its source",
+                r.service
+            );
+            // A row a finding can come from names a protocol and port; the others stay
+            // unconfirmed until a public source names them.
+            assert!(r.confirmed || r.udp.is_empty() && r.tcp.is_empty() || !r.names.is_empty());
+        }
+    }
 
     #[test]
     fn table_is_sorted_and_unique_so_binary_search_works() {

@@ -33,6 +33,9 @@ pub struct DevicePolicyView {
 pub struct DeviceRow<'a> {
     #[serde(flatten)]
     pub device: &'a Device,
+    /// Model and firmware from the device's discovery reply, with the protocol and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<&'a crate::lan::DeviceInfo>,
     pub policy: DevicePolicyView,
 }
 
@@ -44,6 +47,7 @@ pub fn devices<'a>(ctx: &'a Facts) -> impl ExactSizeIterator<Item = DeviceRow<'a
         let own = d.mac.and_then(|m| policy.device(m));
         DeviceRow {
             device: d,
+            info: crate::audit::devices::info_of(ctx, d),
             policy: DevicePolicyView {
                 section: own.map(|p| p.section.clone()),
                 class: own.and_then(|p| p.class),

@@ -1319,3 +1319,213 @@ fn sixteen_mappings_of_one_device_are_still_listed_one_by_one() {
     assert_eq!(with_id(&report, "upnp.mapping").len(), 16);
     assert!(with_id(&report, "upnp.device_mappings").is_empty());
 }
+
+#[test]
+fn a_camera_the_password_check_will_not_try_says_why_in_its_evidence() {
+    // A "camera-laptop": the RTSP port says camera, the Apple OUI and the hostname say laptop.
+    let lease = "1900000000 3c:22:fb:00:00:01 192.168.1.50 camera-laptop *\n";
+    let owner = "config device\n\toption mac '3c:22:fb:00:00:01'\n\toption class 'camera'\n";
+    let checking = "config camguard 'main'\n\toption credential_check '1'\n";
+    let report = Router::new()
+        .dhcp_leases(lease)
+        .config("camguard", &format!("{checking}{owner}"))
+        .audit();
+    // The owner's class wins: no contradiction, nothing to say.
+    let f = with_id(&report, "camera.detected");
+    assert_eq!(f.len(), 1);
+    assert!(f[0].evidence.to_json().get("password_check").is_none());
+
+    let report = Router::new()
+        .dhcp_leases(lease)
+        .config("camguard", checking)
+        .file(
+            "/etc/camguard/seen.json",
+            br#"{"version":1,"devices":[],"probes":[{"ip":"192.168.1.50","at":1899999000,
+                "services":[{"port":554,"kind":"rtsp"},{"port":37777,"kind":"tcp"}]}]}"#,
+        )
+        .audit();
+    let f = with_id(&report, "camera.detected");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    let evidence = f[0].evidence.to_json();
+    let why = evidence["password_check"].as_str().unwrap_or_default();
+    assert!(why.contains("contradicts"), "{evidence}");
+    assert!(why.contains("laptop") && why.contains("Apple"), "{why}");
+    assert!(
+        evidence["device"]["contradictions"].is_array(),
+        "{evidence}"
+    );
+
+    // Without the check there is nothing to explain.
+    let report = Router::new()
+        .dhcp_leases(lease)
+        .file(
+            "/etc/camguard/seen.json",
+            br#"{"version":1,"devices":[],"probes":[{"ip":"192.168.1.50","at":1899999000,
+                "services":[{"port":554,"kind":"rtsp"},{"port":37777,"kind":"tcp"}]}]}"#,
+        )
+        .audit();
+    let f = with_id(&report, "camera.detected");
+    assert!(f[0].evidence.to_json().get("password_check").is_none());
+}
+
+// ---- remote viewing (conntrack) ----------------------------------------------------------------
+
+trait WithFixes {
+    fn report_with_fixes(&self) -> camguard::audit::Report;
+}
+
+impl WithFixes for Router {
+    /// The report as every caller shows it: each finding with its fix.
+    fn report_with_fixes(&self) -> camguard::audit::Report {
+        let snap = self.snapshot();
+        let inventory = camguard::facts::Inventory::build(&snap);
+        camguard::plan::report_and_plan(&camguard::facts::Facts::new(&snap, &inventory)).0
+    }
+}
+
+/// The router's connection tracking in the kernel's format: the camera's PPPP relay connection,
+/// the NAS making the same connection, and the camera's ordinary HTTPS.
+const CONNTRACK: &str = "\
+ipv4     2 udp      17 175 src=192.168.1.64 dst=198.51.100.9 sport=40001 dport=32100 src=198.51.100.9 dst=203.0.113.2 sport=32100 dport=40001 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 udp      17 29 src=192.168.1.10 dst=198.51.100.9 sport=40001 dport=32100 [UNREPLIED] src=198.51.100.9 dst=203.0.113.2 sport=32100 dport=40001 mark=0 zone=0 use=2
+ipv4     2 tcp      6 431999 ESTABLISHED src=192.168.1.64 dst=140.82.121.4 sport=51000 dport=443 src=140.82.121.4 dst=203.0.113.2 sport=443 dport=51000 [ASSURED] mark=0 zone=0 use=2
+";
+
+#[test]
+fn a_cameras_relay_connection_is_remote_viewing_and_a_nas_one_is_not() {
+    let report = Router::new()
+        .dhcp_leases(&format!("{HIKVISION}{NAS}"))
+        .file("/proc/net/nf_conntrack", CONNTRACK.as_bytes())
+        .report_with_fixes();
+    let f = with_id(&report, "camera.remote_viewing");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    assert_eq!(f[0].severity, Severity::Medium);
+    assert!(
+        f[0].detail.contains("PPPP") && f[0].detail.contains("32100"),
+        "{}",
+        f[0].detail
+    );
+    assert!(f[0].detail.contains("192.168.1.64"), "{}", f[0].detail);
+    let evidence = f[0].evidence.to_json();
+    assert_eq!(evidence["device"]["ip"], "192.168.1.64");
+    assert_eq!(evidence["count"], 1, "the HTTPS connection is no relay");
+    assert_eq!(evidence["confirmed"], true);
+    assert!(evidence["source"].as_str().unwrap().contains("Marrapese"));
+    // The fix: the device's internet 'block' in the policy, then the firewall rule.
+    let fix = serde_json::to_string(&f[0].fix).unwrap();
+    assert!(
+        fix.contains("\"camguard\"") && fix.contains("REJECT"),
+        "{fix}"
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn remote_viewing_under_a_blocking_policy_takes_the_planned_block_as_its_fix() {
+    let report = Router::new()
+        .dhcp_leases(HIKVISION)
+        .config(
+            "camguard",
+            "config camguard 'main'\n\toption camera_internet 'block'\n",
+        )
+        .file("/proc/net/nf_conntrack", CONNTRACK.as_bytes())
+        .report_with_fixes();
+    let f = with_id(&report, "camera.remote_viewing");
+    assert_eq!(f.len(), 1);
+    let fix = serde_json::to_string(&f[0].fix).unwrap();
+    assert!(fix.contains("REJECT"), "{fix}");
+    assert!(
+        !fix.contains("\"camguard\""),
+        "no policy change needed: {fix}"
+    );
+}
+
+#[test]
+fn no_conntrack_table_no_remote_viewing_and_a_bad_one_is_a_problem() {
+    let report = Router::new().dhcp_leases(HIKVISION).audit();
+    assert!(with_id(&report, "camera.remote_viewing").is_empty());
+    let report = Router::new()
+        .dhcp_leases(HIKVISION)
+        .file("/proc/net/nf_conntrack", b"ipv4 2 udp 17 src=<script>\n")
+        .audit();
+    assert!(with_id(&report, "camera.remote_viewing").is_empty());
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.message.contains("not in the kernel's format")),
+        "{:?}",
+        report.problems
+    );
+}
+
+// ---- firmware known to be exploited ------------------------------------------------------------
+
+fn seen_with_sadp(model: &str, firmware: &str) -> Vec<u8> {
+    format!(
+        r#"{{"version":1,"devices":[],"probes":[{{"ip":"192.168.1.64","at":1795600000,"services":[],
+            "info":{{"model":"{model}","firmware":"{firmware}","protocol":"SADP","at":1795600000}}}}]}}"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn exploited_firmware_is_critical_with_its_cves_fix_and_sources() {
+    let report = Router::new()
+        .dhcp_leases(HIKVISION)
+        .file(
+            "/etc/camguard/seen.json",
+            &seen_with_sadp("DS-2CD2142FWD-I", "V5.4.0 build 160530"),
+        )
+        .report_with_fixes();
+    let f = with_id(&report, "camera.firmware_vulnerable");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    assert_eq!(f[0].severity, Severity::Critical);
+    assert!(f[0].title.contains("CVE-2017-7921") && f[0].title.contains("CVE-2021-36260"));
+    assert!(
+        f[0].detail.contains("V5.4.0 build 160530"),
+        "{}",
+        f[0].detail
+    );
+    assert!(f[0].remedy.contains("5.4.41"), "{}", f[0].remedy);
+    let evidence = f[0].evidence.to_json();
+    assert_eq!(evidence["vulnerabilities"][0]["cve"], "CVE-2017-7921");
+    assert!(evidence["vulnerabilities"][0]["advisory"]
+        .as_str()
+        .unwrap()
+        .contains("KEV"));
+    let fix = serde_json::to_string(&f[0].fix).unwrap();
+    assert!(fix.contains("REJECT"), "{fix}");
+    // Its model and firmware are known: no "could not learn" line.
+    let detected = with_id(&report, "camera.detected");
+    assert!(!detected[0].remedy.contains("could not learn"));
+}
+
+#[test]
+fn fixed_or_unknown_firmware_is_no_finding_and_unknown_firmware_is_a_remedy_line() {
+    let fixed = Router::new()
+        .dhcp_leases(HIKVISION)
+        .file(
+            "/etc/camguard/seen.json",
+            &seen_with_sadp("DS-2CD2143G0-I", "V5.5.800build 210628"),
+        )
+        .audit();
+    assert!(with_id(&fixed, "camera.firmware_vulnerable").is_empty());
+    let unknown = Router::new().dhcp_leases(HIKVISION).audit();
+    assert!(with_id(&unknown, "camera.firmware_vulnerable").is_empty());
+    let detected = with_id(&unknown, "camera.detected");
+    assert!(
+        detected[0].remedy.contains("could not learn its firmware"),
+        "{}",
+        detected[0].remedy
+    );
+    // A hostile "firmware" string matches nothing and is not echoed raw.
+    let hostile = Router::new()
+        .dhcp_leases(HIKVISION)
+        .file(
+            "/etc/camguard/seen.json",
+            &seen_with_sadp("DS-2CD2142FWD-I", "<script>V5.4.0"),
+        )
+        .audit();
+    assert!(with_id(&hostile, "camera.firmware_vulnerable").is_empty());
+}

@@ -236,7 +236,11 @@ fn camera_words_next_to_computer_words_do_not_count() {
     for h in ["camera-laptop", "webcam-pc", "DESKTOP-4CAM7QX", "Cam-PC"] {
         let c = classify(&evidence("00:12:f0:00:00:01", &[h], &[]));
         assert_eq!(c.class, DeviceClass::Other, "{h}");
-        assert!(c.reasons[0].contains("not counted"), "{h}: {:?}", c.reasons);
+        assert!(
+            c.reasons.iter().any(|r| r.contains("not counted")),
+            "{h}: {:?}",
+            c.reasons
+        );
     }
     for h in ["camille", "cambridge-audio", "scampi"] {
         let c = classify(&evidence("00:12:f0:00:00:01", &[h], &[]));
@@ -380,4 +384,27 @@ fn no_evidence_is_other_with_a_reason() {
         (DeviceClass::Other, Confidence::Low)
     );
     assert_eq!(c.reasons, ["nothing points to a camera"]);
+}
+
+#[test]
+fn a_computer_makers_oui_or_a_computer_hostname_contradicts_a_camera() {
+    // An Apple laptop answering RTSP and a recorder port: camera-like, but contradicted.
+    let ports = [(554, "answers on"), (37777, "answers on")];
+    let mac_book = classify(&evidence("3c:22:fb:00:00:01", &["laptop"], &ports));
+    assert!(mac_book.class.is_camera_like());
+    assert_eq!(
+        mac_book.contradictions.len(),
+        2,
+        "{:?}",
+        mac_book.contradictions
+    );
+    assert!(mac_book.contradictions[0].contains("Apple"));
+    assert!(camguard::facts::classify::login_refusal(&mac_book).is_some());
+    // A camera maker's OUI and a camera hostname: nothing against it.
+    let hik = classify(&evidence("4c:bd:8f:00:00:01", &["ds-2cd2143"], &ports));
+    assert!(hik.contradictions.is_empty());
+    assert_eq!(camguard::facts::classify::login_refusal(&hik), None);
+    // Not camera-like: nothing to contradict.
+    let phone = classify(&evidence("3c:22:fb:00:00:02", &["iphone"], &[]));
+    assert!(phone.contradictions.is_empty());
 }

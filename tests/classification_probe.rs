@@ -120,6 +120,7 @@ fn with_replies(r: &Row, replies: &[(u16, Option<&[u8]>)]) -> Vec<(u16, String)>
             .map(|&(port, reply)| interpret(port, reply))
             .collect(),
         refused: None,
+        info: None,
     };
     let mut ports = r.ports.clone();
     ports.extend(

@@ -406,7 +406,10 @@ fn finds_the_factory_login_on_a_real_camera_and_keeps_to_its_budget() {
     assert_eq!(report.refused, None);
     assert_eq!(report.ports_of(ServiceKind::Rtsp), [554]);
     assert_eq!(report.ports_of(ServiceKind::Http), [80]);
-    assert_eq!(report.vendor_hint().map(|h| h.vendor), Some("Hikvision"));
+    assert_eq!(
+        report.vendor_hint().map(|h| h.vendor.as_str()),
+        Some("Hikvision")
+    );
     assert_eq!(
         (web.attempts(), rtsp.attempts()),
         (0, 0),
@@ -783,4 +786,87 @@ fn addresses_outside_the_lan_are_never_contacted() {
     assert_eq!(public.contacts(), baseline);
     assert_eq!(private.contacts(), 0);
     assert_eq!(public.attempts() + private.attempts(), 0);
+}
+
+/// SADP and Dahua discovery against responders in the camera LAN: a camera's reply gives its
+/// model and firmware, a hostile reply is cleaned and bounded, garbage is ignored, and the WAN
+/// side gets nothing.
+#[test]
+fn discovery_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
+    use camguard::probe::discovery;
+    let mut rig = Rig::new("sadp");
+    let camera = rig.spawn("c", "sadp-cam", "sadp.py", &["--bind", "10.231.1.10"]);
+    let hostile = rig.spawn(
+        "c",
+        "sadp-hostile",
+        "sadp.py",
+        &["--bind", "10.231.1.11", "--mode", "hostile"],
+    );
+    let garbage = rig.spawn(
+        "c",
+        "sadp-garbage",
+        "sadp.py",
+        &["--bind", "10.231.1.12", "--mode", "garbage"],
+    );
+    let wan = rig.spawn("w", "sadp-wan", "sadp.py", &["--bind", "198.51.100.2"]);
+    let dahua = rig.spawn(
+        "c",
+        "dahua",
+        "dahua_discovery.py",
+        &["--bind", "10.231.1.13"],
+    );
+    let onvif = rig.spawn("c", "onvif", "ws_discovery.py", &["--bind", "10.231.1.14"]);
+    let targets: Vec<IpAddr> = [
+        "10.231.1.10",
+        "10.231.1.11",
+        "10.231.1.12",
+        "10.231.1.13",
+        "10.231.1.14",
+        "198.51.100.2",
+    ]
+    .iter()
+    .map(|i| i.parse().unwrap())
+    .collect();
+    let guard = rig.guard();
+    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2)));
+    let of = |ip: &str| {
+        found
+            .iter()
+            .find(|(a, _)| a.to_string() == ip)
+            .map(|(_, i)| i)
+    };
+    let cam = of("10.231.1.10").expect("the camera answered");
+    assert_eq!(cam.model.as_deref(), Some("DS-2CD2142FWD-I"));
+    assert_eq!(cam.firmware.as_deref(), Some("V5.4.0 build 160530"));
+    assert_eq!((cam.protocol.as_str(), cam.at), ("SADP", T0));
+    let bad = of("10.231.1.11").expect("the hostile reply is kept, cleaned");
+    let model = bad.model.as_deref().unwrap();
+    assert!(
+        !model.chars().any(char::is_control) && model.contains("\\u{202e}"),
+        "{model}"
+    );
+    assert!(
+        model.chars().count() < 400,
+        "bounded: {} chars",
+        model.chars().count()
+    );
+    assert!(!bad.firmware.as_deref().unwrap().contains('\n'));
+    assert!(of("10.231.1.12").is_none(), "garbage is no reply");
+    assert!(of("198.51.100.2").is_none());
+    let dh = of("10.231.1.13").expect("the Dahua camera answered");
+    assert_eq!(dh.model.as_deref(), Some("IPC-HDW1230S"));
+    assert_eq!(dh.protocol, "Dahua discovery");
+    assert_eq!(dahua.count("request"), 1);
+    let ws = of("10.231.1.14").expect("the ONVIF camera answered");
+    assert_eq!(
+        (ws.model.as_deref(), ws.firmware.as_deref()),
+        (Some("IPC-B2 Mini"), None)
+    );
+    assert_eq!(onvif.count("request"), 1);
+    assert_eq!(wan.count("request"), 0, "nothing is sent outside the LAN");
+    assert_eq!(camera.count("request"), 1, "one inquiry per device");
+    assert_eq!(hostile.count("request") + garbage.count("request"), 2);
+    // The firmware it named is on the KEV table.
+    let rows = camguard::facts::firmware::known_exploited("Hikvision", cam);
+    assert!(rows.iter().any(|r| r.cve == "CVE-2017-7921"));
 }

@@ -292,6 +292,46 @@ fn dhcp_parsers_survive_mutated_real_files() {
     );
 }
 
+/// Lines of /proc/net/nf_conntrack in the kernel's format (relay connections and others).
+const CONNTRACK: &[&[u8]] = &[
+    b"ipv4     2 udp      17 175 src=192.168.1.64 dst=198.51.100.9 sport=40001 dport=32100 src=198.51.100.9 dst=203.0.113.2 sport=32100 dport=40001 [ASSURED] mark=0 zone=0 use=2\n",
+    b"ipv4     2 tcp      6 431999 ESTABLISHED src=192.168.1.71 dst=203.0.113.7 sport=50312 dport=9999 src=203.0.113.7 dst=198.51.100.2 sport=9999 dport=50312 [ASSURED] mark=0 zone=0 delta-time=5400 use=2\n",
+    b"ipv6     10 udp      17 29 src=fd00:0000:0000:0000:0000:0000:0000:0049 dst=2001:0db8:0000:0000:0000:0000:0000:0007 sport=41000 dport=8900 [UNREPLIED] src=2001:0db8:0000:0000:0000:0000:0000:0007 dst=fd00:0000:0000:0000:0000:0000:0000:0049 sport=8900 dport=41000 mark=0 zone=0 use=2\n",
+];
+
+#[test]
+fn conntrack_parser_survives_random_and_mutated_tables() {
+    use camguard::formats::conntrack;
+    use camguard::lan::conntrack::MAX_RELAY_FLOWS;
+    let mut rng = Rng(0x5eed_000c);
+    let mut kept = 0;
+    for i in 0..iterations(20_000) {
+        let input = if i % 2 == 0 {
+            random_bytes(&mut rng)
+        } else {
+            mutate(&mut rng, CONNTRACK)
+        };
+        let table = conntrack::parse(&input, i % 3 == 0);
+        assert!(table.flows.len() <= MAX_RELAY_FLOWS, "iteration {i}");
+        assert!(table.bad_lines <= table.lines, "iteration {i}");
+        for f in &table.flows {
+            assert!(f
+                .state
+                .as_ref()
+                .is_none_or(|s| s.len() <= 16 && !s.contains('<')));
+            assert!(
+                camguard::ports::relay_on(f.proto, f.dport).is_some(),
+                "iteration {i}"
+            );
+        }
+        kept += table.flows.len();
+    }
+    assert!(
+        kept > 0,
+        "mutations never left a relay connection: the test exercises nothing"
+    );
+}
+
 #[test]
 fn nft_reader_survives_random_and_mutated_bytes() {
     let mut rng = Rng(0x5eed_0005);

@@ -1,5 +1,6 @@
 //! What LAN devices and the kernel answer camguard: neighbour tables (`/proc/net/arp`,
-//! `ip -j neigh`), and HTTP/RTSP replies of cameras to the probe and the default-password check
+//! `ip -j neigh`), the connection-tracking table (`/proc/net/nf_conntrack`, which any LAN host
+//! can fill), and HTTP/RTSP replies of cameras to the probe and the default-password check
 //! (`wire::Response::parse`, `probe::interpret`, `credentials::lockout_sign`, the
 //! `WWW-Authenticate` parser and the `Authorization` header built from a device's challenge).
 //!
@@ -7,7 +8,10 @@
 #![no_main]
 use camguard::probe::credentials::lockout_sign;
 use camguard::probe::digest::{self, parse_challenges};
+use camguard::formats::conntrack;
+use camguard::formats::discovery::{parse_dhip, parse_sadp, parse_ws_discovery};
 use camguard::formats::neighbours::{parse_ip_neigh_json, parse_proc_net_arp, MAX_NEIGHBOURS};
+use camguard::lan::conntrack::MAX_RELAY_FLOWS;
 use camguard::probe::scan::{interpret, vendor_hint};
 use camguard::probe::wire::Response;
 use camguard_fuzz::assert_clean;
@@ -47,6 +51,22 @@ fuzz_target!(|data: &[u8]| {
     check_neighbours(&parse_proc_net_arp(data));
     if let Ok(list) = parse_ip_neigh_json(data) {
         check_neighbours(&list);
+    }
+    let sadp = parse_sadp(data, 0).map(|r| r.info);
+    let others = [parse_dhip(data, 0), parse_ws_discovery(data, 0)];
+    for info in sadp.iter().chain(others.iter().flatten()) {
+        for text in info.model.iter().chain(&info.firmware) {
+            assert_clean(text, "discovery field");
+        }
+    }
+    for truncated in [false, true] {
+        let table = conntrack::parse(data, truncated);
+        assert!(table.flows.len() <= MAX_RELAY_FLOWS && table.bad_lines <= table.lines);
+        for f in &table.flows {
+            if let Some(state) = &f.state {
+                assert_clean(state, "TCP state");
+            }
+        }
     }
 
     let (port, reply) = match data {

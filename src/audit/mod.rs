@@ -4,7 +4,7 @@
 //! adds findings to a [`Context`]; ids are stable API (design.md §3).
 mod config;
 pub mod credentials;
-mod devices;
+pub mod devices;
 pub mod eol;
 mod forwards;
 mod remedy;
@@ -244,6 +244,10 @@ pub struct DeviceEvidence {
     pub device: DeviceRef,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_blocks: Option<bool>,
+    /// With `credential_check` on: why the default-password check sends this device no login
+    /// (low confidence, or evidence that contradicts itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_check: Option<String>,
 }
 
 /// A device named by a finding: what is known about it and why it was classified so.
@@ -255,7 +259,7 @@ impl Serialize for DeviceRef {
         use serde::ser::SerializeMap;
         let d = &self.0;
         let c = &d.classification;
-        let mut m = s.serialize_map(Some(7))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("ip", &d.ips.first())?;
         m.serialize_entry("mac", &d.mac)?;
         m.serialize_entry("hostname", &d.hostnames.first())?;
@@ -263,6 +267,9 @@ impl Serialize for DeviceRef {
         m.serialize_entry("vendor", &c.vendor)?;
         m.serialize_entry("confidence", &c.confidence)?;
         m.serialize_entry("reasons", &c.reasons)?;
+        if !c.contradictions.is_empty() {
+            m.serialize_entry("contradictions", &c.contradictions)?;
+        }
         m.end()
     }
 }

@@ -341,9 +341,12 @@ impl State {
             audited.snapshot.taken_at,
             &audited.inventory.devices,
         );
-        if merged.needs_save {
+        let lan = &audited.snapshot.lan;
+        // The probe's reports are news for the file too: a restart must not probe again.
+        let probes = &lan.probes;
+        if merged.needs_save || !crate::lan::seen::same_probes(probes, &lan.saved_probes) {
             let path = sysroot.join(SEEN_FILE.trim_start_matches('/'));
-            let bytes = crate::lan::seen::to_json(&merged.records);
+            let bytes = crate::lan::seen::to_json(&merged.records, probes);
             if let Err(e) = crate::statefile::write(&path, &bytes) {
                 log::warn!(
                     "cannot write {}: {e} (is /etc full or read-only?)",

@@ -147,6 +147,7 @@ pub fn classify(evidence: &Evidence) -> Classification {
     }
 
     match evidence.owner_class {
+        // The owner has looked at the device: what speaks against a camera no longer counts.
         Some(owner) => {
             reasons.insert(
                 0,
@@ -160,6 +161,7 @@ pub fn classify(evidence: &Evidence) -> Classification {
                 confidence: Confidence::High,
                 vendor: vendor.map(str::to_owned),
                 reasons,
+                contradictions: Vec::new(),
             }
         }
         None => Classification {
@@ -167,8 +169,69 @@ pub fn classify(evidence: &Evidence) -> Classification {
             confidence,
             vendor: vendor.map(str::to_owned),
             reasons,
+            contradictions: if class.is_camera_like() {
+                contradictions(evidence)
+            } else {
+                Vec::new()
+            },
         },
     }
+}
+
+fn not_a_camera_maker(prefix: &str, name: &str) -> String {
+    format!("OUI {prefix} is registered to {name}, a maker of computers, phones and consoles, not cameras")
+}
+
+/// What speaks against a camera-like classification: an OUI of a maker of computers, phones
+/// and consoles only, or a hostname that names another kind of device ("laptop", "iphone").
+/// It does not change the class (a web header or an RTSP port may still be right), but the
+/// default-password check sends no login to such a device ([`login_refusal`]).
+fn contradictions(evidence: &Evidence) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(a) = evidence.mac.and_then(oui::assignment_of) {
+        if a.vendor.strength == Strength::NotCamera {
+            out.push(not_a_camera_maker(&a.prefix_text(), a.vendor.name));
+        }
+    }
+    for hostname in &evidence.hostnames {
+        if let Some(word) = words(hostname)
+            .into_iter()
+            .find(|w| NOT_A_CAMERA_WORDS.contains(&w.as_str()))
+        {
+            out.push(format!(
+                "hostname {} names another kind of device (\"{word}\")",
+                quoted(hostname)
+            ));
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// Why the default-password check must not send a factory login to a device classified so,
+/// or None when it may: only camera-like devices with at least medium confidence whose
+/// evidence does not contradict itself (issue 17: a laptop with an Apple OUI that answered on
+/// the RTSP port with a Hikvision-style web header was a low-confidence camera and got a
+/// Hikvision login). The owner's class is High confidence and has no contradictions.
+pub fn login_refusal(c: &Classification) -> Option<String> {
+    if !c.class.is_camera_like() {
+        return Some("it is not classified as a camera".to_owned());
+    }
+    if c.confidence < Confidence::Medium {
+        return Some(
+            "it is a camera with low confidence only, and factory logins go only to devices \
+             classified with medium confidence or more"
+                .to_owned(),
+        );
+    }
+    if !c.contradictions.is_empty() {
+        return Some(format!(
+            "its evidence contradicts itself ({}), so camguard sends it no login; set its class \
+             in /etc/config/camguard if it is a camera",
+            c.contradictions.join("; ")
+        ));
+    }
+    None
 }
 
 fn oui_signs(mac: Option<Mac>) -> (Signs, Option<&'static oui::Vendor>) {
@@ -221,6 +284,7 @@ fn oui_signs(mac: Option<Mac>) -> (Signs, Option<&'static oui::Vendor>) {
                 v.name
             ),
         ),
+        Strength::NotCamera => (NONE, None, not_a_camera_maker(&prefix, v.name)),
     };
     signs.0.push(Sign {
         weight,

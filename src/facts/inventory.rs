@@ -335,6 +335,7 @@ mod tests {
                     interpret(80, Some(b"HTTP/1.0 200 OK\r\n\r\n")),
                 ],
                 refused: None,
+                info: None,
             }],
             ..Default::default()
         };

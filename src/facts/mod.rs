@@ -3,10 +3,13 @@
 //! live, and which device sits behind an address (the inventory, with each device classified).
 //! Pure functions of the snapshot: no I/O, no clock.
 pub mod classify;
+pub mod firmware;
 pub mod forwards;
 pub mod inventory;
+pub mod kev;
 pub mod mappings;
 pub mod oui;
+pub mod remote;
 pub mod seen;
 
 pub use inventory::Inventory;

@@ -99,6 +99,7 @@ mod tests {
                 confidence: Confidence::Low,
                 vendor: None,
                 reasons: vec![],
+                contradictions: vec![],
             },
         );
         d.present = present;

@@ -23,6 +23,10 @@ pub struct Classification {
     pub vendor: Option<String>,
     /// Sentences a person can check, strongest first.
     pub reasons: Vec<String>,
+    /// Evidence against a camera-like class (an OUI of a computer maker, a hostname naming
+    /// another kind of device): the default-password check sends such a device no login.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contradictions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

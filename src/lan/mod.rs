@@ -5,6 +5,7 @@
 //! Every policy in camguard hinges on knowing which device is a camera, so a classification
 //! carries a class, a confidence and the reasons a person can check ("OUI 4C:BD:8F is
 //! Hikvision").
+pub mod conntrack;
 pub mod credentials;
 mod device;
 mod error;
@@ -12,13 +13,14 @@ mod neighbour;
 mod probe;
 pub mod seen;
 
+pub use conntrack::{Conntrack, Flow};
 pub use credentials::CredState;
 pub use device::{Classification, Confidence, Device};
 pub use error::{StateFile, StateFileError};
 pub use neighbour::{NeighState, Neighbour};
 pub use probe::{
-    ProbeReport, Service, ServiceKind, VendorHint, ANSWERS_ON, HTTP_PORTS, PROBE_INTERVAL_SECS,
-    RTSP_PORTS,
+    DeviceInfo, ProbeReport, Service, ServiceKind, VendorHint, ANSWERS_ON, HTTP_PORTS,
+    INFO_MAX_CHARS, PROBE_INTERVAL_SECS, RTSP_PORTS,
 };
 pub use seen::SeenRecord;
 
@@ -72,10 +74,18 @@ impl DeviceClass {
 pub struct LanObservations {
     /// Neighbour-table entries on LAN interfaces ([`crate::formats::neighbours::on_interfaces`]).
     pub neighbours: Vec<Neighbour>,
-    /// The latest camera-port probe of each address.
+    /// The latest camera-port probe of each address: the daemon's, completed with those of
+    /// the seen-devices file.
     pub probes: Vec<ProbeReport>,
+    /// The probe reports as the seen-devices file holds them: the daemon rewrites the file
+    /// when [`Self::probes`] differ.
+    #[serde(skip)]
+    pub saved_probes: Vec<ProbeReport>,
     /// First/last-seen history from the state file ([`seen`]).
     pub seen: Vec<SeenRecord>,
+    /// Connections to vendor clouds and P2P relays from `/proc/net/nf_conntrack`; None when the
+    /// table was not there to read (no conntrack module, an offline root without it).
+    pub conntrack: Option<Conntrack>,
     /// The default-password check's state file, when `credential_check` is on: the audit
     /// reports `camera.default_credentials` from it
     /// ([`crate::audit`]) without any network I/O.

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use serde::Serialize;
+use serde_json::Value;
 
 /// How often one device is probed: what a device serves rarely changes.
 pub const PROBE_INTERVAL_SECS: u64 = 24 * 3600;
@@ -45,11 +46,11 @@ pub struct Service {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VendorHint {
     /// A vendor name of the OUI table / default-login table ("Hikvision", "Dahua", "Axis").
-    pub vendor: &'static str,
+    pub vendor: String,
     pub reason: String,
 }
 
-/// The probe of one address.
+/// The probe of one address; kept in the seen-devices file ([`super::seen`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProbeReport {
     pub ip: IpAddr,
@@ -60,7 +61,29 @@ pub struct ProbeReport {
     /// Set when the guard refused the address: nothing was sent to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// What the device said about itself in a discovery reply (model, firmware).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<DeviceInfo>,
 }
+
+/// What a device announced about itself through a discovery protocol: LAN strings, cleaned and
+/// bounded like hostnames ([`crate::text::lan_text`], at most [`INFO_MAX_CHARS`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    /// "DS-2CD2143G0-I".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// As the device writes it: "V5.5.800build 210628".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+    /// "SADP" (Hikvision), later Dahua discovery, WS-Discovery, SSDP.
+    pub protocol: String,
+    /// Unix time of the reply.
+    pub at: u64,
+}
+
+/// Longest model or firmware string kept.
+pub const INFO_MAX_CHARS: usize = 64;
 
 /// What a probe reply is worth to classification: classify.rs words it "answers on port N".
 pub const ANSWERS_ON: &str = "answers on";
@@ -103,5 +126,59 @@ impl ProbeReport {
     /// Whether this report is recent enough not to probe the address again.
     pub fn is_fresh(&self, now: u64) -> bool {
         self.at <= now && now - self.at < PROBE_INTERVAL_SECS
+    }
+}
+
+/// Reading back what [`Serialize`] wrote to the seen-devices file. None for what is not a
+/// report of this shape; services that are not one are left out.
+impl ProbeReport {
+    pub fn from_json(v: &Value) -> Option<ProbeReport> {
+        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+        let service = |s: &Value| {
+            Some(Service {
+                port: u16::try_from(s.get("port")?.as_u64()?).ok()?,
+                kind: match s.get("kind")?.as_str()? {
+                    "rtsp" => ServiceKind::Rtsp,
+                    "http" => ServiceKind::Http,
+                    "tcp" => ServiceKind::Tcp,
+                    _ => return None,
+                },
+                server: text(s, "server"),
+                realm: text(s, "realm"),
+                auth: s
+                    .get("auth")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                vendor_hint: s.get("vendor_hint").and_then(|h| {
+                    Some(VendorHint {
+                        vendor: text(h, "vendor")?,
+                        reason: text(h, "reason")?,
+                    })
+                }),
+            })
+        };
+        Some(ProbeReport {
+            ip: v.get("ip")?.as_str()?.parse().ok()?,
+            at: v.get("at")?.as_u64()?,
+            services: v
+                .get("services")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(service).collect())
+                .unwrap_or_default(),
+            refused: text(v, "refused"),
+            info: v.get("info").and_then(|i| {
+                Some(DeviceInfo {
+                    model: text(i, "model"),
+                    firmware: text(i, "firmware"),
+                    protocol: text(i, "protocol")?,
+                    at: i.get("at")?.as_u64()?,
+                })
+            }),
+        })
     }
 }

@@ -1,10 +1,19 @@
-//! First and last seen per device: the records of camguard's seen-devices file
-//! (`/etc/camguard/seen.json`) and its JSON form. [`crate::facts::seen`] merges them with an
-//! audit; [`crate::statefile`] reads and writes the file.
+//! First and last seen per device, and the latest probe of each address: the records of
+//! camguard's seen-devices file (`/etc/camguard/seen.json`) and its JSON form.
+//! [`crate::facts::seen`] merges the seen records with an audit; [`crate::statefile`] reads and
+//! writes the file.
+//!
+//! The probe reports are kept here so that a restart neither probes every device again (the
+//! probe runs at most daily per device) nor forgets what the probe taught the classifier.
 use serde::{Deserialize, Serialize};
 
-use super::{StateFile, StateFileError};
+use super::{ProbeReport, StateFile, StateFileError};
 use crate::mac::Mac;
+
+/// Most probe reports kept (the newest): a LAN host cycling addresses cannot grow the file.
+pub const MAX_PROBE_RECORDS: usize = 256;
+/// Most services kept per probe report (the probe asks a dozen ports).
+pub const MAX_SERVICES_PER_PROBE: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenRecord {
@@ -14,25 +23,72 @@ pub struct SeenRecord {
     pub last_seen: u64,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SeenFile {
+/// The file: version 1 (files written before the probe reports were kept have none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SeenFile {
+    pub version: u32,
+    pub devices: Vec<SeenRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeReport>,
+}
+
+/// The file as read: probe reports through [`ProbeReport::from_json`], which costs the
+/// router's flash less than a derived deserializer.
+#[derive(Deserialize)]
+struct RawSeenFile {
     version: u32,
     devices: Vec<SeenRecord>,
+    #[serde(default)]
+    probes: Vec<serde_json::Value>,
 }
 
 /// The file's JSON.
-pub fn to_json(records: &[SeenRecord]) -> Vec<u8> {
+pub fn to_json(records: &[SeenRecord], probes: &[ProbeReport]) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(&SeenFile {
         version: 1,
         devices: records.to_vec(),
+        probes: bounded_probes(probes.iter().cloned()),
     })
     .unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
 
-pub fn parse(bytes: &[u8]) -> Result<Vec<SeenRecord>, StateFileError> {
-    let file: SeenFile = serde_json::from_slice(bytes).map_err(|e| StateFileError::NotOurs {
+/// The newest report per address, at most [`MAX_PROBE_RECORDS`] (the newest), each with at
+/// most [`MAX_SERVICES_PER_PROBE`] services. Linear in the input times the bound, and no sort:
+/// a generic sort costs kilobytes of router flash.
+pub fn bounded_probes(probes: impl IntoIterator<Item = ProbeReport>) -> Vec<ProbeReport> {
+    let mut out: Vec<ProbeReport> = Vec::new();
+    for mut p in probes {
+        p.services.truncate(MAX_SERVICES_PER_PROBE);
+        if let Some(q) = out.iter_mut().find(|q| q.ip == p.ip) {
+            if p.at > q.at {
+                *q = p;
+            }
+        } else if out.len() < MAX_PROBE_RECORDS {
+            out.push(p);
+        } else if let Some(oldest) = out.iter_mut().min_by_key(|q| q.at) {
+            if p.at > oldest.at {
+                *oldest = p;
+            }
+        }
+    }
+    out
+}
+
+/// The reports the daemon holds (`current`) completed with those of the file: per address the
+/// newer one wins.
+pub fn merge_probes(current: &[ProbeReport], saved: &[ProbeReport]) -> Vec<ProbeReport> {
+    bounded_probes(current.iter().chain(saved).cloned())
+}
+
+/// The same reports, in any order: whether the file needs writing.
+pub fn same_probes(a: &[ProbeReport], b: &[ProbeReport]) -> bool {
+    a.len() == b.len() && a.iter().all(|p| b.contains(p))
+}
+
+pub fn parse(bytes: &[u8]) -> Result<SeenFile, StateFileError> {
+    let file: RawSeenFile = serde_json::from_slice(bytes).map_err(|e| StateFileError::NotOurs {
         file: StateFile::SeenDevices,
         detail: e.to_string(),
     })?;
@@ -42,7 +98,11 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<SeenRecord>, StateFileError> {
             version: file.version,
         });
     }
-    Ok(file.devices)
+    Ok(SeenFile {
+        version: file.version,
+        devices: file.devices,
+        probes: bounded_probes(file.probes.iter().filter_map(|v| ProbeReport::from_json(v))),
+    })
 }
 
 #[cfg(test)]
@@ -56,11 +116,79 @@ mod tests {
             first_seen: 1,
             last_seen: 2,
         }];
-        assert_eq!(parse(&to_json(&r)).unwrap(), r);
+        assert_eq!(parse(&to_json(&r, &[])).unwrap().devices, r);
         assert!(parse(b"{").is_err());
         assert!(parse(br#"{"version":2,"devices":[]}"#)
             .unwrap_err()
             .to_string()
             .contains("newer"));
+    }
+
+    fn probe(ip: &str, at: u64) -> ProbeReport {
+        ProbeReport {
+            ip: ip.parse().unwrap(),
+            at,
+            services: vec![],
+            refused: None,
+            info: None,
+        }
+    }
+
+    #[test]
+    fn probe_reports_survive_the_file_and_the_newest_wins() {
+        let mut p = probe("192.168.1.64", 10);
+        p.services = (0..40)
+            .map(|port| crate::lan::Service {
+                port,
+                kind: crate::lan::ServiceKind::Tcp,
+                server: None,
+                realm: None,
+                auth: vec![],
+                vendor_hint: Some(crate::lan::VendorHint {
+                    vendor: "Hikvision".into(),
+                    reason: "r".into(),
+                }),
+            })
+            .collect();
+        let back = parse(&to_json(&[], &[p.clone(), probe("192.168.1.64", 5)])).unwrap();
+        assert_eq!(back.probes.len(), 1);
+        assert_eq!(back.probes[0].at, 10);
+        assert_eq!(back.probes[0].services.len(), MAX_SERVICES_PER_PROBE);
+        let merged = merge_probes(&[probe("192.168.1.64", 20)], &back.probes);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].at, 20);
+        // A report that is not one is left out; the rest of the file still counts.
+        let odd = br#"{"version":1,"devices":[],"probes":[{"ip":"x","at":1},{"ip":"10.0.0.1","at":2,
+            "services":[{"port":70000,"kind":"tcp"},{"port":80,"kind":"gopher"},{"port":554,"kind":"rtsp"}]}]}"#;
+        let back = parse(odd).unwrap();
+        assert_eq!(back.probes.len(), 1);
+        assert_eq!(back.probes[0].services.len(), 1);
+        // A file written before probes were kept still reads.
+        assert!(parse(br#"{"version":1,"devices":[]}"#)
+            .unwrap()
+            .probes
+            .is_empty());
+    }
+
+    #[test]
+    fn probe_records_are_bounded() {
+        let many: Vec<ProbeReport> = (0..1000u32)
+            .map(|i| {
+                probe(
+                    &std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string(),
+                    u64::from(i),
+                )
+            })
+            .collect();
+        let kept = bounded_probes(many);
+        assert!(same_probes(
+            &kept,
+            &kept.iter().rev().cloned().collect::<Vec<_>>()
+        ));
+        assert_eq!(kept.len(), MAX_PROBE_RECORDS);
+        assert!(
+            kept.iter().all(|p| p.at >= 1000 - MAX_PROBE_RECORDS as u64),
+            "newest kept"
+        );
     }
 }

@@ -546,17 +546,102 @@ fn block_rule_name(mac: Mac) -> String {
     format!("{OWN_PREFIX}block_{}", mac.to_string().replace(':', ""))
 }
 
-fn internet_blocks(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
-    let Some(fw) = &ctx.snap.firewall else { return };
-    let Some(wan) = ctx.wan_zones.first().copied() else {
-        return;
-    };
-    // The LAN side: the zone that forwards to the WAN (fw4's shipped lan), else "lan".
+/// The LAN zone and the WAN zone a block rule goes between: the zone that forwards to the WAN
+/// (fw4's shipped lan), else "lan".
+fn lan_and_wan<'a>(ctx: &Facts<'a>) -> Option<(&'a str, &'a str)> {
+    let fw = ctx.snap.firewall.as_ref()?;
+    let wan = ctx.wan_zones.first().copied()?;
     let lan = fw
         .forwardings
         .iter()
         .find(|f| f.enabled && f.dest == wan && !ctx.is_wan_zone(&f.src))
         .map_or("lan", |f| f.src.as_str());
+    Some((lan, wan))
+}
+
+/// The firewall rule that cuts one device off from the internet.
+fn block_rule(lan: &str, wan: &str, mac: Mac, label: &str) -> Step {
+    let values = BTreeMap::from([
+        (
+            "name".to_owned(),
+            UciValue::Single(format!("camguard: block internet for {label}")),
+        ),
+        ("src".to_owned(), lan.into()),
+        ("dest".to_owned(), wan.into()),
+        (
+            "src_mac".to_owned(),
+            UciValue::Single(mac.to_string().to_uppercase()),
+        ),
+        ("proto".to_owned(), "all".into()),
+        ("target".to_owned(), "REJECT".into()),
+    ]);
+    Step::UciAdd {
+        config: "firewall".into(),
+        r#type: "rule".into(),
+        name: block_rule_name(mac),
+        values,
+    }
+}
+
+/// The fix of a `camera.remote_viewing` or `camera.firmware_vulnerable` finding: cutting the
+/// camera off from the internet. When
+/// the policy already blocks it, the planned block; else the policy change that asks for it
+/// (the device's `internet 'block'` in /etc/config/camguard) with the rule it leads to, so
+/// that the next plan keeps the rule instead of removing it.
+fn remote_viewing_fix(ctx: &Facts, actions: &[Action], f: &crate::audit::Finding) -> Vec<Action> {
+    let planned: Vec<Action> = actions
+        .iter()
+        .filter(|a| {
+            a.finding
+                .as_ref()
+                .is_some_and(|r| r.id == "camera.internet" && r.subject == f.subject)
+        })
+        .cloned()
+        .collect();
+    if !planned.is_empty() {
+        return planned;
+    }
+    let Subject::Device { mac: Some(mac), .. } = &f.subject else {
+        return Vec::new();
+    };
+    let (Some((lan, wan)), Ok(policy)) = (lan_and_wan(ctx), &ctx.policy) else {
+        return Vec::new();
+    };
+    let label = ctx
+        .inventory
+        .devices
+        .iter()
+        .find(|d| d.mac == Some(*mac))
+        .map_or_else(|| mac.to_string(), |d| d.display_name());
+    let why = format!("block {label}'s internet in camguard's policy (its internet 'block')");
+    let policy_step = match policy.device(*mac) {
+        Some(dp) => set("camguard", &dp.section, "internet", "block"),
+        None => Step::UciAdd {
+            config: "camguard".into(),
+            r#type: "device".into(),
+            name: format!("{OWN_PREFIX}dev_{}", mac.to_string().replace(':', "")),
+            values: BTreeMap::from([
+                ("mac".to_owned(), UciValue::Single(mac.to_string())),
+                ("internet".to_owned(), "block".into()),
+            ]),
+        },
+    };
+    let finding = || Some((f.id, f.subject.clone()));
+    vec![
+        action(policy_step, why, finding()),
+        action(
+            block_rule(lan, wan, *mac, &label),
+            format!("cut {label} off from the internet (its vendor's cloud, and attackers reaching it, with it)"),
+            finding(),
+        ),
+    ]
+}
+
+fn internet_blocks(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
+    let Some(fw) = &ctx.snap.firewall else { return };
+    let Some((lan, wan)) = lan_and_wan(ctx) else {
+        return;
+    };
     let mut wanted: BTreeMap<String, (Mac, String, Subject)> = BTreeMap::new();
     for d in &ctx.inventory.devices {
         let Some(mac) = d.mac else { continue };
@@ -604,19 +689,8 @@ fn internet_blocks(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
                 None,
             ));
         }
-        let values = BTreeMap::from([
-            (
-                "name".to_owned(),
-                UciValue::Single(format!("camguard: block internet for {label}")),
-            ),
-            ("src".to_owned(), lan.into()),
-            ("dest".to_owned(), wan.into()),
-            ("src_mac".to_owned(), UciValue::Single(mac_text)),
-            ("proto".to_owned(), "all".into()),
-            ("target".to_owned(), "REJECT".into()),
-        ]);
         out.push(action(
-            Step::UciAdd { config: "firewall".into(), r#type: "rule".into(), name: name.clone(), values },
+            block_rule(lan, wan, *mac, label),
             format!("cut {label} off from the internet (camera_internet 'block' or the device's internet 'block')"),
             Some(("camera.internet", subject.clone())),
         ));
@@ -649,6 +723,16 @@ pub fn report_and_plan(facts: &Facts) -> (crate::audit::Report, Vec<Action>) {
     let mut report = crate::audit::audit_with(facts);
     let actions = plan(facts);
     attach_fixes(&mut report.findings, &actions);
+    for f in report
+        .findings
+        .iter_mut()
+        .filter(|f| f.id == "camera.remote_viewing" || f.id == "camera.firmware_vulnerable")
+    {
+        let fixes = remote_viewing_fix(facts, &actions, f);
+        if !fixes.is_empty() {
+            f.fix = Some(serde_json::json!({ "actions": fixes }));
+        }
+    }
     (report, actions)
 }
 

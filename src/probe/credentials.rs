@@ -404,6 +404,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
     NotACamera,
+    /// Camera-like, but with low confidence or with evidence against it
+    /// ([`crate::facts::classify::login_refusal`]): no login is sent.
+    Doubtful(String),
     /// The guard refused the address.
     AddressRefused(Refused),
     /// No factory logins known for this vendor (or no vendor known).
@@ -424,6 +427,9 @@ pub struct CredentialResult {
     pub outcome: Outcome,
     /// Credentialed requests sent by this call.
     pub attempts: u32,
+    /// The device showed its lockout sign during this call (a remembered lockout is not news:
+    /// it is logged once, when it is found, not at every run or restart).
+    pub new_lockout: bool,
 }
 
 impl CredentialResult {
@@ -453,6 +459,7 @@ impl CredentialResult {
                 "default-password check: {who} skipped: {}",
                 match s {
                     Skip::NotACamera => "not a camera".to_owned(),
+                    Skip::Doubtful(why) => why.clone(),
                     Skip::AddressRefused(why) => why.to_string(),
                     Skip::NoFactoryLogins(Some(v)) => format!("no factory login known for {v}"),
                     Skip::NoFactoryLogins(None) => "its maker is not known".to_owned(),
@@ -571,6 +578,7 @@ pub fn check(
             };
             check_one(t, guard, &mut rec, now, transport, &mut persist)
         };
+        let new_lockout = before.lockout.is_none() && rec.lockout.is_some();
         if rec != before {
             state.devices.insert(t.key.clone(), rec);
             dirty = true;
@@ -581,6 +589,7 @@ pub fn check(
             ip: t.ip,
             outcome,
             attempts,
+            new_lockout,
         });
     }
     if dirty {
@@ -611,6 +620,9 @@ fn check_one(
 ) -> (Outcome, u32) {
     if !t.device.classification.class.is_camera_like() {
         return (Outcome::Skipped(Skip::NotACamera), 0);
+    }
+    if let Some(why) = crate::facts::classify::login_refusal(&t.device.classification) {
+        return (Outcome::Skipped(Skip::Doubtful(why)), 0);
     }
     if let Err(r) = guard.check(t.ip) {
         return (Outcome::Skipped(Skip::AddressRefused(r)), 0);
@@ -1011,7 +1023,16 @@ fn judge(e: &Endpoint, reply: io::Result<Response>) -> Verdict {
     }
 }
 
-/// A reply that says the device is locking logins, in camguard's words. Pure.
+/// A reply that says the device is locking logins, in camguard's words (never the device's
+/// text). Pure.
+///
+/// Besides the status codes and words, any field of the body or any header that names a lock
+/// state, an unlock time or a retry time counts, in whatever syntax the device writes it:
+/// Hikvision's ISAPI XML (`<lockStatus>lock</lockStatus>`, `<unlockTime>1800</unlockTime>`),
+/// the same in ISAPI JSON (`{"UserCheck":{…"lockStatus":"lock","unlockTime":1800…}}`, which a
+/// camera answered a 401 with in the adversarial test of issue 17), form or header syntax
+/// (`Retry-After: 30`, `X-Lock-Status: locked`). Hikvision's `retryLoginTime` is the number of
+/// tries left, not a time: one or none left is the sign.
 pub fn lockout_sign(r: &Response) -> Option<String> {
     match r.status {
         403 => return Some("answered 403 Forbidden, a lockout sign".into()),
@@ -1021,25 +1042,18 @@ pub fn lockout_sign(r: &Response) -> Option<String> {
         200..=299 => return None,
         _ => {}
     }
-    let body = String::from_utf8_lossy(&r.body).to_ascii_lowercase();
-    // Hikvision ISAPI: <lockStatus>lock</lockStatus>, <unlockTime>seconds</unlockTime>,
-    // <retryLoginTime>tries left</retryLoginTime> (as public ISAPI clients read them).
-    if xml_value(&body, "lockstatus").is_some_and(|v| v == "lock" || v == "locked") {
-        return Some("said its logins are locked".into());
-    }
-    if xml_value(&body, "unlocktime")
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|s| s > 0)
-    {
-        return Some("said its logins are locked for a while".into());
-    }
-    if let Some(left) = xml_value(&body, "retrylogintime").and_then(|v| v.parse::<u64>().ok()) {
-        if left <= 1 {
-            return Some(format!(
-                "said {left} login tr{} left before it locks",
-                if left == 1 { "y is" } else { "ies are" }
-            ));
+    for (name, value) in &r.headers {
+        let name = name.to_ascii_lowercase();
+        if name == "retry-after" && !value.trim().is_empty() {
+            return Some("asked to retry later (Retry-After), a lockout sign".into());
         }
+        if let Some(sign) = field_sign(&normal_name(&name), &value.to_ascii_lowercase()) {
+            return Some(sign);
+        }
+    }
+    let body = String::from_utf8_lossy(&r.body).to_ascii_lowercase();
+    if let Some(sign) = body_fields(&body).find_map(|(name, value)| field_sign(&name, value)) {
+        return Some(sign);
     }
     const WORDS: &[&str] = &[
         "locked",
@@ -1047,6 +1061,8 @@ pub fn lockout_sign(r: &Response) -> Option<String> {
         "lock out",
         "too many",
         "try again later",
+        "try again in",
+        "retry after",
         "temporarily blocked",
         "exceeded",
     ];
@@ -1056,11 +1072,131 @@ pub fn lockout_sign(r: &Response) -> Option<String> {
         .map(|w| format!("said \"{w}\" in its reply, a lockout sign"))
 }
 
-fn xml_value<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
-    let open = format!("<{tag}>");
-    let start = body.find(&open)? + open.len();
-    let value = body.get(start..)?;
-    Some(value.get(..value.find('<')?)?.trim())
+/// Field names compared without case, `_` or `-`: `lock_status`, `lockStatus`, `Lock-Status`.
+fn normal_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Names a lock: `lockStatus`, `isLocked`, `unlockTime`, `lockLeftTime` (not `clock`, `block`).
+fn names_lock(name: &str) -> bool {
+    name.match_indices("lock").any(|(i, _)| {
+        !matches!(
+            name.get(..i).and_then(|s| s.chars().last()),
+            Some('c' | 'b')
+        )
+    })
+}
+
+/// A body field or header that says logins are locked or must wait, in camguard's words.
+/// `name` is [`normal_name`]d, `value` lower case.
+fn field_sign(name: &str, value: &str) -> Option<String> {
+    let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+    let number = value.parse::<u64>().ok();
+    // Tries left (Hikvision's retryLoginTime; other firmware's retryTimes, remainTimes).
+    if matches!(
+        name,
+        "retrylogintime"
+            | "retrytimes"
+            | "remaintimes"
+            | "retriesleft"
+            | "attemptsleft"
+            | "remainingattempts"
+    ) {
+        let left = number?;
+        return (left <= 1).then(|| {
+            format!(
+                "said {left} login tr{} left before it locks",
+                if left == 1 { "y is" } else { "ies are" }
+            )
+        });
+    }
+    let locked_word = matches!(value, "lock" | "locked" | "true" | "yes" | "on");
+    if names_lock(name) {
+        if let Some(n) = number.filter(|n| *n > 0) {
+            let timed = [
+                "time", "left", "remain", "duration", "second", "minute", "wait",
+            ]
+            .iter()
+            .any(|w| name.contains(w));
+            return Some(if timed {
+                format!("said its logins are locked for a while ({n} more seconds or minutes)")
+            } else {
+                "said its logins are locked".into()
+            });
+        }
+        return locked_word.then(|| "said its logins are locked".into());
+    }
+    if name.contains("retry") || name.contains("wait") {
+        let later = number.is_some_and(|n| n > 0) || (number.is_none() && locked_word);
+        return later
+            .then(|| "named a time to wait before logging in again, a lockout sign".into());
+    }
+    None
+}
+
+/// Most fields [`body_fields`] reads of one reply.
+const MAX_FIELDS: usize = 512;
+
+/// Fields of a body in whatever syntax it has: `<name>value<`, `"name": value`,
+/// `"name":"value"`, `name=value`. At most [`MAX_FIELDS`] of them, values at most 64 bytes;
+/// never panics on any input.
+fn body_fields(body: &str) -> impl Iterator<Item = (String, &str)> {
+    let b = body.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+    let mut i = 0usize;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            if !b.get(i).copied().is_some_and(ident) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while b.get(i).copied().is_some_and(ident) {
+                i += 1;
+            }
+            // A closing tag `</name>` names no value.
+            if start > 0 && b.get(start - 1) == Some(&b'/') {
+                continue;
+            }
+            let mut j = i;
+            if matches!(b.get(j), Some(b'"' | b'\'')) {
+                j += 1;
+            }
+            while b.get(j).is_some_and(u8::is_ascii_whitespace) {
+                j += 1;
+            }
+            if !matches!(b.get(j), Some(b'>' | b':' | b'=')) {
+                continue;
+            }
+            j += 1;
+            while b.get(j).is_some_and(u8::is_ascii_whitespace) {
+                j += 1;
+            }
+            if matches!(b.get(j), Some(b'"' | b'\'')) {
+                j += 1;
+            }
+            let value_start = j;
+            while j - value_start < 64
+                && b.get(j).is_some_and(|c| {
+                    !matches!(
+                        c,
+                        b'<' | b'"' | b'\'' | b',' | b'}' | b']' | b'&' | b';' | b'\r' | b'\n'
+                    )
+                })
+            {
+                j += 1;
+            }
+            let (Some(name), Some(value)) = (body.get(start..i), body.get(value_start..j)) else {
+                continue;
+            };
+            return Some((normal_name(name), value));
+        }
+        None
+    })
+    .take(MAX_FIELDS)
 }
 
 /// `needle` in `hay` not preceded or followed by a letter ("unlocked" is not "locked").

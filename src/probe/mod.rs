@@ -14,6 +14,8 @@ pub mod credentials;
 #[cfg(feature = "lan-probe")]
 pub mod digest;
 #[cfg(feature = "lan-probe")]
+pub mod discovery;
+#[cfg(feature = "lan-probe")]
 pub mod guard;
 #[cfg(feature = "lan-probe")]
 pub mod scan;
@@ -118,16 +120,40 @@ impl Worker {
             .iter()
             .filter(|d| policy.probe || d.classification.class.is_camera_like())
             .flat_map(|d| d.ips.iter().copied())
-            .filter(|ip| !self.probes.iter().any(|p| p.ip == *ip && p.is_fresh(now)))
+            .filter(|ip| {
+                !snap
+                    .lan
+                    .probes
+                    .iter()
+                    .any(|p| p.ip == *ip && p.is_fresh(now))
+            })
             .collect();
         let inventory = inventory.clone();
-        let probes = self.probes.clone();
+        // The snapshot's reports: this worker's and those the seen-devices file kept over a
+        // restart, so that a restart does not probe every device again.
+        let probes = snap.lan.probes.clone();
         let check = policy.credential_check;
+        let probe_all = policy.probe;
         let cred_path = self.root.join(CREDCHECK_FILE);
         let wake = Arc::clone(&self.wake_write);
         self.last_started = Some(Instant::now());
         self.running = Some(std::thread::spawn(move || {
-            let fresh = scan::probe(&ips, &guard, now, &ProbeOptions::default());
+            let mut fresh = scan::probe(&ips, &guard, now, &ProbeOptions::default());
+            if probe_all {
+                // The same addresses, the same day: who they say they are (model, firmware).
+                for (ip, info) in discovery::discover(&ips, &guard, now, discovery::DEFAULT_WAIT) {
+                    if let Some(report) = fresh.iter_mut().find(|r| r.ip == ip) {
+                        report.info = Some(info);
+                    }
+                }
+            }
+            // A device that did not answer this time keeps what it said before.
+            for r in fresh.iter_mut().filter(|r| r.info.is_none()) {
+                r.info = probes
+                    .iter()
+                    .find(|p| p.ip == r.ip)
+                    .and_then(|p| p.info.clone());
+            }
             let mut all: Vec<ProbeReport> = probes
                 .into_iter()
                 .filter(|p| !fresh.iter().any(|f| f.ip == p.ip))
@@ -147,9 +173,8 @@ impl Worker {
                             &mut transport,
                             &mut save,
                         );
-                        for r in results.iter().filter(|r| {
-                            r.attempts > 0 || matches!(r.outcome, credentials::Outcome::Lockout(_))
-                        }) {
+                        // What changed is news; a remembered lockout was logged when found.
+                        for r in results.iter().filter(|r| r.attempts > 0 || r.new_lockout) {
                             crate::notice!("{}", r.log_line());
                         }
                     }

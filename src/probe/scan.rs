@@ -75,6 +75,7 @@ pub fn probe(ips: &[IpAddr], guard: &LanGuard, now: u64, opts: &ProbeOptions) ->
             at: now,
             services: Vec::new(),
             refused: guard.check(ip).err().map(|r| r.to_string()),
+            info: None,
         })
         .collect();
     let jobs: Vec<(usize, IpAddr, u16)> = reports
@@ -213,7 +214,7 @@ pub fn vendor_hint(r: &Response) -> Option<VendorHint> {
     for name in ["app-webs", "dnvrs-webs", "dvrdvs-webs", "hikvision-webs"] {
         if server.starts_with(name) {
             return Some(VendorHint {
-                vendor: "Hikvision",
+                vendor: "Hikvision".into(),
                 reason: format!(
                     "its web server calls itself \"{}\", as Hikvision's do",
                     lan_text(r.header("server").unwrap_or("").as_bytes())
@@ -228,13 +229,13 @@ pub fn vendor_hint(r: &Response) -> Option<VendorHint> {
         let shown = lan_text(realm.as_bytes());
         if realm.starts_with("AXIS_") {
             return Some(VendorHint {
-                vendor: "Axis",
+                vendor: "Axis".into(),
                 reason: format!("its login realm \"{shown}\" is Axis's AXIS_<MAC> form"),
             });
         }
         if realm.starts_with("Login to ") {
             return Some(VendorHint {
-                vendor: "Dahua",
+                vendor: "Dahua".into(),
                 reason: format!(
                     "its login realm \"{shown}\" is the \"Login to <serial>\" form of Dahua \
                      and the makers that use Dahua's firmware"
@@ -247,7 +248,7 @@ pub fn vendor_hint(r: &Response) -> Option<VendorHint> {
         {
             if !inner.is_empty() && inner.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Some(VendorHint {
-                    vendor: "Hikvision",
+                    vendor: "Hikvision".into(),
                     reason: format!("its login realm \"{shown}\" is Hikvision's form"),
                 });
             }
@@ -256,7 +257,7 @@ pub fn vendor_hint(r: &Response) -> Option<VendorHint> {
     let body = String::from_utf8_lossy(&r.body).to_ascii_lowercase();
     if body.contains("/doc/page/login.asp") {
         return Some(VendorHint {
-            vendor: "Hikvision",
+            vendor: "Hikvision".into(),
             reason: "its web page leads to /doc/page/login.asp, Hikvision's login page".into(),
         });
     }
@@ -281,6 +282,7 @@ mod tests {
             at: 0,
             services: vec![s, interpret(554, None)],
             refused: None,
+            info: None,
         };
         assert_eq!(report.service_ports(), vec![(554, ANSWERS_ON)]);
     }
@@ -292,6 +294,7 @@ mod tests {
             at: 0,
             services,
             refused: None,
+            info: None,
         };
         let http = b"HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11\r\n\r\n";
         assert_eq!(
@@ -314,6 +317,7 @@ mod tests {
                 interpret(37777, None),
             ],
             refused: None,
+            info: None,
         };
         assert_eq!(report.service_ports(), vec![(37777, ANSWERS_ON)]);
     }

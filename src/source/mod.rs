@@ -47,6 +47,12 @@ pub trait RouterFiles {
     fn stream(&self, _path: &str) -> Option<Box<dyn io::Read + '_>> {
         None
     }
+
+    /// At most `limit` bytes from the start of a file, and whether it had more: for kernel
+    /// tables under /proc, which report no size, so only reading stops at the bound.
+    fn read_prefix(&self, path: &str, limit: usize) -> Result<Option<(Vec<u8>, bool)>, FileError> {
+        Ok(prefix(self.read(path)?, limit))
+    }
 }
 
 /// Resolves a router path inside a snapshot, following symbolic links the way the router
@@ -90,16 +96,33 @@ fn resolve_within(
     Ok(resolved.join("/"))
 }
 
-/// Bytes read up to [`MAX_FILE`]: the whole file, or its lines up to the bound.
-fn bounded(mut bytes: Vec<u8>, size: u64) -> FileRead {
-    if bytes.len() as u64 <= MAX_FILE {
+/// Bytes read up to `limit` ([`MAX_FILE`] for a whole file): the whole file, or its lines up
+/// to the bound.
+fn bounded(mut bytes: Vec<u8>, size: u64, limit: u64) -> FileRead {
+    if bytes.len() as u64 <= limit {
         return FileRead::Whole(bytes);
     }
-    bytes.truncate(MAX_FILE as usize);
+    bytes.truncate(limit as usize);
     // Line-oriented files lose a partial last line rather than misread half of it.
     let whole_lines = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     bytes.truncate(whole_lines);
     FileRead::Truncated { bytes, size }
+}
+
+/// The first `limit` bytes of what was read, and whether there was more.
+fn prefix(read: FileRead, limit: usize) -> Option<(Vec<u8>, bool)> {
+    match read {
+        FileRead::Absent => None,
+        FileRead::Whole(mut bytes) => {
+            let more = bytes.len() > limit;
+            bytes.truncate(limit);
+            Some((bytes, more))
+        }
+        FileRead::Truncated { mut bytes, .. } => {
+            bytes.truncate(limit);
+            Some((bytes, true))
+        }
+    }
 }
 
 /// A directory laid out like a router's root file system.
@@ -153,16 +176,9 @@ impl RootDir {
     }
 }
 
-impl RouterFiles for RootDir {
-    fn stream(&self, path: &str) -> Option<Box<dyn io::Read + '_>> {
-        let host = self.resolve_host(path).ok()?;
-        if !std::fs::metadata(&host).ok()?.file_type().is_file() {
-            return None;
-        }
-        Some(Box::new(std::fs::File::open(&host).ok()?))
-    }
-
-    fn read(&self, path: &str) -> Result<FileRead, FileError> {
+impl RootDir {
+    /// The file's bytes up to `limit`; a FIFO, device or socket refused without being opened.
+    fn read_up_to(&self, path: &str, limit: u64) -> Result<FileRead, FileError> {
         use std::io::Read;
         use std::os::unix::fs::FileTypeExt;
         let host = self.resolve_host(path)?;
@@ -188,9 +204,24 @@ impl RouterFiles for RootDir {
         match std::fs::File::open(&host) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FileRead::Absent),
             Err(e) => return Err(FileError::Io(e)),
-            Ok(f) => f.take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(FileError::Io)?,
+            Ok(f) => f.take(limit + 1).read_to_end(&mut bytes).map_err(FileError::Io)?,
         };
-        Ok(bounded(bytes, meta.len()))
+        Ok(bounded(bytes, meta.len(), limit))
+    }
+
+}
+
+impl RouterFiles for RootDir {
+    fn stream(&self, path: &str) -> Option<Box<dyn io::Read + '_>> {
+        let host = self.resolve_host(path).ok()?;
+        if !std::fs::metadata(&host).ok()?.file_type().is_file() {
+            return None;
+        }
+        Some(Box::new(std::fs::File::open(&host).ok()?))
+    }
+
+    fn read(&self, path: &str) -> Result<FileRead, FileError> {
+        self.read_up_to(path, MAX_FILE)
     }
 
     fn modified(&self, path: &str) -> Option<u64> {
@@ -199,6 +230,10 @@ impl RouterFiles for RootDir {
             .duration_since(std::time::UNIX_EPOCH)
             .ok()
             .map(|d| d.as_secs())
+    }
+
+    fn read_prefix(&self, path: &str, limit: usize) -> Result<Option<(Vec<u8>, bool)>, FileError> {
+        Ok(prefix(self.read_up_to(path, limit as u64)?, limit))
     }
 
     fn exists(&self, path: &str) -> bool {
@@ -264,7 +299,7 @@ impl RouterFiles for ArchiveFiles {
     fn read(&self, path: &str) -> Result<FileRead, FileError> {
         let key = resolve_within(path, |p| self.archive.symlinks.get(p).cloned())?;
         Ok(match self.files().get(&key) {
-            Some(bytes) => bounded(bytes.clone(), bytes.len() as u64),
+            Some(bytes) => bounded(bytes.clone(), bytes.len() as u64, MAX_FILE),
             None => FileRead::Absent,
         })
     }

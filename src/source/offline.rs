@@ -5,7 +5,7 @@
 //! recorded in the snapshot's coverage with how that went. Nothing here fails except reading
 //! the snapshot container itself.
 use super::{FileRead, RouterFiles};
-use crate::formats::{dhcp, leases, neighbours, nft, uci};
+use crate::formats::{conntrack, dhcp, leases, neighbours, nft, uci};
 use crate::lan::{self, CredState, ProbeReport};
 use crate::snapshot::{Release, RootPassword};
 use crate::snapshot::{ServiceState, Snapshot, SourceState, CONFIGS};
@@ -168,12 +168,18 @@ pub(crate) fn read_state_files(files: &dyn RouterFiles, snap: &mut Snapshot) {
 
 /// camguard's own record of devices seen (the daemon writes it).
 pub const SEEN_FILE: &str = "/etc/camguard/seen.json";
+/// The kernel's connection-tracking table: connections to vendor clouds and P2P relays.
+pub const CONNTRACK_FILE: &str = "/proc/net/nf_conntrack";
+/// Most of it read (about 9,000 connections): any LAN host can fill the table, and the daemon
+/// has a few megabytes.
+pub const MAX_CONNTRACK_BYTES: usize = 2 << 20;
 /// The default-password check's memory (its worker writes it).
 pub const CREDCHECK_FILE: &str = "/etc/camguard/credcheck.json";
 
 /// What camguard knows of the LAN beyond the configs and leases: the kernel's neighbour table
-/// (devices without a lease), its own record of when each device was first and last seen, and,
-/// when the password check is on, what that check found.
+/// (devices without a lease), the connections to vendor clouds and P2P relays, its own record
+/// of when each device was first and last seen and of what the probe found, and, when the
+/// password check is on, what that check found.
 fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
     let arp = read_file(files, snap, "neighbour table", "/proc/net/arp", Freshness::Runtime);
     if let Some(arp) = arp {
@@ -182,9 +188,47 @@ fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
             neighbours::on_interfaces(neighbours::parse_proc_net_arp(&arp), &lan_devices);
         snap.lan.neighbours = neighbours;
     }
+    let what = "connection tracking";
+    match files.read_prefix(CONNTRACK_FILE, MAX_CONNTRACK_BYTES) {
+        Ok(Some((bytes, more))) => {
+            let table = conntrack::parse(&bytes, more);
+            if table.truncated {
+                let detail = format!(
+                    "the table is larger than camguard reads ({} connections read, {} to \
+                     relays kept): a camera's remote viewing may be missed",
+                    table.lines,
+                    table.flows.len()
+                );
+                snap.record(what, CONNTRACK_FILE, SourceState::Truncated, Some(detail.clone()));
+                snap.problem(CONNTRACK_FILE.into(), None, detail);
+            } else {
+                snap.record(what, CONNTRACK_FILE, SourceState::Read, None);
+            }
+            if table.bad_lines > 0 {
+                snap.problem(
+                    CONNTRACK_FILE.into(),
+                    None,
+                    format!(
+                        "{} of {} lines are not in the kernel's format and were skipped",
+                        table.bad_lines, table.lines
+                    ),
+                );
+            }
+            snap.lan.conntrack = Some(table);
+        }
+        Ok(None) => snap.record(what, CONNTRACK_FILE, SourceState::Absent, None),
+        Err(e) => {
+            snap.record(what, CONNTRACK_FILE, SourceState::Unreadable, Some(e.to_string()));
+            snap.problem(CONNTRACK_FILE.into(), None, format!("cannot read it: {e}"));
+        }
+    }
     if let Some(bytes) = read_file(files, snap, "seen devices", SEEN_FILE, Freshness::Config) {
         match lan::seen::parse(&bytes) {
-            Ok(records) => snap.lan.seen = records,
+            Ok(file) => {
+                snap.lan.seen = file.devices;
+                snap.lan.probes = lan::seen::merge_probes(&snap.lan.probes, &file.probes);
+                snap.lan.saved_probes = file.probes;
+            }
             Err(e) => snap.problem(
                 SEEN_FILE.into(),
                 None,

@@ -354,3 +354,13 @@ test('settings: adding an allowlist row keeps an unsaved policy change', async (
 	assert.equal(luci.document.querySelectorAll('.cbi-tblsection tr[data-sid]').length, 2, 'a new row');
 	assert.deepEqual(luci.uciStore.camguard.main.upnp, 'restricted', 'staged with the new row');
 });
+
+test('devices: model and firmware from a discovery reply are shown, as text', async () => {
+	const luci = await h.renderView('devices');
+	const nvr = deviceRow(luci, '3c:ef:8c:12:ab:cd');
+	assert.match(text(nvr), /NVR5216/);
+	assert.match(text(nvr), /Firmware 4\.001\.0000000\.1, Build Date 2020-11-05/);
+	/* a model string is LAN text: it shows literally, never as markup */
+	assert.match(text(nvr), /<img src=x onerror=alert\(1\)>/);
+	assert.equal(nvr.querySelector('img'), null);
+});

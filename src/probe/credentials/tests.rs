@@ -33,6 +33,8 @@ struct Camera {
     lock_after: u32,
     /// Hikvision-style XML bodies with retryLoginTime.
     hik_body: bool,
+    /// Hikvision ISAPI JSON bodies (`{"UserCheck":{…}}`) on every 401, the prompt included.
+    json_body: bool,
     /// Answer every request with this status instead (a locked or broken camera).
     fixed_status: Option<u16>,
     /// Text to put in every 401 body.
@@ -65,6 +67,7 @@ impl Camera {
             ],
             lock_after: 3,
             hik_body: false,
+            json_body: false,
             fixed_status: None,
             body_401: "",
             connects: 0,
@@ -154,7 +157,15 @@ impl Camera {
             .map(str::to_owned);
         let Some(auth) = auth else {
             let ch = self.challenge();
-            return format!("{proto} 401 Unauthorized\r\n{cseq}{ch}Content-Length: 0\r\n\r\n");
+            let body = if self.json_body {
+                self.json()
+            } else {
+                String::new()
+            };
+            return format!(
+                "{proto} 401 Unauthorized\r\n{cseq}{ch}Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
         };
         self.attempts += 1;
         if (*self.saved_attempts.borrow() as u32) < self.attempts {
@@ -181,8 +192,22 @@ impl Camera {
         self.fail_reply(proto, &cseq)
     }
 
+    /// The body of a Hikvision ISAPI JSON 401 (the shape of issue 17's adversarial camera).
+    fn json(&self) -> String {
+        format!(
+            "{{\"UserCheck\":{{\"statusValue\":401,\"statusString\":\"Unauthorized\",\
+             \"isDefaultPassword\":false,\"lockStatus\":\"{}\",\"unlockTime\":{},\
+             \"retryLoginTime\":{}}}}}",
+            if self.locked { "lock" } else { "unlock" },
+            if self.locked { 1800 } else { 0 },
+            self.lock_after.saturating_sub(self.failures)
+        )
+    }
+
     fn fail_reply(&mut self, proto: &str, cseq: &str) -> String {
-        let body = if self.hik_body {
+        let body = if self.json_body {
+            self.json()
+        } else if self.hik_body {
             format!(
                 "<userCheck><statusValue>401</statusValue><lockStatus>{}</lockStatus>\
                  <unlockTime>0</unlockTime><retryLoginTime>{}</retryLoginTime></userCheck>",
@@ -250,6 +275,7 @@ fn device(mac: &str, ip: &str, class: DeviceClass, vendor: Option<&str>) -> Arc<
             confidence: Confidence::High,
             vendor: vendor.map(str::to_owned),
             reasons: vec![],
+            contradictions: vec![],
         },
     ))
 }
@@ -930,4 +956,201 @@ fn the_table_names_vendors_the_inventory_knows_and_few_logins_each() {
     for hint in ["Hikvision", "Dahua", "Axis"] {
         assert!(defaults_for(hint).is_some(), "probe hint {hint}");
     }
+}
+
+fn reply(head_and_body: &str) -> Response {
+    Response::parse(head_and_body.as_bytes()).unwrap()
+}
+
+#[test]
+fn json_lock_states_unlock_times_and_retry_times_are_lockout_signs() {
+    let issue = r#"HTTP/1.1 401 Unauthorized
+
+{"UserCheck":{"statusValue":401,"statusString":"Unauthorized","lockStatus":"lock","unlockTime":1800,"retryLoginTime":0}}"#
+        .replace('\n', "\r\n");
+    assert!(lockout_sign(&reply(&issue)).is_some());
+    for locked in [
+        "HTTP/1.1 401 x\r\n\r\n{\"lockStatus\": \"locked\"}",
+        "HTTP/1.1 401 x\r\n\r\n{\"user\":{\"unlock_time\": 60}}",
+        "HTTP/1.1 401 x\r\n\r\n{\"isLocked\":true}",
+        "HTTP/1.1 401 x\r\n\r\n{\"remainLockTime\":\"300\"}",
+        "HTTP/1.1 401 x\r\n\r\nlock_status=lock&x=1",
+        "HTTP/1.1 401 x\r\n\r\n<r><retryAfter>30</retryAfter></r>",
+        "HTTP/1.1 401 x\r\n\r\n{\"waitTime\":120}",
+        "HTTP/1.1 401 x\r\n\r\n{\"retryTimes\":1}",
+        "HTTP/1.1 401 x\r\nRetry-After: 120\r\n\r\n",
+        "HTTP/1.1 401 x\r\nX-Lock-Status: locked\r\n\r\n",
+        "HTTP/1.1 401 x\r\nX-Unlock-Time: 600\r\n\r\n",
+        "HTTP/1.1 401 x\r\n\r\nPlease try again in 30 minutes",
+        "RTSP/1.0 401 x\r\nCSeq: 1\r\n\r\n{\"lockStatus\":\"lock\"}",
+    ] {
+        assert!(lockout_sign(&reply(locked)).is_some(), "{locked:?}");
+    }
+    for open in [
+        "HTTP/1.1 401 x\r\n\r\n{\"UserCheck\":{\"statusValue\":401,\"lockStatus\":\"unlock\",\"unlockTime\":0,\"retryLoginTime\":5}}",
+        "HTTP/1.1 401 x\r\n\r\n{\"isLocked\":false,\"clockTime\":5,\"blockSize\":512}",
+        "HTTP/1.1 401 x\r\nDate: Mon, 07 Dec 2026 06:00:00 GMT\r\n\r\n<html>Login</html>",
+        "HTTP/1.1 401 x\r\n\r\n<lockStatus>unlock</lockStatus></lockStatus>lock",
+    ] {
+        assert_eq!(lockout_sign(&reply(open)), None, "{open:?}");
+    }
+    // Never the device's text: the sign is camguard's words.
+    let sign = lockout_sign(&reply(
+        "HTTP/1.1 401 x\r\nX-Lock-State: locked<script>\r\n\r\n",
+    ));
+    assert!(sign.is_none_or(|s| !s.contains("script")));
+}
+
+#[test]
+fn field_scanner_survives_hostile_bodies() {
+    let mut bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"\"".to_vec(),
+        b"lockstatus".to_vec(),
+        b"lockstatus:".to_vec(),
+        b"lockstatus:\"".to_vec(),
+        b"<lockstatus>".to_vec(),
+        "lockstatus=\u{e9}\u{e9}\u{e9}".repeat(40).into_bytes(),
+        vec![0xff; 4096],
+        b"a=".repeat(10_000),
+    ];
+    let long_value = format!("unlocktime:{}", "\u{1F600}".repeat(30));
+    bodies.push(long_value.into_bytes());
+    for body in bodies {
+        let mut bytes = b"HTTP/1.1 401 x\r\n\r\n".to_vec();
+        bytes.extend(body);
+        if let Some(r) = Response::parse(&bytes) {
+            let _ = lockout_sign(&r);
+        }
+    }
+    // Bounded: the scanner stops after MAX_FIELDS fields.
+    assert_eq!(body_fields(&"a=1 ".repeat(5000)).count(), MAX_FIELDS);
+}
+
+#[test]
+fn a_camera_locked_in_json_gets_no_login() {
+    let mut rig = Rig::new();
+    let mut c = hikvision_camera();
+    c.hik_body = false;
+    c.json_body = true;
+    c.locked = true; // locked by someone else before camguard came
+    let cam = rig.camera("192.168.1.64:80", c);
+    let d = device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    );
+    let t = [target(&d, &[80], &[554])];
+    let r = rig.run(&t, T0);
+    let Outcome::Lockout(l) = &r[0].outcome else {
+        panic!("{:?}", r[0].outcome)
+    };
+    assert!(l.sign.contains("locked"), "{}", l.sign);
+    assert_eq!(cam.borrow().attempts, 0, "no login to a locked camera");
+    assert!(r[0].new_lockout, "found now: logged");
+    let again = rig.run(&t, T0 + 3 * DAY);
+    assert_eq!(cam.borrow().attempts, 0);
+    assert!(!again[0].new_lockout, "remembered: not logged again");
+    assert!(matches!(again[0].outcome, Outcome::Lockout(_)));
+}
+
+#[test]
+fn a_camera_answering_in_json_is_stopped_before_it_locks() {
+    let mut rig = Rig::new();
+    let mut c = Camera::new("admin", "changed", "IP Camera(A1B2)");
+    c.json_body = true;
+    c.lock_after = 2;
+    let cam = rig.camera("192.168.1.64:80", c);
+    let d = device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    );
+    let r = rig.run(&[target(&d, &[80], &[])], T0);
+    // One refusal leaves retryLoginTime 1: the check stops there.
+    assert!(
+        matches!(&r[0].outcome, Outcome::Lockout(l) if l.sign.contains("1 login try")),
+        "{:?}",
+        r[0].outcome
+    );
+    assert_eq!(cam.borrow().attempts, 1);
+    assert!(!cam.borrow().locked);
+}
+
+/// Issue 17's adversarial laptop: an Apple OUI, the hostname "laptop", RTSP answering on 554
+/// with a Hikvision-style web header. Classified by the real classifier, it gets no login.
+#[test]
+fn a_camera_looking_laptop_gets_no_login() {
+    use crate::facts::classify::{classify, Evidence};
+    let mut rig = Rig::new();
+    let cam = rig.camera("192.168.1.50:80", hikvision_camera());
+    let rtsp = rig.camera("192.168.1.50:554", {
+        let mut c = hikvision_camera();
+        c.rtsp = true;
+        c.protected = vec!["/Streaming/Channels/101", "/"];
+        c
+    });
+    // 3c:22:fb is an Apple MA-L block.
+    for (mac, hostnames) in [
+        ("3c:22:fb:00:00:01", vec!["laptop"]),
+        ("3c:22:fb:00:00:01", vec![]),
+        ("02:11:22:33:44:55", vec!["DESKTOP-CAM"]),
+        ("02:11:22:33:44:56", vec!["Johns-iPhone"]),
+    ] {
+        let c = classify(&Evidence {
+            mac: Some(mac.parse().unwrap()),
+            hostnames: hostnames.clone(),
+            // RTSP and a recorder port: enough for a medium-confidence camera on their own.
+            service_ports: vec![(554, "answers on"), (37777, "answers on")],
+            owner_class: None,
+        });
+        assert!(c.confidence >= Confidence::Medium, "{mac}: {c:?}");
+        let d = Arc::new(Device::new(
+            Some(mac.parse().unwrap()),
+            vec!["192.168.1.50".parse().unwrap()],
+            hostnames.iter().map(|h| h.to_string()).collect(),
+            vec!["DHCP lease"],
+            c,
+        ));
+        let mut t = target(&d, &[80], &[554]);
+        t.vendor = Some("Hikvision".into()); // the probe's vendor hint
+        let r = rig.run(&[t], T0);
+        assert!(
+            matches!(&r[0].outcome, Outcome::Skipped(Skip::Doubtful(why)) if why.contains("contradicts")),
+            "{mac} {hostnames:?}: {:?}",
+            r[0].outcome
+        );
+        assert!(!r[0].log_line().contains("12345"));
+    }
+    assert_eq!(cam.borrow().requests + rtsp.borrow().requests, 0);
+}
+
+#[test]
+fn low_confidence_and_contradicted_cameras_are_skipped_and_say_why() {
+    let mut rig = Rig::new();
+    let cam = rig.camera("192.168.1.64:80", hikvision_camera());
+    let mut d = (*device(
+        "4c:bd:8f:00:00:01",
+        "192.168.1.64",
+        DeviceClass::Camera,
+        Some("Hikvision"),
+    ))
+    .clone();
+    d.classification.confidence = Confidence::Low;
+    let r = rig.run(&[target(&Arc::new(d.clone()), &[80], &[])], T0);
+    let Outcome::Skipped(Skip::Doubtful(why)) = &r[0].outcome else {
+        panic!("{:?}", r[0].outcome)
+    };
+    assert!(why.contains("low confidence"), "{why}");
+    d.classification.confidence = Confidence::Medium;
+    d.classification.contradictions = vec!["hostname \"ipad\" names another kind of device".into()];
+    let r = rig.run(&[target(&Arc::new(d), &[80], &[])], T0);
+    assert!(
+        r[0].log_line().contains("contradicts"),
+        "{}",
+        r[0].log_line()
+    );
+    assert_eq!(cam.borrow().requests, 0);
 }

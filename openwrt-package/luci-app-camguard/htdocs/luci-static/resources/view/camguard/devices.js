@@ -172,7 +172,14 @@ return view.extend({
 			E('br'),
 			E('small', {}, [ cg.confidenceLabel(d.confidence) ]),
 			d.vendor ? E('br') : '',
-			d.vendor ? cg.lan(d.vendor) : ''
+			d.vendor ? cg.lan(d.vendor) : '',
+			/* what the device said about itself in a discovery reply (SADP, Dahua) */
+			d.info && d.info.model ? E('br') : '',
+			d.info && d.info.model ? cg.lan(d.info.model) : '',
+			d.info && d.info.firmware ? E('br') : '',
+			d.info && d.info.firmware ? E('small', { 'title': String(d.info.protocol || '') }, [
+				_('Firmware'), ' ', cg.lan(d.info.firmware)
+			]) : ''
 		]);
 	},
 
