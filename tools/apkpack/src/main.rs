@@ -10,7 +10,8 @@ apkpack — writes apk v3 packages and indexes (the format of apk-tools 3, OpenW
 
 Usage:
   apkpack mkpkg --info NAME:VALUE... [--script TYPE:FILE]... --files DIR --output FILE
-  apkpack mkndx [--description TEXT] [--sign-key KEY.pem] --output FILE PACKAGE...
+  apkpack mkndx [--description TEXT] [--pkgname-spec SPEC] [--sign-key KEY.pem] --output FILE
+                PACKAGE...
 
 mkpkg options (as `apk mkpkg`):
   --info NAME:VALUE   package info: name and version (required), description, arch, license,
@@ -24,6 +25,8 @@ mkpkg options (as `apk mkpkg`):
 
 mkndx options (as `apk mkndx`):
   --description TEXT  the index's description
+  --pkgname-spec SPEC where apk finds each package next to the index (default
+                      ${name}-${version}.apk); ${arch} lets several architectures share a directory
   --sign-key KEY.pem  sign with this EC or RSA private key (through openssl); a router trusts
                       the index once the public key is in /etc/apk/keys/
   --output FILE       where to write the index (packages.adb)
@@ -82,10 +85,12 @@ fn mkpkg(parser: &mut lexopt::Parser) -> Result<(), Error> {
 
 fn mkndx(parser: &mut lexopt::Parser) -> Result<(), Error> {
     use lexopt::Arg::*;
-    let (mut packages, mut description, mut sign_key, mut output) = (Vec::new(), None, None, None);
+    let (mut packages, mut description, mut pkgname_spec, mut sign_key, mut output) =
+        (Vec::new(), None, None, None, None);
     while let Some(arg) = parser.next().map_err(|e| Error::Usage(e.to_string()))? {
         match arg {
             Long("description") | Short('d') => description = Some(value(parser)?),
+            Long("pkgname-spec") => pkgname_spec = Some(value(parser)?),
             Long("sign-key") => sign_key = Some(PathBuf::from(value(parser)?)),
             Long("output") | Short('o') => output = Some(PathBuf::from(value(parser)?)),
             Value(v) => packages.push(PathBuf::from(v)),
@@ -96,6 +101,7 @@ fn mkndx(parser: &mut lexopt::Parser) -> Result<(), Error> {
     let bytes = ndx::build(&ndx::Spec {
         packages,
         description,
+        pkgname_spec,
         sign_key,
     })?;
     std::fs::write(&output, bytes).map_err(|e| Error::Io(format!("{}: {e}", output.display())))

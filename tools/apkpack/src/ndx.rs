@@ -22,13 +22,24 @@ const KEY_ID_LEN: usize = 16;
 pub struct Spec {
     pub packages: Vec<PathBuf>,
     pub description: Option<String>,
+    /// Where apk finds each package, relative to the index, e.g. `${name}-${version}.apk`
+    /// (apk's default) or `${name}-${version}_${arch}.apk` for several architectures side by side.
+    pub pkgname_spec: Option<String>,
     /// A PEM private key (EC or RSA) that openssl can sign with.
     pub sign_key: Option<PathBuf>,
 }
 
+struct Entry {
+    name: Vec<u8>,
+    version: Vec<u8>,
+    arch: Vec<u8>,
+    hash: Vec<u8>,
+    val: adb::Val,
+}
+
 pub fn build(spec: &Spec) -> Result<Vec<u8>, Error> {
     let mut w = Writer::new();
-    let mut entries: Vec<(Vec<u8>, adb::Val)> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
     for path in &spec.packages {
         let file =
             std::fs::read(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
@@ -43,25 +54,44 @@ pub fn build(spec: &Spec) -> Result<Vec<u8>, Error> {
         {
             fields[i] = w.copy(&r, f)?;
         }
+        let hash = Sha256::digest(&p.block).to_vec();
         fields[schema::info::FILE_SIZE - 1] = w.int(file.len() as u64);
-        fields[schema::info::HASHES - 1] = w.blob(&Sha256::digest(&p.block));
-        let name = r.blob(r.field(p.info, schema::info::NAME)?)?.to_vec();
-        // apk would list both; a release of camguard never holds two versions of a package.
-        if entries.iter().any(|e| e.0 == name) {
-            let name = String::from_utf8_lossy(&name);
-            return Err(Error::Usage(format!(
-                "{}: a second package named {name}",
-                path.display()
-            )));
+        fields[schema::info::HASHES - 1] = w.blob(&hash);
+        let text = |field| {
+            r.field(p.info, field)
+                .and_then(|v| r.blob(v))
+                .map(<[u8]>::to_vec)
+        };
+        let entry = Entry {
+            name: text(schema::info::NAME)?,
+            version: text(schema::info::VERSION)?,
+            arch: text(schema::info::ARCH)?,
+            hash,
+            val: w.object(&fields),
+        };
+        // apk orders same-named packages by version first; a release of camguard holds one
+        // version of each, for several architectures, so the hash alone orders them.
+        if let Some(other) = entries.iter().find(|e| e.name == entry.name) {
+            if other.version != entry.version || other.arch == entry.arch {
+                return Err(Error::Usage(format!(
+                    "{}: {} is already indexed for {} at {}: one version per architecture",
+                    path.display(),
+                    String::from_utf8_lossy(&entry.name),
+                    String::from_utf8_lossy(&other.arch),
+                    String::from_utf8_lossy(&other.version),
+                )));
+            }
         }
-        entries.push((name, w.object(&fields)));
+        entries.push(entry);
     }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_by(|a, b| (&a.name, &a.hash).cmp(&(&b.name, &b.hash)));
     let description = w.blob(spec.description.as_deref().unwrap_or("").as_bytes());
-    let packages = w.object(&entries.iter().map(|e| e.1).collect::<Vec<_>>());
-    let mut root = vec![NULL; 2];
+    let pkgname_spec = w.blob(spec.pkgname_spec.as_deref().unwrap_or("").as_bytes());
+    let packages = w.object(&entries.iter().map(|e| e.val).collect::<Vec<_>>());
+    let mut root = vec![NULL; 3];
     root[schema::index::DESCRIPTION - 1] = description;
     root[schema::index::PACKAGES - 1] = packages;
+    root[schema::index::PKGNAME_SPEC - 1] = pkgname_spec;
     let root = w.object(&root);
     let block = w.finish(root).to_vec();
 
@@ -175,17 +205,18 @@ fn openssl(args: &[&str], stdin: &[u8]) -> Result<Vec<u8>, Error> {
 mod tests {
     use super::*;
 
-    fn package(dir: &Path, name: &str, files: &Path) -> PathBuf {
+    fn package(dir: &Path, name: &str, version: &str, arch: &str, files: &Path) -> PathBuf {
         let spec = pkg::Spec {
             info: vec![
                 ("name".into(), name.into()),
-                ("version".into(), "1.0-r1".into()),
+                ("version".into(), version.into()),
+                ("arch".into(), arch.into()),
             ],
             scripts: vec![],
             files: files.to_path_buf(),
             mtime: Some(1_700_000_000),
         };
-        let path = dir.join(format!("{name}.apk"));
+        let path = dir.join(format!("{name}-{version}_{arch}.apk"));
         std::fs::write(&path, pkg::build(&spec).unwrap()).unwrap();
         path
     }
@@ -198,21 +229,29 @@ mod tests {
         d
     }
 
+    fn index(packages: &[PathBuf]) -> Result<Vec<u8>, Error> {
+        build(&Spec {
+            packages: packages.to_vec(),
+            description: Some("t".into()),
+            pkgname_spec: Some("${name}-${version}_${arch}.apk".into()),
+            sign_key: None,
+        })
+    }
+
     #[test]
     fn entries_are_sorted_and_carry_file_size_and_block_hash() {
         let d = scratch("plain");
-        let b = package(&d, "zeta", &d.join("files"));
-        let a = package(&d, "alpha", &d.join("files"));
-        let file = build(&Spec {
-            packages: vec![b.clone(), a.clone()],
-            description: Some("t".into()),
-            sign_key: None,
-        })
-        .unwrap();
+        let files = d.join("files");
+        let zeta = package(&d, "zeta", "1.0-r1", "noarch", &files);
+        let mips = package(&d, "alpha", "1.0-r1", "mips_24kc", &files);
+        let x86 = package(&d, "alpha", "1.0-r1", "x86_64", &files);
+        let file = index(&[zeta.clone(), mips.clone(), x86.clone()]).unwrap();
         let stream = adb::decompress(&file).unwrap();
         let (schema, blocks) = adb::parse(&stream).unwrap();
         assert_eq!((schema, blocks.len()), (adb::SCHEMA_INDEX, 1));
         let r = Reader::new(blocks[0].payload).unwrap();
+        let spec = r.field(r.root(), schema::index::PKGNAME_SPEC).unwrap();
+        assert_eq!(r.blob(spec).unwrap(), b"${name}-${version}_${arch}.apk");
         let pkgs = r
             .fields(r.field(r.root(), schema::index::PACKAGES).unwrap())
             .unwrap();
@@ -222,33 +261,37 @@ mod tests {
                 .blob(r.field(p, schema::info::NAME).unwrap())
                 .unwrap()
                 .to_vec();
-            let path = if name == b"alpha" { &a } else { &b };
+            let arch = r.blob(r.field(p, schema::info::ARCH).unwrap()).unwrap();
+            let path = d.join(format!(
+                "{}-1.0-r1_{}.apk",
+                String::from_utf8_lossy(&name),
+                String::from_utf8_lossy(arch)
+            ));
             let bytes = std::fs::read(path).unwrap();
-            assert_eq!(
-                r.int(r.field(p, schema::info::FILE_SIZE).unwrap()).unwrap(),
-                bytes.len() as u64
-            );
+            let size = r.int(r.field(p, schema::info::FILE_SIZE).unwrap()).unwrap();
+            assert_eq!(size, bytes.len() as u64);
             let block = pkg::read(&bytes).unwrap().block;
-            assert_eq!(
-                r.blob(r.field(p, schema::info::HASHES).unwrap()).unwrap(),
-                &Sha256::digest(&block)[..]
-            );
-            seen.push(name);
+            let hash = r.blob(r.field(p, schema::info::HASHES).unwrap()).unwrap();
+            assert_eq!(hash, &Sha256::digest(&block)[..]);
+            seen.push((name, hash.to_vec()));
         }
-        assert_eq!(seen, [b"alpha".to_vec(), b"zeta".to_vec()]);
+        let names: Vec<_> = seen.iter().map(|s| s.0.as_slice()).collect();
+        assert_eq!(names, [&b"alpha"[..], b"alpha", b"zeta"]);
+        assert!(
+            seen[0].1 < seen[1].1,
+            "same name: ordered by hash, as apk orders them"
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
-    fn two_versions_of_one_package_are_refused() {
+    fn a_second_package_for_one_architecture_or_another_version_is_refused() {
         let d = scratch("twice");
-        let a = package(&d, "alpha", &d.join("files"));
-        assert!(build(&Spec {
-            packages: vec![a.clone(), a],
-            description: None,
-            sign_key: None
-        })
-        .is_err());
+        let files = d.join("files");
+        let a = package(&d, "alpha", "1.0-r1", "x86_64", &files);
+        assert!(index(&[a.clone(), a.clone()]).is_err());
+        let newer = package(&d, "alpha", "1.0-r2", "mips_24kc", &files);
+        assert!(index(&[a, newer]).is_err());
         let _ = std::fs::remove_dir_all(&d);
     }
 
@@ -275,7 +318,7 @@ mod tests {
             return;
         }
         let d = scratch("signed");
-        let a = package(&d, "alpha", &d.join("files"));
+        let a = package(&d, "alpha", "1.0-r1", "x86_64", &d.join("files"));
         let key = d.join("key.pem");
         let ok = Command::new("openssl")
             .args([
@@ -293,6 +336,7 @@ mod tests {
         let file = build(&Spec {
             packages: vec![a],
             description: None,
+            pkgname_spec: None,
             sign_key: Some(key.clone()),
         })
         .unwrap();

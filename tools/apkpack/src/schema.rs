@@ -105,4 +105,5 @@ pub mod package {
 pub mod index {
     pub const DESCRIPTION: usize = 1;
     pub const PACKAGES: usize = 2;
+    pub const PKGNAME_SPEC: usize = 3;
 }
