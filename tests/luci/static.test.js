@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const h = require('./harness');
-const i18n = require('../tools/i18n-scan');
+const i18n = require('./i18n-scan');
 
 const read = (...p) => fs.readFileSync(path.join(h.PKG, ...p), 'utf8');
 const RESOURCES = [ 'htdocs', 'luci-static', 'resources' ];
@@ -99,7 +99,7 @@ test('modules follow LuCI conventions and never build markup from strings', () =
 	}
 });
 
-test('po/templates/camguard.pot is what tools/i18n-scan.js generates', () => {
+test('po/templates/camguard.pot is what tests/luci/i18n-scan.js generates', () => {
 	assert.equal(read('po', 'templates', 'camguard.pot'), i18n.generate(),
 		'run `npm run i18n` and commit po/templates/camguard.pot');
 });
