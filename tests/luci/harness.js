@@ -2,13 +2,14 @@
 /*
  * Loads the camguard view modules the way LuCI's L.require() does (the leading
  * 'require x as y' directives become factory arguments) into a jsdom window that runs
- * tests/shim/luci-shim.js, and answers their ubus calls from tests/fixtures/replies.json.
+ * shim/luci-shim.js, and answers their ubus calls from fixtures/replies.json.
  */
 const fs = require('node:fs');
 const path = require('node:path');
 const { JSDOM } = require('jsdom');
 
-const PKG = path.join(__dirname, '..');
+/* The LuCI app these tests are about; they live outside it so the feed's copy is only the app. */
+const PKG = path.join(__dirname, '..', '..', 'openwrt-package', 'luci-app-camguard');
 const RESOURCES = path.join(PKG, 'htdocs', 'luci-static', 'resources');
 const SHIM = fs.readFileSync(path.join(__dirname, 'shim', 'luci-shim.js'), 'utf8');
 

@@ -1,6 +1,6 @@
 /*
  * A small stand-in for the LuCI client runtime (luci.js, cbi.js, rpc.js, uci.js, ui.js,
- * form.js), evaluated inside a jsdom window by tests/harness.js.
+ * form.js), evaluated inside a jsdom window by harness.js.
  *
  * It implements only what the camguard views use, but where it matters for safety it does
  * exactly what upstream does:

@@ -5,13 +5,13 @@
  * _:1, _:1,2c, N_:2,3, N_:2,3,4c in the JS views; menu titles and ACL descriptions in the
  * JSON files), without needing gettext installed.
  *
- *   node tools/i18n-scan.js           print the template
- *   node tools/i18n-scan.js --write   write po/templates/camguard.pot
+ *   node i18n-scan.js           print the template
+ *   node i18n-scan.js --write   write openwrt-package/luci-app-camguard/po/templates/camguard.pot
  */
 const fs = require('node:fs');
 const path = require('node:path');
 
-const PKG = path.join(__dirname, '..');
+const PKG = path.join(__dirname, '..', '..', 'openwrt-package', 'luci-app-camguard');
 const FEED_PATH = 'applications/luci-app-camguard';   /* where the package sits in the luci feed */
 const POT = path.join(PKG, 'po', 'templates', 'camguard.pot');
 
