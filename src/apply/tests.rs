@@ -182,6 +182,7 @@ fn recovery_never_discards_a_change_the_entry_did_not_make() {
         applied: vec![],
         failed: vec![],
         pending: vec![],
+        continued_in: None,
     };
     journal.write(&entry).unwrap();
     let mut rpcd = ScriptedRpcd {

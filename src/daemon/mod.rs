@@ -162,6 +162,8 @@ impl Links {
 struct Timers {
     /// Actions whose commit a pending LuCI apply-with-rollback refused, and when to try again.
     pending: Vec<Action>,
+    /// The journal entry that holds them as `pending`, settled once they are applied.
+    pending_entry: Option<String>,
     retry_due: Option<Instant>,
     /// When to try again to roll back an interrupted enforcement, and the wait after that.
     recover_due: Option<Instant>,
@@ -397,9 +399,17 @@ impl State {
             );
             self.timers.pending = outcome.pending.clone();
             self.timers.retry_due = Some(Instant::now() + RETRY_PENDING);
-        } else if outcome.journal_id.is_some() {
-            self.timers.pending.clear();
-            self.timers.retry_due = None;
+        }
+        if let Some(id) = &outcome.journal_id {
+            // The entry that held pending actions is done with them: this one applied them,
+            // or holds them now.
+            self.settle_pending(Some(id.clone()));
+            if outcome.pending.is_empty() {
+                self.timers.pending.clear();
+                self.timers.retry_due = None;
+            } else {
+                self.timers.pending_entry = Some(id.clone());
+            }
         }
         if let Some(id) = &outcome.journal_id {
             crate::notice!(
@@ -416,6 +426,27 @@ impl State {
         outcome
     }
 
+    /// Marks the entry that held pending actions as done with them (`continued_in`: the entry
+    /// that applied them), so no entry stays `partial` for actions since applied.
+    fn settle_pending(&mut self, continued_in: Option<String>) {
+        let Some(id) = self.timers.pending_entry.take() else {
+            return;
+        };
+        if continued_in.as_deref() == Some(id.as_str()) {
+            return;
+        }
+        let journal = crate::apply::Journal::new(self.opts.local_root());
+        match journal.read(&id) {
+            Ok(mut entry) => {
+                entry.settle_pending(continued_in);
+                if let Err(e) = journal.write(&entry) {
+                    log::error!("cannot update journal entry {id}: {e}");
+                }
+            }
+            Err(e) => log::warn!("journal entry {id} with pending actions: {e}"),
+        }
+    }
+
     /// Retries the actions a pending LuCI apply refused, as far as they are still planned.
     fn retry_pending(&mut self) {
         self.timers.retry_due = None;
@@ -428,7 +459,10 @@ impl State {
             .filter(|a| pending.contains(a))
             .cloned()
             .collect();
-        if !actions.is_empty() {
+        if actions.is_empty() {
+            // Someone else did it, or the policy changed: nothing is pending any more.
+            self.settle_pending(None);
+        } else {
             self.enforce(actions, "enforce", false);
             self.audit_once();
         }
