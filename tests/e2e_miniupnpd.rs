@@ -281,7 +281,12 @@ fn router_root(dir: &Path) -> PathBuf {
 }
 
 fn set_policy(tb: &Testbed, upnp: &str) {
-    let set = format!(r#"{{"config":"camguard","section":"main","values":{{"upnp":"{upnp}"}}}}"#);
+    set_policy_option(tb, "upnp", upnp);
+}
+
+fn set_policy_option(tb: &Testbed, option: &str, value: &str) {
+    let set =
+        format!(r#"{{"config":"camguard","section":"main","values":{{"{option}":"{value}"}}}}"#);
     assert!(tb.ubus(&["call", "uci", "set", &set]).status.success());
     assert!(tb
         .ubus(&["call", "uci", "commit", r#"{"config":"camguard"}"#])
@@ -494,16 +499,17 @@ fn router_with_miniupnpd(net: &Net, dir: &Path) -> Testbed {
         tb.root.join("etc/init.d/miniupnpd"),
     )
     .unwrap();
+    // fw4's reload as far as UPnP sees it: the chains come back empty.
+    std::fs::copy(
+        repo().join("tests/fixtures/e2e/firewall.init"),
+        tb.root.join("etc/init.d/firewall"),
+    )
+    .unwrap();
     let tb = tb.up_without_daemon();
-    assert!(tb
-        .ubus(&[
-            "call",
-            "rc",
-            "init",
-            r#"{"name":"miniupnpd","action":"start"}"#
-        ])
-        .status
-        .success());
+    for service in ["firewall", "miniupnpd"] {
+        let start = format!(r#"{{"name":"{service}","action":"start"}}"#);
+        assert!(tb.ubus(&["call", "rc", "init", &start]).status.success());
+    }
     assert!(
         wait_until(Duration::from_secs(10), || net
             .exec(&net.pc, &["upnpc", "-u", IGD, "-s"])
@@ -583,4 +589,107 @@ fn a_revoke_leaves_an_identical_neighbour_working() {
     let _ = server.wait();
     drop(tb);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A firewall reload empties miniupnpd's chains while it runs: the audit reports the loss with a
+/// fix that brings every mapping back, and after camguard's own firewall commit it restores
+/// them by itself (issue 13, item 2).
+#[test]
+fn mappings_a_firewall_reload_emptied_come_back() {
+    let net = Net::new("c");
+    let dir = std::env::temp_dir().join(format!("camguard-e2e-c-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut tb = router_with_miniupnpd(&net, &dir);
+    let mut server = net.listen(&net.pc, 8080);
+    assert!(net.map(&net.pc, PC_IP, 8080, 18080, "TCP", 3600));
+    assert!(net.map(&net.pc, PC_IP, 8080, 18081, "TCP", 3600));
+    let reachable = |net: &Net| net.reachable_from_wan(18080) && net.reachable_from_wan(18081);
+    assert!(wait_until(Duration::from_secs(5), || reachable(&net)));
+    tb.start_daemon(&["--nft", "command"]);
+
+    // Someone else's reload (LuCI's Save & Apply, `fw4 reload`): reported, with its fix.
+    assert!(tb
+        .ubus(&[
+            "call",
+            "rc",
+            "init",
+            r#"{"name":"firewall","action":"reload"}"#
+        ])
+        .status
+        .success());
+    assert!(
+        wait_until(Duration::from_secs(3), || net.upnp_rules() == 0),
+        "the reload emptied the chains: {}",
+        String::from_utf8_lossy(
+            &net.exec(&net.router, &["nft", "list", "table", "inet", "fw4"])
+                .stdout
+        )
+    );
+    assert!(!net.reachable_from_wan(18080));
+    let report = tb.call("audit", "{}");
+    let lost = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "upnp.rules_lost")
+        .unwrap_or_else(|| panic!("no upnp.rules_lost: {report:#}"))
+        .clone();
+    assert_eq!(lost["evidence"]["lost"], 2, "{lost:#}");
+    assert_eq!(lost["fix"]["actions"][0]["kind"], "service", "{lost:#}");
+    let outcome = tb.call("enforce", r#"{"finding":"upnp.rules_lost"}"#);
+    assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
+    assert!(
+        outcome["verified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["check"] == "UPnP mappings restored" && c["ok"] == true),
+        "{outcome:#}"
+    );
+    assert!(reachable(&net), "both mappings work from the WAN again");
+    assert!(!finding_ids(&tb.call("audit", "{}")).contains(&"upnp.rules_lost".to_owned()));
+
+    // camguard's own firewall commit (a camera cut off) makes procd reload the firewall a
+    // second later; camguard restores the mappings by itself, enforcement on or not.
+    set_policy_option(&tb, "camera_internet", "block");
+    let block = tb.call("enforce", r#"{"finding":"camera.internet"}"#);
+    assert_eq!(block["failed"], serde_json::json!([]), "{block:#}");
+    assert!(
+        wait_until(Duration::from_secs(3), || net.upnp_rules() == 0),
+        "procd reloaded the firewall after camguard's commit"
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || reachable(&net)),
+        "camguard restored the mappings after its own commit"
+    );
+    let journal = tb.call("journal", "{}");
+    assert!(
+        journal["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"] == "restore-upnp"),
+        "{journal:#}"
+    );
+
+    let _ = tb.ubus(&[
+        "call",
+        "rc",
+        "init",
+        r#"{"name":"miniupnpd","action":"stop"}"#,
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    drop(tb);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn finding_ids(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str().map(str::to_owned))
+        .collect()
 }

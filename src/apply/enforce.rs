@@ -275,7 +275,7 @@ impl Executor<'_> {
             })
             .collect();
         let pending = entry.pending.iter().map(|&i| actions[i].clone()).collect();
-        let verified = self.verify(actions, &entry.applied, upnp_before);
+        let verified = self.verify(actions, &entry.applied, upnp_before, entry.time);
         Outcome {
             journal_id: Some(entry.id),
             applied: entry.applied.len(),

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use super::nft::LiveMapping;
 use super::Executor;
+use crate::formats::leases::parse_leases;
 use crate::formats::nft::{parse_ruleset, Ruleset};
 use crate::plan::{Action, Step};
 use crate::ports::Protocol;
@@ -24,6 +25,7 @@ impl Executor<'_> {
         actions: &[Action],
         applied: &[usize],
         upnp_before: Option<&[LiveMapping]>,
+        now: u64,
     ) -> Vec<Check> {
         let mut checks = Vec::new();
         let stopped_miniupnpd = applied.iter().any(|&i| {
@@ -35,6 +37,15 @@ impl Executor<'_> {
             if self.nft {
                 checks.extend(check_upnp_chains_empty());
             }
+        }
+        let restored_upnp = applied.iter().any(|&i| {
+            actions[i]
+                .finding
+                .as_ref()
+                .is_some_and(|f| f.id == "upnp.rules_lost")
+        });
+        if restored_upnp && self.nft {
+            checks.push(self.check_leases_have_rules(now));
         }
         let revoked: Vec<&Step> = applied
             .iter()
@@ -70,6 +81,54 @@ impl Executor<'_> {
             checks.push(check_neighbours_intact(before, &revoked, live));
         }
         checks
+    }
+
+    /// After a restart that restores mappings a firewall reload emptied: every unexpired lease
+    /// has its DNAT and accept rule again. miniupnpd replays its lease file at start-up (in
+    /// quadratic time), so this waits for it, up to 10 s.
+    fn check_leases_have_rules(&self, now: u64) -> Check {
+        let wanted: Vec<(Protocol, u16, std::net::IpAddr, u16)> =
+            parse_leases(self.read_router_file(&self.lease_file).as_bytes())
+                .entries
+                .iter()
+                .filter(|l| l.expires == 0 || l.expires > now)
+                .map(|l| {
+                    (
+                        l.proto,
+                        l.ext_port,
+                        std::net::IpAddr::V4(l.int_addr),
+                        l.int_port,
+                    )
+                })
+                .collect();
+        let started = std::time::Instant::now();
+        let mut missing = wanted.len();
+        while started.elapsed() < std::time::Duration::from_secs(10) {
+            let live = super::nft::live_mappings().unwrap_or_default();
+            missing = wanted
+                .iter()
+                .filter(|k| !live.iter().any(|(l, accept)| l == *k && *accept))
+                .count();
+            if missing == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Check {
+            check: "UPnP mappings restored".into(),
+            ok: missing == 0,
+            detail: if missing == 0 {
+                format!(
+                    "all {} mappings of the lease file have their rules again",
+                    wanted.len()
+                )
+            } else {
+                format!(
+                    "{missing} of {} mappings of the lease file still have no rules",
+                    wanted.len()
+                )
+            },
+        }
     }
 
     /// procd runs no miniupnpd instance.

@@ -426,7 +426,10 @@ fn revert(state: &mut State, args: &Args) -> Result<Value, Failure> {
         .ok_or(Failure::Unknown)?
         .revert(id.as_deref());
     let reply = match result {
-        Ok(r) => serde_json::to_value(r).map_err(|_| Failure::Unknown)?,
+        Ok(r) => {
+            state.reverted();
+            serde_json::to_value(r).map_err(|_| Failure::Unknown)?
+        }
         Err(e) if e.is_not_found() => {
             log::warn!("revert: {e}");
             return Err(Failure::NotFound);

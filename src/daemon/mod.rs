@@ -36,6 +36,13 @@ const DEBOUNCE: Duration = Duration::from_millis(200);
 /// How long to wait before retrying actions a pending LuCI apply-with-rollback refused (LuCI's
 /// default rollback timeout is 90 s; the owner usually confirms within seconds).
 const RETRY_PENDING: Duration = Duration::from_secs(10);
+/// After camguard commits the firewall config, procd reloads the firewall (its reload trigger
+/// fires 1 s after config.change) and fw4's reload empties miniupnpd's chains (pitfall 3): look
+/// for mappings that lost their rules this long after the commit, and once more for a slow
+/// router.
+const UPNP_CHECKS_AFTER_COMMIT: [Duration; 2] = [Duration::from_secs(3), Duration::from_secs(8)];
+/// The journal reason of a restore after a firewall reload.
+const RESTORE_UPNP: &str = "restore-upnp";
 /// Each ubus call's deadline.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Reconnect backoff: first retry, and the longest wait between retries.
@@ -170,6 +177,8 @@ struct Timers {
     recover_backoff: Duration,
     /// The last plan `enforce '1'` applied without full success: not retried on every audit.
     last_auto_plan: Option<Vec<Action>>,
+    /// When to look for UPnP mappings a firewall reload after camguard's own commit emptied.
+    upnp_checks: Vec<Instant>,
 }
 
 impl Timers {
@@ -184,12 +193,21 @@ impl Timers {
         self.recover_backoff = RECOVER_START;
     }
 
+    fn schedule_upnp_checks(&mut self) {
+        let now = Instant::now();
+        self.upnp_checks = UPNP_CHECKS_AFTER_COMMIT.iter().map(|d| now + *d).collect();
+    }
+
     /// The earliest moment something is due.
     fn next_due(&self) -> Option<Instant> {
-        [self.retry_due, self.recover_due]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.retry_due,
+            self.recover_due,
+            self.upnp_checks.first().copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 
@@ -411,6 +429,14 @@ impl State {
                 self.timers.pending_entry = Some(id.clone());
             }
         }
+        let firewall_committed = outcome.applied > 0
+            && outcome
+                .actions
+                .iter()
+                .any(|a| a.step.config() == Some("firewall"));
+        if firewall_committed && reason != RESTORE_UPNP {
+            self.timers.schedule_upnp_checks();
+        }
         if let Some(id) = &outcome.journal_id {
             crate::notice!(
                 "{reason}: journal {id}: {} applied, {} failed, {} pending",
@@ -445,6 +471,35 @@ impl State {
             }
             Err(e) => log::warn!("journal entry {id} with pending actions: {e}"),
         }
+    }
+
+    /// A firewall reload after camguard's own commit (an enforce, a revert) may have emptied
+    /// miniupnpd's chains: while the policy keeps UPnP on, the plan's fix for
+    /// `upnp.rules_lost` is applied whatever `enforce` says, since camguard caused the loss.
+    fn check_upnp_after_reload(&mut self) {
+        self.timers.upnp_checks.remove(0);
+        self.audit_once();
+        let actions: Vec<Action> = self
+            .audited
+            .plan
+            .iter()
+            .filter(|a| {
+                a.finding
+                    .as_ref()
+                    .is_some_and(|f| f.id == "upnp.rules_lost")
+            })
+            .cloned()
+            .collect();
+        if !actions.is_empty() && self.executor_available() {
+            crate::notice!("a firewall reload emptied miniupnpd's chains; restoring its mappings");
+            self.enforce(actions, RESTORE_UPNP, false);
+            self.audit_once();
+        }
+    }
+
+    /// After a revert: its commits reload the firewall too.
+    pub fn reverted(&mut self) {
+        self.timers.schedule_upnp_checks();
     }
 
     /// Retries the actions a pending LuCI apply refused, as far as they are still planned.
@@ -697,6 +752,14 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         }
         if state.timers.retry_due.is_some_and(|due| now >= due) {
             state.retry_pending();
+        }
+        if state
+            .timers
+            .upnp_checks
+            .first()
+            .is_some_and(|due| now >= *due)
+        {
+            state.check_upnp_after_reload();
         }
         if audit_due.is_some_and(|due| now >= due) || now >= next_periodic {
             audit_due = None;

@@ -158,6 +158,19 @@ pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
     out
 }
 
+/// Mappings a serving miniupnpd still holds (unexpired lease lines) with no rule in the live
+/// ruleset: a firewall reload rebuilt fw4's table with miniupnpd's chains empty and did not tell
+/// it (pitfall 3, openwrt/packages PR 30506). Empty without fw4's ruleset to compare with.
+pub fn lost_mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
+    if !snap.nft.as_ref().is_some_and(is_fw4) {
+        return Vec::new();
+    }
+    mappings(snap)
+        .into_iter()
+        .filter(|m| !m.live && !m.expired && m.lease.is_some())
+        .collect()
+}
+
 /// Which accept rule in `upnp_forward` belongs to a mapping. miniupnpd writes one per mapping,
 /// matching the protocol and the internal address and port only, so two mappings to the same
 /// host and port own two identical rules: either one is theirs, but never both.

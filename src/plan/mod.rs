@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::Subject;
 use crate::facts::forwards::{is_wan_forward, redirect_finding_id};
-use crate::facts::mappings::{is_fw4, mappings, upnp_active, ForwardRule, Mapping};
+use crate::facts::mappings::{is_fw4, lost_mappings, mappings, upnp_active, ForwardRule, Mapping};
 use crate::facts::Facts;
 use crate::mac::Mac;
 use crate::ports::Protocol;
@@ -156,6 +156,9 @@ pub fn plan(ctx: &Facts) -> Vec<Action> {
             UpnpPolicy::Off => upnp_off(ctx, &mut actions),
             UpnpPolicy::Restricted => upnp_restricted(ctx, policy, &mut actions),
             UpnpPolicy::Allow => {}
+        }
+        if policy.upnp != UpnpPolicy::Off {
+            restore_lost_rules(ctx, &mut actions);
         }
     }
     if !ctx.snap.config_unreadable("firewall") {
@@ -464,6 +467,39 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
             None,
         ));
     }
+}
+
+/// miniupnpd re-creates its lease file's mappings when it starts; after a firewall reload emptied
+/// its chains that is the one way to get them back in the exact form miniupnpd writes and keeps
+/// track of (nft's own parser refuses miniupnpd's DNAT shape, so camguard cannot re-add them
+/// itself without speaking nf_tables netlink). Runs after the revokes, so a revoked mapping is not
+/// replayed.
+fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
+    let lost = lost_mappings(ctx.snap);
+    let revoked = |m: &Mapping| {
+        out.iter().any(|a| {
+            matches!(&a.step, Step::RevokeMapping { proto, ext_port, .. }
+                if *proto == m.proto && *ext_port == m.ext_port)
+        })
+    };
+    let still_lost = lost.iter().filter(|m| !revoked(m)).count();
+    let restarted = out.iter().any(|a| {
+        matches!(&a.step, Step::Service { name, action }
+            if name == "miniupnpd" && (action == "restart" || action == "reload"))
+    });
+    if still_lost == 0 || restarted {
+        return;
+    }
+    out.push(action(
+        Step::Service {
+            name: "miniupnpd".into(),
+            action: "restart".into(),
+        },
+        format!(
+            "restart miniupnpd so that it re-creates the firewall rules of {still_lost} mapping(s) a firewall reload emptied"
+        ),
+        Some(("upnp.rules_lost", miniupnpd())),
+    ));
 }
 
 fn values_comment(values: &BTreeMap<String, UciValue>) -> String {
