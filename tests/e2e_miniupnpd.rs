@@ -173,12 +173,29 @@ impl Net {
         text.contains("is redirected to internal") && !text.contains("failed")
     }
 
-    /// A TCP server on `port` in `ns` that accepts every connection (Debian's python3); it
-    /// ends with the namespace (Drop).
+    /// A TCP echo server on `port` in `ns` (Debian's python3), one thread per connection; it
+    /// ends with the namespace (Drop) or when killed.
     fn listen(&self, ns: &str, port: u16) -> std::process::Child {
         let script = format!(
-            "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
-             s.bind(('0.0.0.0',{port}))\ns.listen(16)\nwhile True:\n c,_=s.accept()\n c.close()\n"
+            "import socket,threading\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+             s.bind(('0.0.0.0',{port}))\ns.listen(16)\n\
+             def echo(c):\n try:\n  while True:\n   d=c.recv(16)\n   if not d: break\n   c.sendall(d)\n except OSError: pass\n\
+             while True:\n c,_=s.accept()\n threading.Thread(target=echo,args=(c,),daemon=True).start()\n"
+        );
+        Command::new("ip")
+            .args(["netns", "exec", ns, "/usr/bin/python3", "-c", &script])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// A long-lived TCP connection from `ns` to `host:port` that sends a byte every 0.3 s and
+    /// waits for its echo; the process exits once the connection is reset, closed or stalls.
+    fn hold_open(&self, ns: &str, host: &str, port: u16) -> std::process::Child {
+        let script = format!(
+            "import socket,time\ns=socket.create_connection(('{host}',{port}),timeout=3)\n\
+             while True:\n try:\n  s.sendall(b'x')\n  d=s.recv(16)\n  if not d: break\n except OSError: break\n time.sleep(0.3)\n"
         );
         Command::new("ip")
             .args(["netns", "exec", ns, "/usr/bin/python3", "-c", &script])
@@ -544,11 +561,24 @@ fn a_revoke_leaves_an_identical_neighbour_working() {
         "both mappings reach the PC from the WAN"
     );
 
+    // A connection through each mapping, open while the revoke runs.
+    let mut through_kept = net.hold_open(&net.isp, "45.77.0.2", 18080);
+    let mut through_revoked = net.hold_open(&net.isp, "45.77.0.2", 18081);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        through_revoked.try_wait().unwrap().is_none(),
+        "open before the revoke"
+    );
+
     tb.start_daemon(&["--nft", "command"]);
     let outcome = tb.call("revoke", r#"{"proto":"TCP","ext_port":18081}"#);
     assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
     let verified = outcome["verified"].as_array().unwrap();
-    for check in ["mapping TCP/18081 revoked", "other UPnP mappings intact"] {
+    for check in [
+        "mapping TCP/18081 revoked",
+        "other UPnP mappings intact",
+        "mapping TCP/18081 has no open connection",
+    ] {
         assert!(
             verified
                 .iter()
@@ -563,6 +593,19 @@ fn a_revoke_leaves_an_identical_neighbour_working() {
         "only the revoked DNAT is gone"
     );
     assert_eq!(net.forward_rules(), 1, "exactly one accept rule deleted");
+    assert!(
+        wait_until(Duration::from_secs(5), || through_revoked
+            .try_wait()
+            .unwrap()
+            .is_some()),
+        "the connection through the revoked mapping is closed"
+    );
+    assert!(
+        through_kept.try_wait().unwrap().is_none(),
+        "the neighbour's connection stays open"
+    );
+    let _ = through_kept.kill();
+    let _ = through_kept.wait();
     assert!(net.reachable_from_wan(18080), "the neighbour still works");
     assert!(
         !net.reachable_from_wan(18081),
@@ -650,8 +693,26 @@ fn mappings_a_firewall_reload_emptied_come_back() {
     assert!(reachable(&net), "both mappings work from the WAN again");
     assert!(!finding_ids(&tb.call("audit", "{}")).contains(&"upnp.rules_lost".to_owned()));
 
+    // The camera's long-lived cloud connection, open before it is blocked.
+    let mut cloud = net.listen(&net.isp, 9000);
+    let mut camera_flow = None;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let mut c = net.hold_open(&net.camera, "45.77.0.1", 9000);
+            std::thread::sleep(Duration::from_millis(700));
+            let open = c.try_wait().unwrap().is_none();
+            if open {
+                camera_flow = Some(c);
+            }
+            open
+        }),
+        "the camera reaches its cloud"
+    );
+    let mut camera_flow = camera_flow.unwrap();
+
     // camguard's own firewall commit (a camera cut off) makes procd reload the firewall a
-    // second later; camguard restores the mappings by itself, enforcement on or not.
+    // second later; camguard restores the mappings by itself, enforcement on or not, and cuts
+    // the camera's open connection once its block rule is live.
     set_policy_option(&tb, "camera_internet", "block");
     let block = tb.call("enforce", r#"{"finding":"camera.internet"}"#);
     assert_eq!(block["failed"], serde_json::json!([]), "{block:#}");
@@ -663,6 +724,15 @@ fn mappings_a_firewall_reload_emptied_come_back() {
         wait_until(Duration::from_secs(15), || reachable(&net)),
         "camguard restored the mappings after its own commit"
     );
+    assert!(
+        wait_until(Duration::from_secs(15), || camera_flow
+            .try_wait()
+            .unwrap()
+            .is_some()),
+        "the blocked camera's established connection is closed"
+    );
+    let _ = cloud.kill();
+    let _ = cloud.wait();
     let journal = tb.call("journal", "{}");
     assert!(
         journal["entries"]

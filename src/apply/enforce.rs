@@ -174,7 +174,7 @@ impl Executor<'_> {
             }
             if matches!(a.step, Step::RevokeMapping { .. }) && self.nft && run.upnp_before.is_none()
             {
-                run.upnp_before = live_mappings();
+                run.upnp_before = self.upnp_before.take().or_else(live_mappings);
             }
             match self.run(&a.step, &mut run.restart_miniupnpd) {
                 Ok(()) => {
@@ -324,6 +324,10 @@ impl Executor<'_> {
                         .inspect_err(|e| log::warn!("{e}; miniupnpd rebuilds its rules instead"))
                         .is_ok();
                 *restart_miniupnpd |= *rebuild || !deleted;
+                if deleted {
+                    // The DNAT is gone, but connections it let in live on in conntrack.
+                    super::flows::cut_mapping_flows(*proto, *ext_port, *int_addr, *int_port);
+                }
                 return Ok(());
             }
         };

@@ -49,7 +49,7 @@ pub(super) fn delete_rules(handles: &[(String, u64)]) -> Result<(), ApplyError> 
 
 /// A live mapping as the nft chains hold it: (protocol, external port, internal address,
 /// internal port), and whether an accept rule of its own is there.
-pub(super) type LiveMapping = ((Protocol, u16, std::net::IpAddr, u16), bool);
+pub type LiveMapping = ((Protocol, u16, std::net::IpAddr, u16), bool);
 
 /// miniupnpd's live mappings, each with whether it has its own accept rule; None when nft
 /// cannot be read.
@@ -61,7 +61,7 @@ pub(super) fn live_mappings() -> Option<Vec<LiveMapping>> {
 }
 
 /// The live mappings of a ruleset (see [`live_mappings`]).
-pub(super) fn live_mappings_of(ruleset: &Ruleset) -> Vec<LiveMapping> {
+pub fn live_mappings_of(ruleset: &Ruleset) -> Vec<LiveMapping> {
     pair_forward_rules(ruleset)
         .into_iter()
         .filter_map(|(d, forward)| {

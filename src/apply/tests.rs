@@ -40,6 +40,7 @@ fn executor<'a>(bus: &'a mut dyn Bus, root: &std::path::Path) -> Executor<'a> {
         root: root.to_path_buf(),
         nft: false,
         lease_file: "/var/run/miniupnpd.leases".into(),
+        upnp_before: None,
     }
 }
 

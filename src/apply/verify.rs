@@ -75,6 +75,11 @@ impl Executor<'_> {
                     nft_handles,
                     live.as_ref(),
                 ));
+                if live.is_some() {
+                    checks.extend(super::flows::check_mapping_flows_cut(
+                        *proto, *ext_port, *int_addr, *int_port,
+                    ));
+                }
             }
         }
         if let (Some(before), Some(live)) = (upnp_before, &live) {

@@ -179,6 +179,8 @@ struct Timers {
     last_auto_plan: Option<Vec<Action>>,
     /// When to look for UPnP mappings a firewall reload after camguard's own commit emptied.
     upnp_checks: Vec<Instant>,
+    /// A method changed the router and wants the next audit as soon as its reply is out.
+    audit_now: bool,
 }
 
 impl Timers {
@@ -383,12 +385,23 @@ impl State {
         let root = sysroot.clone();
         let nft = self.opts.nft == NftSource::Command;
         let lease_file = self.audited.snapshot.upnp_lease_paths().0;
+        // Every caller audits right before it enforces, so the snapshot's ruleset is current.
+        let upnp_before = nft
+            .then(|| {
+                self.audited
+                    .snapshot
+                    .nft
+                    .as_ref()
+                    .map(crate::apply::live_mappings_of)
+            })
+            .flatten();
         let bus = self.links.client()?;
         Some(Executor {
             bus,
             root,
             nft,
             lease_file,
+            upnp_before,
         })
     }
 
@@ -473,10 +486,12 @@ impl State {
         }
     }
 
-    /// A firewall reload after camguard's own commit (an enforce, a revert) may have emptied
-    /// miniupnpd's chains: while the policy keeps UPnP on, the plan's fix for
-    /// `upnp.rules_lost` is applied whatever `enforce` says, since camguard caused the loss.
-    fn check_upnp_after_reload(&mut self) {
+    /// After camguard's own commit (an enforce, a revert) procd reloads the firewall, and fw4's
+    /// reload empties miniupnpd's chains but keeps conntrack. While the policy keeps UPnP on,
+    /// the plan's fix for `upnp.rules_lost` is applied whatever `enforce` says, since camguard
+    /// caused the loss; and a device camguard blocked loses the connections it had open, once
+    /// its block rule is live.
+    fn after_firewall_reload(&mut self) {
         self.timers.upnp_checks.remove(0);
         self.audit_once();
         let actions: Vec<Action> = self
@@ -495,6 +510,52 @@ impl State {
             self.enforce(actions, RESTORE_UPNP, false);
             self.audit_once();
         }
+        let blocked = self.blocked_with_live_rule();
+        if !blocked.is_empty() && self.opts.nft == NftSource::Command {
+            let check = crate::apply::cut_flows_to_internet(&blocked);
+            crate::notice!(
+                "blocked devices' connections: {}: {}",
+                check.check,
+                check.detail
+            );
+        }
+    }
+
+    /// The IPv4 addresses of devices whose camguard block rule fw4 has rendered into the live
+    /// ruleset (its `!fw4: <name>` comment): cutting their flows earlier would let the next
+    /// packet through the old rules again.
+    fn blocked_with_live_rule(&self) -> Vec<std::net::Ipv4Addr> {
+        let snap = &self.audited.snapshot;
+        let (Some(fw), Some(ruleset)) = (&snap.firewall, &snap.nft) else {
+            return Vec::new();
+        };
+        let live = ruleset.fw4_rule_names();
+        let macs: Vec<crate::mac::Mac> = fw
+            .rules
+            .iter()
+            .filter(|r| r.section.starts_with(crate::plan::OWN_PREFIX) && r.in_effect())
+            .filter(|r| {
+                r.target.eq_ignore_ascii_case("reject") || r.target.eq_ignore_ascii_case("drop")
+            })
+            .filter(|r| live.contains(r.label()))
+            .flat_map(|r| r.src_mac.iter().filter_map(|m| m.parse().ok()))
+            .collect();
+        self.audited
+            .inventory
+            .devices
+            .iter()
+            .filter(|d| d.mac.is_some_and(|m| macs.contains(&m)))
+            .flat_map(|d| d.ips.iter())
+            .filter_map(|ip| match ip {
+                std::net::IpAddr::V4(v4) => Some(*v4),
+                std::net::IpAddr::V6(_) => None,
+            })
+            .collect()
+    }
+
+    /// Audits once the current reply is sent (a revoke's caller need not wait for it).
+    pub fn audit_after_reply(&mut self) {
+        self.timers.audit_now = true;
     }
 
     /// After a revert: its commits reload the firewall too.
@@ -750,6 +811,9 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         if state.timers.recover_due.is_some_and(|due| now >= due) {
             state.recover();
         }
+        if std::mem::take(&mut state.timers.audit_now) {
+            audit_due = Some(now);
+        }
         if state.timers.retry_due.is_some_and(|due| now >= due) {
             state.retry_pending();
         }
@@ -759,7 +823,7 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
             .first()
             .is_some_and(|due| now >= *due)
         {
-            state.check_upnp_after_reload();
+            state.after_firewall_reload();
         }
         if audit_due.is_some_and(|due| now >= due) || now >= next_periodic {
             audit_due = None;

@@ -204,6 +204,12 @@ impl Testbed {
         );
     }
 
+    /// The running daemon's process id (a bench reads its CPU time).
+    #[allow(dead_code)]
+    pub fn daemon_pid(&self) -> Option<u32> {
+        self.daemon.as_ref().map(Child::id)
+    }
+
     pub fn stop_daemon(&mut self) {
         if let Some(mut c) = self.daemon.take() {
             // SAFETY: plain kill(2) on our own child.
