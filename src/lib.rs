@@ -26,6 +26,7 @@ pub mod plan;
 
 // The stages that touch the router, and what they stand on.
 pub mod bus;
+pub mod conntrack;
 pub mod statefile;
 pub mod sys;
 pub mod syslog;

@@ -15,6 +15,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("ports", 1),
     ("time", 1),
     ("sys", 1),
+    ("conntrack", 1),
     ("syslog", 1),
     ("statefile", 1),
     // The models.

@@ -30,7 +30,8 @@ struct Net {
 }
 
 impl Net {
-    fn new() -> Net {
+    /// `tag` keeps the namespaces of tests running side by side apart.
+    fn new(tag: &str) -> Net {
         assert_eq!(
             unsafe { libc::geteuid() },
             0,
@@ -42,7 +43,7 @@ impl Net {
                 "{tool} not found: run scripts/setup (Debian: iproute2 nftables miniupnpd-nftables miniupnpc)"
             );
         }
-        let id = std::process::id();
+        let id = format!("{tag}{}", std::process::id());
         let net = Net {
             router: format!("cgr{id}"),
             isp: format!("cgi{id}"),
@@ -172,6 +173,61 @@ impl Net {
         text.contains("is redirected to internal") && !text.contains("failed")
     }
 
+    /// A TCP echo server on `port` in `ns` (Debian's python3), one thread per connection; it
+    /// ends with the namespace (Drop) or when killed.
+    fn listen(&self, ns: &str, port: u16) -> std::process::Child {
+        let script = format!(
+            "import socket,threading\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+             s.bind(('0.0.0.0',{port}))\ns.listen(16)\n\
+             def echo(c):\n try:\n  while True:\n   d=c.recv(16)\n   if not d: break\n   c.sendall(d)\n except OSError: pass\n\
+             while True:\n c,_=s.accept()\n threading.Thread(target=echo,args=(c,),daemon=True).start()\n"
+        );
+        Command::new("ip")
+            .args(["netns", "exec", ns, "/usr/bin/python3", "-c", &script])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// A long-lived TCP connection from `ns` to `host:port` that sends a byte every 0.3 s and
+    /// waits for its echo; the process exits once the connection is reset, closed or stalls.
+    fn hold_open(&self, ns: &str, host: &str, port: u16) -> std::process::Child {
+        let script = format!(
+            "import socket,time\ns=socket.create_connection(('{host}',{port}),timeout=3)\n\
+             while True:\n try:\n  s.sendall(b'x')\n  d=s.recv(16)\n  if not d: break\n except OSError: break\n time.sleep(0.3)\n"
+        );
+        Command::new("ip")
+            .args(["netns", "exec", ns, "/usr/bin/python3", "-c", &script])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Whether a TCP connection from the ISP side to the router's WAN address and `port` is
+    /// accepted.
+    fn reachable_from_wan(&self, port: u16) -> bool {
+        let script = format!(
+            "import socket,sys\ntry:\n socket.create_connection(('45.77.0.2',{port}),timeout=2).close()\n\
+             except OSError:\n sys.exit(1)\n"
+        );
+        self.exec(&self.isp, &["/usr/bin/python3", "-c", &script])
+            .status
+            .success()
+    }
+
+    /// Rules in the router's `upnp_forward` chain.
+    fn forward_rules(&self) -> usize {
+        let out = self.exec(&self.router, &["nft", "-j", "list", "table", "inet", "fw4"]);
+        camguard::formats::nft::parse_ruleset(&out.stdout)
+            .unwrap()
+            .rules
+            .iter()
+            .filter(|r| r.chain == "upnp_forward")
+            .count()
+    }
+
     fn unmap(&self, ns: &str, ext: u16, proto: &str) -> bool {
         let out = self.exec(ns, &["upnpc", "-u", IGD, "-d", &ext.to_string(), proto]);
         String::from_utf8_lossy(&out.stdout).contains("returned : 0")
@@ -242,7 +298,12 @@ fn router_root(dir: &Path) -> PathBuf {
 }
 
 fn set_policy(tb: &Testbed, upnp: &str) {
-    let set = format!(r#"{{"config":"camguard","section":"main","values":{{"upnp":"{upnp}"}}}}"#);
+    set_policy_option(tb, "upnp", upnp);
+}
+
+fn set_policy_option(tb: &Testbed, option: &str, value: &str) {
+    let set =
+        format!(r#"{{"config":"camguard","section":"main","values":{{"{option}":"{value}"}}}}"#);
     assert!(tb.ubus(&["call", "uci", "set", &set]).status.success());
     assert!(tb
         .ubus(&["call", "uci", "commit", r#"{"config":"camguard"}"#])
@@ -264,7 +325,7 @@ fn miniupnpd_runs(tb: &Testbed) -> bool {
 
 #[test]
 fn restricted_then_off_with_the_real_miniupnpd_and_revert() {
-    let net = Net::new();
+    let net = Net::new("a");
     let dir = std::env::temp_dir().join(format!("camguard-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -432,4 +493,273 @@ fn restricted_then_off_with_the_real_miniupnpd_and_revert() {
     ]);
     drop(tb);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The router forwards (a new namespace starts with forwarding off), the testbed runs in it
+/// and the real miniupnpd answers.
+fn router_with_miniupnpd(net: &Net, dir: &Path) -> Testbed {
+    run(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &net.router,
+            "sh",
+            "-c",
+            "echo 1 > /proc/sys/net/ipv4/ip_forward",
+        ],
+    );
+    let src = router_root(dir);
+    let tb = Testbed::new(&format!("e2e-{}", net.router), &src).in_netns(&net.router);
+    std::fs::copy(
+        repo().join("tests/fixtures/e2e/miniupnpd.init"),
+        tb.root.join("etc/init.d/miniupnpd"),
+    )
+    .unwrap();
+    // fw4's reload as far as UPnP sees it: the chains come back empty.
+    std::fs::copy(
+        repo().join("tests/fixtures/e2e/firewall.init"),
+        tb.root.join("etc/init.d/firewall"),
+    )
+    .unwrap();
+    let tb = tb.up_without_daemon();
+    for service in ["firewall", "miniupnpd"] {
+        let start = format!(r#"{{"name":"{service}","action":"start"}}"#);
+        assert!(tb.ubus(&["call", "rc", "init", &start]).status.success());
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || net
+            .exec(&net.pc, &["upnpc", "-u", IGD, "-s"])
+            .status
+            .success()),
+        "miniupnpd answers"
+    );
+    tb
+}
+
+/// Two mappings to the same host and port own two identical accept rules; revoking one takes
+/// its DNAT, its lease line and one accept rule, and the other mapping keeps working from the
+/// WAN (issue 13, item 1).
+#[test]
+fn a_revoke_leaves_an_identical_neighbour_working() {
+    let net = Net::new("b");
+    let dir = std::env::temp_dir().join(format!("camguard-e2e-b-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut tb = router_with_miniupnpd(&net, &dir);
+    let mut server = net.listen(&net.pc, 8080);
+    assert!(net.map(&net.pc, PC_IP, 8080, 18080, "TCP", 3600));
+    assert!(net.map(&net.pc, PC_IP, 8080, 18081, "TCP", 3600));
+    assert_eq!(
+        net.forward_rules(),
+        2,
+        "one accept rule per mapping, identical"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || net.reachable_from_wan(18080)
+            && net.reachable_from_wan(18081)),
+        "both mappings reach the PC from the WAN"
+    );
+
+    // A connection through each mapping, open while the revoke runs.
+    let mut through_kept = net.hold_open(&net.isp, "45.77.0.2", 18080);
+    let mut through_revoked = net.hold_open(&net.isp, "45.77.0.2", 18081);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        through_revoked.try_wait().unwrap().is_none(),
+        "open before the revoke"
+    );
+
+    tb.start_daemon(&["--nft", "command"]);
+    let outcome = tb.call("revoke", r#"{"proto":"TCP","ext_port":18081}"#);
+    assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
+    let verified = outcome["verified"].as_array().unwrap();
+    for check in [
+        "mapping TCP/18081 revoked",
+        "other UPnP mappings intact",
+        "mapping TCP/18081 has no open connection",
+    ] {
+        assert!(
+            verified
+                .iter()
+                .any(|c| c["check"] == check && c["ok"] == true),
+            "{check}: {outcome:#}"
+        );
+    }
+    let pc: IpAddr = PC_IP.parse().unwrap();
+    assert_eq!(
+        net.live_mappings(),
+        vec![(Protocol::Tcp, 18080, pc, 8080)],
+        "only the revoked DNAT is gone"
+    );
+    assert_eq!(net.forward_rules(), 1, "exactly one accept rule deleted");
+    assert!(
+        wait_until(Duration::from_secs(5), || through_revoked
+            .try_wait()
+            .unwrap()
+            .is_some()),
+        "the connection through the revoked mapping is closed"
+    );
+    assert!(
+        through_kept.try_wait().unwrap().is_none(),
+        "the neighbour's connection stays open"
+    );
+    let _ = through_kept.kill();
+    let _ = through_kept.wait();
+    assert!(net.reachable_from_wan(18080), "the neighbour still works");
+    assert!(
+        !net.reachable_from_wan(18081),
+        "the revoked mapping does not"
+    );
+    let lease_text = leases(&tb);
+    assert!(
+        lease_text.contains("TCP:18080:192.168.1.31:8080:"),
+        "{lease_text}"
+    );
+    assert!(!lease_text.contains("TCP:18081:"), "{lease_text}");
+    // miniupnpd's own delete of the survivor still finds its DNAT. (Debian's 2.3.1 leaves the
+    // accept rule behind on every delete, camguard or not: miniupnp issue 791, fixed in 2025.)
+    assert!(net.unmap(&net.pc, 18080, "TCP"));
+    assert_eq!(net.live_mappings(), vec![]);
+
+    let _ = tb.ubus(&[
+        "call",
+        "rc",
+        "init",
+        r#"{"name":"miniupnpd","action":"stop"}"#,
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    drop(tb);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A firewall reload empties miniupnpd's chains while it runs: the audit reports the loss with a
+/// fix that brings every mapping back, and after camguard's own firewall commit it restores
+/// them by itself (issue 13, item 2).
+#[test]
+fn mappings_a_firewall_reload_emptied_come_back() {
+    let net = Net::new("c");
+    let dir = std::env::temp_dir().join(format!("camguard-e2e-c-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut tb = router_with_miniupnpd(&net, &dir);
+    let mut server = net.listen(&net.pc, 8080);
+    assert!(net.map(&net.pc, PC_IP, 8080, 18080, "TCP", 3600));
+    assert!(net.map(&net.pc, PC_IP, 8080, 18081, "TCP", 3600));
+    let reachable = |net: &Net| net.reachable_from_wan(18080) && net.reachable_from_wan(18081);
+    assert!(wait_until(Duration::from_secs(5), || reachable(&net)));
+    tb.start_daemon(&["--nft", "command"]);
+
+    // Someone else's reload (LuCI's Save & Apply, `fw4 reload`): reported, with its fix.
+    assert!(tb
+        .ubus(&[
+            "call",
+            "rc",
+            "init",
+            r#"{"name":"firewall","action":"reload"}"#
+        ])
+        .status
+        .success());
+    assert!(
+        wait_until(Duration::from_secs(3), || net.upnp_rules() == 0),
+        "the reload emptied the chains: {}",
+        String::from_utf8_lossy(
+            &net.exec(&net.router, &["nft", "list", "table", "inet", "fw4"])
+                .stdout
+        )
+    );
+    assert!(!net.reachable_from_wan(18080));
+    let report = tb.call("audit", "{}");
+    let lost = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "upnp.rules_lost")
+        .unwrap_or_else(|| panic!("no upnp.rules_lost: {report:#}"))
+        .clone();
+    assert_eq!(lost["evidence"]["lost"], 2, "{lost:#}");
+    assert_eq!(lost["fix"]["actions"][0]["kind"], "service", "{lost:#}");
+    let outcome = tb.call("enforce", r#"{"finding":"upnp.rules_lost"}"#);
+    assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
+    assert!(
+        outcome["verified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["check"] == "UPnP mappings restored" && c["ok"] == true),
+        "{outcome:#}"
+    );
+    assert!(reachable(&net), "both mappings work from the WAN again");
+    assert!(!finding_ids(&tb.call("audit", "{}")).contains(&"upnp.rules_lost".to_owned()));
+
+    // The camera's long-lived cloud connection, open before it is blocked.
+    let mut cloud = net.listen(&net.isp, 9000);
+    let mut camera_flow = None;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let mut c = net.hold_open(&net.camera, "45.77.0.1", 9000);
+            std::thread::sleep(Duration::from_millis(700));
+            let open = c.try_wait().unwrap().is_none();
+            if open {
+                camera_flow = Some(c);
+            }
+            open
+        }),
+        "the camera reaches its cloud"
+    );
+    let mut camera_flow = camera_flow.unwrap();
+
+    // camguard's own firewall commit (a camera cut off) makes procd reload the firewall a
+    // second later; camguard restores the mappings by itself, enforcement on or not, and cuts
+    // the camera's open connection once its block rule is live.
+    set_policy_option(&tb, "camera_internet", "block");
+    let block = tb.call("enforce", r#"{"finding":"camera.internet"}"#);
+    assert_eq!(block["failed"], serde_json::json!([]), "{block:#}");
+    assert!(
+        wait_until(Duration::from_secs(3), || net.upnp_rules() == 0),
+        "procd reloaded the firewall after camguard's commit"
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || reachable(&net)),
+        "camguard restored the mappings after its own commit"
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || camera_flow
+            .try_wait()
+            .unwrap()
+            .is_some()),
+        "the blocked camera's established connection is closed"
+    );
+    let _ = cloud.kill();
+    let _ = cloud.wait();
+    let journal = tb.call("journal", "{}");
+    assert!(
+        journal["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"] == "restore-upnp"),
+        "{journal:#}"
+    );
+
+    let _ = tb.ubus(&[
+        "call",
+        "rc",
+        "init",
+        r#"{"name":"miniupnpd","action":"stop"}"#,
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    drop(tb);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn finding_ids(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str().map(str::to_owned))
+        .collect()
 }

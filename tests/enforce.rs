@@ -442,6 +442,20 @@ fn actions_a_luci_apply_held_back_are_retried_once_it_is_confirmed() {
         !outcome["pending"].as_array().unwrap().is_empty(),
         "{outcome:#}"
     );
+    let entries = |tb: &Testbed| {
+        tb.call("journal", "{}")["entries"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let held = entries(&tb);
+    // The daemon retries every 10 s while the apply is pending: no retry journals anything.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    assert_eq!(
+        entries(&tb).len(),
+        held.len(),
+        "a retry that changed nothing wrote no entry"
+    );
     assert!(tb
         .ubus(&[
             "call",
@@ -457,6 +471,42 @@ fn actions_a_luci_apply_held_back_are_retried_once_it_is_confirmed() {
             == serde_json::json!([])),
         "retried without being asked again"
     );
+    let after = entries(&tb);
+    assert_eq!(
+        after.len(),
+        held.len() + 1,
+        "one entry for the retry that applied: {after:#?}"
+    );
+    for e in &after {
+        assert_eq!(
+            e["pending"],
+            serde_json::json!([]),
+            "no entry left pending: {e:#}"
+        );
+        assert_ne!(e["state"], "partial", "{e:#}");
+    }
+    // An entry that held actions back names the one that applied them (newest first).
+    for e in &after[1..] {
+        assert_eq!(e["continued_in"], after[0]["id"], "{e:#}");
+    }
+}
+
+#[test]
+fn enforcing_a_finding_the_audit_does_not_report_answers_not_found() {
+    let tb = Testbed::new("enforce-unknown", &example("messy-home")).up();
+    let reply = tb.ubus(&["call", "camguard", "enforce", r#"{"finding":"no.such.id"}"#]);
+    assert_eq!(reply.status.code(), Some(4), "NOT_FOUND");
+    let subject = r#"{"finding":"upnp.mapping","subject":{"kind":"service","name":"nosuchd"}}"#;
+    let reply = tb.ubus(&["call", "camguard", "enforce", subject]);
+    assert_eq!(
+        reply.status.code(),
+        Some(4),
+        "NOT_FOUND for a subject no finding has"
+    );
+    assert_eq!(tb.call("journal", "{}")["entries"], serde_json::json!([]));
+    // A finding that is reported is enforced as before.
+    let dry = tb.call("enforce", r#"{"finding":"forward.dmz","dry_run":true}"#);
+    assert!(!dry["actions"].as_array().unwrap().is_empty(), "{dry:#}");
 }
 
 /// The same router read live (through the testbed's rpcd stand-in) and offline (its files) must

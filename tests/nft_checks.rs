@@ -100,6 +100,79 @@ fn after_a_firewall_reload_the_lease_file_is_not_live() {
     assert!(ports.iter().all(|(_, live)| !live), "{ports:?}");
 }
 
+/// The lease lines a running miniupnpd still holds, with no rules behind them after a reload:
+/// one finding for the loss, whose fix restarts miniupnpd while the policy keeps UPnP on.
+#[test]
+fn leases_a_firewall_reload_left_without_rules_are_reported_with_a_restart() {
+    let router = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(LIVE_LEASES)
+        .nft(FW4);
+    let report = router.audit();
+    let lost = with_id(&report, "upnp.rules_lost");
+    assert_eq!(lost.len(), 1, "{:?}", ids(&report));
+    // Every line of the fixture's lease file that has not run out at NOW.
+    let unexpired = LIVE_LEASES
+        .lines()
+        .filter(|l| {
+            let expiry: u64 = l.split(':').nth(4).unwrap().parse().unwrap();
+            expiry == 0 || expiry > NOW
+        })
+        .count();
+    assert_eq!(lost[0].evidence.to_json()["lost"], unexpired);
+    assert_eq!(lost[0].severity, Severity::Medium);
+    let restart: Vec<_> = router
+        .clone()
+        .config(
+            "camguard",
+            "config camguard 'main'\n\toption upnp 'allow'\n",
+        )
+        .plan()
+        .into_iter()
+        .filter(|a| {
+            a.finding
+                .as_ref()
+                .is_some_and(|f| f.id == "upnp.rules_lost")
+        })
+        .map(|a| a.step)
+        .collect();
+    assert_eq!(
+        restart,
+        vec![camguard::plan::Step::Service {
+            name: "miniupnpd".into(),
+            action: "restart".into()
+        }]
+    );
+    // Under upnp 'off' nothing is restored: miniupnpd is stopped and its leases emptied.
+    let off = router
+        .config("camguard", "config camguard 'main'\n\toption upnp 'off'\n")
+        .plan();
+    assert!(off
+        .iter()
+        .all(|a| a.finding.as_ref().is_none_or(|f| f.id != "upnp.rules_lost")));
+}
+
+#[test]
+fn live_rules_behind_every_lease_are_not_lost() {
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(
+            LIVE_LEASES
+                .lines()
+                .take(1)
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+                .as_str(),
+        )
+        .nft(MINIUPNPD_LIVE)
+        .audit();
+    assert!(
+        with_id(&report, "upnp.rules_lost").is_empty(),
+        "{:?}",
+        ids(&report)
+    );
+}
+
 #[test]
 fn upnp_rules_outliving_a_disabled_miniupnpd_are_reported() {
     let report = Router::new()

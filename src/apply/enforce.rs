@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::nft::delete_rules;
+use super::nft::{delete_rules, live_mappings};
 use super::rpcd;
 use super::{ApplyError, Check, Entry, Executor, Failure, Journal, State};
 use crate::bus::{status, BusError};
@@ -59,6 +59,8 @@ impl HeldBack {
 struct Run {
     /// A revoke could not delete its nft rules itself.
     restart_miniupnpd: bool,
+    /// miniupnpd's live mappings before the first revoke: the neighbours verification checks.
+    upnp_before: Option<Vec<super::nft::LiveMapping>>,
     /// ubus went away: the run stopped there.
     interrupted: Option<BusError>,
 }
@@ -76,6 +78,17 @@ impl Executor<'_> {
             return Outcome::unchanged(actions, vec![]);
         }
         let held = self.hold_back(&actions);
+        // Everything waits for a LuCI apply: nothing would change, so nothing is journaled
+        // (the daemon retries every 10 s; an entry per retry would bury the real ones).
+        if actions
+            .iter()
+            .all(|a| a.step.config().is_some_and(|c| held.pending.contains(c)))
+        {
+            return Outcome {
+                pending: actions.clone(),
+                ..Outcome::unchanged(actions, vec![])
+            };
+        }
         let journal = Journal::new(&self.root);
         let mut entry = match self.journal_first(&journal, &actions, &held, reason, now) {
             Ok(entry) => entry,
@@ -91,7 +104,7 @@ impl Executor<'_> {
         if run.restart_miniupnpd {
             self.restart_miniupnpd(&mut entry);
         }
-        self.finish(&journal, entry)
+        self.finish(&journal, entry, run.upnp_before.as_deref())
     }
 
     /// Checks each config the actions change; camguard's own leftovers are dropped on the way.
@@ -132,6 +145,7 @@ impl Executor<'_> {
             applied: vec![],
             failed: vec![],
             pending: vec![],
+            continued_in: None,
         };
         journal.write(&entry).map_err(|error| ApplyError::Journal {
             dir: journal.dir().to_path_buf(),
@@ -157,6 +171,10 @@ impl Executor<'_> {
             if config.is_some_and(|c| held.pending.contains(c)) {
                 entry.pending.push(i);
                 continue;
+            }
+            if matches!(a.step, Step::RevokeMapping { .. }) && self.nft && run.upnp_before.is_none()
+            {
+                run.upnp_before = self.upnp_before.take().or_else(live_mappings);
             }
             match self.run(&a.step, &mut run.restart_miniupnpd) {
                 Ok(()) => {
@@ -233,7 +251,12 @@ impl Executor<'_> {
     }
 
     /// Marks the entry applied (or partial) and reports it, with checks that it took effect.
-    fn finish(&mut self, journal: &Journal, mut entry: Entry) -> Outcome {
+    fn finish(
+        &mut self,
+        journal: &Journal,
+        mut entry: Entry,
+        upnp_before: Option<&[super::nft::LiveMapping]>,
+    ) -> Outcome {
         entry.state = if entry.failed.is_empty() && entry.pending.is_empty() {
             State::Applied
         } else {
@@ -252,7 +275,7 @@ impl Executor<'_> {
             })
             .collect();
         let pending = entry.pending.iter().map(|&i| actions[i].clone()).collect();
-        let verified = self.verify(actions, &entry.applied);
+        let verified = self.verify(actions, &entry.applied, upnp_before, entry.time);
         Outcome {
             journal_id: Some(entry.id),
             applied: entry.applied.len(),
@@ -293,9 +316,18 @@ impl Executor<'_> {
                 int_addr,
                 int_port,
                 nft_handles,
+                rebuild,
             } => {
                 self.remove_lease_lines(*proto, *ext_port, *int_addr, *int_port)?;
-                *restart_miniupnpd |= !(self.nft && delete_rules(nft_handles));
+                let deleted = self.nft
+                    && delete_rules(nft_handles)
+                        .inspect_err(|e| log::warn!("{e}; miniupnpd rebuilds its rules instead"))
+                        .is_ok();
+                *restart_miniupnpd |= *rebuild || !deleted;
+                if deleted {
+                    // The DNAT is gone, but connections it let in live on in conntrack.
+                    super::flows::cut_mapping_flows(*proto, *ext_port, *int_addr, *int_port);
+                }
                 return Ok(());
             }
         };

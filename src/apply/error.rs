@@ -46,10 +46,9 @@ pub enum ApplyError {
     },
     /// `nft` could not be run.
     Nft(io::Error),
-    /// `nft` refused to delete the rule.
+    /// `nft` refused to delete the rules (one transaction: none of them was deleted).
     NftDelete {
-        chain: String,
-        handle: u64,
+        rules: Vec<(String, u64)>,
         stderr: String,
     },
     /// No journal entry with that id, or it cannot be read.
@@ -111,11 +110,13 @@ impl fmt::Display for ApplyError {
                 "refusing to delete from chain {chain}: only the upnp chains are camguard's to edit"
             ),
             ApplyError::Nft(error) => write!(f, "nft: {error}"),
-            ApplyError::NftDelete {
-                chain,
-                handle,
-                stderr,
-            } => write!(f, "nft delete rule {chain} handle {handle}: {stderr}"),
+            ApplyError::NftDelete { rules, stderr } => {
+                let rules: Vec<String> = rules
+                    .iter()
+                    .map(|(c, h)| format!("{c} handle {h}"))
+                    .collect();
+                write!(f, "nft delete rule {}: {stderr}", rules.join(", "))
+            }
             ApplyError::NoEntry(error) => write!(f, "{error}"),
             ApplyError::NothingToRevert => f.write_str("nothing to revert: the journal is empty"),
             ApplyError::AlreadyReverted { id } => {

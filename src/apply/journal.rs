@@ -104,6 +104,25 @@ pub struct Entry {
     /// Actions not applied because a LuCI apply-with-rollback was pending: retried later.
     #[serde(default)]
     pub pending: Vec<usize>,
+    /// The entry that applied this one's pending actions once the LuCI apply was over (or
+    /// `None` with `pending` emptied: the plan no longer needed them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continued_in: Option<String>,
+}
+
+impl Entry {
+    /// Its pending actions are done with: applied by `continued_in`, or no longer planned.
+    /// The entry is then `applied` unless one of its own actions failed.
+    pub fn settle_pending(&mut self, continued_in: Option<String>) {
+        if self.state != State::Partial || self.pending.is_empty() {
+            return;
+        }
+        self.pending.clear();
+        self.continued_in = continued_in;
+        if self.failed.is_empty() {
+            self.state = State::Applied;
+        }
+    }
 }
 
 /// The journal directory of one router root.
@@ -239,6 +258,7 @@ mod tests {
             applied: vec![],
             failed: vec![],
             pending: vec![],
+            continued_in: None,
         };
         assert_eq!(e.id, "20261125T120000Z-1");
         j.write(&e).unwrap();

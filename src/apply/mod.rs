@@ -14,6 +14,7 @@ mod before;
 mod enforce;
 mod error;
 mod files;
+mod flows;
 pub mod journal;
 mod nft;
 mod revert;
@@ -29,7 +30,9 @@ use std::path::PathBuf;
 use crate::bus::Bus;
 pub use enforce::Outcome;
 pub use error::ApplyError;
+pub use flows::cut_flows_to_internet;
 pub use journal::{Before, Entry, Failure, Journal, State};
+pub use nft::{live_mappings_of, LiveMapping};
 pub use revert::{Recovery, Reverted};
 pub use verify::Check;
 
@@ -43,4 +46,9 @@ pub struct Executor<'a> {
     pub nft: bool,
     /// miniupnpd's lease file (router path), as the snapshot read it.
     pub lease_file: String,
+    /// miniupnpd's live mappings as the audit that planned the actions saw them
+    /// ([`live_mappings_of`] its ruleset): what a revoke's verification checks the neighbours
+    /// against. None: read from nft before the first revoke (nft listing is most of a revoke's
+    /// time at thousands of mappings, so the daemon passes the one it just read).
+    pub upnp_before: Option<Vec<LiveMapping>>,
 }

@@ -40,6 +40,7 @@ fn executor<'a>(bus: &'a mut dyn Bus, root: &std::path::Path) -> Executor<'a> {
         root: root.to_path_buf(),
         nft: false,
         lease_file: "/var/run/miniupnpd.leases".into(),
+        upnp_before: None,
     }
 }
 
@@ -182,6 +183,7 @@ fn recovery_never_discards_a_change_the_entry_did_not_make() {
         applied: vec![],
         failed: vec![],
         pending: vec![],
+        continued_in: None,
     };
     journal.write(&entry).unwrap();
     let mut rpcd = ScriptedRpcd {

@@ -8,7 +8,7 @@ use super::{
     capitalised, expiry_words, finding, with_article, DeviceRef, Evidence, Facts, Finding,
     MappingEvidence, PolicyVerdict, Severity, Subject,
 };
-use crate::facts::mappings::{is_fw4, mappings, replay, upnp_active, Replay};
+use crate::facts::mappings::{is_fw4, lost_mappings, mappings, replay, upnp_active, Replay};
 use crate::ports::{self, PortKind};
 use crate::snapshot::policy::UpnpPolicy;
 use crate::snapshot::upnpd::PermAction;
@@ -43,6 +43,7 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     }
     check_mappings(ctx, out);
     check_forged_leases(ctx, out);
+    check_rules_lost(ctx, out);
     check_rules_without_daemon(ctx, out);
     if active {
         check_pinholes(ctx, out);
@@ -512,6 +513,51 @@ fn check_forged_leases(ctx: &Facts, out: &mut Vec<Finding>) {
             )),
         );
     }
+}
+
+/// A running miniupnpd whose mappings lost their rules: any firewall reload (LuCI's Save &
+/// Apply, `fw4 reload`, an interface coming up) empties its chains, so what it granted stops
+/// working while it believes it is open.
+fn check_rules_lost(ctx: &Facts, out: &mut Vec<Finding>) {
+    let lost = lost_mappings(ctx.snap);
+    if lost.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = lost
+        .iter()
+        .take(5)
+        .map(|m| {
+            format!(
+                "{}/{} to {}:{}",
+                m.ext_port,
+                m.proto.as_str(),
+                m.int_addr,
+                m.int_port
+            )
+        })
+        .collect();
+    out.push(
+        finding(
+            "upnp.rules_lost",
+            Severity::Medium,
+            Subject::Service { name: "miniupnpd".into() },
+            format!("{} UPnP mapping(s) lost their firewall rules", lost.len()),
+            format!(
+                "miniupnpd still holds {} mapping(s) in its lease file ({}{}), but the firewall has no rules for                  them: a firewall reload rebuilds the firewall with miniupnpd's chains empty and does not tell                  miniupnpd. Games, calls or remote access that asked for these ports cannot be reached until                  miniupnpd re-creates them.",
+                lost.len(),
+                listed.join(", "),
+                if lost.len() > listed.len() { ", …" } else { "" }
+            ),
+        )
+        .evidence(json!({
+            "lost": lost.len(),
+            "mappings": lost.iter().map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port})).collect::<Vec<_>>(),
+        }))
+        .remedy(
+            "Restart miniupnpd (`/etc/init.d/miniupnpd restart` over SSH): it re-creates every mapping of its lease \
+             file. camguard does it by itself after its own firewall changes, and on every audit with enforcement on.",
+        ),
+    );
 }
 
 /// miniupnpd never removes its rules on exit and a reload that disables it skips the flush

@@ -11,7 +11,7 @@ use crate::bus::blob::to_blobmsg;
 use crate::bus::policy::{check, Arg, ArgError, ArgType, Args, Problem, Signature};
 use crate::bus::status;
 use crate::facts::mappings::mappings;
-use crate::plan::{Action, Step};
+use crate::plan::Action;
 use crate::ports::Protocol;
 use crate::views;
 use ubus::BlobMsgTable;
@@ -112,7 +112,7 @@ pub(crate) fn signature() -> Signature {
 pub(crate) enum Failure {
     /// Logged with its reason; the caller sees only the status.
     Argument(ArgError),
-    /// No such mapping or journal entry.
+    /// No such mapping, journal entry, or finding to enforce.
     NotFound,
     /// The caller's session may not write.
     PermissionDenied,
@@ -333,6 +333,16 @@ fn enforce(state: &mut State, args: &Args) -> Result<Value, Failure> {
     };
     // Always decide on the router as it is now.
     state.audit();
+    // A finding or subject the audit does not report is a caller's mistake (a stale id, a
+    // typo), not "nothing to do": answer NOT_FOUND so it can tell the two apart.
+    if (finding.is_some() || subject.is_some())
+        && !state.audited.report.findings.iter().any(|f| {
+            finding.as_ref().is_none_or(|id| f.id == *id)
+                && subject.as_ref().is_none_or(|s| &f.subject == s)
+        })
+    {
+        return Err(Failure::NotFound);
+    }
     let actions: Vec<Action> = state
         .audited
         .plan
@@ -393,15 +403,8 @@ fn revoke(state: &mut State, args: &Args) -> Result<Value, Failure> {
         .into_iter()
         .find(|m| m.proto == proto && m.ext_port == ext_port)
         .ok_or(Failure::NotFound)?;
-    let handles = crate::plan::mapping_handles(&facts, &mapping);
     let action = Action {
-        step: Step::RevokeMapping {
-            proto,
-            ext_port,
-            int_addr: mapping.int_addr,
-            int_port: mapping.int_port,
-            nft_handles: handles,
-        },
+        step: crate::plan::revoke_step(&mapping),
         why: format!(
             "revoke UPnP mapping {ext_port}/{} at the owner's request",
             proto.as_str()
@@ -409,7 +412,9 @@ fn revoke(state: &mut State, args: &Args) -> Result<Value, Failure> {
         finding: None,
     };
     let outcome = state.enforce(vec![action], "revoke", false);
-    state.audit();
+    // The status catches up right after the reply: at thousands of mappings an audit (it lists
+    // the nft ruleset) would double the revoke's time.
+    state.audit_after_reply();
     serde_json::to_value(outcome).map_err(|_| Failure::Unknown)
 }
 
@@ -423,7 +428,10 @@ fn revert(state: &mut State, args: &Args) -> Result<Value, Failure> {
         .ok_or(Failure::Unknown)?
         .revert(id.as_deref());
     let reply = match result {
-        Ok(r) => serde_json::to_value(r).map_err(|_| Failure::Unknown)?,
+        Ok(r) => {
+            state.reverted();
+            serde_json::to_value(r).map_err(|_| Failure::Unknown)?
+        }
         Err(e) if e.is_not_found() => {
             log::warn!("revert: {e}");
             return Err(Failure::NotFound);
@@ -454,6 +462,7 @@ fn journal(state: &State) -> Value {
                 "applied": e.applied,
                 "failed": e.failed,
                 "pending": e.pending,
+                "continued_in": e.continued_in,
             })
         })
         .collect();

@@ -39,6 +39,13 @@ const DEBOUNCE: Duration = Duration::from_millis(200);
 /// How long to wait before retrying actions a pending LuCI apply-with-rollback refused (LuCI's
 /// default rollback timeout is 90 s; the owner usually confirms within seconds).
 const RETRY_PENDING: Duration = Duration::from_secs(10);
+/// After camguard commits the firewall config, procd reloads the firewall (its reload trigger
+/// fires 1 s after config.change) and fw4's reload empties miniupnpd's chains (pitfall 3): look
+/// for mappings that lost their rules this long after the commit, and once more for a slow
+/// router.
+const UPNP_CHECKS_AFTER_COMMIT: [Duration; 2] = [Duration::from_secs(3), Duration::from_secs(8)];
+/// The journal reason of a restore after a firewall reload.
+const RESTORE_UPNP: &str = "restore-upnp";
 /// Each ubus call's deadline.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Reconnect backoff: first retry, and the longest wait between retries.
@@ -165,12 +172,18 @@ impl Links {
 struct Timers {
     /// Actions whose commit a pending LuCI apply-with-rollback refused, and when to try again.
     pending: Vec<Action>,
+    /// The journal entry that holds them as `pending`, settled once they are applied.
+    pending_entry: Option<String>,
     retry_due: Option<Instant>,
     /// When to try again to roll back an interrupted enforcement, and the wait after that.
     recover_due: Option<Instant>,
     recover_backoff: Duration,
     /// The last plan `enforce '1'` applied without full success: not retried on every audit.
     last_auto_plan: Option<Vec<Action>>,
+    /// When to look for UPnP mappings a firewall reload after camguard's own commit emptied.
+    upnp_checks: Vec<Instant>,
+    /// A method changed the router and wants the next audit as soon as its reply is out.
+    audit_now: bool,
 }
 
 impl Timers {
@@ -185,12 +198,21 @@ impl Timers {
         self.recover_backoff = RECOVER_START;
     }
 
+    fn schedule_upnp_checks(&mut self) {
+        let now = Instant::now();
+        self.upnp_checks = UPNP_CHECKS_AFTER_COMMIT.iter().map(|d| now + *d).collect();
+    }
+
     /// The earliest moment something is due.
     fn next_due(&self) -> Option<Instant> {
-        [self.retry_due, self.recover_due]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.retry_due,
+            self.recover_due,
+            self.upnp_checks.first().copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 
@@ -379,12 +401,23 @@ impl State {
         let root = sysroot.clone();
         let nft = self.opts.nft == NftSource::Command;
         let lease_file = self.audited.snapshot.upnp_lease_paths().0;
+        // Every caller audits right before it enforces, so the snapshot's ruleset is current.
+        let upnp_before = nft
+            .then(|| {
+                self.audited
+                    .snapshot
+                    .nft
+                    .as_ref()
+                    .map(crate::apply::live_mappings_of)
+            })
+            .flatten();
         let bus = self.links.client()?;
         Some(Executor {
             bus,
             root,
             nft,
             lease_file,
+            upnp_before,
         })
     }
 
@@ -413,9 +446,25 @@ impl State {
             );
             self.timers.pending = outcome.pending.clone();
             self.timers.retry_due = Some(Instant::now() + RETRY_PENDING);
-        } else if outcome.journal_id.is_some() {
-            self.timers.pending.clear();
-            self.timers.retry_due = None;
+        }
+        if let Some(id) = &outcome.journal_id {
+            // The entry that held pending actions is done with them: this one applied them,
+            // or holds them now.
+            self.settle_pending(Some(id.clone()));
+            if outcome.pending.is_empty() {
+                self.timers.pending.clear();
+                self.timers.retry_due = None;
+            } else {
+                self.timers.pending_entry = Some(id.clone());
+            }
+        }
+        let firewall_committed = outcome.applied > 0
+            && outcome
+                .actions
+                .iter()
+                .any(|a| a.step.config() == Some("firewall"));
+        if firewall_committed && reason != RESTORE_UPNP {
+            self.timers.schedule_upnp_checks();
         }
         if let Some(id) = &outcome.journal_id {
             crate::notice!(
@@ -432,6 +481,104 @@ impl State {
         outcome
     }
 
+    /// Marks the entry that held pending actions as done with them (`continued_in`: the entry
+    /// that applied them), so no entry stays `partial` for actions since applied.
+    fn settle_pending(&mut self, continued_in: Option<String>) {
+        let Some(id) = self.timers.pending_entry.take() else {
+            return;
+        };
+        if continued_in.as_deref() == Some(id.as_str()) {
+            return;
+        }
+        let journal = crate::apply::Journal::new(self.opts.local_root());
+        match journal.read(&id) {
+            Ok(mut entry) => {
+                entry.settle_pending(continued_in);
+                if let Err(e) = journal.write(&entry) {
+                    log::error!("cannot update journal entry {id}: {e}");
+                }
+            }
+            Err(e) => log::warn!("journal entry {id} with pending actions: {e}"),
+        }
+    }
+
+    /// After camguard's own commit (an enforce, a revert) procd reloads the firewall, and fw4's
+    /// reload empties miniupnpd's chains but keeps conntrack. While the policy keeps UPnP on,
+    /// the plan's fix for `upnp.rules_lost` is applied whatever `enforce` says, since camguard
+    /// caused the loss; and a device camguard blocked loses the connections it had open, once
+    /// its block rule is live.
+    fn after_firewall_reload(&mut self) {
+        self.timers.upnp_checks.remove(0);
+        self.audit_once();
+        let actions: Vec<Action> = self
+            .audited
+            .plan
+            .iter()
+            .filter(|a| {
+                a.finding
+                    .as_ref()
+                    .is_some_and(|f| f.id == "upnp.rules_lost")
+            })
+            .cloned()
+            .collect();
+        if !actions.is_empty() && self.executor_available() {
+            crate::notice!("a firewall reload emptied miniupnpd's chains; restoring its mappings");
+            self.enforce(actions, RESTORE_UPNP, false);
+            self.audit_once();
+        }
+        let blocked = self.blocked_with_live_rule();
+        if !blocked.is_empty() && self.opts.nft == NftSource::Command {
+            let check = crate::apply::cut_flows_to_internet(&blocked);
+            crate::notice!(
+                "blocked devices' connections: {}: {}",
+                check.check,
+                check.detail
+            );
+        }
+    }
+
+    /// The IPv4 addresses of devices whose camguard block rule fw4 has rendered into the live
+    /// ruleset (its `!fw4: <name>` comment): cutting their flows earlier would let the next
+    /// packet through the old rules again.
+    fn blocked_with_live_rule(&self) -> Vec<std::net::Ipv4Addr> {
+        let snap = &self.audited.snapshot;
+        let (Some(fw), Some(ruleset)) = (&snap.firewall, &snap.nft) else {
+            return Vec::new();
+        };
+        let live = ruleset.fw4_rule_names();
+        let macs: Vec<crate::mac::Mac> = fw
+            .rules
+            .iter()
+            .filter(|r| r.section.starts_with(crate::plan::OWN_PREFIX) && r.in_effect())
+            .filter(|r| {
+                r.target.eq_ignore_ascii_case("reject") || r.target.eq_ignore_ascii_case("drop")
+            })
+            .filter(|r| live.contains(r.label()))
+            .flat_map(|r| r.src_mac.iter().filter_map(|m| m.parse().ok()))
+            .collect();
+        self.audited
+            .inventory
+            .devices
+            .iter()
+            .filter(|d| d.mac.is_some_and(|m| macs.contains(&m)))
+            .flat_map(|d| d.ips.iter())
+            .filter_map(|ip| match ip {
+                std::net::IpAddr::V4(v4) => Some(*v4),
+                std::net::IpAddr::V6(_) => None,
+            })
+            .collect()
+    }
+
+    /// Audits once the current reply is sent (a revoke's caller need not wait for it).
+    pub fn audit_after_reply(&mut self) {
+        self.timers.audit_now = true;
+    }
+
+    /// After a revert: its commits reload the firewall too.
+    pub fn reverted(&mut self) {
+        self.timers.schedule_upnp_checks();
+    }
+
     /// Retries the actions a pending LuCI apply refused, as far as they are still planned.
     fn retry_pending(&mut self) {
         self.timers.retry_due = None;
@@ -444,7 +591,10 @@ impl State {
             .filter(|a| pending.contains(a))
             .cloned()
             .collect();
-        if !actions.is_empty() {
+        if actions.is_empty() {
+            // Someone else did it, or the policy changed: nothing is pending any more.
+            self.settle_pending(None);
+        } else {
             self.enforce(actions, "enforce", false);
             self.audit_once();
         }
@@ -696,8 +846,19 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         if state.timers.recover_due.is_some_and(|due| now >= due) {
             state.recover();
         }
+        if std::mem::take(&mut state.timers.audit_now) {
+            audit_due = Some(now);
+        }
         if state.timers.retry_due.is_some_and(|due| now >= due) {
             state.retry_pending();
+        }
+        if state
+            .timers
+            .upnp_checks
+            .first()
+            .is_some_and(|due| now >= *due)
+        {
+            state.after_firewall_reload();
         }
         if audit_due.is_some_and(|due| now >= due) || now >= next_periodic {
             audit_due = None;

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::formats::leases::Lease;
-use crate::formats::nft::Ruleset;
+use crate::formats::nft::{Rule, Ruleset, UpnpRedirect, Verdict};
 use crate::ports::Protocol;
 use crate::snapshot::Snapshot;
 
@@ -48,6 +48,9 @@ pub struct Mapping<'a> {
     pub source: &'static str,
     /// The nft rule handle in `upnp_prerouting`, when live.
     pub handle: Option<u64>,
+    /// Its accept rule in `upnp_forward` ([`pair_forward_rules`]).
+    #[serde(skip)]
+    pub forward: ForwardRule,
     pub lease: Option<&'a Lease>,
     /// Its lease has run out: miniupnpd drops it at its next cleanup and does not re-create it
     /// from the file, but a live rule forwards until then.
@@ -73,6 +76,7 @@ fn lease_only(l: &Lease, live: bool, now: u64) -> Mapping<'_> {
         live,
         source: "lease file",
         handle: None,
+        forward: ForwardRule::Missing,
         lease: Some(l),
     }
 }
@@ -111,7 +115,7 @@ pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
     }
     let mut matched = vec![false; snap.upnp.leases.len()];
     let mut out = Vec::new();
-    for r in ruleset.upnp_redirects() {
+    for (r, forward) in pair_forward_rules(ruleset) {
         let Some(proto) = r.proto else { continue };
         let lease_index = match r.ext_port() {
             Some(port) => by_key.get(&(proto, port, r.int_addr)).and_then(|ix| {
@@ -143,6 +147,7 @@ pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
             live: true,
             source: "nft",
             handle: Some(r.handle),
+            forward,
             lease,
             expired: lease.is_some_and(|l| lease_expired(l, now)),
         });
@@ -188,5 +193,248 @@ pub fn replay<'a>(snap: &'a Snapshot, lease: &Lease) -> Replay<'a> {
     {
         Some(r) if r.action == crate::snapshot::upnpd::PermAction::Deny => Replay::Denied(r),
         _ => Replay::Opens,
+    }
+}
+
+/// Mappings a serving miniupnpd still holds (unexpired lease lines) with no rule in the live
+/// ruleset: a firewall reload rebuilt fw4's table with miniupnpd's chains empty and did not tell
+/// it (pitfall 3, openwrt/packages PR 30506). Empty without fw4's ruleset to compare with.
+pub fn lost_mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
+    if !snap.nft.as_ref().is_some_and(is_fw4) {
+        return Vec::new();
+    }
+    mappings(snap)
+        .into_iter()
+        .filter(|m| !m.live && !m.expired && m.lease.is_some())
+        .collect()
+}
+
+/// Which accept rule in `upnp_forward` belongs to a mapping. miniupnpd writes one per mapping,
+/// matching the protocol and the internal address and port only, so two mappings to the same
+/// host and port own two identical rules: either one is theirs, but never both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardRule {
+    /// This rule, one of its kind handed to this mapping alone.
+    Owned(u64),
+    /// Rules that could be this mapping's differ in what camguard cannot read (a remote host
+    /// match, say): deleting one by guess could cut off a neighbour, so none is named.
+    Ambiguous,
+    /// No rule is left for it.
+    #[default]
+    Missing,
+}
+
+impl ForwardRule {
+    pub fn handle(self) -> Option<u64> {
+        match self {
+            ForwardRule::Owned(h) => Some(h),
+            _ => None,
+        }
+    }
+}
+
+/// What makes forward rules interchangeable: everything a rule matches, so two rules with equal
+/// keys let the same packets through and either may be deleted for the other.
+type ForwardKey = (
+    Vec<Protocol>,
+    IpAddr,
+    Vec<(u16, u16)>,
+    Vec<String>,
+    Vec<String>,
+);
+
+fn forward_key(r: &Rule, daddr: IpAddr) -> ForwardKey {
+    (
+        r.protocols.clone(),
+        daddr,
+        r.dports.clone(),
+        r.iifnames.clone(),
+        r.unmodelled.clone(),
+    )
+}
+
+/// Pairs each DNAT in `upnp_prerouting` (chain order) with its own accept rule in
+/// `upnp_forward`, each rule handed out once. Rules that could belong to a mapping are taken in
+/// chain order among interchangeable ones; when the candidates are not all interchangeable the
+/// mapping's rule is [`ForwardRule::Ambiguous`]. Linear in rules: candidates are grouped by
+/// (address, port) first.
+pub fn pair_forward_rules(ruleset: &Ruleset) -> Vec<(UpnpRedirect, ForwardRule)> {
+    let redirects = ruleset.upnp_redirects();
+    let (table, chain) = UPNP_FORWARD;
+    let accepts: Vec<&Rule> = ruleset
+        .rules_in(table, chain)
+        .filter(|r| r.verdict == Some(Verdict::Accept) && r.daddr.is_some())
+        .collect();
+    // Rules for one internal port, by (address, port); port ranges and port-less rules (UDPLITE)
+    // are few and searched in full.
+    let mut by_port: HashMap<(IpAddr, u16), Vec<usize>> = HashMap::new();
+    let mut wide: Vec<usize> = Vec::new();
+    for (i, r) in accepts.iter().enumerate() {
+        match (r.daddr, &r.dports[..]) {
+            (Some(addr), [(lo, hi)]) if lo == hi => by_port.entry((addr, *lo)).or_default().push(i),
+            _ => wide.push(i),
+        }
+    }
+    let mut taken = vec![false; accepts.len()];
+    redirects
+        .into_iter()
+        .map(|d| {
+            let forward = match d.proto {
+                Some(proto) => {
+                    let port = d.int_port.or(d.ext_port());
+                    let exact = port.and_then(|p| by_port.get(&(d.int_addr, p)));
+                    let candidates: Vec<usize> = exact
+                        .into_iter()
+                        .flatten()
+                        .chain(&wide)
+                        .copied()
+                        .filter(|&i| {
+                            !taken[i]
+                                && accepts[i].daddr == Some(d.int_addr)
+                                && accepts[i].matches_protocol(proto)
+                                && port.is_none_or(|p| accepts[i].matches_dport(p))
+                        })
+                        .collect();
+                    choose(&accepts, &candidates, d.int_addr, &mut taken)
+                }
+                None => ForwardRule::Ambiguous,
+            };
+            (d, forward)
+        })
+        .collect()
+}
+
+fn choose(
+    accepts: &[&Rule],
+    candidates: &[usize],
+    daddr: IpAddr,
+    taken: &mut [bool],
+) -> ForwardRule {
+    let Some(&first) = candidates.first() else {
+        return ForwardRule::Missing;
+    };
+    let key = forward_key(accepts[first], daddr);
+    if candidates[1..]
+        .iter()
+        .any(|&i| forward_key(accepts[i], daddr) != key)
+    {
+        return ForwardRule::Ambiguous;
+    }
+    taken[first] = true;
+    ForwardRule::Owned(accepts[first].handle)
+}
+
+const UPNP_FORWARD: (&str, &str) = ("fw4", "upnp_forward");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::nft::parse_ruleset;
+    use serde_json::{json, Value};
+
+    /// A DNAT in upnp_prerouting in the shape miniupnpd writes it (tests/fixtures/nft/
+    /// miniupnpd-live.json): iif, the IPv4 protocol byte, the external port, the DNAT.
+    fn dnat(handle: u64, ext: u16, addr: &str, port: u16) -> Value {
+        json!({"rule": {"family": "inet", "table": "fw4", "chain": "upnp_prerouting", "handle": handle, "expr": [
+            {"match": {"op": "==", "left": {"meta": {"key": "iif"}}, "right": "wan"}},
+            {"match": {"op": "==", "left": {"payload": {"base": "nh", "offset": 72, "len": 8}}, "right": 6}},
+            {"match": {"op": "==", "left": {"payload": {"protocol": "th", "field": "dport"}}, "right": ext}},
+            {"dnat": {"family": "ip", "addr": addr, "port": port}}]}})
+    }
+
+    /// An accept in upnp_forward as miniupnpd writes it; `rhost` adds its remote-host match.
+    fn accept(handle: u64, daddr: u32, port: u16, rhost: Option<u32>) -> Value {
+        let mut expr = vec![
+            json!({"match": {"op": "==", "left": {"meta": {"key": "iif"}}, "right": "wan"}}),
+            json!({"match": {"op": "==", "left": {"payload": {"protocol": "th", "field": "dport"}}, "right": port}}),
+            json!({"match": {"op": "==", "left": {"payload": {"base": "nh", "offset": 128, "len": 32}}, "right": daddr}}),
+        ];
+        if let Some(r) = rhost {
+            expr.push(json!({"match": {"op": "==", "left": {"payload": {"base": "nh", "offset": 96, "len": 32}}, "right": r}}));
+        }
+        expr.push(json!({"match": {"op": "==", "left": {"payload": {"base": "nh", "offset": 72, "len": 8}}, "right": 6}}));
+        expr.push(json!({"accept": null}));
+        json!({"rule": {"family": "inet", "table": "fw4", "chain": "upnp_forward", "handle": handle, "expr": expr}})
+    }
+
+    fn ruleset(rules: Vec<Value>) -> Ruleset {
+        let mut items = vec![
+            json!({"table": {"family": "inet", "name": "fw4", "handle": 1}}),
+            json!({"chain": {"family": "inet", "table": "fw4", "name": "upnp_forward", "handle": 2}}),
+            json!({"chain": {"family": "inet", "table": "fw4", "name": "upnp_prerouting", "handle": 4}}),
+        ];
+        items.extend(rules);
+        parse_ruleset(json!({ "nftables": items }).to_string().as_bytes()).unwrap()
+    }
+
+    const PC: u32 = 0xc0a8_011f; // 192.168.1.31
+
+    fn owned(pairs: &[(UpnpRedirect, ForwardRule)]) -> Vec<(u16, ForwardRule)> {
+        pairs
+            .iter()
+            .map(|(d, f)| (d.ext_port().unwrap(), *f))
+            .collect()
+    }
+
+    #[test]
+    fn identical_accept_rules_are_handed_out_one_per_mapping() {
+        let r = ruleset(vec![
+            dnat(13, 18080, "192.168.1.31", 8080),
+            accept(14, PC, 8080, None),
+            dnat(15, 18081, "192.168.1.31", 8080),
+            accept(16, PC, 8080, None),
+        ]);
+        assert_eq!(
+            owned(&pair_forward_rules(&r)),
+            vec![
+                (18080, ForwardRule::Owned(14)),
+                (18081, ForwardRule::Owned(16))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_mapping_without_an_accept_rule_of_its_own_takes_none_of_its_neighbours() {
+        // Three DNATs to one host and port, two accept rules left (one was deleted by hand).
+        let r = ruleset(vec![
+            dnat(13, 18080, "192.168.1.31", 8080),
+            dnat(15, 18081, "192.168.1.31", 8080),
+            dnat(17, 18082, "192.168.1.31", 8080),
+            accept(14, PC, 8080, None),
+            accept(16, PC, 8080, None),
+        ]);
+        let pairs = owned(&pair_forward_rules(&r));
+        assert_eq!(pairs[2], (18082, ForwardRule::Missing));
+        assert_ne!(pairs[0].1, pairs[1].1);
+    }
+
+    #[test]
+    fn accept_rules_that_differ_in_a_remote_host_are_never_guessed() {
+        let r = ruleset(vec![
+            dnat(13, 18080, "192.168.1.31", 8080),
+            dnat(15, 18081, "192.168.1.31", 8080),
+            accept(14, PC, 8080, Some(0xcb00_7107)),
+            accept(16, PC, 8080, None),
+        ]);
+        assert_eq!(
+            owned(&pair_forward_rules(&r)),
+            vec![
+                (18080, ForwardRule::Ambiguous),
+                (18081, ForwardRule::Ambiguous)
+            ]
+        );
+    }
+
+    #[test]
+    fn other_hosts_and_ports_are_never_paired() {
+        let r = ruleset(vec![
+            dnat(13, 18080, "192.168.1.31", 8080),
+            accept(14, PC, 8081, None),
+            accept(16, PC + 1, 8080, None),
+        ]);
+        assert_eq!(
+            owned(&pair_forward_rules(&r)),
+            vec![(18080, ForwardRule::Missing)]
+        );
     }
 }

@@ -13,9 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::Subject;
 use crate::facts::forwards::{is_wan_forward, redirect_finding_id};
-use crate::facts::mappings::{is_fw4, mappings, upnp_active, Mapping};
+use crate::facts::mappings::{is_fw4, lost_mappings, mappings, upnp_active, ForwardRule, Mapping};
 use crate::facts::Facts;
-use crate::formats::nft::Verdict;
 use crate::mac::Mac;
 use crate::ports::Protocol;
 use crate::snapshot::policy::{Access, Policy, UpnpPolicy};
@@ -80,6 +79,10 @@ pub enum Step {
         int_port: u16,
         #[serde(default)]
         nft_handles: Vec<(String, u64)>,
+        /// Its accept rule could not be told from another mapping's: miniupnpd is restarted to
+        /// rebuild the chains from the lease file rather than a rule deleted by guess.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rebuild: bool,
     },
 }
 
@@ -153,6 +156,9 @@ pub fn plan(ctx: &Facts) -> Vec<Action> {
             UpnpPolicy::Off => upnp_off(ctx, &mut actions),
             UpnpPolicy::Restricted => upnp_restricted(ctx, policy, &mut actions),
             UpnpPolicy::Allow => {}
+        }
+        if policy.upnp != UpnpPolicy::Off {
+            restore_lost_rules(ctx, &mut actions);
         }
     }
     if !ctx.snap.config_unreadable("firewall") {
@@ -272,15 +278,8 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
         let Some(why) = policy.mapping_violation(device.and_then(|d| d.mac), camera) else {
             continue;
         };
-        let handles = mapping_handles(ctx, &m);
         out.push(action(
-            Step::RevokeMapping {
-                proto: m.proto,
-                ext_port: m.ext_port,
-                int_addr: m.int_addr,
-                int_port: m.int_port,
-                nft_handles: handles,
-            },
+            revoke_step(&m),
             format!(
                 "revoke UPnP mapping {}/{} to {}:{}: {why}",
                 m.ext_port,
@@ -489,6 +488,39 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     }
 }
 
+/// miniupnpd re-creates its lease file's mappings when it starts; after a firewall reload emptied
+/// its chains that is the one way to get them back in the exact form miniupnpd writes and keeps
+/// track of (nft's own parser refuses miniupnpd's DNAT shape, so camguard cannot re-add them
+/// itself without speaking nf_tables netlink). Runs after the revokes, so a revoked mapping is not
+/// replayed.
+fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
+    let lost = lost_mappings(ctx.snap);
+    let revoked = |m: &Mapping| {
+        out.iter().any(|a| {
+            matches!(&a.step, Step::RevokeMapping { proto, ext_port, .. }
+                if *proto == m.proto && *ext_port == m.ext_port)
+        })
+    };
+    let still_lost = lost.iter().filter(|m| !revoked(m)).count();
+    let restarted = out.iter().any(|a| {
+        matches!(&a.step, Step::Service { name, action }
+            if name == "miniupnpd" && (action == "restart" || action == "reload"))
+    });
+    if still_lost == 0 || restarted {
+        return;
+    }
+    out.push(action(
+        Step::Service {
+            name: "miniupnpd".into(),
+            action: "restart".into(),
+        },
+        format!(
+            "restart miniupnpd so that it re-creates the firewall rules of {still_lost} mapping(s) a firewall reload emptied"
+        ),
+        Some(("upnp.rules_lost", miniupnpd())),
+    ));
+}
+
 fn values_comment(values: &BTreeMap<String, UciValue>) -> String {
     match values.get("comment") {
         Some(UciValue::Single(c)) => c.trim_start_matches("camguard: no UPnP for ").to_owned(),
@@ -497,26 +529,26 @@ fn values_comment(values: &BTreeMap<String, UciValue>) -> String {
 }
 
 /// Handles of a mapping's rules: its DNAT in upnp_prerouting and the accept in upnp_forward
-/// (matched on protocol, internal port and address).
-pub fn mapping_handles(ctx: &Facts, m: &Mapping) -> Vec<(String, u64)> {
-    let (proto, addr, int_port) = (m.proto, m.int_addr, m.int_port);
-    let mut handles: Vec<(String, u64)> = m
-        .handle
-        .map(|h| ("upnp_prerouting".to_owned(), h))
-        .into_iter()
-        .collect();
-    if let Some(ruleset) = ctx.snap.nft.as_ref().filter(|r| is_fw4(r)) {
-        for r in ruleset.rules_in("fw4", "upnp_forward") {
-            if r.verdict == Some(Verdict::Accept)
-                && r.daddr == Some(addr)
-                && r.matches_protocol(proto)
-                && (r.dports.is_empty() || r.matches_dport(int_port))
-            {
-                handles.push(("upnp_forward".to_owned(), r.handle));
-            }
-        }
+/// that is its own ([`crate::facts::mappings::pair_forward_rules`]): with several identical
+/// accept rules, one per mapping, never every rule that matches.
+pub fn mapping_handles(m: &Mapping) -> Vec<(String, u64)> {
+    let dnat = m.handle.map(|h| ("upnp_prerouting".to_owned(), h));
+    let accept = m.forward.handle().map(|h| ("upnp_forward".to_owned(), h));
+    dnat.into_iter().chain(accept).collect()
+}
+
+/// A revoke of `m`: its lease line and its own rules. When its accept rule cannot be told from
+/// a neighbour's, none is deleted by guess: miniupnpd rebuilds its rules from the edited lease
+/// file instead.
+pub fn revoke_step(m: &Mapping) -> Step {
+    Step::RevokeMapping {
+        proto: m.proto,
+        ext_port: m.ext_port,
+        int_addr: m.int_addr,
+        int_port: m.int_port,
+        nft_handles: mapping_handles(m),
+        rebuild: m.live && m.forward == ForwardRule::Ambiguous,
     }
-    handles
 }
 
 fn forwards(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {

@@ -325,6 +325,59 @@ test('settings: a form.Map over /etc/config/camguard with every policy option an
 	]);
 });
 
+/* An unnamed forward in an anonymous section: its cfg… ID shifts when an earlier section is deleted. */
+const UNNAMED = {
+	section: 'cfg0d3837', name: null, enabled: true, protocols: [ 'tcp' ],
+	src_dport: { lo: 8443, hi: 8443 }, dest_ip: '192.168.1.20', dest_port: { lo: 443, hi: 443 }, every_port: false,
+	device: null, allowed: false, why: 'not on the allowlist (forwards \'allowlist\')'
+};
+
+test('settings: an unnamed forward goes on the allowlist by what it does, never by its section ID', async () => {
+	const data = h.fixtures();
+	data.forwards.forwards.push(UNNAMED);
+	const luci = await h.renderView('settings', { data });
+
+	const offered = Array.from(luci.document.querySelectorAll('#cbid\\.camguard\\.cfg02c0a1\\.redirect li')).map(li => li.getAttribute('data-value'));
+	assert.deepEqual(offered, [ 'DVR remote', 'Plex', 'old ssh', 'tcp port 8443 → 192.168.1.20:443' ]);
+
+	luci.document.querySelector('#cbid\\.camguard\\.cfg02c0a1\\.redirect input').value = 'tcp port 8443 → 192.168.1.20:443';
+	await h.click(luci, h.button(luci, 'Save'));
+
+	const row = luci.uciStore.camguard.cfg02c0a1;
+	assert.equal(row.redirect, undefined, 'the name it had is removed');
+	assert.deepEqual([ row.proto, row.src_dport, row.dest_ip, row.dest_port ], [ 'tcp', '8443', '192.168.1.20', '443' ]);
+});
+
+test('settings: an allowlist entry by content shows as the forward it keeps', async () => {
+	const data = h.fixtures();
+	data.forwards.forwards.push(UNNAMED);
+	const entry = data.uci_camguard.values.cfg02c0a1;
+	delete entry.redirect;
+	Object.assign(entry, { proto: 'tcp', src_dport: '8443', dest_ip: '192.168.1.20', dest_port: '443' });
+	const luci = await h.renderView('settings', { data });
+
+	assert.equal(luci.document.querySelector('#cbid\\.camguard\\.cfg02c0a1\\.redirect input').value, 'tcp port 8443 → 192.168.1.20:443');
+	await h.click(luci, h.button(luci, 'Save'));
+	assert.deepEqual(callsTo(luci, 'uci', 'set').filter(c => c.section == 'cfg02c0a1'), [], 'unchanged, nothing written');
+});
+
+test('overview: keeping an unnamed forward writes what it does, and it then counts as kept', async () => {
+	const data = h.fixtures();
+	data.forwards.forwards.push(UNNAMED);
+	const luci = await h.renderView('overview', { data });
+
+	await h.click(luci, h.button(luci, 'Apply the recommended policy…'));
+	const keep = h.modal(luci).querySelector('input[type=checkbox]');
+	keep.checked = true;
+	keep.dispatchEvent(new luci.window.Event('change'));
+	await h.click(luci, h.button(luci, 'Apply the recommended policy', h.modal(luci)));
+
+	const added = Object.values(luci.uciStore.camguard).filter(s => s['.type'] == 'allow_forward' && s.redirect != 'Plex');
+	assert.equal(added.length, 1);
+	assert.equal(added[0].redirect, undefined, 'never the cfg… ID');
+	assert.deepEqual([ added[0].proto, added[0].src_dport, added[0].dest_ip, added[0].dest_port ], [ 'tcp', '8443', '192.168.1.20', '443' ]);
+});
+
 test('settings: options equal to their default are written, not deleted', async () => {
 	const data = h.fixtures();
 

@@ -177,8 +177,12 @@ impl Testbed {
     }
 
     pub fn start_daemon(&mut self, extra: &[&str]) {
+        // CAMGUARD_BIN: another build of camguard (a bench comparing releases).
+        let program = std::env::var_os("CAMGUARD_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_camguard")));
         let child = self
-            .command(Path::new(env!("CARGO_BIN_EXE_camguard")))
+            .command(&program)
             .arg("daemon")
             .arg("--socket")
             .arg(&self.socket)
@@ -198,6 +202,12 @@ impl Testbed {
                 && !self.ubus(&["list", "camguard"]).stdout.is_empty()),
             "camguard never registered"
         );
+    }
+
+    /// The running daemon's process id (a bench reads its CPU time).
+    #[allow(dead_code)]
+    pub fn daemon_pid(&self) -> Option<u32> {
+        self.daemon.as_ref().map(Child::id)
     }
 
     pub fn stop_daemon(&mut self) {

@@ -14,6 +14,16 @@
  * innerHTML. lan() below is the usual way.
  */
 
+/* libuci's name for an anonymous section: "cfg" and six hex digits (snapshot/policy.rs). */
+const ANONYMOUS_ID = /^cfg[0-9a-f]{6}$/i;
+
+/* A port range as a uci option value, e.g. "8080", "8000-8010", "!80". */
+function portOption(range) {
+	const text = (range.lo == range.hi) ? String(range.lo) : range.lo + '-' + range.hi;
+
+	return range.negated ? '!' + text : text;
+}
+
 const callStatus = rpc.declare({
 	object: 'camguard',
 	method: 'status',
@@ -186,6 +196,69 @@ return baseclass.extend({
 	},
 
 	/* ---- the policy in /etc/config/camguard, as the daemon reads it ---- */
+
+	/*
+	 * The allowlist entry that keeps forward `f` (a row of `forwards`) whatever sections are
+	 * added or removed around it: its name, a named section's name, or, for an unnamed forward,
+	 * what it does. Never an anonymous section's cfg… ID: deleting an earlier section renumbers
+	 * those, and the daemon ignores such entries (policy.allow_forward_ambiguous).
+	 */
+	allowEntry(f) {
+		if (f.name)
+			return { redirect: f.name };
+
+		if (!ANONYMOUS_ID.test(f.section))
+			return { redirect: f.section };
+
+		const entry = { proto: L.toArray(f.protocols).join(' ') };
+
+		if (f.src_dport)
+			entry.src_dport = portOption(f.src_dport);
+
+		if (f.dest_ip)
+			entry.dest_ip = f.dest_ip;
+
+		if (f.dest_port)
+			entry.dest_port = portOption(f.dest_port);
+
+		return entry;
+	},
+
+	/* An allowlist entry (a uci section or allowEntry's object) in words, one text per entry. */
+	describeAllowEntry(entry) {
+		if (entry.redirect)
+			return entry.redirect;
+
+		const to = (entry.dest_ip || '?') + (entry.dest_port ? ':' + entry.dest_port : '');
+
+		return [ entry.proto, entry.src_dport ? 'port ' + entry.src_dport : null, '→', to ]
+			.filter(w => w).join(' ');
+	},
+
+	/* Whether allowlist section `s` keeps forward `f`, decided as the daemon does (AllowForward::matches). */
+	allowEntryKeeps(s, f) {
+		const given = o => s[o] != null && s[o] !== '';
+
+		if (given('redirect')) {
+			const byName = (f.name != null && s.redirect == f.name) ||
+				(!ANONYMOUS_ID.test(f.section) && s.redirect == f.section);
+
+			if (!byName)
+				return false;
+		}
+		else if (!given('src_dport') && !given('dest_ip') && !given('dest_port')) {
+			return false;
+		}
+
+		const words = v => String(v).split(/\s+/).filter(w => w).map(w => w.toLowerCase()).sort().join(' ');
+		const samePort = (text, range) => !given(text) || (range != null && portOption(range) == String(s[text]).replace(':', '-').trim());
+
+		return (!given('proto') || words(s.proto) == words(L.toArray(f.protocols).join(' '))) &&
+			samePort('src_dport', f.src_dport) &&
+			samePort('dest_port', f.dest_port) &&
+			(!given('dest_ip') || s.dest_ip == f.dest_ip) &&
+			(!given('src_ip') || s.src_ip == f.src_ip);
+	},
 
 	recommended: RECOMMENDED,
 

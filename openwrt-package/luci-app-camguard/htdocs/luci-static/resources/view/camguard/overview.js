@@ -26,8 +26,7 @@ const POLL_INTERVAL = 5;
 
 /* Whether a redirect is kept under 'allowlist': by section name or by its name. */
 function onAllowlist(fwd) {
-	return uci.sections('camguard', 'allow_forward').some(s =>
-		s.redirect && (s.redirect == fwd.section || (fwd.name != null && s.redirect == fwd.name)));
+	return uci.sections('camguard', 'allow_forward').some(s => cg.allowEntryKeeps(s, fwd));
 }
 
 /* Subjects are equal field for field (the daemon's rule for `enforce {subject}`). */
@@ -407,7 +406,7 @@ return view.extend({
 					E('label', {}, [
 						E('input', {
 							'type': 'checkbox',
-							'change': ev => { keep[f.section] = ev.target.checked ? (f.name || f.section) : null; }
+							'change': ev => { keep[f.section] = ev.target.checked ? cg.allowEntry(f) : null; }
 						}),
 						' ', _('keep'), ' '
 					].concat(label))
@@ -466,11 +465,11 @@ return view.extend({
 			uci.set('camguard', sid, k, wanted[k]);
 		});
 
-		keepRedirects.forEach(name => {
+		keepRedirects.forEach(entry => {
 			const asid = uci.add('camguard', 'allow_forward');
 
-			uci.set('camguard', asid, 'redirect', name);
-			previous.added.push(name);
+			Object.keys(entry).forEach(opt => uci.set('camguard', asid, opt, entry[opt]));
+			previous.added.push(cg.describeAllowEntry(entry));
 		});
 
 		return uci.save()
@@ -505,7 +504,7 @@ return view.extend({
 			}
 
 			uci.sections('camguard', 'allow_forward').forEach(s => {
-				const i = previous.added.indexOf(s.redirect);
+				const i = previous.added.indexOf(cg.describeAllowEntry(s));
 
 				if (i > -1) {
 					uci.remove('camguard', s['.name']);

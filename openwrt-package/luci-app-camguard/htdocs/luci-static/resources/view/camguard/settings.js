@@ -70,25 +70,55 @@ return view.extend({
 		 * a TableSection's Add saves the whole form first, so they are kept.
 		 */
 		s = m.section(form.TableSection, 'allow_forward', _('Allowlist'),
-			_('Port forwards kept when the forwards policy is "Allowlist". Pick a forward or type its name or section name.'));
+			_('Port forwards kept when the forwards policy is "Allowlist". Pick a forward or type its name. An unnamed forward is kept by what it does (protocol, ports, address), so that removing another forward never changes which one is kept.'));
 		s.anonymous = true;
 		s.addremove = true;
 		s.nodescriptions = true;
 
-		o = s.option(form.Value, 'redirect', _('Port forward'));
-		o.rmempty = false;
+		/* Each offered forward by the text the row shows, and the entry written for it. */
 		const offered = {};
 		L.toArray(forwards).forEach(f => {
-			const key = f.name || f.section;
+			const entry = cg.allowEntry(f);
+			const key = cg.describeAllowEntry(entry);
 
-			if (offered[key])
-				return;
+			if (!offered[key])
+				offered[key] = entry;
+		});
 
-			offered[key] = true;
+		o = s.option(form.Value, 'redirect', _('Port forward'));
+		o.rmempty = false;
+		Object.keys(offered).forEach(key => {
+			const dest = offered[key].redirect ? L.toArray(forwards).filter(f => cg.allowEntryKeeps(offered[key], f)).map(f => f.dest_ip)[0] : null;
 
 			/* The label is a node: a choice label given as a string can end up as markup. */
-			o.value(key, E('span', {}, [ key, f.dest_ip ? ' → ' + f.dest_ip : '' ]));
+			o.value(key, E('span', {}, [ key, dest ? ' → ' + dest : '' ]));
 		});
+
+		/* An entry by content has no redirect option: it shows as its description. */
+		o.cfgvalue = function(section_id) {
+			const section = uci.get('camguard', section_id) || {};
+
+			return section.redirect || (section.dest_ip || section.src_dport || section.dest_port ? cg.describeAllowEntry(section) : null);
+		};
+
+		o.validate = function(section_id, value) {
+			if (/^cfg[0-9a-f]{6}$/i.test(value || '') && !offered[value])
+				return _('A section ID like %s changes when an earlier section is removed: pick the forward from the list instead.').format(value);
+
+			return true;
+		};
+
+		/* A forward picked from the list is written as its entry (content for unnamed ones); typed text as a name. */
+		o.write = function(section_id, value) {
+			const entry = offered[value] || { redirect: value };
+
+			[ 'redirect', 'proto', 'src_dport', 'dest_ip', 'dest_port', 'src_ip' ].forEach(opt => {
+				if (entry[opt] != null)
+					uci.set('camguard', section_id, opt, entry[opt]);
+				else if (uci.get('camguard', section_id, opt) != null)
+					uci.unset('camguard', section_id, opt);
+			});
+		};
 
 		return m.render().then(node => cg.canWrite() ? node : E('div', {}, [ cg.readOnlyNotice(), node ]));
 	}
