@@ -101,7 +101,7 @@ pub fn parse(bytes: &[u8]) -> Result<SeenFile, StateFileError> {
     Ok(SeenFile {
         version: file.version,
         devices: file.devices,
-        probes: bounded_probes(file.probes.iter().filter_map(|v| ProbeReport::from_json(v))),
+        probes: bounded_probes(file.probes.iter().filter_map(ProbeReport::from_json)),
     })
 }
 
