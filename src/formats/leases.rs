@@ -336,28 +336,31 @@ fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
-/// musl's `atoi`: leading blanks, one optional sign, then digits up to the first non-digit,
-/// computed in wrapping `int` arithmetic. Nothing is an error: no digits is 0.
-pub fn atoi(field: &[u8]) -> i32 {
-    let mut s = field
+/// What C's number parsers read first: leading blanks, one optional sign, then the decimal
+/// digits up to the first non-digit. Whether it was a minus, and the digits' values.
+fn c_decimal(field: &[u8]) -> (bool, impl Iterator<Item = u8> + '_) {
+    let start = field.iter().position(|&b| !is_c_space(b)).unwrap_or(field.len());
+    let rest = field.get(start..).unwrap_or_default();
+    let (negative, digits) = match rest.split_first() {
+        Some((b'-', tail)) => (true, tail),
+        Some((b'+', tail)) => (false, tail),
+        _ => (false, rest),
+    };
+    let values = digits
         .iter()
         .copied()
-        .skip_while(|&b| is_c_space(b))
-        .peekable();
-    let negative = match s.peek() {
-        Some(b'-') => {
-            s.next();
-            true
-        }
-        Some(b'+') => {
-            s.next();
-            false
-        }
-        _ => false,
-    };
+        .take_while(u8::is_ascii_digit)
+        .map(|b| b - b'0');
+    (negative, values)
+}
+
+/// musl's `atoi`: [`c_decimal`] computed in wrapping `int` arithmetic. Nothing is an error: no
+/// digits is 0.
+pub fn atoi(field: &[u8]) -> i32 {
+    let (negative, digits) = c_decimal(field);
     let mut n: i32 = 0;
-    for b in s.take_while(u8::is_ascii_digit) {
-        n = n.wrapping_mul(10).wrapping_sub(i32::from(b - b'0'));
+    for d in digits {
+        n = n.wrapping_mul(10).wrapping_sub(i32::from(d));
     }
     if negative {
         n
@@ -366,31 +369,13 @@ pub fn atoi(field: &[u8]) -> i32 {
     }
 }
 
-/// `(unsigned int)strtoul(field, NULL, 10)` on a 32-bit router: blanks, an optional sign,
-/// digits; past `ULONG_MAX` it saturates, and a minus negates in unsigned arithmetic.
+/// `(unsigned int)strtoul(field, NULL, 10)` on a 32-bit router: [`c_decimal`]; past `ULONG_MAX`
+/// it saturates, and a minus negates in unsigned arithmetic.
 pub fn strtoul32(field: &[u8]) -> u32 {
-    let mut s = field
-        .iter()
-        .copied()
-        .skip_while(|&b| is_c_space(b))
-        .peekable();
-    let negative = match s.peek() {
-        Some(b'-') => {
-            s.next();
-            true
-        }
-        Some(b'+') => {
-            s.next();
-            false
-        }
-        _ => false,
-    };
+    let (negative, digits) = c_decimal(field);
     let mut n: u32 = 0;
-    for b in s.take_while(u8::is_ascii_digit) {
-        match n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(u32::from(b - b'0')))
-        {
+    for d in digits {
+        match n.checked_mul(10).and_then(|n| n.checked_add(u32::from(d))) {
             Some(v) => n = v,
             // ERANGE: ULONG_MAX, and the sign is not applied.
             None => return u32::MAX,
