@@ -148,7 +148,11 @@ pub fn forwards<'a>(ctx: &'a Facts) -> Vec<ForwardRow<'a>> {
             let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
             let why = r
                 .in_effect()
-                .then(|| policy.forward_violation(r, camera))
+                .then(|| {
+                    policy
+                        .forward_undecided(r, &fw.redirects)
+                        .or_else(|| policy.forward_violation(r, camera))
+                })
                 .flatten();
             ForwardRow {
                 subject: Subject::Section {

@@ -65,11 +65,16 @@ fn copy(root: &Path, name: &str) -> PathBuf {
 }
 
 /// The real uci CLI (scripts/build-uci), run on a copied root's configs.
-fn uci(root: &Path, args: &[&str]) {
+fn uci_bin() -> PathBuf {
     let bin = std::env::var_os("CAMGUARD_UCI")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/uci/bin/uci"));
     assert!(bin.is_file(), "{}: run scripts/setup", bin.display());
+    bin
+}
+
+fn uci(root: &Path, args: &[&str]) {
+    let bin = uci_bin();
     // Changes are staged next to the copy, not in the host's shared /tmp/.uci.
     let save = root.join("tmp/.uci");
     std::fs::create_dir_all(&save).unwrap();
@@ -184,4 +189,131 @@ fn a_camera_forward_added_with_uci_is_the_one_exposure() {
             "{name}: RTSP to the internet: {forwards:?}"
         );
     }
+}
+
+/// The allowlist's identity of a forward survives renumbering (issue 13, item 4): on each
+/// shipped firewall config, unnamed forwards are added with uci, an earlier one is deleted (the
+/// later sections' `cfg…` IDs shift), and the plan still disables only what the owner did not
+/// keep; an entry naming a shifting ID makes camguard leave every unnamed forward alone.
+#[test]
+fn an_allowlist_survives_renumbering_on_the_shipped_firewall() {
+    let plan = |root: &Path| -> Vec<Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_camguard"))
+            .args(["plan", "--root", root.to_str().unwrap(), "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        plan["actions"].as_array().cloned().unwrap_or_default()
+    };
+    // The src_dport of every redirect the plan disables: what it does, not its shifting ID.
+    let disabled_ports = |root: &Path, actions: &[Value]| -> Vec<String> {
+        let sections = redirect_ports(root);
+        let mut ports: Vec<String> = actions
+            .iter()
+            .filter(|a| a["config"] == "firewall" && a["option"] == "enabled")
+            .map(|a| {
+                let id = a["section"].as_str().unwrap();
+                sections
+                    .iter()
+                    .find(|(s, _)| s == id)
+                    .map(|(_, port)| port.clone())
+                    .unwrap_or_else(|| panic!("{id} is not a redirect: {sections:?}"))
+            })
+            .collect();
+        ports.sort();
+        ports
+    };
+    for root in roots() {
+        let name = root.file_name().unwrap().to_string_lossy().into_owned();
+        let copy = copy(&root, &format!("renumber-{name}"));
+        for (port, host) in [("2001", "10"), ("2002", "20"), ("2003", "30")] {
+            uci(&copy, &["add", "firewall", "redirect"]);
+            for (option, value) in [
+                ("src", "wan"),
+                ("dest", "lan"),
+                ("proto", "tcp"),
+                ("src_dport", port),
+                ("dest_ip", &format!("192.168.1.{host}")),
+                ("dest_port", "80"),
+                ("target", "DNAT"),
+            ] {
+                uci(&copy, &["set", &format!("firewall.@redirect[-1].{option}={value}")]);
+            }
+        }
+        for set in [
+            "firewall.old=redirect",
+            "firewall.old.name=Old game",
+            "firewall.old.src=wan",
+            "firewall.old.proto=udp",
+            "firewall.old.src_dport=2004",
+            "firewall.old.dest_ip=192.168.1.40",
+            "firewall.old.target=DNAT",
+        ] {
+            uci(&copy, &["set", set]);
+        }
+        uci(&copy, &["commit", "firewall"]);
+        let by_content = "\nconfig camguard 'main'\n\toption forwards 'allowlist'\n\n\
+                          config allow_forward\n\toption proto 'tcp'\n\toption src_dport '2002'\n\
+                          \toption dest_ip '192.168.1.20'\n\toption dest_port '80'\n";
+        std::fs::write(copy.join("etc/config/camguard"), by_content).unwrap();
+        assert_eq!(
+            disabled_ports(&copy, &plan(&copy)),
+            ["2001", "2003", "2004"],
+            "{name}: the kept forward is the one on 2002"
+        );
+        // The owner deletes an unrelated earlier forward: every later cfg ID shifts.
+        uci(&copy, &["delete", "firewall.@redirect[0]"]);
+        uci(&copy, &["commit", "firewall"]);
+        assert_eq!(
+            disabled_ports(&copy, &plan(&copy)),
+            ["2003", "2004"],
+            "{name}: after renumbering, still not the forward on 2002"
+        );
+        // An entry naming today's ID of the 2003 forward: reported, and no unnamed forward is
+        // disabled, since camguard cannot tell which one it meant; the named one still is.
+        let id = redirect_ports(&copy)
+            .into_iter()
+            .find(|(_, port)| port == "2003")
+            .unwrap()
+            .0;
+        std::fs::write(
+            copy.join("etc/config/camguard"),
+            format!("{by_content}\nconfig allow_forward\n\toption redirect '{id}'\n"),
+        )
+        .unwrap();
+        assert_eq!(disabled_ports(&copy, &plan(&copy)), ["2004"], "{name}");
+        let report = audit(&copy);
+        assert!(
+            ids(&report).iter().any(|(f, _)| f == "policy.allow_forward_ambiguous"),
+            "{name}: {:?}",
+            ids(&report)
+        );
+    }
+}
+
+/// (section ID, src_dport) of every redirect, with the IDs libuci gives anonymous sections,
+/// read with the real uci CLI (`-X show`).
+fn redirect_ports(root: &Path) -> Vec<(String, String)> {
+    let out = Command::new(uci_bin())
+        .arg("-c")
+        .arg(root.join("etc/config"))
+        .arg("-t")
+        .arg(root.join("tmp/.uci"))
+        .args(["-X", "show", "firewall"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_suffix("=redirect")?.strip_prefix("firewall."))
+        .map(|id| {
+            let key = format!("firewall.{id}.src_dport='");
+            let port = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&key)?.strip_suffix('\''))
+                .unwrap_or_default();
+            (id.to_owned(), port.to_owned())
+        })
+        .collect()
 }

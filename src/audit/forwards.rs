@@ -101,6 +101,13 @@ fn sensitive_words(sensitive: &[&KnownPort]) -> String {
 fn forward_verdict(ctx: &Facts, r: &Redirect, to_camera: bool) -> Option<PolicyVerdict> {
     ctx.snap.policy_file.as_ref()?;
     let policy = ctx.policy.ok()?;
+    let redirects = ctx.snap.firewall.as_ref().map_or(&[][..], |fw| &fw.redirects);
+    if let Some(why) = policy.forward_undecided(r, redirects) {
+        return Some(PolicyVerdict {
+            allowed: false,
+            why: why.to_owned(),
+        });
+    }
     Some(match policy.forward_violation(r, to_camera) {
         Some(why) => PolicyVerdict {
             allowed: false,
@@ -400,7 +407,8 @@ fn ambiguous_allowlist(ctx: &Facts) -> Vec<Finding> {
                 format!(
                     "/etc/config/camguard keeps the forward '{id}', an ID libuci gives an unnamed section; it \
                      changes when an earlier section is added or removed, so it may name another forward by now. \
-                     {today} camguard does not use this entry to decide what to keep or disable."
+                     {today} camguard does not use this entry, and until it is rewritten it neither keeps nor \
+                     disables any unnamed forward, since it cannot tell which one you meant."
                 ),
             )
             .evidence(json!({ "entry": entry.section, "redirect": id, "points_at": now.map(|r| &r.section) }))

@@ -556,6 +556,9 @@ fn forwards(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     for r in fw.redirects.iter().filter(|r| is_wan_forward(ctx, r)) {
         let device = r.dest_ip.as_deref().and_then(|ip| ctx.device_at(ip));
         let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
+        if policy.forward_undecided(r, &fw.redirects).is_some() {
+            continue;
+        }
         let Some(why) = policy.forward_violation(r, camera) else {
             continue;
         };

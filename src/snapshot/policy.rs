@@ -410,6 +410,21 @@ impl Policy {
             .collect()
     }
 
+    /// Why camguard neither keeps nor disables this redirect, if so: under an allowlist that
+    /// holds an entry naming a shifting `cfg…` ID, any unnamed section may be the one the owner
+    /// meant to keep, so plan and enforce leave unnamed forwards alone until the entry is
+    /// rewritten by name or content (the audit reports the entry).
+    pub fn forward_undecided(&self, r: &Redirect, redirects: &[Redirect]) -> Option<&'static str> {
+        (self.forwards == ForwardPolicy::Allowlist
+            && r.anonymous
+            && !self.forward_allowed(r)
+            && !self.ambiguous_allow_entries(redirects).is_empty())
+        .then_some(
+            "camguard cannot tell whether your allowlist keeps it: an allowlist entry names a section ID \
+             that shifts, so camguard leaves unnamed forwards alone until that entry is rewritten",
+        )
+    }
+
     /// Why a port forward from the internet breaks the `forwards` policy, if it does. One place
     /// for the rule: the audit reports it, the planner disables what it flags, LuCI shows it.
     pub fn forward_violation(&self, r: &Redirect, to_camera: bool) -> Option<&'static str> {
