@@ -540,3 +540,126 @@ fn status_over_the_testbed_answers_what_camguard_audit_answers() {
         );
     }
 }
+
+/// OpenWrt's own stock /etc/config/firewall and upnpd of `branch` (../shared/corpus: comment
+/// lines, tab-aligned options, values unquoted), on the old-21.02 example's LAN, with a camera
+/// forward written in the same style and UPnP switched on by editing the text: a router whose
+/// owner has never let libuci rewrite these files.
+fn stock_root(branch: &str, dir: &Path) {
+    let corpus = repo()
+        .join("../shared/corpus")
+        .join(branch)
+        .join("etc/config");
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(std::process::Command::new("cp")
+        .arg("-a")
+        .arg(example("old-21.02"))
+        .arg(dir)
+        .status()
+        .unwrap()
+        .success());
+    let mut firewall = std::fs::read_to_string(corpus.join("firewall")).unwrap();
+    firewall.push_str(
+        "\n# The front door camera, for the app\nconfig redirect\n\toption name\t\tdoorbell\n\
+         \toption src\t\twan\n\toption src_dport\t10554\n\toption dest\t\tlan\n\
+         \toption dest_ip\t\t192.168.0.50\n\toption dest_port\t554\n\toption proto\t\ttcp\n\
+         \toption target\t\tDNAT\n",
+    );
+    std::fs::write(dir.join("etc/config/firewall"), firewall).unwrap();
+    let upnpd = std::fs::read_to_string(corpus.join("upnpd")).unwrap();
+    let on = upnpd.replacen("option enabled\t\t0", "option enabled\t\t1", 1);
+    assert_ne!(on, upnpd, "{branch}: the stock upnpd has `enabled 0`");
+    std::fs::write(dir.join("etc/config/upnpd"), on).unwrap();
+}
+
+fn stock_testbed(name: &str, branch: &str) -> Testbed {
+    let src = std::env::temp_dir().join(format!("camguard-stock-{name}-{}", std::process::id()));
+    stock_root(branch, &src);
+    let tb = Testbed::new(name, &src).miniupnpd_running().up();
+    let _ = std::fs::remove_dir_all(&src);
+    tb
+}
+
+/// Item 5 of issue 13: libuci rewrites a config on commit (comments gone, its own quoting and
+/// layout), so a revert by meaning alone leaves the stock files changed; with the bytes kept in
+/// the journal they come back exactly, on every release's stock files.
+#[test]
+fn stock_configs_with_comments_come_back_byte_identical() {
+    for branch in [
+        "openwrt-21.02",
+        "openwrt-22.03",
+        "openwrt-23.05",
+        "openwrt-24.10",
+        "openwrt-25.12",
+        "main",
+    ] {
+        let tb = stock_testbed(&format!("stock-{branch}"), branch);
+        let before = tb.uci_files();
+        let outcome = tb.call("enforce", "{}");
+        assert_eq!(
+            outcome["failed"],
+            serde_json::json!([]),
+            "{branch}: {outcome:#}"
+        );
+        let after_enforce = tb.uci_files();
+        for config in ["firewall", "upnpd"] {
+            assert_ne!(
+                after_enforce[config], before[config],
+                "{branch}: {config} enforced"
+            );
+        }
+        assert!(
+            !String::from_utf8_lossy(&after_enforce["firewall"]).contains("# The front door"),
+            "{branch}: libuci's commit dropped the comments (what the kept bytes are for)"
+        );
+        let journal = tb.call("journal", "{}");
+        let changes = journal["entries"][0]["changes"].as_array().unwrap();
+        let kept: Vec<&Value> = changes
+            .iter()
+            .filter(|c| c["what"] == "file_bytes")
+            .collect();
+        assert!(
+            kept.iter()
+                .all(|c| c["kept"] == true && c.get("bytes").is_none()),
+            "{branch}: the listing says the bytes are kept without carrying them: {kept:#?}"
+        );
+        let reverted = tb.call("revert", "{}");
+        assert_eq!(
+            reverted["failed"],
+            serde_json::json!([]),
+            "{branch}: {reverted:#}"
+        );
+        assert_eq!(
+            reverted["notes"],
+            serde_json::json!([]),
+            "{branch}: {reverted:#}"
+        );
+        let after = tb.uci_files();
+        for (name, bytes) in &before {
+            assert_eq!(
+                String::from_utf8_lossy(&after[name]),
+                String::from_utf8_lossy(bytes),
+                "{branch}: {name} differs after revert"
+            );
+        }
+        let staged = tb.ubus(&["call", "uci", "changes", "{}"]);
+        let staged: Value = serde_json::from_slice(&staged.stdout).unwrap();
+        assert!(
+            staged["changes"].as_object().is_none_or(|c| c.is_empty()),
+            "{branch}: nothing left staged: {staged:#}"
+        );
+        // What reads the restored files hears of them, as after a commit: the doorbell's
+        // forward is back in the audit.
+        assert!(
+            testbed::wait_until(std::time::Duration::from_secs(5), || tb
+                .call("status", "{}")["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("forward.")))),
+            "{branch}: the audit after the revert sees the forward again"
+        );
+    }
+}

@@ -20,12 +20,23 @@ impl Executor<'_> {
     ) -> Result<Vec<Before>, ApplyError> {
         let mut before = Vec::new();
         let mut tails = Tails::new();
+        let mut files = BTreeSet::new();
         for a in actions {
             if a.step.config().is_some_and(|c| skip.contains(c)) {
                 continue;
             }
             if let Some(b) = self.record_step(&a.step, &before, &mut tails)? {
                 before.push(b);
+            }
+            let changed_file = match &a.step {
+                Step::RevokeMapping { .. } => Some((self.lease_file.clone(), None)),
+                step => step
+                    .config()
+                    .map(|c| (format!("/etc/config/{c}"), Some(c.to_owned()))),
+            };
+            if let Some((path, config)) = changed_file.filter(|f| !files.contains(f)) {
+                files.insert((path.clone(), config.clone()));
+                before.extend(self.keep_bytes(&path, config));
             }
         }
         before.extend(
@@ -88,10 +99,15 @@ impl Executor<'_> {
                 int_addr,
                 int_port,
                 ..
-            } => Before::LeaseLines {
-                path: self.lease_file.clone(),
-                lines: self.lease_lines_matching(*proto, *ext_port, *int_addr, *int_port),
-            },
+            } => {
+                let (lines, after) =
+                    self.lease_lines_in_place(*proto, *ext_port, *int_addr, *int_port);
+                Before::LeaseLines {
+                    path: self.lease_file.clone(),
+                    lines,
+                    after,
+                }
+            }
         };
         Ok(Some(recorded))
     }

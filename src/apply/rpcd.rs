@@ -74,6 +74,13 @@ pub(super) fn revert(bus: &mut dyn Bus, config: &str) -> Result<Value, BusError>
     uci(bus, "revert", json!({ "config": config }))
 }
 
+/// Tells procd that `config` changed, as rpcd's commit does (`service event config.change`):
+/// the services with a reload trigger on it reload.
+pub(super) fn config_changed(bus: &mut dyn Bus, config: &str) -> Result<Value, BusError> {
+    let args = json!({ "type": "config.change", "data": { "package": config } });
+    bus.call("service", "event", &args)
+}
+
 /// How long an init script may take: rpcd answers `rc init` only when the script exits, and
 /// starting miniupnpd on a busy router takes longer than an ordinary call's deadline.
 const INIT_SCRIPT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);

@@ -184,6 +184,7 @@ fn recovery_never_discards_a_change_the_entry_did_not_make() {
         failed: vec![],
         pending: vec![],
         continued_in: None,
+        notes: vec![],
     };
     journal.write(&entry).unwrap();
     let mut rpcd = ScriptedRpcd {
