@@ -83,22 +83,13 @@ fn messy_home_is_enforced_journaled_and_reverted_exactly() {
         .unwrap()
         .iter()
         .any(|c| c["what"] == "option" && c["option"] == "enabled"));
-    // The revoked camera mappings came back with the revert (appended: miniupnpd's own order
-    // changes with every renewal, and it replays the file whatever the order).
-    let mut after: Vec<String> =
-        String::from_utf8(std::fs::read(tb.root.join("tmp/run/miniupnpd.leases")).unwrap())
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect();
-    let mut before: Vec<String> = String::from_utf8(leases_before)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    after.sort();
-    before.sort();
-    assert_eq!(after, before);
+    // The revoked camera mappings came back with the revert, each on its own line again: the
+    // lease file held what the revokes left in it, so its bytes were written back.
+    let after = std::fs::read(tb.root.join("tmp/run/miniupnpd.leases")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&after),
+        String::from_utf8_lossy(&leases_before)
+    );
 }
 
 #[test]
@@ -662,4 +653,97 @@ fn stock_configs_with_comments_come_back_byte_identical() {
             "{branch}: the audit after the revert sees the forward again"
         );
     }
+}
+
+/// Someone changes the firewall after camguard enforced (LuCI's Save, `uci commit`): revert
+/// must not write the old bytes over their change. It undoes camguard's own changes by meaning,
+/// keeps theirs, and says so; the file nobody touched still comes back byte for byte.
+#[test]
+fn a_config_changed_since_is_reverted_by_meaning_with_a_note() {
+    let tb = stock_testbed("stock-changed", "openwrt-23.05");
+    let before = tb.uci_files();
+    let outcome = tb.call("enforce", "{}");
+    assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
+    let uci = |args: &[&str]| {
+        let out = std::process::Command::new(repo().join(".tools/uci/bin/uci"))
+            .arg("-c")
+            .arg(tb.root.join("etc/config"))
+            .arg("-t")
+            .arg(tb.root.join("tmp/.uci"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "uci {args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    uci(&["set", "firewall.@defaults[0].drop_invalid=1"]);
+    uci(&["commit", "firewall"]);
+
+    let reverted = tb.call("revert", "{}");
+    assert_eq!(reverted["failed"], serde_json::json!([]), "{reverted:#}");
+    let notes = reverted["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{reverted:#}");
+    let note = notes[0].as_str().unwrap();
+    assert!(
+        note.contains("/etc/config/firewall") && note.contains("changed since"),
+        "{note}"
+    );
+    assert_eq!(
+        tb.call("journal", "{}")["entries"][0]["notes"],
+        reverted["notes"],
+        "the entry keeps the note"
+    );
+    let after = tb.uci_files();
+    assert_eq!(
+        after["upnpd"], before["upnpd"],
+        "upnpd, untouched since, byte for byte"
+    );
+    assert_ne!(after["firewall"], before["firewall"]);
+    assert_eq!(
+        uci(&["get", "firewall.@defaults[0].drop_invalid"]),
+        "1\n",
+        "their change kept"
+    );
+    // camguard's own change is undone: the doorbell forward is as the owner had it.
+    let show = uci(&["show", "firewall.@redirect[0]"]);
+    assert!(show.contains("name='doorbell'"), "{show}");
+    assert!(!show.contains(".enabled="), "{show}");
+}
+
+/// A revoke's lease line goes back to where it was, even when miniupnpd changed the file since
+/// (a new mapping appended): that line is kept, and the note says the file was not restored
+/// byte for byte.
+#[test]
+fn a_revoked_lease_line_goes_back_to_its_place() {
+    let tb = Testbed::new("revoke-place", &example("messy-home")).miniupnpd_running();
+    let lease = tb.root.join("tmp/run/miniupnpd.leases");
+    let expiry = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400;
+    let text = std::fs::read_to_string(&lease).unwrap().replace(
+        "UDP:3074:192.168.1.31:3074:1796203321:Xbox",
+        &format!("UDP:3074:192.168.1.31:3074:{expiry}:Xbox"),
+    );
+    std::fs::write(&lease, &text).unwrap();
+    let tb = tb.up();
+    let out = tb.call("revoke", r#"{"proto":"UDP","ext_port":3074}"#);
+    assert_eq!(out["failed"], serde_json::json!([]), "{out:#}");
+    assert!(!std::fs::read_to_string(&lease).unwrap().contains(":Xbox"));
+    // miniupnpd adds a mapping after the revoke.
+    let added = "TCP:27015:192.168.1.31:27015:0:game server\n";
+    let mut now = std::fs::read_to_string(&lease).unwrap();
+    now.push_str(added);
+    std::fs::write(&lease, &now).unwrap();
+
+    let reverted = tb.call("revert", "{}");
+    assert_eq!(reverted["failed"], serde_json::json!([]), "{reverted:#}");
+    let notes = reverted["notes"].to_string();
+    assert!(notes.contains("/var/run/miniupnpd.leases"), "{reverted:#}");
+    assert_eq!(
+        std::fs::read_to_string(&lease).unwrap(),
+        format!("{text}{added}"),
+        "the Xbox line in its place, the new mapping kept"
+    );
 }
