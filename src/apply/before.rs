@@ -1,9 +1,7 @@
 //! Recording, just before a change, what it is about to change: the journal entry's `before`.
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::json;
-
-use super::rpcd::{get_option, get_section, section_order};
+use super::rpcd::{get_option, get_section, rc_state, section_order};
 use super::{ApplyError, Before, Executor};
 use crate::plan::{Action, Step, UciValue};
 
@@ -170,12 +168,11 @@ impl Executor<'_> {
 
     /// Whether a service is enabled and running, as far as `rc list` says.
     fn record_service(&mut self, name: &str) -> Before {
-        let rc = self.bus.call("rc", "list", &json!({ "name": name })).ok();
-        let entry = rc.as_ref().and_then(|r| r.get(name));
+        let state = rc_state(self.bus, name).ok();
         Before::Service {
             name: name.to_owned(),
-            enabled: entry.and_then(|e| e["enabled"].as_bool()),
-            running: entry.and_then(|e| e["running"].as_bool()),
+            enabled: state.as_ref().and_then(|s| s.enabled),
+            running: state.and_then(|s| s.running),
         }
     }
 }

@@ -269,10 +269,10 @@ impl Executor<'_> {
     /// Fallback for a revoke without nft: miniupnpd rebuilds its rules from the edited lease
     /// file (slow with many leases: its start-up replay is quadratic).
     fn restart_miniupnpd(&mut self, entry: &mut Entry) {
-        if let Err(e) = rpcd::rc_init(self.bus, "miniupnpd", "restart") {
+        if let Err(e) = rpcd::rc_init_checked(self.bus, "miniupnpd", "restart") {
             entry.failed.push(Failure {
                 action: entry.actions.len(),
-                error: ApplyError::bus("restart miniupnpd".into(), e).to_string(),
+                error: format!("restart miniupnpd: {e}"),
             });
         }
     }
@@ -335,7 +335,7 @@ impl Executor<'_> {
                 values,
             } => rpcd::add(self.bus, config, r#type, name, values),
             Step::UciOrder { config, sections } => rpcd::order(self.bus, config, sections),
-            Step::Service { name, action } => rpcd::rc_init(self.bus, name, action),
+            Step::Service { name, action } => return rpcd::rc_init_checked(self.bus, name, action),
             Step::TruncateFile { path } => return self.write_file(path, b""),
             Step::RevokeMapping {
                 proto,

@@ -290,14 +290,16 @@ impl Executor<'_> {
                 running,
             } = b
             {
+                let mut actions = Vec::new();
                 if *enabled == Some(true) {
-                    let r = rpcd::rc_init(self.bus, name, "enable");
-                    tally.note_bus(r, format!("enable {name}"));
+                    actions.push("enable");
                 }
                 if *running == Some(true) {
-                    let action = if replay { "restart" } else { "start" };
-                    let r = rpcd::rc_init(self.bus, name, action);
-                    tally.note_bus(r, format!("{action} {name}"));
+                    actions.push(if replay { "restart" } else { "start" });
+                }
+                for action in actions {
+                    let r = rpcd::rc_init_checked(self.bus, name, action);
+                    tally.note_step(r, format!("{action} {name}"));
                 }
             }
         }
@@ -371,6 +373,16 @@ impl Tally {
                 false
             }
         }
+    }
+
+    /// [`Tally::note`] for a step that calls ubus, remembering an interruption.
+    fn note_step(&mut self, r: Result<(), ApplyError>, what: String) -> bool {
+        if let Err(ApplyError::Step(e)) = &r {
+            if self.interrupted.is_none() {
+                self.interrupted = e.interruption();
+            }
+        }
+        self.note(r, what)
     }
 
     /// [`Tally::note`] for a ubus call, remembering an interruption.
