@@ -410,3 +410,46 @@ fn kept_bytes_round_trip_through_json() {
     }
     assert!(serde_json::from_str::<super::journal::KeptBytes>(r#"{"hex":"f"}"#).is_err());
 }
+
+/// A config larger than the bound: the entry says its bytes were not kept, and revert restores
+/// it by meaning (set back and committed through rpcd) with a note saying so.
+#[test]
+fn a_config_over_the_bound_is_reverted_by_meaning_with_a_note() {
+    let root = temp_root("over-bound");
+    std::fs::create_dir_all(root.join("etc/config")).unwrap();
+    let big = format!(
+        "config redirect 'cfg083837'\n\toption name 'x'\n{}",
+        "# padding\n".repeat(30_000)
+    );
+    std::fs::write(root.join("etc/config/firewall"), &big).unwrap();
+    let mut rpcd = ScriptedRpcd {
+        answer: |_: &str, method: &str, _: &Value| match method {
+            "changes" => Ok(json!({ "changes": [] })),
+            "get" => Err(BusError::Status(status::NOT_FOUND)),
+            _ => Ok(json!({})),
+        },
+        calls: vec![],
+    };
+    let outcome = disable_redirect_through(&mut rpcd, &root, 1_795_608_000);
+    let id = outcome.journal_id.unwrap();
+    let entry = Journal::new(&root).read(&id).unwrap();
+    assert!(
+        entry.before.iter().any(|b| matches!(b,
+            Before::FileBytes { bytes: None, size, .. } if *size == big.len() as u64)),
+        "{:?}",
+        entry.before
+    );
+    rpcd.calls.clear();
+    let reverted = executor(&mut rpcd, &root).revert(Some(&id)).unwrap();
+    assert!(
+        reverted.notes.len() == 1 && reverted.notes[0].contains("larger than 256 KiB"),
+        "{:?}",
+        reverted.notes
+    );
+    assert!(rpcd
+        .calls
+        .iter()
+        .any(|c| c.1 == "commit" && c.2 == json!({ "config": "firewall" })));
+    assert_eq!(Journal::new(&root).read(&id).unwrap().notes, reverted.notes);
+    std::fs::remove_dir_all(&root).ok();
+}
