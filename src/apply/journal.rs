@@ -299,12 +299,14 @@ impl Journal {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{id}: {e}")))
     }
 
-    /// Every entry, newest first. Unreadable files are skipped (and named in the log).
-    pub fn entries(&self) -> Vec<Entry> {
-        let Ok(dir) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut ids: Vec<String> = dir
+    /// Every entry, newest first, read one at a time; unreadable files are skipped (and named
+    /// in the log). An entry keeps the bytes of the files it changed (up to [`MAX_KEPT_BYTES`]
+    /// each), so a caller looking for one entry, or listing a summary of each, holds one entry
+    /// in memory rather than the whole journal.
+    pub fn newest_first(&self) -> impl Iterator<Item = Entry> + '_ {
+        let mut ids: Vec<String> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 e.file_name()
@@ -315,15 +317,13 @@ impl Journal {
             .filter(|id| valid_id(id))
             .collect();
         ids.sort_by(|a, b| b.cmp(a));
-        ids.iter()
-            .filter_map(|id| match self.read(id) {
-                Ok(e) => Some(e),
-                Err(err) => {
-                    log::warn!("journal entry {id} unreadable: {err}");
-                    None
-                }
-            })
-            .collect()
+        ids.into_iter().filter_map(|id| match self.read(&id) {
+            Ok(e) => Some(e),
+            Err(err) => {
+                log::warn!("journal entry {id} unreadable: {err}");
+                None
+            }
+        })
     }
 }
 
@@ -378,7 +378,7 @@ mod tests {
         e.id = j.new_id(1_795_608_000);
         assert_eq!(e.id, "20261125T120000Z-2");
         j.write(&e).unwrap();
-        let ids: Vec<String> = j.entries().into_iter().map(|e| e.id).collect();
+        let ids: Vec<String> = j.newest_first().map(|e| e.id).collect();
         assert_eq!(ids, vec![e.id.clone(), first.clone()]);
         assert_eq!(j.read(&first).unwrap().before, e.before);
         std::fs::remove_dir_all(&root).ok();

@@ -312,8 +312,7 @@ impl Executor<'_> {
     pub fn recover(&mut self) -> Recovery {
         let journal = Journal::new(&self.root);
         let stuck: Vec<Entry> = journal
-            .entries()
-            .into_iter()
+            .newest_first()
             .filter(|e| e.state == State::Applying)
             .collect();
         let mut recovery = Recovery::default();
@@ -401,8 +400,7 @@ fn entry_to_revert(journal: &Journal, id: Option<&str>) -> Result<Entry, ApplyEr
     let entry = match id {
         Some(id) => journal.read(id).map_err(ApplyError::NoEntry)?,
         None => journal
-            .entries()
-            .into_iter()
+            .newest_first()
             .find(|e| e.state != State::Reverted)
             .ok_or(ApplyError::NothingToRevert)?,
     };

@@ -448,8 +448,7 @@ fn revert(state: &mut State, args: &Args) -> Result<Value, Failure> {
 fn journal(state: &State) -> Value {
     let root = state.opts.local_root().to_path_buf();
     let entries: Vec<Value> = Journal::new(&root)
-        .entries()
-        .into_iter()
+        .newest_first()
         .map(|e| {
             json!({
                 "id": e.id,

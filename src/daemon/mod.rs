@@ -625,8 +625,7 @@ impl State {
                 recovery.stuck
             }
             None => journal
-                .entries()
-                .iter()
+                .newest_first()
                 .any(|e| e.state == crate::apply::State::Applying),
         };
         if stuck {
