@@ -747,3 +747,34 @@ fn a_revoked_lease_line_goes_back_to_its_place() {
         "the Xbox line in its place, the new mapping kept"
     );
 }
+
+/// A crash after the commits, before the entry was marked applied: the next start rolls it
+/// back, and the stock files come back byte for byte too (the entry recorded what camguard's
+/// commits left in them as it went).
+#[test]
+fn an_interrupted_enforcement_on_stock_configs_rolls_back_byte_identical() {
+    let mut tb = stock_testbed("stock-crash", "openwrt-25.12");
+    let before = tb.uci_files();
+    let id = tb.call("enforce", "{}")["journal_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tb.stop_daemon();
+    let path = tb.root.join(format!("etc/camguard/journal/{id}.json"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"state\": \"applied\"", "\"state\": \"applying\""),
+    )
+    .unwrap();
+    assert_ne!(tb.uci_files(), before);
+    tb.start_daemon(&[]);
+    assert!(
+        testbed::wait_until(std::time::Duration::from_secs(5), || tb.uci_files()
+            == before),
+        "rolled back byte for byte"
+    );
+    let entry = &tb.call("journal", "{}")["entries"][0];
+    assert_eq!(entry["state"], "reverted");
+    assert_eq!(entry["notes"], serde_json::json!([]), "{entry:#}");
+}

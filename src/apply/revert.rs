@@ -125,8 +125,8 @@ impl Executor<'_> {
             let now = self.fingerprint(path);
             let Some(kept) = bytes else {
                 tally.notes.push(format!(
-                    "{path} was larger than {} KiB, so its bytes were not kept: restored by \
-                     meaning (layout and comments as libuci writes them)",
+                    "{path} was larger than {} KiB, so its bytes were not kept: camguard's \
+                     changes were undone by meaning (not byte-identical)",
                     MAX_KEPT_BYTES / 1024
                 ));
                 continue;
