@@ -194,10 +194,11 @@ impl Timers {
     }
 
     /// rpcd's `uci` is back: a rollback waiting on its backoff runs now (the configs are
-    /// half-applied until it does).
+    /// half-applied until it does), once rpcd's other objects (`rc`) have registered too.
     fn recover_at_once(&mut self) {
         if self.recover_due.is_some() {
-            self.recover_due = Some(Instant::now());
+            self.recover_due = Some(Instant::now() + DEBOUNCE);
+            self.recover_backoff = RECOVER_START;
         }
     }
 
