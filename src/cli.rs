@@ -30,7 +30,8 @@ Usage:
                                           (--json: the actions, as ubus `camguard plan`)
   camguard enforce [--dry-run] [--finding ID]   apply the policy (journaled)
   camguard revoke PROTO EXT_PORT          remove one UPnP mapping (journaled)
-  camguard revert [JOURNAL_ID]            undo an enforcement exactly (default: the newest)
+  camguard revert [JOURNAL_ID]            undo an enforcement (default: the newest); byte-identical
+                                          unless someone changed the file since
   camguard journal                        list what camguard changed
   camguard --version
 

@@ -571,6 +571,7 @@ fn a_revoke_leaves_an_identical_neighbour_working() {
     );
 
     tb.start_daemon(&["--nft", "command"]);
+    let leases_before = leases(&tb);
     let outcome = tb.call("revoke", r#"{"proto":"TCP","ext_port":18081}"#);
     assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
     let verified = outcome["verified"].as_array().unwrap();
@@ -617,6 +618,12 @@ fn a_revoke_leaves_an_identical_neighbour_working() {
         "{lease_text}"
     );
     assert!(!lease_text.contains("TCP:18081:"), "{lease_text}");
+    // Nothing changed the lease file since the revoke: revert writes back exactly what
+    // miniupnpd had written, the revoked line in its place.
+    let reverted = tb.call("revert", "{}");
+    assert_eq!(reverted["failed"], serde_json::json!([]), "{reverted:#}");
+    assert_eq!(reverted["notes"], serde_json::json!([]), "{reverted:#}");
+    assert_eq!(leases(&tb), leases_before);
     // miniupnpd's own delete of the survivor still finds its DNAT. (Debian's 2.3.1 leaves the
     // accept rule behind on every delete, camguard or not: miniupnp issue 791, fixed in 2025.)
     assert!(net.unmap(&net.pc, 18080, "TCP"));

@@ -83,22 +83,13 @@ fn messy_home_is_enforced_journaled_and_reverted_exactly() {
         .unwrap()
         .iter()
         .any(|c| c["what"] == "option" && c["option"] == "enabled"));
-    // The revoked camera mappings came back with the revert (appended: miniupnpd's own order
-    // changes with every renewal, and it replays the file whatever the order).
-    let mut after: Vec<String> =
-        String::from_utf8(std::fs::read(tb.root.join("tmp/run/miniupnpd.leases")).unwrap())
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect();
-    let mut before: Vec<String> = String::from_utf8(leases_before)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    after.sort();
-    before.sort();
-    assert_eq!(after, before);
+    // The revoked camera mappings came back with the revert, each on its own line again: the
+    // lease file held what the revokes left in it, so its bytes were written back.
+    let after = std::fs::read(tb.root.join("tmp/run/miniupnpd.leases")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&after),
+        String::from_utf8_lossy(&leases_before)
+    );
 }
 
 #[test]
@@ -539,4 +530,251 @@ fn status_over_the_testbed_answers_what_camguard_audit_answers() {
             "{name}"
         );
     }
+}
+
+/// OpenWrt's own stock /etc/config/firewall and upnpd of `branch` (../shared/corpus: comment
+/// lines, tab-aligned options, values unquoted), on the old-21.02 example's LAN, with a camera
+/// forward written in the same style and UPnP switched on by editing the text: a router whose
+/// owner has never let libuci rewrite these files.
+fn stock_root(branch: &str, dir: &Path) {
+    let corpus = repo()
+        .join("../shared/corpus")
+        .join(branch)
+        .join("etc/config");
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(std::process::Command::new("cp")
+        .arg("-a")
+        .arg(example("old-21.02"))
+        .arg(dir)
+        .status()
+        .unwrap()
+        .success());
+    let mut firewall = std::fs::read_to_string(corpus.join("firewall")).unwrap();
+    firewall.push_str(
+        "\n# The front door camera, for the app\nconfig redirect\n\toption name\t\tdoorbell\n\
+         \toption src\t\twan\n\toption src_dport\t10554\n\toption dest\t\tlan\n\
+         \toption dest_ip\t\t192.168.0.50\n\toption dest_port\t554\n\toption proto\t\ttcp\n\
+         \toption target\t\tDNAT\n",
+    );
+    std::fs::write(dir.join("etc/config/firewall"), firewall).unwrap();
+    let upnpd = std::fs::read_to_string(corpus.join("upnpd")).unwrap();
+    let on = upnpd.replacen("option enabled\t\t0", "option enabled\t\t1", 1);
+    assert_ne!(on, upnpd, "{branch}: the stock upnpd has `enabled 0`");
+    std::fs::write(dir.join("etc/config/upnpd"), on).unwrap();
+}
+
+fn stock_testbed(name: &str, branch: &str) -> Testbed {
+    let src = std::env::temp_dir().join(format!("camguard-stock-{name}-{}", std::process::id()));
+    stock_root(branch, &src);
+    let tb = Testbed::new(name, &src).miniupnpd_running().up();
+    let _ = std::fs::remove_dir_all(&src);
+    tb
+}
+
+/// Item 5 of issue 13: libuci rewrites a config on commit (comments gone, its own quoting and
+/// layout), so a revert by meaning alone leaves the stock files changed; with the bytes kept in
+/// the journal they come back exactly, on every release's stock files.
+#[test]
+fn stock_configs_with_comments_come_back_byte_identical() {
+    for branch in [
+        "openwrt-21.02",
+        "openwrt-22.03",
+        "openwrt-23.05",
+        "openwrt-24.10",
+        "openwrt-25.12",
+        "main",
+    ] {
+        let tb = stock_testbed(&format!("stock-{branch}"), branch);
+        let before = tb.uci_files();
+        let outcome = tb.call("enforce", "{}");
+        assert_eq!(
+            outcome["failed"],
+            serde_json::json!([]),
+            "{branch}: {outcome:#}"
+        );
+        let after_enforce = tb.uci_files();
+        for config in ["firewall", "upnpd"] {
+            assert_ne!(
+                after_enforce[config], before[config],
+                "{branch}: {config} enforced"
+            );
+        }
+        assert!(
+            !String::from_utf8_lossy(&after_enforce["firewall"]).contains("# The front door"),
+            "{branch}: libuci's commit dropped the comments (what the kept bytes are for)"
+        );
+        let journal = tb.call("journal", "{}");
+        let changes = journal["entries"][0]["changes"].as_array().unwrap();
+        let kept: Vec<&Value> = changes
+            .iter()
+            .filter(|c| c["what"] == "file_bytes")
+            .collect();
+        assert!(
+            kept.iter()
+                .all(|c| c["kept"] == true && c.get("bytes").is_none()),
+            "{branch}: the listing says the bytes are kept without carrying them: {kept:#?}"
+        );
+        let reverted = tb.call("revert", "{}");
+        assert_eq!(
+            reverted["failed"],
+            serde_json::json!([]),
+            "{branch}: {reverted:#}"
+        );
+        assert_eq!(
+            reverted["notes"],
+            serde_json::json!([]),
+            "{branch}: {reverted:#}"
+        );
+        let after = tb.uci_files();
+        for (name, bytes) in &before {
+            assert_eq!(
+                String::from_utf8_lossy(&after[name]),
+                String::from_utf8_lossy(bytes),
+                "{branch}: {name} differs after revert"
+            );
+        }
+        let staged = tb.ubus(&["call", "uci", "changes", "{}"]);
+        let staged: Value = serde_json::from_slice(&staged.stdout).unwrap();
+        assert!(
+            staged["changes"].as_object().is_none_or(|c| c.is_empty()),
+            "{branch}: nothing left staged: {staged:#}"
+        );
+        // What reads the restored files hears of them, as after a commit: the doorbell's
+        // forward is back in the audit.
+        assert!(
+            testbed::wait_until(std::time::Duration::from_secs(5), || tb
+                .call("status", "{}")["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("forward.")))),
+            "{branch}: the audit after the revert sees the forward again"
+        );
+    }
+}
+
+/// Someone changes the firewall after camguard enforced (LuCI's Save, `uci commit`): revert
+/// must not write the old bytes over their change. It undoes camguard's own changes by meaning,
+/// keeps theirs, and says so; the file nobody touched still comes back byte for byte.
+#[test]
+fn a_config_changed_since_is_reverted_by_meaning_with_a_note() {
+    let tb = stock_testbed("stock-changed", "openwrt-23.05");
+    let before = tb.uci_files();
+    let outcome = tb.call("enforce", "{}");
+    assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
+    let uci = |args: &[&str]| {
+        let out = std::process::Command::new(repo().join(".tools/uci/bin/uci"))
+            .arg("-c")
+            .arg(tb.root.join("etc/config"))
+            .arg("-t")
+            .arg(tb.root.join("tmp/.uci"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "uci {args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    uci(&["set", "firewall.@defaults[0].drop_invalid=1"]);
+    uci(&["commit", "firewall"]);
+
+    let reverted = tb.call("revert", "{}");
+    assert_eq!(reverted["failed"], serde_json::json!([]), "{reverted:#}");
+    let notes = reverted["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{reverted:#}");
+    let note = notes[0].as_str().unwrap();
+    assert!(
+        note.contains("/etc/config/firewall") && note.contains("changed since"),
+        "{note}"
+    );
+    assert_eq!(
+        tb.call("journal", "{}")["entries"][0]["notes"],
+        reverted["notes"],
+        "the entry keeps the note"
+    );
+    let after = tb.uci_files();
+    assert_eq!(
+        after["upnpd"], before["upnpd"],
+        "upnpd, untouched since, byte for byte"
+    );
+    assert_ne!(after["firewall"], before["firewall"]);
+    assert_eq!(
+        uci(&["get", "firewall.@defaults[0].drop_invalid"]),
+        "1\n",
+        "their change kept"
+    );
+    // camguard's own change is undone: the doorbell forward is as the owner had it.
+    let show = uci(&["show", "firewall.@redirect[0]"]);
+    assert!(show.contains("name='doorbell'"), "{show}");
+    assert!(!show.contains(".enabled="), "{show}");
+}
+
+/// A revoke's lease line goes back to where it was, even when miniupnpd changed the file since
+/// (a new mapping appended): that line is kept, and the note says the file was not restored
+/// byte for byte.
+#[test]
+fn a_revoked_lease_line_goes_back_to_its_place() {
+    let tb = Testbed::new("revoke-place", &example("messy-home")).miniupnpd_running();
+    let lease = tb.root.join("tmp/run/miniupnpd.leases");
+    let expiry = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400;
+    let text = std::fs::read_to_string(&lease).unwrap().replace(
+        "UDP:3074:192.168.1.31:3074:1796203321:Xbox",
+        &format!("UDP:3074:192.168.1.31:3074:{expiry}:Xbox"),
+    );
+    std::fs::write(&lease, &text).unwrap();
+    let tb = tb.up();
+    let out = tb.call("revoke", r#"{"proto":"UDP","ext_port":3074}"#);
+    assert_eq!(out["failed"], serde_json::json!([]), "{out:#}");
+    assert!(!std::fs::read_to_string(&lease).unwrap().contains(":Xbox"));
+    // miniupnpd adds a mapping after the revoke.
+    let added = "TCP:27015:192.168.1.31:27015:0:game server\n";
+    let mut now = std::fs::read_to_string(&lease).unwrap();
+    now.push_str(added);
+    std::fs::write(&lease, &now).unwrap();
+
+    let reverted = tb.call("revert", "{}");
+    assert_eq!(reverted["failed"], serde_json::json!([]), "{reverted:#}");
+    let notes = reverted["notes"].to_string();
+    assert!(notes.contains("/var/run/miniupnpd.leases"), "{reverted:#}");
+    assert_eq!(
+        std::fs::read_to_string(&lease).unwrap(),
+        format!("{text}{added}"),
+        "the Xbox line in its place, the new mapping kept"
+    );
+}
+
+/// A crash after the commits, before the entry was marked applied: the next start rolls it
+/// back, and the stock files come back byte for byte too (the entry recorded what camguard's
+/// commits left in them as it went).
+#[test]
+fn an_interrupted_enforcement_on_stock_configs_rolls_back_byte_identical() {
+    let mut tb = stock_testbed("stock-crash", "openwrt-25.12");
+    let before = tb.uci_files();
+    let id = tb.call("enforce", "{}")["journal_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tb.stop_daemon();
+    let path = tb.root.join(format!("etc/camguard/journal/{id}.json"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"state\": \"applied\"", "\"state\": \"applying\""),
+    )
+    .unwrap();
+    assert_ne!(tb.uci_files(), before);
+    tb.start_daemon(&[]);
+    assert!(
+        testbed::wait_until(std::time::Duration::from_secs(5), || tb.uci_files()
+            == before),
+        "rolled back byte for byte"
+    );
+    let entry = &tb.call("journal", "{}")["entries"][0];
+    assert_eq!(entry["state"], "reverted");
+    assert_eq!(entry["notes"], serde_json::json!([]), "{entry:#}");
 }

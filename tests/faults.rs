@@ -370,7 +370,11 @@ fn testbed_cmd(tb: &Testbed, command: &str) {
         .env("CAMGUARD_UCI", repo().join(".tools/uci/bin/uci"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// At boot camguard can come up before rpcd: its first audit cannot read any config. It must
@@ -382,7 +386,11 @@ fn rpcd_starting_after_camguard_is_reported_then_read_at_once() {
     testbed_cmd(&tb, "stop-standin");
     tb.start_daemon(&[]);
     let status = tb.call("status", "{}");
-    assert_eq!(status["coverage"]["complete"], false, "{:#}", status["coverage"]);
+    assert_eq!(
+        status["coverage"]["complete"], false,
+        "{:#}",
+        status["coverage"]
+    );
     let firewall = status["coverage"]["sources"]
         .as_array()
         .unwrap()
@@ -398,14 +406,17 @@ fn rpcd_starting_after_camguard_is_reported_then_read_at_once() {
     // Enforcing on what could not be read changes nothing and says why.
     let outcome = tb.call("enforce", "{\"dry_run\":true}");
     assert!(
-        outcome["failed"].to_string().contains("/etc/config/firewall could not be read"),
+        outcome["failed"]
+            .to_string()
+            .contains("/etc/config/firewall could not be read"),
         "{outcome:#}"
     );
 
     testbed_cmd(&tb, "start-standin");
     // The timed audit is minutes away; the object-add event brings this within a second or two.
     assert!(
-        wait_until(Duration::from_secs(5), || tb.call("status", "{}")["coverage"]["complete"]
+        wait_until(Duration::from_secs(5), || tb.call("status", "{}")
+            ["coverage"]["complete"]
             == true),
         "still incomplete 5 s after rpcd came up: {:#}",
         tb.call("status", "{}")["coverage"]
@@ -416,4 +427,62 @@ fn rpcd_starting_after_camguard_is_reported_then_read_at_once() {
         .unwrap()
         .iter()
         .any(|f| f["id"] == "forward.dmz"));
+}
+
+/// rpcd's `rc init` answers 0 whatever the init script's exit status. A reload whose script
+/// fails (miniupnpd refusing its config) leaves the service not running: the enforcement must
+/// say the reload failed, not count it as applied.
+#[test]
+fn a_reload_whose_init_script_fails_is_reported_as_failed() {
+    let tb = Testbed::new("reload-fails", &example("messy-home")).miniupnpd_running();
+    std::fs::write(
+        tb.root.join("etc/init.d/miniupnpd"),
+        "#!/bin/sh\nSTART=94\nSTOP=15\nUSE_PROCD=1\n\
+         start_service() {\n\techo 'miniupnpd: cannot parse its config' >&2\n\treturn 1\n}\n\
+         service_triggers() {\n\tprocd_add_reload_trigger upnpd\n}\n\
+         . \"$TESTBED_RC_COMMON\"\n",
+    )
+    .unwrap();
+    let tb = tb.up();
+    let outcome = tb.call("enforce", "{}");
+    let failed = outcome["failed"].as_array().unwrap();
+    let reload = failed
+        .iter()
+        .find(|f| f["action"]["kind"] == "service" && f["action"]["action"] == "reload")
+        .unwrap_or_else(|| panic!("the failed reload is reported: {outcome:#}"));
+    assert!(
+        reload["error"].as_str().unwrap().contains("not running"),
+        "{reload:#}"
+    );
+    assert_eq!(
+        tb.call("journal", "{}")["entries"][0]["state"],
+        "partial",
+        "not recorded as applied"
+    );
+}
+
+/// An enforcement interrupted while rpcd is away is rolled back as soon as rpcd's objects are
+/// back on the bus (the daemon hears `ubus.object.add`), not when its backoff next expires.
+#[test]
+fn recovery_runs_as_soon_as_rpcd_is_back() {
+    let mut tb = Testbed::new("recover-at-once", &example("old-21.02")).up();
+    let before = tb.uci_files();
+    enforce_then_crash(&mut tb);
+    testbed_cmd(&tb, "stop-standin");
+    tb.start_daemon(&[]);
+    // Long enough for the retries to thin out (0.2 s doubling: the next one is ~6 s away).
+    std::thread::sleep(Duration::from_secs(8));
+    assert_ne!(
+        tb.uci_files(),
+        before,
+        "nothing rolled back while rpcd is away"
+    );
+    testbed_cmd(&tb, "start-standin");
+    let back = std::time::Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(2), || tb.uci_files() == before),
+        "not rolled back within 2 s of rpcd's return"
+    );
+    println!("rolled back {:?} after rpcd came back", back.elapsed());
+    assert_eq!(tb.call("journal", "{}")["entries"][0]["state"], "reverted");
 }

@@ -1,9 +1,7 @@
 //! Recording, just before a change, what it is about to change: the journal entry's `before`.
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::json;
-
-use super::rpcd::{get_option, get_section, section_order};
+use super::rpcd::{get_option, get_section, rc_state, section_order};
 use super::{ApplyError, Before, Executor};
 use crate::plan::{Action, Step, UciValue};
 
@@ -20,12 +18,23 @@ impl Executor<'_> {
     ) -> Result<Vec<Before>, ApplyError> {
         let mut before = Vec::new();
         let mut tails = Tails::new();
+        let mut files = BTreeSet::new();
         for a in actions {
             if a.step.config().is_some_and(|c| skip.contains(c)) {
                 continue;
             }
             if let Some(b) = self.record_step(&a.step, &before, &mut tails)? {
                 before.push(b);
+            }
+            let changed_file = match &a.step {
+                Step::RevokeMapping { .. } => Some((self.lease_file.clone(), None)),
+                step => step
+                    .config()
+                    .map(|c| (format!("/etc/config/{c}"), Some(c.to_owned()))),
+            };
+            if let Some((path, config)) = changed_file.filter(|f| !files.contains(f)) {
+                files.insert((path.clone(), config.clone()));
+                before.extend(self.keep_bytes(&path, config));
             }
         }
         before.extend(
@@ -88,10 +97,15 @@ impl Executor<'_> {
                 int_addr,
                 int_port,
                 ..
-            } => Before::LeaseLines {
-                path: self.lease_file.clone(),
-                lines: self.lease_lines_matching(*proto, *ext_port, *int_addr, *int_port),
-            },
+            } => {
+                let (lines, after) =
+                    self.lease_lines_in_place(*proto, *ext_port, *int_addr, *int_port);
+                Before::LeaseLines {
+                    path: self.lease_file.clone(),
+                    lines,
+                    after,
+                }
+            }
         };
         Ok(Some(recorded))
     }
@@ -154,12 +168,11 @@ impl Executor<'_> {
 
     /// Whether a service is enabled and running, as far as `rc list` says.
     fn record_service(&mut self, name: &str) -> Before {
-        let rc = self.bus.call("rc", "list", &json!({ "name": name })).ok();
-        let entry = rc.as_ref().and_then(|r| r.get(name));
+        let state = rc_state(self.bus, name).ok();
         Before::Service {
             name: name.to_owned(),
-            enabled: entry.and_then(|e| e["enabled"].as_bool()),
-            running: entry.and_then(|e| e["running"].as_bool()),
+            enabled: state.as_ref().and_then(|s| s.enabled),
+            running: state.and_then(|s| s.running),
         }
     }
 }

@@ -3,9 +3,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::journal::Fingerprint;
 use super::nft::{delete_rules, live_mappings};
 use super::rpcd;
-use super::{ApplyError, Check, Entry, Executor, Failure, Journal, State};
+use super::{ApplyError, Before, Check, Entry, Executor, Failure, Journal, State};
 use crate::bus::{status, BusError};
 use crate::plan::{Action, Step};
 
@@ -63,6 +64,8 @@ struct Run {
     upnp_before: Option<Vec<super::nft::LiveMapping>>,
     /// ubus went away: the run stopped there.
     interrupted: Option<BusError>,
+    /// What the last revoke left in the lease file, for the entry's `FileBytes`.
+    lease_written: Option<Fingerprint>,
 }
 
 impl Executor<'_> {
@@ -97,7 +100,7 @@ impl Executor<'_> {
                 return Outcome::unchanged(actions, vec![failure]);
             }
         };
-        let run = self.run_actions(&actions, &held, &mut entry);
+        let run = self.run_actions(&journal, &actions, &held, &mut entry);
         if let Some(error) = run.interrupted {
             return left_for_recovery(&journal, entry, error);
         }
@@ -146,6 +149,7 @@ impl Executor<'_> {
             failed: vec![],
             pending: vec![],
             continued_in: None,
+            notes: vec![],
         };
         journal.write(&entry).map_err(|error| ApplyError::Journal {
             dir: journal.dir().to_path_buf(),
@@ -156,7 +160,13 @@ impl Executor<'_> {
 
     /// Runs the actions in order, noting each in `entry`, and commits each config once its
     /// last step has run, before anything that depends on it. Stops when ubus goes away.
-    fn run_actions(&mut self, actions: &[Action], held: &HeldBack, entry: &mut Entry) -> Run {
+    fn run_actions(
+        &mut self,
+        journal: &Journal,
+        actions: &[Action],
+        held: &HeldBack,
+        entry: &mut Entry,
+    ) -> Run {
         let mut run = Run::default();
         let mut dirty: BTreeSet<&str> = BTreeSet::new();
         for (i, a) in actions.iter().enumerate() {
@@ -176,10 +186,13 @@ impl Executor<'_> {
             {
                 run.upnp_before = self.upnp_before.take().or_else(live_mappings);
             }
-            match self.run(&a.step, &mut run.restart_miniupnpd) {
+            match self.run(&a.step, &mut run) {
                 Ok(()) => {
                     entry.applied.push(i);
                     dirty.extend(config);
+                    if let Some(written) = run.lease_written.take() {
+                        note_committed(entry, &self.lease_file, written);
+                    }
                 }
                 Err(ApplyError::Step(e)) if e.interrupts() => {
                     run.interrupted = Some(e);
@@ -196,9 +209,23 @@ impl Executor<'_> {
                     run.interrupted = Some(e);
                     break;
                 }
+                self.note_commit(journal, c, entry);
             }
         }
         run
+    }
+
+    /// Records what the config's file holds after camguard's commit, at once: a crash later
+    /// still leaves a revert that knows the file is camguard's.
+    fn note_commit(&self, journal: &Journal, config: &str, entry: &mut Entry) {
+        let path = format!("/etc/config/{config}");
+        if let Some(committed) = self.fingerprint(&path) {
+            if note_committed(entry, &path, committed) {
+                if let Err(e) = journal.write(entry) {
+                    log::error!("cannot update journal entry {}: {e}", entry.id);
+                }
+            }
+        }
     }
 
     /// Commits `config`; Err only when ubus went away. When rpcd refuses, the config's steps
@@ -242,10 +269,10 @@ impl Executor<'_> {
     /// Fallback for a revoke without nft: miniupnpd rebuilds its rules from the edited lease
     /// file (slow with many leases: its start-up replay is quadratic).
     fn restart_miniupnpd(&mut self, entry: &mut Entry) {
-        if let Err(e) = rpcd::rc_init(self.bus, "miniupnpd", "restart") {
+        if let Err(e) = rpcd::rc_init_checked(self.bus, "miniupnpd", "restart") {
             entry.failed.push(Failure {
                 action: entry.actions.len(),
-                error: ApplyError::bus("restart miniupnpd".into(), e).to_string(),
+                error: format!("restart miniupnpd: {e}"),
             });
         }
     }
@@ -287,8 +314,8 @@ impl Executor<'_> {
         }
     }
 
-    /// Runs one step; `restart_miniupnpd` is set when a revoke left nft rules behind.
-    fn run(&mut self, step: &Step, restart_miniupnpd: &mut bool) -> Result<(), ApplyError> {
+    /// Runs one step; `run.restart_miniupnpd` is set when a revoke left nft rules behind.
+    fn run(&mut self, step: &Step, run: &mut Run) -> Result<(), ApplyError> {
         let reply = match step {
             Step::UciSet {
                 config,
@@ -308,7 +335,7 @@ impl Executor<'_> {
                 values,
             } => rpcd::add(self.bus, config, r#type, name, values),
             Step::UciOrder { config, sections } => rpcd::order(self.bus, config, sections),
-            Step::Service { name, action } => rpcd::rc_init(self.bus, name, action),
+            Step::Service { name, action } => return rpcd::rc_init_checked(self.bus, name, action),
             Step::TruncateFile { path } => return self.write_file(path, b""),
             Step::RevokeMapping {
                 proto,
@@ -318,12 +345,13 @@ impl Executor<'_> {
                 nft_handles,
                 rebuild,
             } => {
-                self.remove_lease_lines(*proto, *ext_port, *int_addr, *int_port)?;
+                run.lease_written =
+                    self.remove_lease_lines(*proto, *ext_port, *int_addr, *int_port)?;
                 let deleted = self.nft
                     && delete_rules(nft_handles)
                         .inspect_err(|e| log::warn!("{e}; miniupnpd rebuilds its rules instead"))
                         .is_ok();
-                *restart_miniupnpd |= *rebuild || !deleted;
+                run.restart_miniupnpd |= *rebuild || !deleted;
                 if deleted {
                     // The DNAT is gone, but connections it let in live on in conntrack.
                     super::flows::cut_mapping_flows(*proto, *ext_port, *int_addr, *int_port);
@@ -333,6 +361,20 @@ impl Executor<'_> {
         };
         reply.map(drop).map_err(ApplyError::Step)
     }
+}
+
+/// Sets the fingerprint of what `path` holds after camguard's change in the entry's
+/// `FileBytes`; false when the entry keeps no bytes of it.
+fn note_committed(entry: &mut Entry, path: &str, written: Fingerprint) -> bool {
+    entry.before.iter_mut().any(|b| match b {
+        Before::FileBytes {
+            path: p, committed, ..
+        } if p == path => {
+            *committed = Some(written.clone());
+            true
+        }
+        _ => false,
+    })
 }
 
 /// ubus went away mid-way: the entry stays `applying`, and what was staged or changed so far

@@ -40,6 +40,14 @@ pub enum ApplyError {
         path: String,
         error: io::Error,
     },
+    /// rpcd ran the init script (it answers 0 whatever the script's exit status), but `rc list`
+    /// shows the service not in the state the action was for: the script failed.
+    ServiceState {
+        name: String,
+        action: String,
+        /// What `rc list` shows instead ("not running", "not enabled", …).
+        found: String,
+    },
     /// A chain that is not one of miniupnpd's: camguard never edits it.
     ForeignChain {
         chain: String,
@@ -105,6 +113,15 @@ impl fmt::Display for ApplyError {
             }
             ApplyError::OutsideRoot { path } => write!(f, "{path}: not inside the router root"),
             ApplyError::File { path, error } => write!(f, "{path}: {error}"),
+            ApplyError::ServiceState {
+                name,
+                action,
+                found,
+            } => write!(
+                f,
+                "/etc/init.d/{name} {action} ran, but {name} is {found} afterwards: the init \
+                 script failed (see `logread`)"
+            ),
             ApplyError::ForeignChain { chain } => write!(
                 f,
                 "refusing to delete from chain {chain}: only the upnp chains are camguard's to edit"

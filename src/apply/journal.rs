@@ -53,8 +53,116 @@ pub enum Before {
     },
     /// A file's content before it was emptied.
     File { path: String, content: String },
-    /// Lease lines removed by a revoke (appended back by revert).
-    LeaseLines { path: String, lines: Vec<String> },
+    /// Lease lines removed by a revoke. `after`: for each line, the line that preceded it in the
+    /// file (None: it was the first), where revert puts it back when the file's bytes cannot be
+    /// (entries of older versions have none: their lines are appended).
+    LeaseLines {
+        path: String,
+        lines: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        after: Vec<Option<String>>,
+    },
+    /// A file's bytes just before camguard first changed it: a UCI config it commits, the lease
+    /// file a revoke edits. `committed` fingerprints what the file held right after camguard's
+    /// last change to it; revert writes `bytes` back only while the file still holds exactly
+    /// that, so nobody else's change is ever overwritten (otherwise the values above are
+    /// restored by meaning, with a note).
+    FileBytes {
+        path: String,
+        /// The UCI config this file is (its values are then restored from the bytes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<String>,
+        /// None: larger than [`MAX_KEPT_BYTES`], restored by meaning only.
+        bytes: Option<KeptBytes>,
+        size: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        committed: Option<Fingerprint>,
+    },
+}
+
+/// The largest file whose bytes a journal entry keeps: journal entries live on the router's
+/// flash, and every entry is read whole when the journal is listed.
+pub const MAX_KEPT_BYTES: u64 = 256 * 1024;
+
+impl Before {
+    /// The UCI config whose values this restores, if any.
+    pub fn config(&self) -> Option<&str> {
+        match self {
+            Before::Option { config, .. }
+            | Before::SectionTail { config, .. }
+            | Before::AddedSection { config, .. }
+            | Before::DeletedSection { config, .. }
+            | Before::Order { config, .. } => Some(config),
+            Before::FileBytes { config, .. } => config.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// As the `journal` method lists it: a file's kept bytes are left out (a reply is limited
+    /// to 1 MiB), and said to be kept or not.
+    pub fn listed(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let (Before::FileBytes { bytes, .. }, Some(map)) = (self, v.as_object_mut()) {
+            map.remove("bytes");
+            map.insert("kept".into(), bytes.is_some().into());
+        }
+        v
+    }
+}
+
+/// A file's exact bytes in JSON: as text when they are UTF-8 (configs, lease files almost
+/// always), in hex otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Encoded", into = "Encoded")]
+pub struct KeptBytes(pub Vec<u8>);
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Encoded {
+    Text(String),
+    Hex(String),
+}
+
+impl From<KeptBytes> for Encoded {
+    fn from(k: KeptBytes) -> Encoded {
+        match String::from_utf8(k.0) {
+            Ok(text) => Encoded::Text(text),
+            Err(e) => Encoded::Hex(e.as_bytes().iter().map(|b| format!("{b:02x}")).collect()),
+        }
+    }
+}
+
+impl TryFrom<Encoded> for KeptBytes {
+    type Error = String;
+    fn try_from(e: Encoded) -> Result<KeptBytes, String> {
+        match e {
+            Encoded::Text(text) => Ok(KeptBytes(text.into_bytes())),
+            Encoded::Hex(hex) => (0..hex.len())
+                .step_by(2)
+                .map(|i| {
+                    hex.get(i..i + 2)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .ok_or_else(|| format!("bad hex at {i}"))
+                })
+                .collect::<Result<_, _>>()
+                .map(KeptBytes),
+        }
+    }
+}
+
+/// What a file held, in a few bytes: its length and FNV-1a 64 hash. It tells "the file still
+/// holds what camguard wrote" from "someone changed it"; it is no defence against a forger,
+/// who would need to be root on the router already.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    pub fn of(bytes: &[u8]) -> Fingerprint {
+        let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        Fingerprint(format!("{}:{hash:016x}", bytes.len()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +216,9 @@ pub struct Entry {
     /// `None` with `pending` emptied: the plan no longer needed them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continued_in: Option<String>,
+    /// What the revert could not restore byte for byte, and why (see `FileBytes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Entry {
@@ -188,12 +299,14 @@ impl Journal {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{id}: {e}")))
     }
 
-    /// Every entry, newest first. Unreadable files are skipped (and named in the log).
-    pub fn entries(&self) -> Vec<Entry> {
-        let Ok(dir) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut ids: Vec<String> = dir
+    /// Every entry, newest first, read one at a time; unreadable files are skipped (and named
+    /// in the log). An entry keeps the bytes of the files it changed (up to [`MAX_KEPT_BYTES`]
+    /// each), so a caller looking for one entry, or listing a summary of each, holds one entry
+    /// in memory rather than the whole journal.
+    pub fn newest_first(&self) -> impl Iterator<Item = Entry> + '_ {
+        let mut ids: Vec<String> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 e.file_name()
@@ -204,15 +317,13 @@ impl Journal {
             .filter(|id| valid_id(id))
             .collect();
         ids.sort_by(|a, b| b.cmp(a));
-        ids.iter()
-            .filter_map(|id| match self.read(id) {
-                Ok(e) => Some(e),
-                Err(err) => {
-                    log::warn!("journal entry {id} unreadable: {err}");
-                    None
-                }
-            })
-            .collect()
+        ids.into_iter().filter_map(|id| match self.read(&id) {
+            Ok(e) => Some(e),
+            Err(err) => {
+                log::warn!("journal entry {id} unreadable: {err}");
+                None
+            }
+        })
     }
 }
 
@@ -259,6 +370,7 @@ mod tests {
             failed: vec![],
             pending: vec![],
             continued_in: None,
+            notes: vec![],
         };
         assert_eq!(e.id, "20261125T120000Z-1");
         j.write(&e).unwrap();
@@ -266,7 +378,7 @@ mod tests {
         e.id = j.new_id(1_795_608_000);
         assert_eq!(e.id, "20261125T120000Z-2");
         j.write(&e).unwrap();
-        let ids: Vec<String> = j.entries().into_iter().map(|e| e.id).collect();
+        let ids: Vec<String> = j.newest_first().map(|e| e.id).collect();
         assert_eq!(ids, vec![e.id.clone(), first.clone()]);
         assert_eq!(j.read(&first).unwrap().before, e.before);
         std::fs::remove_dir_all(&root).ok();

@@ -1,6 +1,7 @@
 //! The calls camguard makes to rpcd (`uci` and `rc`) and the JSON shape of UCI values.
 use serde_json::{json, Value};
 
+use super::ApplyError;
 use crate::bus::{status, Bus, BusError};
 use crate::plan::UciValue;
 
@@ -74,6 +75,13 @@ pub(super) fn revert(bus: &mut dyn Bus, config: &str) -> Result<Value, BusError>
     uci(bus, "revert", json!({ "config": config }))
 }
 
+/// Tells procd that `config` changed, as rpcd's commit does (`service event config.change`):
+/// the services with a reload trigger on it reload.
+pub(super) fn config_changed(bus: &mut dyn Bus, config: &str) -> Result<Value, BusError> {
+    let args = json!({ "type": "config.change", "data": { "package": config } });
+    bus.call("service", "event", &args)
+}
+
 /// How long an init script may take: rpcd answers `rc init` only when the script exits, and
 /// starting miniupnpd on a busy router takes longer than an ordinary call's deadline.
 const INIT_SCRIPT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -86,6 +94,55 @@ pub(super) fn rc_init(bus: &mut dyn Bus, name: &str, action: &str) -> Result<Val
         &json!({ "name": name, "action": action }),
         INIT_SCRIPT_DEADLINE,
     )
+}
+
+/// `rc init`, then `rc list` to see that it took: rpcd answers 0 whatever the init script's
+/// exit status, so a start or reload that failed would otherwise pass for applied. `stop` is
+/// checked by `verify` (procd may still be ending the process).
+pub(super) fn rc_init_checked(
+    bus: &mut dyn Bus,
+    name: &str,
+    action: &str,
+) -> Result<(), ApplyError> {
+    rc_init(bus, name, action).map_err(ApplyError::Step)?;
+    let found = match action {
+        "start" | "restart" | "reload" => {
+            rc_state(bus, name).map(|s| (s.running == Some(false)).then_some("not running"))
+        }
+        "enable" => {
+            rc_state(bus, name).map(|s| (s.enabled == Some(false)).then_some("not enabled"))
+        }
+        "disable" => {
+            rc_state(bus, name).map(|s| (s.enabled == Some(true)).then_some("still enabled"))
+        }
+        _ => Ok(None),
+    };
+    match found {
+        Ok(None) => Ok(()),
+        Ok(Some(found)) => Err(ApplyError::ServiceState {
+            name: name.to_owned(),
+            action: action.to_owned(),
+            found: found.to_owned(),
+        }),
+        Err(e) if e.interrupts() => Err(ApplyError::Step(e)),
+        Err(e) => Err(ApplyError::bus(format!("rc list {name}"), e)),
+    }
+}
+
+/// A service as `rc list` shows it: whether it is enabled, and running (None: not listed, or
+/// not a procd service).
+pub(super) struct ServiceState {
+    pub enabled: Option<bool>,
+    pub running: Option<bool>,
+}
+
+pub(super) fn rc_state(bus: &mut dyn Bus, name: &str) -> Result<ServiceState, BusError> {
+    let rc = bus.call("rc", "list", &json!({ "name": name }))?;
+    let entry = rc.get(name);
+    Ok(ServiceState {
+        enabled: entry.and_then(|e| e["enabled"].as_bool()),
+        running: entry.and_then(|e| e["running"].as_bool()),
+    })
 }
 
 fn to_value(v: &UciValue) -> Value {

@@ -52,7 +52,7 @@ impl Executor<'_> {
     /// less what a later entry applied (then the staged value is no longer camguard's).
     fn pending_keys(&self) -> BTreeSet<Key> {
         let mut applied_later = BTreeSet::new();
-        for entry in Journal::new(&self.root).entries() {
+        for entry in Journal::new(&self.root).newest_first() {
             if entry.state == State::Partial && !entry.pending.is_empty() {
                 let mut keys = BTreeSet::new();
                 for a in entry.pending.iter().filter_map(|&i| entry.actions.get(i)) {

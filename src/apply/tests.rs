@@ -184,6 +184,7 @@ fn recovery_never_discards_a_change_the_entry_did_not_make() {
         failed: vec![],
         pending: vec![],
         continued_in: None,
+        notes: vec![],
     };
     journal.write(&entry).unwrap();
     let mut rpcd = ScriptedRpcd {
@@ -343,5 +344,112 @@ fn a_failure_names_its_action_in_a_reply_and_its_index_in_the_journal() {
         serde_json::to_value(Failure::of_run("nothing was changed")).unwrap(),
         json!({ "action": null, "error": "nothing was changed" })
     );
+    std::fs::remove_dir_all(&root).ok();
+}
+
+/// An entry written by the version before byte-exact revert (no `file_bytes`, lease lines
+/// without their place) still reverts as it did: values by meaning, lease lines appended.
+#[test]
+fn an_entry_of_the_previous_format_still_reverts() {
+    let root = temp_root("old-format");
+    let id = "20261125T120000Z-1";
+    let old = json!({
+        "id": id, "time": 1_795_608_000u64, "reason": "revoke", "state": "applied",
+        "actions": [],
+        "before": [
+            { "what": "option", "config": "firewall", "section": "cfg083837",
+              "option": "enabled", "value": null },
+            { "what": "lease_lines", "path": "/var/run/miniupnpd.leases",
+              "lines": ["UDP:3074:192.168.1.31:3074:0:Xbox"] }
+        ],
+        "applied": [], "failed": [], "pending": []
+    });
+    std::fs::create_dir_all(root.join(super::journal::JOURNAL_DIR)).unwrap();
+    std::fs::write(
+        Journal::new(&root).dir().join(format!("{id}.json")),
+        old.to_string(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("var/run")).unwrap();
+    let lease = root.join("var/run/miniupnpd.leases");
+    std::fs::write(&lease, "TCP:80:192.168.1.2:80:0:web\n").unwrap();
+    let mut rpcd = ScriptedRpcd {
+        answer: |_: &str, method: &str, _: &Value| match method {
+            "changes" => Ok(json!({ "changes": [] })),
+            _ => Ok(json!({})),
+        },
+        calls: vec![],
+    };
+    let reverted = executor(&mut rpcd, &root).revert(None).unwrap();
+    assert_eq!(reverted.failed, Vec::<String>::new());
+    assert_eq!(reverted.notes, Vec::<String>::new());
+    let methods: Vec<&str> = rpcd.calls.iter().map(|c| c.1.as_str()).collect();
+    assert!(
+        methods.contains(&"delete") && methods.contains(&"commit"),
+        "{methods:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&lease).unwrap(),
+        "TCP:80:192.168.1.2:80:0:web\nUDP:3074:192.168.1.31:3074:0:Xbox\n"
+    );
+    assert_eq!(Journal::new(&root).read(id).unwrap().state, State::Reverted);
+    std::fs::remove_dir_all(&root).ok();
+}
+
+/// Kept bytes survive the journal's JSON exactly, UTF-8 or not.
+#[test]
+fn kept_bytes_round_trip_through_json() {
+    for bytes in [
+        b"config x\n\t# tab\n".to_vec(),
+        vec![0xff, 0x00, b'a', 0xc3],
+    ] {
+        let kept = super::journal::KeptBytes(bytes.clone());
+        let text = serde_json::to_string(&kept).unwrap();
+        let back: super::journal::KeptBytes = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.0, bytes, "{text}");
+    }
+    assert!(serde_json::from_str::<super::journal::KeptBytes>(r#"{"hex":"f"}"#).is_err());
+}
+
+/// A config larger than the bound: the entry says its bytes were not kept, and revert restores
+/// it by meaning (set back and committed through rpcd) with a note saying so.
+#[test]
+fn a_config_over_the_bound_is_reverted_by_meaning_with_a_note() {
+    let root = temp_root("over-bound");
+    std::fs::create_dir_all(root.join("etc/config")).unwrap();
+    let big = format!(
+        "config redirect 'cfg083837'\n\toption name 'x'\n{}",
+        "# padding\n".repeat(30_000)
+    );
+    std::fs::write(root.join("etc/config/firewall"), &big).unwrap();
+    let mut rpcd = ScriptedRpcd {
+        answer: |_: &str, method: &str, _: &Value| match method {
+            "changes" => Ok(json!({ "changes": [] })),
+            "get" => Err(BusError::Status(status::NOT_FOUND)),
+            _ => Ok(json!({})),
+        },
+        calls: vec![],
+    };
+    let outcome = disable_redirect_through(&mut rpcd, &root, 1_795_608_000);
+    let id = outcome.journal_id.unwrap();
+    let entry = Journal::new(&root).read(&id).unwrap();
+    assert!(
+        entry.before.iter().any(|b| matches!(b,
+            Before::FileBytes { bytes: None, size, .. } if *size == big.len() as u64)),
+        "{:?}",
+        entry.before
+    );
+    rpcd.calls.clear();
+    let reverted = executor(&mut rpcd, &root).revert(Some(&id)).unwrap();
+    assert!(
+        reverted.notes.len() == 1 && reverted.notes[0].contains("larger than 256 KiB"),
+        "{:?}",
+        reverted.notes
+    );
+    assert!(rpcd
+        .calls
+        .iter()
+        .any(|c| c.1 == "commit" && c.2 == json!({ "config": "firewall" })));
+    assert_eq!(Journal::new(&root).read(&id).unwrap().notes, reverted.notes);
     std::fs::remove_dir_all(&root).ok();
 }

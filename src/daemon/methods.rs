@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::State;
-use crate::apply::{Journal, State as EntryState};
+use crate::apply::{Before, Journal, State as EntryState};
 use crate::audit::{Severity, Subject};
 use crate::bus::blob::to_blobmsg;
 use crate::bus::policy::{check, Arg, ArgError, ArgType, Args, Problem, Signature};
@@ -448,8 +448,7 @@ fn revert(state: &mut State, args: &Args) -> Result<Value, Failure> {
 fn journal(state: &State) -> Value {
     let root = state.opts.local_root().to_path_buf();
     let entries: Vec<Value> = Journal::new(&root)
-        .entries()
-        .into_iter()
+        .newest_first()
         .map(|e| {
             json!({
                 "id": e.id,
@@ -458,11 +457,12 @@ fn journal(state: &State) -> Value {
                 "state": e.state,
                 "reverted": e.state == EntryState::Reverted,
                 "actions": e.actions,
-                "changes": e.before,
+                "changes": e.before.iter().map(Before::listed).collect::<Vec<_>>(),
                 "applied": e.applied,
                 "failed": e.failed,
                 "pending": e.pending,
                 "continued_in": e.continued_in,
+                "notes": e.notes,
             })
         })
         .collect();

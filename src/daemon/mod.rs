@@ -193,6 +193,15 @@ impl Timers {
         self.recover_due = Some(Instant::now() + wait);
     }
 
+    /// rpcd's `uci` is back: a rollback waiting on its backoff runs now (the configs are
+    /// half-applied until it does), once rpcd's other objects (`rc`) have registered too.
+    fn recover_at_once(&mut self) {
+        if self.recover_due.is_some() {
+            self.recover_due = Some(Instant::now() + DEBOUNCE);
+            self.recover_backoff = RECOVER_START;
+        }
+    }
+
     fn recovered(&mut self) {
         self.recover_due = None;
         self.recover_backoff = RECOVER_START;
@@ -617,8 +626,7 @@ impl State {
                 recovery.stuck
             }
             None => journal
-                .entries()
-                .iter()
+                .newest_first()
                 .any(|e| e.state == crate::apply::State::Applying),
         };
         if stuck {
@@ -696,6 +704,11 @@ impl std::fmt::Display for DaemonError {
 }
 
 impl std::error::Error for DaemonError {}
+
+/// rpcd's `uci` object registering: what recovery waits for.
+fn is_uci_added(event: &crate::bus::Event) -> bool {
+    event.name == OBJECT_ADDED && event.data.get("path").and_then(Value::as_str) == Some("uci")
+}
 
 /// Runs until SIGTERM/SIGINT.
 pub fn run(opts: Options) -> Result<(), DaemonError> {
@@ -831,6 +844,9 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
                     Ok(events) => {
                         if events.iter().any(|e| state.reads_object(e)) {
                             audit_due.get_or_insert(Instant::now() + DEBOUNCE);
+                        }
+                        if events.iter().any(is_uci_added) {
+                            state.timers.recover_at_once();
                         }
                     }
                     Err(e) => {
