@@ -870,3 +870,151 @@ fn discovery_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
     let rows = camguard::facts::firmware::known_exploited("Hikvision", cam);
     assert!(rows.iter().any(|r| r.cve == "CVE-2017-7921"));
 }
+
+/// SSDP against responders in the camera LAN (tests/fixtures/camera/ssdp.py, formats of UPnP
+/// Device Architecture 1.1 §1.3.2, §1.3.3 and §2.3): a unicast M-SEARCH's answer points to a
+/// description, fetched from the answering address only, within bounded time and size; a
+/// LOCATION naming another host (on the LAN or not) is never followed; a device a camera
+/// protocol answered costs no description fetch.
+#[test]
+fn ssdp_descriptions_are_fetched_from_the_answering_lan_address_only() {
+    use camguard::probe::discovery;
+    let mut rig = Rig::new("ssdp");
+    let c = rig.ns("c");
+    for extra in ["10.231.1.15/24", "10.231.1.16/24"] {
+        run(&["ip", "-n", &c, "addr", "add", extra, "dev", "eth0"]);
+    }
+    let ssdp = |rig: &mut Rig, role: &str, name: &str, args: &[&str]| {
+        rig.spawn(role, name, "ssdp.py", args)
+    };
+    let normal = ssdp(&mut rig, "c", "upnp-cam", &["--bind", "10.231.1.10"]);
+    let hostile = ssdp(
+        &mut rig,
+        "c",
+        "upnp-hostile",
+        &["--bind", "10.231.1.11", "--mode", "hostile"],
+    );
+    let lan_other = ssdp(
+        &mut rig,
+        "o",
+        "upnp-other",
+        &["--bind", "10.231.2.20", "--http-only"],
+    );
+    let wan = ssdp(
+        &mut rig,
+        "w",
+        "upnp-wan",
+        &["--bind", "198.51.100.2", "--http-only"],
+    );
+    let to_lan = ssdp(
+        &mut rig,
+        "c",
+        "upnp-to-lan",
+        &[
+            "--bind",
+            "10.231.1.12",
+            "--mode",
+            "elsewhere",
+            "--location-host",
+            "10.231.2.20",
+        ],
+    );
+    let to_wan = ssdp(
+        &mut rig,
+        "c",
+        "upnp-to-wan",
+        &[
+            "--bind",
+            "10.231.1.13",
+            "--mode",
+            "elsewhere",
+            "--location-host",
+            "198.51.100.2",
+        ],
+    );
+    let drip = ssdp(
+        &mut rig,
+        "c",
+        "upnp-drip",
+        &["--bind", "10.231.1.14", "--mode", "drip"],
+    );
+    let flood = ssdp(
+        &mut rig,
+        "c",
+        "upnp-flood",
+        &["--bind", "10.231.1.15", "--mode", "flood"],
+    );
+    let both = ssdp(&mut rig, "c", "upnp-sadp", &["--bind", "10.231.1.16"]);
+    rig.spawn("c", "sadp-too", "sadp.py", &["--bind", "10.231.1.16"]);
+    let targets: Vec<IpAddr> = (10..=16)
+        .map(|i| format!("10.231.1.{i}").parse().unwrap())
+        .collect();
+    let guard = rig.guard();
+    let started = Instant::now();
+    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2)));
+    let took = started.elapsed();
+    let of = |ip: &str| {
+        found
+            .iter()
+            .find(|(a, _)| a.to_string() == ip)
+            .map(|(_, i)| i)
+    };
+    let cam = of("10.231.1.10").expect("the UPnP camera's description");
+    assert_eq!(cam.manufacturer.as_deref(), Some("Hikvision"));
+    assert_eq!(cam.model.as_deref(), Some("IP Camera DS-2CD2143G0-I"));
+    assert_eq!(
+        cam.device_type.as_deref(),
+        Some("urn:schemas-upnp-org:device:Basic:1")
+    );
+    assert_eq!(
+        (cam.protocol.as_str(), cam.firmware.as_deref()),
+        ("SSDP", None)
+    );
+    assert_eq!(normal.count("request"), 1, "one M-SEARCH per device");
+    assert_eq!(normal.count("http"), 1, "one description fetch per device");
+    assert_eq!(
+        normal
+            .events()
+            .iter()
+            .find(|e| e["event"] == "http")
+            .unwrap()["path"],
+        "/rootDesc.xml"
+    );
+
+    let bad = of("10.231.1.11").expect("the hostile description is kept, cleaned");
+    for text in [&bad.manufacturer, &bad.model, &bad.device_type] {
+        let text = text.as_deref().unwrap();
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(
+            text.chars().count() < 600,
+            "bounded: {}",
+            text.chars().count()
+        );
+    }
+    assert!(bad.manufacturer.as_deref().unwrap().contains("\\u{202e}"));
+    assert_eq!(hostile.count("http"), 1);
+
+    // LOCATIONs naming other hosts: nothing is fetched, from either host.
+    assert!(of("10.231.1.12").is_none() && of("10.231.1.13").is_none());
+    assert_eq!(to_lan.count("request") + to_wan.count("request"), 2);
+    assert_eq!(to_lan.count("http") + to_wan.count("http"), 0);
+    assert_eq!(
+        lan_other.count("http"),
+        0,
+        "a LAN host the device named is not contacted"
+    );
+    assert_eq!(wan.count("http"), 0, "nothing is sent outside the LAN");
+
+    // A description that drips or floods gives nothing, within the bounds.
+    assert!(of("10.231.1.14").is_none() && of("10.231.1.15").is_none());
+    assert_eq!((drip.count("http"), flood.count("http")), (1, 1));
+    assert!(
+        took < Duration::from_secs(2) + discovery::DESCRIPTION_WITHIN * 2 + Duration::from_secs(2),
+        "the run took {took:?}"
+    );
+
+    // SADP answered: its reply wins, and no description is fetched.
+    let sadp = of("10.231.1.16").expect("the SADP reply");
+    assert_eq!(sadp.protocol, "SADP");
+    assert_eq!((both.count("request"), both.count("http")), (1, 0));
+}

@@ -92,6 +92,8 @@ mod tests {
         DeviceInfo {
             model: Some(model.into()),
             firmware: Some(firmware.into()),
+            manufacturer: None,
+            device_type: None,
             protocol: "SADP".into(),
             at: 0,
         }

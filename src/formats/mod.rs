@@ -11,6 +11,7 @@ pub mod leases;
 pub mod linefile;
 pub mod neighbours;
 pub mod nft;
+pub mod ssdp;
 pub mod uci;
 
 pub use error::{Document, Expected, Field, FormatError, LineLayout};
