@@ -1009,7 +1009,7 @@ fn ssdp_descriptions_are_fetched_from_the_answering_lan_address_only() {
     assert!(of("10.231.1.14").is_none() && of("10.231.1.15").is_none());
     assert_eq!((drip.count("http"), flood.count("http")), (1, 1));
     assert!(
-        took < Duration::from_secs(2) + discovery::DESCRIPTION_WITHIN * 2 + Duration::from_secs(2),
+        took < Duration::from_secs(2) + discovery::FETCH_WITHIN * 2 + Duration::from_secs(2),
         "the run took {took:?}"
     );
 
@@ -1017,4 +1017,121 @@ fn ssdp_descriptions_are_fetched_from_the_answering_lan_address_only() {
     let sadp = of("10.231.1.16").expect("the SADP reply");
     assert_eq!(sadp.protocol, "SADP");
     assert_eq!((both.count("request"), both.count("http")), (1, 0));
+}
+
+/// ONVIF's GetDeviceInformation after WS-Discovery (tests/fixtures/camera/ws_discovery.py with
+/// a device service): an open camera names maker, model and firmware; one that asks for a
+/// login gets none and keeps its WS-Discovery model; a hostile answer is cleaned; a device
+/// service on another host is never contacted; a camera whose SADP reply named its firmware is
+/// not asked.
+#[test]
+fn onvif_device_information_is_asked_without_a_login_on_the_lan_address_only() {
+    use camguard::probe::discovery;
+    let mut rig = Rig::new("onvif");
+    let ws = |rig: &mut Rig, name: &str, ip: &str, mode: &str| {
+        let args = [
+            "--bind",
+            ip,
+            "--service-port",
+            "8899",
+            "--service-mode",
+            mode,
+            "--xaddrs-host",
+            "10.231.2.20",
+        ];
+        rig.spawn("c", name, "ws_discovery.py", &args)
+    };
+    let open = ws(&mut rig, "onvif-open", "10.231.1.10", "open");
+    let auth = ws(&mut rig, "onvif-auth", "10.231.1.11", "auth");
+    let hostile = ws(&mut rig, "onvif-hostile", "10.231.1.12", "hostile");
+    let elsewhere = ws(&mut rig, "onvif-elsewhere", "10.231.1.13", "elsewhere");
+    let other = rig.spawn(
+        "o",
+        "other-host",
+        "ssdp.py",
+        &[
+            "--bind",
+            "10.231.2.20",
+            "--http-port",
+            "8899",
+            "--http-only",
+        ],
+    );
+    let with_sadp = ws(&mut rig, "onvif-sadp", "10.231.1.14", "open");
+    rig.spawn("c", "sadp", "sadp.py", &["--bind", "10.231.1.14"]);
+    let targets: Vec<IpAddr> = (10..=14)
+        .map(|i| format!("10.231.1.{i}").parse().unwrap())
+        .collect();
+    let guard = rig.guard();
+    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2)));
+    let of = |ip: &str| {
+        found
+            .iter()
+            .find(|(a, _)| a.to_string() == ip)
+            .map(|(_, i)| i)
+            .unwrap_or_else(|| panic!("{ip} answered: {found:?}"))
+    };
+    let cam = of("10.231.1.10");
+    assert_eq!(cam.protocol, "ONVIF");
+    assert_eq!(cam.manufacturer.as_deref(), Some("Dahua"));
+    assert_eq!(cam.model.as_deref(), Some("IPC-HDW1230S"));
+    assert_eq!(
+        cam.firmware.as_deref(),
+        Some("2.800.0000000.9.R, Build Date 2021-04-23")
+    );
+    let soap = open
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "soap")
+        .collect::<Vec<_>>();
+    assert_eq!(soap.len(), 1, "one request per camera");
+    assert_eq!(soap[0]["path"], "/onvif/device_service");
+
+    let locked = of("10.231.1.11");
+    assert_eq!(
+        (
+            locked.protocol.as_str(),
+            locked.model.as_deref(),
+            locked.firmware.as_deref()
+        ),
+        ("WS-Discovery", Some("IPC-B2 Mini"), None)
+    );
+    assert_eq!(
+        auth.count("soap"),
+        1,
+        "asked once, and not again with a login"
+    );
+    for log in [&open, &auth, &hostile] {
+        assert!(
+            log.events().iter().all(|e| e["authorization"] != true),
+            "no credentials are sent"
+        );
+    }
+
+    let bad = of("10.231.1.12");
+    for text in [&bad.manufacturer, &bad.model, &bad.firmware] {
+        let text = text.as_deref().unwrap();
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(
+            text.chars().count() < 600,
+            "bounded: {}",
+            text.chars().count()
+        );
+    }
+    assert!(bad.manufacturer.as_deref().unwrap().contains("\\u{202e}"));
+
+    assert_eq!(of("10.231.1.13").protocol, "WS-Discovery");
+    assert_eq!(elsewhere.count("soap"), 0);
+    assert_eq!(
+        other.count("http"),
+        0,
+        "a device service on another host is not contacted"
+    );
+
+    assert_eq!(of("10.231.1.14").protocol, "SADP");
+    assert_eq!(
+        with_sadp.count("soap"),
+        0,
+        "SADP named the firmware: nothing more to ask"
+    );
 }

@@ -98,10 +98,14 @@ pub fn info_of<'a>(ctx: &Facts<'a>, d: &Device) -> Option<&'a DeviceInfo> {
 fn firmware_vulnerable(ctx: &Facts, d: &Arc<Device>) -> Option<Finding> {
     let info = info_of(ctx, d)?;
     // SADP is Hikvision's own protocol: its reply names the maker whatever the OUI says.
+    // ONVIF and UPnP name the maker themselves ("HIKVISION"); else the OUI's vendor.
     let vendor = match info.protocol.as_str() {
         "SADP" => "Hikvision",
         "Dahua discovery" => "Dahua",
-        _ => d.classification.vendor.as_deref()?,
+        _ => info
+            .manufacturer
+            .as_deref()
+            .or(d.classification.vendor.as_deref())?,
     };
     let rows = known_exploited(vendor, info);
     let first = rows.first()?;

@@ -65,7 +65,8 @@ pub fn affects(row: &KnownExploited, v: &Version) -> bool {
     by_version || by_build
 }
 
-/// The known-exploited vulnerabilities of this vendor's device with this model and firmware.
+/// The known-exploited vulnerabilities of this vendor's device with this model and firmware
+/// (the vendor as the table or the device writes it: "Hikvision", "HIKVISION").
 pub fn known_exploited(vendor: &str, info: &DeviceInfo) -> Vec<&'static KnownExploited> {
     let (Some(model), Some(firmware)) = (&info.model, &info.firmware) else {
         return Vec::new();
@@ -77,7 +78,7 @@ pub fn known_exploited(vendor: &str, info: &DeviceInfo) -> Vec<&'static KnownExp
     KNOWN_EXPLOITED
         .iter()
         .filter(|row| {
-            row.vendor == vendor
+            row.vendor.eq_ignore_ascii_case(vendor.trim())
                 && row.models.iter().any(|m| model.starts_with(m))
                 && affects(row, &version)
         })

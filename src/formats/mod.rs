@@ -11,6 +11,7 @@ pub mod leases;
 pub mod linefile;
 pub mod neighbours;
 pub mod nft;
+pub mod onvif;
 pub mod ssdp;
 pub mod uci;
 

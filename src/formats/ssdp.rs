@@ -139,7 +139,7 @@ pub const MAX_DESCRIPTION: usize = 16 * 1024;
 
 /// XML's five predefined entities decoded (UDA 1.1 §2.3 escapes `&` and `<` in values); other
 /// references are kept as they are.
-fn unescaped(s: &str) -> String {
+pub(crate) fn unescaped(s: &str) -> String {
     if !s.contains('&') {
         return s.to_owned();
     }
