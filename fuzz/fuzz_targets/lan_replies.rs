@@ -4,13 +4,14 @@
 //! (`wire::Response::parse`, `probe::interpret`, `credentials::lockout_sign`, the
 //! `WWW-Authenticate` parser and the `Authorization` header built from a device's challenge),
 //! and the discovery replies: SADP, Dahua DHIP, WS-Discovery, SSDP search responses (and the
-//! LOCATION check) and UPnP descriptions.
+//! LOCATION check), UPnP descriptions and ONVIF's XAddrs and GetDeviceInformation answers.
 //!
 //! Input: the first two bytes are the port the reply came from, the rest is the reply.
 #![no_main]
 use camguard::formats::conntrack;
 use camguard::formats::discovery::{parse_dhip, parse_sadp, parse_ws_discovery};
 use camguard::formats::neighbours::{parse_ip_neigh_json, parse_proc_net_arp, MAX_NEIGHBOURS};
+use camguard::formats::onvif::{device_service, parse_device_information};
 use camguard::formats::ssdp::{
     lan_location, parse_description, search_response_location, MAX_PATH,
 };
@@ -66,6 +67,7 @@ fuzz_target!(|data: &[u8]| {
         parse_dhip(data, 0),
         parse_ws_discovery(data, 0),
         parse_description(data, 0),
+        parse_device_information(data, 0),
     ];
     for info in sadp.iter().chain(others.iter().flatten()) {
         let texts = [
@@ -78,8 +80,12 @@ fuzz_target!(|data: &[u8]| {
             assert_clean(text, "discovery field");
         }
     }
+    let from = std::net::Ipv4Addr::new(192, 168, 1, 64);
+    if let Some((port, path)) = device_service(data, from) {
+        assert!(port != 0 && path.starts_with('/') && path.len() <= MAX_PATH);
+        assert!(path.bytes().all(|b| b.is_ascii_graphic()), "{path:?}");
+    }
     if let Some(url) = search_response_location(data) {
-        let from = std::net::Ipv4Addr::new(192, 168, 1, 64);
         if let Some((port, path)) = lan_location(&url, from) {
             // Followed only to the answering address, with a path that keeps the request line.
             assert!(port != 0 && path.starts_with('/') && path.len() <= MAX_PATH);
