@@ -210,7 +210,12 @@ fn merge(out: &mut Vec<(IpAddr, DeviceInfo)>, ip: IpAddr, info: DeviceInfo) {
             if (known.firmware.is_none() && info.firmware.is_some())
                 || (known.protocol == "WS-Discovery" && info.protocol == "ONVIF") =>
         {
-            *known = info
+            // ONVIF's answer names no type: the ProbeMatch's Types still say what it is.
+            let device_type = info.device_type.clone().or(known.device_type.take());
+            *known = DeviceInfo {
+                device_type,
+                ..info
+            }
         }
         Some(_) => {}
         None => out.push((ip, info)),
