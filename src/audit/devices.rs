@@ -155,7 +155,7 @@ fn firmware_vulnerable(ctx: &Facts, d: &Arc<Device>) -> Option<Finding> {
             })).collect::<Vec<_>>(),
         }))
         .remedy(format!(
-            "Update the {label}'s firmware to {} or later, through the maker's app or the {label}'s web page \
+            "Update the {label}'s firmware (fixed in {}) through the maker's app or the {label}'s web page \
              (or the maker's download site for the model). Until then, block its internet (the fix below) and \
              keep it off UPnP and port forwards: these flaws are attacked from the internet.",
             first.fixed
