@@ -4,6 +4,12 @@
 //! ONVIF scopes name the model, and a unicast SSDP M-SEARCH (UDP 1900), whose answer points to
 //! a UPnP description naming the maker, model and device type.
 //!
+//! Nothing is listened for passively (SSDP NOTIFY, SADP announcements, WS-Discovery Hello):
+//! that would take sockets on the daemon's poll loop sharing UDP 1900 with miniupnpd,
+//! multicast memberships per LAN interface kept across netifd reloads, and rate limits against
+//! a flooding host — more than the size budget allows for what the daily inquiries already
+//! learn.
+//!
 //! Two HTTP fetches follow, each only to the address that answered (the URL it gave must name
 //! it): ONVIF's unauthenticated `GetDeviceInformation` at the device service a WS-Discovery
 //! answer names, for cameras that named no firmware yet, and the UPnP description an SSDP
