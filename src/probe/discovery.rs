@@ -153,16 +153,15 @@ pub fn discover(
                 remember(&mut services, device_service(datagram, source));
                 parse_ws_discovery(datagram, now)
             }
-            DAHUA_PORT => parse_dhip(datagram, now),
-            // An SSDP answer may come from any port (UDA 1.1 §1.3.3 names none).
-            _ => {
-                let location = search_response_location(datagram);
-                remember(
-                    &mut descriptions,
-                    location.and_then(|url| lan_location(&url, source)),
-                );
-                None
-            }
+            // An SSDP answer may come from any port (UDA 1.1 §1.3.3 names none), and so may a
+            // Dahua reply, as before SSDP was asked: whichever the datagram is.
+            _ => match search_response_location(datagram) {
+                Some(url) => {
+                    remember(&mut descriptions, lan_location(&url, source));
+                    None
+                }
+                None => parse_dhip(datagram, now),
+            },
         };
         if let Some(info) = info {
             merge(&mut out, IpAddr::V4(source), info);
