@@ -4,10 +4,13 @@
 //! (`wire::Response::parse`, `probe::interpret`, `credentials::lockout_sign`, the
 //! `WWW-Authenticate` parser and the `Authorization` header built from a device's challenge),
 //! and the discovery replies: SADP, Dahua DHIP, WS-Discovery, SSDP search responses (and the
-//! LOCATION check), UPnP descriptions and ONVIF's XAddrs and GetDeviceInformation answers.
+//! LOCATION check), UPnP descriptions and ONVIF's XAddrs and GetDeviceInformation answers,
+//! the firmware versions they name (`parse_version`, the known-exploited match) and strings
+//! read back from seen.json (`lan_text_reloaded`).
 //!
 //! Input: the first two bytes are the port the reply came from, the rest is the reply.
 #![no_main]
+use camguard::facts::firmware::{known_exploited, parse_version};
 use camguard::formats::conntrack;
 use camguard::formats::discovery::{parse_dhip, parse_sadp, parse_ws_discovery};
 use camguard::formats::neighbours::{parse_ip_neigh_json, parse_proc_net_arp, MAX_NEIGHBOURS};
@@ -20,6 +23,7 @@ use camguard::probe::credentials::lockout_sign;
 use camguard::probe::digest::{self, parse_challenges};
 use camguard::probe::scan::{interpret, vendor_hint};
 use camguard::probe::wire::Response;
+use camguard::text::lan_text_reloaded;
 use camguard_fuzz::assert_clean;
 use libfuzzer_sys::fuzz_target;
 
@@ -79,7 +83,22 @@ fuzz_target!(|data: &[u8]| {
         for text in texts.into_iter().flatten() {
             assert_clean(text, "discovery field");
         }
+        // The firmware check reads the firmware string as the device wrote it.
+        for vendor in ["Hikvision", "Dahua"] {
+            let _ = known_exploited(vendor, info);
+        }
     }
+    // Version strings and seen.json strings straight from the input.
+    let text = String::from_utf8_lossy(data);
+    if let Some(v) = parse_version(&text) {
+        assert!(v.numbers.len() >= 2 && v.build.is_none_or(|b| b < 1_000_000));
+    }
+    let reloaded = lan_text_reloaded(&text);
+    assert_clean(&reloaded, "reloaded string");
+    assert!(
+        !reloaded.chars().any(camguard::text::is_bidi_control),
+        "{reloaded:?}"
+    );
     let from = std::net::Ipv4Addr::new(192, 168, 1, 64);
     if let Some((port, path)) = device_service(data, from) {
         assert!(port != 0 && path.starts_with('/') && path.len() <= MAX_PATH);
