@@ -126,8 +126,10 @@ pub struct Relay {
     /// connection tracking does not see.
     pub udp: &'static [u16],
     pub tcp: &'static [u16],
-    /// Server names, for people and for a DNS source (dnsmasq logs no names by default, so
-    /// camguard does not match them yet).
+    /// Server names, for people and for a DNS source. camguard does not match them: dnsmasq
+    /// gives names only with `--log-queries` (OpenWrt's `option logqueries`, off by default),
+    /// as syslog lines and, on SIGUSR1, a cache dump into syslog; its ubus object has metrics
+    /// only. There is no bounded name source on a default router.
     pub names: &'static [&'static str],
     /// The public source of the ports and names.
     pub source: &'static str,

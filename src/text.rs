@@ -50,6 +50,23 @@ pub fn lan_text(raw: &[u8]) -> String {
     out
 }
 
+/// Longest string [`lan_text`] returns, in characters: each kept character escaped to at most
+/// eight (`\\u{202e}`), and the ellipsis.
+pub const LAN_TEXT_MAX_CLEANED: usize = LAN_TEXT_MAX_CHARS * 8 + 1;
+
+/// A string camguard cleaned and wrote to its own state file, read back: the file may have been
+/// edited or damaged since, so what is no longer clean is cleaned again. A clean string comes
+/// back unchanged ([`lan_text`] would double its backslashes).
+pub fn lan_text_reloaded(saved: &str) -> String {
+    let clean = saved.chars().count() <= LAN_TEXT_MAX_CLEANED
+        && !saved.chars().any(|c| c.is_control() || is_bidi_control(c));
+    if clean {
+        saved.to_owned()
+    } else {
+        lan_text(saved.as_bytes())
+    }
+}
+
 /// Characters that change the display direction of the text after them (UAX #9 explicit
 /// formatting characters and marks).
 pub fn is_bidi_control(c: char) -> bool {
@@ -98,6 +115,25 @@ mod tests {
         let cleaned = lan_text(&long);
         assert_eq!(cleaned.chars().count(), LAN_TEXT_MAX_CHARS + 1);
         assert!(cleaned.ends_with('…'));
+    }
+
+    #[test]
+    fn reloaded_strings_stay_as_cleaned_or_are_cleaned_again() {
+        for raw in [
+            &b"cam\x1b[2J\\x"[..],
+            "a\u{202e}b".as_bytes(),
+            &[b'z'; 5000],
+        ] {
+            let cleaned = lan_text(raw);
+            assert_eq!(lan_text_reloaded(&cleaned), cleaned);
+        }
+        let edited = "cam\x1b]0;x\x07\u{2066}";
+        let again = lan_text_reloaded(edited);
+        assert!(
+            !again.chars().any(|c| c.is_control() || is_bidi_control(c)),
+            "{again}"
+        );
+        assert!(lan_text_reloaded(&"y".repeat(LAN_TEXT_MAX_CLEANED + 1)).ends_with('…'));
     }
 
     #[test]

@@ -1506,6 +1506,48 @@ fn exploited_firmware_is_critical_with_its_cves_fix_and_sources() {
 }
 
 #[test]
+fn onvif_device_information_names_the_maker_for_the_firmware_check() {
+    // A Hikvision camera behind a MAC the OUI table does not know: ONVIF's answer names the
+    // maker in capitals, as Hikvision's firmware writes it.
+    let lease = "1795700000 02:1a:11:22:10:aa 192.168.1.64 garden-cam *\n";
+    let seen = br#"{"version":1,"devices":[],"probes":[{"ip":"192.168.1.64","at":1795600000,"services":[],
+        "info":{"model":"DS-2CD2142FWD-I","firmware":"V5.4.0 build 160530","manufacturer":"HIKVISION",
+        "protocol":"ONVIF","at":1795600000}}]}"#;
+    let report = Router::new()
+        .dhcp_leases(lease)
+        .file("/etc/camguard/seen.json", seen)
+        .audit();
+    let f = with_id(&report, "camera.firmware_vulnerable");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    assert!(f[0].detail.contains("from its ONVIF reply"), "{}", f[0].detail);
+    // Another maker's name matches no Hikvision row.
+    let other = String::from_utf8_lossy(seen).replace("HIKVISION", "Acme");
+    let report = Router::new()
+        .dhcp_leases(lease)
+        .file("/etc/camguard/seen.json", other.as_bytes())
+        .audit();
+    assert!(with_id(&report, "camera.firmware_vulnerable").is_empty());
+}
+
+#[test]
+fn a_discovery_reply_makes_a_device_a_camera_and_says_so() {
+    // A device with a randomised MAC and a neutral name: only its SADP reply says what it is.
+    let lease = "1795700000 02:1a:11:22:10:80 192.168.1.80 widget *\n";
+    let seen = br#"{"version":1,"devices":[],"probes":[{"ip":"192.168.1.80","at":1795600000,"services":[],
+        "info":{"model":"DS-7608NI-K2","firmware":"V4.30.085 build 200916","protocol":"SADP","at":1795600000}}]}"#;
+    let without = Router::new().dhcp_leases(lease).audit();
+    assert!(with_id(&without, "camera.detected").is_empty());
+    let report = Router::new()
+        .dhcp_leases(lease)
+        .file("/etc/camguard/seen.json", seen)
+        .audit();
+    let f = with_id(&report, "camera.detected");
+    assert_eq!(f.len(), 1, "{:?}", ids(&report));
+    assert!(f[0].detail.contains("answers Hikvision's SADP discovery as \"DS-7608NI-K2\""), "{}", f[0].detail);
+    assert!(f[0].title.contains("NVR"), "{}", f[0].title);
+}
+
+#[test]
 fn fixed_or_unknown_firmware_is_no_finding_and_unknown_firmware_is_a_remedy_line() {
     let fixed = Router::new()
         .dhcp_leases(HIKVISION)

@@ -55,6 +55,7 @@ fn classify_labelled(d: &Labelled) -> Classification {
         hostnames: d.hostname.iter().map(String::as_str).collect(),
         service_ports: d.ports.iter().map(|(p, s)| (*p, s.as_str())).collect(),
         owner_class: None,
+        announced: None,
     })
 }
 
@@ -121,6 +122,7 @@ fn evidence<'a>(m: &str, hostnames: &[&'a str], ports: &[(u16, &'a str)]) -> Evi
         hostnames: hostnames.to_vec(),
         service_ports: ports.to_vec(),
         owner_class: None,
+        announced: None,
     }
 }
 

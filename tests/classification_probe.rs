@@ -91,6 +91,7 @@ fn measure(ports: impl Fn(&Row) -> Vec<(u16, String)>) -> Figures {
             hostnames: r.hostname.iter().map(String::as_str).collect(),
             service_ports: p.iter().map(|(n, s)| (*n, s.as_str())).collect(),
             owner_class: None,
+            announced: None,
         });
         match (r.truth.is_camera_like(), got.class.is_camera_like()) {
             (true, true) => f.tp += 1,
@@ -191,12 +192,14 @@ fn camera_ports_on_every_other_device_are_the_residual_risk() {
                 .map(|(n, s)| (*n, s.as_str()))
                 .collect(),
             owner_class: None,
+            announced: None,
         });
         let before = classify(&Evidence {
             mac: Some(r.mac),
             hostnames: r.hostname.iter().map(String::as_str).collect(),
             service_ports: Vec::new(),
             owner_class: None,
+            announced: None,
         });
         if got.class.is_camera_like() && !before.class.is_camera_like() {
             println!("  flips: {} {:?}", r.mac, r.hostname);

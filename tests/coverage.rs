@@ -290,3 +290,48 @@ fn include_scripts_with_rules_are_listed_as_not_audited() {
     assert!(!shipped);
     assert!(audit_text(&root).contains("Not audited: /etc/nftables.d/20-camera.nft"));
 }
+
+#[test]
+fn an_oversized_neighbour_table_is_read_up_to_the_bound_and_marked_truncated() {
+    use camguard::formats::neighbours::MAX_PROC_NET_ARP_BYTES;
+    let root = scratch("big-arp");
+    shipped_24_10(&root);
+    // The corpus has no network config: the LAN on br-lan, so that the table's entries count.
+    write(
+        &root,
+        "/etc/config/network",
+        b"config interface 'lan'\n\toption device 'br-lan'\n\toption proto 'static'\n\
+          \toption ipaddr '192.168.1.1'\n\toption netmask '255.255.255.0'\n",
+    );
+    // A Hikvision camera first, then a flood of entries (a LAN host cycling addresses).
+    let mut arp = b"IP address       HW type     Flags       HW address            Mask     Device\n\
+        192.168.1.64     0x1         0x2         4c:bd:8f:10:20:30     *        br-lan\n"
+        .to_vec();
+    let mut i = 0u32;
+    while arp.len() <= MAX_PROC_NET_ARP_BYTES {
+        let [_, _, a, b] = (0x0a00_0000 + i).to_be_bytes();
+        arp.extend_from_slice(
+            format!("10.0.{a}.{b}       0x1         0x2         02:00:00:00:{a:02x}:{b:02x}     *        br-lan\n")
+                .as_bytes(),
+        );
+        i += 1;
+    }
+    write(&root, "/proc/net/arp", &arp);
+    let (report, _) = audit_json(&root);
+    let entry = source(&report, "/proc/net/arp");
+    assert_eq!(entry["state"], "truncated", "{entry:#}");
+    assert_eq!(report["coverage"]["complete"], false);
+    let camera = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "camera.detected" && f.to_string().contains("192.168.1.64"));
+    assert!(camera, "the first entry's camera must survive the cut");
+    // Within the bound the table is read whole.
+    arp.truncate(MAX_PROC_NET_ARP_BYTES / 2);
+    let whole = arp.iter().rposition(|b| *b == b'\n').unwrap() + 1;
+    arp.truncate(whole);
+    write(&root, "/proc/net/arp", &arp);
+    let (report, _) = audit_json(&root);
+    assert_eq!(source(&report, "/proc/net/arp")["state"], "read");
+}

@@ -870,3 +870,268 @@ fn discovery_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
     let rows = camguard::facts::firmware::known_exploited("Hikvision", cam);
     assert!(rows.iter().any(|r| r.cve == "CVE-2017-7921"));
 }
+
+/// SSDP against responders in the camera LAN (tests/fixtures/camera/ssdp.py, formats of UPnP
+/// Device Architecture 1.1 §1.3.2, §1.3.3 and §2.3): a unicast M-SEARCH's answer points to a
+/// description, fetched from the answering address only, within bounded time and size; a
+/// LOCATION naming another host (on the LAN or not) is never followed; a device a camera
+/// protocol answered costs no description fetch.
+#[test]
+fn ssdp_descriptions_are_fetched_from_the_answering_lan_address_only() {
+    use camguard::probe::discovery;
+    let mut rig = Rig::new("ssdp");
+    let c = rig.ns("c");
+    for extra in ["10.231.1.15/24", "10.231.1.16/24"] {
+        run(&["ip", "-n", &c, "addr", "add", extra, "dev", "eth0"]);
+    }
+    let ssdp = |rig: &mut Rig, role: &str, name: &str, args: &[&str]| {
+        rig.spawn(role, name, "ssdp.py", args)
+    };
+    let normal = ssdp(&mut rig, "c", "upnp-cam", &["--bind", "10.231.1.10"]);
+    let hostile = ssdp(
+        &mut rig,
+        "c",
+        "upnp-hostile",
+        &["--bind", "10.231.1.11", "--mode", "hostile"],
+    );
+    let lan_other = ssdp(
+        &mut rig,
+        "o",
+        "upnp-other",
+        &["--bind", "10.231.2.20", "--http-only"],
+    );
+    let wan = ssdp(
+        &mut rig,
+        "w",
+        "upnp-wan",
+        &["--bind", "198.51.100.2", "--http-only"],
+    );
+    let to_lan = ssdp(
+        &mut rig,
+        "c",
+        "upnp-to-lan",
+        &[
+            "--bind",
+            "10.231.1.12",
+            "--mode",
+            "elsewhere",
+            "--location-host",
+            "10.231.2.20",
+        ],
+    );
+    let to_wan = ssdp(
+        &mut rig,
+        "c",
+        "upnp-to-wan",
+        &[
+            "--bind",
+            "10.231.1.13",
+            "--mode",
+            "elsewhere",
+            "--location-host",
+            "198.51.100.2",
+        ],
+    );
+    let drip = ssdp(
+        &mut rig,
+        "c",
+        "upnp-drip",
+        &["--bind", "10.231.1.14", "--mode", "drip"],
+    );
+    let flood = ssdp(
+        &mut rig,
+        "c",
+        "upnp-flood",
+        &["--bind", "10.231.1.15", "--mode", "flood"],
+    );
+    let both = ssdp(&mut rig, "c", "upnp-sadp", &["--bind", "10.231.1.16"]);
+    rig.spawn("c", "sadp-too", "sadp.py", &["--bind", "10.231.1.16"]);
+    let targets: Vec<IpAddr> = (10..=16)
+        .map(|i| format!("10.231.1.{i}").parse().unwrap())
+        .collect();
+    let guard = rig.guard();
+    let started = Instant::now();
+    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2)));
+    let took = started.elapsed();
+    let of = |ip: &str| {
+        found
+            .iter()
+            .find(|(a, _)| a.to_string() == ip)
+            .map(|(_, i)| i)
+    };
+    let cam = of("10.231.1.10").expect("the UPnP camera's description");
+    assert_eq!(cam.manufacturer.as_deref(), Some("Hikvision"));
+    assert_eq!(cam.model.as_deref(), Some("IP Camera DS-2CD2143G0-I"));
+    assert_eq!(
+        cam.device_type.as_deref(),
+        Some("urn:schemas-upnp-org:device:Basic:1")
+    );
+    assert_eq!(
+        (cam.protocol.as_str(), cam.firmware.as_deref()),
+        ("SSDP", None)
+    );
+    assert_eq!(normal.count("request"), 1, "one M-SEARCH per device");
+    assert_eq!(normal.count("http"), 1, "one description fetch per device");
+    assert_eq!(
+        normal
+            .events()
+            .iter()
+            .find(|e| e["event"] == "http")
+            .unwrap()["path"],
+        "/rootDesc.xml"
+    );
+
+    let bad = of("10.231.1.11").expect("the hostile description is kept, cleaned");
+    for text in [&bad.manufacturer, &bad.model, &bad.device_type] {
+        let text = text.as_deref().unwrap();
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(
+            text.chars().count() < 600,
+            "bounded: {}",
+            text.chars().count()
+        );
+    }
+    assert!(bad.manufacturer.as_deref().unwrap().contains("\\u{202e}"));
+    assert_eq!(hostile.count("http"), 1);
+
+    // LOCATIONs naming other hosts: nothing is fetched, from either host.
+    assert!(of("10.231.1.12").is_none() && of("10.231.1.13").is_none());
+    assert_eq!(to_lan.count("request") + to_wan.count("request"), 2);
+    assert_eq!(to_lan.count("http") + to_wan.count("http"), 0);
+    assert_eq!(
+        lan_other.count("http"),
+        0,
+        "a LAN host the device named is not contacted"
+    );
+    assert_eq!(wan.count("http"), 0, "nothing is sent outside the LAN");
+
+    // A description that drips or floods gives nothing, within the bounds.
+    assert!(of("10.231.1.14").is_none() && of("10.231.1.15").is_none());
+    assert_eq!((drip.count("http"), flood.count("http")), (1, 1));
+    assert!(
+        took < Duration::from_secs(2) + discovery::FETCH_WITHIN * 2 + Duration::from_secs(2),
+        "the run took {took:?}"
+    );
+
+    // SADP answered: its reply wins, and no description is fetched.
+    let sadp = of("10.231.1.16").expect("the SADP reply");
+    assert_eq!(sadp.protocol, "SADP");
+    assert_eq!((both.count("request"), both.count("http")), (1, 0));
+}
+
+/// ONVIF's GetDeviceInformation after WS-Discovery (tests/fixtures/camera/ws_discovery.py with
+/// a device service): an open camera names maker, model and firmware; one that asks for a
+/// login gets none and keeps its WS-Discovery model; a hostile answer is cleaned; a device
+/// service on another host is never contacted; a camera whose SADP reply named its firmware is
+/// not asked.
+#[test]
+fn onvif_device_information_is_asked_without_a_login_on_the_lan_address_only() {
+    use camguard::probe::discovery;
+    let mut rig = Rig::new("onvif");
+    let ws = |rig: &mut Rig, name: &str, ip: &str, mode: &str| {
+        let args = [
+            "--bind",
+            ip,
+            "--service-port",
+            "8899",
+            "--service-mode",
+            mode,
+            "--xaddrs-host",
+            "10.231.2.20",
+        ];
+        rig.spawn("c", name, "ws_discovery.py", &args)
+    };
+    let open = ws(&mut rig, "onvif-open", "10.231.1.10", "open");
+    let auth = ws(&mut rig, "onvif-auth", "10.231.1.11", "auth");
+    let hostile = ws(&mut rig, "onvif-hostile", "10.231.1.12", "hostile");
+    let elsewhere = ws(&mut rig, "onvif-elsewhere", "10.231.1.13", "elsewhere");
+    let other = rig.spawn(
+        "o",
+        "other-host",
+        "ssdp.py",
+        &[
+            "--bind",
+            "10.231.2.20",
+            "--http-port",
+            "8899",
+            "--http-only",
+        ],
+    );
+    let with_sadp = ws(&mut rig, "onvif-sadp", "10.231.1.14", "open");
+    rig.spawn("c", "sadp", "sadp.py", &["--bind", "10.231.1.14"]);
+    let targets: Vec<IpAddr> = (10..=14)
+        .map(|i| format!("10.231.1.{i}").parse().unwrap())
+        .collect();
+    let guard = rig.guard();
+    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2)));
+    let of = |ip: &str| {
+        found
+            .iter()
+            .find(|(a, _)| a.to_string() == ip)
+            .map(|(_, i)| i)
+            .unwrap_or_else(|| panic!("{ip} answered: {found:?}"))
+    };
+    let cam = of("10.231.1.10");
+    assert_eq!(cam.protocol, "ONVIF");
+    assert_eq!(cam.manufacturer.as_deref(), Some("Dahua"));
+    assert_eq!(cam.model.as_deref(), Some("IPC-HDW1230S"));
+    assert_eq!(
+        cam.firmware.as_deref(),
+        Some("2.800.0000000.9.R, Build Date 2021-04-23")
+    );
+    let soap = open
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "soap")
+        .collect::<Vec<_>>();
+    assert_eq!(soap.len(), 1, "one request per camera");
+    assert_eq!(soap[0]["path"], "/onvif/device_service");
+
+    let locked = of("10.231.1.11");
+    assert_eq!(
+        (
+            locked.protocol.as_str(),
+            locked.model.as_deref(),
+            locked.firmware.as_deref()
+        ),
+        ("WS-Discovery", Some("IPC-B2 Mini"), None)
+    );
+    assert_eq!(
+        auth.count("soap"),
+        1,
+        "asked once, and not again with a login"
+    );
+    for log in [&open, &auth, &hostile] {
+        assert!(
+            log.events().iter().all(|e| e["authorization"] != true),
+            "no credentials are sent"
+        );
+    }
+
+    let bad = of("10.231.1.12");
+    for text in [&bad.manufacturer, &bad.model, &bad.firmware] {
+        let text = text.as_deref().unwrap();
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(
+            text.chars().count() < 600,
+            "bounded: {}",
+            text.chars().count()
+        );
+    }
+    assert!(bad.manufacturer.as_deref().unwrap().contains("\\u{202e}"));
+
+    assert_eq!(of("10.231.1.13").protocol, "WS-Discovery");
+    assert_eq!(elsewhere.count("soap"), 0);
+    assert_eq!(
+        other.count("http"),
+        0,
+        "a device service on another host is not contacted"
+    );
+
+    assert_eq!(of("10.231.1.14").protocol, "SADP");
+    assert_eq!(
+        with_sadp.count("soap"),
+        0,
+        "SADP named the firmware: nothing more to ask"
+    );
+}

@@ -2,18 +2,28 @@
 //! `ip -j neigh`), the connection-tracking table (`/proc/net/nf_conntrack`, which any LAN host
 //! can fill), and HTTP/RTSP replies of cameras to the probe and the default-password check
 //! (`wire::Response::parse`, `probe::interpret`, `credentials::lockout_sign`, the
-//! `WWW-Authenticate` parser and the `Authorization` header built from a device's challenge).
+//! `WWW-Authenticate` parser and the `Authorization` header built from a device's challenge),
+//! and the discovery replies: SADP, Dahua DHIP, WS-Discovery, SSDP search responses (and the
+//! LOCATION check), UPnP descriptions and ONVIF's XAddrs and GetDeviceInformation answers,
+//! the firmware versions they name (`parse_version`, the known-exploited match) and strings
+//! read back from seen.json (`lan_text_reloaded`).
 //!
 //! Input: the first two bytes are the port the reply came from, the rest is the reply.
 #![no_main]
-use camguard::probe::credentials::lockout_sign;
-use camguard::probe::digest::{self, parse_challenges};
+use camguard::facts::firmware::{known_exploited, parse_version};
 use camguard::formats::conntrack;
 use camguard::formats::discovery::{parse_dhip, parse_sadp, parse_ws_discovery};
 use camguard::formats::neighbours::{parse_ip_neigh_json, parse_proc_net_arp, MAX_NEIGHBOURS};
+use camguard::formats::onvif::{device_service, parse_device_information};
+use camguard::formats::ssdp::{
+    lan_location, parse_description, search_response_location, MAX_PATH,
+};
 use camguard::lan::conntrack::MAX_RELAY_FLOWS;
+use camguard::probe::credentials::lockout_sign;
+use camguard::probe::digest::{self, parse_challenges};
 use camguard::probe::scan::{interpret, vendor_hint};
 use camguard::probe::wire::Response;
+use camguard::text::lan_text_reloaded;
 use camguard_fuzz::assert_clean;
 use libfuzzer_sys::fuzz_target;
 
@@ -21,7 +31,11 @@ fn check_neighbours(list: &[camguard::lan::Neighbour]) {
     assert!(list.len() <= MAX_NEIGHBOURS);
     for n in list {
         assert_clean(&n.dev, "neighbour device");
-        assert!(!n.mac.is_multicast() && n.mac.0 != [0; 6], "unusable MAC {:?} kept", n.mac);
+        assert!(
+            !n.mac.is_multicast() && n.mac.0 != [0; 6],
+            "unusable MAC {:?} kept",
+            n.mac
+        );
     }
 }
 
@@ -53,10 +67,55 @@ fuzz_target!(|data: &[u8]| {
         check_neighbours(&list);
     }
     let sadp = parse_sadp(data, 0).map(|r| r.info);
-    let others = [parse_dhip(data, 0), parse_ws_discovery(data, 0)];
+    let others = [
+        parse_dhip(data, 0),
+        parse_ws_discovery(data, 0),
+        parse_description(data, 0),
+        parse_device_information(data, 0),
+    ];
     for info in sadp.iter().chain(others.iter().flatten()) {
-        for text in info.model.iter().chain(&info.firmware) {
+        let texts = [
+            &info.model,
+            &info.firmware,
+            &info.manufacturer,
+            &info.device_type,
+        ];
+        for text in texts.into_iter().flatten() {
             assert_clean(text, "discovery field");
+        }
+        // The firmware check reads the firmware string as the device wrote it.
+        for vendor in ["Hikvision", "Dahua"] {
+            let _ = known_exploited(vendor, info);
+        }
+    }
+    // Version strings and seen.json strings straight from the input.
+    let text = String::from_utf8_lossy(data);
+    if let Some(v) = parse_version(&text) {
+        assert!(v.numbers.len() >= 2 && v.build.is_none_or(|b| b < 1_000_000));
+    }
+    let reloaded = lan_text_reloaded(&text);
+    assert_clean(&reloaded, "reloaded string");
+    assert!(
+        !reloaded.chars().any(camguard::text::is_bidi_control),
+        "{reloaded:?}"
+    );
+    let from = std::net::Ipv4Addr::new(192, 168, 1, 64);
+    if let Some((port, path)) = device_service(data, from) {
+        assert!(port != 0 && path.starts_with('/') && path.len() <= MAX_PATH);
+        assert!(path.bytes().all(|b| b.is_ascii_graphic()), "{path:?}");
+    }
+    if let Some(url) = search_response_location(data) {
+        if let Some((port, path)) = lan_location(&url, from) {
+            // Followed only to the answering address, with a path that keeps the request line.
+            assert!(port != 0 && path.starts_with('/') && path.len() <= MAX_PATH);
+            assert!(path.bytes().all(|b| b.is_ascii_graphic()), "{path:?}");
+            let host = url.get(7..).unwrap_or_default();
+            assert!(
+                host.starts_with("192.168.1.64:")
+                    || host.starts_with("192.168.1.64/")
+                    || host == "192.168.1.64",
+                "{url:?}"
+            );
         }
     }
     for truncated in [false, true] {
@@ -90,7 +149,12 @@ fuzz_target!(|data: &[u8]| {
     }
     let service = interpret(port, Some(reply));
     assert_eq!(service.port, port);
-    for text in service.server.iter().chain(&service.realm).chain(&service.auth) {
+    for text in service
+        .server
+        .iter()
+        .chain(&service.realm)
+        .chain(&service.auth)
+    {
         assert_clean(text, "probe text");
     }
     if let Some(hint) = &service.vendor_hint {

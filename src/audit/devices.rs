@@ -98,10 +98,14 @@ pub fn info_of<'a>(ctx: &Facts<'a>, d: &Device) -> Option<&'a DeviceInfo> {
 fn firmware_vulnerable(ctx: &Facts, d: &Arc<Device>) -> Option<Finding> {
     let info = info_of(ctx, d)?;
     // SADP is Hikvision's own protocol: its reply names the maker whatever the OUI says.
+    // ONVIF and UPnP name the maker themselves ("HIKVISION"); else the OUI's vendor.
     let vendor = match info.protocol.as_str() {
         "SADP" => "Hikvision",
         "Dahua discovery" => "Dahua",
-        _ => d.classification.vendor.as_deref()?,
+        _ => info
+            .manufacturer
+            .as_deref()
+            .or(d.classification.vendor.as_deref())?,
     };
     let rows = known_exploited(vendor, info);
     let first = rows.first()?;
@@ -151,7 +155,7 @@ fn firmware_vulnerable(ctx: &Facts, d: &Arc<Device>) -> Option<Finding> {
             })).collect::<Vec<_>>(),
         }))
         .remedy(format!(
-            "Update the {label}'s firmware to {} or later, through the maker's app or the {label}'s web page \
+            "Update the {label}'s firmware (fixed in {}) through the maker's app or the {label}'s web page \
              (or the maker's download site for the model). Until then, block its internet (the fix below) and \
              keep it off UPnP and port forwards: these flaws are attacked from the internet.",
             first.fixed

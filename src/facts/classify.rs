@@ -2,30 +2,35 @@
 //!
 //! # The rule
 //!
-//! Three kinds of evidence are weighed: the MAC address's IEEE block (OUI), the hostnames, and
-//! the service ports. Each kind contributes the weight of its strongest sign, so that ten
-//! hostnames saying "cam" count no more than one:
+//! Four kinds of evidence are weighed: the MAC address's IEEE block (OUI), the hostnames, the
+//! service ports, and what the device said about itself in a discovery reply (`option probe`).
+//! Each kind contributes the weight of its strongest sign, so that ten hostnames saying "cam"
+//! count no more than one:
 //!
-//! | weight | OUI | hostname | port |
-//! |---|---|---|---|
-//! | 3 strong | a camera maker's (Hikvision, Reolink, Ring…) | a camera brand or model (`reolink*`, `ds-2cd*`, `ring*` on a Ring/TI OUI) | a recorder protocol (Dahua 37777, Xiongmai 34567) |
-//! | 2 medium | – | a camera word (`camera`, `…cam`, `ipc`, `nvr`, `doorbell`) | RTSP 554/8554 |
-//! | 1 weak | a maker of cameras among much else (Tuya, Nest, Google) | `ring*`/`blink*` without their OUIs | 8000, 9000, 1935, 88 |
-//! | 0 | a Wi-Fi module maker's (Espressif, TI…), a randomised MAC, any other | – | – |
+//! | weight | OUI | hostname | port | discovery reply |
+//! |---|---|---|---|---|
+//! | 3 strong | a camera maker's (Hikvision, Reolink, Ring…) | a camera brand or model (`reolink*`, `ds-2cd*`, `ring*` on a Ring/TI OUI) | a recorder protocol (Dahua 37777, Xiongmai 34567) | a camera maker's own protocol (Hikvision SADP, Dahua discovery), an ONVIF video transmitter |
+//! | 2 medium | – | a camera word (`camera`, `…cam`, `ipc`, `nvr`, `doorbell`) | RTSP 554/8554 | a UPnP description of a security camera, or naming a camera brand or model |
+//! | 1 weak | a maker of cameras among much else (Tuya, Nest, Google) | `ring*`/`blink*` without their OUIs | 8000, 9000, 1935, 88 | – |
+//! | 0 | a Wi-Fi module maker's (Espressif, TI…), a randomised MAC, any other | – | – | any other |
 //!
-//! The score is the sum of the three. A device is camera-like from **2**: one medium sign, or a
+//! The score is the sum of the four. A device is camera-like from **2**: one medium sign, or a
 //! weak sign backed by another. Confidence: **High** from 5 (two kinds agree, one of them
 //! strongly), **Medium** at 3–4 (one strong sign, or two that agree), **Low** at 2. A device
 //! below 2 is `Other` with Low confidence: missing evidence does not prove it is no camera.
-//! The class is the one the hostname names, else the port, else the OUI's vendor, else camera.
+//! The class is the one the discovery reply names (its model: a `DS-76…` is an NVR), else the
+//! hostname's, else the port's, else the OUI vendor's, else camera.
 //! The owner's `option class` in /etc/config/camguard always wins, with High confidence.
 //!
 //! Hostnames are chosen by the device itself, so they are matched as plain data and can only
 //! add evidence: a hostname never cancels what the OUI or a port says. A hostname that also
-//! names a computer or phone ("camera-laptop", "DESKTOP-CAM1") is not counted at all.
+//! names a computer or phone ("camera-laptop", "DESKTOP-CAM1") is not counted at all. A
+//! discovery reply is as much the device's word as its hostname: it can add evidence, and a
+//! UPnP description of another kind of device (a media renderer, a printer) is recorded as a
+//! contradiction, which keeps the default-password check away ([`login_refusal`]).
 
 use super::oui::{self, Strength};
-use crate::lan::{Classification, Confidence, DeviceClass};
+use crate::lan::{Classification, Confidence, DeviceClass, DeviceInfo};
 use crate::mac::Mac;
 
 /// What is known about one device.
@@ -39,6 +44,8 @@ pub struct Evidence<'a> {
     pub service_ports: Vec<(u16, &'a str)>,
     /// The owner's `option class` for this MAC in /etc/config/camguard: always wins.
     pub owner_class: Option<DeviceClass>,
+    /// What the device said about itself in its latest discovery reply.
+    pub announced: Option<&'a DeviceInfo>,
 }
 
 /// Lowest score at which a device counts as camera-like.
@@ -98,22 +105,27 @@ pub fn classify(evidence: &Evidence) -> Classification {
     let (oui_signs, oui_vendor) = oui_signs(evidence.mac);
     let host_signs = hostname_signs(&evidence.hostnames, evidence.mac, oui_vendor);
     let port_signs = port_signs(&evidence.service_ports);
-    let score = oui_signs.weight() + host_signs.weight() + port_signs.weight();
+    let reply_signs = announcement_signs(evidence.announced);
+    let score =
+        oui_signs.weight() + host_signs.weight() + port_signs.weight() + reply_signs.weight();
 
-    // Vendor: a camera maker's OUI is a registry fact; a hostname brand beats a mixed maker's
-    // OUI (a Tuya module inside a branded camera); a port only hints at a protocol's owner.
+    // Vendor: a camera maker's OUI is a registry fact; a maker's own discovery protocol comes
+    // next; a hostname brand beats a mixed maker's OUI (a Tuya module inside a branded
+    // camera); a port only hints at a protocol's owner.
     let vendor = match oui_vendor {
         Some(v) if v.strength == Strength::Strong => Some(v.name),
-        _ => host_signs
+        _ => reply_signs
             .vendor()
+            .or(host_signs.vendor())
             .or(oui_vendor
                 .filter(|v| v.strength == Strength::Weak)
                 .map(|v| v.name))
             .or(port_signs.vendor()),
     };
 
-    let detected = host_signs
+    let detected = reply_signs
         .class()
+        .or(host_signs.class())
         .or(port_signs.class())
         .or(oui_signs.class())
         .unwrap_or(DeviceClass::Camera);
@@ -132,6 +144,7 @@ pub fn classify(evidence: &Evidence) -> Classification {
         .into_iter()
         .chain(host_signs.0)
         .chain(port_signs.0)
+        .chain(reply_signs.0)
     {
         by_weight[usize::from(sign.weight.min(STRONG))].push(sign.reason);
     }
@@ -204,8 +217,155 @@ fn contradictions(evidence: &Evidence) -> Vec<String> {
             ));
         }
     }
+    if let Some(what) = evidence.announced.and_then(other_upnp_device) {
+        out.push(what);
+    }
     out.dedup();
     out
+}
+
+/// UPnP device types (`urn:schemas-upnp-org:device:<type>:<v>` and vendors' own) of devices
+/// that are not cameras: TVs and speakers, NAS media servers, routers, printers, Sonos.
+const NOT_A_CAMERA_UPNP_TYPES: &[&str] = &[
+    "MediaRenderer",
+    "MediaServer",
+    "InternetGatewayDevice",
+    "WANDevice",
+    "WANConnectionDevice",
+    "WLANAccessPointDevice",
+    "Printer",
+    "ZonePlayer",
+    "dial",
+];
+
+/// The UPnP type of a device description of another kind of device, as a contradiction.
+fn other_upnp_device(info: &DeviceInfo) -> Option<String> {
+    if info.protocol != "SSDP" {
+        return None;
+    }
+    let urn = info.device_type.as_deref()?;
+    let kind = urn.split(':').find(|part| {
+        NOT_A_CAMERA_UPNP_TYPES
+            .iter()
+            .any(|t| part.eq_ignore_ascii_case(t))
+    })?;
+    Some(format!(
+        "its UPnP description says it is a {kind} ({}), not a camera",
+        quoted(urn)
+    ))
+}
+
+/// The class a model name gives ("DS-7608NI" an NVR, "IPC-HDW1230S" a camera): the first
+/// hostname rule naming a class that matches it.
+fn model_class(model: &str) -> Option<DeviceClass> {
+    let lower = model.to_ascii_lowercase();
+    let words = words(&lower);
+    HOST_RULES
+        .iter()
+        .filter(|r| r.needs_oui_of.is_empty())
+        .filter(|r| matches(r.pattern, &lower, &words))
+        .find_map(|r| r.class)
+}
+
+/// A camera brand a model or maker name matches (a brand rule of the hostname table).
+fn model_brand(text: &str) -> Option<(&'static str, Option<DeviceClass>)> {
+    let lower = text.to_ascii_lowercase();
+    let words = words(&lower);
+    HOST_RULES
+        .iter()
+        .filter(|r| r.needs_oui_of.is_empty() && r.weight == STRONG)
+        .find(|r| matches(r.pattern, &lower, &words))
+        .and_then(|r| r.brand.map(|b| (b, r.class)))
+}
+
+/// What a discovery reply says: a camera maker's own protocol and ONVIF's video transmitter
+/// are strong signs (with the class the model names), a UPnP description of a security
+/// camera or naming a camera brand a medium one.
+fn announcement_signs(info: Option<&DeviceInfo>) -> Signs {
+    let mut signs = Signs::default();
+    let Some(info) = info else {
+        return signs;
+    };
+    let model = info.model.as_deref().unwrap_or_default();
+    let as_model = if model.is_empty() {
+        String::new()
+    } else {
+        format!(" as {}", quoted(model))
+    };
+    let from_model = model_class(model);
+    let onvif_video = info
+        .device_type
+        .as_deref()
+        .is_some_and(|t| t.contains("NetworkVideoTransmitter"));
+    let sign = match info.protocol.as_str() {
+        "SADP" => Some(Sign {
+            weight: STRONG,
+            class: Some(from_model.unwrap_or(Camera)),
+            vendor: Some("Hikvision"),
+            reason: format!("answers Hikvision's SADP discovery{as_model}"),
+        }),
+        "Dahua discovery" => {
+            let w = words(model);
+            let recorder = ["nvr", "dvr", "xvr", "hcvr"]
+                .iter()
+                .any(|r| w.iter().any(|x| x == r));
+            let class = if recorder {
+                Nvr
+            } else if w.iter().any(|x| x == "vto") {
+                Doorbell
+            } else {
+                from_model.unwrap_or(Camera)
+            };
+            Some(Sign {
+                weight: STRONG,
+                class: Some(class),
+                vendor: Some("Dahua"),
+                reason: format!("answers Dahua's discovery{as_model}"),
+            })
+        }
+        "ONVIF" | "WS-Discovery" if info.protocol == "ONVIF" || onvif_video => Some(Sign {
+            weight: STRONG,
+            class: Some(from_model.unwrap_or(Camera)),
+            vendor: None,
+            reason: format!(
+                "answers ONVIF discovery as a network video transmitter{}",
+                {
+                    if model.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (model {})", quoted(model))
+                    }
+                }
+            ),
+        }),
+        "SSDP" => {
+            let urn = info.device_type.as_deref().unwrap_or_default();
+            let brand = [model, info.manufacturer.as_deref().unwrap_or_default()]
+                .into_iter()
+                .find_map(model_brand);
+            if urn.contains("DigitalSecurityCamera") {
+                Some(Sign {
+                    weight: MEDIUM,
+                    class: Some(Camera),
+                    vendor: brand.map(|(b, _)| b),
+                    reason: format!(
+                        "its UPnP description says it is a security camera ({})",
+                        quoted(urn)
+                    ),
+                })
+            } else {
+                brand.map(|(b, class)| Sign {
+                    weight: MEDIUM,
+                    class: class.or(from_model),
+                    vendor: Some(b),
+                    reason: format!("its UPnP description names {b}{as_model}"),
+                })
+            }
+        }
+        _ => None,
+    };
+    signs.0.extend(sign);
+    signs
 }
 
 /// Why the default-password check must not send a factory login to a device classified so,
@@ -743,5 +903,115 @@ mod tests {
         let m = |h: &str| matches(Model("tapo", 'c'), h, &words(h));
         assert!(m("tapo_c200") && m("tapo-c310") && m("tapoc100"));
         assert!(!m("archer_c7") && !m("tapo_p100") && !m("tapo_c"));
+    }
+
+    fn info(protocol: &str, model: &str, device_type: Option<&str>) -> DeviceInfo {
+        DeviceInfo {
+            model: (!model.is_empty()).then(|| model.to_owned()),
+            firmware: None,
+            manufacturer: None,
+            device_type: device_type.map(str::to_owned),
+            protocol: protocol.to_owned(),
+            at: 1,
+        }
+    }
+
+    fn with_reply<'a>(hostnames: &[&'a str], reply: &'a DeviceInfo) -> Classification {
+        classify(&Evidence {
+            // Locally administered: the OUI says nothing, so the reply's weight shows alone.
+            mac: Some("02:00:00:00:00:01".parse().unwrap()),
+            hostnames: hostnames.to_vec(),
+            announced: Some(reply),
+            ..Evidence::default()
+        })
+    }
+
+    #[test]
+    fn a_camera_makers_discovery_reply_is_strong_evidence_with_the_models_class() {
+        let nvr = with_reply(&[], &info("SADP", "DS-7608NI-K2", None));
+        assert_eq!(
+            (nvr.class, nvr.confidence, nvr.vendor.as_deref()),
+            (Nvr, Confidence::Medium, Some("Hikvision"))
+        );
+        assert!(nvr.reasons[0].contains("SADP") && nvr.reasons[0].contains("DS-7608NI-K2"));
+        let cam = with_reply(
+            &["garage-cam"],
+            &info("Dahua discovery", "IPC-HDW1230S", None),
+        );
+        assert_eq!((cam.class, cam.confidence), (Camera, Confidence::High));
+        assert_eq!(cam.vendor.as_deref(), Some("Dahua"));
+        let door = with_reply(&[], &info("Dahua discovery", "VTO2111D-WP", None));
+        assert_eq!(door.class, Doorbell);
+        let recorder = with_reply(&[], &info("Dahua discovery", "DHI-NVR4104HS", None));
+        assert_eq!(recorder.class, Nvr);
+        // ONVIF: a video transmitter is a camera; a ProbeMatch of another type says nothing.
+        let nvt = info(
+            "WS-Discovery",
+            "IPC-B2 Mini",
+            Some("dn:NetworkVideoTransmitter"),
+        );
+        assert_eq!(with_reply(&[], &nvt).class, Camera);
+        let other = info("WS-Discovery", "X", Some("wsdp:Device"));
+        assert_eq!(with_reply(&[], &other).class, DeviceClass::Other);
+        assert_eq!(with_reply(&[], &info("ONVIF", "M", None)).class, Camera);
+    }
+
+    #[test]
+    fn a_upnp_description_is_medium_evidence_or_a_contradiction() {
+        let camera_type = info(
+            "SSDP",
+            "",
+            Some("urn:schemas-upnp-org:device:DigitalSecurityCamera:1"),
+        );
+        let c = with_reply(&[], &camera_type);
+        assert_eq!((c.class, c.confidence), (Camera, Confidence::Low));
+        let mut branded = info(
+            "SSDP",
+            "IP Camera DS-2CD2143G0-I",
+            Some("urn:schemas-upnp-org:device:Basic:1"),
+        );
+        branded.manufacturer = Some("Hikvision".into());
+        let c = with_reply(&[], &branded);
+        assert_eq!((c.class, c.vendor.as_deref()), (Camera, Some("Hikvision")));
+        assert!(
+            c.reasons[0].contains("UPnP description names Hikvision"),
+            "{:?}",
+            c.reasons
+        );
+        // A TV that calls itself "livingroom-cam" and streams RTSP: camera-like with medium
+        // confidence, but its description contradicts that, and no factory login goes to it.
+        let tv = info(
+            "SSDP",
+            "BRAVIA",
+            Some("urn:schemas-upnp-org:device:MediaRenderer:1"),
+        );
+        let c = classify(&Evidence {
+            mac: Some("02:00:00:00:00:01".parse().unwrap()),
+            hostnames: vec!["livingroom-cam"],
+            service_ports: vec![(554, "answers on")],
+            announced: Some(&tv),
+            ..Evidence::default()
+        });
+        assert!(
+            c.class.is_camera_like() && c.confidence == Confidence::Medium,
+            "{c:?}"
+        );
+        assert!(
+            c.contradictions.iter().any(|x| x.contains("MediaRenderer")),
+            "{c:?}"
+        );
+        assert!(login_refusal(&c).unwrap().contains("MediaRenderer"));
+        // The same type on a device that is no camera is nothing to contradict.
+        assert!(with_reply(&[], &tv).contradictions.is_empty());
+        // A Basic device naming no brand is no evidence either way.
+        let plain = with_reply(
+            &[],
+            &info(
+                "SSDP",
+                "Widget",
+                Some("urn:schemas-upnp-org:device:Basic:1"),
+            ),
+        );
+        assert_eq!(plain.class, DeviceClass::Other);
     }
 }

@@ -190,11 +190,19 @@ impl Inventory {
             .into_iter()
             .map(|d| {
                 let owner_class = d.mac.and_then(|m| policy.device(m)).and_then(|p| p.class);
+                // The newest discovery reply of any of its addresses.
+                let announced = obs
+                    .probes
+                    .iter()
+                    .filter(|p| d.ips.contains(&p.ip))
+                    .filter_map(|p| p.info.as_ref())
+                    .max_by_key(|i| i.at);
                 let classification = classify(&Evidence {
                     mac: d.mac,
                     hostnames: d.hostnames.iter().map(String::as_str).collect(),
                     service_ports: d.ports.clone(),
                     owner_class,
+                    announced,
                 });
                 let mut device = Device::new(
                     d.mac,

@@ -1,6 +1,6 @@
 //! Replies of cameras' own discovery protocols, which carry the model and firmware version a
 //! camera will not tell without a login: Hikvision's SADP, Dahua's DHIP discovery and ONVIF's
-//! WS-Discovery (the model only). SSDP descriptions are still to follow (issue 17 item 1).
+//! WS-Discovery (the model only). SSDP and UPnP descriptions are in [`super::ssdp`].
 //!
 //! SADP: an XML `<Probe>…<Types>inquiry</Types></Probe>` sent to 239.255.255.250:37020/udp is
 //! answered by a `<ProbeMatch>` with `<DeviceDescription>` (the model), `<DeviceSN>`,
@@ -64,6 +64,8 @@ pub fn parse_sadp(datagram: &[u8], at: u64) -> Option<SadpReply> {
         info: DeviceInfo {
             model,
             firmware,
+            manufacturer: None,
+            device_type: None,
             protocol: "SADP".to_owned(),
             at,
         },
@@ -126,6 +128,8 @@ pub fn parse_dhip(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
     Some(DeviceInfo {
         model,
         firmware,
+        manufacturer: None,
+        device_type: None,
         protocol: "Dahua discovery".to_owned(),
         at,
     })
@@ -150,9 +154,12 @@ pub fn parse_ws_discovery(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
         .map(percent_decoded)
         .filter(|m| !m.trim().is_empty())
         .map(|m| bounded(m.trim()))?;
+    let device_type = prefixed_element(&text, "Types").map(bounded);
     Some(DeviceInfo {
         model: Some(model),
         firmware: None,
+        manufacturer: None,
+        device_type,
         protocol: "WS-Discovery".to_owned(),
         at,
     })
@@ -183,7 +190,7 @@ fn percent_decoded(s: &str) -> String {
 }
 
 /// The text of the first `<tag>…</tag>`, trimmed; None when absent or empty.
-fn element<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
+pub(crate) fn element<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
     let open = format!("<{tag}>");
     let start = text.find(&open)? + open.len();
     let rest = text.get(start..)?;
@@ -191,8 +198,29 @@ fn element<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
     (!value.is_empty()).then_some(value)
 }
 
+/// The text of the first `<Local>…<` or `<prefix:Local>…<` (whatever the namespace prefix),
+/// trimmed; None when absent or empty.
+pub(crate) fn prefixed_element<'a>(text: &'a str, local: &str) -> Option<&'a str> {
+    let close = format!("{local}>");
+    text.match_indices(&close).find_map(|(i, _)| {
+        let before = text.get(..i)?;
+        let open = before.rfind('<')?;
+        let name = before.get(open + 1..)?;
+        let prefix_ok = name.is_empty()
+            || name
+                .strip_suffix(':')
+                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if !prefix_ok {
+            return None;
+        }
+        let rest = text.get(i + close.len()..)?;
+        let value = rest.get(..rest.find('<')?)?.trim();
+        (!value.is_empty()).then_some(value)
+    })
+}
+
 /// Cleaned like a hostname and cut to [`INFO_MAX_CHARS`].
-fn bounded(raw: &str) -> String {
+pub(crate) fn bounded(raw: &str) -> String {
     let cut: String = raw.chars().take(INFO_MAX_CHARS).collect();
     lan_text(cut.as_bytes())
 }
@@ -233,6 +261,16 @@ mod tests {
         assert_eq!(
             (info.firmware, info.protocol.as_str()),
             (None, "WS-Discovery")
+        );
+        assert_eq!(
+            info.device_type.as_deref(),
+            Some("dn:NetworkVideoTransmitter")
+        );
+        assert_eq!(prefixed_element("<Types>x</Types>", "Types"), Some("x"));
+        assert_eq!(prefixed_element("</d:Types><a:b:Types>x<", "Types"), None);
+        assert_eq!(
+            prefixed_element("<d:Types/><wsdd:Types> y </wsdd:Types>", "Types"),
+            Some("y")
         );
         for bad in [
             "<d:ProbeMatch><d:Scopes>onvif://www.onvif.org/name/x</d:Scopes>",

@@ -11,6 +11,8 @@ pub mod leases;
 pub mod linefile;
 pub mod neighbours;
 pub mod nft;
+pub mod onvif;
+pub mod ssdp;
 pub mod uci;
 
 pub use error::{Document, Expected, Field, FormatError, LineLayout};

@@ -14,6 +14,9 @@ use crate::text::lan_text;
 
 /// Entries read at most: the kernel's default gc_thresh3 is 1024 per family.
 pub const MAX_NEIGHBOURS: usize = 4096;
+/// Most of `/proc/net/arp` read: [`MAX_NEIGHBOURS`] lines of the kernel's format (79
+/// characters and the device name, net/ipv4/arp.c `arp_format_neigh_entry`), with room.
+pub const MAX_PROC_NET_ARP_BYTES: usize = MAX_NEIGHBOURS * 128;
 
 /// Parses `ip -j neigh show` (`ip -j -4 neigh`, `ip -j -6 neigh` alike). Entries without a
 /// link-layer address (FAILED, INCOMPLETE), with an all-zero or multicast one, or NOARP are

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::text::lan_text_reloaded;
+
 /// How often one device is probed: what a device serves rarely changes.
 pub const PROBE_INTERVAL_SECS: u64 = 24 * 3600;
 
@@ -76,7 +78,14 @@ pub struct DeviceInfo {
     /// As the device writes it: "V5.5.800build 210628".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub firmware: Option<String>,
-    /// "SADP" (Hikvision), later Dahua discovery, WS-Discovery, SSDP.
+    /// The maker the reply names (a UPnP description's `manufacturer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    /// The kind of device the reply says it is: a UPnP `deviceType` URN, WS-Discovery's
+    /// `Types` ("dn:NetworkVideoTransmitter").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+    /// "SADP" (Hikvision), "Dahua discovery", "WS-Discovery", "SSDP".
     pub protocol: String,
     /// Unix time of the reply.
     pub at: u64,
@@ -130,10 +139,11 @@ impl ProbeReport {
 }
 
 /// Reading back what [`Serialize`] wrote to the seen-devices file. None for what is not a
-/// report of this shape; services that are not one are left out.
+/// report of this shape; services that are not one are left out. The strings came from LAN
+/// devices: they are cleaned again ([`lan_text_reloaded`]), since the file may have been edited.
 impl ProbeReport {
     pub fn from_json(v: &Value) -> Option<ProbeReport> {
-        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(lan_text_reloaded);
         let service = |s: &Value| {
             Some(Service {
                 port: u16::try_from(s.get("port")?.as_u64()?).ok()?,
@@ -175,6 +185,8 @@ impl ProbeReport {
                 Some(DeviceInfo {
                     model: text(i, "model"),
                     firmware: text(i, "firmware"),
+                    manufacturer: text(i, "manufacturer"),
+                    device_type: text(i, "device_type"),
                     protocol: text(i, "protocol")?,
                     at: i.get("at")?.as_u64()?,
                 })

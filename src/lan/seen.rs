@@ -171,6 +171,25 @@ mod tests {
     }
 
     #[test]
+    fn strings_read_back_are_cleaned_again() {
+        // A file edited by hand (or damaged) with raw control characters and a bidi override.
+        let edited = "{\"version\":1,\"devices\":[],\"probes\":[{\"ip\":\"10.0.0.5\",\"at\":3,\
+            \"services\":[{\"port\":80,\"kind\":\"http\",\"server\":\"web\\u001b[2J\"}],\
+            \"info\":{\"model\":\"DS\\u202e-2CD\",\"manufacturer\":\"x\\r\\ny\",\"protocol\":\"SSDP\",\"at\":3}}]}";
+        let back = parse(edited.as_bytes()).unwrap();
+        let p = &back.probes[0];
+        assert_eq!(p.services[0].server.as_deref(), Some("web\\x1b[2J"));
+        let info = p.info.as_ref().unwrap();
+        assert_eq!(info.model.as_deref(), Some("DS\\u{202e}-2CD"));
+        assert_eq!(info.manufacturer.as_deref(), Some("x\\x0d\\x0ay"));
+        // What camguard wrote comes back unchanged, escapes and all.
+        assert_eq!(
+            parse(&to_json(&[], &back.probes)).unwrap().probes,
+            back.probes
+        );
+    }
+
+    #[test]
     fn probe_records_are_bounded() {
         let many: Vec<ProbeReport> = (0..1000u32)
             .map(|i| {

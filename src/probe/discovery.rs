@@ -1,7 +1,20 @@
 //! Asking cameras who they are through their own discovery protocols (issue 17, item 1):
 //! Hikvision's SADP (UDP 37020) and Dahua's DHIP discovery (UDP 37810), whose replies name the
-//! model and firmware without any login, and a directed WS-Discovery probe (UDP 3702), whose
-//! ONVIF scopes name the model.
+//! model and firmware without any login, a directed WS-Discovery probe (UDP 3702), whose
+//! ONVIF scopes name the model, and a unicast SSDP M-SEARCH (UDP 1900), whose answer points to
+//! a UPnP description naming the maker, model and device type.
+//!
+//! Nothing is listened for passively (SSDP NOTIFY, SADP announcements, WS-Discovery Hello):
+//! that would take sockets on the daemon's poll loop sharing UDP 1900 with miniupnpd,
+//! multicast memberships per LAN interface kept across netifd reloads, and rate limits against
+//! a flooding host — more than the size budget allows for what the daily inquiries already
+//! learn.
+//!
+//! Two HTTP fetches follow, each only to the address that answered (the URL it gave must name
+//! it): ONVIF's unauthenticated `GetDeviceInformation` at the device service a WS-Discovery
+//! answer names, for cameras that named no firmware yet, and the UPnP description an SSDP
+//! answer names, for devices no camera protocol answered. Bounded: [`FETCH_WITHIN`] and
+//! [`wire::MAX_RESPONSE`] each, [`MAX_FETCHES`] and [`FETCHES_WITHIN`] per run.
 //!
 //! The inquiries go by unicast to each LAN address the probe is due for, never to a multicast
 //! group: a router sending to 239.255.255.250 would send out of whichever interface its
@@ -25,8 +38,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use super::guard::LanGuard;
+use super::wire::{self, Response};
 use crate::formats::discovery::{
     dhip_inquiry, parse_dhip, parse_sadp, parse_ws_discovery, MAX_REPLY,
+};
+use crate::formats::onvif::{device_information_request, device_service, parse_device_information};
+use crate::formats::ssdp::{
+    description_request, lan_location, msearch, parse_description, search_response_location,
+    SSDP_PORT,
 };
 use crate::lan::DeviceInfo;
 
@@ -53,11 +72,18 @@ pub const SADP_INQUIRY: &[u8] = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><Pro
 pub const DEFAULT_WAIT: Duration = Duration::from_millis(1500);
 /// Most addresses asked in one run.
 pub const MAX_TARGETS: usize = 512;
+/// Longest wait for one HTTP fetch (a UPnP description, ONVIF's device information),
+/// connection included.
+pub const FETCH_WITHIN: Duration = Duration::from_secs(2);
+/// Most HTTP fetches in one run, and the longest all of them may take.
+pub const MAX_FETCHES: usize = 64;
+pub const FETCHES_WITHIN: Duration = Duration::from_secs(20);
 
-/// Sends the SADP and Dahua inquiries and a WS-Discovery probe to each IPv4 LAN address and
-/// returns what answered,
-/// one device record per address (a reply with a firmware version wins over one without).
-/// Blocks for about `wait`. Network errors end the run with what it has.
+/// Sends the SADP and Dahua inquiries, a WS-Discovery probe and an SSDP M-SEARCH to each IPv4
+/// LAN address and returns what answered, one device record per address (a reply with a
+/// firmware version wins over one without; a camera protocol's over a UPnP description).
+/// Blocks for about `wait`, plus the description fetches. Network errors end the run with what
+/// it has.
 pub fn discover(
     targets: &[IpAddr],
     guard: &LanGuard,
@@ -86,7 +112,12 @@ pub fn discover(
         let _ = socket.send_to(SADP_INQUIRY, SocketAddr::from((*ip, SADP_PORT)));
         let _ = socket.send_to(&dahua, SocketAddr::from((*ip, DAHUA_PORT)));
         let _ = socket.send_to(WS_PROBE, SocketAddr::from((*ip, WS_DISCOVERY_PORT)));
+        let _ = socket.send_to(&msearch(*ip), SocketAddr::from((*ip, SSDP_PORT)));
     }
+    // Where each address said its UPnP description and its ONVIF device service are (the
+    // first answer's, on the address itself).
+    let mut descriptions: Vec<(Ipv4Addr, u16, String)> = Vec::new();
+    let mut services: Vec<(Ipv4Addr, u16, String)> = Vec::new();
     let deadline = Instant::now() + wait;
     let mut buf = vec![0u8; MAX_REPLY + 64];
     let complete = |out: &[(IpAddr, DeviceInfo)]| {
@@ -109,19 +140,105 @@ pub fn discover(
         let Some(datagram) = buf.get(..n) else {
             continue;
         };
+        let remember = |list: &mut Vec<(Ipv4Addr, u16, String)>, found: Option<(u16, String)>| {
+            if let Some((port, path)) = found {
+                if !list.iter().any(|(ip, _, _)| *ip == source) {
+                    list.push((source, port, path));
+                }
+            }
+        };
         let info = match from.port() {
             SADP_PORT => parse_sadp(datagram, now).map(|r| r.info),
-            WS_DISCOVERY_PORT => parse_ws_discovery(datagram, now),
-            _ => parse_dhip(datagram, now),
-        };
-        let Some(info) = info else { continue };
-        match out.iter_mut().find(|(ip, _)| *ip == from.ip()) {
-            Some((_, known)) if known.firmware.is_none() && info.firmware.is_some() => {
-                *known = info
+            WS_DISCOVERY_PORT => {
+                remember(&mut services, device_service(datagram, source));
+                parse_ws_discovery(datagram, now)
             }
-            Some(_) => {}
-            None => out.push((from.ip(), info)),
+            // An SSDP answer may come from any port (UDA 1.1 §1.3.3 names none), and so may a
+            // Dahua reply, as before SSDP was asked: whichever the datagram is.
+            _ => match search_response_location(datagram) {
+                Some(url) => {
+                    remember(&mut descriptions, lan_location(&url, source));
+                    None
+                }
+                None => parse_dhip(datagram, now),
+            },
+        };
+        if let Some(info) = info {
+            merge(&mut out, IpAddr::V4(source), info);
+        }
+    }
+    let started = Instant::now();
+    let mut fetches = 0;
+    let mut may_fetch = || {
+        fetches += 1;
+        fetches <= MAX_FETCHES && started.elapsed() < FETCHES_WITHIN
+    };
+    // ONVIF's device information, for cameras whose answers named no firmware.
+    for (ip, port, path) in services {
+        let known = out.iter().find(|(a, _)| *a == IpAddr::V4(ip));
+        if known.is_some_and(|(_, i)| i.firmware.is_some()) {
+            continue;
+        }
+        if !may_fetch() {
+            break;
+        }
+        let request = device_information_request(ip, port, &path);
+        if let Some(info) =
+            fetch(ip, port, &request, guard).and_then(|b| parse_device_information(&b, now))
+        {
+            merge(&mut out, IpAddr::V4(ip), info);
+        }
+    }
+    // UPnP descriptions, for devices no camera protocol answered.
+    for (ip, port, path) in descriptions {
+        if out.iter().any(|(a, _)| *a == IpAddr::V4(ip)) {
+            continue;
+        }
+        if !may_fetch() {
+            break;
+        }
+        let request = description_request(ip, port, &path);
+        if let Some(info) =
+            fetch(ip, port, &request, guard).and_then(|b| parse_description(&b, now))
+        {
+            out.push((IpAddr::V4(ip), info));
         }
     }
     out
+}
+
+/// One record per address: a reply naming a firmware version replaces one without, and ONVIF's
+/// device information replaces the WS-Discovery scopes it follows (it names the maker too).
+fn merge(out: &mut Vec<(IpAddr, DeviceInfo)>, ip: IpAddr, info: DeviceInfo) {
+    match out.iter_mut().find(|(a, _)| *a == ip) {
+        Some((_, known))
+            if (known.firmware.is_none() && info.firmware.is_some())
+                || (known.protocol == "WS-Discovery" && info.protocol == "ONVIF") =>
+        {
+            // ONVIF's answer names no type: the ProbeMatch's Types still say what it is.
+            let device_type = info.device_type.clone().or(known.device_type.take());
+            *known = DeviceInfo {
+                device_type,
+                ..info
+            }
+        }
+        Some(_) => {}
+        None => out.push((ip, info)),
+    }
+}
+
+/// The body of a `200` answer to `request` from `ip:port`, within [`FETCH_WITHIN`] and at most
+/// [`wire::MAX_RESPONSE`] bytes; None for anything else. `ip` is the address that answered
+/// the inquiry, and the port and path were checked to be on it ([`lan_location`]).
+fn fetch(ip: Ipv4Addr, port: u16, request: &[u8], guard: &LanGuard) -> Option<Vec<u8>> {
+    guard.check(IpAddr::V4(ip)).ok()?;
+    let deadline = Instant::now() + FETCH_WITHIN;
+    let mut stream = wire::connect(SocketAddr::from((ip, port)), FETCH_WITHIN).ok()?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return None;
+    }
+    let (bytes, _) = wire::exchange(&mut stream, request, left).ok()?;
+    let response = Response::parse(&bytes)?;
+    (response.status == 200 && !response.is_rtsp()).then_some(response.body)
 }

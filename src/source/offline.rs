@@ -176,18 +176,43 @@ pub const MAX_CONNTRACK_BYTES: usize = 2 << 20;
 /// The default-password check's memory (its worker writes it).
 pub const CREDCHECK_FILE: &str = "/etc/camguard/credcheck.json";
 
+/// The kernel's neighbour table, read up to [`neighbours::MAX_PROC_NET_ARP_BYTES`]: a LAN host
+/// cycling addresses can grow it, and the parser keeps at most [`neighbours::MAX_NEIGHBOURS`].
+fn read_neighbours(files: &dyn RouterFiles, snap: &mut Snapshot) {
+    const WHAT: &str = "neighbour table";
+    const ARP: &str = "/proc/net/arp";
+    let arp = match files.read_prefix(ARP, neighbours::MAX_PROC_NET_ARP_BYTES) {
+        Ok(Some((bytes, more))) => {
+            if more {
+                let detail = format!(
+                    "the table is larger than camguard reads (the first {} bytes): devices \
+                     after them are missed unless a lease names them",
+                    neighbours::MAX_PROC_NET_ARP_BYTES
+                );
+                snap.record(WHAT, ARP, SourceState::Truncated, Some(detail.clone()));
+                snap.problem(ARP.into(), None, detail);
+            } else {
+                note_read(files, snap, WHAT, ARP, Freshness::Runtime);
+            }
+            bytes
+        }
+        Ok(None) => return snap.record(WHAT, ARP, SourceState::Absent, None),
+        Err(e) => {
+            snap.record(WHAT, ARP, SourceState::Unreadable, Some(e.to_string()));
+            return snap.problem(ARP.into(), None, format!("cannot read it: {e}"));
+        }
+    };
+    let lan_devices = snap.lan_devices();
+    snap.lan.neighbours =
+        neighbours::on_interfaces(neighbours::parse_proc_net_arp(&arp), &lan_devices);
+}
+
 /// What camguard knows of the LAN beyond the configs and leases: the kernel's neighbour table
 /// (devices without a lease), the connections to vendor clouds and P2P relays, its own record
 /// of when each device was first and last seen and of what the probe found, and, when the
 /// password check is on, what that check found.
 fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
-    let arp = read_file(files, snap, "neighbour table", "/proc/net/arp", Freshness::Runtime);
-    if let Some(arp) = arp {
-        let lan_devices = snap.lan_devices();
-        let neighbours =
-            neighbours::on_interfaces(neighbours::parse_proc_net_arp(&arp), &lan_devices);
-        snap.lan.neighbours = neighbours;
-    }
+    read_neighbours(files, snap);
     let what = "connection tracking";
     match files.read_prefix(CONNTRACK_FILE, MAX_CONNTRACK_BYTES) {
         Ok(Some((bytes, more))) => {

@@ -416,4 +416,9 @@ test('devices: model and firmware from a discovery reply are shown, as text', as
 	/* a model string is LAN text: it shows literally, never as markup */
 	assert.match(text(nvr), /<img src=x onerror=alert\(1\)>/);
 	assert.equal(nvr.querySelector('img'), null);
+	/* an SSDP description names the maker, shown since the OUI named none */
+	const nas = deviceRow(luci, '00:11:32:8a:77:01');
+	assert.match(text(nas), /Synology\\x1b\[2J/);
+	assert.match(text(nas), /DS920\+/);
+	assert.doesNotMatch(text(nas), /Firmware/);
 });

@@ -1105,6 +1105,7 @@ fn a_camera_looking_laptop_gets_no_login() {
             // RTSP and a recorder port: enough for a medium-confidence camera on their own.
             service_ports: vec![(554, "answers on"), (37777, "answers on")],
             owner_class: None,
+            announced: None,
         });
         assert!(c.confidence >= Confidence::Medium, "{mac}: {c:?}");
         let d = Arc::new(Device::new(

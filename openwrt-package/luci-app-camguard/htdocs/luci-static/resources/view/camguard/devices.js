@@ -173,9 +173,13 @@ return view.extend({
 			E('small', {}, [ cg.confidenceLabel(d.confidence) ]),
 			d.vendor ? E('br') : '',
 			d.vendor ? cg.lan(d.vendor) : '',
-			/* what the device said about itself in a discovery reply (SADP, Dahua) */
+			/* what the device said about itself in a discovery reply (SADP, Dahua, WS-Discovery, SSDP);
+			   the maker only when it is not the vendor shown above */
+			d.info && d.info.manufacturer && String(d.info.manufacturer).toLowerCase() != String(d.vendor || '').toLowerCase() ? E('br') : '',
+			d.info && d.info.manufacturer && String(d.info.manufacturer).toLowerCase() != String(d.vendor || '').toLowerCase()
+				? E('span', { 'title': String(d.info.protocol || '') }, [ cg.lan(d.info.manufacturer) ]) : '',
 			d.info && d.info.model ? E('br') : '',
-			d.info && d.info.model ? cg.lan(d.info.model) : '',
+			d.info && d.info.model ? E('span', { 'title': String(d.info.protocol || '') }, [ cg.lan(d.info.model) ]) : '',
 			d.info && d.info.firmware ? E('br') : '',
 			d.info && d.info.firmware ? E('small', { 'title': String(d.info.protocol || '') }, [
 				_('Firmware'), ' ', cg.lan(d.info.firmware)
