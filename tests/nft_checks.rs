@@ -101,9 +101,10 @@ fn after_a_firewall_reload_the_lease_file_is_not_live() {
 }
 
 /// The lease lines a running miniupnpd still holds, with no rules behind them after a reload:
-/// one finding for the loss, whose fix restarts miniupnpd while the policy keeps UPnP on.
+/// one finding for the loss, whose fix re-adds every unexpired lease's rules while the policy
+/// keeps UPnP on.
 #[test]
-fn leases_a_firewall_reload_left_without_rules_are_reported_with_a_restart() {
+fn leases_a_firewall_reload_left_without_rules_are_reported_with_their_restore() {
     let router = Router::new()
         .config("upnpd", &upnpd(Some("1")))
         .leases(LIVE_LEASES)
@@ -121,7 +122,7 @@ fn leases_a_firewall_reload_left_without_rules_are_reported_with_a_restart() {
         .count();
     assert_eq!(lost[0].evidence.to_json()["lost"], unexpired);
     assert_eq!(lost[0].severity, Severity::Medium);
-    let restart: Vec<_> = router
+    let restore: Vec<_> = router
         .clone()
         .config(
             "camguard",
@@ -136,13 +137,30 @@ fn leases_a_firewall_reload_left_without_rules_are_reported_with_a_restart() {
         })
         .map(|a| a.step)
         .collect();
-    assert_eq!(
-        restart,
-        vec![camguard::plan::Step::Service {
-            name: "miniupnpd".into(),
-            action: "restart".into()
-        }]
-    );
+    let [camguard::plan::Step::RestoreMappings { mappings }] = &restore[..] else {
+        panic!("{restore:?}");
+    };
+    let listed: Vec<String> = mappings
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}:{}:{}",
+                m.proto.as_str(),
+                m.ext_port,
+                m.int_addr,
+                m.int_port
+            )
+        })
+        .collect();
+    let expected: Vec<String> = LIVE_LEASES
+        .lines()
+        .filter(|l| {
+            let expiry: u64 = l.split(':').nth(4).unwrap().parse().unwrap();
+            expiry == 0 || expiry > NOW
+        })
+        .map(|l| l.splitn(5, ':').take(4).collect::<Vec<_>>().join(":"))
+        .collect();
+    assert_eq!(listed, expected);
     // Under upnp 'off' nothing is restored: miniupnpd is stopped and its leases emptied.
     let off = router
         .config("camguard", "config camguard 'main'\n\toption upnp 'off'\n")

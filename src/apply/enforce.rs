@@ -57,8 +57,10 @@ impl HeldBack {
 /// What running the actions leaves to do.
 #[derive(Default)]
 struct Run {
-    /// A revoke could not delete its nft rules itself.
+    /// A revoke could not delete its nft rules itself, or lost rules could not be re-added.
     restart_miniupnpd: bool,
+    /// What steps report beyond success: how lost UPnP rules were restored.
+    notes: Vec<Check>,
     /// miniupnpd's live mappings before the first revoke: the neighbours verification checks.
     upnp_before: Option<Vec<super::nft::LiveMapping>>,
     /// ubus went away: the run stopped there.
@@ -104,7 +106,7 @@ impl Executor<'_> {
         if run.restart_miniupnpd {
             self.restart_miniupnpd(&mut entry);
         }
-        self.finish(&journal, entry, run.upnp_before.as_deref())
+        self.finish(&journal, entry, run.upnp_before.as_deref(), run.notes)
     }
 
     /// Checks each config the actions change; camguard's own leftovers are dropped on the way.
@@ -176,7 +178,7 @@ impl Executor<'_> {
             {
                 run.upnp_before = self.upnp_before.take().or_else(live_mappings);
             }
-            match self.run(&a.step, &mut run.restart_miniupnpd) {
+            match self.run(&a.step, &mut run) {
                 Ok(()) => {
                     entry.applied.push(i);
                     dirty.extend(config);
@@ -256,6 +258,7 @@ impl Executor<'_> {
         journal: &Journal,
         mut entry: Entry,
         upnp_before: Option<&[super::nft::LiveMapping]>,
+        notes: Vec<Check>,
     ) -> Outcome {
         entry.state = if entry.failed.is_empty() && entry.pending.is_empty() {
             State::Applied
@@ -275,7 +278,8 @@ impl Executor<'_> {
             })
             .collect();
         let pending = entry.pending.iter().map(|&i| actions[i].clone()).collect();
-        let verified = self.verify(actions, &entry.applied, upnp_before, entry.time);
+        let mut verified = notes;
+        verified.extend(self.verify(actions, &entry.applied, upnp_before, entry.time));
         Outcome {
             journal_id: Some(entry.id),
             applied: entry.applied.len(),
@@ -287,8 +291,9 @@ impl Executor<'_> {
         }
     }
 
-    /// Runs one step; `restart_miniupnpd` is set when a revoke left nft rules behind.
-    fn run(&mut self, step: &Step, restart_miniupnpd: &mut bool) -> Result<(), ApplyError> {
+    /// Runs one step; `run.restart_miniupnpd` is set when a revoke left nft rules behind or
+    /// lost rules could not be re-added.
+    fn run(&mut self, step: &Step, run: &mut Run) -> Result<(), ApplyError> {
         let reply = match step {
             Step::UciSet {
                 config,
@@ -323,11 +328,16 @@ impl Executor<'_> {
                     && delete_rules(nft_handles)
                         .inspect_err(|e| log::warn!("{e}; miniupnpd rebuilds its rules instead"))
                         .is_ok();
-                *restart_miniupnpd |= *rebuild || !deleted;
+                run.restart_miniupnpd |= *rebuild || !deleted;
                 if deleted {
                     // The DNAT is gone, but connections it let in live on in conntrack.
                     super::flows::cut_mapping_flows(*proto, *ext_port, *int_addr, *int_port);
                 }
+                return Ok(());
+            }
+            Step::RestoreMappings { mappings } => {
+                let how = self.restore_mappings(mappings, &mut run.restart_miniupnpd);
+                run.notes.push(how);
                 return Ok(());
             }
         };

@@ -17,6 +17,7 @@ mod files;
 mod flows;
 pub mod journal;
 mod nft;
+mod restore;
 mod revert;
 mod rpcd;
 mod staged;

@@ -84,6 +84,19 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         rebuild: bool,
     },
+    /// Re-adds the rules of mappings a firewall reload emptied while miniupnpd kept running, in
+    /// the form miniupnpd writes them (src/nftables.rs); where that cannot be done, miniupnpd is
+    /// restarted to replay its lease file instead.
+    RestoreMappings { mappings: Vec<LostMapping> },
+}
+
+/// A mapping of the lease file whose rules are gone from the live ruleset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostMapping {
+    pub proto: Protocol,
+    pub ext_port: u16,
+    pub int_addr: IpAddr,
+    pub int_port: u16,
 }
 
 impl Step {
@@ -169,7 +182,9 @@ pub fn plan(ctx: &Facts) -> Vec<Action> {
     // the shipped defaults', not the owner's: say so rather than claim a policy.
     if ctx.snap.policy_file.is_none() {
         for a in &mut actions {
-            a.why.push_str(" — by camguard's default policy; this router has no /etc/config/camguard");
+            a.why.push_str(
+                " — by camguard's default policy; this router has no /etc/config/camguard",
+            );
         }
     }
     actions
@@ -488,34 +503,39 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     }
 }
 
-/// miniupnpd re-creates its lease file's mappings when it starts; after a firewall reload emptied
-/// its chains that is the one way to get them back in the exact form miniupnpd writes and keeps
-/// track of (nft's own parser refuses miniupnpd's DNAT shape, so camguard cannot re-add them
-/// itself without speaking nf_tables netlink). Runs after the revokes, so a revoked mapping is not
-/// replayed.
+/// After a firewall reload emptied miniupnpd's chains, their rules are re-added as miniupnpd
+/// writes them: instant, where a restart replays the lease file in quadratic time (5,000 leases:
+/// minutes without any mapping). Runs after the revokes, so a revoked mapping stays out; a
+/// planned restart or reload of miniupnpd replays the file anyway.
 fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
-    let lost = lost_mappings(ctx.snap);
     let revoked = |m: &Mapping| {
         out.iter().any(|a| {
             matches!(&a.step, Step::RevokeMapping { proto, ext_port, .. }
                 if *proto == m.proto && *ext_port == m.ext_port)
         })
     };
-    let still_lost = lost.iter().filter(|m| !revoked(m)).count();
+    let lost: Vec<LostMapping> = lost_mappings(ctx.snap)
+        .iter()
+        .filter(|m| !revoked(m))
+        .map(|m| LostMapping {
+            proto: m.proto,
+            ext_port: m.ext_port,
+            int_addr: m.int_addr,
+            int_port: m.int_port,
+        })
+        .collect();
     let restarted = out.iter().any(|a| {
         matches!(&a.step, Step::Service { name, action }
             if name == "miniupnpd" && (action == "restart" || action == "reload"))
     });
-    if still_lost == 0 || restarted {
+    if lost.is_empty() || restarted {
         return;
     }
+    let n = lost.len();
     out.push(action(
-        Step::Service {
-            name: "miniupnpd".into(),
-            action: "restart".into(),
-        },
+        Step::RestoreMappings { mappings: lost },
         format!(
-            "restart miniupnpd so that it re-creates the firewall rules of {still_lost} mapping(s) a firewall reload emptied"
+            "re-add the firewall rules of {n} UPnP mapping(s) a firewall reload emptied, as miniupnpd writes them"
         ),
         Some(("upnp.rules_lost", miniupnpd())),
     ));

@@ -1,0 +1,237 @@
+//! Restoring the rules of UPnP mappings a firewall reload emptied: re-added over nf_tables
+//! netlink exactly as miniupnpd writes them ([`crate::nftables`]), from miniupnpd's own config
+//! (table, chains, external interface) and its lease file (each mapping's description, its
+//! rules' userdata). Whatever stands in the way — nft not in use, netlink refused, a line or a
+//! shape this cannot write as miniupnpd would — falls back to restarting miniupnpd, which
+//! replays its lease file (in quadratic time), and the outcome says so.
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::{Check, Executor};
+use crate::formats::leases::{parse_leases, LINE_BUFFER};
+use crate::nftables::{accept_rule, dnat_rule, Nftables, Redirect, RuleMsg, UpnpChains};
+use crate::plan::LostMapping;
+use crate::ports::Protocol;
+
+/// The config OpenWrt's init script generates for miniupnpd: its `ext_ifname` is the device the
+/// init resolved from `external_iface` (or the WAN holding the default route), the one
+/// miniupnpd's rules match by index.
+const MINIUPNPD_CONF: &str = "/var/etc/miniupnpd.conf";
+
+impl Executor<'_> {
+    /// Re-adds the rules of `lost` that are still missing; on any obstacle sets `restart` so
+    /// that miniupnpd replays its lease file instead. The check says which way it went.
+    pub(super) fn restore_mappings(&mut self, lost: &[LostMapping], restart: &mut bool) -> Check {
+        let (ok, detail) = match self.readd_rules(lost) {
+            Ok((rules, mappings)) => (
+                true,
+                format!(
+                    "{rules} rules of {mappings} mappings re-added over nf_tables netlink in one \
+                     transaction, as miniupnpd writes them"
+                ),
+            ),
+            Err(why) => {
+                log::warn!("cannot re-add the UPnP rules ({why}); restarting miniupnpd instead");
+                *restart = true;
+                (
+                    true,
+                    format!("{why}; miniupnpd is restarted to replay its lease file instead"),
+                )
+            }
+        };
+        Check {
+            check: "UPnP rules re-added".into(),
+            ok,
+            detail,
+        }
+    }
+
+    /// (rules added, mappings they belong to), or why they could not be.
+    fn readd_rules(&self, lost: &[LostMapping]) -> Result<(usize, usize), String> {
+        if !self.nft {
+            return Err("nft is not in use here".into());
+        }
+        let conf = self.read_router_file(MINIUPNPD_CONF);
+        let chains = upnp_chains(&conf)?;
+        let leases = self
+            .host_path(&self.lease_file)
+            .and_then(|p| std::fs::read(p).ok())
+            .ok_or_else(|| format!("cannot read {}", self.lease_file))?;
+        // A firewall reload left the chains nearly empty, so this listing is quick; whatever
+        // miniupnpd re-created meanwhile (a client renewing) is not added twice.
+        let live = super::nft::live_mappings().ok_or("cannot list the live ruleset")?;
+        let mut rules: Vec<RuleMsg> = Vec::new();
+        let mut mappings = 0;
+        for m in lost {
+            let IpAddr::V4(int_addr) = m.int_addr else {
+                return Err(format!("{} is not an IPv4 mapping", m.int_addr));
+            };
+            let key = (m.proto, m.ext_port, m.int_addr, m.int_port);
+            let have = live.iter().find(|(k, _)| *k == key);
+            if have.is_some_and(|(_, accept)| *accept) {
+                continue;
+            }
+            let description = lease_description(&leases, m, int_addr).ok_or_else(|| {
+                format!(
+                    "the lease line of {}/{} is not one miniupnpd wrote",
+                    m.ext_port,
+                    m.proto.as_str()
+                )
+            })?;
+            let redirect = Redirect {
+                ip_proto: ip_proto(m.proto),
+                ext_port: m.ext_port,
+                int_addr,
+                int_port: m.int_port,
+                description: &description,
+            };
+            let shape = || format!("miniupnpd's rules for {} carry no port", m.proto.as_str());
+            if have.is_none() {
+                rules.push(dnat_rule(&chains, &redirect).ok_or_else(shape)?);
+            }
+            rules.push(accept_rule(&chains, &redirect).ok_or_else(shape)?);
+            mappings += 1;
+        }
+        Nftables::open()
+            .and_then(|mut nft| nft.add_rules(&rules))
+            .map_err(|e| format!("nf_tables netlink refused the rules: {e}"))?;
+        Ok((rules.len(), mappings))
+    }
+}
+
+fn ip_proto(proto: Protocol) -> u8 {
+    match proto {
+        Protocol::Tcp => crate::nftables::IPPROTO_TCP,
+        Protocol::Udp => crate::nftables::IPPROTO_UDP,
+        _ => 0,
+    }
+}
+
+/// miniupnpd's table and chain names and its external interface's index, from its config.
+fn upnp_chains(conf: &str) -> Result<UpnpChains, String> {
+    let get = |key: &str| {
+        conf.lines()
+            .filter_map(|l| l.trim().split_once('='))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("{MINIUPNPD_CONF} has no {key}"))
+    };
+    let device = get("ext_ifname")?;
+    Ok(UpnpChains {
+        table: get("upnp_table_name")?,
+        nat_table: get("upnp_nat_table_name")?,
+        forward_chain: get("upnp_forward_chain")?,
+        nat_chain: get("upnp_nat_chain")?,
+        ext_ifindex: ifindex(&device)?,
+    })
+}
+
+/// A network device's index, as miniupnpd's `if_nametoindex` reads it.
+fn ifindex(device: &str) -> Result<u32, String> {
+    if device.contains('/') || device == "." || device == ".." {
+        return Err(format!("{device:?} is not a network device name"));
+    }
+    std::fs::read_to_string(format!("/sys/class/net/{device}/ifindex"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| format!("no network device {device}"))
+}
+
+/// The description miniupnpd puts in a mapping's rules: its lease line's last field, trimmed
+/// as miniupnpd trims it. None unless exactly one line is this mapping and miniupnpd could have
+/// written it (no forged field, not longer than its read buffer).
+fn lease_description(file: &[u8], m: &LostMapping, int_addr: Ipv4Addr) -> Option<Vec<u8>> {
+    let lines: Vec<&[u8]> = file.split(|&b| b == b'\n').collect();
+    let mut found = parse_leases(file).entries.into_iter().filter(|l| {
+        l.proto == m.proto
+            && l.ext_port == m.ext_port
+            && l.int_addr == int_addr
+            && l.int_port == m.int_port
+    });
+    let lease = found.next()?;
+    if found.next().is_some() || !lease.forged.is_empty() {
+        return None;
+    }
+    let line = *lines.get(lease.line.checked_sub(1)?)?;
+    if line.len() >= LINE_BUFFER || line.contains(&0) {
+        return None;
+    }
+    let description = line.splitn(6, |&b| b == b':').nth(5)?;
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
+    let start = description
+        .iter()
+        .position(|b| !is_space(b))
+        .unwrap_or(description.len());
+    let end = description
+        .iter()
+        .rposition(|b| !is_space(b))
+        .map_or(start, |i| i + 1);
+    Some(description[start..end].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lost(proto: Protocol, ext: u16, addr: [u8; 4], int: u16) -> LostMapping {
+        LostMapping {
+            proto,
+            ext_port: ext,
+            int_addr: IpAddr::V4(addr.into()),
+            int_port: int,
+        }
+    }
+
+    #[test]
+    fn the_description_is_the_lease_lines_own_bytes_trimmed_like_miniupnpd() {
+        let file = b"TCP:18080:192.168.1.31:8080:0:  game \\ <b>x</b>:y  \n\
+                     UDP:15353:192.168.1.31:5353:1796232238:\n";
+        let m = lost(Protocol::Tcp, 18080, [192, 168, 1, 31], 8080);
+        assert_eq!(
+            lease_description(file, &m, Ipv4Addr::new(192, 168, 1, 31)).as_deref(),
+            Some(&b"game \\ <b>x</b>:y"[..])
+        );
+        let m = lost(Protocol::Udp, 15353, [192, 168, 1, 31], 5353);
+        assert_eq!(
+            lease_description(file, &m, Ipv4Addr::new(192, 168, 1, 31)).as_deref(),
+            Some(&b""[..])
+        );
+        let absent = lost(Protocol::Udp, 15354, [192, 168, 1, 31], 5353);
+        assert_eq!(
+            lease_description(file, &absent, Ipv4Addr::new(192, 168, 1, 31)),
+            None
+        );
+    }
+
+    #[test]
+    fn lines_miniupnpd_could_not_have_written_are_left_to_miniupnpd() {
+        // A wrapped port and an overlong line: replayed by a restart, never guessed at here.
+        let wrapped = b"TCP:70000:192.168.1.31:8080:0:x\n";
+        let m = lost(Protocol::Tcp, 4464, [192, 168, 1, 31], 8080);
+        assert_eq!(
+            lease_description(wrapped, &m, Ipv4Addr::new(192, 168, 1, 31)),
+            None
+        );
+        let long = format!("TCP:1000:192.168.1.31:80:0:{}\n", "d".repeat(400));
+        let m = lost(Protocol::Tcp, 1000, [192, 168, 1, 31], 80);
+        assert_eq!(
+            lease_description(long.as_bytes(), &m, Ipv4Addr::new(192, 168, 1, 31)),
+            None
+        );
+    }
+
+    #[test]
+    fn the_chains_and_device_come_from_miniupnpds_config() {
+        let conf = "ext_ifname=lo\nlistening_ip=br-lan\nupnp_table_name=fw4\n\
+                    upnp_nat_table_name=fw4\nupnp_forward_chain=upnp_forward\n\
+                    upnp_nat_chain=upnp_prerouting\n";
+        let chains = upnp_chains(conf).unwrap();
+        assert_eq!(chains.nat_chain, "upnp_prerouting");
+        assert_eq!(chains.forward_chain, "upnp_forward");
+        assert_eq!(chains.ext_ifindex, 1, "lo is always index 1");
+        assert!(upnp_chains("upnp_table_name=fw4\n")
+            .unwrap_err()
+            .contains("ext_ifname"));
+        assert!(upnp_chains(&conf.replace("=lo", "=../x")).is_err());
+    }
+}
