@@ -182,9 +182,7 @@ pub fn plan(ctx: &Facts) -> Vec<Action> {
     // the shipped defaults', not the owner's: say so rather than claim a policy.
     if ctx.snap.policy_file.is_none() {
         for a in &mut actions {
-            a.why.push_str(
-                " — by camguard's default policy; this router has no /etc/config/camguard",
-            );
+            a.why.push_str(" — by camguard's default policy; this router has no /etc/config/camguard");
         }
     }
     actions
