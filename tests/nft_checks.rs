@@ -170,6 +170,41 @@ fn leases_a_firewall_reload_left_without_rules_are_reported_with_their_restore()
         .all(|a| a.finding.as_ref().is_none_or(|f| f.id != "upnp.rules_lost")));
 }
 
+/// IPv6 pinholes lose their accept rules in the same reload, and only miniupnpd replays them:
+/// with pinholes in its file, the fix restarts miniupnpd rather than re-add the IPv4 rules alone.
+#[test]
+fn lost_rules_with_ipv6_pinholes_are_restored_by_a_restart() {
+    let plan = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(LIVE_LEASES)
+        .file(
+            "/var/run/miniupnpd.leases6",
+            include_bytes!("fixtures/leases/miniupnpd-live.leases6"),
+        )
+        .nft(FW4)
+        .config(
+            "camguard",
+            "config camguard 'main'\n\toption upnp 'allow'\n",
+        )
+        .plan();
+    let restore: Vec<_> = plan
+        .into_iter()
+        .filter(|a| {
+            a.finding
+                .as_ref()
+                .is_some_and(|f| f.id == "upnp.rules_lost")
+        })
+        .map(|a| a.step)
+        .collect();
+    assert_eq!(
+        restore,
+        vec![camguard::plan::Step::Service {
+            name: "miniupnpd".into(),
+            action: "restart".into()
+        }]
+    );
+}
+
 #[test]
 fn live_rules_behind_every_lease_are_not_lost() {
     let report = Router::new()

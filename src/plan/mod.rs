@@ -530,6 +530,20 @@ fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
         return;
     }
     let n = lost.len();
+    // The reload emptied the IPv6 pinholes' accept rules too; only miniupnpd replays those.
+    if !ctx.snap.upnp.pinholes.is_empty() {
+        out.push(action(
+            Step::Service {
+                name: "miniupnpd".into(),
+                action: "restart".into(),
+            },
+            format!(
+                "restart miniupnpd so that it re-creates the firewall rules of {n} mapping(s) and its IPv6 pinholes a firewall reload emptied"
+            ),
+            Some(("upnp.rules_lost", miniupnpd())),
+        ));
+        return;
+    }
     out.push(action(
         Step::RestoreMappings { mappings: lost },
         format!(
