@@ -172,6 +172,64 @@ fn lease_description(file: &[u8], m: &LostMapping, int_addr: Ipv4Addr) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bus::{Bus, BusError};
+    use crate::plan::{Action, FindingRef, Step};
+    use serde_json::{json, Value};
+
+    /// rpcd that accepts every call and remembers it.
+    #[derive(Default)]
+    struct Rpcd(Vec<(String, String, Value)>);
+
+    impl Bus for Rpcd {
+        fn call(&mut self, object: &str, method: &str, args: &Value) -> Result<Value, BusError> {
+            self.0.push((object.into(), method.into(), args.clone()));
+            Ok(json!({}))
+        }
+    }
+
+    /// Where the rules cannot be re-added (here: nft is not in use), miniupnpd is restarted to
+    /// replay its lease file, and the outcome says so.
+    #[test]
+    fn without_netlink_the_restore_restarts_miniupnpd_and_says_so() {
+        let root = std::env::temp_dir().join(format!("camguard-restore-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let mut rpcd = Rpcd::default();
+        let action = Action {
+            step: Step::RestoreMappings {
+                mappings: vec![lost(Protocol::Tcp, 18080, [192, 168, 1, 31], 8080)],
+            },
+            why: "test".into(),
+            finding: Some(FindingRef {
+                id: "upnp.rules_lost".into(),
+                subject: crate::audit::Subject::Service {
+                    name: "miniupnpd".into(),
+                },
+            }),
+        };
+        let outcome = Executor {
+            bus: &mut rpcd,
+            root: root.clone(),
+            nft: false,
+            lease_file: "/var/run/miniupnpd.leases".into(),
+            upnp_before: None,
+        }
+        .enforce(vec![action], "restore-upnp", 1_795_608_000, false);
+        assert_eq!(outcome.applied, 1, "{outcome:?}");
+        let how = outcome
+            .verified
+            .iter()
+            .find(|c| c.check == "UPnP rules re-added")
+            .unwrap();
+        assert_eq!(
+            how.detail,
+            "nft is not in use here; miniupnpd is restarted to replay its lease file instead"
+        );
+        assert!(rpcd.0.iter().any(|(o, m, a)| o == "rc"
+            && m == "init"
+            && a == &json!({"name": "miniupnpd", "action": "restart"})));
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     fn lost(proto: Protocol, ext: u16, addr: [u8; 4], int: u16) -> LostMapping {
         LostMapping {
