@@ -70,12 +70,12 @@ pub struct UpnpChains {
 /// One port mapping as miniupnpd adds it from a lease line (no remote host: the lease file
 /// keeps none).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redirect<'a> {
+pub struct Redirect {
     pub ip_proto: u8,
     pub ext_port: u16,
     pub int_addr: Ipv4Addr,
     pub int_port: u16,
-    pub description: &'a [u8],
+    pub description: Vec<u8>,
 }
 
 /// A rule message's payload (after nfgenmsg), ready for [`Nftables::add_rules`].
@@ -102,7 +102,7 @@ pub fn dnat_rule(chains: &UpnpChains, r: &Redirect) -> Option<RuleMsg> {
     Some(rule(
         &chains.nat_table,
         &chains.nat_chain,
-        r.description,
+        &r.description,
         &exprs,
     ))
 }
@@ -130,7 +130,7 @@ pub fn accept_rule(chains: &UpnpChains, r: &Redirect) -> Option<RuleMsg> {
     Some(rule(
         &chains.table,
         &chains.forward_chain,
-        r.description,
+        &r.description,
         &exprs,
     ))
 }
@@ -240,8 +240,10 @@ fn newrule(seq: u32, rule: &RuleMsg) -> Vec<u8> {
     )
 }
 
-/// Every rule between BATCH_BEGIN and BATCH_END: one transaction, all or nothing.
-fn batch(first_seq: u32, rules: &[RuleMsg]) -> Vec<u8> {
+/// Every rule between BATCH_BEGIN and BATCH_END: one transaction, all or nothing. Each rule is
+/// encoded straight into the batch, so only the batch is held (about 1 KB per mapping); the
+/// number of rules comes back with it.
+fn batch(first_seq: u32, rules: impl IntoIterator<Item = RuleMsg>) -> (Vec<u8>, u32) {
     let mut out = message(
         NFNL_MSG_BATCH_BEGIN,
         NLM_F_REQUEST,
@@ -253,7 +255,7 @@ fn batch(first_seq: u32, rules: &[RuleMsg]) -> Vec<u8> {
     let mut seq = first_seq;
     for rule in rules {
         seq = seq.wrapping_add(1);
-        out.extend(newrule(seq, rule));
+        out.extend(newrule(seq, &rule));
     }
     out.extend(message(
         NFNL_MSG_BATCH_END,
@@ -263,7 +265,7 @@ fn batch(first_seq: u32, rules: &[RuleMsg]) -> Vec<u8> {
         NFNL_SUBSYS_NFTABLES,
         &[],
     ));
-    out
+    (out, seq.wrapping_sub(first_seq))
 }
 
 /// A netlink socket to nf_tables.
@@ -288,13 +290,14 @@ impl Nftables {
     /// ask for no acknowledgement (at thousands of rules the kernel would queue one socket buffer
     /// each); the kernel reports every refusal, and the acknowledged generation request sent
     /// after the batch marks the end of its replies.
-    pub fn add_rules(&mut self, rules: &[RuleMsg]) -> io::Result<()> {
-        if rules.is_empty() {
-            return Ok(());
-        }
+    /// Returns how many rules were added.
+    pub fn add_rules(&mut self, rules: impl IntoIterator<Item = RuleMsg>) -> io::Result<u32> {
         let first = self.seq.wrapping_add(1);
-        let bytes = batch(first, rules);
-        self.seq = first.wrapping_add(rules.len() as u32 + 2);
+        let (bytes, count) = batch(first, rules);
+        if count == 0 {
+            return Ok(0);
+        }
+        self.seq = first.wrapping_add(count + 2);
         let fence = self.seq;
         // The batch goes in one send, larger than the default socket buffer from a few hundred
         // rules on (forcing the size needs CAP_NET_ADMIN, as the batch itself does).
@@ -318,7 +321,7 @@ impl Nftables {
                     continue;
                 }
                 match error_code(body) {
-                    0 if seq == fence => return Ok(()),
+                    0 if seq == fence => return Ok(count),
                     0 => {}
                     code => return Err(io::Error::from_raw_os_error(-code)),
                 }
@@ -398,13 +401,13 @@ mod tests {
             ext_port: 10009,
             int_addr: Ipv4Addr::new(192, 168, 1, 31),
             int_port: 20009,
-            description: b"cam desc",
+            description: b"cam desc".to_vec(),
         };
         let udp = Redirect {
             ip_proto: IPPROTO_UDP,
             ext_port: 15353,
             int_port: 5353,
-            description: b"u",
+            description: b"u".to_vec(),
             ..tcp.clone()
         };
         let ours = [
@@ -426,13 +429,14 @@ mod tests {
             ext_port: 1,
             int_addr: Ipv4Addr::new(10, 0, 0, 1),
             int_port: 2,
-            description: b"",
+            description: Vec::new(),
         };
         let rules = [
             dnat_rule(&chains(), &tcp).unwrap(),
             accept_rule(&chains(), &tcp).unwrap(),
         ];
-        let bytes = batch(7, &rules);
+        let (bytes, count) = batch(7, rules);
+        assert_eq!(count, 2);
         let msgs = messages(&bytes);
         let kinds: Vec<(u16, u32)> = msgs.iter().map(|m| (m.0, m.1)).collect();
         assert_eq!(kinds, [(0x10, 7), (0xa06, 8), (0xa06, 9), (0x11, 10)]);
@@ -452,7 +456,7 @@ mod tests {
             ext_port: 1,
             int_addr: Ipv4Addr::new(10, 0, 0, 1),
             int_port: 2,
-            description: b"x",
+            description: b"x".to_vec(),
         };
         assert_eq!(dnat_rule(&chains(), &udplite), None);
         assert_eq!(accept_rule(&chains(), &udplite), None);
@@ -466,7 +470,7 @@ mod tests {
             ext_port: 1,
             int_addr: Ipv4Addr::new(10, 0, 0, 1),
             int_port: 2,
-            description: &long,
+            description: long,
         };
         let rule = dnat_rule(&chains(), &r).unwrap();
         let userdata = crate::conntrack::attrs(&rule.0)

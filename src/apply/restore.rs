@@ -8,7 +8,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::{Check, Executor};
 use crate::formats::leases::{parse_leases, LINE_BUFFER};
-use crate::nftables::{accept_rule, dnat_rule, Nftables, Redirect, RuleMsg, UpnpChains};
+use crate::nftables::{
+    accept_rule, dnat_rule, Nftables, Redirect, UpnpChains, IPPROTO_TCP, IPPROTO_UDP,
+};
 use crate::plan::LostMapping;
 use crate::ports::Protocol;
 
@@ -59,8 +61,9 @@ impl Executor<'_> {
         // A firewall reload left the chains nearly empty, so this listing is quick; whatever
         // miniupnpd re-created meanwhile (a client renewing) is not added twice.
         let live = super::nft::live_mappings().ok_or("cannot list the live ruleset")?;
-        let mut rules: Vec<RuleMsg> = Vec::new();
-        let mut mappings = 0;
+        // What each mapping needs (its DNAT too, or only its accept rule), checked before a
+        // byte is sent; the rules themselves are encoded straight into the batch.
+        let mut wanted: Vec<(Redirect, bool)> = Vec::new();
         for m in lost {
             let IpAddr::V4(int_addr) = m.int_addr else {
                 return Err(format!("{} is not an IPv4 mapping", m.int_addr));
@@ -70,6 +73,13 @@ impl Executor<'_> {
             if have.is_some_and(|(_, accept)| *accept) {
                 continue;
             }
+            let ip_proto = match m.proto {
+                Protocol::Tcp => IPPROTO_TCP,
+                Protocol::Udp => IPPROTO_UDP,
+                Protocol::UdpLite => {
+                    return Err("miniupnpd's rules for UDPLITE carry no port".into());
+                }
+            };
             let description = lease_description(&leases, m, int_addr).ok_or_else(|| {
                 format!(
                     "the lease line of {}/{} is not one miniupnpd wrote",
@@ -78,31 +88,22 @@ impl Executor<'_> {
                 )
             })?;
             let redirect = Redirect {
-                ip_proto: ip_proto(m.proto),
+                ip_proto,
                 ext_port: m.ext_port,
                 int_addr,
                 int_port: m.int_port,
-                description: &description,
+                description,
             };
-            let shape = || format!("miniupnpd's rules for {} carry no port", m.proto.as_str());
-            if have.is_none() {
-                rules.push(dnat_rule(&chains, &redirect).ok_or_else(shape)?);
-            }
-            rules.push(accept_rule(&chains, &redirect).ok_or_else(shape)?);
-            mappings += 1;
+            wanted.push((redirect, have.is_none()));
         }
-        Nftables::open()
-            .and_then(|mut nft| nft.add_rules(&rules))
+        let rules = wanted.iter().flat_map(|(r, dnat)| {
+            let dnat = dnat.then(|| dnat_rule(&chains, r)).flatten();
+            dnat.into_iter().chain(accept_rule(&chains, r))
+        });
+        let added = Nftables::open()
+            .and_then(|mut nft| nft.add_rules(rules))
             .map_err(|e| format!("nf_tables netlink refused the rules: {e}"))?;
-        Ok((rules.len(), mappings))
-    }
-}
-
-fn ip_proto(proto: Protocol) -> u8 {
-    match proto {
-        Protocol::Tcp => crate::nftables::IPPROTO_TCP,
-        Protocol::Udp => crate::nftables::IPPROTO_UDP,
-        _ => 0,
+        Ok((added as usize, wanted.len()))
     }
 }
 
