@@ -335,8 +335,8 @@ impl Executor<'_> {
                 }
                 return Ok(());
             }
-            Step::RestoreMappings { mappings } => {
-                let how = self.restore_mappings(mappings, &mut run.restart_miniupnpd);
+            Step::RestoreMappings { .. } => {
+                let how = self.restore_mappings(&mut run.restart_miniupnpd);
                 run.notes.push(how);
                 return Ok(());
             }

@@ -1,17 +1,18 @@
-//! Restoring the rules of UPnP mappings a firewall reload emptied: re-added over nf_tables
-//! netlink exactly as miniupnpd writes them ([`crate::nftables`]), from miniupnpd's own config
-//! (table, chains, external interface) and its lease file (each mapping's description, its
-//! rules' userdata). Whatever stands in the way — nft not in use, netlink refused, a line or a
+//! Restoring the rules of UPnP mappings a firewall reload emptied: every unexpired lease whose
+//! rules are missing when the step runs (after the plan's revokes removed their lines) gets them
+//! back over nf_tables netlink exactly as miniupnpd writes them ([`crate::nftables`]), from
+//! miniupnpd's own config (table, chains, external interface) and its lease file (each mapping's
+//! description, its rules' userdata). Derived when it runs, so the journal keeps no list of
+//! thousands of mappings on flash. Whatever stands in the way — nft not in use, netlink refused, a line or a
 //! shape this cannot write as miniupnpd would — falls back to restarting miniupnpd, which
 //! replays its lease file (in quadratic time), and the outcome says so.
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use super::{Check, Executor};
-use crate::formats::leases::{parse_leases, LINE_BUFFER};
+use crate::formats::leases::{parse_leases, Lease, LINE_BUFFER};
 use crate::nftables::{
     accept_rule, dnat_rule, Nftables, Redirect, UpnpChains, IPPROTO_TCP, IPPROTO_UDP,
 };
-use crate::plan::LostMapping;
 use crate::ports::Protocol;
 
 /// The config OpenWrt's init script generates for miniupnpd: its `ext_ifname` is the device the
@@ -20,10 +21,10 @@ use crate::ports::Protocol;
 const MINIUPNPD_CONF: &str = "/var/etc/miniupnpd.conf";
 
 impl Executor<'_> {
-    /// Re-adds the rules of `lost` that are still missing; on any obstacle sets `restart` so
-    /// that miniupnpd replays its lease file instead. The check says which way it went.
-    pub(super) fn restore_mappings(&mut self, lost: &[LostMapping], restart: &mut bool) -> Check {
-        let (ok, detail) = match self.readd_rules(lost) {
+    /// Re-adds the missing rules of the lease file's mappings; on any obstacle sets `restart`
+    /// so that miniupnpd replays its lease file instead. The check says which way it went.
+    pub(super) fn restore_mappings(&mut self, restart: &mut bool) -> Check {
+        let (ok, detail) = match self.readd_rules(crate::time::unix_now()) {
             Ok((rules, mappings)) => (
                 true,
                 format!(
@@ -48,50 +49,52 @@ impl Executor<'_> {
     }
 
     /// (rules added, mappings they belong to), or why they could not be.
-    fn readd_rules(&self, lost: &[LostMapping]) -> Result<(usize, usize), String> {
+    fn readd_rules(&self, now: u64) -> Result<(usize, usize), String> {
         if !self.nft {
             return Err("nft is not in use here".into());
         }
         let conf = self.read_router_file(MINIUPNPD_CONF);
         let chains = upnp_chains(&conf)?;
-        let leases = self
+        let file = self
             .host_path(&self.lease_file)
             .and_then(|p| std::fs::read(p).ok())
             .ok_or_else(|| format!("cannot read {}", self.lease_file))?;
+        let lines: Vec<&[u8]> = file.split(|&b| b == b'\n').collect();
         // A firewall reload left the chains nearly empty, so this listing is quick; whatever
         // miniupnpd re-created meanwhile (a client renewing) is not added twice.
         let live = super::nft::live_mappings().ok_or("cannot list the live ruleset")?;
         // What each mapping needs (its DNAT too, or only its accept rule), checked before a
         // byte is sent; the rules themselves are encoded straight into the batch.
         let mut wanted: Vec<(Redirect, bool)> = Vec::new();
-        for m in lost {
-            let IpAddr::V4(int_addr) = m.int_addr else {
-                return Err(format!("{} is not an IPv4 mapping", m.int_addr));
-            };
-            let key = (m.proto, m.ext_port, m.int_addr, m.int_port);
+        for l in parse_leases(&file).entries {
+            if l.expires != 0 && l.expires <= now {
+                continue;
+            }
+            let key = (l.proto, l.ext_port, IpAddr::V4(l.int_addr), l.int_port);
             let have = live.iter().find(|(k, _)| *k == key);
             if have.is_some_and(|(_, accept)| *accept) {
                 continue;
             }
-            let ip_proto = match m.proto {
+            let ip_proto = match l.proto {
                 Protocol::Tcp => IPPROTO_TCP,
                 Protocol::Udp => IPPROTO_UDP,
                 Protocol::UdpLite => {
                     return Err("miniupnpd's rules for UDPLITE carry no port".into());
                 }
             };
-            let description = lease_description(&leases, m, int_addr).ok_or_else(|| {
+            let description = raw_description(&lines, &l).ok_or_else(|| {
                 format!(
-                    "the lease line of {}/{} is not one miniupnpd wrote",
-                    m.ext_port,
-                    m.proto.as_str()
+                    "lease line {} ({}/{}) is not one miniupnpd wrote",
+                    l.line,
+                    l.ext_port,
+                    l.proto.as_str()
                 )
             })?;
             let redirect = Redirect {
                 ip_proto,
-                ext_port: m.ext_port,
-                int_addr,
-                int_port: m.int_port,
+                ext_port: l.ext_port,
+                int_addr: l.int_addr,
+                int_port: l.int_port,
                 description,
             };
             wanted.push((redirect, have.is_none()));
@@ -139,18 +142,10 @@ fn ifindex(device: &str) -> Result<u32, String> {
 }
 
 /// The description miniupnpd puts in a mapping's rules: its lease line's last field, trimmed
-/// as miniupnpd trims it. None unless exactly one line is this mapping and miniupnpd could have
-/// written it (no forged field, not longer than its read buffer).
-fn lease_description(file: &[u8], m: &LostMapping, int_addr: Ipv4Addr) -> Option<Vec<u8>> {
-    let lines: Vec<&[u8]> = file.split(|&b| b == b'\n').collect();
-    let mut found = parse_leases(file).entries.into_iter().filter(|l| {
-        l.proto == m.proto
-            && l.ext_port == m.ext_port
-            && l.int_addr == int_addr
-            && l.int_port == m.int_port
-    });
-    let lease = found.next()?;
-    if found.next().is_some() || !lease.forged.is_empty() {
+/// as miniupnpd trims it. None unless miniupnpd could have written the line (no forged field,
+/// not longer than its read buffer, no NUL).
+fn raw_description(lines: &[&[u8]], lease: &Lease) -> Option<Vec<u8>> {
+    if !lease.forged.is_empty() {
         return None;
     }
     let line = *lines.get(lease.line.checked_sub(1)?)?;
@@ -197,9 +192,7 @@ mod tests {
         std::fs::create_dir_all(&root).unwrap();
         let mut rpcd = Rpcd::default();
         let action = Action {
-            step: Step::RestoreMappings {
-                mappings: vec![lost(Protocol::Tcp, 18080, [192, 168, 1, 31], 8080)],
-            },
+            step: Step::RestoreMappings { lost: 1 },
             why: "test".into(),
             finding: Some(FindingRef {
                 id: "upnp.rules_lost".into(),
@@ -232,51 +225,39 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
-    fn lost(proto: Protocol, ext: u16, addr: [u8; 4], int: u16) -> LostMapping {
-        LostMapping {
-            proto,
-            ext_port: ext,
-            int_addr: IpAddr::V4(addr.into()),
-            int_port: int,
-        }
+    /// The description of every mapping of `file`, as the restore would put it in the rules.
+    fn descriptions(file: &[u8]) -> Vec<(u16, Option<Vec<u8>>)> {
+        let lines: Vec<&[u8]> = file.split(|&b| b == b'\n').collect();
+        parse_leases(file)
+            .entries
+            .iter()
+            .map(|l| (l.ext_port, raw_description(&lines, l)))
+            .collect()
     }
 
     #[test]
     fn the_description_is_the_lease_lines_own_bytes_trimmed_like_miniupnpd() {
         let file = b"TCP:18080:192.168.1.31:8080:0:  game \\ <b>x</b>:y  \n\
                      UDP:15353:192.168.1.31:5353:1796232238:\n";
-        let m = lost(Protocol::Tcp, 18080, [192, 168, 1, 31], 8080);
         assert_eq!(
-            lease_description(file, &m, Ipv4Addr::new(192, 168, 1, 31)).as_deref(),
-            Some(&b"game \\ <b>x</b>:y"[..])
-        );
-        let m = lost(Protocol::Udp, 15353, [192, 168, 1, 31], 5353);
-        assert_eq!(
-            lease_description(file, &m, Ipv4Addr::new(192, 168, 1, 31)).as_deref(),
-            Some(&b""[..])
-        );
-        let absent = lost(Protocol::Udp, 15354, [192, 168, 1, 31], 5353);
-        assert_eq!(
-            lease_description(file, &absent, Ipv4Addr::new(192, 168, 1, 31)),
-            None
+            descriptions(file),
+            [
+                (18080, Some(b"game \\ <b>x</b>:y".to_vec())),
+                (15353, Some(Vec::new()))
+            ]
         );
     }
 
     #[test]
     fn lines_miniupnpd_could_not_have_written_are_left_to_miniupnpd() {
         // A wrapped port and an overlong line: replayed by a restart, never guessed at here.
-        let wrapped = b"TCP:70000:192.168.1.31:8080:0:x\n";
-        let m = lost(Protocol::Tcp, 4464, [192, 168, 1, 31], 8080);
-        assert_eq!(
-            lease_description(wrapped, &m, Ipv4Addr::new(192, 168, 1, 31)),
-            None
+        let file = format!(
+            "TCP:70000:192.168.1.31:8080:0:x\nTCP:1000:192.168.1.31:80:0:{}\n",
+            "d".repeat(400)
         );
-        let long = format!("TCP:1000:192.168.1.31:80:0:{}\n", "d".repeat(400));
-        let m = lost(Protocol::Tcp, 1000, [192, 168, 1, 31], 80);
-        assert_eq!(
-            lease_description(long.as_bytes(), &m, Ipv4Addr::new(192, 168, 1, 31)),
-            None
-        );
+        assert!(descriptions(file.as_bytes())
+            .iter()
+            .all(|(_, d)| d.is_none()));
     }
 
     #[test]

@@ -85,18 +85,10 @@ pub enum Step {
         rebuild: bool,
     },
     /// Re-adds the rules of mappings a firewall reload emptied while miniupnpd kept running, in
-    /// the form miniupnpd writes them (src/nftables.rs); where that cannot be done, miniupnpd is
-    /// restarted to replay its lease file instead.
-    RestoreMappings { mappings: Vec<LostMapping> },
-}
-
-/// A mapping of the lease file whose rules are gone from the live ruleset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LostMapping {
-    pub proto: Protocol,
-    pub ext_port: u16,
-    pub int_addr: IpAddr,
-    pub int_port: u16,
+    /// the form miniupnpd writes them (src/nftables.rs): every unexpired lease without its rules
+    /// when the step runs, after the revokes before it; `lost` is how many the audit saw. Where
+    /// that cannot be done, miniupnpd is restarted to replay its lease file instead.
+    RestoreMappings { lost: usize },
 }
 
 impl Step {
@@ -512,24 +504,17 @@ fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
                 if *proto == m.proto && *ext_port == m.ext_port)
         })
     };
-    let lost: Vec<LostMapping> = lost_mappings(ctx.snap)
+    let lost = lost_mappings(ctx.snap)
         .iter()
         .filter(|m| !revoked(m))
-        .map(|m| LostMapping {
-            proto: m.proto,
-            ext_port: m.ext_port,
-            int_addr: m.int_addr,
-            int_port: m.int_port,
-        })
-        .collect();
+        .count();
     let restarted = out.iter().any(|a| {
         matches!(&a.step, Step::Service { name, action }
             if name == "miniupnpd" && (action == "restart" || action == "reload"))
     });
-    if lost.is_empty() || restarted {
+    if lost == 0 || restarted {
         return;
     }
-    let n = lost.len();
     // The reload emptied the IPv6 pinholes' accept rules too; only miniupnpd replays those.
     if !ctx.snap.upnp.pinholes.is_empty() {
         out.push(action(
@@ -538,16 +523,16 @@ fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
                 action: "restart".into(),
             },
             format!(
-                "restart miniupnpd so that it re-creates the firewall rules of {n} mapping(s) and its IPv6 pinholes a firewall reload emptied"
+                "restart miniupnpd so that it re-creates the firewall rules of {lost} mapping(s) and its IPv6 pinholes a firewall reload emptied"
             ),
             Some(("upnp.rules_lost", miniupnpd())),
         ));
         return;
     }
     out.push(action(
-        Step::RestoreMappings { mappings: lost },
+        Step::RestoreMappings { lost },
         format!(
-            "re-add the firewall rules of {n} UPnP mapping(s) a firewall reload emptied, as miniupnpd writes them"
+            "re-add the firewall rules of {lost} UPnP mapping(s) a firewall reload emptied, as miniupnpd writes them"
         ),
         Some(("upnp.rules_lost", miniupnpd())),
     ));
