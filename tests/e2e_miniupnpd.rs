@@ -825,6 +825,43 @@ fn mappings_a_firewall_reload_emptied_come_back() {
     assert!(net.reachable_from_wan(18080));
     assert!(!net.reachable_from_wan(18081));
 
+    // Where the rules cannot be written as miniupnpd would (here its config names no external
+    // device), miniupnpd is restarted to replay its lease file instead, and the outcome says so.
+    let conf = tb.root.join("var/etc/miniupnpd.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replace("ext_ifname=wan\n", "")).unwrap();
+    assert!(tb
+        .ubus(&[
+            "call",
+            "rc",
+            "init",
+            r#"{"name":"firewall","action":"reload"}"#
+        ])
+        .status
+        .success());
+    assert!(wait_until(Duration::from_secs(3), || net.upnp_rules() == 0));
+    let outcome = tb.call("enforce", r#"{"finding":"upnp.rules_lost"}"#);
+    assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
+    let verified = outcome["verified"].as_array().unwrap();
+    assert!(
+        verified.iter().any(|c| c["check"] == "UPnP rules re-added"
+            && c["detail"]
+                == "/var/etc/miniupnpd.conf has no ext_ifname; miniupnpd is restarted to replay \
+                    its lease file instead"),
+        "{outcome:#}"
+    );
+    assert!(
+        verified
+            .iter()
+            .any(|c| c["check"] == "UPnP mappings restored" && c["ok"] == true),
+        "{outcome:#}"
+    );
+    assert_ne!(miniupnpd_pid(&tb), pid, "miniupnpd was restarted");
+    let mut left: Vec<u16> = net.live_mappings().iter().map(|m| m.1).collect();
+    left.sort();
+    assert_eq!(left, [18080, 18082]);
+    assert!(net.reachable_from_wan(18080));
+
     let _ = tb.ubus(&[
         "call",
         "rc",
