@@ -3,9 +3,9 @@
 //! back over nf_tables netlink exactly as miniupnpd writes them ([`crate::nftables`]), from
 //! miniupnpd's own config (table, chains, external interface) and its lease file (each mapping's
 //! description, its rules' userdata). Derived when it runs, so the journal keeps no list of
-//! thousands of mappings on flash. Whatever stands in the way — nft not in use, netlink refused, a line or a
-//! shape this cannot write as miniupnpd would — falls back to restarting miniupnpd, which
-//! replays its lease file (in quadratic time), and the outcome says so.
+//! thousands of mappings on flash. Whatever stands in the way — nft not in use, netlink refused,
+//! a line or a shape this cannot write as miniupnpd would — falls back to restarting miniupnpd,
+//! which replays its lease file (in quadratic time), and the outcome says so.
 use std::net::IpAddr;
 
 use super::{Check, Executor};
@@ -24,26 +24,21 @@ impl Executor<'_> {
     /// Re-adds the missing rules of the lease file's mappings; on any obstacle sets `restart`
     /// so that miniupnpd replays its lease file instead. The check says which way it went.
     pub(super) fn restore_mappings(&mut self, restart: &mut bool) -> Check {
-        let (ok, detail) = match self.readd_rules(crate::time::unix_now()) {
-            Ok((rules, mappings)) => (
-                true,
-                format!(
-                    "{rules} rules of {mappings} mappings re-added over nf_tables netlink in one \
-                     transaction, as miniupnpd writes them"
-                ),
+        let detail = match self.readd_rules(crate::time::unix_now()) {
+            Ok((rules, mappings)) => format!(
+                "{rules} rules of {mappings} mappings re-added over nf_tables netlink in one \
+                 transaction, as miniupnpd writes them"
             ),
             Err(why) => {
                 log::warn!("cannot re-add the UPnP rules ({why}); restarting miniupnpd instead");
                 *restart = true;
-                (
-                    true,
-                    format!("{why}; miniupnpd is restarted to replay its lease file instead"),
-                )
+                format!("{why}; miniupnpd is restarted to replay its lease file instead")
             }
         };
+        // Either way is a restore; whether it worked is `UPnP mappings restored`'s to say.
         Check {
             check: "UPnP rules re-added".into(),
-            ok,
+            ok: true,
             detail,
         }
     }
@@ -149,7 +144,8 @@ fn raw_description(lines: &[&[u8]], lease: &Lease) -> Option<Vec<u8>> {
         return None;
     }
     let line = *lines.get(lease.line.checked_sub(1)?)?;
-    if line.len() >= LINE_BUFFER || line.contains(&0) {
+    // fgets takes the line and its newline in LINE_BUFFER - 1 bytes, or splits it.
+    if line.len() + 1 >= LINE_BUFFER || line.contains(&0) {
         return None;
     }
     let description = line.splitn(6, |&b| b == b':').nth(5)?;
