@@ -176,14 +176,14 @@ fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
-fn put_attr(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
+pub(crate) fn put_attr(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
     out.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
     out.extend_from_slice(&kind.to_ne_bytes());
     out.extend_from_slice(value);
     out.resize(align4(out.len()), 0);
 }
 
-fn put_nested(out: &mut Vec<u8>, kind: u16, fill: impl FnOnce(&mut Vec<u8>)) {
+pub(crate) fn put_nested(out: &mut Vec<u8>, kind: u16, fill: impl FnOnce(&mut Vec<u8>)) {
     let mut inner = Vec::new();
     fill(&mut inner);
     put_attr(out, kind | NLA_F_NESTED, &inner);
@@ -209,7 +209,7 @@ fn put_tuple(out: &mut Vec<u8>, proto: u8, t: &Tuple) {
 
 /// The netlink messages in one datagram: (type, sequence number, payload after the header).
 /// Stops at the first malformed header rather than reading past it.
-fn messages(mut buf: &[u8]) -> Vec<(u16, u32, &[u8])> {
+pub(crate) fn messages(mut buf: &[u8]) -> Vec<(u16, u32, &[u8])> {
     let mut out = Vec::new();
     while buf.len() >= 16 {
         let len = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
@@ -225,14 +225,14 @@ fn messages(mut buf: &[u8]) -> Vec<(u16, u32, &[u8])> {
 }
 
 /// An NLMSG_ERROR's code (0: an acknowledgement; negative: -errno).
-fn error_code(body: &[u8]) -> i32 {
+pub(crate) fn error_code(body: &[u8]) -> i32 {
     body.get(..4).map_or(-libc_enoent(), |b| {
         i32::from_ne_bytes([b[0], b[1], b[2], b[3]])
     })
 }
 
 /// The attributes of a payload: (type without flags, value).
-fn attrs(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
+pub(crate) fn attrs(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
     let mut out = Vec::new();
     while buf.len() >= 4 {
         let len = u16::from_ne_bytes([buf[0], buf[1]]) as usize;

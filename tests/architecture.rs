@@ -21,6 +21,7 @@ const FLOORS: &[(&str, u8)] = &[
     // The models.
     ("lan", 2),
     ("bus", 2),
+    ("nftables", 2),
     ("formats", 3),
     ("snapshot", 4),
     // The pipeline.

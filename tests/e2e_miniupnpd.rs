@@ -228,6 +228,44 @@ impl Net {
             .count()
     }
 
+    /// Each rule of miniupnpd's DNAT and forward chains as the kernel holds it: its chain, its
+    /// expressions with their registers, its userdata (`nft --debug=netlink`), handles left out.
+    /// Sorted, so rules re-added in another order compare equal.
+    fn rules_as_written(&self) -> Vec<String> {
+        let mut rules = Vec::new();
+        for chain in ["upnp_prerouting", "upnp_forward"] {
+            let out = self.exec(
+                &self.router,
+                &[
+                    "nft",
+                    "--debug=netlink",
+                    "list",
+                    "chain",
+                    "inet",
+                    "fw4",
+                    chain,
+                ],
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            for line in text.lines() {
+                if line.starts_with(&format!("inet fw4 {chain} ")) {
+                    rules.push(format!("{chain}:"));
+                } else if line.starts_with("  ") && !rules.is_empty() {
+                    rules.last_mut().unwrap().push_str(line);
+                } else if line.starts_with("table") {
+                    break;
+                }
+            }
+        }
+        rules.sort();
+        rules
+    }
+
     fn unmap(&self, ns: &str, ext: u16, proto: &str) -> bool {
         let out = self.exec(ns, &["upnpc", "-u", IGD, "-d", &ext.to_string(), proto]);
         String::from_utf8_lossy(&out.stdout).contains("returned : 0")
@@ -314,6 +352,12 @@ fn set_policy_option(tb: &Testbed, option: &str, value: &str) {
 fn leases(tb: &Testbed) -> String {
     String::from_utf8(std::fs::read(tb.root.join("var/run/miniupnpd.leases")).unwrap_or_default())
         .unwrap()
+}
+
+fn miniupnpd_pid(tb: &Testbed) -> Option<i32> {
+    std::fs::read_to_string(tb.root.join("var/run/miniupnpd.pid"))
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
 }
 
 fn miniupnpd_runs(tb: &Testbed) -> bool {
@@ -656,6 +700,9 @@ fn mappings_a_firewall_reload_emptied_come_back() {
     assert!(net.map(&net.pc, PC_IP, 8080, 18081, "TCP", 3600));
     let reachable = |net: &Net| net.reachable_from_wan(18080) && net.reachable_from_wan(18081);
     assert!(wait_until(Duration::from_secs(5), || reachable(&net)));
+    let written_by_miniupnpd = net.rules_as_written();
+    assert_eq!(written_by_miniupnpd.len(), 4, "{written_by_miniupnpd:#?}");
+    let pid = miniupnpd_pid(&tb);
     tb.start_daemon(&["--nft", "command"]);
 
     // Someone else's reload (LuCI's Save & Apply, `fw4 reload`): reported, with its fix.
@@ -686,18 +733,32 @@ fn mappings_a_firewall_reload_emptied_come_back() {
         .unwrap_or_else(|| panic!("no upnp.rules_lost: {report:#}"))
         .clone();
     assert_eq!(lost["evidence"]["lost"], 2, "{lost:#}");
-    assert_eq!(lost["fix"]["actions"][0]["kind"], "service", "{lost:#}");
+    assert_eq!(
+        lost["fix"]["actions"][0]["kind"], "restore_mappings",
+        "{lost:#}"
+    );
     let outcome = tb.call("enforce", r#"{"finding":"upnp.rules_lost"}"#);
     assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
+    let verified = outcome["verified"].as_array().unwrap();
     assert!(
-        outcome["verified"]
-            .as_array()
-            .unwrap()
+        verified
             .iter()
             .any(|c| c["check"] == "UPnP mappings restored" && c["ok"] == true),
         "{outcome:#}"
     );
+    // Re-added over netlink, not by a restart: miniupnpd kept running all along.
+    assert!(
+        verified.iter().any(|c| c["check"] == "UPnP rules re-added"
+            && c["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("4 rules of 2 mappings re-added over nf_tables netlink")),
+        "{outcome:#}"
+    );
+    assert_eq!(miniupnpd_pid(&tb), pid, "miniupnpd was not restarted");
     assert!(reachable(&net), "both mappings work from the WAN again");
+    // Expression for expression, register for register, userdata included: miniupnpd's form.
+    assert_eq!(net.rules_as_written(), written_by_miniupnpd);
     assert!(!finding_ids(&tb.call("audit", "{}")).contains(&"upnp.rules_lost".to_owned()));
 
     // The camera's long-lived cloud connection, open before it is blocked.
@@ -749,6 +810,64 @@ fn mappings_a_firewall_reload_emptied_come_back() {
             .any(|e| e["reason"] == "restore-upnp"),
         "{journal:#}"
     );
+    assert_eq!(net.rules_as_written(), written_by_miniupnpd);
+    assert_eq!(miniupnpd_pid(&tb), pid, "miniupnpd was not restarted");
+
+    // miniupnpd takes the restored rules for its own: its delete finds one mapping's DNAT and
+    // accept rule by what they match and removes them by handle, and the other mapping keeps
+    // working. miniupnpd 2.3 caches rule handles until its own next write, so after any firewall
+    // reload its first delete of a mapping would use a handle the reload made stale; here a
+    // client's new mapping is that write, as any client's traffic would be.
+    assert!(net.map(&net.pc, PC_IP, 8082, 18082, "TCP", 3600));
+    assert!(net.unmap(&net.pc, 18081, "TCP"));
+    assert!(
+        wait_until(Duration::from_secs(3), || net.forward_rules() == 2),
+        "{:#?}",
+        net.rules_as_written()
+    );
+    let mut left: Vec<u16> = net.live_mappings().iter().map(|m| m.1).collect();
+    left.sort();
+    assert_eq!(left, [18080, 18082]);
+    assert!(!leases(&tb).contains(":18081:"), "{}", leases(&tb));
+    assert!(net.reachable_from_wan(18080));
+    assert!(!net.reachable_from_wan(18081));
+
+    // Where the rules cannot be written as miniupnpd would (here its config names no external
+    // device), miniupnpd is restarted to replay its lease file instead, and the outcome says so.
+    let conf = tb.root.join("var/etc/miniupnpd.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replace("ext_ifname=wan\n", "")).unwrap();
+    assert!(tb
+        .ubus(&[
+            "call",
+            "rc",
+            "init",
+            r#"{"name":"firewall","action":"reload"}"#
+        ])
+        .status
+        .success());
+    assert!(wait_until(Duration::from_secs(3), || net.upnp_rules() == 0));
+    let outcome = tb.call("enforce", r#"{"finding":"upnp.rules_lost"}"#);
+    assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
+    let verified = outcome["verified"].as_array().unwrap();
+    assert!(
+        verified.iter().any(|c| c["check"] == "UPnP rules re-added"
+            && c["detail"]
+                == "/var/etc/miniupnpd.conf has no ext_ifname; miniupnpd is restarted to replay \
+                    its lease file instead"),
+        "{outcome:#}"
+    );
+    assert!(
+        verified
+            .iter()
+            .any(|c| c["check"] == "UPnP mappings restored" && c["ok"] == true),
+        "{outcome:#}"
+    );
+    assert_ne!(miniupnpd_pid(&tb), pid, "miniupnpd was restarted");
+    let mut left: Vec<u16> = net.live_mappings().iter().map(|m| m.1).collect();
+    left.sort();
+    assert_eq!(left, [18080, 18082]);
+    assert!(net.reachable_from_wan(18080));
 
     let _ = tb.ubus(&[
         "call",

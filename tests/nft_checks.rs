@@ -101,9 +101,10 @@ fn after_a_firewall_reload_the_lease_file_is_not_live() {
 }
 
 /// The lease lines a running miniupnpd still holds, with no rules behind them after a reload:
-/// one finding for the loss, whose fix restarts miniupnpd while the policy keeps UPnP on.
+/// one finding for the loss, whose fix re-adds every unexpired lease's rules while the policy
+/// keeps UPnP on.
 #[test]
-fn leases_a_firewall_reload_left_without_rules_are_reported_with_a_restart() {
+fn leases_a_firewall_reload_left_without_rules_are_reported_with_their_restore() {
     let router = Router::new()
         .config("upnpd", &upnpd(Some("1")))
         .leases(LIVE_LEASES)
@@ -121,7 +122,7 @@ fn leases_a_firewall_reload_left_without_rules_are_reported_with_a_restart() {
         .count();
     assert_eq!(lost[0].evidence.to_json()["lost"], unexpired);
     assert_eq!(lost[0].severity, Severity::Medium);
-    let restart: Vec<_> = router
+    let restore: Vec<_> = router
         .clone()
         .config(
             "camguard",
@@ -137,11 +138,8 @@ fn leases_a_firewall_reload_left_without_rules_are_reported_with_a_restart() {
         .map(|a| a.step)
         .collect();
     assert_eq!(
-        restart,
-        vec![camguard::plan::Step::Service {
-            name: "miniupnpd".into(),
-            action: "restart".into()
-        }]
+        restore,
+        vec![camguard::plan::Step::RestoreMappings { lost: unexpired }]
     );
     // Under upnp 'off' nothing is restored: miniupnpd is stopped and its leases emptied.
     let off = router
@@ -150,6 +148,41 @@ fn leases_a_firewall_reload_left_without_rules_are_reported_with_a_restart() {
     assert!(off
         .iter()
         .all(|a| a.finding.as_ref().is_none_or(|f| f.id != "upnp.rules_lost")));
+}
+
+/// IPv6 pinholes lose their accept rules in the same reload, and only miniupnpd replays them:
+/// with pinholes in its file, the fix restarts miniupnpd rather than re-add the IPv4 rules alone.
+#[test]
+fn lost_rules_with_ipv6_pinholes_are_restored_by_a_restart() {
+    let plan = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(LIVE_LEASES)
+        .file(
+            "/var/run/miniupnpd.leases6",
+            include_bytes!("fixtures/leases/miniupnpd-live.leases6"),
+        )
+        .nft(FW4)
+        .config(
+            "camguard",
+            "config camguard 'main'\n\toption upnp 'allow'\n",
+        )
+        .plan();
+    let restore: Vec<_> = plan
+        .into_iter()
+        .filter(|a| {
+            a.finding
+                .as_ref()
+                .is_some_and(|f| f.id == "upnp.rules_lost")
+        })
+        .map(|a| a.step)
+        .collect();
+    assert_eq!(
+        restore,
+        vec![camguard::plan::Step::Service {
+            name: "miniupnpd".into(),
+            action: "restart".into()
+        }]
+    );
 }
 
 #[test]

@@ -26,6 +26,7 @@ fn kinds(plan: &[Action]) -> Vec<String> {
             Step::RevokeMapping {
                 proto, ext_port, ..
             } => format!("revoke {}/{ext_port}", proto.as_str()),
+            Step::RestoreMappings { lost } => format!("restore {lost} mappings"),
         })
         .collect()
 }

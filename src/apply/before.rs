@@ -87,6 +87,7 @@ impl Executor<'_> {
                 self.record_service(name)
             }
             Step::UciOrder { .. } | Step::Service { .. } => return Ok(None),
+            Step::RestoreMappings { .. } => return Ok(None),
             Step::TruncateFile { path } => Before::File {
                 path: path.clone(),
                 content: self.read_router_file(path),

@@ -58,8 +58,10 @@ impl HeldBack {
 /// What running the actions leaves to do.
 #[derive(Default)]
 struct Run {
-    /// A revoke could not delete its nft rules itself.
+    /// A revoke could not delete its nft rules itself, or lost rules could not be re-added.
     restart_miniupnpd: bool,
+    /// What steps report beyond success: how lost UPnP rules were restored.
+    notes: Vec<Check>,
     /// miniupnpd's live mappings before the first revoke: the neighbours verification checks.
     upnp_before: Option<Vec<super::nft::LiveMapping>>,
     /// ubus went away: the run stopped there.
@@ -107,7 +109,7 @@ impl Executor<'_> {
         if run.restart_miniupnpd {
             self.restart_miniupnpd(&mut entry);
         }
-        self.finish(&journal, entry, run.upnp_before.as_deref())
+        self.finish(&journal, entry, run.upnp_before.as_deref(), run.notes)
     }
 
     /// Checks each config the actions change; camguard's own leftovers are dropped on the way.
@@ -283,6 +285,7 @@ impl Executor<'_> {
         journal: &Journal,
         mut entry: Entry,
         upnp_before: Option<&[super::nft::LiveMapping]>,
+        notes: Vec<Check>,
     ) -> Outcome {
         entry.state = if entry.failed.is_empty() && entry.pending.is_empty() {
             State::Applied
@@ -302,7 +305,8 @@ impl Executor<'_> {
             })
             .collect();
         let pending = entry.pending.iter().map(|&i| actions[i].clone()).collect();
-        let verified = self.verify(actions, &entry.applied, upnp_before, entry.time);
+        let mut verified = notes;
+        verified.extend(self.verify(actions, &entry.applied, upnp_before, entry.time));
         Outcome {
             journal_id: Some(entry.id),
             applied: entry.applied.len(),
@@ -314,7 +318,8 @@ impl Executor<'_> {
         }
     }
 
-    /// Runs one step; `run.restart_miniupnpd` is set when a revoke left nft rules behind.
+    /// Runs one step; `run.restart_miniupnpd` is set when a revoke left nft rules behind or
+    /// lost rules could not be re-added.
     fn run(&mut self, step: &Step, run: &mut Run) -> Result<(), ApplyError> {
         let reply = match step {
             Step::UciSet {
@@ -356,6 +361,11 @@ impl Executor<'_> {
                     // The DNAT is gone, but connections it let in live on in conntrack.
                     super::flows::cut_mapping_flows(*proto, *ext_port, *int_addr, *int_port);
                 }
+                return Ok(());
+            }
+            Step::RestoreMappings { .. } => {
+                let how = self.restore_mappings(&mut run.restart_miniupnpd);
+                run.notes.push(how);
                 return Ok(());
             }
         };

@@ -7,9 +7,9 @@
 //! every previous value is written before the first change.
 //!
 //! One file per job: `staged` (rpcd's uncommitted changes), `before` (the values the journal
-//! keeps), `enforce`, `files` and `nft` (what changes locally), `verify`, `revert` (and recovery
-//! of interrupted entries), `journal`, `rpcd` (the calls themselves), `error` (what a caller
-//! branches on).
+//! keeps), `enforce`, `files` and `nft` (what changes locally), `restore` (UPnP rules a firewall
+//! reload emptied, re-added over netlink), `verify`, `revert` (and recovery of interrupted
+//! entries), `journal`, `rpcd` (the calls themselves), `error` (what a caller branches on).
 mod before;
 mod enforce;
 mod error;
@@ -17,6 +17,7 @@ mod files;
 mod flows;
 pub mod journal;
 mod nft;
+mod restore;
 mod revert;
 mod rpcd;
 mod staged;

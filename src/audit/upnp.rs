@@ -555,7 +555,8 @@ fn check_rules_lost(ctx: &Facts, out: &mut Vec<Finding>) {
         }))
         .remedy(
             "Restart miniupnpd (`/etc/init.d/miniupnpd restart` over SSH): it re-creates every mapping of its lease \
-             file. camguard does it by itself after its own firewall changes, and on every audit with enforcement on.",
+             file. camguard re-adds their rules itself, as miniupnpd writes them, after its own firewall changes and \
+             on every audit with enforcement on.",
         ),
     );
 }

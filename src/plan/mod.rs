@@ -84,6 +84,11 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         rebuild: bool,
     },
+    /// Re-adds the rules of mappings a firewall reload emptied while miniupnpd kept running, in
+    /// the form miniupnpd writes them (src/nftables.rs): every unexpired lease without its rules
+    /// when the step runs, after the revokes before it; `lost` is how many the audit saw. Where
+    /// that cannot be done, miniupnpd is restarted to replay its lease file instead.
+    RestoreMappings { lost: usize },
 }
 
 impl Step {
@@ -488,34 +493,46 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     }
 }
 
-/// miniupnpd re-creates its lease file's mappings when it starts; after a firewall reload emptied
-/// its chains that is the one way to get them back in the exact form miniupnpd writes and keeps
-/// track of (nft's own parser refuses miniupnpd's DNAT shape, so camguard cannot re-add them
-/// itself without speaking nf_tables netlink). Runs after the revokes, so a revoked mapping is not
-/// replayed.
+/// After a firewall reload emptied miniupnpd's chains, their rules are re-added as miniupnpd
+/// writes them: instant, where a restart replays the lease file in quadratic time (5,000 leases:
+/// minutes without any mapping). Runs after the revokes, so a revoked mapping stays out; a
+/// planned restart or reload of miniupnpd replays the file anyway.
 fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
-    let lost = lost_mappings(ctx.snap);
     let revoked = |m: &Mapping| {
         out.iter().any(|a| {
             matches!(&a.step, Step::RevokeMapping { proto, ext_port, .. }
                 if *proto == m.proto && *ext_port == m.ext_port)
         })
     };
-    let still_lost = lost.iter().filter(|m| !revoked(m)).count();
+    let lost = lost_mappings(ctx.snap)
+        .iter()
+        .filter(|m| !revoked(m))
+        .count();
     let restarted = out.iter().any(|a| {
         matches!(&a.step, Step::Service { name, action }
             if name == "miniupnpd" && (action == "restart" || action == "reload"))
     });
-    if still_lost == 0 || restarted {
+    if lost == 0 || restarted {
+        return;
+    }
+    // The reload emptied the IPv6 pinholes' accept rules too; only miniupnpd replays those.
+    if !ctx.snap.upnp.pinholes.is_empty() {
+        out.push(action(
+            Step::Service {
+                name: "miniupnpd".into(),
+                action: "restart".into(),
+            },
+            format!(
+                "restart miniupnpd so that it re-creates the firewall rules of {lost} mapping(s) and its IPv6 pinholes a firewall reload emptied"
+            ),
+            Some(("upnp.rules_lost", miniupnpd())),
+        ));
         return;
     }
     out.push(action(
-        Step::Service {
-            name: "miniupnpd".into(),
-            action: "restart".into(),
-        },
+        Step::RestoreMappings { lost },
         format!(
-            "restart miniupnpd so that it re-creates the firewall rules of {still_lost} mapping(s) a firewall reload emptied"
+            "re-add the firewall rules of {lost} UPnP mapping(s) a firewall reload emptied, as miniupnpd writes them"
         ),
         Some(("upnp.rules_lost", miniupnpd())),
     ));

@@ -317,7 +317,8 @@ pub mod offline_apply {
                             self.archive.files.remove(&k);
                         }
                     }
-                    Step::Service { .. } => {}
+                    // Rules live in nft, which this model of the router does not change.
+                    Step::Service { .. } | Step::RestoreMappings { .. } => {}
                     Step::TruncateFile { path } => {
                         self.archive
                             .files
