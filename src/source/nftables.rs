@@ -19,7 +19,6 @@ use nix::sys::socket::{
     bind, recv, send, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol,
     SockType,
 };
-use serde_json::{json, Map, Value};
 
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_GETCHAIN: u16 = 4;
@@ -243,7 +242,7 @@ fn sets(
     sock: &mut Socket,
     table: &str,
     ifnames: &HashMap<u32, String>,
-) -> io::Result<(Vec<Value>, bool)> {
+) -> io::Result<(Vec<String>, bool)> {
     let mut filter = Vec::new();
     put_str(&mut filter, NFTA_SET_TABLE, table);
     let (bodies, mut interrupted) = dump_all(sock, NFT_MSG_GETSET, &filter)?;
@@ -285,7 +284,12 @@ fn sets(
             keys.sort();
             keys.iter().map(|(k, _)| encode(k, enc, ifnames)).collect()
         };
-        out.push(json!({"set": {"family": "inet", "table": table, "name": name, "elem": elems}}));
+        out.push(format!(
+            r#"{{"set":{{"family":"inet","table":{},"name":{},"elem":[{}]}}}}"#,
+            quote(table),
+            quote(&name),
+            elems.join(",")
+        ));
     }
     Ok((out, interrupted))
 }
@@ -296,7 +300,7 @@ fn intervals(
     mut keys: Vec<(Vec<u8>, bool)>,
     enc: Encoding,
     ifnames: &HashMap<u32, String>,
-) -> Vec<Value> {
+) -> Vec<String> {
     keys.sort();
     keys.dedup();
     let mut out = Vec::new();
@@ -317,7 +321,11 @@ fn intervals(
         if &last == start {
             out.push(encode(start, enc, ifnames));
         } else {
-            out.push(json!({"range": [encode(start, enc, ifnames), encode(&last, enc, ifnames)]}));
+            out.push(format!(
+                r#"{{"range":[{},{}]}}"#,
+                encode(start, enc, ifnames),
+                encode(&last, enc, ifnames)
+            ));
         }
     }
     out
@@ -403,13 +411,17 @@ impl TableDump {
         };
         let mut out = br#"{"nftables":["#.to_vec();
         let chain_items = listed.iter().map(|(name, handle)| {
-            json!({"chain": {"family": "inet", "table": table, "name": name, "handle": handle}})
+            format!(
+                r#"{{"chain":{{"family":"inet","table":{},"name":{},"handle":{handle}}}}}"#,
+                quote(table),
+                quote(name)
+            )
         });
         for (i, item) in sets.into_iter().chain(chain_items).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            serde_json::to_writer(&mut out, &item).map_err(io::Error::other)?;
+            out.extend_from_slice(item.as_bytes());
         }
         let queue = match which {
             Chains::All => [String::new()].into(),
@@ -482,7 +494,7 @@ impl TableDump {
                     if self.listed_any {
                         self.out.push(b',');
                     }
-                    serde_json::to_writer(&mut self.out, &rule).map_err(io::Error::other)?;
+                    self.out.extend_from_slice(rule.as_bytes());
                     self.listed_any = true;
                 }
             }
@@ -551,8 +563,9 @@ fn interface_names() -> HashMap<u32, String> {
 /// What a register holds while a rule's expressions are read.
 #[derive(Clone)]
 enum Reg {
-    /// A packet or metadata field, as nft's JSON names it, and how its bytes read.
-    Load(Value, Encoding),
+    /// A packet or metadata field as nft's JSON names it (JSON text), how its bytes read, and
+    /// the metadata key when it is one.
+    Load(String, Encoding, Option<&'static str>),
     /// Constant data (the address and port a NAT statement translates to).
     Data(Vec<u8>),
 }
@@ -572,30 +585,45 @@ enum Encoding {
     Bytes,
 }
 
+/// One statement of a rule as JSON text, and when it is `meta KEY == VALUE`, the key and
+/// value: nft leaves some of these out as dependencies of the header match after them.
+struct Expr {
+    json: String,
+    meta_match: Option<(&'static str, Option<u64>)>,
+}
+
+impl Expr {
+    fn plain(json: String) -> Option<Expr> {
+        Some(Expr {
+            json,
+            meta_match: None,
+        })
+    }
+}
+
 /// A dependency match waiting for its header match: its place among the expressions, and the
 /// transport protocol it names.
 type Dependency = Option<(usize, Option<&'static str>)>;
 
-/// One rule as nft's JSON lists it, built from its netlink attributes.
-fn rule_json(table: &str, a: &[(u16, &[u8])], ifnames: &HashMap<u32, String>) -> Value {
-    let mut rule = Map::new();
-    rule.insert("family".into(), "inet".into());
-    rule.insert("table".into(), table.into());
-    rule.insert(
-        "chain".into(),
-        attr(a, NFTA_RULE_CHAIN)
-            .map(text)
-            .unwrap_or_default()
-            .into(),
-    );
-    rule.insert(
-        "handle".into(),
-        attr(a, NFTA_RULE_HANDLE).and_then(be64).unwrap_or(0).into(),
+/// A JSON string.
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// One rule as nft's JSON lists it (`{"rule": …}`), built from its netlink attributes.
+fn rule_json(table: &str, a: &[(u16, &[u8])], ifnames: &HashMap<u32, String>) -> String {
+    let chain = attr(a, NFTA_RULE_CHAIN).map(text).unwrap_or_default();
+    let handle = attr(a, NFTA_RULE_HANDLE).and_then(be64).unwrap_or(0);
+    let mut out = format!(
+        r#"{{"rule":{{"family":"inet","table":{},"chain":{},"handle":{handle}"#,
+        quote(table),
+        quote(&chain)
     );
     if let Some(comment) = attr(a, NFTA_RULE_USERDATA).and_then(comment) {
-        rule.insert("comment".into(), comment.into());
+        out.push_str(r#","comment":"#);
+        out.push_str(&quote(&comment));
     }
-    let mut exprs = Vec::new();
+    let mut exprs: Vec<Option<String>> = Vec::new();
     let mut regs: HashMap<u32, Reg> = HashMap::new();
     let (mut nfproto_match, mut iiftype_match, mut l4proto_match): (
         Dependency,
@@ -618,32 +646,32 @@ fn rule_json(table: &str, a: &[(u16, &[u8])], ifnames: &HashMap<u32, String>) ->
                 _ => &mut l4proto_match,
             };
             if let Some((at, protocol)) = pending.take() {
-                exprs[at] = Value::Null;
+                exprs[at] = None;
                 th_protocol = protocol;
             }
         }
         if let Some(expr) = expression(&name, &data, &mut regs, ifnames, th_protocol) {
-            let m = &expr["match"];
-            if m["op"] == "==" {
-                let at = exprs.len();
-                match m["left"]["meta"]["key"].as_str() {
-                    Some("nfproto") => nfproto_match = Some((at, None)),
-                    Some("iiftype") => iiftype_match = Some((at, None)),
-                    Some("l4proto") => {
-                        l4proto_match = m["right"]
-                            .as_u64()
-                            .and_then(header_name)
-                            .map(|p| (at, Some(p)));
-                    }
-                    _ => {}
+            let at = exprs.len();
+            match expr.meta_match {
+                Some(("nfproto", _)) => nfproto_match = Some((at, None)),
+                Some(("iiftype", _)) => iiftype_match = Some((at, None)),
+                Some(("l4proto", value)) => {
+                    l4proto_match = value.and_then(header_name).map(|p| (at, Some(p)));
                 }
+                _ => {}
             }
-            exprs.push(expr);
+            exprs.push(Some(expr.json));
         }
     }
-    exprs.retain(|e| !e.is_null());
-    rule.insert("expr".into(), exprs.into());
-    json!({ "rule": rule })
+    out.push_str(r#","expr":["#);
+    for (i, expr) in exprs.iter().flatten().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(expr);
+    }
+    out.push_str("]}}");
+    out
 }
 
 /// The comment in a rule's user data (type-length-value records).
@@ -662,7 +690,6 @@ fn reg(data: &[(u16, &[u8])], kind: u16) -> Option<u32> {
     attr(data, kind).and_then(be32)
 }
 
-/// One expression as nft's JSON statement; loads only fill `regs` (None).
 /// The transport headers nft names a `th` field after when `meta l4proto` selects one.
 fn header_name(l4proto: u64) -> Option<&'static str> {
     Some(match l4proto {
@@ -675,6 +702,14 @@ fn header_name(l4proto: u64) -> Option<&'static str> {
     })
 }
 
+fn field(protocol: &str, field: &str) -> String {
+    format!(
+        r#"{{"payload":{{"protocol":{},"field":{}}}}}"#,
+        quote(protocol),
+        quote(field)
+    )
+}
+
 /// One expression as nft's JSON statement; loads only fill `regs` (None). `th_protocol`: the
 /// transport protocol a preceding `meta l4proto` selected, which names a `th` field.
 fn expression(
@@ -683,12 +718,16 @@ fn expression(
     regs: &mut HashMap<u32, Reg>,
     ifnames: &HashMap<u32, String>,
     th_protocol: Option<&str>,
-) -> Option<Value> {
+) -> Option<Expr> {
+    let load = |regs: &HashMap<u32, Reg>, sreg: u32| match regs.get(&sreg) {
+        Some(Reg::Load(sel, enc, key)) => (sel.clone(), *enc, *key),
+        _ => (r#""?""#.to_owned(), Encoding::Bytes, None),
+    };
     match name {
         "payload" => {
             // NFTA_PAYLOAD_SREG: a write into the packet, not a match.
             if attr(data, 5).is_some() {
-                return Some(json!({ "mangle": null }));
+                return Expr::plain(r#"{"mangle":null}"#.into());
             }
             let (dreg, base, offset, len) =
                 (reg(data, 1)?, reg(data, 2)?, reg(data, 3)?, reg(data, 4)?);
@@ -698,7 +737,6 @@ fn expression(
                 2 => "th",
                 _ => "ih",
             };
-            let field = |protocol: &str, field: &str| json!({"payload": {"protocol": protocol, "field": field}});
             let th = th_protocol.unwrap_or("th");
             let (selector, encoding) = match (base_name, offset, len) {
                 ("th", 0, 2) => (field(th, "sport"), Encoding::BigEndian),
@@ -710,16 +748,20 @@ fn expression(
                     Encoding::BigEndian,
                 ),
                 _ => (
-                    json!({"payload": {"base": base_name, "offset": offset * 8, "len": len * 8}}),
+                    format!(
+                        r#"{{"payload":{{"base":"{base_name}","offset":{},"len":{}}}}}"#,
+                        offset * 8,
+                        len * 8
+                    ),
                     Encoding::BigEndian,
                 ),
             };
-            regs.insert(dreg, Reg::Load(selector, encoding));
+            regs.insert(dreg, Reg::Load(selector, encoding, None));
             None
         }
         "meta" => {
             let Some(dreg) = reg(data, 1) else {
-                return Some(json!({ "meta set": null }));
+                return Expr::plain(r#"{"meta set":null}"#.into());
             };
             let key = reg(data, 2)?;
             let (name, encoding) = match key {
@@ -740,15 +782,13 @@ fn expression(
             } else {
                 name.to_owned()
             };
-            regs.insert(
-                dreg,
-                Reg::Load(json!({"meta": {"key": key_name}}), encoding),
-            );
+            let selector = format!(r#"{{"meta":{{"key":{}}}}}"#, quote(&key_name));
+            regs.insert(dreg, Reg::Load(selector, encoding, Some(name)));
             None
         }
         "ct" => {
             let Some(dreg) = reg(data, 1) else {
-                return Some(json!({ "ct set": null }));
+                return Expr::plain(r#"{"ct set":null}"#.into());
             };
             let key = match reg(data, 2)? {
                 0 => "state".to_owned(),
@@ -757,20 +797,16 @@ fn expression(
                 3 => "mark".to_owned(),
                 other => format!("ct key {other}"),
             };
-            regs.insert(
-                dreg,
-                Reg::Load(json!({"ct": {"key": key}}), Encoding::Bytes),
-            );
+            let selector = format!(r#"{{"ct":{{"key":{}}}}}"#, quote(&key));
+            regs.insert(dreg, Reg::Load(selector, Encoding::Bytes, None));
             None
         }
         "bitwise" => {
             let (sreg, dreg) = (reg(data, 1)?, reg(data, 2)?);
             let mask = attr(data, 4).map(data_value).unwrap_or_default();
-            let masked = match regs.get(&sreg) {
-                Some(Reg::Load(sel, _)) => json!({"&": [sel, hex(&mask)]}),
-                _ => json!({"&": ["?", hex(&mask)]}),
-            };
-            regs.insert(dreg, Reg::Load(masked, Encoding::Bytes));
+            let (sel, _, _) = load(regs, sreg);
+            let masked = format!(r#"{{"&":[{sel},{}]}}"#, hex(&mask));
+            regs.insert(dreg, Reg::Load(masked, Encoding::Bytes, None));
             None
         }
         "immediate" => {
@@ -779,13 +815,13 @@ fn expression(
             if dreg == NFT_REG_VERDICT {
                 let verdict = attrs(attr(&value, NFTA_DATA_VERDICT)?);
                 let code = attr(&verdict, NFTA_VERDICT_CODE).and_then(be32)? as i32;
-                let target = attr(&verdict, NFTA_VERDICT_CHAIN).map(text);
+                let target = || attr(&verdict, NFTA_VERDICT_CHAIN).map(text);
                 return match code {
-                    1 => Some(json!({ "accept": null })),
-                    0 => Some(json!({ "drop": null })),
-                    -5 => Some(json!({ "return": null })),
-                    -3 => Some(json!({ "jump": { "target": target? } })),
-                    -4 => Some(json!({ "goto": { "target": target? } })),
+                    1 => Expr::plain(r#"{"accept":null}"#.into()),
+                    0 => Expr::plain(r#"{"drop":null}"#.into()),
+                    -5 => Expr::plain(r#"{"return":null}"#.into()),
+                    -3 => Expr::plain(format!(r#"{{"jump":{{"target":{}}}}}"#, quote(&target()?))),
+                    -4 => Expr::plain(format!(r#"{{"goto":{{"target":{}}}}}"#, quote(&target()?))),
                     // continue, break: nothing decided.
                     _ => None,
                 };
@@ -804,92 +840,89 @@ fn expression(
                 _ => ">=",
             };
             let value = attr(data, 3).map(data_value).unwrap_or_default();
-            let (left, right) = match regs.get(&sreg) {
-                Some(Reg::Load(sel, enc)) => (sel.clone(), encode(&value, *enc, ifnames)),
-                _ => (Value::from("?"), hex(&value)),
-            };
-            Some(json!({"match": {"op": op, "left": left, "right": right}}))
+            let (left, enc, key) = load(regs, sreg);
+            let meta_match = key.filter(|_| op == "==").map(|k| {
+                let number = (enc == Encoding::BigEndian && value.len() <= 8)
+                    .then(|| be_number(&value));
+                (k, number)
+            });
+            Some(Expr {
+                json: format!(
+                    r#"{{"match":{{"op":"{op}","left":{left},"right":{}}}}}"#,
+                    encode(&value, enc, ifnames)
+                ),
+                meta_match,
+            })
         }
         "range" => {
             let sreg = reg(data, 1)?;
             let op = if reg(data, 2)? == 0 { "==" } else { "!=" };
             let from = attr(data, 3).map(data_value).unwrap_or_default();
             let to = attr(data, 4).map(data_value).unwrap_or_default();
-            let (left, enc) = match regs.get(&sreg) {
-                Some(Reg::Load(sel, enc)) => (sel.clone(), *enc),
-                _ => (Value::from("?"), Encoding::Bytes),
-            };
-            let right = json!({"range": [encode(&from, enc, ifnames), encode(&to, enc, ifnames)]});
-            Some(json!({"match": {"op": op, "left": left, "right": right}}))
+            let (left, enc, _) = load(regs, sreg);
+            Expr::plain(format!(
+                r#"{{"match":{{"op":"{op}","left":{left},"right":{{"range":[{},{}]}}}}}}"#,
+                encode(&from, enc, ifnames),
+                encode(&to, enc, ifnames)
+            ))
         }
         "lookup" => {
             let set = attr(data, 1).map(text).unwrap_or_default();
             let sreg = reg(data, 2)?;
-            let left = match regs.get(&sreg) {
-                Some(Reg::Load(sel, _)) => sel.clone(),
-                _ => Value::from("?"),
-            };
+            let (left, _, _) = load(regs, sreg);
             match reg(data, 3) {
                 // A map: the verdict (or value) depends on the packet.
-                Some(NFT_REG_VERDICT) => Some(json!({"vmap": {"key": left}})),
-                Some(_) => Some(json!({ "map": null })),
+                Some(NFT_REG_VERDICT) => Expr::plain(format!(r#"{{"vmap":{{"key":{left}}}}}"#)),
+                Some(_) => Expr::plain(r#"{"map":null}"#.into()),
                 None => {
                     let inverted = reg(data, 5).is_some_and(|f| f & 1 != 0);
                     let op = if inverted { "!=" } else { "==" };
-                    Some(json!({"match": {"op": op, "left": left, "right": format!("@{set}")}}))
+                    Expr::plain(format!(
+                        r#"{{"match":{{"op":"{op}","left":{left},"right":{}}}}}"#,
+                        quote(&format!("@{set}"))
+                    ))
                 }
             }
         }
         "nat" => {
             let kind = if reg(data, 1)? == 1 { "dnat" } else { "snat" };
             let family = reg(data, 2).unwrap_or(NFPROTO_IPV4);
-            let mut body = Map::new();
-            body.insert(
-                "family".into(),
-                if family == NFPROTO_IPV4 { "ip" } else { "ip6" }.into(),
-            );
+            let family_name = if family == NFPROTO_IPV4 { "ip" } else { "ip6" };
             let data_in = |kind: u16| match reg(data, kind).and_then(|r| regs.get(&r)) {
                 Some(Reg::Data(d)) => Some(d.clone()),
                 _ => None,
             };
+            let mut body = format!(r#""family":"{family_name}""#);
             let (addr_min, addr_max) = (data_in(3), data_in(4));
             if let Some(min) = &addr_min {
                 let addr = address(min, family);
                 match addr_max.as_ref().filter(|max| *max != min) {
-                    Some(max) => body.insert(
-                        "addr".into(),
-                        json!({"range": [addr, address(max, family)]}),
-                    ),
-                    None => body.insert("addr".into(), addr),
-                };
+                    Some(max) => body.push_str(&format!(
+                        r#","addr":{{"range":[{addr},{}]}}"#,
+                        address(max, family)
+                    )),
+                    None => body.push_str(&format!(r#","addr":{addr}"#)),
+                }
             }
             let (port_min, port_max) = (data_in(5), data_in(6));
             if let Some(min) = &port_min {
-                let port = port(min);
+                let first = port(min);
                 match port_max.as_ref().filter(|max| *max != min) {
                     Some(max) => {
-                        body.insert("port".into(), json!({"range": [port, self::port(max)]}))
+                        body.push_str(&format!(r#","port":{{"range":[{first},{}]}}"#, port(max)))
                     }
-                    None => body.insert("port".into(), port),
-                };
+                    None => body.push_str(&format!(r#","port":{first}"#)),
+                }
             }
-            Some(json!({ kind: body }))
+            Expr::plain(format!(r#"{{"{kind}":{{{body}}}}}"#))
         }
-        "redir" => {
-            let port = match reg(data, 1).and_then(|r| regs.get(&r)) {
-                Some(Reg::Data(d)) => port(d),
-                _ => Value::Null,
-            };
-            Some(if port.is_null() {
-                json!({ "redirect": null })
-            } else {
-                json!({ "redirect": { "port": port } })
-            })
-        }
-        "masq" => Some(json!({ "masquerade": null })),
-        "reject" => Some(json!({ "reject": null })),
-        "counter" | "log" | "notrack" => Some(json!({ name: null })),
-        other => Some(json!({ other: null })),
+        "redir" => match reg(data, 1).and_then(|r| regs.get(&r)) {
+            Some(Reg::Data(d)) => Expr::plain(format!(r#"{{"redirect":{{"port":{}}}}}"#, port(d))),
+            _ => Expr::plain(r#"{"redirect":null}"#.into()),
+        },
+        "masq" => Expr::plain(r#"{"masquerade":null}"#.into()),
+        "reject" => Expr::plain(r#"{"reject":null}"#.into()),
+        other => Expr::plain(format!(r#"{{{}:null}}"#, quote(other))),
     }
 }
 
@@ -900,28 +933,31 @@ fn data_value(nested: &[u8]) -> Vec<u8> {
         .to_vec()
 }
 
-fn encode(value: &[u8], enc: Encoding, ifnames: &HashMap<u32, String>) -> Value {
+fn be_number(value: &[u8]) -> u64 {
+    value.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b))
+}
+
+/// A value as nft's JSON prints it for a field read with `enc` (JSON text).
+fn encode(value: &[u8], enc: Encoding, ifnames: &HashMap<u32, String>) -> String {
     let host32 = || {
         value
             .get(..4)
             .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
     };
     match enc {
-        Encoding::BigEndian if value.len() <= 8 => {
-            Value::from(value.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b)))
-        }
-        Encoding::Host32 if value.len() == 4 => host32().map_or(Value::Null, Value::from),
-        Encoding::Interface if value.len() == 4 => match host32() {
-            Some(index) => ifnames
+        Encoding::BigEndian if value.len() <= 8 => be_number(value).to_string(),
+        Encoding::Host32 if value.len() == 4 => host32().unwrap_or(0).to_string(),
+        Encoding::Interface if value.len() == 4 => {
+            let index = host32().unwrap_or(0);
+            ifnames
                 .get(&index)
-                .map_or_else(|| Value::from(index), |n| Value::from(n.as_str())),
-            None => Value::Null,
-        },
-        Encoding::Name => Value::from(text(value)),
+                .map_or_else(|| index.to_string(), |n| quote(n))
+        }
+        Encoding::Name => quote(&text(value)),
         Encoding::Ipv4 => address(value, NFPROTO_IPV4),
         Encoding::Ipv6 => address(value, 10),
-        Encoding::Mac if value.len() == 6 => Value::from(
-            value
+        Encoding::Mac if value.len() == 6 => quote(
+            &value
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect::<Vec<_>>()
@@ -931,33 +967,36 @@ fn encode(value: &[u8], enc: Encoding, ifnames: &HashMap<u32, String>) -> Value 
     }
 }
 
-fn hex(bytes: &[u8]) -> Value {
-    let mut s = String::with_capacity(2 + 2 * bytes.len());
-    s.push_str("0x");
+/// Bytes as nft prints a value past 64 bits: a JSON string `"0x…"`.
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(4 + 2 * bytes.len());
+    s.push_str("\"0x");
     for b in bytes {
         s.push_str(&format!("{b:02x}"));
     }
-    Value::from(s)
+    s.push('"');
+    s
 }
 
-fn address(bytes: &[u8], family: u32) -> Value {
+fn address(bytes: &[u8], family: u32) -> String {
     if family == NFPROTO_IPV4 {
         match <[u8; 4]>::try_from(bytes.get(..4).unwrap_or_default()) {
-            Ok(b) => Value::from(Ipv4Addr::from(b).to_string()),
+            Ok(b) => quote(&Ipv4Addr::from(b).to_string()),
             Err(_) => hex(bytes),
         }
     } else {
         match <[u8; 16]>::try_from(bytes.get(..16).unwrap_or_default()) {
-            Ok(b) => Value::from(Ipv6Addr::from(b).to_string()),
+            Ok(b) => quote(&Ipv6Addr::from(b).to_string()),
             Err(_) => hex(bytes),
         }
     }
 }
 
-fn port(bytes: &[u8]) -> Value {
-    bytes.get(..2).map_or(Value::Null, |b| {
-        Value::from(u16::from_be_bytes([b[0], b[1]]))
-    })
+fn port(bytes: &[u8]) -> String {
+    bytes.get(..2).map_or_else(
+        || "null".to_owned(),
+        |b| u16::from_be_bytes([b[0], b[1]]).to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -1051,11 +1090,10 @@ mod tests {
         put_attr(&mut msg, NFTA_RULE_USERDATA, &[0, 4, b'c', b'a', b'm', 0]);
         let ifnames = HashMap::from([(7, "wan".to_owned())]);
         let rule = rule_json("fw4", &attrs(&msg), &ifnames);
-        let doc = json!({"nftables": [
-            {"chain": {"family": "inet", "table": "fw4", "name": "upnp_prerouting", "handle": 1}},
-            rule
-        ]});
-        let ruleset = crate::formats::nft::parse_ruleset(doc.to_string().as_bytes()).unwrap();
+        let doc = format!(
+            r#"{{"nftables":[{{"chain":{{"family":"inet","table":"fw4","name":"upnp_prerouting","handle":1}}}},{rule}]}}"#
+        );
+        let ruleset = crate::formats::nft::parse_ruleset(doc.as_bytes()).unwrap();
         let r = &ruleset.rules[0];
         assert_eq!(r.handle, 42);
         assert_eq!(r.comment.as_deref(), Some("cam"));
@@ -1087,8 +1125,8 @@ mod tests {
         put_str(&mut msg, NFTA_RULE_CHAIN, "input");
         put_attr(&mut msg, NFTA_RULE_EXPRESSIONS | NLA_F_NESTED, &exprs);
         let rule = rule_json("fw4", &attrs(&msg), &HashMap::new());
-        let doc = json!({"nftables": [rule]});
-        let ruleset = crate::formats::nft::parse_ruleset(doc.to_string().as_bytes()).unwrap();
+        let doc = format!(r#"{{"nftables":[{rule}]}}"#);
+        let ruleset = crate::formats::nft::parse_ruleset(doc.as_bytes()).unwrap();
         assert_eq!(ruleset.rules[0].unmodelled, vec!["limit".to_owned()]);
         assert_eq!(
             ruleset.rules[0].verdict,
