@@ -8,7 +8,7 @@
 //! the policy about each: a mapping the policy would revoke (a camera's, a denied device's, any
 //! under `upnp 'off'`), a line miniupnpd could not have written, or a device the last audit did
 //! not know wants the audit now; anything else only makes the report stale, and one audit
-//! within [`super::COALESCE`] catches up with all of it.
+//! within [`super::COALESCE`] (10 s) catches up with all of it.
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom};
 use std::net::{IpAddr, Ipv4Addr};
