@@ -310,23 +310,38 @@ fn live_audit_and_mappings(live: usize) {
     );
 }
 
-/// One device appending a lease line 20 times a second for 10 s at `live` mappings: the
+/// One device opening a mapping 20 times a second for 10 s at `live` mappings, as miniupnpd
+/// records it (its two nft rules, then a lease line appended): the
 /// daemon's CPU (utime + stime from /proc, alone and with its children) and the audits it ran;
 /// then a camera's mapping appended in the middle of such a burst, and how long until it is
 /// revoked (`enforce '1'`, `upnp 'restricted'`).
 fn churn(live: usize) {
     use std::io::Write;
-    let (_ruleset, tb) = live_router(live, true);
+    let (ruleset, tb) = live_router(live, true);
     let pid = tb.daemon_pid().unwrap();
     let lease = tb.root.join("tmp/run/miniupnpd.leases");
-    let append = |line: String| {
+    // What miniupnpd does for a new mapping: its DNAT and accept rule, then the lease line.
+    let map = |proto: &str, port: u32, host: &str, int_port: u32, description: String| {
+        let l4 = proto.to_ascii_lowercase();
+        let rules = format!(
+            "add rule inet fw4 upnp_prerouting iif \"lo\" ip protocol {l4} {l4} dport {port} dnat ip to {host}:{int_port}\n\
+             add rule inet fw4 upnp_forward iif \"lo\" ip daddr {host} {l4} dport {int_port} accept\n"
+        );
+        let mut nft = std::process::Command::new("ip")
+            .args(["netns", "exec", &ruleset.netns, "nft", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        nft.stdin.take().unwrap().write_all(rules.as_bytes()).unwrap();
+        assert!(nft.wait().unwrap().success());
         let mut f = std::fs::OpenOptions::new().append(true).open(&lease).unwrap();
-        f.write_all(line.as_bytes()).unwrap();
+        f.write_all(format!("{proto}:{port}:{host}:{int_port}:0:{description}\n").as_bytes())
+            .unwrap();
     };
     let (all, own) = (cpu_ticks(pid), own_ticks(pid));
     let started = Instant::now();
     for i in 0..200u32 {
-        append(format!("UDP:{}:192.168.1.10:{}:0:churn {i}\n", 40000 + i, 40000 + i));
+        map("UDP", 40000 + i, "192.168.1.10", 40000 + i, format!("churn {i}"));
         let next = Duration::from_millis(50) * (i + 1);
         std::thread::sleep(next.saturating_sub(started.elapsed()));
     }
@@ -351,11 +366,11 @@ fn churn(live: usize) {
         let needle = format!("TCP:{port}:");
         for i in 0..60u32 {
             if i == 20 {
-                append(format!("TCP:{port}:192.168.1.64:554:0:camera {round}\n"));
+                map("TCP", port, "192.168.1.64", 554, format!("camera {round}"));
                 camera_at = Some(Instant::now());
             } else {
                 let p = 45000 + round * 100 + i;
-                append(format!("UDP:{p}:192.168.1.10:{p}:0:churn {round} {i}\n"));
+                map("UDP", p, "192.168.1.10", p, format!("churn {round} {i}"));
             }
             let next = Duration::from_millis(50) * (i + 1);
             while started.elapsed() < next {
