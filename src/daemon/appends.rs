@@ -9,15 +9,13 @@
 //! under `upnp 'off'`), a line miniupnpd could not have written, or a device the last audit did
 //! not know wants the audit now; anything else only makes the report stale, and one audit
 //! within [`super::COALESCE`] (10 s) catches up with all of it.
-use std::collections::HashSet;
-use std::io::{Read, Seek, SeekFrom};
-use std::net::{IpAddr, Ipv4Addr};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::net::IpAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::facts::Inventory;
 use crate::formats::leases::{parse_leases, Lease};
-use crate::ports::Protocol;
 use crate::snapshot::policy::{Policy, UpnpPolicy};
 use crate::snapshot::Snapshot;
 
@@ -36,12 +34,6 @@ pub enum Verdict {
     Audit,
 }
 
-type LeaseKey = (Protocol, u16, Ipv4Addr, u16);
-
-fn key(l: &Lease) -> LeaseKey {
-    (l.proto, l.ext_port, l.int_addr, l.int_port)
-}
-
 /// How far the daemon has read miniupnpd's lease file (host path), and the file's identity.
 #[derive(Debug, Default)]
 pub struct LeaseTail {
@@ -56,8 +48,9 @@ impl LeaseTail {
         self.path.as_deref()
     }
 
-    /// After an audit: reads the whole file once, takes note of where it ends, and judges the
-    /// lines that came after the audit read it (the audit and this read are not one moment).
+    /// After an audit: takes note of where the file ends, and judges the lines that came
+    /// after the last one the audit read (the audit and this read are not one moment). The
+    /// file is read line by line, never held whole: a device may have written 65,535 lines.
     pub fn after_audit(
         &mut self,
         path: Option<PathBuf>,
@@ -65,24 +58,48 @@ impl LeaseTail {
         inventory: &Inventory,
         policy: &Policy,
     ) -> Verdict {
-        *self = LeaseTail { path, ..LeaseTail::default() };
+        *self = LeaseTail {
+            path,
+            ..LeaseTail::default()
+        };
         let Some(path) = self.path.clone() else {
             return Verdict::Nothing;
         };
-        let Ok((inode, bytes)) = read_from(&path, 0) else {
+        // The audit's last lease line: lines after it are news (a bad line after it is the
+        // audit's to report, and never counts).
+        let audited_lines = snap.upnp.leases.last().map_or(0, |l| l.line);
+        let Ok(file) = std::fs::File::open(&path) else {
             return Verdict::Nothing;
         };
-        let whole = complete_lines(&bytes);
-        self.remember(inode, 0, whole);
-        let audited: HashSet<LeaseKey> = snap.upnp.leases.iter().map(key).collect();
-        let parsed = parse_leases(whole);
-        let new: Vec<&Lease> = parsed
-            .entries
-            .iter()
-            .filter(|l| !audited.contains(&key(l)))
-            .collect();
-        // Lines miniupnpd cannot read were the audit's to report, if it saw them; a forged one
-        // it can read is among `new`.
+        let Ok(inode) = file.metadata().map(|m| m.ino()) else {
+            return Verdict::Nothing;
+        };
+        let mut reader = BufReader::new(file);
+        let (mut offset, mut lines) = (0u64, 0usize);
+        let (mut line, mut last_bytes, mut after) = (Vec::new(), Vec::new(), Vec::new());
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(n) if n > 0 && line.last() == Some(&b'\n') => {
+                    lines += 1;
+                    offset += n as u64;
+                    if lines > audited_lines {
+                        after.extend_from_slice(&line);
+                    }
+                    last_bytes.extend_from_slice(&line);
+                    if last_bytes.len() > 4 * TAIL {
+                        last_bytes.drain(..last_bytes.len() - TAIL);
+                    }
+                }
+                // The end, or a line still being written: read when it is whole.
+                _ => break,
+            }
+        }
+        self.inode = inode;
+        self.read_to = offset;
+        self.tail = last_bytes[last_bytes.len().saturating_sub(TAIL)..].to_vec();
+        let new = parse_leases(&after);
+        let new: Vec<&Lease> = new.entries.iter().collect();
         judge(&new, false, inventory, policy)
     }
 
@@ -174,6 +191,105 @@ fn judge(new: &[&Lease], bad_lines: bool, inventory: &Inventory, policy: &Policy
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn policy(upnp: UpnpPolicy) -> Policy {
+        Policy {
+            upnp,
+            ..Policy::default()
+        }
+    }
+
+    /// The file read from the start, as an audit reads it.
+    fn audited(path: &Path) -> Snapshot {
+        let mut snap = Snapshot::new(0, "test");
+        snap.upnp.leases = parse_leases(&std::fs::read(path).unwrap()).entries;
+        snap
+    }
+
+    fn append(path: &Path, text: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn appended_lines_are_judged_alone_and_a_rewrite_is_audited() {
+        let dir = std::env::temp_dir().join(format!("camguard-appends-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("miniupnpd.leases");
+        std::fs::write(
+            &path,
+            "UDP:20000:192.168.1.10:20000:0:a\nTCP:80:192.168.1.11:80:0:b\n",
+        )
+        .unwrap();
+        let snap = audited(&path);
+        let inventory = Inventory::build(&snap);
+        let (allow, restricted) = (policy(UpnpPolicy::Allow), policy(UpnpPolicy::Restricted));
+        let mut tail = LeaseTail::default();
+        assert_eq!(
+            tail.after_audit(Some(path.clone()), &snap, &inventory, &restricted),
+            Verdict::Nothing,
+            "the audit saw every line"
+        );
+        append(&path, "UDP:20001:192.168.1.10:20001:0:c\n");
+        assert_eq!(tail.changed(&inventory, &allow), Verdict::Stale);
+        // Under `upnp 'restricted'` a device the audit did not know may be a camera.
+        append(&path, "UDP:20002:192.168.1.12:20002:0:d\n");
+        assert_eq!(tail.changed(&inventory, &restricted), Verdict::Audit);
+        append(&path, "UDP:20003:192.168.1.12:20003:0:e");
+        assert_eq!(
+            tail.changed(&inventory, &allow),
+            Verdict::Nothing,
+            "half a line"
+        );
+        append(&path, "\n");
+        assert_eq!(
+            tail.changed(&inventory, &allow),
+            Verdict::Stale,
+            "now whole"
+        );
+        assert_eq!(
+            tail.changed(&inventory, &allow),
+            Verdict::Nothing,
+            "read already"
+        );
+        // Under `upnp 'off'` every new mapping is one to revoke.
+        append(&path, "UDP:20004:192.168.1.10:20004:0:f\n");
+        assert_eq!(
+            tail.changed(&inventory, &policy(UpnpPolicy::Off)),
+            Verdict::Audit
+        );
+
+        // Lines that came after the audit read the file are judged right after it.
+        let snap = audited(&path);
+        append(&path, "UDP:20005:192.168.1.13:20005:0:g\n");
+        assert_eq!(
+            tail.after_audit(Some(path.clone()), &snap, &inventory, &restricted),
+            Verdict::Audit
+        );
+        assert_eq!(tail.changed(&inventory, &restricted), Verdict::Nothing);
+
+        // miniupnpd removes a mapping by writing a new file: not an append.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let new = dir.join("miniupnpd.leases.new");
+        std::fs::write(&new, text.replace("UDP:20000:", "UDP:20009:")).unwrap();
+        std::fs::rename(&new, &path).unwrap();
+        assert_eq!(tail.changed(&inventory, &allow), Verdict::Audit);
+        // Nor is a file rewritten in place with other bytes before the read position.
+        let snap = audited(&path);
+        tail.after_audit(Some(path.clone()), &snap, &inventory, &allow);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "{}UDP:20010:192.168.1.10:20010:0:h\n",
+                text.replace(":h", ":x").replace(":g", ":y")
+            ),
+        )
+        .unwrap();
+        assert_eq!(tail.changed(&inventory, &allow), Verdict::Audit);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn only_whole_lines_are_read() {

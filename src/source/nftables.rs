@@ -842,8 +842,8 @@ fn expression(
             let value = attr(data, 3).map(data_value).unwrap_or_default();
             let (left, enc, key) = load(regs, sreg);
             let meta_match = key.filter(|_| op == "==").map(|k| {
-                let number = (enc == Encoding::BigEndian && value.len() <= 8)
-                    .then(|| be_number(&value));
+                let number =
+                    (enc == Encoding::BigEndian && value.len() <= 8).then(|| be_number(&value));
                 (k, number)
             });
             Some(Expr {
