@@ -371,7 +371,7 @@ pub enum Chains<'a> {
 pub struct TableDump {
     sock: Socket,
     table: String,
-    /// Chains whose rules are still to be dumped, one dump each; empty name: the whole table.
+    /// Chains whose rules are still to be dumped, one dump each.
     queue: std::collections::VecDeque<String>,
     /// The dump under way: its sequence number.
     current: Option<u32>,
@@ -423,10 +423,10 @@ impl TableDump {
             }
             out.extend_from_slice(item.as_bytes());
         }
-        let queue = match which {
-            Chains::All => [String::new()].into(),
-            Chains::Only(_) => listed.iter().map(|(name, _)| name.clone()).collect(),
-        };
+        // One dump per chain: the kernel resumes a dump by walking it again from its start up
+        // to where the last datagram ended, so a table-wide dump walks every chain before
+        // miniupnpd's for each datagram of them.
+        let queue = listed.iter().map(|(name, _)| name.clone()).collect();
         Ok(Some(TableDump {
             sock,
             table: table.to_owned(),
@@ -454,9 +454,7 @@ impl TableDump {
                 Some(chain) => {
                     let mut filter = Vec::new();
                     put_str(&mut filter, NFTA_RULE_TABLE, &self.table);
-                    if !chain.is_empty() {
-                        put_str(&mut filter, NFTA_RULE_CHAIN, &chain);
-                    }
+                    put_str(&mut filter, NFTA_RULE_CHAIN, &chain);
                     self.current = Some(self.sock.dump(NFT_MSG_GETRULE, &filter)?);
                 }
                 None => {
