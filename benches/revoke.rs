@@ -3,6 +3,10 @@
 //! ubusd, the rpcd stand-in over the real uci CLI): with the example's handful of mappings and
 //! with 1,000 other live mappings (design.md §9: under 2 s in both).
 //!
+//! Also, with CAMGUARD_BENCH_REVOKE=live, a whole live audit and `mappings` at 1,000 and 5,000
+//! live mappings, and with CAMGUARD_BENCH_REVOKE=churn, the daemon's CPU under 20 lease-file
+//! appends a second at 5,000 (issue 14).
+//!
 //! Needs root and what `scripts/setup` installs; run with `cargo bench --bench revoke`.
 #[path = "../tests/support/testbed.rs"]
 mod testbed;
@@ -86,6 +90,11 @@ struct LiveRuleset {
 
 impl LiveRuleset {
     fn new(live: usize) -> LiveRuleset {
+        LiveRuleset::with_table(live, "miniupnpd-live.nft")
+    }
+
+    /// `skeleton`: the fw4 table under tests/fixtures/nft the mappings are added to.
+    fn with_table(live: usize, skeleton: &str) -> LiveRuleset {
         let netns = format!("cgbench{}", std::process::id());
         let run = |args: &[&str]| {
             let out = std::process::Command::new("ip")
@@ -100,8 +109,9 @@ impl LiveRuleset {
         };
         run(&["netns", "add", &netns]);
         run(&["-n", &netns, "link", "set", "lo", "up"]);
-        let skeleton =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nft/miniupnpd-live.nft");
+        let skeleton = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/nft")
+            .join(skeleton);
         run(&[
             "netns",
             "exec",
@@ -144,6 +154,18 @@ fn cpu_ticks(pid: u32) -> u64 {
         .split_whitespace()
         .skip(11)
         .take(4)
+        .map(|t| t.parse::<u64>().unwrap())
+        .sum()
+}
+
+/// CPU time of the process alone (utime + stime), without the commands it ran.
+fn own_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+    after_comm
+        .split_whitespace()
+        .skip(11)
+        .take(2)
         .map(|t| t.parse::<u64>().unwrap())
         .sum()
 }
@@ -212,13 +234,193 @@ fn revoke_calls(live: usize) -> (Vec<Duration>, Vec<Duration>) {
     (wall, cpu)
 }
 
+/// A router-in-a-box in a network namespace whose `inet fw4` table is OpenWrt 24.10's with
+/// `live` mappings of the NAS, listed in the lease file too; the daemon reads nft itself.
+/// `enforce`: with `enforce '1'`. The daemon has settled (start-up enforcement and the looks
+/// at miniupnpd's chains after it) when this returns.
+fn live_router(live: usize, enforce: bool) -> (LiveRuleset, Testbed) {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/messy-home");
+    let ruleset = LiveRuleset::with_table(live, "fw4-openwrt-24.10.nft");
+    let mut tb = Testbed::new(&format!("bench-live-{live}-{enforce}"), &example)
+        .miniupnpd_running()
+        .in_netns(&ruleset.netns);
+    if enforce {
+        tb = tb.enforcing();
+    }
+    let lease = tb.root.join("tmp/run/miniupnpd.leases");
+    let mut leases = String::new();
+    for i in 0..live {
+        leases.push_str(&format!(
+            "UDP:{}:192.168.1.10:{}:0:other {i}\n",
+            20000 + i,
+            20000 + i
+        ));
+    }
+    std::fs::write(&lease, leases).unwrap();
+    tb = tb.up_without_daemon();
+    tb.start_daemon(&["--nft", "command"]);
+    let pid = tb.daemon_pid().unwrap();
+    std::thread::sleep(Duration::from_secs(10));
+    settle(pid);
+    (ruleset, tb)
+}
+
+/// A whole live audit (`ubus call camguard audit`: rpcd, lease files, nft) and `mappings`
+/// after it, at `live` mappings: wall medians, and the daemon's CPU per audit.
+fn live_audit_and_mappings(live: usize) {
+    let (_ruleset, tb) = live_router(live, false);
+    let pid = tb.daemon_pid().unwrap();
+    let socket = tb.socket.to_str().unwrap().to_owned();
+    let mut client = camguard::bus::Client::connect(&socket, Duration::from_secs(30)).unwrap();
+    let args = serde_json::json!({});
+    let (mut audit, mut cpu, mut own, mut first, mut again) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let tick = Duration::from_secs(1) / 100; // USER_HZ
+    for _ in 0..ROUNDS {
+        let (ticks, own_before) = (cpu_ticks(pid), own_ticks(pid));
+        let t = Instant::now();
+        client.call("camguard", "audit", &args).unwrap();
+        audit.push(t.elapsed());
+        cpu.push(tick * (cpu_ticks(pid) - ticks) as u32);
+        own.push(tick * (own_ticks(pid) - own_before) as u32);
+        // As LuCI's poll would come: past the audit's aftermath.
+        std::thread::sleep(Duration::from_millis(200));
+        let t = Instant::now();
+        let reply = client.call_raw("camguard", "mappings", &args).unwrap();
+        first.push(t.elapsed());
+        assert!(!reply.is_empty());
+        let t = Instant::now();
+        client.call_raw("camguard", "mappings", &args).unwrap();
+        again.push(t.elapsed());
+    }
+    let listed = client.call("camguard", "mappings", &args).unwrap();
+    assert!(listed["total"].as_u64().unwrap() >= live as u64, "{}", listed["total"]);
+    for v in [&mut audit, &mut cpu, &mut own, &mut first, &mut again] {
+        v.sort();
+    }
+    let median = |v: &Vec<Duration>| v[v.len() / 2];
+    println!(
+        "  {live} live mappings: audit wall median {:?} (max {:?}); daemon CPU per audit median {:?} with its children, {:?} alone; mappings (raw blobmsg, first page) first call after an audit {:?}, repeat {:?}",
+        median(&audit),
+        audit[audit.len() - 1],
+        median(&cpu),
+        median(&own),
+        median(&first),
+        median(&again)
+    );
+}
+
+/// One device opening a mapping 20 times a second for 10 s at `live` mappings, as miniupnpd
+/// records it (its two nft rules, then a lease line appended): the
+/// daemon's CPU (utime + stime from /proc, alone and with its children) and the audits it ran;
+/// then a camera's mapping appended in the middle of such a burst, and how long until it is
+/// revoked (`enforce '1'`, `upnp 'restricted'`).
+fn churn(live: usize) {
+    use std::io::Write;
+    let (ruleset, tb) = live_router(live, true);
+    let pid = tb.daemon_pid().unwrap();
+    let lease = tb.root.join("tmp/run/miniupnpd.leases");
+    // What miniupnpd does for a new mapping: its DNAT and accept rule, then the lease line.
+    let map = |proto: &str, port: u32, host: &str, int_port: u32, description: String| {
+        let l4 = proto.to_ascii_lowercase();
+        let rules = format!(
+            "add rule inet fw4 upnp_prerouting iif \"lo\" ip protocol {l4} {l4} dport {port} dnat ip to {host}:{int_port}\n\
+             add rule inet fw4 upnp_forward iif \"lo\" ip daddr {host} {l4} dport {int_port} accept\n"
+        );
+        let mut nft = std::process::Command::new("ip")
+            .args(["netns", "exec", &ruleset.netns, "nft", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        nft.stdin.take().unwrap().write_all(rules.as_bytes()).unwrap();
+        assert!(nft.wait().unwrap().success());
+        let mut f = std::fs::OpenOptions::new().append(true).open(&lease).unwrap();
+        f.write_all(format!("{proto}:{port}:{host}:{int_port}:0:{description}\n").as_bytes())
+            .unwrap();
+    };
+    let (all, own) = (cpu_ticks(pid), own_ticks(pid));
+    let started = Instant::now();
+    for i in 0..200u32 {
+        map("UDP", 40000 + i, "192.168.1.10", 40000 + i, format!("churn {i}"));
+        let next = Duration::from_millis(50) * (i + 1);
+        std::thread::sleep(next.saturating_sub(started.elapsed()));
+    }
+    // The coalesced audit of the last appends falls within the window's tail: wait for it.
+    std::thread::sleep(Duration::from_secs(6));
+    settle(pid);
+    let window = started.elapsed();
+    let (all, own) = (cpu_ticks(pid) - all, own_ticks(pid) - own);
+    let share = |ticks: u64| 100.0 * ticks as f64 / 100.0 / 10.0;
+    println!(
+        "  {live} mappings, 200 appends over 10 s: daemon CPU {own} ticks alone ({:.1} % of one core over the 10 s), {all} ticks with its children ({:.1} %); measured over {:?} to include the coalesced audit",
+        share(own),
+        share(all),
+        window
+    );
+    let mut latencies = Vec::new();
+    for round in 0..5u32 {
+        let started = Instant::now();
+        let mut camera_at = None;
+        let mut gone = None;
+        let port = 8600 + round;
+        let needle = format!("TCP:{port}:");
+        for i in 0..60u32 {
+            if i == 20 {
+                map("TCP", port, "192.168.1.64", 554, format!("camera {round}"));
+                camera_at = Some(Instant::now());
+            } else {
+                let p = 45000 + round * 100 + i;
+                map("UDP", p, "192.168.1.10", p, format!("churn {round} {i}"));
+            }
+            let next = Duration::from_millis(50) * (i + 1);
+            while started.elapsed() < next {
+                std::thread::sleep(Duration::from_millis(2));
+                if let (Some(at), None) = (camera_at, gone) {
+                    if !std::fs::read_to_string(&lease).unwrap().contains(&needle) {
+                        gone = Some(at.elapsed());
+                    }
+                }
+            }
+        }
+        let at = camera_at.unwrap();
+        while gone.is_none() && at.elapsed() < Duration::from_secs(10) {
+            if !std::fs::read_to_string(&lease).unwrap().contains(&needle) {
+                gone = Some(at.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        latencies.push(gone.unwrap_or_else(|| panic!("camera mapping {port} not revoked within 10 s")));
+        std::thread::sleep(Duration::from_secs(6));
+        settle(pid);
+    }
+    latencies.sort();
+    println!(
+        "  a camera's mapping appended in the middle of 20 appends a second: revoked after median {:?}, max {:?} over {} rounds (budget 2 s)",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1],
+        latencies.len()
+    );
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    // CAMGUARD_BENCH_REVOKE=calls or appends: only one of the two measurements.
+    // CAMGUARD_BENCH_REVOKE=calls, appends, live or churn: only that measurement.
     let only = std::env::var("CAMGUARD_BENCH_REVOKE").unwrap_or_default();
-    if only != "appends" {
+    if only == "live" {
+        println!("a whole live audit and `mappings` after it (OpenWrt 24.10's fw4 table in a namespace; budgets at 5,000: audit < 250 ms, mappings < 6 ms first, < 3 ms repeat):");
+        for live in [1000, 5000] {
+            live_audit_and_mappings(live);
+        }
+        return;
+    }
+    if only == "churn" {
+        println!("20 lease-file appends a second at 5,000 live mappings (budget: < 5 % of a core; a camera's mapping revoked < 2 s):");
+        churn(5000);
+        return;
+    }
+    if only.is_empty() || only == "calls" {
         println!("`ubus call camguard revoke` with live mappings in nft and the lease file (budget 1 s):");
         for live in [1000, 5000] {
             let (wall, cpu) = revoke_calls(live);

@@ -432,6 +432,98 @@ fn only_watched_files_start_an_audit() {
     );
 }
 
+/// A device opening mappings many times a second costs one audit for the burst, not one per
+/// mapping: appends the policy has nothing against are judged by themselves and coalesced
+/// (issue 14). A camera's mapping appended in the middle of such a burst is still revoked
+/// promptly under `enforce '1'` and `upnp 'restricted'`.
+#[test]
+fn a_burst_of_appends_costs_one_audit_and_a_cameras_mapping_is_still_revoked() {
+    use std::io::Write;
+    use std::os::unix::net::UnixDatagram;
+    let tb = testbed::Testbed::new("burst", &testbed::repo().join("examples/messy-home"))
+        .miniupnpd_running()
+        .enforcing();
+    std::fs::create_dir_all(tb.root.join("dev")).unwrap();
+    let log = UnixDatagram::bind(tb.root.join("dev/log")).unwrap();
+    log.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    let up = Instant::now();
+    let tb = tb.up();
+    let lease = tb.root.join("tmp/run/miniupnpd.leases");
+    // The start-up enforcement revokes the example's camera mappings and commits the firewall,
+    // which schedules two looks at miniupnpd's chains (3 s and 8 s later): let them pass.
+    assert!(wait_until(Duration::from_secs(10), || tb.call("plan", "{}")["actions"]
+        == json!([])));
+    let count_audits = |buf: &mut [u8]| {
+        log.recv(buf)
+            .ok()
+            .is_some_and(|n| String::from_utf8_lossy(&buf[..n]).contains("]: audit: "))
+    };
+    let mut buf = [0u8; 4096];
+    while up.elapsed() < Duration::from_secs(10) {
+        count_audits(&mut buf);
+    }
+
+    let append = |line: String| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&lease).unwrap();
+        f.write_all(line.as_bytes()).unwrap();
+    };
+    // The NAS opens 30 mappings, 20 a second, as miniupnpd appends them.
+    let burst = Instant::now();
+    let mut audits_in_burst = 0;
+    for i in 0..30u16 {
+        append(format!("UDP:{}:192.168.1.10:{}:0:nas {i}\n", 40000 + i, 40000 + i));
+        let next = Duration::from_millis(50) * u32::from(i + 1);
+        while burst.elapsed() < next {
+            audits_in_burst += usize::from(count_audits(&mut buf));
+        }
+    }
+    assert_eq!(audits_in_burst, 0, "mappings the policy allows wait for one coalesced audit");
+    let mut audits_after = 0;
+    let settled = Instant::now();
+    while settled.elapsed() < Duration::from_secs(10) {
+        audits_after += usize::from(count_audits(&mut buf));
+    }
+    assert_eq!(audits_after, 1, "the burst is audited once");
+    let listed = tb.call("mappings", "{\"limit\":1000}");
+    let nas = listed["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["int_addr"] == "192.168.1.10" && m["ext_port"].as_u64() >= Some(40000))
+        .count();
+    assert_eq!(nas, 30, "the coalesced audit saw every appended mapping");
+
+    // Another burst, with the camera's mapping in the middle of it.
+    let started = Instant::now();
+    let mut camera_at = None;
+    let mut revoked_after = None;
+    for i in 0..40u16 {
+        if i == 10 {
+            append("TCP:8554:192.168.1.64:554:0:camera rtsp\n".into());
+            camera_at = Some(Instant::now());
+        } else {
+            append(format!("UDP:{}:192.168.1.10:{}:0:nas more {i}\n", 41000 + i, 41000 + i));
+        }
+        let next = Duration::from_millis(50) * u32::from(i + 1);
+        while started.elapsed() < next {
+            std::thread::sleep(Duration::from_millis(5));
+            if let (Some(at), None) = (camera_at, revoked_after) {
+                if !std::fs::read_to_string(&lease).unwrap().contains("TCP:8554:") {
+                    revoked_after = Some(at.elapsed());
+                }
+            }
+        }
+    }
+    let at = camera_at.unwrap();
+    let gone = revoked_after.is_some()
+        || wait_until(Duration::from_secs(2).saturating_sub(at.elapsed()), || {
+            !std::fs::read_to_string(&lease).unwrap().contains("TCP:8554:")
+        });
+    assert!(gone, "the camera's mapping is revoked within 2 s of its append");
+    let text = std::fs::read_to_string(&lease).unwrap();
+    assert!(text.contains("UDP:41039:192.168.1.10:41039:"), "the NAS keeps its mappings");
+}
+
 /// `camguard status` with no daemon running audits the router itself; it must see the same
 /// router the daemon sees: the neighbour table, the seen-devices file and the password check's
 /// memory included, not only the configs.

@@ -616,6 +616,28 @@ fn a_revoke_leaves_an_identical_neighbour_working() {
 
     tb.start_daemon(&["--nft", "command"]);
     let leases_before = leases(&tb);
+    // The daemon reads fw4's table over nf_tables netlink: it sees the live mappings nft lists
+    // for miniupnpd's raw rules, each with its DNAT's handle.
+    let listed = tb.call("mappings", "{}");
+    let mut seen: Vec<(Protocol, u16, IpAddr, u16)> = listed["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["live"] == true && m["handle"].is_u64())
+        .map(|m| {
+            (
+                Protocol::from_name(m["proto"].as_str().unwrap()).unwrap(),
+                m["ext_port"].as_u64().unwrap() as u16,
+                m["int_addr"].as_str().unwrap().parse().unwrap(),
+                m["int_port"].as_u64().unwrap() as u16,
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut by_nft = net.live_mappings();
+    by_nft.sort();
+    assert_eq!(seen, by_nft, "{listed:#}");
+    assert_eq!(seen.len(), 2);
     let outcome = tb.call("revoke", r#"{"proto":"TCP","ext_port":18081}"#);
     assert_eq!(outcome["failed"], serde_json::json!([]), "{outcome:#}");
     let verified = outcome["verified"].as_array().unwrap();

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use super::ApplyError;
 use crate::facts::mappings::{pair_forward_rules, ForwardRule};
-use crate::formats::nft::{parse_ruleset, Ruleset};
+use crate::formats::nft::Ruleset;
 use crate::ports::Protocol;
 
 /// Deletes a revoked mapping's rules by handle in one nft transaction (`nft -f -`): either all
@@ -51,13 +51,10 @@ pub(super) fn delete_rules(handles: &[(String, u64)]) -> Result<(), ApplyError> 
 /// internal port), and whether an accept rule of its own is there.
 pub type LiveMapping = ((Protocol, u16, std::net::IpAddr, u16), bool);
 
-/// miniupnpd's live mappings, each with whether it has its own accept rule; None when nft
-/// cannot be read.
+/// miniupnpd's live mappings, each with whether it has its own accept rule; None when the
+/// ruleset cannot be read.
 pub(super) fn live_mappings() -> Option<Vec<LiveMapping>> {
-    let Ok(Some(json)) = crate::source::live::run_nft() else {
-        return None;
-    };
-    Some(live_mappings_of(&parse_ruleset(&json).ok()?))
+    Some(live_mappings_of(&crate::source::live::read_upnp_chains()?))
 }
 
 /// The live mappings of a ruleset (see [`live_mappings`]).

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::nft::LiveMapping;
 use super::Executor;
 use crate::formats::leases::parse_leases;
-use crate::formats::nft::{parse_ruleset, Ruleset};
+use crate::formats::nft::Ruleset;
 use crate::plan::{Action, Step};
 use crate::ports::Protocol;
 
@@ -160,34 +160,27 @@ impl Executor<'_> {
     }
 }
 
-/// fw4's upnp chains hold no rule (stop_service flushes them); None when nft cannot be read.
+/// fw4's upnp chains hold no rule (stop_service flushes them); None when they cannot be read.
 fn check_upnp_chains_empty() -> Option<Check> {
-    let Ok(Some(json)) = crate::source::live::run_nft() else {
-        return None;
-    };
-    let live = crate::formats::nft::parse_ruleset(&json).map(|r| {
-        r.rules
-            .iter()
-            .filter(|x| x.table == "fw4" && x.chain.starts_with("upnp_"))
-            .count()
-    });
+    let live = crate::source::live::read_upnp_chains()?
+        .rules
+        .iter()
+        .filter(|x| x.table == "fw4" && x.chain.starts_with("upnp_"))
+        .count();
     Some(Check {
         check: "UPnP chains empty".into(),
-        ok: live == Ok(0),
+        ok: live == 0,
         detail: match live {
-            Ok(0) => "upnp_prerouting, upnp_forward and upnp_postrouting are empty".into(),
-            Ok(n) => format!("{n} rules are still live in the upnp chains"),
-            Err(e) => e.to_string(),
+            0 => "upnp_prerouting, upnp_forward and upnp_postrouting are empty".into(),
+            n => format!("{n} rules are still live in the upnp chains"),
         },
     })
 }
 
-/// The live fw4 ruleset; None when nft cannot be read.
+/// miniupnpd's chains of the live fw4 ruleset, all a revoke's checks look at; None when they
+/// cannot be read.
 fn live_ruleset() -> Option<Ruleset> {
-    let Ok(Some(json)) = crate::source::live::run_nft() else {
-        return None;
-    };
-    parse_ruleset(&json).ok()
+    crate::source::live::read_upnp_chains()
 }
 
 /// A revoked mapping's lease `lines` are gone and, where the ruleset could be read, its rules

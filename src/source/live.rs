@@ -21,7 +21,8 @@ use crate::text::lan_text;
 /// Where the ruleset in effect comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NftSource {
-    /// Run `nft -j list table inet fw4` (on the router).
+    /// Read fw4's table from the kernel over nf_tables netlink ([`super::nftables`]); where
+    /// netlink is refused, run `nft -j list table inet fw4` (on the router).
     Command,
     /// Read an `nft -j` dump from a file (tests, demos).
     File(PathBuf),
@@ -66,15 +67,18 @@ pub fn read(
                 snap.problem(path, None, format!("cannot read it: {e}"));
             }
         },
-        NftSource::Command => match run_nft_parsed() {
-            Ok(Some(parsed)) => add_ruleset(&mut snap, NFT_COMMAND.into(), parsed),
-            // No nft or no fw4 table: an iptables router, nothing camguard can read there.
-            Ok(None) => snap.record(LIVE_RULESET, NFT_COMMAND, SourceState::Absent, None),
-            Err(e) => {
-                snap.record(LIVE_RULESET, NFT_COMMAND, SourceState::Unreadable, Some(e.to_string()));
-                snap.problem(NFT_COMMAND.into(), None, e.to_string());
+        NftSource::Command => {
+            let (source, read) = read_fw4();
+            match read {
+                Ok(Some(parsed)) => add_ruleset(&mut snap, source.into(), parsed),
+                // No fw4 table (an iptables router), or no nft: nothing camguard can read there.
+                Ok(None) => snap.record(LIVE_RULESET, source, SourceState::Absent, None),
+                Err(e) => {
+                    snap.record(LIVE_RULESET, source, SourceState::Unreadable, Some(e.to_string()));
+                    snap.problem(source.into(), None, e.to_string());
+                }
             }
-        },
+        }
     }
     snap
 }
@@ -321,19 +325,41 @@ fn read_host_hints(bus: &mut dyn Bus, snap: &mut Snapshot) {
     }
 }
 
-/// Runs `nft -j list table inet fw4`. No nft, or no fw4 table (an iptables router): `None`.
-pub(crate) fn run_nft() -> Result<Option<Vec<u8>>, ReadError> {
-    run_nft_with(|mut stdout| {
-        let mut out = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut out);
-        out
-    })
-}
-
 type Parsed = Result<crate::formats::nft::Ruleset, crate::formats::FormatError>;
 
-/// [`run_nft`], parsed as nft prints it: its output is never held whole (with every port mapped
-/// it is ~50 MB).
+/// What the coverage names as the source of a ruleset read over netlink.
+const NETLINK_SOURCE: &str = "nf_tables netlink: table inet fw4";
+
+/// fw4's table over netlink, or with nft where netlink is refused (no CAP_NET_ADMIN, a kernel
+/// without nf_tables): where it came from, and the parsed ruleset (None: no fw4 table).
+fn read_fw4() -> (&'static str, Result<Option<Parsed>, ReadError>) {
+    use super::nftables::{read_table, Chains};
+    match read_table("fw4", Chains::All, |dump| {
+        crate::formats::nft::parse_ruleset_from(dump)
+    }) {
+        Ok(found) => (NETLINK_SOURCE, Ok(found)),
+        Err(e) => {
+            log::debug!("nf_tables netlink: {e}; listing with nft instead");
+            (NFT_COMMAND, run_nft_parsed())
+        }
+    }
+}
+
+/// Only miniupnpd's chains of fw4's table, over netlink (nft where netlink is refused): what a
+/// revoke's checks read. None: no fw4 table, or neither could be read.
+pub(crate) fn read_upnp_chains() -> Option<crate::formats::nft::Ruleset> {
+    use super::nftables::{read_table, Chains};
+    const UPNP_CHAINS: &[&str] = &["upnp_forward", "upnp_prerouting", "upnp_postrouting"];
+    match read_table("fw4", Chains::Only(UPNP_CHAINS), |dump| {
+        crate::formats::nft::parse_ruleset_from(dump)
+    }) {
+        Ok(found) => found.and_then(Result::ok),
+        Err(_) => run_nft_parsed().ok().flatten().and_then(Result::ok),
+    }
+}
+
+/// `nft -j list table inet fw4`, parsed as nft prints it: its output is never held whole (with
+/// every port mapped it is ~50 MB). No nft, or no fw4 table (an iptables router): `None`.
 fn run_nft_parsed() -> Result<Option<Parsed>, ReadError> {
     run_nft_with(crate::formats::nft::parse_ruleset_from)
 }

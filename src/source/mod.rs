@@ -5,6 +5,7 @@
 pub mod archive;
 mod error;
 pub mod live;
+pub mod nftables;
 pub mod offline;
 
 pub use self::archive::Archive;
