@@ -6,11 +6,10 @@
 //! small enough to write here (linux/netfilter/nfnetlink_conntrack.h).
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsRawFd, OwnedFd};
 
-use nix::sys::socket::{
-    bind, recv, send, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol,
-    SockType,
+use crate::netlink::{
+    attrs, error_code, message, messages, put_attr, put_nested, Socket, NFNL_SUBSYS_CTNETLINK,
+    NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 
 /// One direction of a flow: addresses and, for TCP/UDP/UDPLITE/SCTP, ports (0 otherwise).
@@ -43,16 +42,8 @@ impl Flow {
     }
 }
 
-const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 const IPCTNL_MSG_CT_GET: u16 = 1;
 const IPCTNL_MSG_CT_DELETE: u16 = 2;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_DUMP: u16 = 0x300;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLA_F_NESTED: u16 = 0x8000;
-const NLA_TYPE_MASK: u16 = 0x3fff;
 const AF_INET: u8 = 2;
 
 const CTA_TUPLE_ORIG: u16 = 1;
@@ -69,20 +60,14 @@ const CTA_PROTO_DST_PORT: u16 = 3;
 
 /// A netlink socket to the kernel's netfilter subsystem.
 pub struct Conntrack {
-    fd: OwnedFd,
-    seq: u32,
+    socket: Socket,
 }
 
 impl Conntrack {
     pub fn open() -> io::Result<Conntrack> {
-        let fd = socket(
-            AddressFamily::Netlink,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::NetlinkNetFilter,
-        )?;
-        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0))?;
-        Ok(Conntrack { fd, seq: 0 })
+        Ok(Conntrack {
+            socket: Socket::open()?,
+        })
     }
 
     /// Every IPv4 flow the kernel tracks now.
@@ -91,18 +76,18 @@ impl Conntrack {
         let mut flows = Vec::new();
         let mut buf = vec![0u8; 1 << 16];
         loop {
-            let n = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty())?;
-            for (kind, msg_seq, body) in messages(&buf[..n]) {
-                if msg_seq != seq {
+            let n = self.socket.receive(&mut buf)?;
+            for m in messages(&buf[..n]) {
+                if m.seq != seq {
                     continue;
                 }
-                match kind {
+                match m.kind {
                     NLMSG_DONE => return Ok(flows),
-                    NLMSG_ERROR => match error_code(body) {
+                    NLMSG_ERROR => match error_code(m.body) {
                         0 => {}
                         code => return Err(io::Error::from_raw_os_error(-code)),
                     },
-                    _ => flows.extend(parse_flow(body)),
+                    _ => flows.extend(parse_flow(m.body)),
                 }
             }
         }
@@ -123,10 +108,10 @@ impl Conntrack {
         let seq = self.request(IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, &attrs)?;
         let mut buf = vec![0u8; 8192];
         loop {
-            let n = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty())?;
-            for (kind, msg_seq, body) in messages(&buf[..n]) {
-                if kind == NLMSG_ERROR && msg_seq == seq {
-                    return match error_code(body) {
+            let n = self.socket.receive(&mut buf)?;
+            for m in messages(&buf[..n]) {
+                if m.kind == NLMSG_ERROR && m.seq == seq {
+                    return match error_code(m.body) {
                         0 => Ok(true),
                         code if -code == libc_enoent() => Ok(false),
                         code => Err(io::Error::from_raw_os_error(-code)),
@@ -147,10 +132,9 @@ impl Conntrack {
     }
 
     fn request(&mut self, msg: u16, flags: u16, attrs: &[u8]) -> io::Result<u32> {
-        self.seq = self.seq.wrapping_add(1);
-        let bytes = encode(msg, flags, self.seq, attrs);
-        send(self.fd.as_raw_fd(), &bytes, MsgFlags::empty())?;
-        Ok(self.seq)
+        let seq = self.socket.next_seq();
+        self.socket.send(&encode(msg, flags, seq, attrs))?;
+        Ok(seq)
     }
 }
 
@@ -158,35 +142,9 @@ fn libc_enoent() -> i32 {
     nix::errno::Errno::ENOENT as i32
 }
 
-/// nlmsghdr + nfgenmsg (AF_INET, version 0, res_id 0) + attributes.
+/// A ctnetlink request for IPv4 flows.
 fn encode(msg: u16, flags: u16, seq: u32, attrs: &[u8]) -> Vec<u8> {
-    let len = 16 + 4 + attrs.len();
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(&(len as u32).to_ne_bytes());
-    out.extend_from_slice(&((NFNL_SUBSYS_CTNETLINK << 8) | msg).to_ne_bytes());
-    out.extend_from_slice(&flags.to_ne_bytes());
-    out.extend_from_slice(&seq.to_ne_bytes());
-    out.extend_from_slice(&0u32.to_ne_bytes());
-    out.extend_from_slice(&[AF_INET, 0, 0, 0]);
-    out.extend_from_slice(attrs);
-    out
-}
-
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
-}
-
-pub(crate) fn put_attr(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
-    out.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
-    out.extend_from_slice(&kind.to_ne_bytes());
-    out.extend_from_slice(value);
-    out.resize(align4(out.len()), 0);
-}
-
-pub(crate) fn put_nested(out: &mut Vec<u8>, kind: u16, fill: impl FnOnce(&mut Vec<u8>)) {
-    let mut inner = Vec::new();
-    fill(&mut inner);
-    put_attr(out, kind | NLA_F_NESTED, &inner);
+    message((NFNL_SUBSYS_CTNETLINK << 8) | msg, flags, seq, AF_INET, 0, attrs)
 }
 
 fn put_tuple(out: &mut Vec<u8>, proto: u8, t: &Tuple) {
@@ -205,45 +163,6 @@ fn put_tuple(out: &mut Vec<u8>, proto: u8, t: &Tuple) {
             put_attr(p, CTA_PROTO_DST_PORT, &t.dport.to_be_bytes());
         }
     });
-}
-
-/// The netlink messages in one datagram: (type, sequence number, payload after the header).
-/// Stops at the first malformed header rather than reading past it.
-pub(crate) fn messages(mut buf: &[u8]) -> Vec<(u16, u32, &[u8])> {
-    let mut out = Vec::new();
-    while buf.len() >= 16 {
-        let len = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        if len < 16 || len > buf.len() {
-            break;
-        }
-        let kind = u16::from_ne_bytes([buf[4], buf[5]]);
-        let seq = u32::from_ne_bytes([buf[8], buf[9], buf[10], buf[11]]);
-        out.push((kind, seq, &buf[16..len]));
-        buf = buf.get(align4(len)..).unwrap_or_default();
-    }
-    out
-}
-
-/// An NLMSG_ERROR's code (0: an acknowledgement; negative: -errno).
-pub(crate) fn error_code(body: &[u8]) -> i32 {
-    body.get(..4).map_or(-libc_enoent(), |b| {
-        i32::from_ne_bytes([b[0], b[1], b[2], b[3]])
-    })
-}
-
-/// The attributes of a payload: (type without flags, value).
-pub(crate) fn attrs(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut out = Vec::new();
-    while buf.len() >= 4 {
-        let len = u16::from_ne_bytes([buf[0], buf[1]]) as usize;
-        if len < 4 || len > buf.len() {
-            break;
-        }
-        let kind = u16::from_ne_bytes([buf[2], buf[3]]) & NLA_TYPE_MASK;
-        out.push((kind, &buf[4..len]));
-        buf = buf.get(align4(len)..).unwrap_or_default();
-    }
-    out
 }
 
 fn be16(v: &[u8]) -> Option<u16> {
@@ -340,8 +259,8 @@ mod tests {
         let msg = encode(0, 0, 7, &attrs);
         let parsed: Vec<_> = messages(&msg);
         assert_eq!(parsed.len(), 1);
-        assert_eq!(parsed[0].1, 7);
-        assert_eq!(parse_flow(parsed[0].2), Some(flow));
+        assert_eq!(parsed[0].seq, 7);
+        assert_eq!(parse_flow(parsed[0].body), Some(flow));
         assert!(flow.source_nated());
     }
 
@@ -353,8 +272,8 @@ mod tests {
         });
         let msg = encode(0, 0, 1, &attrs);
         for cut in 0..msg.len() {
-            for (_, _, body) in messages(&msg[..cut]) {
-                let _ = parse_flow(body);
+            for m in messages(&msg[..cut]) {
+                let _ = parse_flow(m.body);
             }
             let _ = attrs_of_any(&msg[..cut]);
         }

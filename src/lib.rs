@@ -27,6 +27,7 @@ pub mod plan;
 // The stages that touch the router, and what they stand on.
 pub mod bus;
 pub mod conntrack;
+pub mod netlink;
 pub mod nftables;
 pub mod statefile;
 pub mod sys;

@@ -8,40 +8,33 @@
 //! Messages: linux/netfilter/nf_tables.h, nfnetlink.h; attribute helpers shared with ctnetlink.
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsRawFd, OwnedFd};
 
-use nix::sys::socket::{
-    bind, recv, send, setsockopt, socket, sockopt, AddressFamily, MsgFlags, NetlinkAddr, SockFlag,
-    SockProtocol, SockType,
+use crate::netlink::{
+    error_code, message, messages, put_attr, put_nested, put_str, Socket, NFNL_SUBSYS_NFTABLES,
+    NLMSG_ERROR, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST,
 };
 
-use crate::conntrack::{error_code, messages, put_attr, put_nested};
-
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
 const NFT_MSG_NEWRULE: u16 = 6;
 const NFT_MSG_GETGEN: u16 = 16;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_CREATE: u16 = 0x400;
-const NLM_F_APPEND: u16 = 0x800;
-const NLMSG_ERROR: u16 = 2;
-const NFPROTO_INET: u8 = 1;
-const NFPROTO_IPV4: u32 = 2;
 
-const NFTA_RULE_TABLE: u16 = 1;
-const NFTA_RULE_CHAIN: u16 = 2;
-const NFTA_RULE_EXPRESSIONS: u16 = 4;
-const NFTA_RULE_USERDATA: u16 = 7;
+// nf_tables.h numbers the reader of fw4's table (`source::nftables`) uses too.
+pub const NFPROTO_INET: u8 = 1;
+pub const NFPROTO_IPV4: u32 = 2;
+pub const NFTA_RULE_TABLE: u16 = 1;
+pub const NFTA_RULE_CHAIN: u16 = 2;
+pub const NFTA_RULE_EXPRESSIONS: u16 = 4;
+pub const NFTA_RULE_USERDATA: u16 = 7;
+pub const NFTA_EXPR_NAME: u16 = 1;
+pub const NFTA_EXPR_DATA: u16 = 2;
+pub const NFTA_DATA_VALUE: u16 = 1;
+pub const NFTA_DATA_VERDICT: u16 = 2;
+pub const NFTA_VERDICT_CODE: u16 = 1;
+/// The verdict register: an immediate into it is the rule's verdict.
+pub const NFT_REG_VERDICT: u32 = 0;
 const NFTA_LIST_ELEM: u16 = 1;
-const NFTA_EXPR_NAME: u16 = 1;
-const NFTA_EXPR_DATA: u16 = 2;
-const NFTA_DATA_VALUE: u16 = 1;
-const NFTA_DATA_VERDICT: u16 = 2;
-const NFTA_VERDICT_CODE: u16 = 1;
 const NF_ACCEPT: u32 = 1;
-const NFT_REG_VERDICT: u32 = 0;
 const NFT_REG_1: u32 = 1;
 const NFT_REG_2: u32 = 2;
 const NFT_META_IIF: u32 = 4;
@@ -137,8 +130,8 @@ pub fn accept_rule(chains: &UpnpChains, r: &Redirect) -> Option<RuleMsg> {
 
 fn rule(table: &str, chain: &str, description: &[u8], exprs: &[u8]) -> RuleMsg {
     let mut out = Vec::new();
-    put_attr(&mut out, NFTA_RULE_TABLE, &c_string(table));
-    put_attr(&mut out, NFTA_RULE_CHAIN, &c_string(chain));
+    put_str(&mut out, NFTA_RULE_TABLE, table);
+    put_str(&mut out, NFTA_RULE_CHAIN, chain);
     if !description.is_empty() {
         let len = description.len().min(USERDATA_MAX);
         put_attr(&mut out, NFTA_RULE_USERDATA, &description[..len]);
@@ -149,12 +142,6 @@ fn rule(table: &str, chain: &str, description: &[u8], exprs: &[u8]) -> RuleMsg {
 
 const NESTED: u16 = 0x8000;
 
-fn c_string(s: &str) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    v
-}
-
 fn put_u32(out: &mut Vec<u8>, kind: u16, value: u32) {
     put_attr(out, kind, &value.to_be_bytes());
 }
@@ -162,7 +149,7 @@ fn put_u32(out: &mut Vec<u8>, kind: u16, value: u32) {
 /// One expression: its name, then its attributes.
 fn expr(out: &mut Vec<u8>, name: &str, data: impl FnOnce(&mut Vec<u8>)) {
     put_nested(out, NFTA_LIST_ELEM, |e| {
-        put_attr(e, NFTA_EXPR_NAME, &c_string(name));
+        put_str(e, NFTA_EXPR_NAME, name);
         put_nested(e, NFTA_EXPR_DATA, data);
     });
 }
@@ -211,22 +198,6 @@ fn immediate(out: &mut Vec<u8>, reg: u32, value: &[u8]) {
     });
 }
 
-/// nlmsghdr + nfgenmsg + payload.
-fn message(kind: u16, flags: u16, seq: u32, family: u8, res_id: u16, payload: &[u8]) -> Vec<u8> {
-    let len = 16 + 4 + payload.len();
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(&(len as u32).to_ne_bytes());
-    out.extend_from_slice(&kind.to_ne_bytes());
-    out.extend_from_slice(&flags.to_ne_bytes());
-    out.extend_from_slice(&seq.to_ne_bytes());
-    out.extend_from_slice(&0u32.to_ne_bytes());
-    out.push(family);
-    out.push(0);
-    out.extend_from_slice(&res_id.to_be_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
 /// A NEWRULE message as miniupnpd sends it (appended, inet family) but for the
 /// acknowledgement it asks for (see [`Nftables::add_rules`]).
 fn newrule(seq: u32, rule: &RuleMsg) -> Vec<u8> {
@@ -270,20 +241,14 @@ fn batch(first_seq: u32, rules: impl IntoIterator<Item = RuleMsg>) -> (Vec<u8>, 
 
 /// A netlink socket to nf_tables.
 pub struct Nftables {
-    fd: OwnedFd,
-    seq: u32,
+    socket: Socket,
 }
 
 impl Nftables {
     pub fn open() -> io::Result<Nftables> {
-        let fd = socket(
-            AddressFamily::Netlink,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::NetlinkNetFilter,
-        )?;
-        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0))?;
-        Ok(Nftables { fd, seq: 0 })
+        Ok(Nftables {
+            socket: Socket::open()?,
+        })
     }
 
     /// Adds `rules` in one transaction: when the kernel refuses one, none is added. The rules
@@ -292,17 +257,17 @@ impl Nftables {
     /// after the batch marks the end of its replies.
     /// Returns how many rules were added.
     pub fn add_rules(&mut self, rules: impl IntoIterator<Item = RuleMsg>) -> io::Result<u32> {
-        let first = self.seq.wrapping_add(1);
+        let first = self.socket.next_seq();
         let (bytes, count) = batch(first, rules);
         if count == 0 {
             return Ok(0);
         }
-        self.seq = first.wrapping_add(count + 2);
-        let fence = self.seq;
+        let fence = first.wrapping_add(count + 2);
+        self.socket.skip_seq(fence);
         // The batch goes in one send, larger than the default socket buffer from a few hundred
-        // rules on (forcing the size needs CAP_NET_ADMIN, as the batch itself does).
-        let _ = setsockopt(&self.fd, sockopt::SndBufForce, &(bytes.len() + (1 << 16)));
-        send(self.fd.as_raw_fd(), &bytes, MsgFlags::empty())?;
+        // rules on.
+        self.socket.allow_send_of(bytes.len());
+        self.socket.send(&bytes)?;
         drop(bytes);
         let generation = message(
             (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN,
@@ -312,16 +277,16 @@ impl Nftables {
             0,
             &[],
         );
-        send(self.fd.as_raw_fd(), &generation, MsgFlags::empty())?;
+        self.socket.send(&generation)?;
         let mut buf = vec![0u8; 1 << 16];
         loop {
-            let n = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty())?;
-            for (kind, seq, body) in messages(&buf[..n]) {
-                if kind != NLMSG_ERROR {
+            let n = self.socket.receive(&mut buf)?;
+            for m in messages(&buf[..n]) {
+                if m.kind != NLMSG_ERROR {
                     continue;
                 }
-                match error_code(body) {
-                    0 if seq == fence => return Ok(count),
+                match error_code(m.body) {
+                    0 if m.seq == fence => return Ok(count),
                     0 => {}
                     code => return Err(io::Error::from_raw_os_error(-code)),
                 }
@@ -382,7 +347,7 @@ mod tests {
     fn newrule_of(batch: &[u8]) -> (u32, Vec<u8>) {
         let msgs = messages(batch);
         assert_eq!(msgs.len(), 3);
-        let seq = msgs[1].1;
+        let seq = msgs[1].seq;
         let len = u32::from_ne_bytes(batch[20..24].try_into().unwrap()) as usize;
         let mut rule = batch[20..20 + len].to_vec();
         zero_padding(&mut rule[20..]);
@@ -438,13 +403,13 @@ mod tests {
         let (bytes, count) = batch(7, rules);
         assert_eq!(count, 2);
         let msgs = messages(&bytes);
-        let kinds: Vec<(u16, u32)> = msgs.iter().map(|m| (m.0, m.1)).collect();
+        let kinds: Vec<(u16, u32)> = msgs.iter().map(|m| (m.kind, m.seq)).collect();
         assert_eq!(kinds, [(0x10, 7), (0xa06, 8), (0xa06, 9), (0x11, 10)]);
         // Begin and end name the nf_tables subsystem (res_id, network byte order).
-        assert_eq!(&msgs[0].2[2..4], &[0, 10]);
-        assert_eq!(&msgs[3].2[2..4], &[0, 10]);
+        assert_eq!(&msgs[0].body[2..4], &[0, 10]);
+        assert_eq!(&msgs[3].body[2..4], &[0, 10]);
         // No description, no userdata attribute.
-        assert!(!crate::conntrack::attrs(&msgs[1].2[4..])
+        assert!(!crate::netlink::attrs(&msgs[1].body[4..])
             .iter()
             .any(|(k, _)| *k == NFTA_RULE_USERDATA));
     }
@@ -473,7 +438,7 @@ mod tests {
             description: long,
         };
         let rule = dnat_rule(&chains(), &r).unwrap();
-        let userdata = crate::conntrack::attrs(&rule.0)
+        let userdata = crate::netlink::attrs(&rule.0)
             .into_iter()
             .find(|(k, _)| *k == NFTA_RULE_USERDATA)
             .unwrap()

@@ -15,7 +15,8 @@ const FLOORS: &[(&str, u8)] = &[
     ("ports", 1),
     ("time", 1),
     ("sys", 1),
-    ("conntrack", 1),
+    ("netlink", 1),
+    ("conntrack", 2),
     ("syslog", 1),
     ("statefile", 1),
     // The models.

@@ -13,40 +13,26 @@
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsRawFd, OwnedFd};
 
-use nix::sys::socket::{
-    bind, recv, send, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol,
-    SockType,
+use crate::netlink::{
+    attr, attrs, error_code, message, messages, put_str, Socket, NFNL_SUBSYS_NFTABLES,
+    NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+};
+use crate::nftables::{
+    NFPROTO_INET, NFPROTO_IPV4, NFTA_DATA_VALUE, NFTA_DATA_VERDICT, NFTA_EXPR_DATA,
+    NFTA_EXPR_NAME, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE, NFTA_RULE_USERDATA,
+    NFTA_VERDICT_CODE, NFT_REG_VERDICT,
 };
 
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_GETCHAIN: u16 = 4;
 const NFT_MSG_GETRULE: u16 = 7;
 const NFT_MSG_GETSET: u16 = 10;
 const NFT_MSG_GETSETELEM: u16 = 13;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_DUMP_INTR: u16 = 0x10;
-const NLM_F_DUMP: u16 = 0x300;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLA_TYPE_MASK: u16 = 0x3fff;
-const NFPROTO_INET: u8 = 1;
-const NFPROTO_IPV4: u32 = 2;
 
 const NFTA_CHAIN_TABLE: u16 = 1;
 const NFTA_CHAIN_HANDLE: u16 = 2;
 const NFTA_CHAIN_NAME: u16 = 3;
-const NFTA_RULE_TABLE: u16 = 1;
-const NFTA_RULE_CHAIN: u16 = 2;
 const NFTA_RULE_HANDLE: u16 = 3;
-const NFTA_RULE_EXPRESSIONS: u16 = 4;
-const NFTA_RULE_USERDATA: u16 = 7;
-const NFTA_EXPR_NAME: u16 = 1;
-const NFTA_EXPR_DATA: u16 = 2;
-const NFTA_DATA_VALUE: u16 = 1;
-const NFTA_DATA_VERDICT: u16 = 2;
-const NFTA_VERDICT_CODE: u16 = 1;
 const NFTA_VERDICT_CHAIN: u16 = 2;
 const NFTA_SET_TABLE: u16 = 1;
 const NFTA_SET_NAME: u16 = 2;
@@ -61,114 +47,22 @@ const NFT_SET_INTERVAL: u32 = 0x4;
 const NFT_SET_ELEM_INTERVAL_END: u32 = 0x1;
 /// libnftnl's comment in a rule's user data (NFTNL_UDATA_RULE_COMMENT).
 const UDATA_RULE_COMMENT: u8 = 0;
-/// The verdict register: an immediate into it is the rule's verdict.
-const NFT_REG_VERDICT: u32 = 0;
 
 /// How often a dump the ruleset changed under (miniupnpd adding a rule) is taken again.
 const ATTEMPTS: usize = 3;
 
-/// A NETLINK_NETFILTER socket asking nf_tables.
-struct Socket {
-    fd: OwnedFd,
-    seq: u32,
-}
-
-impl Socket {
-    fn open() -> io::Result<Socket> {
-        let fd = socket(
-            AddressFamily::Netlink,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::NetlinkNetFilter,
-        )?;
-        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0))?;
-        Ok(Socket { fd, seq: 0 })
-    }
-
-    /// Starts a dump of `msg` for the inet family, narrowed by `attrs`.
-    fn dump(&mut self, msg: u16, attrs: &[u8]) -> io::Result<u32> {
-        self.seq = self.seq.wrapping_add(1);
-        let len = 16 + 4 + attrs.len();
-        let mut out = Vec::with_capacity(len);
-        out.extend_from_slice(&(len as u32).to_ne_bytes());
-        out.extend_from_slice(&((NFNL_SUBSYS_NFTABLES << 8) | msg).to_ne_bytes());
-        out.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-        out.extend_from_slice(&self.seq.to_ne_bytes());
-        out.extend_from_slice(&0u32.to_ne_bytes());
-        out.extend_from_slice(&[NFPROTO_INET, 0, 0, 0]);
-        out.extend_from_slice(attrs);
-        send(self.fd.as_raw_fd(), &out, MsgFlags::empty())?;
-        Ok(self.seq)
-    }
-
-    /// One datagram of a dump's reply.
-    fn receive(&self, buf: &mut [u8]) -> io::Result<usize> {
-        Ok(recv(self.fd.as_raw_fd(), buf, MsgFlags::empty())?)
-    }
-}
-
-/// One netlink message: type, flags, sequence number, payload after the header.
-struct Message<'a> {
-    kind: u16,
-    flags: u16,
-    seq: u32,
-    body: &'a [u8],
-}
-
-fn messages(mut buf: &[u8]) -> Vec<Message<'_>> {
-    let mut out = Vec::new();
-    while buf.len() >= 16 {
-        let len = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        if len < 16 || len > buf.len() {
-            break;
-        }
-        out.push(Message {
-            kind: u16::from_ne_bytes([buf[4], buf[5]]),
-            flags: u16::from_ne_bytes([buf[6], buf[7]]),
-            seq: u32::from_ne_bytes([buf[8], buf[9], buf[10], buf[11]]),
-            body: &buf[16..len],
-        });
-        buf = buf.get(align4(len)..).unwrap_or_default();
-    }
-    out
-}
-
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
-}
-
-fn put_attr(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
-    out.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
-    out.extend_from_slice(&kind.to_ne_bytes());
-    out.extend_from_slice(value);
-    out.resize(align4(out.len()), 0);
-}
-
-fn put_str(out: &mut Vec<u8>, kind: u16, s: &str) {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    put_attr(out, kind, &v);
-}
-
-/// The attributes of a payload: (type without flags, value).
-fn attrs(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut out = Vec::new();
-    while buf.len() >= 4 {
-        let len = u16::from_ne_bytes([buf[0], buf[1]]) as usize;
-        if len < 4 || len > buf.len() {
-            break;
-        }
-        out.push((
-            u16::from_ne_bytes([buf[2], buf[3]]) & NLA_TYPE_MASK,
-            &buf[4..len],
-        ));
-        buf = buf.get(align4(len)..).unwrap_or_default();
-    }
-    out
-}
-
-fn attr<'a>(list: &[(u16, &'a [u8])], kind: u16) -> Option<&'a [u8]> {
-    list.iter().find(|(k, _)| *k == kind).map(|(_, v)| *v)
+/// Starts a dump of `msg` for the inet family, narrowed by `attrs`.
+fn dump(sock: &mut Socket, msg: u16, attrs: &[u8]) -> io::Result<u32> {
+    let seq = sock.next_seq();
+    sock.send(&message(
+        (NFNL_SUBSYS_NFTABLES << 8) | msg,
+        NLM_F_REQUEST | NLM_F_DUMP,
+        seq,
+        NFPROTO_INET,
+        0,
+        attrs,
+    ))?;
+    Ok(seq)
 }
 
 fn text(v: &[u8]) -> String {
@@ -184,16 +78,9 @@ fn be64(v: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(v.get(..8)?.try_into().ok()?))
 }
 
-/// An NLMSG_ERROR's code (0: an acknowledgement; negative: -errno).
-fn error_code(body: &[u8]) -> i32 {
-    body.get(..4).map_or(-(nix::errno::Errno::EIO as i32), |b| {
-        i32::from_ne_bytes([b[0], b[1], b[2], b[3]])
-    })
-}
-
 /// Every message of one dump: the attributes of each, and whether the ruleset changed under it.
 fn dump_all(sock: &mut Socket, msg: u16, filter: &[u8]) -> io::Result<(Vec<Vec<u8>>, bool)> {
-    let seq = sock.dump(msg, filter)?;
+    let seq = dump(sock, msg, filter)?;
     let mut out = Vec::new();
     let mut interrupted = false;
     let mut buf = vec![0u8; 1 << 16];
@@ -455,7 +342,7 @@ impl TableDump {
                     let mut filter = Vec::new();
                     put_str(&mut filter, NFTA_RULE_TABLE, &self.table);
                     put_str(&mut filter, NFTA_RULE_CHAIN, &chain);
-                    self.current = Some(self.sock.dump(NFT_MSG_GETRULE, &filter)?);
+                    self.current = Some(dump(&mut self.sock, NFT_MSG_GETRULE, &filter)?);
                 }
                 None => {
                     self.out.extend_from_slice(b"]}");
@@ -1000,8 +887,7 @@ fn port(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NLA_F_NESTED: u16 = 0x8000;
+    use crate::netlink::{put_attr, NLA_F_NESTED};
 
     fn nested(kind: u16, fill: impl FnOnce(&mut Vec<u8>)) -> (u16, Vec<u8>) {
         let mut inner = Vec::new();
