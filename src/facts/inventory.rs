@@ -5,7 +5,7 @@
 //! identity; an address that only a mapping or forward names becomes an address-only record,
 //! so nothing is dropped. What camguard observed besides the configs and leases (neighbours,
 //! probe replies, first/last-seen history) is the snapshot's [`crate::lan::LanObservations`].
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -32,10 +32,18 @@ struct Draft {
     hostnames: Vec<String>,
     seen_in: Vec<&'static str>,
     ports: Vec<(u16, &'static str)>,
+    /// The ports already in `ports`: a device may name all 65,535 of them.
+    port_set: HashSet<(u16, &'static str)>,
     present: bool,
 }
 
 impl Draft {
+    fn push_port(&mut self, port: u16, how: &'static str) {
+        if self.port_set.insert((port, how)) {
+            self.ports.push((port, how));
+        }
+    }
+
     fn add(&mut self, ip: Option<IpAddr>, name: Option<&str>, source: &'static str, present: bool) {
         self.present |= present;
         self.ips.extend(ip);
@@ -160,7 +168,7 @@ impl Inventory {
         // Service ports seen for each address: what the device serves is evidence of what it is.
         for lease in &snap.upnp.leases {
             if let Some(&idx) = by_ip.get(&IpAddr::V4(lease.int_addr)) {
-                push_port(&mut drafts[idx].ports, lease.int_port, "UPnP mapping");
+                drafts[idx].push_port(lease.int_port, "UPnP mapping");
             }
         }
         if let Some(fw) = &snap.firewall {
@@ -169,7 +177,7 @@ impl Inventory {
                 if let (Some(ip), Some(ports)) = (ip, r.internal_ports()) {
                     if let (Some(&idx), false) = (by_ip.get(&ip), ports.negated) {
                         if ports.lo == ports.hi {
-                            push_port(&mut drafts[idx].ports, ports.lo, "port forward");
+                            drafts[idx].push_port(ports.lo, "port forward");
                         }
                     }
                 }
@@ -180,7 +188,7 @@ impl Inventory {
         for report in &obs.probes {
             if let Some(&idx) = by_ip.get(&report.ip) {
                 for (port, how) in report.service_ports() {
-                    push_port(&mut drafts[idx].ports, port, how);
+                    drafts[idx].push_port(port, how);
                 }
             }
         }
@@ -241,12 +249,6 @@ impl Inventory {
         self.devices
             .iter()
             .filter(|d| d.classification.class.is_camera_like())
-    }
-}
-
-fn push_port(ports: &mut Vec<(u16, &'static str)>, port: u16, how: &'static str) {
-    if !ports.contains(&(port, how)) {
-        ports.push((port, how));
     }
 }
 
