@@ -370,7 +370,11 @@ fn testbed_cmd(tb: &Testbed, command: &str) {
         .env("CAMGUARD_UCI", repo().join(".tools/uci/bin/uci"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// At boot camguard can come up before rpcd: its first audit cannot read any config. It must
@@ -382,7 +386,11 @@ fn rpcd_starting_after_camguard_is_reported_then_read_at_once() {
     testbed_cmd(&tb, "stop-standin");
     tb.start_daemon(&[]);
     let status = tb.call("status", "{}");
-    assert_eq!(status["coverage"]["complete"], false, "{:#}", status["coverage"]);
+    assert_eq!(
+        status["coverage"]["complete"], false,
+        "{:#}",
+        status["coverage"]
+    );
     let firewall = status["coverage"]["sources"]
         .as_array()
         .unwrap()
@@ -398,14 +406,17 @@ fn rpcd_starting_after_camguard_is_reported_then_read_at_once() {
     // Enforcing on what could not be read changes nothing and says why.
     let outcome = tb.call("enforce", "{\"dry_run\":true}");
     assert!(
-        outcome["failed"].to_string().contains("/etc/config/firewall could not be read"),
+        outcome["failed"]
+            .to_string()
+            .contains("/etc/config/firewall could not be read"),
         "{outcome:#}"
     );
 
     testbed_cmd(&tb, "start-standin");
     // The timed audit is minutes away; the object-add event brings this within a second or two.
     assert!(
-        wait_until(Duration::from_secs(5), || tb.call("status", "{}")["coverage"]["complete"]
+        wait_until(Duration::from_secs(5), || tb.call("status", "{}")
+            ["coverage"]["complete"]
             == true),
         "still incomplete 5 s after rpcd came up: {:#}",
         tb.call("status", "{}")["coverage"]

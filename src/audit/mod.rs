@@ -336,8 +336,10 @@ pub fn audit(snap: &Snapshot) -> Report {
 /// Audits facts the caller keeps (the daemon answers its other methods from them).
 pub fn audit_with(ctx: &Facts) -> Report {
     let snap = ctx.snap;
-    let mut findings =
-        Vec::with_capacity(snap.upnp.leases.len() + 2 * ctx.inventory.devices.len() + 64);
+    // Grown as found, not sized by the lease file: past a few mappings per device the
+    // mappings are counted in one finding, so a hostile file of 65,535 lines must not reserve
+    // room for 65,535 findings.
+    let mut findings = Vec::new();
     for check in [
         config::check,
         upnp::check,

@@ -580,16 +580,8 @@ fn check_rules_without_daemon(ctx: &Facts, out: &mut Vec<Finding>) {
     if !down || svc.running == Some(true) {
         return;
     }
-    let rules: Vec<_> = ruleset
-        .rules
-        .iter()
-        .filter(|r| {
-            r.table == "fw4"
-                && r.chain.starts_with("upnp_")
-                && (r.nat.is_some() || r.verdict.is_some())
-        })
-        .collect();
-    if rules.is_empty() {
+    let rules = ruleset.upnp_rule_count();
+    if rules == 0 {
         return;
     }
     let dnats: Vec<_> = mappings(snap);
@@ -598,13 +590,13 @@ fn check_rules_without_daemon(ctx: &Facts, out: &mut Vec<Finding>) {
             "upnp.rules_without_daemon",
             Severity::High,
             Subject::Service { name: "miniupnpd".into() },
-            format!("{} UPnP firewall rule(s) are live although miniupnpd is off", rules.len()),
+            format!("{rules} UPnP firewall rule(s) are live although miniupnpd is off"),
             "miniupnpd was disabled or stopped without flushing its firewall chains, so the ports it opened are \
              still open and nothing will ever close them."
                 .into(),
         )
         .evidence(json!({
-            "rules": rules.len(),
+            "rules": rules,
             "chains": ["upnp_prerouting", "upnp_forward", "upnp_postrouting"],
             "mappings": dnats.iter().map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port, "handle": m.handle})).collect::<Vec<_>>(),
         }))

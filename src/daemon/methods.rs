@@ -365,7 +365,13 @@ fn enforce(state: &mut State, args: &Args) -> Result<Value, Failure> {
         .sources
         .iter()
         .filter(|s| s.state.leaves_a_gap() && s.path.starts_with("/etc/config/"))
-        .map(|s| format!("{} could not be read: {}", s.path, s.detail.as_deref().unwrap_or("?")))
+        .map(|s| {
+            format!(
+                "{} could not be read: {}",
+                s.path,
+                s.detail.as_deref().unwrap_or("?")
+            )
+        })
         .collect();
     let outcome = if state.executor_available() {
         state.enforce(actions, "enforce", dry_run)

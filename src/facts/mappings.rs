@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::formats::leases::Lease;
-use crate::formats::nft::{Rule, Ruleset, UpnpRedirect, Verdict};
+use crate::formats::nft::{RuleRef, Ruleset, UpnpRedirect, Verdict};
 use crate::ports::Protocol;
 use crate::snapshot::Snapshot;
 
@@ -243,13 +243,13 @@ type ForwardKey = (
     Vec<String>,
 );
 
-fn forward_key(r: &Rule, daddr: IpAddr) -> ForwardKey {
+fn forward_key(r: RuleRef, daddr: IpAddr) -> ForwardKey {
     (
-        r.protocols.clone(),
+        r.protocols().to_vec(),
         daddr,
-        r.dports.clone(),
-        r.iifnames.clone(),
-        r.unmodelled.clone(),
+        r.dports().to_vec(),
+        r.iifnames().to_vec(),
+        r.unmodelled().to_vec(),
     )
 }
 
@@ -261,16 +261,16 @@ fn forward_key(r: &Rule, daddr: IpAddr) -> ForwardKey {
 pub fn pair_forward_rules(ruleset: &Ruleset) -> Vec<(UpnpRedirect, ForwardRule)> {
     let redirects = ruleset.upnp_redirects();
     let (table, chain) = UPNP_FORWARD;
-    let accepts: Vec<&Rule> = ruleset
-        .rules_in(table, chain)
-        .filter(|r| r.verdict == Some(Verdict::Accept) && r.daddr.is_some())
+    let accepts: Vec<RuleRef> = ruleset
+        .refs_in(table, chain)
+        .filter(|r| r.verdict() == Some(&Verdict::Accept) && r.daddr().is_some())
         .collect();
     // Rules for one internal port, by (address, port); port ranges and port-less rules (UDPLITE)
     // are few and searched in full.
     let mut by_port: HashMap<(IpAddr, u16), Vec<usize>> = HashMap::new();
     let mut wide: Vec<usize> = Vec::new();
     for (i, r) in accepts.iter().enumerate() {
-        match (r.daddr, &r.dports[..]) {
+        match (r.daddr(), r.dports()) {
             (Some(addr), [(lo, hi)]) if lo == hi => by_port.entry((addr, *lo)).or_default().push(i),
             _ => wide.push(i),
         }
@@ -290,7 +290,7 @@ pub fn pair_forward_rules(ruleset: &Ruleset) -> Vec<(UpnpRedirect, ForwardRule)>
                         .copied()
                         .filter(|&i| {
                             !taken[i]
-                                && accepts[i].daddr == Some(d.int_addr)
+                                && accepts[i].daddr() == Some(d.int_addr)
                                 && accepts[i].matches_protocol(proto)
                                 && port.is_none_or(|p| accepts[i].matches_dport(p))
                         })
@@ -305,7 +305,7 @@ pub fn pair_forward_rules(ruleset: &Ruleset) -> Vec<(UpnpRedirect, ForwardRule)>
 }
 
 fn choose(
-    accepts: &[&Rule],
+    accepts: &[RuleRef],
     candidates: &[usize],
     daddr: IpAddr,
     taken: &mut [bool],
@@ -321,7 +321,7 @@ fn choose(
         return ForwardRule::Ambiguous;
     }
     taken[first] = true;
-    ForwardRule::Owned(accepts[first].handle)
+    ForwardRule::Owned(accepts[first].handle())
 }
 
 const UPNP_FORWARD: (&str, &str) = ("fw4", "upnp_forward");

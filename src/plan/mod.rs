@@ -169,7 +169,9 @@ pub fn plan(ctx: &Facts) -> Vec<Action> {
     // the shipped defaults', not the owner's: say so rather than claim a policy.
     if ctx.snap.policy_file.is_none() {
         for a in &mut actions {
-            a.why.push_str(" — by camguard's default policy; this router has no /etc/config/camguard");
+            a.why.push_str(
+                " — by camguard's default policy; this router has no /etc/config/camguard",
+            );
         }
     }
     actions
@@ -178,13 +180,11 @@ pub fn plan(ctx: &Facts) -> Vec<Action> {
 fn upnp_off(ctx: &Facts, out: &mut Vec<Action>) {
     let snap = ctx.snap;
     let svc = snap.upnp.service;
-    let live_rules = snap.nft.as_ref().filter(|r| is_fw4(r)).is_some_and(|r| {
-        r.rules.iter().any(|rule| {
-            rule.table == "fw4"
-                && rule.chain.starts_with("upnp_")
-                && (rule.nat.is_some() || rule.verdict.is_some())
-        })
-    });
+    let live_rules = snap
+        .nft
+        .as_ref()
+        .filter(|r| is_fw4(r))
+        .is_some_and(|r| r.upnp_rule_count() > 0);
     let Some(cfg) = &snap.upnp.config else {
         if live_rules && svc.installed == Some(true) {
             out.push(action(
