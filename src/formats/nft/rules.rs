@@ -415,7 +415,11 @@ mod tests {
 
     #[test]
     fn a_packed_rule_costs_32_bytes_and_no_allocation() {
-        assert!(std::mem::size_of::<Slot>() <= 32, "{}", std::mem::size_of::<Slot>());
+        assert!(
+            std::mem::size_of::<Slot>() <= 32,
+            "{}",
+            std::mem::size_of::<Slot>()
+        );
     }
 
     #[test]
