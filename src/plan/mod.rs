@@ -266,18 +266,25 @@ fn deny_rule_name(ip: std::net::Ipv4Addr) -> String {
 
 const FINAL_DENY: &str = "camguard_final_deny";
 
+/// The most mappings one plan revokes. A LAN device may hold every port: 65,535 revokes would
+/// neither fit the `plan` reply (a ubus message is at most 1 MiB) nor a small router's memory.
+/// The deny rule planned with them keeps the device from opening more, and each revoke edits
+/// the lease file, which starts the next audit: it plans the next ones.
+pub const MAX_REVOKES_PER_PLAN: usize = 1000;
+
 fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     let snap = ctx.snap;
     let Some(cfg) = &snap.upnp.config else { return };
     let mut uci = Vec::new();
 
     // Mappings of denied devices go first, so that a restart cannot resurrect them.
-    for m in mappings(snap) {
+    let violating = mappings(snap).into_iter().filter_map(|m| {
         let device = ctx.inventory.by_ip(m.int_addr);
         let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
-        let Some(why) = policy.mapping_violation(device.and_then(|d| d.mac), camera) else {
-            continue;
-        };
+        let why = policy.mapping_violation(device.and_then(|d| d.mac), camera)?;
+        Some((m, why))
+    });
+    for (m, why) in violating.take(MAX_REVOKES_PER_PLAN) {
         out.push(action(
             revoke_step(&m),
             format!(
