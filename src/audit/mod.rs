@@ -186,6 +186,7 @@ pub enum Evidence {
     Mapping(MappingEvidence),
     Forward(ForwardEvidence),
     Device(DeviceEvidence),
+    DeviceMappings(DeviceMappingsEvidence),
     Json(Value),
 }
 
@@ -237,6 +238,28 @@ pub struct ForwardEvidence {
 pub struct SensitivePort {
     pub port: u16,
     pub service: &'static str,
+}
+
+/// `upnp.device_mappings`: the mappings of one address, counted (docs/ubus-api.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceMappingsEvidence {
+    pub int_addr: IpAddr,
+    pub mappings: usize,
+    pub live: usize,
+    pub expired: usize,
+    pub camera: bool,
+    pub services: std::collections::BTreeSet<&'static str>,
+    /// The first few of them.
+    pub sample: Vec<MappingSample>,
+    pub device: Option<DeviceRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MappingSample {
+    pub proto: Protocol,
+    pub ext_port: u16,
+    pub int_port: u16,
+    pub live: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

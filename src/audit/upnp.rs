@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::remedy;
 use super::{
-    capitalised, expiry_words, finding, with_article, DeviceRef, Evidence, Facts, Finding,
-    MappingEvidence, PolicyVerdict, Severity, Subject,
+    capitalised, expiry_words, finding, with_article, DeviceMappingsEvidence, DeviceRef, Evidence,
+    Facts, Finding, MappingEvidence, MappingSample, PolicyVerdict, Severity, Subject,
 };
 use crate::facts::mappings::{is_fw4, lost_mappings, mappings, replay, upnp_active, Replay};
 use crate::ports::{self, PortKind};
@@ -189,7 +189,7 @@ struct Aggregate {
     severity: Severity,
     camera: bool,
     services: std::collections::BTreeSet<&'static str>,
-    sample: Vec<serde_json::Value>,
+    sample: Vec<MappingSample>,
 }
 
 fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
@@ -243,9 +243,12 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
             a.severity = a.severity.max(severity);
             a.services.extend(sensitive.map(|k| k.name));
             if a.sample.len() < MAPPINGS_SAMPLED {
-                a.sample.push(json!({
-                    "proto": m.proto, "ext_port": m.ext_port, "int_port": m.int_port, "live": m.live,
-                }));
+                a.sample.push(MappingSample {
+                    proto: m.proto,
+                    ext_port: m.ext_port,
+                    int_port: m.int_port,
+                    live: m.live,
+                });
             }
             continue;
         }
@@ -400,15 +403,15 @@ fn device_mappings(ctx: &Facts, a: Aggregate) -> Finding {
         format!("{} holds {} UPnP mappings to the internet", capitalised(&who), a.count),
         detail,
     )
-    .evidence(json!({
-        "int_addr": a.int_addr,
-        "mappings": a.count,
-        "live": a.live,
-        "expired": a.expired,
-        "camera": a.camera,
-        "services": a.services,
-        "sample": a.sample,
-        "device": device.map(|d| DeviceRef(d.clone())),
+    .typed_evidence(Evidence::DeviceMappings(DeviceMappingsEvidence {
+        int_addr: a.int_addr,
+        mappings: a.count,
+        live: a.live,
+        expired: a.expired,
+        camera: a.camera,
+        services: a.services,
+        sample: a.sample,
+        device: device.map(|d| DeviceRef(d.clone())),
     }))
     .remedy(format!(
         "Find out why this device opens so many ports and disconnect it if you do not trust it; then switch UPnP \
@@ -424,17 +427,24 @@ fn device_mappings(ctx: &Facts, a: Aggregate) -> Finding {
 /// per line, naming that port; high while miniupnpd will open it or it is live.
 fn check_forged_leases(ctx: &Facts, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
-    let live = mappings(snap);
     let fw4 = snap.nft.as_ref().is_some_and(is_fw4);
+    // The lease lines a live rule was matched to, by address: looked up once per forged line.
+    let live: std::collections::HashSet<*const crate::formats::leases::Lease> =
+        if snap.upnp.leases.iter().any(|l| l.is_forged()) {
+            mappings(snap)
+                .iter()
+                .filter(|m| m.live)
+                .filter_map(|m| m.lease.map(std::ptr::from_ref))
+                .collect()
+        } else {
+            Default::default()
+        };
     let (path, _) = snap.upnp_lease_paths();
     for l in snap.upnp.leases.iter().filter(|l| l.is_forged()) {
         // Only the ruleset says what is live; without it a lease counts as live only for the
         // ordinary mappings. A forged line still in the file has usually not been replayed yet:
         // miniupnpd unlinks the file on start and writes the ports back as it read them.
-        let is_live = fw4
-            && live
-                .iter()
-                .any(|m| m.live && m.lease.is_some_and(|ml| std::ptr::eq(ml, l)));
+        let is_live = fw4 && live.contains(&std::ptr::from_ref(l));
         let device = ctx.inventory.by_ip(IpAddr::V4(l.int_addr));
         let who = device.map_or_else(|| l.int_addr.to_string(), |d| d.describe().to_owned());
         let proto = l.proto.as_str();
@@ -551,7 +561,7 @@ fn check_rules_lost(ctx: &Facts, out: &mut Vec<Finding>) {
         )
         .evidence(json!({
             "lost": lost.len(),
-            "mappings": lost.iter().map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port})).collect::<Vec<_>>(),
+            "mappings": lost.iter().take(MAPPINGS_SAMPLED).map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port})).collect::<Vec<_>>(),
         }))
         .remedy(
             "Restart miniupnpd (`/etc/init.d/miniupnpd restart` over SSH): it re-creates every mapping of its lease \
@@ -598,7 +608,9 @@ fn check_rules_without_daemon(ctx: &Facts, out: &mut Vec<Finding>) {
         .evidence(json!({
             "rules": rules,
             "chains": ["upnp_prerouting", "upnp_forward", "upnp_postrouting"],
-            "mappings": dnats.iter().map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port, "handle": m.handle})).collect::<Vec<_>>(),
+            // The first few: a device may have opened every port.
+            "mappings": dnats.iter().take(MAPPINGS_SAMPLED).map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port, "handle": m.handle})).collect::<Vec<_>>(),
+            "mappings_total": dnats.len(),
         }))
         .remedy(
             "Run `/etc/init.d/miniupnpd stop` over SSH (its stop flushes the upnp chains), or let camguard do it with \
