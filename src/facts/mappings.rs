@@ -1,6 +1,5 @@
 //! The UPnP mappings of a router, joined from the live ruleset and miniupnpd's lease file, and
 //! whether miniupnpd serves at all.
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -106,25 +105,21 @@ pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
             .map(|l| lease_only(l, !lease_expired(l, now), now))
             .collect();
     };
-    let mut by_key: HashMap<(Protocol, u16, IpAddr), Vec<usize>> = HashMap::new();
-    for (i, l) in snap.upnp.leases.iter().enumerate() {
-        by_key
-            .entry((l.proto, l.ext_port, IpAddr::V4(l.int_addr)))
-            .or_default()
-            .push(i);
-    }
-    let mut matched = vec![false; snap.upnp.leases.len()];
+    let leases = &snap.upnp.leases;
+    let lease_key = |l: &Lease| (l.proto, l.ext_port, l.int_addr);
+    let by_key = SortedIndex::new(leases, lease_key);
+    let mut matched = vec![false; leases.len()];
     let mut out = Vec::new();
     for (r, forward) in pair_forward_rules(ruleset) {
         let Some(proto) = r.proto else { continue };
-        let lease_index = match r.ext_port() {
-            Some(port) => by_key.get(&(proto, port, r.int_addr)).and_then(|ix| {
-                ix.iter()
-                    .copied()
-                    .find(|&i| r.int_port.is_none_or(|p| p == snap.upnp.leases[i].int_port))
-            }),
+        let lease_index = match (r.ext_port(), r.int_addr) {
+            (Some(port), IpAddr::V4(addr)) => by_key
+                .find(leases, &(proto, port, addr), lease_key)
+                .find(|&i| r.int_port.is_none_or(|p| p == leases[i].int_port)),
+            // miniupnpd's lease file holds IPv4 mappings only.
+            (Some(_), IpAddr::V6(_)) => None,
             // A rule for a range or every port: the lease of that protocol and host it covers.
-            None => snap.upnp.leases.iter().position(|l| {
+            (None, _) => leases.iter().position(|l| {
                 l.proto == proto
                     && IpAddr::V4(l.int_addr) == r.int_addr
                     && r.covers_ext_port(l.ext_port)
@@ -253,13 +248,58 @@ fn forward_key(r: RuleRef, daddr: IpAddr) -> ForwardKey {
     )
 }
 
+/// Indices of `items` sorted by a key, so that the items with one key are found by binary
+/// search: 4 bytes an item, where a map of lists costs ~90 (two of them per mapping, issue 14).
+/// Items with equal keys keep their order.
+struct SortedIndex {
+    order: Vec<u32>,
+}
+
+impl SortedIndex {
+    fn new<T, K: Ord>(items: &[T], key: impl Fn(&T) -> K) -> SortedIndex {
+        Self::of(items, (0..items.len() as u32).collect(), key)
+    }
+
+    /// Only the items `order` names.
+    fn of<T, K: Ord>(items: &[T], mut order: Vec<u32>, key: impl Fn(&T) -> K) -> SortedIndex {
+        order.sort_by_key(|&i| key(&items[i as usize]));
+        SortedIndex { order }
+    }
+
+    /// Where the items whose key is `wanted` are in `order`.
+    fn range<T, K: Ord>(
+        &self,
+        items: &[T],
+        wanted: &K,
+        key: impl Fn(&T) -> K,
+    ) -> std::ops::Range<usize> {
+        let key = |i: &u32| key(&items[*i as usize]);
+        let start = self.order.partition_point(|i| key(i) < *wanted);
+        let end = start + self.order[start..].partition_point(|i| key(i) == *wanted);
+        start..end
+    }
+
+    /// The indices of the items whose key is `wanted`, in their order in `items`.
+    fn find<'a, T, K: Ord>(
+        &'a self,
+        items: &[T],
+        wanted: &K,
+        key: impl Fn(&T) -> K,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let range = self.range(items, wanted, key);
+        self.order[range].iter().map(|&i| i as usize)
+    }
+}
+
 /// Pairs each DNAT in `upnp_prerouting` (chain order) with its own accept rule in
 /// `upnp_forward`, each rule handed out once. Rules that could belong to a mapping are taken in
 /// chain order among interchangeable ones; when the candidates are not all interchangeable the
-/// mapping's rule is [`ForwardRule::Ambiguous`]. Linear in rules: candidates are grouped by
-/// (address, port) first.
-pub fn pair_forward_rules(ruleset: &Ruleset) -> Vec<(UpnpRedirect, ForwardRule)> {
-    let redirects = ruleset.upnp_redirects();
+/// mapping's rule is [`ForwardRule::Ambiguous`]. n log n in rules, also when one device maps
+/// every port to the same one: candidates are found by (address, port), and a run of
+/// interchangeable rules is handed out from a cursor.
+pub fn pair_forward_rules(
+    ruleset: &Ruleset,
+) -> impl Iterator<Item = (UpnpRedirect<'_>, ForwardRule)> + '_ {
     let (table, chain) = UPNP_FORWARD;
     let accepts: Vec<RuleRef> = ruleset
         .refs_in(table, chain)
@@ -267,41 +307,92 @@ pub fn pair_forward_rules(ruleset: &Ruleset) -> Vec<(UpnpRedirect, ForwardRule)>
         .collect();
     // Rules for one internal port, by (address, port); port ranges and port-less rules (UDPLITE)
     // are few and searched in full.
-    let mut by_port: HashMap<(IpAddr, u16), Vec<usize>> = HashMap::new();
-    let mut wide: Vec<usize> = Vec::new();
-    for (i, r) in accepts.iter().enumerate() {
-        match (r.daddr(), r.dports()) {
-            (Some(addr), [(lo, hi)]) if lo == hi => by_port.entry((addr, *lo)).or_default().push(i),
-            _ => wide.push(i),
-        }
-    }
+    let (exact, wide): (Vec<u32>, Vec<u32>) =
+        (0..accepts.len() as u32).partition(|&i| one_port(accepts[i as usize]).is_some());
+    let by_port = SortedIndex::of(&accepts, exact, |r| one_port(*r));
+    // By a run's start in `by_port.order`: one past the end for the empty run there.
+    let mut runs = Runs {
+        uniform: vec![None; accepts.len() + 1],
+        cursor: vec![0; accepts.len() + 1],
+    };
     let mut taken = vec![false; accepts.len()];
-    redirects
-        .into_iter()
-        .map(|d| {
-            let forward = match d.proto {
-                Some(proto) => {
-                    let port = d.int_port.or(d.ext_port());
-                    let exact = port.and_then(|p| by_port.get(&(d.int_addr, p)));
+    ruleset.upnp_redirects_iter().map(move |d| {
+        let forward = match d.proto {
+            Some(proto) => {
+                let port = d.int_port.or(d.ext_port());
+                let range = port.map_or(0..0, |p| {
+                    by_port.range(&accepts, &Some((d.int_addr, p)), |r| one_port(*r))
+                });
+                let exact = &by_port.order[range.clone()];
+                let matches = |i: usize| {
+                    !taken[i]
+                        && accepts[i].daddr() == Some(d.int_addr)
+                        && accepts[i].matches_protocol(proto)
+                        && port.is_none_or(|p| accepts[i].matches_dport(p))
+                };
+                let wide_open = wide.iter().any(|&i| matches(i as usize));
+                if !wide_open && runs.is_uniform(&accepts, exact, range.start, d.int_addr) {
+                    // Interchangeable rules: the first untaken one is this mapping's, if it
+                    // matches at all (they all match alike).
+                    let cursor = &mut runs.cursor[range.start];
+                    while *cursor < exact.len() && taken[exact[*cursor] as usize] {
+                        *cursor += 1;
+                    }
+                    match exact.get(*cursor).map(|&i| i as usize) {
+                        Some(first) if matches(first) => {
+                            taken[first] = true;
+                            ForwardRule::Owned(accepts[first].handle())
+                        }
+                        _ => ForwardRule::Missing,
+                    }
+                } else {
                     let candidates: Vec<usize> = exact
-                        .into_iter()
-                        .flatten()
+                        .iter()
                         .chain(&wide)
-                        .copied()
-                        .filter(|&i| {
-                            !taken[i]
-                                && accepts[i].daddr() == Some(d.int_addr)
-                                && accepts[i].matches_protocol(proto)
-                                && port.is_none_or(|p| accepts[i].matches_dport(p))
-                        })
+                        .map(|&i| i as usize)
+                        .filter(|&i| matches(i))
                         .collect();
                     choose(&accepts, &candidates, d.int_addr, &mut taken)
                 }
-                None => ForwardRule::Ambiguous,
-            };
-            (d, forward)
+            }
+            None => ForwardRule::Ambiguous,
+        };
+        (d, forward)
+    })
+}
+
+/// The one (address, port) an accept rule matches, when it names a single port.
+fn one_port(r: RuleRef) -> Option<(IpAddr, u16)> {
+    match (r.daddr(), r.dports()) {
+        (Some(addr), [(lo, hi)]) if lo == hi => Some((addr, *lo)),
+        _ => None,
+    }
+}
+
+/// Per run of accept rules for one (address, port), by where the run starts: whether all its
+/// rules are interchangeable, and how far its rules are taken.
+struct Runs {
+    uniform: Vec<Option<bool>>,
+    cursor: Vec<usize>,
+}
+
+impl Runs {
+    fn is_uniform(
+        &mut self,
+        accepts: &[RuleRef],
+        run: &[u32],
+        start: usize,
+        daddr: IpAddr,
+    ) -> bool {
+        let Some(&first) = run.first() else {
+            return true;
+        };
+        *self.uniform[start].get_or_insert_with(|| {
+            let key = forward_key(accepts[first as usize], daddr);
+            run.iter()
+                .all(|&i| forward_key(accepts[i as usize], daddr) == key)
         })
-        .collect()
+    }
 }
 
 fn choose(
@@ -369,11 +460,10 @@ mod tests {
 
     const PC: u32 = 0xc0a8_011f; // 192.168.1.31
 
-    fn owned(pairs: &[(UpnpRedirect, ForwardRule)]) -> Vec<(u16, ForwardRule)> {
-        pairs
-            .iter()
-            .map(|(d, f)| (d.ext_port().unwrap(), *f))
-            .collect()
+    fn owned<'a>(
+        pairs: impl Iterator<Item = (UpnpRedirect<'a>, ForwardRule)>,
+    ) -> Vec<(u16, ForwardRule)> {
+        pairs.map(|(d, f)| (d.ext_port().unwrap(), f)).collect()
     }
 
     #[test]
@@ -385,7 +475,7 @@ mod tests {
             accept(16, PC, 8080, None),
         ]);
         assert_eq!(
-            owned(&pair_forward_rules(&r)),
+            owned(pair_forward_rules(&r)),
             vec![
                 (18080, ForwardRule::Owned(14)),
                 (18081, ForwardRule::Owned(16))
@@ -403,7 +493,7 @@ mod tests {
             accept(14, PC, 8080, None),
             accept(16, PC, 8080, None),
         ]);
-        let pairs = owned(&pair_forward_rules(&r));
+        let pairs = owned(pair_forward_rules(&r));
         assert_eq!(pairs[2], (18082, ForwardRule::Missing));
         assert_ne!(pairs[0].1, pairs[1].1);
     }
@@ -417,12 +507,34 @@ mod tests {
             accept(16, PC, 8080, None),
         ]);
         assert_eq!(
-            owned(&pair_forward_rules(&r)),
+            owned(pair_forward_rules(&r)),
             vec![
                 (18080, ForwardRule::Ambiguous),
                 (18081, ForwardRule::Ambiguous)
             ]
         );
+    }
+
+    #[test]
+    fn every_external_port_to_one_internal_port_gets_an_accept_rule_of_its_own() {
+        // One device mapping many external ports to its port 8080, and a neighbour's mapping
+        // to the same port number on another address in between.
+        let mut rules = Vec::new();
+        for i in 0..500u16 {
+            rules.push(dnat(100 + 2 * u64::from(i), 20_000 + i, "192.168.1.31", 8080));
+            rules.push(accept(101 + 2 * u64::from(i), PC, 8080, None));
+        }
+        rules.push(dnat(5000, 30_000, "192.168.1.32", 8080));
+        rules.push(accept(5001, PC + 1, 8080, None));
+        let r = ruleset(rules);
+        let pairs = owned(pair_forward_rules(&r));
+        assert_eq!(pairs.len(), 501);
+        let mut handles: Vec<u64> = pairs.iter().filter_map(|(_, f)| f.handle()).collect();
+        assert_eq!(handles.len(), 501, "every mapping owns a rule");
+        assert_eq!(pairs[500], (30_000, ForwardRule::Owned(5001)));
+        handles.sort_unstable();
+        handles.dedup();
+        assert_eq!(handles.len(), 501, "no rule is handed out twice");
     }
 
     #[test]
@@ -433,7 +545,7 @@ mod tests {
             accept(16, PC + 1, 8080, None),
         ]);
         assert_eq!(
-            owned(&pair_forward_rules(&r)),
+            owned(pair_forward_rules(&r)),
             vec![(18080, ForwardRule::Missing)]
         );
     }

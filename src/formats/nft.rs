@@ -127,19 +127,19 @@ pub enum Verdict {
 
 /// A DNAT that miniupnpd installed, as found in `upnp_prerouting`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UpnpRedirect {
+pub struct UpnpRedirect<'a> {
     pub handle: u64,
     /// None only for a hand-made rule that matches no single TCP/UDP/UDPLITE protocol.
     pub proto: Option<Protocol>,
     /// External ports matched; empty means every port — miniupnpd writes no port match at all
     /// for UDPLITE mappings.
-    pub ext_ports: Vec<(u16, u16)>,
+    pub ext_ports: Cow<'a, [(u16, u16)]>,
     pub int_addr: IpAddr,
     /// None: the destination port is left as it came.
     pub int_port: Option<u16>,
 }
 
-impl UpnpRedirect {
+impl UpnpRedirect<'_> {
     /// The one external port, when the rule matches exactly one.
     pub fn ext_port(&self) -> Option<u16> {
         match self.ext_ports[..] {
@@ -200,24 +200,27 @@ impl Ruleset {
     }
 
     /// miniupnpd's live port mappings: the DNATs in fw4's `upnp_prerouting`, in chain order.
-    pub fn upnp_redirects(&self) -> Vec<UpnpRedirect> {
+    pub fn upnp_redirects(&self) -> Vec<UpnpRedirect<'_>> {
+        self.upnp_redirects_iter().collect()
+    }
+
+    /// [`Ruleset::upnp_redirects`] as they are read.
+    pub fn upnp_redirects_iter(&self) -> impl Iterator<Item = UpnpRedirect<'_>> {
         let (table, chain) = UPNP_PREROUTING;
-        self.refs_in(table, chain)
-            .filter_map(|rule| {
-                let nat = rule.nat().filter(|n| n.kind == NatKind::Dnat)?;
-                let proto = match (rule.protocols(), rule.other_protocols().is_empty()) {
-                    ([one], true) => Some(*one),
-                    _ => None,
-                };
-                Some(UpnpRedirect {
-                    handle: rule.handle(),
-                    proto,
-                    ext_ports: rule.dports().to_vec(),
-                    int_addr: nat.addr?,
-                    int_port: nat.port,
-                })
+        self.refs_in(table, chain).filter_map(|rule| {
+            let nat = rule.nat().filter(|n| n.kind == NatKind::Dnat)?;
+            let proto = match (rule.protocols(), rule.other_protocols().is_empty()) {
+                ([one], true) => Some(*one),
+                _ => None,
+            };
+            Some(UpnpRedirect {
+                handle: rule.handle(),
+                proto,
+                ext_ports: Cow::Borrowed(rule.dports()),
+                int_addr: nat.addr?,
+                int_port: nat.port,
             })
-            .collect()
+        })
     }
 
     /// Rules fw4 rendered, with the UCI section name from their `!fw4: ` comment.
@@ -1114,7 +1117,8 @@ mod tests {
 
     #[test]
     fn miniupnpd_raw_payload_protocol_is_understood() {
-        let redirects = fixture("miniupnpd-live").upnp_redirects();
+        let ruleset = fixture("miniupnpd-live");
+        let redirects = ruleset.upnp_redirects();
         type Mapping = (Option<Protocol>, Option<u16>, IpAddr, Option<u16>);
         let summary: Vec<Mapping> = redirects
             .iter()
@@ -1161,7 +1165,8 @@ mod tests {
 
     #[test]
     fn miniupnpd_udplite_mapping_forwards_every_port() {
-        let redirects = fixture("miniupnpd-live").upnp_redirects();
+        let ruleset = fixture("miniupnpd-live");
+        let redirects = ruleset.upnp_redirects();
         let udplite = redirects
             .iter()
             .find(|r| r.proto == Some(Protocol::UdpLite))
@@ -1439,7 +1444,8 @@ mod tests {
     #[test]
     fn list_chain_output_is_read_too() {
         let json = br#"{"nftables":[{"metainfo":{"version":"1.0.6","json_schema_version":1}},{"chain":{"family":"inet","table":"fw4","name":"upnp_prerouting","handle":4}},{"rule":{"family":"inet","table":"fw4","chain":"upnp_prerouting","handle":17,"expr":[{"match":{"op":"==","left":{"meta":{"key":"iif"}},"right":"wan"}},{"match":{"op":"==","left":{"payload":{"base":"nh","offset":72,"len":8}},"right":6}},{"match":{"op":"==","left":{"payload":{"protocol":"th","field":"dport"}},"right":18080}},{"dnat":{"family":"ip","addr":"192.168.1.100","port":8080}}]}}]}"#;
-        let redirects = parse_ruleset(json).unwrap().upnp_redirects();
+        let ruleset = parse_ruleset(json).unwrap();
+        let redirects = ruleset.upnp_redirects();
         assert_eq!(redirects.len(), 1);
         assert_eq!(
             (redirects[0].handle, redirects[0].ext_port()),
