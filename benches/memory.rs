@@ -121,6 +121,7 @@ fn camguard() -> PathBuf {
 }
 
 /// Runs `camguard audit --root root` and returns its peak RSS in KiB (`ru_maxrss`).
+#[allow(clippy::zombie_processes)] // waited for by wait4, which also gives the peak
 fn offline_peak_kib(root: &Path) -> (i64, Duration) {
     let started = Instant::now();
     let child = Command::new(camguard())
@@ -198,16 +199,16 @@ fn daemon_after_pages(dir: &Path, root: &Path) -> (u64, u64) {
         assert!(Instant::now() < deadline, "daemon did not come up");
         std::thread::sleep(Duration::from_millis(50));
     };
-    for method in ["mappings", "devices", "forwards"] {
+    // Every page, walked as docs/ubus-api.md says: on from the rows received while `more`.
+    for method in ["mappings", "devices", "forwards", "findings"] {
         let mut offset = 0u64;
         loop {
             let reply = client
                 .call("camguard", method, &json!({ "offset": offset }))
                 .unwrap_or_else(|e| panic!("{method} at {offset}: {e}"));
             let page = reply[method].as_array().map_or(0, Vec::len) as u64;
-            let total = reply["total"].as_u64().unwrap_or(0);
             offset += page;
-            if page == 0 || offset >= total {
+            if page == 0 || reply["more"].as_u64().unwrap_or(0) == 0 {
                 break;
             }
         }

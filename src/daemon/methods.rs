@@ -172,6 +172,10 @@ fn answer(
 /// How many encoded list pages the daemon keeps between audits (LuCI asks for three).
 const MAX_CACHED_PAGES: usize = 6;
 
+/// How many bytes of encoded pages the daemon keeps: the page asked last always, more while
+/// they are small (issue 14: resident memory at 5,000 mappings).
+const MAX_CACHED_BYTES: usize = 1024 * 1024;
+
 /// The paged list replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum List {
@@ -224,8 +228,17 @@ fn list_reply(state: &mut State, list: List, args: &Args) -> Result<BlobMsgTable
         List::Mappings => Paged::new(key, views::mappings(&ctx), page).encode(),
         List::Forwards => Paged::new(key, views::forwards(&ctx).into_iter(), page).encode(),
     }?;
-    // A caller walking every offset must not make the daemon keep every page.
-    if state.audited.list_replies.len() >= MAX_CACHED_PAGES {
+    // A caller walking every offset must not make the daemon keep every page: a page may be
+    // up to 1 MiB.
+    let cached: usize = state
+        .audited
+        .list_replies
+        .values()
+        .map(|b| b.as_slice().len())
+        .sum();
+    if state.audited.list_replies.len() >= MAX_CACHED_PAGES
+        || cached + blob.as_slice().len() > MAX_CACHED_BYTES
+    {
         state.audited.list_replies.clear();
     }
     state.audited.list_replies.insert(cache_key, blob.clone());
