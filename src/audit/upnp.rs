@@ -8,7 +8,7 @@ use super::{
     capitalised, expiry_words, finding, with_article, DeviceMappingsEvidence, DeviceRef, Evidence,
     Facts, Finding, MappingEvidence, MappingSample, PolicyVerdict, Severity, Subject,
 };
-use crate::facts::mappings::{is_fw4, lost_mappings, mappings, replay, upnp_active, Replay};
+use crate::facts::mappings::{is_fw4, lost_mappings, mappings_iter, replay, upnp_active, Replay};
 use crate::ports::{self, PortKind};
 use crate::snapshot::policy::UpnpPolicy;
 use crate::snapshot::upnpd::PermAction;
@@ -193,16 +193,16 @@ struct Aggregate {
 }
 
 fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
-    let mappings = mappings(ctx.snap);
+    // Two passes over the join rather than holding every mapping: counted first, then judged.
     let mut per_addr: std::collections::HashMap<IpAddr, usize> = std::collections::HashMap::new();
-    for m in &mappings {
+    for m in mappings_iter(ctx.snap) {
         *per_addr.entry(m.int_addr).or_default() += 1;
     }
     let mut aggregates: Vec<Aggregate> = Vec::new();
     let mut aggregate_of: std::collections::HashMap<IpAddr, usize> =
         std::collections::HashMap::new();
     let policy = ctx.snap.policy_file.as_ref().and(ctx.policy.ok());
-    for m in &mappings {
+    for m in mappings_iter(ctx.snap) {
         // A forged line is its own finding (check_forged_leases), whatever it maps.
         if m.lease.is_some_and(|l| l.is_forged()) {
             continue;
@@ -431,8 +431,7 @@ fn check_forged_leases(ctx: &Facts, out: &mut Vec<Finding>) {
     // The lease lines a live rule was matched to, by address: looked up once per forged line.
     let live: std::collections::HashSet<*const crate::formats::leases::Lease> =
         if snap.upnp.leases.iter().any(|l| l.is_forged()) {
-            mappings(snap)
-                .iter()
+            mappings_iter(snap)
                 .filter(|m| m.live)
                 .filter_map(|m| m.lease.map(std::ptr::from_ref))
                 .collect()
@@ -594,7 +593,13 @@ fn check_rules_without_daemon(ctx: &Facts, out: &mut Vec<Finding>) {
     if rules == 0 {
         return;
     }
-    let dnats: Vec<_> = mappings(snap);
+    let (mut sample, mut total) = (Vec::new(), 0);
+    for m in mappings_iter(snap) {
+        total += 1;
+        if sample.len() < MAPPINGS_SAMPLED {
+            sample.push(json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port, "handle": m.handle}));
+        }
+    }
     out.push(
         finding(
             "upnp.rules_without_daemon",
@@ -609,8 +614,8 @@ fn check_rules_without_daemon(ctx: &Facts, out: &mut Vec<Finding>) {
             "rules": rules,
             "chains": ["upnp_prerouting", "upnp_forward", "upnp_postrouting"],
             // The first few: a device may have opened every port.
-            "mappings": dnats.iter().take(MAPPINGS_SAMPLED).map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port, "handle": m.handle})).collect::<Vec<_>>(),
-            "mappings_total": dnats.len(),
+            "mappings": sample,
+            "mappings_total": total,
         }))
         .remedy(
             "Run `/etc/init.d/miniupnpd stop` over SSH (its stop flushes the upnp chains), or let camguard do it with \

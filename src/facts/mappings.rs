@@ -1,5 +1,6 @@
 //! The UPnP mappings of a router, joined from the live ruleset and miniupnpd's lease file, and
 //! whether miniupnpd serves at all.
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -88,52 +89,57 @@ fn lease_expired(l: &Lease, now: u64) -> bool {
 /// mappings (fw4 reloads empty the chains while the lease file still lists them, pitfall 3) and
 /// lease lines without a rule are dormant; without it, the lease lines of a serving miniupnpd.
 /// Dormant and lease-only mappings are only reported while miniupnpd serves; expired ones are
-/// kept and marked. Linear in rules plus leases.
+/// kept and marked. n log n in rules plus leases.
 pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
+    mappings_iter(snap).collect()
+}
+
+/// [`mappings`] one at a time: a device may hold 65,535 of them, so callers that count or pick
+/// a few do not hold them all (issue 14).
+pub fn mappings_iter(snap: &Snapshot) -> Box<dyn Iterator<Item = Mapping<'_>> + '_> {
     let active = upnp_active(snap);
     let now = snap.taken_at;
+    let leases = &snap.upnp.leases;
     let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) else {
-        if !active {
-            return Vec::new();
-        }
         // Without the ruleset an unexpired lease of a serving miniupnpd is taken as live; an
         // expired one is listed as expired, not left out.
-        return snap
-            .upnp
-            .leases
-            .iter()
-            .map(|l| lease_only(l, !lease_expired(l, now), now))
-            .collect();
+        let listed = if active { &leases[..] } else { &[] };
+        return Box::new(
+            listed
+                .iter()
+                .map(move |l| lease_only(l, !lease_expired(l, now), now)),
+        );
     };
-    let leases = &snap.upnp.leases;
     let lease_key = |l: &Lease| (l.proto, l.ext_port, l.int_addr);
+    let host_key = |l: &Lease| (l.proto, l.int_addr);
     let by_key = SortedIndex::new(leases, lease_key);
-    let mut matched = vec![false; leases.len()];
-    let mut out = Vec::new();
-    for (r, forward) in pair_forward_rules(ruleset) {
-        let Some(proto) = r.proto else { continue };
+    let by_host = SortedIndex::new(leases, host_key);
+    // Which lease lines a live rule matched: marked while the rules are read, then the rest
+    // are listed as dormant.
+    let matched: std::rc::Rc<[Cell<bool>]> = leases.iter().map(|_| Cell::new(false)).collect();
+    let marks = matched.clone();
+    let mut live = pair_forward_rules(ruleset).filter_map(move |(r, forward)| {
+        let proto = r.proto?;
         let lease_index = match (r.ext_port(), r.int_addr) {
             (Some(port), IpAddr::V4(addr)) => by_key
                 .find(leases, &(proto, port, addr), lease_key)
                 .find(|&i| r.int_port.is_none_or(|p| p == leases[i].int_port)),
             // miniupnpd's lease file holds IPv4 mappings only.
-            (Some(_), IpAddr::V6(_)) => None,
+            (_, IpAddr::V6(_)) => None,
             // A rule for a range or every port: the lease of that protocol and host it covers.
-            (None, _) => leases.iter().position(|l| {
-                l.proto == proto
-                    && IpAddr::V4(l.int_addr) == r.int_addr
-                    && r.covers_ext_port(l.ext_port)
-            }),
+            (None, IpAddr::V4(addr)) => by_host
+                .find(leases, &(proto, addr), host_key)
+                .find(|&i| r.covers_ext_port(leases[i].ext_port)),
         };
         if let Some(i) = lease_index {
-            matched[i] = true;
+            marks[i].set(true);
         }
-        let lease = lease_index.map(|i| &snap.upnp.leases[i]);
+        let lease = lease_index.map(|i| &leases[i]);
         let ext_port = r
             .ext_port()
             .or(lease.map(|l| l.ext_port))
             .unwrap_or(r.ext_ports.first().map_or(0, |p| p.0));
-        out.push(Mapping {
+        Some(Mapping {
             proto,
             ext_port,
             every_port: r.ext_ports.is_empty(),
@@ -145,16 +151,22 @@ pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
             forward,
             lease,
             expired: lease.is_some_and(|l| lease_expired(l, now)),
-        });
-    }
-    if active {
-        for (i, l) in snap.upnp.leases.iter().enumerate() {
-            if !matched[i] {
-                out.push(lease_only(l, false, now));
+        })
+    });
+    let mut dormant = 0;
+    Box::new(std::iter::from_fn(move || {
+        if let Some(m) = live.next() {
+            return Some(m);
+        }
+        while active && dormant < leases.len() {
+            let i = dormant;
+            dormant += 1;
+            if !matched[i].get() {
+                return Some(lease_only(&leases[i], false, now));
             }
         }
-    }
-    out
+        None
+    }))
 }
 
 /// What miniupnpd does with a lease line when it next starts (`reload_from_lease_file`, then
@@ -198,8 +210,7 @@ pub fn lost_mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
     if !snap.nft.as_ref().is_some_and(is_fw4) {
         return Vec::new();
     }
-    mappings(snap)
-        .into_iter()
+    mappings_iter(snap)
         .filter(|m| !m.live && !m.expired && m.lease.is_some())
         .collect()
 }

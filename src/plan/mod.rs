@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::Subject;
 use crate::facts::forwards::{is_wan_forward, redirect_finding_id};
-use crate::facts::mappings::{is_fw4, lost_mappings, mappings, upnp_active, ForwardRule, Mapping};
+use crate::facts::mappings::{
+    is_fw4, lost_mappings, mappings_iter, upnp_active, ForwardRule, Mapping,
+};
 use crate::facts::Facts;
 use crate::mac::Mac;
 use crate::ports::Protocol;
@@ -278,7 +280,7 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     let mut uci = Vec::new();
 
     // Mappings of denied devices go first, so that a restart cannot resurrect them.
-    let violating = mappings(snap).into_iter().filter_map(|m| {
+    let violating = mappings_iter(snap).filter_map(|m| {
         let device = ctx.inventory.by_ip(m.int_addr);
         let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
         let why = policy.mapping_violation(device.and_then(|d| d.mac), camera)?;
