@@ -606,6 +606,13 @@ fn axis_mac_sign(hostname: &str, lower: &str, mac: Option<Mac>) -> Option<Sign> 
     })
 }
 
+/// Whether a device serving `port` says anything about what it is: the only ports
+/// classification weighs, so the only ones worth keeping as evidence (a device may name all
+/// 65,535).
+pub fn is_weighed_port(port: u16) -> bool {
+    PORT_RULES.iter().any(|r| r.port == port)
+}
+
 struct PortRule {
     port: u16,
     what: &'static str,

@@ -5,13 +5,13 @@
 //! identity; an address that only a mapping or forward names becomes an address-only record,
 //! so nothing is dropped. What camguard observed besides the configs and leases (neighbours,
 //! probe replies, first/last-seen history) is the snapshot's [`crate::lan::LanObservations`].
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::classify::{classify, Evidence};
+use super::classify::{classify, is_weighed_port, Evidence};
 use crate::lan::{Device, SeenRecord};
 use crate::mac::Mac;
 use crate::snapshot::Snapshot;
@@ -31,15 +31,14 @@ struct Draft {
     ips: BTreeSet<IpAddr>,
     hostnames: Vec<String>,
     seen_in: Vec<&'static str>,
+    /// Only the ports classification weighs: a device may name all 65,535.
     ports: Vec<(u16, &'static str)>,
-    /// The ports already in `ports`: a device may name all 65,535 of them.
-    port_set: HashSet<(u16, &'static str)>,
     present: bool,
 }
 
 impl Draft {
     fn push_port(&mut self, port: u16, how: &'static str) {
-        if self.port_set.insert((port, how)) {
+        if is_weighed_port(port) && !self.ports.contains(&(port, how)) {
             self.ports.push((port, how));
         }
     }
@@ -201,7 +200,7 @@ impl Inventory {
                 let classification = classify(&Evidence {
                     mac: d.mac,
                     hostnames: d.hostnames.iter().map(String::as_str).collect(),
-                    service_ports: d.ports.clone(),
+                    service_ports: d.ports,
                     owner_class,
                 });
                 let mut device = Device::new(
