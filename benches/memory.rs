@@ -132,7 +132,11 @@ fn offline_peak_kib(root: &Path) -> (i64, Duration) {
         .arg(root)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut fields = text.split_whitespace().map(|f| f.parse::<i64>().unwrap());
     let (kib, micros) = (fields.next().unwrap(), fields.next().unwrap());

@@ -532,7 +532,12 @@ mod tests {
         // to the same port number on another address in between.
         let mut rules = Vec::new();
         for i in 0..500u16 {
-            rules.push(dnat(100 + 2 * u64::from(i), 20_000 + i, "192.168.1.31", 8080));
+            rules.push(dnat(
+                100 + 2 * u64::from(i),
+                20_000 + i,
+                "192.168.1.31",
+                8080,
+            ));
             rules.push(accept(101 + 2 * u64::from(i), PC, 8080, None));
         }
         rules.push(dnat(5000, 30_000, "192.168.1.32", 8080));

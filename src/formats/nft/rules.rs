@@ -1,7 +1,7 @@
 //! How a ruleset's rules are held: whole, or — the two shapes miniupnpd writes, two rules per
 //! mapping — packed into a few bytes. Any LAN device can ask miniupnpd for every port, so these
 //! rules are what grows with the LAN; a whole [`Rule`] costs ~600 bytes with its allocations, a
-//! packed one 32 (issue 14).
+//! packed one 16 (issue 14).
 //!
 //! Packing is lossless: a rule is packed only when unpacking gives back the very same [`Rule`],
 //! and everything that reads rules sees them through [`Rules::iter`] (whole rules, unpacked on
@@ -18,6 +18,8 @@ use crate::ports::Protocol;
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     slots: Vec<Slot>,
+    /// The rules [`Slot::Whole`] points at: kept aside so that a slot stays 16 bytes.
+    whole: Vec<Rule>,
     /// (family, table, chain) of the packed rules: a handful (the upnp chains).
     locations: Vec<(String, String, String)>,
     /// The interface names packed rules match (`iif "wan"`): a handful.
@@ -26,29 +28,46 @@ pub struct Rules {
 
 #[derive(Debug, Clone)]
 enum Slot {
-    Whole(Box<Rule>),
+    /// An index into [`Rules::whole`].
+    Whole(u32),
     Packed(Packed),
 }
 
-/// The distinct locations and interface names packed rules may refer to: past these, rules are
-/// kept whole, so looking one up stays a short scan.
-const MAX_SHARED: usize = 16;
+/// The distinct locations and interface names packed rules may refer to (what
+/// [`Packed::shape`] has bits for): past these, rules are kept whole.
+const MAX_LOCATIONS: usize = 16;
+const MAX_INTERFACES: usize = 8;
 
 /// miniupnpd's accept in `upnp_forward` (`iif`, protocol, port, IPv4 destination, accept) or
 /// its DNAT in `upnp_prerouting` (`iif`, protocol, port, `dnat to addr:port`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Packed {
-    handle: u64,
+    /// nft numbers rules per table from 1; a handle past `u32` keeps the rule whole.
+    handle: u32,
     addr: Ipv4Addr,
     /// The one destination port, as a range so that it reads as [`Rule::dports`].
     dport: (u16, u16),
     /// The DNAT's port; 0 for an accept.
     nat_port: u16,
-    location: u8,
-    interface: u8,
     /// In an array so that it reads as [`Rule::protocols`].
     proto: [Protocol; 1],
-    dnat: bool,
+    /// Where it is and what it does, in one byte: the index of its location (low 4 bits), of
+    /// its interface (the next 3), and whether it is the DNAT (the top bit).
+    shape: u8,
+}
+
+impl Packed {
+    fn location(&self) -> usize {
+        usize::from(self.shape & 0x0f)
+    }
+
+    fn interface(&self) -> usize {
+        usize::from((self.shape >> 4) & 0x07)
+    }
+
+    fn dnat(&self) -> bool {
+        self.shape & 0x80 != 0
+    }
 }
 
 static ACCEPT: Verdict = Verdict::Accept;
@@ -78,10 +97,7 @@ impl Rules {
     /// The rules held whole: every rule that is not in one of miniupnpd's shapes (all that carry
     /// a comment, so all that fw4 rendered).
     pub fn whole(&self) -> impl Iterator<Item = &Rule> {
-        self.slots.iter().filter_map(|slot| match slot {
-            Slot::Whole(rule) => Some(&**rule),
-            Slot::Packed(_) => None,
-        })
+        self.whole.iter()
     }
 
     pub fn push(&mut self, rule: Rule) {
@@ -91,18 +107,33 @@ impl Rules {
 
     /// Replaces the rule at `at` (a rule read again once the sets it names are known).
     pub fn set(&mut self, at: usize, rule: Rule) {
-        let slot = self.slot(rule);
-        self.slots[at] = slot;
+        match (self.slots[at].clone(), self.pack(&rule)) {
+            (Slot::Whole(i), None) => self.whole[i as usize] = rule,
+            (Slot::Whole(i), Some(packed)) => {
+                // Left in `whole` unreferenced it would still show in `whole()`: take it out.
+                self.whole.remove(i as usize);
+                for slot in &mut self.slots {
+                    if let Slot::Whole(j) = slot {
+                        if *j > i {
+                            *j -= 1;
+                        }
+                    }
+                }
+                self.slots[at] = Slot::Packed(packed);
+            }
+            (Slot::Packed(_), _) => self.slots[at] = self.slot(rule),
+        }
     }
 
     /// Gives back what growing by doubling reserved.
     pub fn shrink_to_fit(&mut self) {
         self.slots.shrink_to_fit();
+        self.whole.shrink_to_fit();
     }
 
     fn at<'a>(&'a self, slot: &'a Slot) -> RuleRef<'a> {
         match slot {
-            Slot::Whole(rule) => RuleRef::Whole(rule),
+            Slot::Whole(i) => RuleRef::Whole(&self.whole[*i as usize]),
             Slot::Packed(packed) => RuleRef::Packed(packed, self),
         }
     }
@@ -110,7 +141,10 @@ impl Rules {
     fn slot(&mut self, rule: Rule) -> Slot {
         match self.pack(&rule) {
             Some(packed) => Slot::Packed(packed),
-            None => Slot::Whole(Box::new(rule)),
+            None => {
+                self.whole.push(rule);
+                Slot::Whole(self.whole.len() as u32 - 1)
+            }
         }
     }
 
@@ -133,6 +167,7 @@ impl Rules {
         else {
             return None;
         };
+        let handle = u32::try_from(r.handle).ok()?;
         let plain = r.comment.is_none()
             && r.other_protocols.is_empty()
             && r.ether_saddr.is_empty()
@@ -144,33 +179,38 @@ impl Rules {
         }
         let location = shared(
             &mut self.locations,
+            MAX_LOCATIONS,
             |(f, t, c)| (f, t, c) == (&r.family, &r.table, &r.chain),
             || (r.family.clone(), r.table.clone(), r.chain.clone()),
         )?;
         let interface = shared(
             &mut self.interfaces,
+            MAX_INTERFACES,
             |i| i == interface,
             || interface.clone(),
         )?;
         Some(Packed {
-            handle: r.handle,
+            handle,
             addr,
             dport: (lo, hi),
             nat_port,
-            location,
-            interface,
+            shape: location | interface << 4 | u8::from(dnat) << 7,
             proto: [proto],
-            dnat,
         })
     }
 }
 
 /// The index of the item of `list` that `is` picks, added by `make` if none; None once `list`
-/// holds [`MAX_SHARED`] items.
-fn shared<T>(list: &mut Vec<T>, is: impl Fn(&T) -> bool, make: impl FnOnce() -> T) -> Option<u8> {
+/// holds `max` items.
+fn shared<T>(
+    list: &mut Vec<T>,
+    max: usize,
+    is: impl Fn(&T) -> bool,
+    make: impl FnOnce() -> T,
+) -> Option<u8> {
     let at = match list.iter().position(is) {
         Some(at) => at,
-        None if list.len() < MAX_SHARED => {
+        None if list.len() < max => {
             list.push(make());
             list.len() - 1
         }
@@ -229,21 +269,21 @@ impl<'a> RuleRef<'a> {
     pub fn table(self) -> &'a str {
         match self {
             RuleRef::Whole(r) => &r.table,
-            RuleRef::Packed(p, rules) => &rules.locations[usize::from(p.location)].1,
+            RuleRef::Packed(p, rules) => &rules.locations[p.location()].1,
         }
     }
 
     pub fn chain(self) -> &'a str {
         match self {
             RuleRef::Whole(r) => &r.chain,
-            RuleRef::Packed(p, rules) => &rules.locations[usize::from(p.location)].2,
+            RuleRef::Packed(p, rules) => &rules.locations[p.location()].2,
         }
     }
 
     pub fn handle(self) -> u64 {
         match self {
             RuleRef::Whole(r) => r.handle,
-            RuleRef::Packed(p, _) => p.handle,
+            RuleRef::Packed(p, _) => u64::from(p.handle),
         }
     }
 
@@ -274,7 +314,7 @@ impl<'a> RuleRef<'a> {
     pub fn daddr(self) -> Option<IpAddr> {
         match self {
             RuleRef::Whole(r) => r.daddr,
-            RuleRef::Packed(p, _) => (!p.dnat).then_some(IpAddr::V4(p.addr)),
+            RuleRef::Packed(p, _) => (!p.dnat()).then_some(IpAddr::V4(p.addr)),
         }
     }
 
@@ -282,9 +322,7 @@ impl<'a> RuleRef<'a> {
     pub fn iifnames(self) -> &'a [String] {
         match self {
             RuleRef::Whole(r) => &r.iifnames,
-            RuleRef::Packed(p, rules) => {
-                std::slice::from_ref(&rules.interfaces[usize::from(p.interface)])
-            }
+            RuleRef::Packed(p, rules) => std::slice::from_ref(&rules.interfaces[p.interface()]),
         }
     }
 
@@ -299,7 +337,7 @@ impl<'a> RuleRef<'a> {
     pub fn nat(self) -> Option<Nat> {
         match self {
             RuleRef::Whole(r) => r.nat.clone(),
-            RuleRef::Packed(p, _) => p.dnat.then_some(Nat {
+            RuleRef::Packed(p, _) => p.dnat().then_some(Nat {
                 kind: NatKind::Dnat,
                 addr: Some(IpAddr::V4(p.addr)),
                 port: Some(p.nat_port),
@@ -310,7 +348,7 @@ impl<'a> RuleRef<'a> {
     pub fn verdict(self) -> Option<&'a Verdict> {
         match self {
             RuleRef::Whole(r) => r.verdict.as_ref(),
-            RuleRef::Packed(p, _) => (!p.dnat).then_some(&ACCEPT),
+            RuleRef::Packed(p, _) => (!p.dnat()).then_some(&ACCEPT),
         }
     }
 
@@ -335,13 +373,13 @@ impl<'a> RuleRef<'a> {
             RuleRef::Whole(r) => return Cow::Borrowed(r),
             RuleRef::Packed(p, rules) => (p, rules),
         };
-        let (family, table, chain) = rules.locations[usize::from(p.location)].clone();
-        let interface = &rules.interfaces[usize::from(p.interface)];
+        let (family, table, chain) = rules.locations[p.location()].clone();
+        let interface = &rules.interfaces[p.interface()];
         Cow::Owned(Rule {
             family,
             table,
             chain,
-            handle: p.handle,
+            handle: u64::from(p.handle),
             protocols: p.proto.to_vec(),
             dports: vec![p.dport],
             daddr: self.daddr(),
@@ -414,11 +452,38 @@ mod tests {
     }
 
     #[test]
-    fn a_packed_rule_costs_32_bytes_and_no_allocation() {
+    fn a_packed_rule_costs_16_bytes_and_no_allocation() {
         assert!(
-            std::mem::size_of::<Slot>() <= 32,
+            std::mem::size_of::<Slot>() <= 16,
             "{}",
             std::mem::size_of::<Slot>()
+        );
+    }
+
+    #[test]
+    fn a_rule_read_again_replaces_the_old_one_whole_or_packed() {
+        let all = fixture_rules();
+        let plain = all
+            .iter()
+            .find(|r| r.chain == "upnp_prerouting" && r.nat.is_some())
+            .unwrap();
+        let mut first = plain.clone();
+        first.unmodelled = vec!["tcp dport @unknown".into()];
+        let other = all.iter().find(|r| r.comment.is_some()).unwrap();
+        let mut rules = Rules::default();
+        rules.push(first);
+        rules.push(other.clone());
+        rules.set(0, plain.clone());
+        assert_eq!(
+            rules.iter().map(Cow::into_owned).collect::<Vec<_>>(),
+            [plain.clone(), other.clone()]
+        );
+        assert_eq!(rules.whole().collect::<Vec<_>>(), [other]);
+        rules.set(1, plain.clone());
+        assert_eq!(rules.whole().count(), 0);
+        assert_eq!(
+            rules.iter().map(Cow::into_owned).collect::<Vec<_>>(),
+            [plain.clone(), plain.clone()]
         );
     }
 
@@ -472,7 +537,7 @@ mod tests {
             .iter()
             .filter(|s| matches!(s, Slot::Packed(_)))
             .count();
-        assert_eq!(packed, MAX_SHARED);
+        assert_eq!(packed, MAX_LOCATIONS);
         assert_eq!(rules.iter().map(Cow::into_owned).collect::<Vec<_>>(), many);
     }
 }
