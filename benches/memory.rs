@@ -187,7 +187,7 @@ fn hwm_rss_kib(pid: u32) -> (u64, u64) {
 
 /// Starts ubusd and the daemon on `root`, asks for every page of every list, and returns the
 /// daemon's (VmHWM, VmRSS) in KiB.
-fn daemon_after_pages(dir: &Path, root: &Path) -> (u64, u64) {
+fn daemon_after_pages(dir: &Path, root: &Path) -> (u64, u64, Vec<String>) {
     std::fs::create_dir_all(dir).unwrap();
     let socket = dir.join("ubus.sock");
     let _ = std::fs::remove_file(&socket);
@@ -222,13 +222,20 @@ fn daemon_after_pages(dir: &Path, root: &Path) -> (u64, u64) {
         assert!(Instant::now() < deadline, "daemon did not come up");
         std::thread::sleep(Duration::from_millis(50));
     };
-    // Every page, walked as docs/ubus-api.md says: on from the rows received while `more`.
+    // Every page, walked as docs/ubus-api.md says: on from the rows received while `more`. A
+    // page that cannot be had (a reply past ubus's 1 MiB) is noted, not fatal: builds from
+    // before issue 14 fail there.
+    let mut failed = Vec::new();
     for method in ["mappings", "devices", "forwards", "findings"] {
         let mut offset = 0u64;
         loop {
-            let reply = client
-                .call("camguard", method, &json!({ "offset": offset }))
-                .unwrap_or_else(|e| panic!("{method} at {offset}: {e}"));
+            let reply = match client.call("camguard", method, &json!({ "offset": offset })) {
+                Ok(reply) => reply,
+                Err(e) => {
+                    failed.push(format!("{method} at {offset}: {e}"));
+                    break;
+                }
+            };
             let page = reply[method].as_array().map_or(0, Vec::len) as u64;
             offset += page;
             if page == 0 || reply["more"].as_u64().unwrap_or(0) == 0 {
@@ -238,7 +245,8 @@ fn daemon_after_pages(dir: &Path, root: &Path) -> (u64, u64) {
     }
     client.call("camguard", "status", &json!({})).unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    hwm_rss_kib(daemon.0.id())
+    let (hwm, rss) = hwm_rss_kib(daemon.0.id());
+    (hwm, rss, failed)
 }
 
 fn mb(kib: impl Into<i128>) -> String {
@@ -267,8 +275,8 @@ fn main() {
         .unwrap_or_else(|| vec![10, 1_000, 5_000, 10_000]);
     let dir = std::env::temp_dir().join(format!("camguard-bench-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    println!("| mappings | nft JSON | offline audit peak | offline audit time | daemon peak (VmHWM) | daemon resident (VmRSS) |");
-    println!("|---|---|---|---|---|---|");
+    println!("| mappings | nft JSON | offline audit peak | offline audit time | daemon peak (VmHWM) | daemon resident (VmRSS) | pages answered |");
+    println!("|---|---|---|---|---|---|---|");
     let mut cases: Vec<(String, usize, bool)> =
         sizes.iter().map(|&n| (format!("{n}"), n, false)).collect();
     if std::env::var_os("CAMGUARD_MEM_NO_HOSTILE").is_none() {
@@ -281,14 +289,19 @@ fn main() {
             .unwrap()
             .len();
         let (peak, took) = offline_peak_kib(&root);
-        let (hwm, rss) = daemon_after_pages(&dir.join(format!("d-{n}-{hostile}")), &root);
+        let (hwm, rss, failed) = daemon_after_pages(&dir.join(format!("d-{n}-{hostile}")), &root);
         println!(
-            "| {label} | {:.1} MB | {} | {:.0} ms | {} | {} |",
+            "| {label} | {:.1} MB | {} | {:.0} ms | {} | {} | {} |",
             json_bytes as f64 / 1e6,
             mb(peak),
             took.as_secs_f64() * 1e3,
             mb(hwm),
-            mb(rss)
+            mb(rss),
+            if failed.is_empty() {
+                "all".to_owned()
+            } else {
+                format!("failed: {}", failed.join("; "))
+            }
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
