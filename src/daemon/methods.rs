@@ -174,7 +174,7 @@ const MAX_CACHED_PAGES: usize = 6;
 
 /// How many bytes of encoded pages the daemon keeps: the page asked last always, more while
 /// they are small (issue 14: resident memory at 5,000 mappings).
-const MAX_CACHED_BYTES: usize = 1024 * 1024;
+const MAX_CACHED_BYTES: usize = 512 * 1024;
 
 /// The paged list replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -290,13 +290,25 @@ impl<T: serde::Serialize> Paged<T> {
     }
 
     fn encode_within(&mut self, budget: usize) -> Result<BlobMsgTable, Failure> {
+        // Rows are about the same size: a sample of them says how many fit, so that a page far
+        // past the bound is never encoded whole only to be thrown away.
+        const SAMPLE: usize = 64;
+        if self.items.len() > SAMPLE {
+            let all = std::mem::take(&mut self.items);
+            let mut rest = all.into_iter();
+            self.items = rest.by_ref().take(SAMPLE).collect();
+            let size = encode(&*self)?.as_slice().len().max(1);
+            let fits = (SAMPLE as u128 * budget as u128 * 9 / 10 / size as u128) as usize;
+            let more = fits.saturating_sub(SAMPLE);
+            self.items.extend(rest.take(more));
+        }
         loop {
             let blob = encode(&*self)?;
             let size = blob.as_slice().len();
             if size <= budget || self.items.len() <= 1 {
                 return Ok(blob);
             }
-            // Rows are about the same size: scale down to fit, at least one row fewer each time.
+            // Scale down to fit, at least one row fewer each time.
             let fits = (self.items.len() as u128 * budget as u128 / size as u128) as usize;
             self.items.truncate(fits.min(self.items.len() - 1).max(1));
         }
