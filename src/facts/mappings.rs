@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::formats::leases::Lease;
-use crate::formats::nft::{RuleRef, Ruleset, UpnpRedirect, Verdict};
+use crate::formats::nft::{RuleRef, Rules, Ruleset, UpnpRedirect, Verdict};
 use crate::ports::Protocol;
 use crate::snapshot::Snapshot;
 
@@ -312,15 +312,22 @@ pub fn pair_forward_rules(
     ruleset: &Ruleset,
 ) -> impl Iterator<Item = (UpnpRedirect<'_>, ForwardRule)> + '_ {
     let (table, chain) = UPNP_FORWARD;
-    let accepts: Vec<RuleRef> = ruleset
-        .refs_in(table, chain)
-        .filter(|r| r.verdict() == Some(&Verdict::Accept) && r.daddr().is_some())
-        .collect();
+    let accepts = Accepts {
+        rules: &ruleset.rules,
+        at: ruleset
+            .rules
+            .refs()
+            .enumerate()
+            .filter(|(_, r)| r.table() == table && r.chain() == chain)
+            .filter(|(_, r)| r.verdict() == Some(&Verdict::Accept) && r.daddr().is_some())
+            .map(|(at, _)| at as u32)
+            .collect(),
+    };
     // Rules for one internal port, by (address, port); port ranges and port-less rules (UDPLITE)
     // are few and searched in full.
     let (exact, wide): (Vec<u32>, Vec<u32>) =
-        (0..accepts.len() as u32).partition(|&i| one_port(accepts[i as usize]).is_some());
-    let by_port = SortedIndex::of(&accepts, exact, |r| one_port(*r));
+        (0..accepts.len() as u32).partition(|&i| one_port(accepts.get(i as usize)).is_some());
+    let by_port = SortedIndex::of(&accepts.at, exact, |&at| one_port(accepts.rule(at)));
     // By a run's start in `by_port.order`: one past the end for the empty run there.
     let mut runs = Runs {
         uniform: vec![None; accepts.len() + 1],
@@ -332,27 +339,31 @@ pub fn pair_forward_rules(
             Some(proto) => {
                 let port = d.int_port.or(d.ext_port());
                 let range = port.map_or(0..0, |p| {
-                    by_port.range(&accepts, &Some((d.int_addr, p)), |r| one_port(*r))
+                    by_port.range(&accepts.at, &Some((d.int_addr, p)), |&at| {
+                        one_port(accepts.rule(at))
+                    })
                 });
                 let exact = &by_port.order[range.clone()];
                 let matches = |i: usize| {
                     !taken[i]
-                        && accepts[i].daddr() == Some(d.int_addr)
-                        && accepts[i].matches_protocol(proto)
-                        && port.is_none_or(|p| accepts[i].matches_dport(p))
+                        && accepts.get(i).daddr() == Some(d.int_addr)
+                        && accepts.get(i).matches_protocol(proto)
+                        && port.is_none_or(|p| accepts.get(i).matches_dport(p))
                 };
                 let wide_open = wide.iter().any(|&i| matches(i as usize));
                 if !wide_open && runs.is_uniform(&accepts, exact, range.start, d.int_addr) {
                     // Interchangeable rules: the first untaken one is this mapping's, if it
                     // matches at all (they all match alike).
                     let cursor = &mut runs.cursor[range.start];
-                    while *cursor < exact.len() && taken[exact[*cursor] as usize] {
-                        *cursor += 1;
-                    }
-                    match exact.get(*cursor).map(|&i| i as usize) {
+                    let skip = exact[*cursor as usize..]
+                        .iter()
+                        .take_while(|&&i| taken[i as usize])
+                        .count();
+                    *cursor += skip as u32;
+                    match exact.get(*cursor as usize).map(|&i| i as usize) {
                         Some(first) if matches(first) => {
                             taken[first] = true;
-                            ForwardRule::Owned(accepts[first].handle())
+                            ForwardRule::Owned(accepts.get(first).handle())
                         }
                         _ => ForwardRule::Missing,
                     }
@@ -384,30 +395,46 @@ fn one_port(r: RuleRef) -> Option<(IpAddr, u16)> {
 /// rules are interchangeable, and how far its rules are taken.
 struct Runs {
     uniform: Vec<Option<bool>>,
-    cursor: Vec<usize>,
+    cursor: Vec<u32>,
+}
+
+/// The accept rules of `upnp_forward`, by their place in the ruleset: 4 bytes each.
+struct Accepts<'a> {
+    rules: &'a Rules,
+    at: Vec<u32>,
+}
+
+impl<'a> Accepts<'a> {
+    fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// The `i`th accept rule.
+    fn get(&self, i: usize) -> RuleRef<'a> {
+        self.rule(self.at[i])
+    }
+
+    /// The rule at `at` in the ruleset.
+    fn rule(&self, at: u32) -> RuleRef<'a> {
+        self.rules.get(at as usize)
+    }
 }
 
 impl Runs {
-    fn is_uniform(
-        &mut self,
-        accepts: &[RuleRef],
-        run: &[u32],
-        start: usize,
-        daddr: IpAddr,
-    ) -> bool {
+    fn is_uniform(&mut self, accepts: &Accepts, run: &[u32], start: usize, daddr: IpAddr) -> bool {
         let Some(&first) = run.first() else {
             return true;
         };
         *self.uniform[start].get_or_insert_with(|| {
-            let key = forward_key(accepts[first as usize], daddr);
+            let key = forward_key(accepts.get(first as usize), daddr);
             run.iter()
-                .all(|&i| forward_key(accepts[i as usize], daddr) == key)
+                .all(|&i| forward_key(accepts.get(i as usize), daddr) == key)
         })
     }
 }
 
 fn choose(
-    accepts: &[RuleRef],
+    accepts: &Accepts,
     candidates: &[usize],
     daddr: IpAddr,
     taken: &mut [bool],
@@ -415,15 +442,15 @@ fn choose(
     let Some(&first) = candidates.first() else {
         return ForwardRule::Missing;
     };
-    let key = forward_key(accepts[first], daddr);
+    let key = forward_key(accepts.get(first), daddr);
     if candidates[1..]
         .iter()
-        .any(|&i| forward_key(accepts[i], daddr) != key)
+        .any(|&i| forward_key(accepts.get(i), daddr) != key)
     {
         return ForwardRule::Ambiguous;
     }
     taken[first] = true;
-    ForwardRule::Owned(accepts[first].handle())
+    ForwardRule::Owned(accepts.get(first).handle())
 }
 
 const UPNP_FORWARD: (&str, &str) = ("fw4", "upnp_forward");

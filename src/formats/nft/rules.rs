@@ -89,6 +89,11 @@ impl Rules {
         }
     }
 
+    /// The rule at `at` in dump order, read in place.
+    pub fn get(&self, at: usize) -> RuleRef<'_> {
+        self.at(&self.slots[at])
+    }
+
     /// Every rule, read in place.
     pub fn refs(&self) -> impl Iterator<Item = RuleRef<'_>> {
         self.slots.iter().map(move |slot| self.at(slot))
