@@ -416,7 +416,8 @@ fn print_report(report: &serde_json::Value, json: bool, fail_on: Option<Severity
         .max();
     // An audit that could not read everything cannot promise that nothing reaches the threshold.
     let incomplete = report["coverage"]["complete"] == serde_json::Value::Bool(false);
-    let failed = fail_on.is_some_and(|threshold| incomplete || worst.is_some_and(|w| w >= threshold));
+    let failed =
+        fail_on.is_some_and(|threshold| incomplete || worst.is_some_and(|w| w >= threshold));
     if failed {
         EXIT_FINDINGS
     } else {

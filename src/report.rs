@@ -135,7 +135,11 @@ pub fn terminal_from_json(report: &Value, style: &Style) -> String {
     let _ = writeln!(
         out,
         "\n{}  {} critical, {} high, {} medium, {} low, {} info\n",
-        style.bold(&if gaps.is_empty() { score } else { format!("{score} (incomplete)") }),
+        style.bold(&if gaps.is_empty() {
+            score
+        } else {
+            format!("{score} (incomplete)")
+        }),
         num(c, "critical"),
         num(c, "high"),
         num(c, "medium"),
@@ -210,7 +214,10 @@ pub fn terminal_from_json(report: &Value, style: &Style) -> String {
 }
 
 fn sources(report: &Value) -> impl Iterator<Item = &Value> {
-    report["coverage"]["sources"].as_array().into_iter().flatten()
+    report["coverage"]["sources"]
+        .as_array()
+        .into_iter()
+        .flatten()
 }
 
 /// "/etc/config/firewall could not be read (line 41: …)", one per source that leaves a gap.
@@ -218,7 +225,10 @@ fn coverage_gaps(report: &Value) -> Vec<String> {
     sources(report)
         .filter_map(|s| {
             let path = s["path"].as_str().unwrap_or_default();
-            let detail = s["detail"].as_str().map(|d| format!(" ({d})")).unwrap_or_default();
+            let detail = s["detail"]
+                .as_str()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
             match s["state"].as_str()? {
                 "unreadable" => Some(format!("{path} could not be read{detail}")),
                 "truncated" => Some(format!("{path} was read only in part{detail}")),

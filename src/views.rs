@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::audit::{DeviceRef, Subject};
 use crate::facts::forwards::forwards_every_port;
-use crate::facts::mappings::mappings as router_mappings;
+use crate::facts::mappings::mappings_iter as router_mappings;
 use crate::facts::Facts;
 use crate::lan::Device;
 use crate::ports::Protocol;
@@ -82,10 +82,12 @@ pub struct MappingRow<'a> {
 }
 
 /// Live (and dormant) UPnP mappings with the device and the policy's verdict. The mappings
-/// are matched up front (the total needs them); rows are made as they are taken.
+/// are counted up front (the total needs them), then joined again as the rows are taken: a
+/// page holds its rows, never the router's every mapping.
 pub fn mappings<'a>(ctx: &'a Facts) -> impl ExactSizeIterator<Item = MappingRow<'a>> + 'a {
     let policy = policy_of(ctx);
-    router_mappings(ctx.snap).into_iter().map(move |m| {
+    let total = router_mappings(ctx.snap).count();
+    let rows = router_mappings(ctx.snap).map(move |m| {
         let device = ctx.inventory.by_ip(m.int_addr);
         let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
         let why = policy.mapping_violation(device.and_then(|d| d.mac), camera);
@@ -111,8 +113,29 @@ pub fn mappings<'a>(ctx: &'a Facts) -> impl ExactSizeIterator<Item = MappingRow<
             violates: why.is_some(),
             why,
         }
-    })
+    });
+    Counted { rows, left: total }
 }
+
+/// An iterator whose length was counted beforehand.
+struct Counted<I> {
+    rows: I,
+    left: usize,
+}
+
+impl<I: Iterator> Iterator for Counted<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        let row = self.rows.next()?;
+        self.left = self.left.saturating_sub(1);
+        Some(row)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<I: Iterator> ExactSizeIterator for Counted<I> {}
 
 #[derive(Debug, Serialize)]
 pub struct ForwardRow<'a> {

@@ -1039,7 +1039,11 @@ fn a_range_of_almost_every_port_is_a_dmz() {
             "firewall",
             &forward_to(
                 "192.168.1.10",
-                &[("proto", "tcp udp"), ("src_dport", "1-65535"), ("dest_port", "1-65535")],
+                &[
+                    ("proto", "tcp udp"),
+                    ("src_dport", "1-65535"),
+                    ("dest_port", "1-65535"),
+                ],
             ),
         )
         .dhcp_leases(NAS)
@@ -1079,7 +1083,12 @@ fn a_rule_with_an_unparsable_address_is_not_in_effect() {
     );
     let good = rule.replace("2001:db8:home::10", "2001:db8::10");
     let report = Router::new().append("firewall", &good).audit();
-    assert_eq!(with_id(&report, "forward.active").len(), 1, "{:?}", ids(&report));
+    assert_eq!(
+        with_id(&report, "forward.active").len(),
+        1,
+        "{:?}",
+        ids(&report)
+    );
 }
 
 /// A forward to the router's own LAN address reaches the router's web interface, not a device.
@@ -1088,12 +1097,23 @@ fn a_forward_to_the_routers_lan_address_exposes_the_router() {
     let report = Router::new()
         .append(
             "firewall",
-            &forward_to("192.168.1.1", &[("proto", "tcp"), ("src_dport", "8443"), ("dest_port", "443")]),
+            &forward_to(
+                "192.168.1.1",
+                &[
+                    ("proto", "tcp"),
+                    ("src_dport", "8443"),
+                    ("dest_port", "443"),
+                ],
+            ),
         )
         .audit();
     let admin = with_id(&report, "router.admin_from_wan");
     assert_eq!(admin.len(), 1, "{:?}", ids(&report));
-    assert!(admin[0].detail.contains("the router's own address"), "{}", admin[0].detail);
+    assert!(
+        admin[0].detail.contains("the router's own address"),
+        "{}",
+        admin[0].detail
+    );
     assert!(!ids(&report).iter().any(|id| id.starts_with("forward.")));
 }
 
@@ -1116,9 +1136,13 @@ fn a_forward_limited_to_source_addresses_is_one_step_milder() {
 /// Without /etc/config/camguard a fix is what camguard's defaults would do: it says so.
 #[test]
 fn fixes_without_a_policy_file_name_the_default_policy() {
-    let router = Router::new()
-        .append("firewall", &forward_to("192.168.1.10", &[("src_dport", "8080")]));
-    assert!(with_id(&router.audit(), "forward.active")[0].policy.is_none());
+    let router = Router::new().append(
+        "firewall",
+        &forward_to("192.168.1.10", &[("src_dport", "8080")]),
+    );
+    assert!(with_id(&router.audit(), "forward.active")[0]
+        .policy
+        .is_none());
     let plan = router.plan();
     assert!(!plan.is_empty());
     for a in &plan {
@@ -1126,7 +1150,10 @@ fn fixes_without_a_policy_file_name_the_default_policy() {
         assert!(!a.why.contains("your policy"), "{}", a.why);
     }
     // With a policy file the reason is the owner's own.
-    let owned = router.config("camguard", "config camguard 'main'\n\toption forwards 'allowlist'\n");
+    let owned = router.config(
+        "camguard",
+        "config camguard 'main'\n\toption forwards 'allowlist'\n",
+    );
     let owned_plan = owned.plan();
     assert_eq!(owned_plan.len(), plan.len());
     assert!(owned_plan.iter().all(|a| !a.why.contains("default policy")));
@@ -1144,7 +1171,12 @@ fn one_weak_network_on_two_radios_is_one_finding() {
     let report = Router::new()
         .config("wireless", &(iface("radio0") + "\n" + &iface("radio1")))
         .audit();
-    assert_eq!(with_id(&report, "wifi.weak_passphrase").len(), 1, "{:?}", ids(&report));
+    assert_eq!(
+        with_id(&report, "wifi.weak_passphrase").len(),
+        1,
+        "{:?}",
+        ids(&report)
+    );
 }
 
 /// tests/fixtures/leases/forged.leases: one line miniupnpd writes, five it never writes, one it
@@ -1276,12 +1308,19 @@ fn unnamed_upnpd_section_with_enabled_0_is_reported_on_and_the_plan_adds_the_con
 fn a_forward_to_a_router_service_is_reported_as_the_router() {
     let router = Router::new().append(
         "firewall",
-        &forward_to("192.168.1.1", &[("proto", "tcp udp"), ("src_dport", "9981")]),
+        &forward_to(
+            "192.168.1.1",
+            &[("proto", "tcp udp"), ("src_dport", "9981")],
+        ),
     );
     let report = router.audit();
     let f = with_id(&report, "forward.active");
     assert_eq!(f.len(), 1, "{:?}", ids(&report));
-    assert!(f[0].detail.contains("the router itself (192.168.1.1)"), "{}", f[0].detail);
+    assert!(
+        f[0].detail.contains("the router itself (192.168.1.1)"),
+        "{}",
+        f[0].detail
+    );
     // The planner's fix lands on that finding.
     assert!(router
         .plan()
@@ -1308,7 +1347,11 @@ fn a_device_holding_every_port_is_one_finding_with_the_count() {
     assert_eq!(evidence["sample"].as_array().unwrap().len(), 16);
     // Port 554 and friends are among them: as severe as its worst mapping.
     assert_eq!(many[0].severity, Severity::High);
-    assert!(many[0].title.contains("65535 UPnP mappings"), "{}", many[0].title);
+    assert!(
+        many[0].title.contains("65535 UPnP mappings"),
+        "{}",
+        many[0].title
+    );
 }
 
 #[test]

@@ -27,10 +27,22 @@ fn roots() -> Vec<PathBuf> {
 
 fn audit(root: &Path) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_camguard"))
-        .args(["audit", "--root", root.to_str().unwrap(), "--json", "--now", NOW])
+        .args([
+            "audit",
+            "--root",
+            root.to_str().unwrap(),
+            "--json",
+            "--now",
+            NOW,
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -86,7 +98,11 @@ fn uci(root: &Path, args: &[&str]) {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "uci {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "uci {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -94,7 +110,11 @@ fn shipped_defaults_are_read_whole_and_expose_nothing() {
     for root in roots() {
         let report = audit(&root);
         let name = root.file_name().unwrap().to_string_lossy();
-        assert_eq!(report["coverage"]["complete"], true, "{name}: {:#}", report["coverage"]);
+        assert_eq!(
+            report["coverage"]["complete"], true,
+            "{name}: {:#}",
+            report["coverage"]
+        );
         let read: Vec<&str> = report["coverage"]["sources"]
             .as_array()
             .unwrap()
@@ -116,7 +136,9 @@ fn shipped_defaults_are_read_whole_and_expose_nothing() {
             .collect();
         assert!(serious.is_empty(), "{name}: {serious:?}");
         assert!(
-            !ids(&report).iter().any(|(id, _)| id.starts_with("forward.")),
+            !ids(&report)
+                .iter()
+                .any(|(id, _)| id.starts_with("forward.")),
             "{name}: a shipped rule was taken for an exposure: {:?}",
             ids(&report)
         );
@@ -151,7 +173,9 @@ fn switching_the_packaged_miniupnpd_on_is_flagged_on_every_release() {
         assert_eq!(upnp[0]["evidence"]["enable_natpmp"], true, "{name}");
         // Shipped secure_mode 1 and the deny-all last perm rule: no extra ACL finding.
         assert!(
-            !ids(&report).iter().any(|(id, _)| id == "upnp.secure_mode_off"),
+            !ids(&report)
+                .iter()
+                .any(|(id, _)| id == "upnp.secure_mode_off"),
             "{name}"
         );
         // No policy file in a shipped root: no policy verdicts.
@@ -183,7 +207,11 @@ fn a_camera_forward_added_with_uci_is_the_one_exposure() {
             .into_iter()
             .filter(|(id, _)| id.starts_with("forward."))
             .collect();
-        assert_eq!(forwards.len(), 1, "{name}: one finding per exposure: {forwards:?}");
+        assert_eq!(
+            forwards.len(),
+            1,
+            "{name}: one finding per exposure: {forwards:?}"
+        );
         assert!(
             forwards[0].1 == "high" || forwards[0].1 == "critical",
             "{name}: RTSP to the internet: {forwards:?}"

@@ -53,7 +53,11 @@ fn shipped_24_10(root: &Path) {
     // The packaged miniupnpd ships `enabled 0`; these routers run it.
     let upnpd = root.join("etc/config/upnpd");
     let text = std::fs::read_to_string(&upnpd).unwrap();
-    std::fs::write(&upnpd, text.replacen("option enabled\t\t0", "option enabled\t\t1", 1)).unwrap();
+    std::fs::write(
+        &upnpd,
+        text.replacen("option enabled\t\t0", "option enabled\t\t1", 1),
+    )
+    .unwrap();
 }
 
 fn copy_corpus(root: &Path) {
@@ -68,13 +72,16 @@ fn copy_corpus(root: &Path) {
 }
 
 fn audit_json(root: &Path) -> (Value, Option<i32>) {
-    let out = camguard(&["audit", "--root", root.to_str().unwrap(), "--json", "--now", NOW]);
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let out = camguard(&[
+        "audit",
+        "--root",
+        root.to_str().unwrap(),
+        "--json",
+        "--now",
+        NOW,
+    ]);
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (report, out.status.code())
 }
 
@@ -84,9 +91,17 @@ fn audit_text(root: &Path) -> String {
 }
 
 fn fail_on_critical(root: &Path) -> Option<i32> {
-    camguard(&["audit", "--root", root.to_str().unwrap(), "--fail-on", "critical", "--now", NOW])
-        .status
-        .code()
+    camguard(&[
+        "audit",
+        "--root",
+        root.to_str().unwrap(),
+        "--fail-on",
+        "critical",
+        "--now",
+        NOW,
+    ])
+    .status
+    .code()
 }
 
 fn source<'a>(report: &'a Value, path: &str) -> &'a Value {
@@ -101,7 +116,11 @@ fn source<'a>(report: &'a Value, path: &str) -> &'a Value {
 /// What every incomplete audit must do: say so first, and never read as clean.
 fn assert_incomplete(root: &Path, gap: &str) {
     let (report, _) = audit_json(root);
-    assert_eq!(report["coverage"]["complete"], false, "{:#}", report["coverage"]);
+    assert_eq!(
+        report["coverage"]["complete"], false,
+        "{:#}",
+        report["coverage"]
+    );
     let text = audit_text(root);
     let opening: String = text.lines().skip(2).take(6).collect::<Vec<_>>().join(" ");
     assert!(
@@ -110,7 +129,11 @@ fn assert_incomplete(root: &Path, gap: &str) {
     );
     assert!(text.contains("(incomplete)"), "{text}");
     assert!(!text.contains("Nothing exposes this network."), "{text}");
-    assert_eq!(fail_on_critical(root), Some(1), "--fail-on critical on an incomplete audit");
+    assert_eq!(
+        fail_on_critical(root),
+        Some(1),
+        "--fail-on critical on an incomplete audit"
+    );
 }
 
 #[test]
@@ -149,11 +172,27 @@ fn a_backup_without_etc_config_is_incomplete() {
         .status()
         .unwrap();
     assert!(status.success());
-    let out = camguard(&["audit", "--backup", archive.to_str().unwrap(), "--json", "--now", NOW]);
+    let out = camguard(&[
+        "audit",
+        "--backup",
+        archive.to_str().unwrap(),
+        "--json",
+        "--now",
+        NOW,
+    ]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["coverage"]["complete"], false);
-    assert_eq!(source(&report, "/etc/config/firewall")["state"], "unreadable");
-    let out = camguard(&["audit", "--backup", archive.to_str().unwrap(), "--fail-on", "critical"]);
+    assert_eq!(
+        source(&report, "/etc/config/firewall")["state"],
+        "unreadable"
+    );
+    let out = camguard(&[
+        "audit",
+        "--backup",
+        archive.to_str().unwrap(),
+        "--fail-on",
+        "critical",
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -183,7 +222,11 @@ fn a_firewall_with_a_syntax_error_is_named_with_its_line_and_fails_the_gate() {
 fn an_unparsable_upnpd_config_still_lets_the_lease_file_be_audited() {
     let root = scratch("upnpd-broken");
     shipped_24_10(&root);
-    write(&root, "/etc/config/upnpd", b"config upnpd 'config'\n\toption enabled '1\n");
+    write(
+        &root,
+        "/etc/config/upnpd",
+        b"config upnpd 'config'\n\toption enabled '1\n",
+    );
     write(
         &root,
         "/var/run/miniupnpd.leases",
@@ -215,7 +258,10 @@ fn a_fifo_for_a_lease_file_is_refused_without_blocking() {
     let entry = source(&report, "/var/run/miniupnpd.leases");
     assert_eq!(entry["state"], "unreadable", "{entry:#}");
     assert!(
-        entry["detail"].as_str().unwrap().contains("not a regular file"),
+        entry["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file"),
         "{entry:#}"
     );
     assert_eq!(report["coverage"]["complete"], false);
@@ -251,7 +297,11 @@ fn an_oversized_lease_file_is_read_up_to_the_bound_and_marked_truncated() {
 fn an_old_lease_file_is_stale_and_the_report_states_the_snapshot_age() {
     let root = scratch("stale");
     shipped_24_10(&root);
-    write(&root, "/var/run/miniupnpd.leases", b"TCP:8080:192.168.1.60:80:0:web\n");
+    write(
+        &root,
+        "/var/run/miniupnpd.leases",
+        b"TCP:8080:192.168.1.60:80:0:web\n",
+    );
     let three_days = 1_795_608_000 - 3 * 86_400;
     let status = Command::new("find")
         .arg(&root)
@@ -262,7 +312,10 @@ fn an_old_lease_file_is_stale_and_the_report_states_the_snapshot_age() {
         .unwrap();
     assert!(status.success());
     let (report, _) = audit_json(&root);
-    assert_eq!(source(&report, "/var/run/miniupnpd.leases")["state"], "stale");
+    assert_eq!(
+        source(&report, "/var/run/miniupnpd.leases")["state"],
+        "stale"
+    );
     // Stale is a warning about time, not a gap in what was read.
     assert_eq!(report["coverage"]["complete"], true);
     let text = audit_text(&root);

@@ -627,3 +627,59 @@ fn status_without_a_daemon_gives_the_daemons_findings() {
     }
     assert_eq!(alone["score"], daemon["score"]);
 }
+
+/// Issue 14: 2,000 mappings over 250 addresses are 2,000 findings, a page of 1,000 of them
+/// far past ubus's 1 MiB. The daemon answers with the rows that fit and says how many remain;
+/// walking on from the rows received gives every finding once.
+#[test]
+fn a_findings_page_fits_one_ubus_message_and_says_how_many_remain() {
+    let mut bus = Bus::new("pages");
+    let root = bus.dir.join("root");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/messy-home");
+    assert!(Command::new("cp")
+        .arg("-a")
+        .arg(&example)
+        .arg(&root)
+        .status()
+        .unwrap()
+        .success());
+    let leases: String = (0..2000u32)
+        .map(|i| {
+            let host = 2 + i % 250;
+            format!(
+                "UDP:{}:192.168.1.{host}:{}:0:game {i}\n",
+                10_000 + i,
+                20_000 + i
+            )
+        })
+        .collect();
+    std::fs::write(root.join("tmp/run/miniupnpd.leases"), leases).unwrap();
+    bus.start_daemon(&["--root", root.to_str().unwrap()]);
+
+    let first = bus.call("findings", r#"{"limit": 1000}"#);
+    let rows = first["findings"].as_array().unwrap().len();
+    let total = first["total"].as_u64().unwrap() as usize;
+    assert!(total >= 2000, "{total}");
+    assert!(rows > 0 && rows < 1000, "{rows} rows");
+    assert_eq!(first["more"].as_u64().unwrap() as usize, total - rows);
+
+    let mut seen = std::collections::BTreeSet::new();
+    let mut offset = 0;
+    loop {
+        let page = bus.call(
+            "findings",
+            &format!(r#"{{"offset": {offset}, "limit": 1000}}"#),
+        );
+        let items = page["findings"].as_array().unwrap();
+        for f in items {
+            seen.insert((f["id"].to_string(), f["subject"].to_string()));
+        }
+        offset += items.len();
+        assert_eq!(page["more"].as_u64().unwrap() as usize, total - offset);
+        if items.is_empty() || page["more"] == 0 {
+            break;
+        }
+    }
+    assert_eq!(offset, total);
+    assert_eq!(seen.len(), total, "every finding once");
+}

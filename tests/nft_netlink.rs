@@ -80,14 +80,20 @@ fn compare_in_namespace() {
         differ.join("\n")
     );
     assert_eq!(by_netlink.upnp_redirects(), by_nft.upnp_redirects());
-    assert_eq!(pair_forward_rules(&by_netlink), pair_forward_rules(&by_nft));
+    assert_eq!(
+        pair_forward_rules(&by_netlink).collect::<Vec<_>>(),
+        pair_forward_rules(&by_nft).collect::<Vec<_>>()
+    );
     assert_eq!(by_netlink.fw4_rule_names(), by_nft.fw4_rule_names());
     assert!(by_netlink.upnp_redirects().len() >= 52);
 
     // Only miniupnpd's chains: their rules, nothing else, paired the same way.
     let upnp = read(Chains::Only(&["upnp_forward", "upnp_prerouting"])).unwrap();
     assert!(upnp.rules.iter().all(|r| r.chain.starts_with("upnp_")));
-    assert_eq!(pair_forward_rules(&upnp), pair_forward_rules(&by_nft));
+    assert_eq!(
+        pair_forward_rules(&upnp).collect::<Vec<_>>(),
+        pair_forward_rules(&by_nft).collect::<Vec<_>>()
+    );
     assert!(
         read_table("no_such_table", Chains::All, |_| ())
             .unwrap()

@@ -60,7 +60,6 @@ pub(super) fn live_mappings() -> Option<Vec<LiveMapping>> {
 /// The live mappings of a ruleset (see [`live_mappings`]).
 pub fn live_mappings_of(ruleset: &Ruleset) -> Vec<LiveMapping> {
     pair_forward_rules(ruleset)
-        .into_iter()
         .filter_map(|(d, forward)| {
             let proto = d.proto?;
             let ext = d.ext_port()?;

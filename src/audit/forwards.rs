@@ -146,7 +146,10 @@ fn exposure(ctx: &Facts, r: &Redirect) -> Option<Finding> {
             (words.clone(), words)
         }
         (None, Some(ip)) => (ip.to_owned(), ip.to_owned()),
-        (None, None) => ("the router itself".to_owned(), "the router itself".to_owned()),
+        (None, None) => (
+            "the router itself".to_owned(),
+            "the router itself".to_owned(),
+        ),
     };
     let sensitive = sensitive_ports(r);
     let reach = redirect_reach(ctx, r);
@@ -430,10 +433,9 @@ fn drift(ctx: &Facts) -> Vec<Finding> {
         return Vec::new();
     };
     let live: HashSet<&str> = ruleset
-        .rules
-        .iter()
-        .filter(|r| r.table == "fw4" && r.chain.starts_with("dstnat") && r.nat.is_some())
-        .filter_map(|r| r.comment.as_deref()?.strip_prefix("!fw4: "))
+        .fw4_rules()
+        .filter(|(_, r)| r.table == "fw4" && r.chain.starts_with("dstnat") && r.nat.is_some())
+        .map(|(name, _)| name)
         .collect();
     let mut out = Vec::new();
     for r in fw.redirects.iter().filter(|r| r.target == NatTarget::Dnat) {

@@ -186,6 +186,7 @@ pub enum Evidence {
     Mapping(MappingEvidence),
     Forward(ForwardEvidence),
     Device(DeviceEvidence),
+    DeviceMappings(DeviceMappingsEvidence),
     Json(Value),
 }
 
@@ -237,6 +238,28 @@ pub struct ForwardEvidence {
 pub struct SensitivePort {
     pub port: u16,
     pub service: &'static str,
+}
+
+/// `upnp.device_mappings`: the mappings of one address, counted (docs/ubus-api.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceMappingsEvidence {
+    pub int_addr: IpAddr,
+    pub mappings: usize,
+    pub live: usize,
+    pub expired: usize,
+    pub camera: bool,
+    pub services: std::collections::BTreeSet<&'static str>,
+    /// The first few of them.
+    pub sample: Vec<MappingSample>,
+    pub device: Option<DeviceRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MappingSample {
+    pub proto: Protocol,
+    pub ext_port: u16,
+    pub int_port: u16,
+    pub live: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -336,8 +359,10 @@ pub fn audit(snap: &Snapshot) -> Report {
 /// Audits facts the caller keeps (the daemon answers its other methods from them).
 pub fn audit_with(ctx: &Facts) -> Report {
     let snap = ctx.snap;
-    let mut findings =
-        Vec::with_capacity(snap.upnp.leases.len() + 2 * ctx.inventory.devices.len() + 64);
+    // Grown as found, not sized by the lease file: past a few mappings per device the
+    // mappings are counted in one finding, so a hostile file of 65,535 lines must not reserve
+    // room for 65,535 findings.
+    let mut findings = Vec::new();
     for check in [
         config::check,
         upnp::check,

@@ -5,10 +5,10 @@ use serde_json::json;
 
 use super::remedy;
 use super::{
-    capitalised, expiry_words, finding, with_article, DeviceRef, Evidence, Facts, Finding,
-    MappingEvidence, PolicyVerdict, Severity, Subject,
+    capitalised, expiry_words, finding, with_article, DeviceMappingsEvidence, DeviceRef, Evidence,
+    Facts, Finding, MappingEvidence, MappingSample, PolicyVerdict, Severity, Subject,
 };
-use crate::facts::mappings::{is_fw4, lost_mappings, mappings, replay, upnp_active, Replay};
+use crate::facts::mappings::{is_fw4, lost_mappings, mappings_iter, replay, upnp_active, Replay};
 use crate::ports::{self, PortKind};
 use crate::snapshot::policy::UpnpPolicy;
 use crate::snapshot::upnpd::PermAction;
@@ -189,20 +189,20 @@ struct Aggregate {
     severity: Severity,
     camera: bool,
     services: std::collections::BTreeSet<&'static str>,
-    sample: Vec<serde_json::Value>,
+    sample: Vec<MappingSample>,
 }
 
 fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
-    let mappings = mappings(ctx.snap);
+    // Two passes over the join rather than holding every mapping: counted first, then judged.
     let mut per_addr: std::collections::HashMap<IpAddr, usize> = std::collections::HashMap::new();
-    for m in &mappings {
+    for m in mappings_iter(ctx.snap) {
         *per_addr.entry(m.int_addr).or_default() += 1;
     }
     let mut aggregates: Vec<Aggregate> = Vec::new();
     let mut aggregate_of: std::collections::HashMap<IpAddr, usize> =
         std::collections::HashMap::new();
     let policy = ctx.snap.policy_file.as_ref().and(ctx.policy.ok());
-    for m in &mappings {
+    for m in mappings_iter(ctx.snap) {
         // A forged line is its own finding (check_forged_leases), whatever it maps.
         if m.lease.is_some_and(|l| l.is_forged()) {
             continue;
@@ -243,9 +243,12 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
             a.severity = a.severity.max(severity);
             a.services.extend(sensitive.map(|k| k.name));
             if a.sample.len() < MAPPINGS_SAMPLED {
-                a.sample.push(json!({
-                    "proto": m.proto, "ext_port": m.ext_port, "int_port": m.int_port, "live": m.live,
-                }));
+                a.sample.push(MappingSample {
+                    proto: m.proto,
+                    ext_port: m.ext_port,
+                    int_port: m.int_port,
+                    live: m.live,
+                });
             }
             continue;
         }
@@ -400,15 +403,15 @@ fn device_mappings(ctx: &Facts, a: Aggregate) -> Finding {
         format!("{} holds {} UPnP mappings to the internet", capitalised(&who), a.count),
         detail,
     )
-    .evidence(json!({
-        "int_addr": a.int_addr,
-        "mappings": a.count,
-        "live": a.live,
-        "expired": a.expired,
-        "camera": a.camera,
-        "services": a.services,
-        "sample": a.sample,
-        "device": device.map(|d| DeviceRef(d.clone())),
+    .typed_evidence(Evidence::DeviceMappings(DeviceMappingsEvidence {
+        int_addr: a.int_addr,
+        mappings: a.count,
+        live: a.live,
+        expired: a.expired,
+        camera: a.camera,
+        services: a.services,
+        sample: a.sample,
+        device: device.map(|d| DeviceRef(d.clone())),
     }))
     .remedy(format!(
         "Find out why this device opens so many ports and disconnect it if you do not trust it; then switch UPnP \
@@ -424,17 +427,23 @@ fn device_mappings(ctx: &Facts, a: Aggregate) -> Finding {
 /// per line, naming that port; high while miniupnpd will open it or it is live.
 fn check_forged_leases(ctx: &Facts, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
-    let live = mappings(snap);
     let fw4 = snap.nft.as_ref().is_some_and(is_fw4);
+    // The lease lines a live rule was matched to, by address: looked up once per forged line.
+    let live: std::collections::HashSet<*const crate::formats::leases::Lease> =
+        if snap.upnp.leases.iter().any(|l| l.is_forged()) {
+            mappings_iter(snap)
+                .filter(|m| m.live)
+                .filter_map(|m| m.lease.map(std::ptr::from_ref))
+                .collect()
+        } else {
+            Default::default()
+        };
     let (path, _) = snap.upnp_lease_paths();
     for l in snap.upnp.leases.iter().filter(|l| l.is_forged()) {
         // Only the ruleset says what is live; without it a lease counts as live only for the
         // ordinary mappings. A forged line still in the file has usually not been replayed yet:
         // miniupnpd unlinks the file on start and writes the ports back as it read them.
-        let is_live = fw4
-            && live
-                .iter()
-                .any(|m| m.live && m.lease.is_some_and(|ml| std::ptr::eq(ml, l)));
+        let is_live = fw4 && live.contains(&std::ptr::from_ref(l));
         let device = ctx.inventory.by_ip(IpAddr::V4(l.int_addr));
         let who = device.map_or_else(|| l.int_addr.to_string(), |d| d.describe().to_owned());
         let proto = l.proto.as_str();
@@ -551,7 +560,7 @@ fn check_rules_lost(ctx: &Facts, out: &mut Vec<Finding>) {
         )
         .evidence(json!({
             "lost": lost.len(),
-            "mappings": lost.iter().map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port})).collect::<Vec<_>>(),
+            "mappings": lost.iter().take(MAPPINGS_SAMPLED).map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port})).collect::<Vec<_>>(),
         }))
         .remedy(
             "Restart miniupnpd (`/etc/init.d/miniupnpd restart` over SSH): it re-creates every mapping of its lease \
@@ -581,33 +590,33 @@ fn check_rules_without_daemon(ctx: &Facts, out: &mut Vec<Finding>) {
     if !down || svc.running == Some(true) {
         return;
     }
-    let rules: Vec<_> = ruleset
-        .rules
-        .iter()
-        .filter(|r| {
-            r.table == "fw4"
-                && r.chain.starts_with("upnp_")
-                && (r.nat.is_some() || r.verdict.is_some())
-        })
-        .collect();
-    if rules.is_empty() {
+    let rules = ruleset.upnp_rule_count();
+    if rules == 0 {
         return;
     }
-    let dnats: Vec<_> = mappings(snap);
+    let (mut sample, mut total) = (Vec::new(), 0);
+    for m in mappings_iter(snap) {
+        total += 1;
+        if sample.len() < MAPPINGS_SAMPLED {
+            sample.push(json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port, "handle": m.handle}));
+        }
+    }
     out.push(
         finding(
             "upnp.rules_without_daemon",
             Severity::High,
             Subject::Service { name: "miniupnpd".into() },
-            format!("{} UPnP firewall rule(s) are live although miniupnpd is off", rules.len()),
+            format!("{rules} UPnP firewall rule(s) are live although miniupnpd is off"),
             "miniupnpd was disabled or stopped without flushing its firewall chains, so the ports it opened are \
              still open and nothing will ever close them."
                 .into(),
         )
         .evidence(json!({
-            "rules": rules.len(),
+            "rules": rules,
             "chains": ["upnp_prerouting", "upnp_forward", "upnp_postrouting"],
-            "mappings": dnats.iter().map(|m| json!({"proto": m.proto, "ext_port": m.ext_port, "int_addr": m.int_addr, "int_port": m.int_port, "handle": m.handle})).collect::<Vec<_>>(),
+            // The first few: a device may have opened every port.
+            "mappings": sample,
+            "mappings_total": total,
         }))
         .remedy(
             "Run `/etc/init.d/miniupnpd stop` over SSH (its stop flushes the upnp chains), or let camguard do it with \

@@ -446,9 +446,7 @@ impl Provider {
             object_id = try_find(&frame.payload, UbusAttr::ObjId)?.and_then(|a| a.as_u32());
             Ok(())
         })?;
-        let object_id = object_id
-            .and_then(ObjId::new)
-            .ok_or(BusError::NoObjectId)?;
+        let object_id = object_id.and_then(ObjId::new).ok_or(BusError::NoObjectId)?;
         client.transport_mut().set_deadline(None);
         Ok(Provider {
             client,

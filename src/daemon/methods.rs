@@ -172,6 +172,10 @@ fn answer(
 /// How many encoded list pages the daemon keeps between audits (LuCI asks for three).
 const MAX_CACHED_PAGES: usize = 6;
 
+/// How many bytes of encoded pages the daemon keeps: the page asked last always, more while
+/// they are small (issue 14: resident memory at 5,000 mappings).
+const MAX_CACHED_BYTES: usize = 512 * 1024;
+
 /// The paged list replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum List {
@@ -207,7 +211,7 @@ fn findings(state: &mut State, args: &Args) -> Result<BlobMsgTable, Failure> {
         .iter()
         .filter(|f| f.severity >= min)
         .collect();
-    encode(&Paged::new("findings", matching.into_iter(), page))
+    Paged::new("findings", matching.into_iter(), page).encode()
 }
 
 /// One page of the devices, mappings or forwards list, encoded once per audit.
@@ -220,12 +224,21 @@ fn list_reply(state: &mut State, list: List, args: &Args) -> Result<BlobMsgTable
     let ctx = state.audited.facts();
     let key = list.key();
     let blob = match list {
-        List::Devices => encode(&Paged::new(key, views::devices(&ctx), page)),
-        List::Mappings => encode(&Paged::new(key, views::mappings(&ctx), page)),
-        List::Forwards => encode(&Paged::new(key, views::forwards(&ctx).into_iter(), page)),
+        List::Devices => Paged::new(key, views::devices(&ctx), page).encode(),
+        List::Mappings => Paged::new(key, views::mappings(&ctx), page).encode(),
+        List::Forwards => Paged::new(key, views::forwards(&ctx).into_iter(), page).encode(),
     }?;
-    // A caller walking every offset must not make the daemon keep every page.
-    if state.audited.list_replies.len() >= MAX_CACHED_PAGES {
+    // A caller walking every offset must not make the daemon keep every page: a page may be
+    // up to 1 MiB.
+    let cached: usize = state
+        .audited
+        .list_replies
+        .values()
+        .map(|b| b.as_slice().len())
+        .sum();
+    if state.audited.list_replies.len() >= MAX_CACHED_PAGES
+        || cached + blob.as_slice().len() > MAX_CACHED_BYTES
+    {
         state.audited.list_replies.clear();
     }
     state.audited.list_replies.insert(cache_key, blob.clone());
@@ -239,21 +252,65 @@ fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, Failu
     })
 }
 
-/// One page of a list reply: `{ "<key>": [ … ], "total": n }`.
+/// One page of a list reply: `{ "<key>": [ … ], "total": n, "more": m }`, `more` counting
+/// the rows after this page.
 struct Paged<T> {
     key: &'static str,
     items: Vec<T>,
+    offset: usize,
     total: usize,
 }
 
-impl<T> Paged<T> {
+/// The most bytes one encoded reply may take: ubusd refuses a message past 1 MiB (libubus's
+/// `UBUS_MAX_MSGLEN`) and wraps the reply in a few headers of its own.
+const MAX_REPLY_BYTES: usize = 1024 * 1024 - 4096;
+
+impl<T: serde::Serialize> Paged<T> {
     /// Takes only the page's rows from `all`.
     fn new(key: &'static str, all: impl ExactSizeIterator<Item = T>, page: Page) -> Paged<T> {
         let total = all.len();
         Paged {
             key,
             items: all.skip(page.offset).take(page.limit).collect(),
+            offset: page.offset,
             total,
+        }
+    }
+
+    fn more(&self) -> usize {
+        self.total
+            .saturating_sub(self.offset.saturating_add(self.items.len()))
+    }
+
+    /// The reply, with as many of the page's rows as fit one ubus message (rows differ in size:
+    /// a device's classification reasons go with each of its mappings); `more` says what is
+    /// left, so a caller walks on from `offset` plus the rows it got.
+    fn encode(mut self) -> Result<BlobMsgTable, Failure> {
+        self.encode_within(MAX_REPLY_BYTES)
+    }
+
+    fn encode_within(&mut self, budget: usize) -> Result<BlobMsgTable, Failure> {
+        // Rows are about the same size: a sample of them says how many fit, so that a page far
+        // past the bound is never encoded whole only to be thrown away.
+        const SAMPLE: usize = 64;
+        if self.items.len() > SAMPLE {
+            let all = std::mem::take(&mut self.items);
+            let mut rest = all.into_iter();
+            self.items = rest.by_ref().take(SAMPLE).collect();
+            let size = encode(&*self)?.as_slice().len().max(1);
+            let fits = (SAMPLE as u128 * budget as u128 * 9 / 10 / size as u128) as usize;
+            let more = fits.saturating_sub(SAMPLE);
+            self.items.extend(rest.take(more));
+        }
+        loop {
+            let blob = encode(&*self)?;
+            let size = blob.as_slice().len();
+            if size <= budget || self.items.len() <= 1 {
+                return Ok(blob);
+            }
+            // Scale down to fit, at least one row fewer each time.
+            let fits = (self.items.len() as u128 * budget as u128 / size as u128) as usize;
+            self.items.truncate(fits.min(self.items.len() - 1).max(1));
         }
     }
 }
@@ -261,9 +318,10 @@ impl<T> Paged<T> {
 impl<T: serde::Serialize> serde::Serialize for Paged<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(2))?;
+        let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry(self.key, &self.items)?;
         m.serialize_entry("total", &self.total)?;
+        m.serialize_entry("more", &self.more())?;
         m.end()
     }
 }
@@ -365,7 +423,13 @@ fn enforce(state: &mut State, args: &Args) -> Result<Value, Failure> {
         .sources
         .iter()
         .filter(|s| s.state.leaves_a_gap() && s.path.starts_with("/etc/config/"))
-        .map(|s| format!("{} could not be read: {}", s.path, s.detail.as_deref().unwrap_or("?")))
+        .map(|s| {
+            format!(
+                "{} could not be read: {}",
+                s.path,
+                s.detail.as_deref().unwrap_or("?")
+            )
+        })
         .collect();
     let outcome = if state.executor_available() {
         state.enforce(actions, "enforce", dry_run)
@@ -483,5 +547,76 @@ mod tests {
         assert_eq!((p.items, p.total), (vec![8, 9], 10));
         let p = Paged::new("n", 0..10, page(usize::MAX, 5));
         assert_eq!((p.items, p.total), (vec![], 10));
+    }
+
+    /// Rows of 2 KB each: a page of 1,000 would be 2 MB, twice what ubusd carries.
+    fn big_rows() -> impl ExactSizeIterator<Item = String> {
+        (0..3000).map(|i| format!("{i:>2048}"))
+    }
+
+    fn decoded(blob: &BlobMsgTable) -> Value {
+        ubus::json::blobmsg_to_json(blob.contents()).unwrap()
+    }
+
+    #[test]
+    fn a_page_of_large_rows_fits_one_ubus_message_and_says_how_many_remain() {
+        let blob = Paged::new(
+            "n",
+            big_rows(),
+            Page {
+                offset: 0,
+                limit: MAX_PAGE,
+            },
+        )
+        .encode()
+        .ok()
+        .unwrap();
+        assert!(
+            blob.as_slice().len() <= MAX_REPLY_BYTES,
+            "{}",
+            blob.as_slice().len()
+        );
+        let reply = decoded(&blob);
+        let rows = reply["n"].as_array().unwrap().len();
+        assert!((400..1000).contains(&rows), "{rows} rows");
+        assert_eq!(reply["total"], 3000);
+        assert_eq!(reply["more"], 3000 - rows);
+    }
+
+    #[test]
+    fn walking_on_from_the_rows_received_gives_every_row_once() {
+        let mut seen = Vec::new();
+        let mut offset = 0;
+        loop {
+            let mut page = Paged::new("n", big_rows(), Page { offset, limit: 100 });
+            let reply = decoded(&page.encode_within(64 * 1024).ok().unwrap());
+            let rows = reply["n"].as_array().unwrap();
+            assert!(!rows.is_empty() && rows.len() < 100, "{} rows", rows.len());
+            seen.extend(
+                rows.iter()
+                    .map(|r| r.as_str().unwrap().trim().parse::<usize>().ok().unwrap()),
+            );
+            offset += rows.len();
+            assert_eq!(reply["more"], 3000 - offset);
+            if reply["more"] == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen, (0..3000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_single_row_past_the_bound_is_still_answered() {
+        let mut page = Paged::new(
+            "n",
+            big_rows(),
+            Page {
+                offset: 5,
+                limit: 10,
+            },
+        );
+        let reply = decoded(&page.encode_within(100).ok().unwrap());
+        assert_eq!(reply["n"].as_array().unwrap().len(), 1);
+        assert_eq!(reply["more"], 3000 - 6);
     }
 }

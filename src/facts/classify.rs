@@ -766,6 +766,13 @@ fn axis_mac_sign(hostname: &str, lower: &str, mac: Option<Mac>) -> Option<Sign> 
     })
 }
 
+/// Whether a device serving `port` says anything about what it is: the only ports
+/// classification weighs, so the only ones worth keeping as evidence (a device may name all
+/// 65,535).
+pub fn is_weighed_port(port: u16) -> bool {
+    PORT_RULES.iter().any(|r| r.port == port)
+}
+
 struct PortRule {
     port: u16,
     what: &'static str,
@@ -844,15 +851,16 @@ const PORT_RULES: &[PortRule] = &[
 
 fn port_signs(ports: &[(u16, &str)]) -> Signs {
     let mut signs = Signs::default();
+    // Only weighed ports are remembered: a device may name all 65,535.
     let mut seen: Vec<(u16, &str)> = Vec::new();
     for &(port, source) in ports {
+        let Some(rule) = PORT_RULES.iter().find(|r| r.port == port) else {
+            continue;
+        };
         if seen.contains(&(port, source)) {
             continue;
         }
         seen.push((port, source));
-        let Some(rule) = PORT_RULES.iter().find(|r| r.port == port) else {
-            continue;
-        };
         let how = match source {
             "UPnP mapping" => format!("maps port {port} through UPnP"),
             "port forward" => format!("a port forward points at its port {port}"),

@@ -61,7 +61,8 @@ fn is_multicast_only(r: &Rule) -> bool {
     !r.dest_ip.is_empty()
         && r.dest_ip.iter().all(|text| {
             let addr = text.split_once('/').map_or(text.as_str(), |(a, _)| a);
-            addr.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_multicast())
+            addr.parse::<std::net::IpAddr>()
+                .is_ok_and(|a| a.is_multicast())
         })
 }
 

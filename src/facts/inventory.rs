@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::classify::{classify, Evidence};
+use super::classify::{classify, is_weighed_port, Evidence};
 use crate::lan::{Device, SeenRecord};
 use crate::mac::Mac;
 use crate::snapshot::Snapshot;
@@ -31,11 +31,18 @@ struct Draft {
     ips: BTreeSet<IpAddr>,
     hostnames: Vec<String>,
     seen_in: Vec<&'static str>,
+    /// Only the ports classification weighs: a device may name all 65,535.
     ports: Vec<(u16, &'static str)>,
     present: bool,
 }
 
 impl Draft {
+    fn push_port(&mut self, port: u16, how: &'static str) {
+        if is_weighed_port(port) && !self.ports.contains(&(port, how)) {
+            self.ports.push((port, how));
+        }
+    }
+
     fn add(&mut self, ip: Option<IpAddr>, name: Option<&str>, source: &'static str, present: bool) {
         self.present |= present;
         self.ips.extend(ip);
@@ -160,7 +167,7 @@ impl Inventory {
         // Service ports seen for each address: what the device serves is evidence of what it is.
         for lease in &snap.upnp.leases {
             if let Some(&idx) = by_ip.get(&IpAddr::V4(lease.int_addr)) {
-                push_port(&mut drafts[idx].ports, lease.int_port, "UPnP mapping");
+                drafts[idx].push_port(lease.int_port, "UPnP mapping");
             }
         }
         if let Some(fw) = &snap.firewall {
@@ -169,7 +176,7 @@ impl Inventory {
                 if let (Some(ip), Some(ports)) = (ip, r.internal_ports()) {
                     if let (Some(&idx), false) = (by_ip.get(&ip), ports.negated) {
                         if ports.lo == ports.hi {
-                            push_port(&mut drafts[idx].ports, ports.lo, "port forward");
+                            drafts[idx].push_port(ports.lo, "port forward");
                         }
                     }
                 }
@@ -180,7 +187,7 @@ impl Inventory {
         for report in &obs.probes {
             if let Some(&idx) = by_ip.get(&report.ip) {
                 for (port, how) in report.service_ports() {
-                    push_port(&mut drafts[idx].ports, port, how);
+                    drafts[idx].push_port(port, how);
                 }
             }
         }
@@ -200,7 +207,7 @@ impl Inventory {
                 let classification = classify(&Evidence {
                     mac: d.mac,
                     hostnames: d.hostnames.iter().map(String::as_str).collect(),
-                    service_ports: d.ports.clone(),
+                    service_ports: d.ports,
                     owner_class,
                     announced,
                 });
@@ -249,12 +256,6 @@ impl Inventory {
         self.devices
             .iter()
             .filter(|d| d.classification.class.is_camera_like())
-    }
-}
-
-fn push_port(ports: &mut Vec<(u16, &'static str)>, port: u16, how: &'static str) {
-    if !ports.contains(&(port, how)) {
-        ports.push((port, how));
     }
 }
 

@@ -1,12 +1,12 @@
 //! The UPnP mappings of a router, joined from the live ruleset and miniupnpd's lease file, and
 //! whether miniupnpd serves at all.
-use std::collections::HashMap;
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use serde::Serialize;
 
 use crate::formats::leases::Lease;
-use crate::formats::nft::{Rule, Ruleset, UpnpRedirect, Verdict};
+use crate::formats::nft::{RuleRef, Rules, Ruleset, UpnpRedirect, Verdict};
 use crate::ports::Protocol;
 use crate::snapshot::Snapshot;
 
@@ -89,56 +89,57 @@ fn lease_expired(l: &Lease, now: u64) -> bool {
 /// mappings (fw4 reloads empty the chains while the lease file still lists them, pitfall 3) and
 /// lease lines without a rule are dormant; without it, the lease lines of a serving miniupnpd.
 /// Dormant and lease-only mappings are only reported while miniupnpd serves; expired ones are
-/// kept and marked. Linear in rules plus leases.
+/// kept and marked. n log n in rules plus leases.
 pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
+    mappings_iter(snap).collect()
+}
+
+/// [`mappings`] one at a time: a device may hold 65,535 of them, so callers that count or pick
+/// a few do not hold them all (issue 14).
+pub fn mappings_iter(snap: &Snapshot) -> Box<dyn Iterator<Item = Mapping<'_>> + '_> {
     let active = upnp_active(snap);
     let now = snap.taken_at;
+    let leases = &snap.upnp.leases;
     let Some(ruleset) = snap.nft.as_ref().filter(|r| is_fw4(r)) else {
-        if !active {
-            return Vec::new();
-        }
         // Without the ruleset an unexpired lease of a serving miniupnpd is taken as live; an
         // expired one is listed as expired, not left out.
-        return snap
-            .upnp
-            .leases
-            .iter()
-            .map(|l| lease_only(l, !lease_expired(l, now), now))
-            .collect();
+        let listed = if active { &leases[..] } else { &[] };
+        return Box::new(
+            listed
+                .iter()
+                .map(move |l| lease_only(l, !lease_expired(l, now), now)),
+        );
     };
-    let mut by_key: HashMap<(Protocol, u16, IpAddr), Vec<usize>> = HashMap::new();
-    for (i, l) in snap.upnp.leases.iter().enumerate() {
-        by_key
-            .entry((l.proto, l.ext_port, IpAddr::V4(l.int_addr)))
-            .or_default()
-            .push(i);
-    }
-    let mut matched = vec![false; snap.upnp.leases.len()];
-    let mut out = Vec::new();
-    for (r, forward) in pair_forward_rules(ruleset) {
-        let Some(proto) = r.proto else { continue };
-        let lease_index = match r.ext_port() {
-            Some(port) => by_key.get(&(proto, port, r.int_addr)).and_then(|ix| {
-                ix.iter()
-                    .copied()
-                    .find(|&i| r.int_port.is_none_or(|p| p == snap.upnp.leases[i].int_port))
-            }),
+    let lease_key = |l: &Lease| (l.proto, l.ext_port, l.int_addr);
+    let host_key = |l: &Lease| (l.proto, l.int_addr);
+    let by_key = SortedIndex::new(leases, lease_key);
+    let by_host = SortedIndex::new(leases, host_key);
+    // Which lease lines a live rule matched: marked while the rules are read, then the rest
+    // are listed as dormant.
+    let matched: std::rc::Rc<[Cell<bool>]> = leases.iter().map(|_| Cell::new(false)).collect();
+    let marks = matched.clone();
+    let mut live = pair_forward_rules(ruleset).filter_map(move |(r, forward)| {
+        let proto = r.proto?;
+        let lease_index = match (r.ext_port(), r.int_addr) {
+            (Some(port), IpAddr::V4(addr)) => by_key
+                .find(leases, &(proto, port, addr), lease_key)
+                .find(|&i| r.int_port.is_none_or(|p| p == leases[i].int_port)),
+            // miniupnpd's lease file holds IPv4 mappings only.
+            (_, IpAddr::V6(_)) => None,
             // A rule for a range or every port: the lease of that protocol and host it covers.
-            None => snap.upnp.leases.iter().position(|l| {
-                l.proto == proto
-                    && IpAddr::V4(l.int_addr) == r.int_addr
-                    && r.covers_ext_port(l.ext_port)
-            }),
+            (None, IpAddr::V4(addr)) => by_host
+                .find(leases, &(proto, addr), host_key)
+                .find(|&i| r.covers_ext_port(leases[i].ext_port)),
         };
         if let Some(i) = lease_index {
-            matched[i] = true;
+            marks[i].set(true);
         }
-        let lease = lease_index.map(|i| &snap.upnp.leases[i]);
+        let lease = lease_index.map(|i| &leases[i]);
         let ext_port = r
             .ext_port()
             .or(lease.map(|l| l.ext_port))
             .unwrap_or(r.ext_ports.first().map_or(0, |p| p.0));
-        out.push(Mapping {
+        Some(Mapping {
             proto,
             ext_port,
             every_port: r.ext_ports.is_empty(),
@@ -150,16 +151,22 @@ pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
             forward,
             lease,
             expired: lease.is_some_and(|l| lease_expired(l, now)),
-        });
-    }
-    if active {
-        for (i, l) in snap.upnp.leases.iter().enumerate() {
-            if !matched[i] {
-                out.push(lease_only(l, false, now));
+        })
+    });
+    let mut dormant = 0;
+    Box::new(std::iter::from_fn(move || {
+        if let Some(m) = live.next() {
+            return Some(m);
+        }
+        while active && dormant < leases.len() {
+            let i = dormant;
+            dormant += 1;
+            if !matched[i].get() {
+                return Some(lease_only(&leases[i], false, now));
             }
         }
-    }
-    out
+        None
+    }))
 }
 
 /// What miniupnpd does with a lease line when it next starts (`reload_from_lease_file`, then
@@ -203,8 +210,7 @@ pub fn lost_mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
     if !snap.nft.as_ref().is_some_and(is_fw4) {
         return Vec::new();
     }
-    mappings(snap)
-        .into_iter()
+    mappings_iter(snap)
         .filter(|m| !m.live && !m.expired && m.lease.is_some())
         .collect()
 }
@@ -243,69 +249,192 @@ type ForwardKey = (
     Vec<String>,
 );
 
-fn forward_key(r: &Rule, daddr: IpAddr) -> ForwardKey {
+fn forward_key(r: RuleRef, daddr: IpAddr) -> ForwardKey {
     (
-        r.protocols.clone(),
+        r.protocols().to_vec(),
         daddr,
-        r.dports.clone(),
-        r.iifnames.clone(),
-        r.unmodelled.clone(),
+        r.dports().to_vec(),
+        r.iifnames().to_vec(),
+        r.unmodelled().to_vec(),
     )
+}
+
+/// Indices of `items` sorted by a key, so that the items with one key are found by binary
+/// search: 4 bytes an item, where a map of lists costs ~90 (two of them per mapping, issue 14).
+/// Items with equal keys keep their order.
+struct SortedIndex {
+    order: Vec<u32>,
+}
+
+impl SortedIndex {
+    fn new<T, K: Ord>(items: &[T], key: impl Fn(&T) -> K) -> SortedIndex {
+        Self::of(items, (0..items.len() as u32).collect(), key)
+    }
+
+    /// Only the items `order` names.
+    fn of<T, K: Ord>(items: &[T], mut order: Vec<u32>, key: impl Fn(&T) -> K) -> SortedIndex {
+        order.sort_by_key(|&i| key(&items[i as usize]));
+        SortedIndex { order }
+    }
+
+    /// Where the items whose key is `wanted` are in `order`.
+    fn range<T, K: Ord>(
+        &self,
+        items: &[T],
+        wanted: &K,
+        key: impl Fn(&T) -> K,
+    ) -> std::ops::Range<usize> {
+        let key = |i: &u32| key(&items[*i as usize]);
+        let start = self.order.partition_point(|i| key(i) < *wanted);
+        let end = start + self.order[start..].partition_point(|i| key(i) == *wanted);
+        start..end
+    }
+
+    /// The indices of the items whose key is `wanted`, in their order in `items`.
+    fn find<'a, T, K: Ord>(
+        &'a self,
+        items: &[T],
+        wanted: &K,
+        key: impl Fn(&T) -> K,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let range = self.range(items, wanted, key);
+        self.order[range].iter().map(|&i| i as usize)
+    }
 }
 
 /// Pairs each DNAT in `upnp_prerouting` (chain order) with its own accept rule in
 /// `upnp_forward`, each rule handed out once. Rules that could belong to a mapping are taken in
 /// chain order among interchangeable ones; when the candidates are not all interchangeable the
-/// mapping's rule is [`ForwardRule::Ambiguous`]. Linear in rules: candidates are grouped by
-/// (address, port) first.
-pub fn pair_forward_rules(ruleset: &Ruleset) -> Vec<(UpnpRedirect, ForwardRule)> {
-    let redirects = ruleset.upnp_redirects();
+/// mapping's rule is [`ForwardRule::Ambiguous`]. n log n in rules, also when one device maps
+/// every port to the same one: candidates are found by (address, port), and a run of
+/// interchangeable rules is handed out from a cursor.
+pub fn pair_forward_rules(
+    ruleset: &Ruleset,
+) -> impl Iterator<Item = (UpnpRedirect<'_>, ForwardRule)> + '_ {
     let (table, chain) = UPNP_FORWARD;
-    let accepts: Vec<&Rule> = ruleset
-        .rules_in(table, chain)
-        .filter(|r| r.verdict == Some(Verdict::Accept) && r.daddr.is_some())
-        .collect();
+    let accepts = Accepts {
+        rules: &ruleset.rules,
+        at: ruleset
+            .rules
+            .refs()
+            .enumerate()
+            .filter(|(_, r)| r.table() == table && r.chain() == chain)
+            .filter(|(_, r)| r.verdict() == Some(&Verdict::Accept) && r.daddr().is_some())
+            .map(|(at, _)| at as u32)
+            .collect(),
+    };
     // Rules for one internal port, by (address, port); port ranges and port-less rules (UDPLITE)
     // are few and searched in full.
-    let mut by_port: HashMap<(IpAddr, u16), Vec<usize>> = HashMap::new();
-    let mut wide: Vec<usize> = Vec::new();
-    for (i, r) in accepts.iter().enumerate() {
-        match (r.daddr, &r.dports[..]) {
-            (Some(addr), [(lo, hi)]) if lo == hi => by_port.entry((addr, *lo)).or_default().push(i),
-            _ => wide.push(i),
-        }
-    }
+    let (exact, wide): (Vec<u32>, Vec<u32>) =
+        (0..accepts.len() as u32).partition(|&i| one_port(accepts.get(i as usize)).is_some());
+    let by_port = SortedIndex::of(&accepts.at, exact, |&at| one_port(accepts.rule(at)));
+    // By a run's start in `by_port.order`: one past the end for the empty run there.
+    let mut runs = Runs {
+        uniform: vec![None; accepts.len() + 1],
+        cursor: vec![0; accepts.len() + 1],
+    };
     let mut taken = vec![false; accepts.len()];
-    redirects
-        .into_iter()
-        .map(|d| {
-            let forward = match d.proto {
-                Some(proto) => {
-                    let port = d.int_port.or(d.ext_port());
-                    let exact = port.and_then(|p| by_port.get(&(d.int_addr, p)));
+    ruleset.upnp_redirects_iter().map(move |d| {
+        let forward = match d.proto {
+            Some(proto) => {
+                let port = d.int_port.or(d.ext_port());
+                let range = port.map_or(0..0, |p| {
+                    by_port.range(&accepts.at, &Some((d.int_addr, p)), |&at| {
+                        one_port(accepts.rule(at))
+                    })
+                });
+                let exact = &by_port.order[range.clone()];
+                let matches = |i: usize| {
+                    !taken[i]
+                        && accepts.get(i).daddr() == Some(d.int_addr)
+                        && accepts.get(i).matches_protocol(proto)
+                        && port.is_none_or(|p| accepts.get(i).matches_dport(p))
+                };
+                let wide_open = wide.iter().any(|&i| matches(i as usize));
+                if !wide_open && runs.is_uniform(&accepts, exact, range.start, d.int_addr) {
+                    // Interchangeable rules: the first untaken one is this mapping's, if it
+                    // matches at all (they all match alike).
+                    let cursor = &mut runs.cursor[range.start];
+                    let skip = exact[*cursor as usize..]
+                        .iter()
+                        .take_while(|&&i| taken[i as usize])
+                        .count();
+                    *cursor += skip as u32;
+                    match exact.get(*cursor as usize).map(|&i| i as usize) {
+                        Some(first) if matches(first) => {
+                            taken[first] = true;
+                            ForwardRule::Owned(accepts.get(first).handle())
+                        }
+                        _ => ForwardRule::Missing,
+                    }
+                } else {
                     let candidates: Vec<usize> = exact
-                        .into_iter()
-                        .flatten()
+                        .iter()
                         .chain(&wide)
-                        .copied()
-                        .filter(|&i| {
-                            !taken[i]
-                                && accepts[i].daddr == Some(d.int_addr)
-                                && accepts[i].matches_protocol(proto)
-                                && port.is_none_or(|p| accepts[i].matches_dport(p))
-                        })
+                        .map(|&i| i as usize)
+                        .filter(|&i| matches(i))
                         .collect();
                     choose(&accepts, &candidates, d.int_addr, &mut taken)
                 }
-                None => ForwardRule::Ambiguous,
-            };
-            (d, forward)
+            }
+            None => ForwardRule::Ambiguous,
+        };
+        (d, forward)
+    })
+}
+
+/// The one (address, port) an accept rule matches, when it names a single port.
+fn one_port(r: RuleRef) -> Option<(IpAddr, u16)> {
+    match (r.daddr(), r.dports()) {
+        (Some(addr), [(lo, hi)]) if lo == hi => Some((addr, *lo)),
+        _ => None,
+    }
+}
+
+/// Per run of accept rules for one (address, port), by where the run starts: whether all its
+/// rules are interchangeable, and how far its rules are taken.
+struct Runs {
+    uniform: Vec<Option<bool>>,
+    cursor: Vec<u32>,
+}
+
+/// The accept rules of `upnp_forward`, by their place in the ruleset: 4 bytes each.
+struct Accepts<'a> {
+    rules: &'a Rules,
+    at: Vec<u32>,
+}
+
+impl<'a> Accepts<'a> {
+    fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// The `i`th accept rule.
+    fn get(&self, i: usize) -> RuleRef<'a> {
+        self.rule(self.at[i])
+    }
+
+    /// The rule at `at` in the ruleset.
+    fn rule(&self, at: u32) -> RuleRef<'a> {
+        self.rules.get(at as usize)
+    }
+}
+
+impl Runs {
+    fn is_uniform(&mut self, accepts: &Accepts, run: &[u32], start: usize, daddr: IpAddr) -> bool {
+        let Some(&first) = run.first() else {
+            return true;
+        };
+        *self.uniform[start].get_or_insert_with(|| {
+            let key = forward_key(accepts.get(first as usize), daddr);
+            run.iter()
+                .all(|&i| forward_key(accepts.get(i as usize), daddr) == key)
         })
-        .collect()
+    }
 }
 
 fn choose(
-    accepts: &[&Rule],
+    accepts: &Accepts,
     candidates: &[usize],
     daddr: IpAddr,
     taken: &mut [bool],
@@ -313,15 +442,15 @@ fn choose(
     let Some(&first) = candidates.first() else {
         return ForwardRule::Missing;
     };
-    let key = forward_key(accepts[first], daddr);
+    let key = forward_key(accepts.get(first), daddr);
     if candidates[1..]
         .iter()
-        .any(|&i| forward_key(accepts[i], daddr) != key)
+        .any(|&i| forward_key(accepts.get(i), daddr) != key)
     {
         return ForwardRule::Ambiguous;
     }
     taken[first] = true;
-    ForwardRule::Owned(accepts[first].handle)
+    ForwardRule::Owned(accepts.get(first).handle())
 }
 
 const UPNP_FORWARD: (&str, &str) = ("fw4", "upnp_forward");
@@ -369,11 +498,10 @@ mod tests {
 
     const PC: u32 = 0xc0a8_011f; // 192.168.1.31
 
-    fn owned(pairs: &[(UpnpRedirect, ForwardRule)]) -> Vec<(u16, ForwardRule)> {
-        pairs
-            .iter()
-            .map(|(d, f)| (d.ext_port().unwrap(), *f))
-            .collect()
+    fn owned<'a>(
+        pairs: impl Iterator<Item = (UpnpRedirect<'a>, ForwardRule)>,
+    ) -> Vec<(u16, ForwardRule)> {
+        pairs.map(|(d, f)| (d.ext_port().unwrap(), f)).collect()
     }
 
     #[test]
@@ -385,7 +513,7 @@ mod tests {
             accept(16, PC, 8080, None),
         ]);
         assert_eq!(
-            owned(&pair_forward_rules(&r)),
+            owned(pair_forward_rules(&r)),
             vec![
                 (18080, ForwardRule::Owned(14)),
                 (18081, ForwardRule::Owned(16))
@@ -403,7 +531,7 @@ mod tests {
             accept(14, PC, 8080, None),
             accept(16, PC, 8080, None),
         ]);
-        let pairs = owned(&pair_forward_rules(&r));
+        let pairs = owned(pair_forward_rules(&r));
         assert_eq!(pairs[2], (18082, ForwardRule::Missing));
         assert_ne!(pairs[0].1, pairs[1].1);
     }
@@ -417,12 +545,39 @@ mod tests {
             accept(16, PC, 8080, None),
         ]);
         assert_eq!(
-            owned(&pair_forward_rules(&r)),
+            owned(pair_forward_rules(&r)),
             vec![
                 (18080, ForwardRule::Ambiguous),
                 (18081, ForwardRule::Ambiguous)
             ]
         );
+    }
+
+    #[test]
+    fn every_external_port_to_one_internal_port_gets_an_accept_rule_of_its_own() {
+        // One device mapping many external ports to its port 8080, and a neighbour's mapping
+        // to the same port number on another address in between.
+        let mut rules = Vec::new();
+        for i in 0..500u16 {
+            rules.push(dnat(
+                100 + 2 * u64::from(i),
+                20_000 + i,
+                "192.168.1.31",
+                8080,
+            ));
+            rules.push(accept(101 + 2 * u64::from(i), PC, 8080, None));
+        }
+        rules.push(dnat(5000, 30_000, "192.168.1.32", 8080));
+        rules.push(accept(5001, PC + 1, 8080, None));
+        let r = ruleset(rules);
+        let pairs = owned(pair_forward_rules(&r));
+        assert_eq!(pairs.len(), 501);
+        let mut handles: Vec<u64> = pairs.iter().filter_map(|(_, f)| f.handle()).collect();
+        assert_eq!(handles.len(), 501, "every mapping owns a rule");
+        assert_eq!(pairs[500], (30_000, ForwardRule::Owned(5001)));
+        handles.sort_unstable();
+        handles.dedup();
+        assert_eq!(handles.len(), 501, "no rule is handed out twice");
     }
 
     #[test]
@@ -433,7 +588,7 @@ mod tests {
             accept(16, PC + 1, 8080, None),
         ]);
         assert_eq!(
-            owned(&pair_forward_rules(&r)),
+            owned(pair_forward_rules(&r)),
             vec![(18080, ForwardRule::Missing)]
         );
     }

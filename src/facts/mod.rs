@@ -18,8 +18,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::lan::Device;
-use crate::snapshot::policy::{Policy, PolicyError};
 use crate::snapshot::firewall::Redirect;
+use crate::snapshot::policy::{Policy, PolicyError};
 use crate::snapshot::Snapshot;
 
 /// One snapshot with what every later stage derives from it.
@@ -84,16 +84,19 @@ impl<'a> Facts<'a> {
 
     /// Whether a redirect goes to the router itself: no `dest_ip`, or one of its addresses.
     pub fn redirects_to_router(&self, r: &Redirect) -> bool {
-        r.dest_ip.as_deref().is_none_or(|ip| self.is_router_address(ip))
+        r.dest_ip
+            .as_deref()
+            .is_none_or(|ip| self.is_router_address(ip))
     }
 
     /// Whether an address is one of the router's own (an interface's `ipaddr`): a forward to
     /// it reaches the router's services, not a device.
     pub fn is_router_address(&self, ip: &str) -> bool {
         self.snap.network.interfaces.iter().any(|i| {
-            i.ipaddr
-                .as_deref()
-                .is_some_and(|a| a.split_whitespace().any(|w| w.split('/').next() == Some(ip)))
+            i.ipaddr.as_deref().is_some_and(|a| {
+                a.split_whitespace()
+                    .any(|w| w.split('/').next() == Some(ip))
+            })
         })
     }
 

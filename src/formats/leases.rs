@@ -339,7 +339,10 @@ fn is_c_space(b: u8) -> bool {
 /// What C's number parsers read first: leading blanks, one optional sign, then the decimal
 /// digits up to the first non-digit. Whether it was a minus, and the digits' values.
 fn c_decimal(field: &[u8]) -> (bool, impl Iterator<Item = u8> + '_) {
-    let start = field.iter().position(|&b| !is_c_space(b)).unwrap_or(field.len());
+    let start = field
+        .iter()
+        .position(|&b| !is_c_space(b))
+        .unwrap_or(field.len());
     let rest = field.get(start..).unwrap_or_default();
     let (negative, digits) = match rest.split_first() {
         Some((b'-', tail)) => (true, tail),

@@ -22,6 +22,7 @@
 //! miniupnpd builds its rules from raw expressions (miniupnp `netfilter_nft/nftnlrdr_misc.c`),
 //! which is why nft shows them as `@nh,…` payloads; tests/fixtures/nft/miniupnpd-live.json holds
 //! rules written by the real daemon.
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -32,6 +33,9 @@ use crate::formats::{Document, FormatError};
 use crate::mac::Mac;
 use crate::ports::Protocol;
 use crate::text::lan_text;
+
+mod rules;
+pub use rules::{Packed, RuleRef, Rules};
 
 /// The largest `nft -j` output read. A router's ruleset is a few hundred KB; anything this big
 /// is not one, and parsing it would cost a small router its memory.
@@ -46,7 +50,8 @@ pub const FW4_COMMENT_PREFIX: &str = "!fw4: ";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Ruleset {
     pub chains: Vec<Chain>,
-    pub rules: Vec<Rule>,
+    /// In dump order; miniupnpd's rules are held packed ([`Rules`]).
+    pub rules: Rules,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -122,19 +127,19 @@ pub enum Verdict {
 
 /// A DNAT that miniupnpd installed, as found in `upnp_prerouting`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UpnpRedirect {
+pub struct UpnpRedirect<'a> {
     pub handle: u64,
     /// None only for a hand-made rule that matches no single TCP/UDP/UDPLITE protocol.
     pub proto: Option<Protocol>,
     /// External ports matched; empty means every port — miniupnpd writes no port match at all
     /// for UDPLITE mappings.
-    pub ext_ports: Vec<(u16, u16)>,
+    pub ext_ports: Cow<'a, [(u16, u16)]>,
     pub int_addr: IpAddr,
     /// None: the destination port is left as it came.
     pub int_port: Option<u16>,
 }
 
-impl UpnpRedirect {
+impl UpnpRedirect<'_> {
     /// The one external port, when the rule matches exactly one.
     pub fn ext_port(&self) -> Option<u16> {
         match self.ext_ports[..] {
@@ -165,36 +170,62 @@ impl Ruleset {
         &'a self,
         table: &'a str,
         chain: &'a str,
-    ) -> impl Iterator<Item = &'a Rule> + 'a {
+    ) -> impl Iterator<Item = Cow<'a, Rule>> + 'a {
+        self.refs_in(table, chain).map(RuleRef::to_rule)
+    }
+
+    /// [`Ruleset::rules_in`], read in place: what the UPnP joins use, as the upnp chains hold
+    /// two rules per mapping.
+    pub fn refs_in<'a>(
+        &'a self,
+        table: &'a str,
+        chain: &'a str,
+    ) -> impl Iterator<Item = RuleRef<'a>> + 'a {
         self.rules
-            .iter()
-            .filter(move |r| r.table == table && r.chain == chain)
+            .refs()
+            .filter(move |r| r.table() == table && r.chain() == chain)
+    }
+
+    /// How many rules in fw4's upnp chains forward or accept anything: miniupnpd's, whether or
+    /// not it still runs.
+    pub fn upnp_rule_count(&self) -> usize {
+        self.rules
+            .refs()
+            .filter(|r| {
+                r.table() == "fw4"
+                    && r.chain().starts_with("upnp_")
+                    && (r.nat().is_some() || r.verdict().is_some())
+            })
+            .count()
     }
 
     /// miniupnpd's live port mappings: the DNATs in fw4's `upnp_prerouting`, in chain order.
-    pub fn upnp_redirects(&self) -> Vec<UpnpRedirect> {
+    pub fn upnp_redirects(&self) -> Vec<UpnpRedirect<'_>> {
+        self.upnp_redirects_iter().collect()
+    }
+
+    /// [`Ruleset::upnp_redirects`] as they are read.
+    pub fn upnp_redirects_iter(&self) -> impl Iterator<Item = UpnpRedirect<'_>> {
         let (table, chain) = UPNP_PREROUTING;
-        self.rules_in(table, chain)
-            .filter_map(|rule| {
-                let nat = rule.nat.as_ref().filter(|n| n.kind == NatKind::Dnat)?;
-                let proto = match (&rule.protocols[..], rule.other_protocols.is_empty()) {
-                    ([one], true) => Some(*one),
-                    _ => None,
-                };
-                Some(UpnpRedirect {
-                    handle: rule.handle,
-                    proto,
-                    ext_ports: rule.dports.clone(),
-                    int_addr: nat.addr?,
-                    int_port: nat.port,
-                })
+        self.refs_in(table, chain).filter_map(|rule| {
+            let nat = rule.nat().filter(|n| n.kind == NatKind::Dnat)?;
+            let proto = match (rule.protocols(), rule.other_protocols().is_empty()) {
+                ([one], true) => Some(*one),
+                _ => None,
+            };
+            Some(UpnpRedirect {
+                handle: rule.handle(),
+                proto,
+                ext_ports: Cow::Borrowed(rule.dports()),
+                int_addr: nat.addr?,
+                int_port: nat.port,
             })
-            .collect()
+        })
     }
 
     /// Rules fw4 rendered, with the UCI section name from their `!fw4: ` comment.
     pub fn fw4_rules(&self) -> impl Iterator<Item = (&str, &Rule)> {
-        self.rules.iter().filter_map(|r| Some((r.fw4_name()?, r)))
+        self.rules.whole().filter_map(|r| Some((r.fw4_name()?, r)))
     }
 
     /// The names fw4 rendered rules for: whether a UCI redirect or rule is live. One UCI section
@@ -226,16 +257,11 @@ impl Rule {
     }
 
     pub fn matches_protocol(&self, proto: Protocol) -> bool {
-        self.protocols.contains(&proto)
-            || (self.protocols.is_empty() && self.other_protocols.is_empty())
+        RuleRef::Whole(self).matches_protocol(proto)
     }
 
     pub fn matches_dport(&self, port: u16) -> bool {
-        self.dports.is_empty()
-            || self
-                .dports
-                .iter()
-                .any(|&(lo, hi)| (lo..=hi).contains(&port))
+        RuleRef::Whole(self).matches_dport(port)
     }
 }
 
@@ -379,9 +405,10 @@ impl Dump {
         }
         for (at, item) in std::mem::take(&mut self.deferred) {
             if let Some((parsed, _)) = item.get("rule").and_then(|r| read_rule(r, &self.sets)) {
-                self.ruleset.rules[at] = parsed;
+                self.ruleset.rules.set(at, parsed);
             }
         }
+        self.ruleset.rules.shrink_to_fit();
         Some(self.ruleset)
     }
 }
@@ -1075,7 +1102,13 @@ mod tests {
         let json = format!(
             r#"{{"nftables":[{{"rule":{{"family":"inet","table":"fw4","chain":"c","handle":1,"expr":{exprs}}}}}]}}"#
         );
-        parse_ruleset(json.as_bytes()).unwrap().rules.remove(0)
+        parse_ruleset(json.as_bytes())
+            .unwrap()
+            .rules
+            .iter()
+            .next()
+            .unwrap()
+            .into_owned()
     }
 
     fn ip(s: &str) -> Option<IpAddr> {
@@ -1084,7 +1117,8 @@ mod tests {
 
     #[test]
     fn miniupnpd_raw_payload_protocol_is_understood() {
-        let redirects = fixture("miniupnpd-live").upnp_redirects();
+        let ruleset = fixture("miniupnpd-live");
+        let redirects = ruleset.upnp_redirects();
         type Mapping = (Option<Protocol>, Option<u16>, IpAddr, Option<u16>);
         let summary: Vec<Mapping> = redirects
             .iter()
@@ -1131,7 +1165,8 @@ mod tests {
 
     #[test]
     fn miniupnpd_udplite_mapping_forwards_every_port() {
-        let redirects = fixture("miniupnpd-live").upnp_redirects();
+        let ruleset = fixture("miniupnpd-live");
+        let redirects = ruleset.upnp_redirects();
         let udplite = redirects
             .iter()
             .find(|r| r.proto == Some(Protocol::UdpLite))
@@ -1143,7 +1178,7 @@ mod tests {
     #[test]
     fn miniupnpd_raw_destination_addresses_are_understood() {
         let ruleset = fixture("miniupnpd-live");
-        let forward: Vec<&Rule> = ruleset.rules_in("fw4", "upnp_forward").collect();
+        let forward: Vec<Cow<Rule>> = ruleset.rules_in("fw4", "upnp_forward").collect();
         assert_eq!(forward[0].daddr, ip("192.168.1.100"));
         assert_eq!(forward[0].dports, [(8080, 8080)]);
         assert_eq!(forward[0].protocols, [Protocol::Tcp]);
@@ -1263,7 +1298,7 @@ mod tests {
     #[test]
     fn rules_fw4_did_not_write_have_no_fw4_name() {
         let ruleset = fixture("fw4-openwrt-24.10");
-        let jumps: Vec<&Rule> = ruleset.rules_in("fw4", "dstnat").collect();
+        let jumps: Vec<Cow<Rule>> = ruleset.rules_in("fw4", "dstnat").collect();
         assert_eq!(
             jumps.last().unwrap().verdict,
             Some(Verdict::Jump("upnp_prerouting".into()))
@@ -1409,7 +1444,8 @@ mod tests {
     #[test]
     fn list_chain_output_is_read_too() {
         let json = br#"{"nftables":[{"metainfo":{"version":"1.0.6","json_schema_version":1}},{"chain":{"family":"inet","table":"fw4","name":"upnp_prerouting","handle":4}},{"rule":{"family":"inet","table":"fw4","chain":"upnp_prerouting","handle":17,"expr":[{"match":{"op":"==","left":{"meta":{"key":"iif"}},"right":"wan"}},{"match":{"op":"==","left":{"payload":{"base":"nh","offset":72,"len":8}},"right":6}},{"match":{"op":"==","left":{"payload":{"protocol":"th","field":"dport"}},"right":18080}},{"dnat":{"family":"ip","addr":"192.168.1.100","port":8080}}]}}]}"#;
-        let redirects = parse_ruleset(json).unwrap().upnp_redirects();
+        let ruleset = parse_ruleset(json).unwrap();
+        let redirects = ruleset.upnp_redirects();
         assert_eq!(redirects.len(), 1);
         assert_eq!(
             (redirects[0].handle, redirects[0].ext_port()),
@@ -1420,7 +1456,13 @@ mod tests {
     #[test]
     fn comments_are_cleaned() {
         let json = br#"{"nftables":[{"rule":{"family":"inet","table":"fw4","chain":"c","handle":1,"comment":"!fw4: cam\u001b[2J","expr":[]}}]}"#;
-        let rule = parse_ruleset(json).unwrap().rules.remove(0);
+        let rule = parse_ruleset(json)
+            .unwrap()
+            .rules
+            .iter()
+            .next()
+            .unwrap()
+            .into_owned();
         assert_eq!(rule.fw4_name(), Some("cam\\x1b[2J"));
     }
 

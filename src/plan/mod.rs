@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::Subject;
 use crate::facts::forwards::{is_wan_forward, redirect_finding_id};
-use crate::facts::mappings::{is_fw4, lost_mappings, mappings, upnp_active, ForwardRule, Mapping};
+use crate::facts::mappings::{
+    is_fw4, lost_mappings, mappings_iter, upnp_active, ForwardRule, Mapping,
+};
 use crate::facts::Facts;
 use crate::mac::Mac;
 use crate::ports::Protocol;
@@ -174,7 +176,9 @@ pub fn plan(ctx: &Facts) -> Vec<Action> {
     // the shipped defaults', not the owner's: say so rather than claim a policy.
     if ctx.snap.policy_file.is_none() {
         for a in &mut actions {
-            a.why.push_str(" — by camguard's default policy; this router has no /etc/config/camguard");
+            a.why.push_str(
+                " — by camguard's default policy; this router has no /etc/config/camguard",
+            );
         }
     }
     actions
@@ -183,13 +187,11 @@ pub fn plan(ctx: &Facts) -> Vec<Action> {
 fn upnp_off(ctx: &Facts, out: &mut Vec<Action>) {
     let snap = ctx.snap;
     let svc = snap.upnp.service;
-    let live_rules = snap.nft.as_ref().filter(|r| is_fw4(r)).is_some_and(|r| {
-        r.rules.iter().any(|rule| {
-            rule.table == "fw4"
-                && rule.chain.starts_with("upnp_")
-                && (rule.nat.is_some() || rule.verdict.is_some())
-        })
-    });
+    let live_rules = snap
+        .nft
+        .as_ref()
+        .filter(|r| is_fw4(r))
+        .is_some_and(|r| r.upnp_rule_count() > 0);
     let Some(cfg) = &snap.upnp.config else {
         if live_rules && svc.installed == Some(true) {
             out.push(action(
@@ -271,18 +273,25 @@ fn deny_rule_name(ip: std::net::Ipv4Addr) -> String {
 
 const FINAL_DENY: &str = "camguard_final_deny";
 
+/// The most mappings one plan revokes. A LAN device may hold every port: 65,535 revokes would
+/// neither fit the `plan` reply (a ubus message is at most 1 MiB) nor a small router's memory.
+/// The deny rule planned with them keeps the device from opening more, and each revoke edits
+/// the lease file, which starts the next audit: it plans the next ones.
+pub const MAX_REVOKES_PER_PLAN: usize = 1000;
+
 fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     let snap = ctx.snap;
     let Some(cfg) = &snap.upnp.config else { return };
     let mut uci = Vec::new();
 
     // Mappings of denied devices go first, so that a restart cannot resurrect them.
-    for m in mappings(snap) {
+    let violating = mappings_iter(snap).filter_map(|m| {
         let device = ctx.inventory.by_ip(m.int_addr);
         let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
-        let Some(why) = policy.mapping_violation(device.and_then(|d| d.mac), camera) else {
-            continue;
-        };
+        let why = policy.mapping_violation(device.and_then(|d| d.mac), camera)?;
+        Some((m, why))
+    });
+    for (m, why) in violating.take(MAX_REVOKES_PER_PLAN) {
         out.push(action(
             revoke_step(&m),
             format!(

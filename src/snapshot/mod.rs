@@ -239,7 +239,13 @@ impl Snapshot {
     }
 
     pub fn add_upnp_leases(&mut self, source: &str, parsed: Parsed<Lease>) {
-        self.upnp.leases.extend(parsed.entries);
+        // Moved, not copied, when it is the first file: it may hold 65,535 lines.
+        if self.upnp.leases.is_empty() {
+            self.upnp.leases = parsed.entries;
+            self.upnp.leases.shrink_to_fit();
+        } else {
+            self.upnp.leases.extend(parsed.entries);
+        }
         self.bad_lines(source, parsed.bad_lines);
     }
 

@@ -63,7 +63,12 @@ pub fn read(
             ),
             Err(e) => {
                 let path = path.display().to_string();
-                snap.record(LIVE_RULESET, path.clone(), SourceState::Unreadable, Some(e.to_string()));
+                snap.record(
+                    LIVE_RULESET,
+                    path.clone(),
+                    SourceState::Unreadable,
+                    Some(e.to_string()),
+                );
                 snap.problem(path, None, format!("cannot read it: {e}"));
             }
         },
@@ -85,7 +90,14 @@ pub fn read(
 
 /// The ubus objects a live audit reads: when one of them appears on the bus after an audit
 /// that could not read it (rpcd starting after camguard), the daemon audits again.
-pub const OBJECTS_READ: &[&str] = &["uci", "rc", "service", "system", "network.interface", "luci-rpc"];
+pub const OBJECTS_READ: &[&str] = &[
+    "uci",
+    "rc",
+    "service",
+    "system",
+    "network.interface",
+    "luci-rpc",
+];
 
 /// `uci configs` tells a config that is absent from one libuci cannot parse (rpcd answers
 /// `get` with NOT_FOUND for both). Without it — rpcd not (yet) running — nothing is known about
@@ -95,13 +107,22 @@ fn read_configs(bus: &mut dyn Bus, snap: &mut Snapshot) {
         Ok(v) => v
             .get("configs")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
         Err(e) => {
             let detail = format!("rpcd's uci object did not answer ({e}): is rpcd running?");
             for name in CONFIGS {
                 let path = format!("/etc/config/{name}");
-                snap.record(config_what(name), path, SourceState::Unreadable, Some(detail.clone()));
+                snap.record(
+                    config_what(name),
+                    path,
+                    SourceState::Unreadable,
+                    Some(detail.clone()),
+                );
             }
             snap.problem("ubus call uci configs".into(), None, detail);
             return;
@@ -143,7 +164,14 @@ fn read_configs(bus: &mut dyn Bus, snap: &mut Snapshot) {
 }
 
 fn read_system(bus: &mut dyn Bus, snap: &mut Snapshot) {
-    let Some(board) = call(bus, snap, "board and release", "system", "board", Needed::Yes) else {
+    let Some(board) = call(
+        bus,
+        snap,
+        "board and release",
+        "system",
+        "board",
+        Needed::Yes,
+    ) else {
         return;
     };
     let text = |v: &Value, k: &str| {
@@ -177,7 +205,15 @@ fn miniupnpd_service(
 ) -> ServiceState {
     let mut state = ServiceState::default();
     let what = "init scripts";
-    if let Some(rc) = call_with(bus, snap, what, "rc", "list", json!({ "name": "miniupnpd" }), Needed::Yes) {
+    if let Some(rc) = call_with(
+        bus,
+        snap,
+        what,
+        "rc",
+        "list",
+        json!({ "name": "miniupnpd" }),
+        Needed::Yes,
+    ) {
         match rc.get("miniupnpd") {
             Some(entry) => {
                 state.installed = Some(true);
@@ -189,7 +225,15 @@ fn miniupnpd_service(
         }
     }
     let what = "running services";
-    if let Some(list) = call_with(bus, snap, what, "service", "list", json!({ "name": "miniupnpd" }), Needed::Yes) {
+    if let Some(list) = call_with(
+        bus,
+        snap,
+        what,
+        "service",
+        "list",
+        json!({ "name": "miniupnpd" }),
+        Needed::Yes,
+    ) {
         let running = list
             .get("miniupnpd")
             .and_then(|s| s.get("instances"))
@@ -207,8 +251,14 @@ fn miniupnpd_service(
 /// The WAN the way OpenWrt's network_find_wan finds it: the first interface (not loopback)
 /// with a default route in the main table (openwrt-facts §4.7).
 fn read_wan(bus: &mut dyn Bus, snap: &mut Snapshot) {
-    let Some(dump) = call(bus, snap, "interface status", "network.interface", "dump", Needed::Yes)
-    else {
+    let Some(dump) = call(
+        bus,
+        snap,
+        "interface status",
+        "network.interface",
+        "dump",
+        Needed::Yes,
+    ) else {
         return;
     };
     let Some(interfaces) = dump.get("interface").and_then(Value::as_array) else {
@@ -298,7 +348,14 @@ fn call_with(
 /// older single `ipv4`/`ipv6` keys. Names come from DHCP clients and reverse DNS: cleaned.
 fn read_host_hints(bus: &mut dyn Bus, snap: &mut Snapshot) {
     // luci-rpc comes with LuCI: a router without LuCI has no host hints, and that is normal.
-    let Some(hints) = call(bus, snap, "host hints", "luci-rpc", "getHostHints", Needed::No) else {
+    let Some(hints) = call(
+        bus,
+        snap,
+        "host hints",
+        "luci-rpc",
+        "getHostHints",
+        Needed::No,
+    ) else {
         return;
     };
     let Some(hints) = hints.as_object() else {
@@ -389,9 +446,9 @@ fn run_nft_with<T: Send + 'static>(
     loop {
         match child.try_wait() {
             Ok(Some(status)) => {
-                let out = reader
-                    .join()
-                    .map_err(|_| ReadError::NftWaitFailed(std::io::Error::other("reader failed")))?;
+                let out = reader.join().map_err(|_| {
+                    ReadError::NftWaitFailed(std::io::Error::other("reader failed"))
+                })?;
                 return Ok(status.success().then_some(out));
             }
             Ok(None) if started.elapsed() > NFT_TIMEOUT => {

@@ -26,7 +26,10 @@ pub enum FileRead {
     Absent,
     Whole(Vec<u8>),
     /// Longer than [`MAX_FILE`]: its first bytes up to the last whole line, and its size.
-    Truncated { bytes: Vec<u8>, size: u64 },
+    Truncated {
+        bytes: Vec<u8>,
+        size: u64,
+    },
 }
 
 /// Read access to a router's files by their absolute path on the router (`/etc/config/dhcp`).
@@ -205,11 +208,13 @@ impl RootDir {
         match std::fs::File::open(&host) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FileRead::Absent),
             Err(e) => return Err(FileError::Io(e)),
-            Ok(f) => f.take(limit + 1).read_to_end(&mut bytes).map_err(FileError::Io)?,
+            Ok(f) => f
+                .take(limit + 1)
+                .read_to_end(&mut bytes)
+                .map_err(FileError::Io)?,
         };
         Ok(bounded(bytes, meta.len(), limit))
     }
-
 }
 
 impl RouterFiles for RootDir {
@@ -226,7 +231,10 @@ impl RouterFiles for RootDir {
     }
 
     fn modified(&self, path: &str) -> Option<u64> {
-        let modified = std::fs::metadata(self.host_path(path)?).ok()?.modified().ok()?;
+        let modified = std::fs::metadata(self.host_path(path)?)
+            .ok()?
+            .modified()
+            .ok()?;
         modified
             .duration_since(std::time::UNIX_EPOCH)
             .ok()

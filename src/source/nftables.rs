@@ -978,7 +978,7 @@ mod tests {
             r#"{{"nftables":[{{"chain":{{"family":"inet","table":"fw4","name":"upnp_prerouting","handle":1}}}},{rule}]}}"#
         );
         let ruleset = crate::formats::nft::parse_ruleset(doc.as_bytes()).unwrap();
-        let r = &ruleset.rules[0];
+        let r = ruleset.rules.get(0).to_rule();
         assert_eq!(r.handle, 42);
         assert_eq!(r.comment.as_deref(), Some("cam"));
         assert_eq!(r.iifnames, vec!["wan".to_owned()]);
@@ -1011,9 +1011,10 @@ mod tests {
         let rule = rule_json("fw4", &attrs(&msg), &HashMap::new());
         let doc = format!(r#"{{"nftables":[{rule}]}}"#);
         let ruleset = crate::formats::nft::parse_ruleset(doc.as_bytes()).unwrap();
-        assert_eq!(ruleset.rules[0].unmodelled, vec!["limit".to_owned()]);
+        let r = ruleset.rules.get(0).to_rule();
+        assert_eq!(r.unmodelled, vec!["limit".to_owned()]);
         assert_eq!(
-            ruleset.rules[0].verdict,
+            r.verdict,
             Some(crate::formats::nft::Verdict::Accept)
         );
     }

@@ -34,14 +34,24 @@ pub fn read(
         (Some((source, bytes)), _) => add_nft(&mut snap, source, &bytes),
         // Streamed: at 10,000 mappings the dump is ~8 MB of text camguard need not hold.
         (None, Some(stream)) => {
-            note_read(files, &mut snap, LIVE_RULESET, NFT_DUMP_PATH, Freshness::Runtime);
+            note_read(
+                files,
+                &mut snap,
+                LIVE_RULESET,
+                NFT_DUMP_PATH,
+                Freshness::Runtime,
+            );
             let parsed = nft::parse_ruleset_from(stream);
             add_ruleset(&mut snap, NFT_DUMP_PATH.to_owned(), parsed);
         }
         (None, None) => {
-            if let Some(bytes) =
-                read_file(files, &mut snap, LIVE_RULESET, NFT_DUMP_PATH, Freshness::Runtime)
-            {
+            if let Some(bytes) = read_file(
+                files,
+                &mut snap,
+                LIVE_RULESET,
+                NFT_DUMP_PATH,
+                Freshness::Runtime,
+            ) {
                 add_nft(&mut snap, NFT_DUMP_PATH.to_owned(), &bytes);
             }
         }
@@ -70,7 +80,12 @@ pub(crate) fn add_ruleset(
             snap.record(LIVE_RULESET, source, SourceState::Read, None);
         }
         Err(e) => {
-            snap.record(LIVE_RULESET, source.clone(), SourceState::Unreadable, Some(e.to_string()));
+            snap.record(
+                LIVE_RULESET,
+                source.clone(),
+                SourceState::Unreadable,
+                Some(e.to_string()),
+            );
             snap.problem(source, None, e.to_string());
         }
     }
@@ -105,7 +120,10 @@ fn read_includes(files: &dyn RouterFiles, snap: &mut Snapshot) {
             continue;
         }
         let (state, detail) = if snap.nft.is_some() {
-            (SourceState::Read, "its rules are in the live ruleset camguard read")
+            (
+                SourceState::Read,
+                "its rules are in the live ruleset camguard read",
+            )
         } else {
             (
                 SourceState::Unsupported,
@@ -131,29 +149,54 @@ fn has_a_rule(bytes: &[u8]) -> bool {
 pub(crate) fn read_state_files(files: &dyn RouterFiles, snap: &mut Snapshot) {
     if snap.system.release.is_none() {
         let release = "OpenWrt release";
-        snap.system.release =
-            read_text(files, snap, release, "/etc/openwrt_release", Freshness::Config)
-                .and_then(|t| Release::from_openwrt_release(&t))
-                .or_else(|| {
-                    read_text(files, snap, release, "/usr/lib/os-release", Freshness::Config)
-                        .and_then(|t| Release::from_os_release(&t))
-                });
+        snap.system.release = read_text(
+            files,
+            snap,
+            release,
+            "/etc/openwrt_release",
+            Freshness::Config,
+        )
+        .and_then(|t| Release::from_openwrt_release(&t))
+        .or_else(|| {
+            read_text(
+                files,
+                snap,
+                release,
+                "/usr/lib/os-release",
+                Freshness::Config,
+            )
+            .and_then(|t| Release::from_os_release(&t))
+        });
     }
-    snap.system.root_password =
-        read_text(files, snap, "root account", "/etc/shadow", Freshness::Config)
-            .and_then(|t| RootPassword::from_shadow(&t));
+    snap.system.root_password = read_text(
+        files,
+        snap,
+        "root account",
+        "/etc/shadow",
+        Freshness::Config,
+    )
+    .and_then(|t| RootPassword::from_shadow(&t));
     if snap.system.model.is_none() {
-        snap.system.model =
-            read_text(files, snap, "board name", "/tmp/sysinfo/model", Freshness::Config)
-                .map(|m| m.trim().to_owned());
+        snap.system.model = read_text(
+            files,
+            snap,
+            "board name",
+            "/tmp/sysinfo/model",
+            Freshness::Config,
+        )
+        .map(|m| m.trim().to_owned());
     }
     let (leases, leases6) = snap.upnp_lease_paths();
     if let Some(bytes) = read_file(files, snap, "UPnP lease file", &leases, Freshness::Runtime) {
         snap.add_upnp_leases(&leases, leases::parse_leases(&bytes));
     }
-    if let Some(bytes) =
-        read_file(files, snap, "UPnP IPv6 pinhole file", &leases6, Freshness::Runtime)
-    {
+    if let Some(bytes) = read_file(
+        files,
+        snap,
+        "UPnP IPv6 pinhole file",
+        &leases6,
+        Freshness::Runtime,
+    ) {
         snap.add_upnp_pinholes(&leases6, leases::parse_leases6(&bytes));
     }
     let (dnsmasq, odhcpd) = snap.dhcp_lease_paths();
@@ -224,7 +267,12 @@ fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
                     table.lines,
                     table.flows.len()
                 );
-                snap.record(what, CONNTRACK_FILE, SourceState::Truncated, Some(detail.clone()));
+                snap.record(
+                    what,
+                    CONNTRACK_FILE,
+                    SourceState::Truncated,
+                    Some(detail.clone()),
+                );
                 snap.problem(CONNTRACK_FILE.into(), None, detail);
             } else {
                 snap.record(what, CONNTRACK_FILE, SourceState::Read, None);
@@ -243,7 +291,12 @@ fn read_lan(files: &dyn RouterFiles, snap: &mut Snapshot) {
         }
         Ok(None) => snap.record(what, CONNTRACK_FILE, SourceState::Absent, None),
         Err(e) => {
-            snap.record(what, CONNTRACK_FILE, SourceState::Unreadable, Some(e.to_string()));
+            snap.record(
+                what,
+                CONNTRACK_FILE,
+                SourceState::Unreadable,
+                Some(e.to_string()),
+            );
             snap.problem(CONNTRACK_FILE.into(), None, format!("cannot read it: {e}"));
         }
     }
@@ -302,11 +355,21 @@ fn read_config(files: &dyn RouterFiles, snap: &mut Snapshot, name: &str) {
         // A config cut short cannot be parsed as what libuci reads: it is not audited.
         Ok(FileRead::Truncated { size, .. }) => {
             let message = format!("{size} bytes, more than a config can be");
-            snap.record(what, path.clone(), SourceState::Unreadable, Some(message.clone()));
+            snap.record(
+                what,
+                path.clone(),
+                SourceState::Unreadable,
+                Some(message.clone()),
+            );
             return snap.config_problem(name, path, None, message);
         }
         Err(e) => {
-            snap.record(what, path.clone(), SourceState::Unreadable, Some(e.to_string()));
+            snap.record(
+                what,
+                path.clone(),
+                SourceState::Unreadable,
+                Some(e.to_string()),
+            );
             return snap.config_problem(name, path, None, format!("cannot read it: {e}"));
         }
     };
