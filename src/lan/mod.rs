@@ -22,6 +22,7 @@ pub use probe::{
     DeviceInfo, ProbeReport, Service, ServiceKind, VendorHint, ANSWERS_ON, HTTP_PORTS,
     INFO_MAX_CHARS, PROBE_INTERVAL_SECS, RTSP_PORTS,
 };
+pub use probe::with_announcements;
 pub use seen::SeenRecord;
 
 use serde::Serialize;
