@@ -828,7 +828,8 @@ fn discovery_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
     .map(|i| i.parse().unwrap())
     .collect();
     let guard = rig.guard();
-    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2), &[]));
+    let found =
+        rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2), &[]));
     let of = |ip: &str| {
         found
             .iter()
@@ -951,7 +952,8 @@ fn ssdp_descriptions_are_fetched_from_the_answering_lan_address_only() {
         .collect();
     let guard = rig.guard();
     let started = Instant::now();
-    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2), &[]));
+    let found =
+        rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2), &[]));
     let took = started.elapsed();
     let of = |ip: &str| {
         found
@@ -1063,7 +1065,8 @@ fn onvif_device_information_is_asked_without_a_login_on_the_lan_address_only() {
         .map(|i| format!("10.231.1.{i}").parse().unwrap())
         .collect();
     let guard = rig.guard();
-    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2), &[]));
+    let found =
+        rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2), &[]));
     let of = |ip: &str| {
         found
             .iter()

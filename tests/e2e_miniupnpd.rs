@@ -925,7 +925,11 @@ fn announce(net: &Net, ns: &str, src: &str, port: u16, payload: &str, count: usi
     );
     let hex: String = payload.bytes().map(|b| format!("{b:02x}")).collect();
     let out = net.exec(ns, &["/usr/bin/python3", "-c", &script, &hex]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A unicast M-SEARCH from `ns` to the router's port 1900: true when miniupnpd answered.
@@ -1025,11 +1029,21 @@ fn announcements_are_heard_beside_the_real_miniupnpd() {
         wait_until(Duration::from_secs(10), discovered),
         "upnpc -s finds miniupnpd while camguard listens"
     );
-    assert!(unicast_msearch_answered(&net, &net.pc), "unicast M-SEARCH answered");
+    assert!(
+        unicast_msearch_answered(&net, &net.pc),
+        "unicast M-SEARCH answered"
+    );
 
     // A flood from the PC, its last datagram a SADP announcement: dropped above the rate.
     let flood_start = std::time::Instant::now();
-    announce(&net, &net.pc, PC_IP, 1900, &NOTIFY.replace("ssdp:alive", "ssdp:byebye"), 150);
+    announce(
+        &net,
+        &net.pc,
+        PC_IP,
+        1900,
+        &NOTIFY.replace("ssdp:alive", "ssdp:byebye"),
+        150,
+    );
     announce(&net, &net.pc, PC_IP, 37020, SADP_ANNOUNCEMENT, 1);
     assert!(
         flood_start.elapsed() < Duration::from_secs(5),
@@ -1050,7 +1064,10 @@ fn announcements_are_heard_beside_the_real_miniupnpd() {
     announce(&net, &net.camera, "10.9.9.9", 37020, SADP_ANNOUNCEMENT, 1);
     // Heard announcements are judged at the next coalesced audit (10 s).
     assert!(
-        wait_until(Duration::from_secs(30), || !device_with(&tb, "192.168.1.66")["info"]
+        wait_until(Duration::from_secs(30), || !device_with(
+            &tb,
+            "192.168.1.66"
+        )["info"]
             .is_null()),
         "the NOTIFY was never shown: {:#}",
         device_with(&tb, "192.168.1.66")
@@ -1059,12 +1076,18 @@ fn announcements_are_heard_beside_the_real_miniupnpd() {
     let info = &camera["info"];
     assert_eq!(info["model"], "DS-2CD2143G0-I", "{camera:#}");
     assert_eq!(info["firmware"], "V5.5.800build 210628");
-    assert_eq!((&info["protocol"], &info["passive"]), (&"SADP".into(), &true.into()));
+    assert_eq!(
+        (&info["protocol"], &info["passive"]),
+        (&"SADP".into(), &true.into())
+    );
     let porch = device_with(&tb, "192.168.1.65");
     assert_eq!(porch["info"]["model"], "IPC-HDW1230S", "{porch:#}");
     assert_eq!(porch["info"]["protocol"], "WS-Discovery");
     assert_eq!(porch["info"]["passive"], true);
-    assert_eq!(porch["class"], "camera", "a Hello from an ONVIF camera is evidence: {porch:#}");
+    assert_eq!(
+        porch["class"], "camera",
+        "a Hello from an ONVIF camera is evidence: {porch:#}"
+    );
     let tv = device_with(&tb, "192.168.1.66");
     assert_eq!(
         tv["info"]["device_type"],
@@ -1085,7 +1108,8 @@ fn announcements_are_heard_beside_the_real_miniupnpd() {
     std::thread::sleep(Duration::from_secs(3));
     announce(&net, &net.pc, PC_IP, 37020, SADP_ANNOUNCEMENT, 1);
     assert!(
-        wait_until(Duration::from_secs(30), || !device_with(&tb, PC_IP)["info"].is_null()),
+        wait_until(Duration::from_secs(30), || !device_with(&tb, PC_IP)["info"]
+            .is_null()),
         "the PC was never heard again"
     );
 
@@ -1095,7 +1119,12 @@ fn announcements_are_heard_beside_the_real_miniupnpd() {
     assert!(discovered(), "upnpc -s after camguard restarted");
     assert!(unicast_msearch_answered(&net, &net.pc));
 
-    let _ = tb.ubus(&["call", "rc", "init", r#"{"name":"miniupnpd","action":"stop"}"#]);
+    let _ = tb.ubus(&[
+        "call",
+        "rc",
+        "init",
+        r#"{"name":"miniupnpd","action":"stop"}"#,
+    ]);
     drop(tb);
     let _ = std::fs::remove_dir_all(&dir);
 }

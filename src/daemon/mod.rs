@@ -908,7 +908,9 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
             audit_due.get_or_insert(Instant::now());
         }
         // Announcements: judged with the rest at most once per coalescing period.
-        if ready.get(heard_at..).is_some_and(|r| r.iter().any(|e| e.readable))
+        if ready
+            .get(heard_at..)
+            .is_some_and(|r| r.iter().any(|e| e.readable))
             && state.listener.read(crate::time::unix_now())
         {
             audit_due.get_or_insert(Instant::now() + COALESCE);

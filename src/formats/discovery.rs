@@ -343,13 +343,18 @@ mod tests {
             <d:MetadataVersion>1</d:MetadataVersion></d:Hello></s:Body></s:Envelope>";
         let info = parse_ws_hello(hello.as_bytes(), 2).unwrap();
         assert_eq!(info.model.as_deref(), Some("IPC-HDW1230S"));
-        assert_eq!(info.device_type.as_deref(), Some("dn:NetworkVideoTransmitter"));
+        assert_eq!(
+            info.device_type.as_deref(),
+            Some("dn:NetworkVideoTransmitter")
+        );
         assert_eq!((info.protocol.as_str(), info.at), ("WS-Discovery", 2));
         assert!(parse_ws_hello(hello.replace("d:Hello", "Hello").as_bytes(), 0).is_some());
         for not in [
             hello.replace("d:Hello>", "d:Bye>"),
             hello.replace("d:Hello>", "d:Probe>"),
-            hello.replace("<d:Hello>", "<x:y:Hello>").replace("</d:Hello>", ""),
+            hello
+                .replace("<d:Hello>", "<x:y:Hello>")
+                .replace("</d:Hello>", ""),
             hello.replace("hardware/IPC-HDW1230S", "name/x"),
         ] {
             assert_eq!(parse_ws_hello(not.as_bytes(), 0), None, "{not}");

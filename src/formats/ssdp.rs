@@ -284,9 +284,15 @@ mod tests {
             info.device_type.as_deref(),
             Some("urn:schemas-upnp-org:device:MediaServer:1")
         );
-        assert_eq!((info.protocol.as_str(), info.at, info.model), ("SSDP", 4, None));
+        assert_eq!(
+            (info.protocol.as_str(), info.at, info.model),
+            ("SSDP", 4, None)
+        );
         // A root-device or service notification names no device type.
-        let root = NOTIFY.replace("urn:schemas-upnp-org:device:MediaServer:1\r\nNTS", "upnp:rootdevice\r\nNTS");
+        let root = NOTIFY.replace(
+            "urn:schemas-upnp-org:device:MediaServer:1\r\nNTS",
+            "upnp:rootdevice\r\nNTS",
+        );
         let n = parse_notify(root.as_bytes(), 0).unwrap();
         assert!(n.info.is_none() && n.location.is_some());
         for not in [
@@ -304,7 +310,12 @@ mod tests {
             "NOTIFY * HTTP/1.1\r\nNTS: ssdp:alive\r\nNT: urn:x:device:\x1b[2J\u{202e}{}\r\n\r\n",
             "A".repeat(5000)
         );
-        let t = parse_notify(hostile.as_bytes(), 0).unwrap().info.unwrap().device_type.unwrap();
+        let t = parse_notify(hostile.as_bytes(), 0)
+            .unwrap()
+            .info
+            .unwrap()
+            .device_type
+            .unwrap();
         assert!(!t.chars().any(char::is_control) && !t.chars().any(crate::text::is_bidi_control));
         assert!(t.chars().count() <= INFO_MAX_CHARS * 8 + 1, "{}", t.len());
     }

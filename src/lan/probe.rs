@@ -264,7 +264,11 @@ mod tests {
         let heard_ws = info("WS-Discovery", None, 60, true);
         let probes = [
             report("192.168.1.10", 40, None),
-            report("192.168.1.11", 40, Some(info("ONVIF", Some("V1"), 40, false))),
+            report(
+                "192.168.1.11",
+                40,
+                Some(info("ONVIF", Some("V1"), 40, false)),
+            ),
             report("192.168.1.12", 40, Some(info("SSDP", None, 40, false))),
         ];
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();

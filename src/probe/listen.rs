@@ -86,8 +86,8 @@ impl Bucket {
 
     /// Takes one datagram's token; false when there is none.
     fn take(&mut self, now: Instant, burst: u64, per_sec: u64) -> bool {
-        let ms = u64::try_from(now.saturating_duration_since(self.last).as_millis())
-            .unwrap_or(u64::MAX);
+        let ms =
+            u64::try_from(now.saturating_duration_since(self.last).as_millis()).unwrap_or(u64::MAX);
         self.milli = self
             .milli
             .saturating_add(ms.saturating_mul(per_sec))
@@ -236,7 +236,14 @@ impl Listener {
 
     /// One datagram from `ip` to `port`: accepted from a LAN address within the rates, and
     /// recorded when it is an announcement. True when it taught something new.
-    pub fn take(&mut self, port: u16, ip: Ipv4Addr, datagram: &[u8], at: u64, now: Instant) -> bool {
+    pub fn take(
+        &mut self,
+        port: u16,
+        ip: Ipv4Addr,
+        datagram: &[u8],
+        at: u64,
+        now: Instant,
+    ) -> bool {
         if self.guard.check(IpAddr::V4(ip)).is_err() {
             return false;
         }
@@ -253,10 +260,7 @@ impl Listener {
             SADP_PORT => (parse_sadp(datagram, at).map(|r| r.info), None),
             _ => return false,
         };
-        let info = info.map(|i| DeviceInfo {
-            passive: true,
-            ..i
-        });
+        let info = info.map(|i| DeviceInfo { passive: true, ..i });
         let location = location.filter(|l| l.len() <= MAX_LOCATION);
         self.record(ip, info, location)
     }
@@ -272,7 +276,11 @@ impl Listener {
                     self.sources.len() - 1
                 } else {
                     // The source heard from longest ago makes room.
-                    let Some((i, _)) = self.sources.iter().enumerate().min_by_key(|(_, s)| s.1.last)
+                    let Some((i, _)) = self
+                        .sources
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, s)| s.1.last)
                     else {
                         return false;
                     };
@@ -395,7 +403,10 @@ mod tests {
         let mut l = listener();
         let now = Instant::now();
         assert!(l.take(SSDP_PORT, CAM, NOTIFY, 10, now));
-        assert!(l.take(SADP_PORT, CAM, SADP, 11, now), "SADP says more than SSDP");
+        assert!(
+            l.take(SADP_PORT, CAM, SADP, 11, now),
+            "SADP says more than SSDP"
+        );
         // Saying the same again, or less, changes nothing.
         assert!(!l.take(SADP_PORT, CAM, SADP, 12, now));
         assert!(!l.take(SSDP_PORT, CAM, NOTIFY, 13, now));
@@ -403,7 +414,10 @@ mod tests {
         let info = h.info.as_ref().unwrap();
         assert_eq!(info.model.as_deref(), Some("DS-2CD2143G0-I"));
         assert!(info.passive && info.at == 11);
-        assert_eq!(h.location.as_deref(), Some("http://192.168.1.64:49152/d.xml"));
+        assert_eq!(
+            h.location.as_deref(),
+            Some("http://192.168.1.64:49152/d.xml")
+        );
         // A day later the same announcement refreshes the record.
         assert!(l.take(SADP_PORT, CAM, SADP, 11 + PROBE_INTERVAL_SECS, now));
     }
@@ -420,7 +434,10 @@ mod tests {
             assert!(!l.take(SADP_PORT, ip, SADP, 1, now), "{ip}");
         }
         assert!(!l.take(37810, CAM, SADP, 1, now));
-        assert!(!l.take(SSDP_PORT, CAM, SADP, 1, now), "a SADP body on the SSDP port");
+        assert!(
+            !l.take(SSDP_PORT, CAM, SADP, 1, now),
+            "a SADP body on the SSDP port"
+        );
         assert!(l.heard().is_empty());
         assert_eq!(l.dropped, 0, "ignored, not rate-limited");
     }
@@ -434,7 +451,10 @@ mod tests {
             l.take(SSDP_PORT, flooder, NOTIFY, 1, now);
         }
         assert_eq!(l.dropped, 1000 - SOURCE_BURST);
-        assert!(l.take(SADP_PORT, CAM, SADP, 1, now), "another device is heard");
+        assert!(
+            l.take(SADP_PORT, CAM, SADP, 1, now),
+            "another device is heard"
+        );
         // The bucket refills at its rate.
         let later = now + Duration::from_secs(1);
         let admitted = (0..100).filter(|_| l.admit(flooder, later)).count() as u64;
@@ -459,10 +479,19 @@ mod tests {
         let now = Instant::now();
         for i in 0..2000u32 {
             let ip = Ipv4Addr::from(0x0a00_0100 + i);
-            l.take(SADP_PORT, ip, SADP, u64::from(i), now + Duration::from_secs(u64::from(i)));
+            l.take(
+                SADP_PORT,
+                ip,
+                SADP,
+                u64::from(i),
+                now + Duration::from_secs(u64::from(i)),
+            );
         }
         assert_eq!(l.heard().len(), MAX_PROBE_RECORDS);
         assert!(l.sources.len() <= MAX_SOURCES);
-        assert!(l.heard().iter().any(|h| h.ip == Ipv4Addr::from(0x0a00_0100 + 1999)));
+        assert!(l
+            .heard()
+            .iter()
+            .any(|h| h.ip == Ipv4Addr::from(0x0a00_0100 + 1999)));
     }
 }

@@ -157,7 +157,9 @@ impl Worker {
             let mut fresh = scan::probe(&ips, &guard, now, &ProbeOptions::default());
             if probe_all {
                 // The same addresses, the same day: who they say they are (model, firmware).
-                for (ip, info) in discovery::discover(&ips, &guard, now, discovery::DEFAULT_WAIT, &locations) {
+                for (ip, info) in
+                    discovery::discover(&ips, &guard, now, discovery::DEFAULT_WAIT, &locations)
+                {
                     if let Some(report) = fresh.iter_mut().find(|r| r.ip == ip) {
                         report.info = Some(info);
                     }
