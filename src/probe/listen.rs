@@ -121,8 +121,9 @@ pub struct Listener {
     sources: Vec<(Ipv4Addr, Bucket)>,
     total: Bucket,
     heard: Vec<Heard>,
-    /// Datagrams dropped by the rate limits, since start.
+    /// Datagrams dropped by the rate limits, since start, and as far as the log has said.
     pub dropped: u64,
+    logged_drops: u64,
     /// Ports whose socket could not be opened, logged once.
     told: Vec<u16>,
 }
@@ -137,6 +138,7 @@ impl Default for Listener {
             total: Bucket::full(TOTAL_BURST, Instant::now()),
             heard: Vec::new(),
             dropped: 0,
+            logged_drops: 0,
             told: Vec::new(),
         }
     }
@@ -171,6 +173,13 @@ impl Listener {
             })
             .collect();
         self.guard = guard;
+        if self.dropped > self.logged_drops {
+            log::warn!(
+                "dropped {} LAN announcements above the rate limits since the last audit",
+                self.dropped - self.logged_drops
+            );
+            self.logged_drops = self.dropped;
+        }
         if !enabled || lan.is_empty() {
             self.sockets.clear();
             self.joined.clear();
