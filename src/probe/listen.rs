@@ -144,8 +144,9 @@ impl Default for Listener {
     }
 }
 
-/// A socket bound to the group on `port`, sharing it with miniupnpd, non-blocking.
-fn open(port: u16) -> nix::Result<UdpSocket> {
+/// A socket bound to the group on `port`, sharing it with miniupnpd, non-blocking. (Errors as
+/// `std::io::Error`: its text comes from libc, where nix's `Display` would add its own table.)
+fn open(port: u16) -> std::io::Result<UdpSocket> {
     let fd = socket::socket(
         AddressFamily::Inet,
         SockType::Datagram,
