@@ -1113,6 +1113,20 @@ fn announcements_are_heard_beside_the_real_miniupnpd() {
         "the PC was never heard again"
     );
 
+    // option listen '0' closes the sockets at the next audit; '1' opens them again.
+    let listening = || {
+        let out = net.exec(&net.router, &["ss", "-uan"]);
+        String::from_utf8_lossy(&out.stdout).contains("239.255.255.250:37020")
+    };
+    assert!(listening());
+    set_policy_option(&tb, "listen", "0");
+    assert!(
+        wait_until(Duration::from_secs(10), || !listening()),
+        "still listening with option listen '0'"
+    );
+    set_policy_option(&tb, "listen", "1");
+    assert!(wait_until(Duration::from_secs(10), listening));
+
     // miniupnpd first, then camguard: M-SEARCHes are still answered.
     tb.stop_daemon();
     tb.start_daemon(&[]);
