@@ -95,6 +95,18 @@ pub struct DeviceInfo {
     pub passive: bool,
 }
 
+impl DeviceInfo {
+    /// How much it says: a firmware version, then a camera protocol rather than UPnP, then a
+    /// model. An announcement replaces a remembered one only when it says as much.
+    pub fn rank(&self) -> (bool, bool, bool) {
+        (
+            self.firmware.is_some(),
+            self.protocol != "SSDP",
+            self.model.is_some(),
+        )
+    }
+}
+
 /// Longest model or firmware string kept.
 pub const INFO_MAX_CHARS: usize = 64;
 
@@ -155,7 +167,7 @@ pub fn with_announcements<'a>(
         match out.iter_mut().find(|p| p.ip == ip) {
             Some(p) => {
                 let replace = p.info.as_ref().is_none_or(|known| {
-                    (known.passive && known.at < info.at)
+                    (known.passive && known.at < info.at && info.rank() >= known.rank())
                         || (known.firmware.is_none() && info.firmware.is_some())
                 });
                 if replace {
@@ -284,6 +296,19 @@ mod tests {
         assert_eq!(out[0].info.as_ref(), Some(&heard_ws), "fills a gap");
         assert_eq!(out[1].info, probes[1].info, "a reply naming firmware stays");
         assert_eq!(out[2].info.as_ref(), Some(&heard_sadp), "firmware wins");
+        // A remembered announcement (seen.json) gives way to a newer one that says as much,
+        // not to one that says less.
+        let remembered = [report(
+            "192.168.1.14",
+            0,
+            Some(info("SADP", Some("V5"), 5, true)),
+        )];
+        let newer_sadp = info("SADP", Some("V5.7"), 70, true);
+        let newer_ssdp = info("SSDP", None, 80, true);
+        let out2 = with_announcements(&remembered, [(ip("192.168.1.14"), &newer_ssdp)]);
+        assert_eq!(out2[0].info, remembered[0].info);
+        let out2 = with_announcements(&remembered, [(ip("192.168.1.14"), &newer_sadp)]);
+        assert_eq!(out2[0].info.as_ref(), Some(&newer_sadp));
         // Heard only: a report that leaves the probe due, and reads back from seen.json.
         assert_eq!((out[3].at, out[3].info.as_ref()), (0, Some(&heard_sadp)));
         assert!(!out[3].is_fresh(1_800_000_000));

@@ -325,8 +325,8 @@ impl Listener {
             let replace = match &h.info {
                 None => true,
                 Some(old) => {
-                    rank(&new) > rank(old)
-                        || (rank(&new) == rank(old)
+                    new.rank() > old.rank()
+                        || (new.rank() == old.rank()
                             && new.at.saturating_sub(old.at) >= PROBE_INTERVAL_SECS)
                 }
             };
@@ -376,15 +376,6 @@ impl Listener {
             .filter_map(|h| Some((h.ip, h.location.clone()?)))
             .collect()
     }
-}
-
-/// How much a record says: a firmware version, a camera protocol rather than UPnP, a model.
-fn rank(info: &DeviceInfo) -> (bool, bool, bool) {
-    (
-        info.firmware.is_some(),
-        info.protocol != "SSDP",
-        info.model.is_some(),
-    )
 }
 
 #[cfg(test)]
