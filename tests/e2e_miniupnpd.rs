@@ -998,7 +998,12 @@ fn announcements_are_heard_beside_the_real_miniupnpd() {
     .unwrap();
     // Three more addresses in the camera's namespace, each a device of its own in the leases,
     // and one outside the LAN subnet on the same wire.
-    for a in ["192.168.1.65/24", "192.168.1.66/24", "10.9.9.9/32"] {
+    for a in [
+        "192.168.1.65/24",
+        "192.168.1.66/24",
+        "192.168.1.67/24",
+        "10.9.9.9/32",
+    ] {
         run("ip", &["-n", &net.camera, "addr", "add", a, "dev", "eth0"]);
     }
     // The router accepts what arrives from 10.9.9.9 on the LAN (no reverse-path filter), so
@@ -1011,7 +1016,7 @@ fn announcements_are_heard_beside_the_real_miniupnpd() {
     let mut text = std::fs::read_to_string(&leases).unwrap();
     text.push_str(
         "0 02:00:00:00:00:65 192.168.1.65 porch *\n0 b8:27:eb:00:00:66 192.168.1.66 living-room *\n\
-         0 02:00:00:00:09:09 10.9.9.9 stranger *\n",
+         0 02:00:00:00:09:09 10.9.9.9 stranger *\n0 02:00:00:00:00:67 192.168.1.67 shed *\n",
     );
     std::fs::write(&leases, text).unwrap();
     let mut tb = tb.up_without_daemon();
@@ -1133,12 +1138,43 @@ fn announcements_are_heard_beside_the_real_miniupnpd() {
     assert!(discovered(), "upnpc -s after camguard restarted");
     assert!(unicast_msearch_answered(&net, &net.pc));
 
+    // netifd recreating the LAN bridge drops every membership on it: the next audit (here
+    // after a SIGHUP) joins again.
     let _ = tb.ubus(&[
         "call",
         "rc",
         "init",
         r#"{"name":"miniupnpd","action":"stop"}"#,
     ]);
+    let r = net.router.as_str();
+    run("ip", &["-n", r, "link", "del", "lan"]);
+    run("ip", &["-n", r, "link", "add", "lan", "type", "bridge"]);
+    run(
+        "ip",
+        &["-n", r, "addr", "add", "192.168.1.1/24", "dev", "lan"],
+    );
+    for port in ["cam0", "pc0"] {
+        run("ip", &["-n", r, "link", "set", port, "master", "lan", "up"]);
+    }
+    run("ip", &["-n", r, "link", "set", "lan", "up"]);
+    let pid = tb.daemon_pid().unwrap() as i32;
+    // SAFETY: kill(2) on the daemon this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    // Announced again and again, as devices do, until the next judgement shows it.
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            announce(
+                &net,
+                &net.camera,
+                "192.168.1.67",
+                37020,
+                SADP_ANNOUNCEMENT,
+                1,
+            );
+            !device_with(&tb, "192.168.1.67")["info"].is_null()
+        }),
+        "not heard after the bridge was recreated"
+    );
     drop(tb);
     let _ = std::fs::remove_dir_all(&dir);
 }
