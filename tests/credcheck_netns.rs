@@ -828,7 +828,8 @@ fn discovery_inquiries_learn_model_and_firmware_from_lan_cameras_only() {
     .map(|i| i.parse().unwrap())
     .collect();
     let guard = rig.guard();
-    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2)));
+    let found =
+        rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2), &[]));
     let of = |ip: &str| {
         found
             .iter()
@@ -951,7 +952,8 @@ fn ssdp_descriptions_are_fetched_from_the_answering_lan_address_only() {
         .collect();
     let guard = rig.guard();
     let started = Instant::now();
-    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2)));
+    let found =
+        rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2), &[]));
     let took = started.elapsed();
     let of = |ip: &str| {
         found
@@ -1019,6 +1021,66 @@ fn ssdp_descriptions_are_fetched_from_the_answering_lan_address_only() {
     assert_eq!((both.count("request"), both.count("http")), (1, 0));
 }
 
+/// Description URLs devices announced in an SSDP NOTIFY (heard by the daemon's listener) are
+/// followed by the probe's run like an M-SEARCH answer's: for an address it asks now, on that
+/// address only. A device that answers no inquiry (a description server only) is learnt from
+/// its announcement; a LOCATION naming another LAN host fetches nothing from it; an address
+/// the probe is not due for is not contacted.
+#[test]
+fn announced_locations_are_fetched_on_the_announcing_address_only() {
+    use camguard::probe::discovery;
+    let mut rig = Rig::new("notify");
+    let http_only = |rig: &mut Rig, role: &str, name: &str, addr: &str| {
+        rig.spawn(role, name, "ssdp.py", &["--bind", addr, "--http-only"])
+    };
+    let quiet = http_only(&mut rig, "c", "announcer", "10.231.1.10");
+    let named = http_only(&mut rig, "o", "named-host", "10.231.2.20");
+    let not_due = http_only(&mut rig, "c", "not-due", "10.231.1.12");
+    let targets: Vec<IpAddr> = ["10.231.1.10", "10.231.1.11"]
+        .iter()
+        .map(|i| i.parse().unwrap())
+        .collect();
+    let announced = [
+        (
+            "10.231.1.10".parse().unwrap(),
+            "http://10.231.1.10:49152/rootDesc.xml".to_owned(),
+        ),
+        (
+            "10.231.1.11".parse().unwrap(),
+            "http://10.231.2.20:49152/rootDesc.xml".to_owned(),
+        ),
+        (
+            "10.231.1.12".parse().unwrap(),
+            "http://10.231.1.12:49152/rootDesc.xml".to_owned(),
+        ),
+    ];
+    let guard = rig.guard();
+    let found = rig.in_router(|| {
+        discovery::discover(&targets, &guard, T0, Duration::from_secs(1), &announced)
+    });
+    let of = |ip: &str| {
+        found
+            .iter()
+            .find(|(a, _)| a.to_string() == ip)
+            .map(|(_, i)| i)
+    };
+    let cam = of("10.231.1.10").expect("the announced description");
+    assert_eq!(cam.manufacturer.as_deref(), Some("Hikvision"));
+    assert_eq!(cam.protocol, "SSDP");
+    assert_eq!(quiet.count("http"), 1);
+    assert!(of("10.231.1.11").is_none());
+    assert_eq!(
+        named.count("http"),
+        0,
+        "a host the LOCATION named is not contacted"
+    );
+    assert_eq!(
+        not_due.count("http"),
+        0,
+        "an address not probed now is not contacted"
+    );
+}
+
 /// ONVIF's GetDeviceInformation after WS-Discovery (tests/fixtures/camera/ws_discovery.py with
 /// a device service): an open camera names maker, model and firmware; one that asks for a
 /// login gets none and keeps its WS-Discovery model; a hostile answer is cleaned; a device
@@ -1063,7 +1125,8 @@ fn onvif_device_information_is_asked_without_a_login_on_the_lan_address_only() {
         .map(|i| format!("10.231.1.{i}").parse().unwrap())
         .collect();
     let guard = rig.guard();
-    let found = rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2)));
+    let found =
+        rig.in_router(|| discovery::discover(&targets, &guard, T0, Duration::from_secs(2), &[]));
     let of = |ip: &str| {
         found
             .iter()

@@ -911,3 +911,270 @@ fn finding_ids(report: &serde_json::Value) -> Vec<String> {
         .filter_map(|f| f["id"].as_str().map(str::to_owned))
         .collect()
 }
+
+/// Sends `count` copies of `payload` from `src` (an address of namespace `ns`) to the SSDP /
+/// WS-Discovery / SADP group on `port`, out of the interface `src` is on.
+fn announce(net: &Net, ns: &str, src: &str, port: u16, payload: &str, count: usize) {
+    let script = format!(
+        "import socket,sys\n\
+         s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+         s.bind(('{src}',0))\n\
+         s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_IF,socket.inet_aton('{src}'))\n\
+         p=bytes.fromhex(sys.argv[1])\n\
+         for _ in range({count}): s.sendto(p,('239.255.255.250',{port}))\n"
+    );
+    let hex: String = payload.bytes().map(|b| format!("{b:02x}")).collect();
+    let out = net.exec(ns, &["/usr/bin/python3", "-c", &script, &hex]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A unicast M-SEARCH from `ns` to the router's port 1900: true when miniupnpd answered.
+fn unicast_msearch_answered(net: &Net, ns: &str) -> bool {
+    let script = "import socket\n\
+        s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.settimeout(2)\n\
+        s.sendto(b'M-SEARCH * HTTP/1.1\\r\\nHOST: 192.168.1.1:1900\\r\\nMAN: \"ssdp:discover\"\\r\\n\
+        ST: ssdp:all\\r\\n\\r\\n',('192.168.1.1',1900))\n\
+        print(s.recvfrom(2048)[0].decode(errors='replace'))\n";
+    let out = net.exec(ns, &["/usr/bin/python3", "-c", script]);
+    out.status.success() && String::from_utf8_lossy(&out.stdout).contains("rootDesc.xml")
+}
+
+/// The `devices` row holding `ip`.
+fn device_with(tb: &Testbed, ip: &str) -> serde_json::Value {
+    let reply = tb.call("devices", "{}");
+    reply["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["ips"].as_array().unwrap().iter().any(|a| a == ip))
+        .cloned()
+        .unwrap_or_else(|| panic!("no device with {ip}: {reply:#}"))
+}
+
+const SADP_ANNOUNCEMENT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ProbeMatch>\
+    <Uuid>7F1C0A34-2B4E-4C7D-9A11-3C2D4E5F6A7B</Uuid><Types>inquiry</Types>\
+    <DeviceType>138153</DeviceType><DeviceDescription>DS-2CD2143G0-I</DeviceDescription>\
+    <DeviceSN>DS-2CD2143G0-I20190101AAWRD12345678</DeviceSN><MAC>4c-bd-8f-00-00-64</MAC>\
+    <IPv4Address>192.168.1.64</IPv4Address><SoftwareVersion>V5.5.800build 210628</SoftwareVersion>\
+    </ProbeMatch>";
+const WS_HELLO: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><s:Envelope \
+    xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" \
+    xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
+    xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\" \
+    xmlns:dn=\"http://www.onvif.org/ver10/network/wsdl\"><s:Header>\
+    <a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Hello</a:Action>\
+    <a:MessageID>uuid:0e2a5a3c-1b7e-4c1a-9d7e-5a1b2c3d4e5f</a:MessageID></s:Header><s:Body>\
+    <d:Hello><a:EndpointReference><a:Address>urn:uuid:0e2a5a3c</a:Address></a:EndpointReference>\
+    <d:Types>dn:NetworkVideoTransmitter</d:Types>\
+    <d:Scopes>onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/hardware/IPC-HDW1230S</d:Scopes>\
+    <d:XAddrs>http://192.168.1.65/onvif/device_service</d:XAddrs><d:MetadataVersion>1</d:MetadataVersion>\
+    </d:Hello></s:Body></s:Envelope>";
+const NOTIFY: &str = "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\n\
+    LOCATION: http://192.168.1.66:49152/rootDesc.xml\r\nNT: urn:schemas-upnp-org:device:MediaRenderer:1\r\n\
+    NTS: ssdp:alive\r\nSERVER: Linux/4.9 UPnP/1.1 TV/1.0\r\n\
+    USN: uuid:5d1f0a3c-0000-1000-8000-001122334466::urn:schemas-upnp-org:device:MediaRenderer:1\r\n\r\n";
+
+/// Issue 17: the daemon hears what LAN devices multicast by themselves (a SADP announcement, a
+/// WS-Discovery Hello, an SSDP NOTIFY) and shows it as `passive` evidence; a flooding source
+/// is cut off at its rate while the daemon keeps answering; an announcement from an address
+/// outside the LAN subnet is ignored; and the real miniupnpd keeps answering M-SEARCHes,
+/// multicast and unicast, whether it started after camguard or before.
+#[test]
+fn announcements_are_heard_beside_the_real_miniupnpd() {
+    let net = Net::new("l");
+    let dir = std::env::temp_dir().join(format!("camguard-e2e-l-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = router_root(&dir);
+    let tb = Testbed::new(&format!("e2e-{}", net.router), &src).in_netns(&net.router);
+    std::fs::copy(
+        repo().join("tests/fixtures/e2e/miniupnpd.init"),
+        tb.root.join("etc/init.d/miniupnpd"),
+    )
+    .unwrap();
+    // Three more addresses in the camera's namespace, each a device of its own in the leases,
+    // and one outside the LAN subnet on the same wire.
+    for a in [
+        "192.168.1.65/24",
+        "192.168.1.66/24",
+        "192.168.1.67/24",
+        "10.9.9.9/32",
+    ] {
+        run("ip", &["-n", &net.camera, "addr", "add", a, "dev", "eth0"]);
+    }
+    // The router accepts what arrives from 10.9.9.9 on the LAN (no reverse-path filter), so
+    // that only camguard's own check can refuse it.
+    for conf in ["all", "lan"] {
+        let key = format!("net.ipv4.conf.{conf}.rp_filter=0");
+        run("ip", &["netns", "exec", &net.router, "sysctl", "-qw", &key]);
+    }
+    let leases = tb.root.join("tmp/dhcp.leases");
+    let mut text = std::fs::read_to_string(&leases).unwrap();
+    text.push_str(
+        "0 02:00:00:00:00:65 192.168.1.65 porch *\n0 b8:27:eb:00:00:66 192.168.1.66 living-room *\n\
+         0 02:00:00:00:09:09 10.9.9.9 stranger *\n0 02:00:00:00:00:67 192.168.1.67 shed *\n",
+    );
+    std::fs::write(&leases, text).unwrap();
+    let mut tb = tb.up_without_daemon();
+
+    // camguard first, then miniupnpd: miniupnpd's bind of UDP 1900 must still succeed.
+    tb.start_daemon(&[]);
+    let start = r#"{"name":"miniupnpd","action":"start"}"#;
+    assert!(tb.ubus(&["call", "rc", "init", start]).status.success());
+    let discovered = || {
+        // No -u: upnpc finds the gateway by a multicast M-SEARCH, as a LAN device would.
+        let out = net.exec(&net.pc, &["upnpc", "-s"]);
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("192.168.1.1:5000")
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), discovered),
+        "upnpc -s finds miniupnpd while camguard listens"
+    );
+    assert!(
+        unicast_msearch_answered(&net, &net.pc),
+        "unicast M-SEARCH answered"
+    );
+
+    // A flood from the PC, its last datagram a SADP announcement: dropped above the rate.
+    let flood_start = std::time::Instant::now();
+    announce(
+        &net,
+        &net.pc,
+        PC_IP,
+        1900,
+        &NOTIFY.replace("ssdp:alive", "ssdp:byebye"),
+        150,
+    );
+    announce(&net, &net.pc, PC_IP, 37020, SADP_ANNOUNCEMENT, 1);
+    assert!(
+        flood_start.elapsed() < Duration::from_secs(5),
+        "the flood took {:?}: too slow to exceed the rate",
+        flood_start.elapsed()
+    );
+    let answered = std::time::Instant::now();
+    tb.call("status", "{}");
+    assert!(
+        answered.elapsed() < Duration::from_secs(2),
+        "status took {:?} after the flood",
+        answered.elapsed()
+    );
+
+    announce(&net, &net.camera, CAMERA_IP, 37020, SADP_ANNOUNCEMENT, 1);
+    announce(&net, &net.camera, "192.168.1.65", 3702, WS_HELLO, 1);
+    announce(&net, &net.camera, "192.168.1.66", 1900, NOTIFY, 1);
+    announce(&net, &net.camera, "10.9.9.9", 37020, SADP_ANNOUNCEMENT, 1);
+    // Heard announcements are judged at the next coalesced audit (10 s).
+    assert!(
+        wait_until(Duration::from_secs(30), || !device_with(
+            &tb,
+            "192.168.1.66"
+        )["info"]
+            .is_null()),
+        "the NOTIFY was never shown: {:#}",
+        device_with(&tb, "192.168.1.66")
+    );
+    let camera = device_with(&tb, CAMERA_IP);
+    let info = &camera["info"];
+    assert_eq!(info["model"], "DS-2CD2143G0-I", "{camera:#}");
+    assert_eq!(info["firmware"], "V5.5.800build 210628");
+    assert_eq!(
+        (&info["protocol"], &info["passive"]),
+        (&"SADP".into(), &true.into())
+    );
+    let porch = device_with(&tb, "192.168.1.65");
+    assert_eq!(porch["info"]["model"], "IPC-HDW1230S", "{porch:#}");
+    assert_eq!(porch["info"]["protocol"], "WS-Discovery");
+    assert_eq!(porch["info"]["passive"], true);
+    assert_eq!(
+        porch["class"], "camera",
+        "a Hello from an ONVIF camera is evidence: {porch:#}"
+    );
+    let tv = device_with(&tb, "192.168.1.66");
+    assert_eq!(
+        tv["info"]["device_type"],
+        "urn:schemas-upnp-org:device:MediaRenderer:1"
+    );
+    assert_eq!(tv["info"]["passive"], true);
+    // With probe '0' the NOTIFY's LOCATION is not fetched: the device type is all there is.
+    assert!(tv["info"]["model"].is_null() && tv["info"]["manufacturer"].is_null());
+    assert!(
+        device_with(&tb, PC_IP)["info"].is_null(),
+        "the flooder's SADP came above its rate"
+    );
+    assert!(
+        device_with(&tb, "10.9.9.9")["info"].is_null(),
+        "an address outside the LAN subnet is not heard"
+    );
+    // The flooder's bucket refills: heard again a few seconds on.
+    std::thread::sleep(Duration::from_secs(3));
+    announce(&net, &net.pc, PC_IP, 37020, SADP_ANNOUNCEMENT, 1);
+    assert!(
+        wait_until(Duration::from_secs(30), || !device_with(&tb, PC_IP)["info"]
+            .is_null()),
+        "the PC was never heard again"
+    );
+
+    // option listen '0' closes the sockets at the next audit; '1' opens them again.
+    let listening = || {
+        let out = net.exec(&net.router, &["ss", "-uan"]);
+        String::from_utf8_lossy(&out.stdout).contains("239.255.255.250:37020")
+    };
+    assert!(listening());
+    set_policy_option(&tb, "listen", "0");
+    assert!(
+        wait_until(Duration::from_secs(10), || !listening()),
+        "still listening with option listen '0'"
+    );
+    set_policy_option(&tb, "listen", "1");
+    assert!(wait_until(Duration::from_secs(10), listening));
+
+    // miniupnpd first, then camguard: M-SEARCHes are still answered.
+    tb.stop_daemon();
+    tb.start_daemon(&[]);
+    assert!(discovered(), "upnpc -s after camguard restarted");
+    assert!(unicast_msearch_answered(&net, &net.pc));
+
+    // netifd recreating the LAN bridge drops every membership on it: the next audit (here
+    // after a SIGHUP) joins again.
+    let _ = tb.ubus(&[
+        "call",
+        "rc",
+        "init",
+        r#"{"name":"miniupnpd","action":"stop"}"#,
+    ]);
+    let r = net.router.as_str();
+    run("ip", &["-n", r, "link", "del", "lan"]);
+    run("ip", &["-n", r, "link", "add", "lan", "type", "bridge"]);
+    run(
+        "ip",
+        &["-n", r, "addr", "add", "192.168.1.1/24", "dev", "lan"],
+    );
+    for port in ["cam0", "pc0"] {
+        run("ip", &["-n", r, "link", "set", port, "master", "lan", "up"]);
+    }
+    run("ip", &["-n", r, "link", "set", "lan", "up"]);
+    let pid = tb.daemon_pid().unwrap() as i32;
+    // SAFETY: kill(2) on the daemon this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    // Announced again and again, as devices do, until the next judgement shows it.
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            announce(
+                &net,
+                &net.camera,
+                "192.168.1.67",
+                37020,
+                SADP_ANNOUNCEMENT,
+                1,
+            );
+            !device_with(&tb, "192.168.1.67")["info"].is_null()
+        }),
+        "not heard after the bridge was recreated"
+    );
+    drop(tb);
+    let _ = std::fs::remove_dir_all(&dir);
+}

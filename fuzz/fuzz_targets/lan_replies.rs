@@ -5,6 +5,8 @@
 //! `WWW-Authenticate` parser and the `Authorization` header built from a device's challenge),
 //! and the discovery replies: SADP, Dahua DHIP, WS-Discovery, SSDP search responses (and the
 //! LOCATION check), UPnP descriptions and ONVIF's XAddrs and GetDeviceInformation answers,
+//! the announcements the daemon listens for (SSDP NOTIFY, WS-Discovery Hello, SADP, through
+//! `Listener::take` on each port),
 //! the firmware versions they name (`parse_version`, the known-exploited match) and strings
 //! read back from seen.json (`lan_text_reloaded`).
 //!
@@ -12,15 +14,17 @@
 #![no_main]
 use camguard::facts::firmware::{known_exploited, parse_version};
 use camguard::formats::conntrack;
-use camguard::formats::discovery::{parse_dhip, parse_sadp, parse_ws_discovery};
+use camguard::formats::discovery::{parse_dhip, parse_sadp, parse_ws_discovery, parse_ws_hello};
 use camguard::formats::neighbours::{parse_ip_neigh_json, parse_proc_net_arp, MAX_NEIGHBOURS};
 use camguard::formats::onvif::{device_service, parse_device_information};
 use camguard::formats::ssdp::{
-    lan_location, parse_description, search_response_location, MAX_PATH,
+    lan_location, parse_description, parse_notify, search_response_location, MAX_PATH,
 };
 use camguard::lan::conntrack::MAX_RELAY_FLOWS;
 use camguard::probe::credentials::lockout_sign;
 use camguard::probe::digest::{self, parse_challenges};
+use camguard::probe::guard::{LanGuard, LanPrefix};
+use camguard::probe::listen::{Listener, PORTS};
 use camguard::probe::scan::{interpret, vendor_hint};
 use camguard::probe::wire::Response;
 use camguard::text::lan_text_reloaded;
@@ -67,12 +71,29 @@ fuzz_target!(|data: &[u8]| {
         check_neighbours(&list);
     }
     let sadp = parse_sadp(data, 0).map(|r| r.info);
+    let notify = parse_notify(data, 0);
     let others = [
         parse_dhip(data, 0),
         parse_ws_discovery(data, 0),
+        parse_ws_hello(data, 0),
         parse_description(data, 0),
         parse_device_information(data, 0),
+        notify.and_then(|n| n.info),
     ];
+    // The listener as the daemon runs it: one datagram on each port from a LAN address.
+    if let Ok(prefix) = LanPrefix::parse("192.168.1.1/24") {
+        let mut listener = Listener::default();
+        listener.follow(LanGuard::new(vec![prefix]), false);
+        let lan = std::net::Ipv4Addr::new(192, 168, 1, 64);
+        for port in PORTS {
+            listener.take(port, lan, data, 0, std::time::Instant::now());
+        }
+        assert!(listener.heard().len() <= 1);
+        for h in listener.heard() {
+            let info = h.info.as_ref();
+            assert!(info.is_none_or(|i| i.passive), "{info:?}");
+        }
+    }
     for info in sadp.iter().chain(others.iter().flatten()) {
         let texts = [
             &info.model,

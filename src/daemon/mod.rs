@@ -20,7 +20,7 @@ use crate::audit::{Report, Severity, Subject};
 use crate::bus::{Client, Provider};
 use crate::facts::{Facts, Inventory};
 use crate::plan::Action;
-use crate::probe::Worker;
+use crate::probe::{Listener, Worker};
 use crate::snapshot::{Policy, Snapshot, CONFIGS};
 use crate::source::live::{self, NftSource};
 use crate::source::offline::{self, SEEN_FILE};
@@ -242,6 +242,8 @@ pub(crate) struct State {
     first_audit_done: bool,
     /// The probe and password check (option probe, credential_check), off the poll loop.
     worker: Worker,
+    /// What LAN devices announce by themselves (option listen): sockets on the poll loop.
+    listener: Listener,
     /// How far miniupnpd's lease file has been read, so that appends are judged alone.
     lease_tail: appends::LeaseTail,
     /// Lines appended since the last audit want it now (a mapping to revoke, say).
@@ -263,6 +265,7 @@ impl State {
             announced: BTreeSet::new(),
             first_audit_done: false,
             worker,
+            listener: Listener::default(),
             lease_tail: appends::LeaseTail::default(),
             audit_urgent: false,
         })
@@ -271,7 +274,7 @@ impl State {
     /// The read stage, for this daemon's source.
     fn read_snapshot(&mut self) -> Snapshot {
         let now = unix_now();
-        let probes = self.worker.probes();
+        let probes = &self.listener.reports(self.worker.probes());
         match &self.opts.source {
             Source::Root(root) => match RootDir::open(root) {
                 Ok(files) => {
@@ -343,8 +346,14 @@ impl State {
         self.follow_lease_file();
         self.remember_seen();
         let audited = &self.audited;
-        self.worker
-            .start_if_due(&audited.snapshot, &audited.inventory, audited.policy());
+        self.listener
+            .follow_router(&audited.snapshot, audited.policy().listen);
+        self.worker.start_if_due(
+            &audited.snapshot,
+            &audited.inventory,
+            audited.policy(),
+            self.listener.locations(),
+        );
         let new: Vec<Value> = audited
             .report
             .findings
@@ -857,6 +866,8 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         if let Some(p) = provider.as_mut() {
             fds.push(p.fd());
         }
+        let heard_at = fds.len();
+        fds.extend(state.listener.fds());
         let ready = poll(&fds, Some(wake.saturating_duration_since(now)))
             .map_err(|e| DaemonError::Os("poll", e))?;
 
@@ -896,7 +907,15 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         if ready[2].readable && state.worker.collect() {
             audit_due.get_or_insert(Instant::now());
         }
-        if let Some(entry) = ready.get(3) {
+        // Announcements: judged with the rest at most once per coalescing period.
+        if ready
+            .get(heard_at..)
+            .is_some_and(|r| r.iter().any(|e| e.readable))
+            && state.listener.read(crate::time::unix_now())
+        {
+            audit_due.get_or_insert(Instant::now() + COALESCE);
+        }
+        if let Some(entry) = ready.get(3).filter(|_| heard_at > 3) {
             if entry.readable || entry.hung_up {
                 let p = provider.as_mut().expect("polled only when registered");
                 match p.serve(|method, args| methods::handle(&mut state, method, args)) {

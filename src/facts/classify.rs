@@ -921,6 +921,7 @@ mod tests {
             device_type: device_type.map(str::to_owned),
             protocol: protocol.to_owned(),
             at: 1,
+            passive: false,
         }
     }
 

@@ -135,6 +135,7 @@ mod tests {
             device_type: None,
             protocol: "SADP".into(),
             at: 0,
+            passive: false,
         }
     }
 

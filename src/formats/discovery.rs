@@ -68,6 +68,7 @@ pub fn parse_sadp(datagram: &[u8], at: u64) -> Option<SadpReply> {
             device_type: None,
             protocol: "SADP".to_owned(),
             at,
+            passive: false,
         },
         ipv4: element(&text, "IPv4Address").and_then(|a| a.trim().parse().ok()),
     })
@@ -132,6 +133,7 @@ pub fn parse_dhip(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
         device_type: None,
         protocol: "Dahua discovery".to_owned(),
         at,
+        passive: false,
     })
 }
 
@@ -142,6 +144,35 @@ pub fn parse_ws_discovery(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
     if !text.contains("ProbeMatch") {
         return None;
     }
+    scopes_model(&text, at)
+}
+
+/// The model an ONVIF `Hello` names in its scopes: the announcement a device multicasts to
+/// 239.255.255.250:3702 when it joins a network (WS-Discovery 1.1, OASIS 2009, §4.1 "Hello":
+/// `<d:Hello>` with `<a:EndpointReference>`, `<d:Types>`, `<d:Scopes>`, `<d:XAddrs>`,
+/// `<d:MetadataVersion>`, the same children a `ProbeMatch` has). None for anything else, a
+/// `Bye` or a `Probe` included.
+pub fn parse_ws_hello(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
+    let bytes = datagram.get(..MAX_REPLY).unwrap_or(datagram);
+    let text = String::from_utf8_lossy(bytes);
+    let hello = text.match_indices("Hello>").any(|(i, _)| {
+        let before = text.get(..i).unwrap_or_default();
+        before.ends_with('<') || before.rsplit_once('<').is_some_and(|(_, n)| is_prefix(n))
+    });
+    if !hello {
+        return None;
+    }
+    scopes_model(&text, at)
+}
+
+/// `d:` in `<d:Hello>`: a namespace prefix and its colon.
+fn is_prefix(name: &str) -> bool {
+    name.strip_suffix(':')
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The `onvif://www.onvif.org/hardware/<model>` scope of a ProbeMatch or Hello, and its Types.
+fn scopes_model(text: &str, at: u64) -> Option<DeviceInfo> {
     // `<d:Scopes>` or `<Scopes MatchBy="…">`, whatever the namespace prefix.
     let start = text.find(":Scopes").or_else(|| text.find("<Scopes"))?;
     let rest = text.get(start..)?;
@@ -154,7 +185,7 @@ pub fn parse_ws_discovery(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
         .map(percent_decoded)
         .filter(|m| !m.trim().is_empty())
         .map(|m| bounded(m.trim()))?;
-    let device_type = prefixed_element(&text, "Types").map(bounded);
+    let device_type = prefixed_element(text, "Types").map(bounded);
     Some(DeviceInfo {
         model: Some(model),
         firmware: None,
@@ -162,6 +193,7 @@ pub fn parse_ws_discovery(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
         device_type,
         protocol: "WS-Discovery".to_owned(),
         at,
+        passive: false,
     })
 }
 
@@ -290,6 +322,45 @@ mod tests {
             model.contains("\\x1b") && model.contains("\\u{202e}") && model.ends_with("%zz"),
             "{model}"
         );
+    }
+
+    #[test]
+    fn an_onvif_hello_gives_the_model_and_a_bye_or_probe_nothing() {
+        // A Hello as ONVIF devices multicast it (WS-Discovery 1.1 §4.1, the 2005/04 namespace
+        // ONVIF Core §7.3 uses).
+        let hello = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+            <s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" \
+            xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
+            xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\" \
+            xmlns:dn=\"http://www.onvif.org/ver10/network/wsdl\"><s:Header>\
+            <a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Hello</a:Action>\
+            <a:MessageID>uuid:0e2a5a3c-1b7e-4c1a-9d7e-5a1b2c3d4e5f</a:MessageID>\
+            <a:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To></s:Header><s:Body>\
+            <d:Hello><a:EndpointReference><a:Address>urn:uuid:0e2a5a3c-1b7e</a:Address></a:EndpointReference>\
+            <d:Types>dn:NetworkVideoTransmitter</d:Types>\
+            <d:Scopes>onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/hardware/IPC-HDW1230S</d:Scopes>\
+            <d:XAddrs>http://192.168.1.108/onvif/device_service</d:XAddrs>\
+            <d:MetadataVersion>1</d:MetadataVersion></d:Hello></s:Body></s:Envelope>";
+        let info = parse_ws_hello(hello.as_bytes(), 2).unwrap();
+        assert_eq!(info.model.as_deref(), Some("IPC-HDW1230S"));
+        assert_eq!(
+            info.device_type.as_deref(),
+            Some("dn:NetworkVideoTransmitter")
+        );
+        assert_eq!((info.protocol.as_str(), info.at), ("WS-Discovery", 2));
+        assert!(parse_ws_hello(hello.replace("d:Hello", "Hello").as_bytes(), 0).is_some());
+        for not in [
+            hello.replace("d:Hello>", "d:Bye>"),
+            hello.replace("d:Hello>", "d:Probe>"),
+            hello
+                .replace("<d:Hello>", "<x:y:Hello>")
+                .replace("</d:Hello>", ""),
+            hello.replace("hardware/IPC-HDW1230S", "name/x"),
+        ] {
+            assert_eq!(parse_ws_hello(not.as_bytes(), 0), None, "{not}");
+        }
+        // A Hello is not a ProbeMatch, nor the other way round.
+        assert_eq!(parse_ws_discovery(hello.as_bytes(), 0), None);
     }
 
     fn dhip(body: &[u8], sizes: (u32, u32)) -> Vec<u8> {

@@ -80,6 +80,7 @@ pub fn parse_device_information(body: &[u8], at: u64) -> Option<DeviceInfo> {
         device_type: None,
         protocol: "ONVIF".to_owned(),
         at,
+        passive: false,
     })
 }
 

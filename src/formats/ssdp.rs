@@ -64,6 +64,61 @@ pub fn search_response_location(datagram: &[u8]) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// What an SSDP `NOTIFY … ssdp:alive` announces (UDA 1.1 §1.2.2: a device multicasts one to
+/// 239.255.255.250:1900 per root device, embedded device and service when it joins the
+/// network and again before `CACHE-CONTROL: max-age` runs out; headers `HOST`,
+/// `CACHE-CONTROL`, `LOCATION`, `NT`, `NTS: ssdp:alive`, `SERVER`, `USN`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notify {
+    /// The description's URL, as the device wrote it: followed only by the probe, through
+    /// [`lan_location`].
+    pub location: Option<String>,
+    /// What the device says it is, when the notification is for a device type
+    /// (`urn:schemas-upnp-org:device:MediaRenderer:1`); None for root-device, UUID and service
+    /// notifications.
+    pub info: Option<DeviceInfo>,
+}
+
+/// A NOTIFY `ssdp:alive` received at `at`; None for anything else (`ssdp:byebye` and
+/// `ssdp:update` included, and search responses and M-SEARCHes).
+pub fn parse_notify(datagram: &[u8], at: u64) -> Option<Notify> {
+    let bytes = datagram.get(..MAX_REPLY).unwrap_or(datagram);
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.split("\r\n");
+    let request = lines.next()?;
+    if !request.eq_ignore_ascii_case("NOTIFY * HTTP/1.1") {
+        return None;
+    }
+    let headers: Vec<(&str, &str)> = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+            .filter(|v| !v.is_empty())
+    };
+    if !header("NTS")?.eq_ignore_ascii_case("ssdp:alive") {
+        return None;
+    }
+    let device_type = header("NT").filter(|nt| nt.starts_with("urn:") && nt.contains(":device:"));
+    Some(Notify {
+        location: header("LOCATION").map(str::to_owned),
+        info: device_type.map(|t| DeviceInfo {
+            model: None,
+            firmware: None,
+            manufacturer: None,
+            device_type: Some(bounded(t)),
+            protocol: "SSDP".to_owned(),
+            at,
+            passive: false,
+        }),
+    })
+}
+
 /// Where a LOCATION URL points, when it is `http://<from>[:port]/path` with exactly the address
 /// that answered: the port and the path. None for another host (a name, another address, a
 /// user part), another scheme, a bad port, or a path with spaces or control characters, which
@@ -131,6 +186,7 @@ pub fn parse_description(xml: &[u8], at: u64) -> Option<DeviceInfo> {
         device_type: raw("deviceType").map(|t| bounded(&t)),
         protocol: "SSDP".to_owned(),
         at,
+        passive: false,
     })
 }
 
@@ -206,6 +262,62 @@ mod tests {
         ] {
             assert_eq!(search_response_location(not.as_bytes()), None, "{not:?}");
         }
+    }
+
+    /// A NOTIFY laid out as UDA 1.1 §1.2.2 shows it, for an embedded device type.
+    const NOTIFY: &str = "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n\
+        CACHE-CONTROL: max-age=1800\r\nLOCATION: http://192.168.1.64:49152/rootDesc.xml\r\n\
+        NT: urn:schemas-upnp-org:device:MediaServer:1\r\nNTS: ssdp:alive\r\n\
+        SERVER: Linux/3.0 UPnP/1.1 IPCamera/1.0\r\n\
+        USN: uuid:2f402f80-da50-11e1-9b23-4cbd8f0010aa::urn:schemas-upnp-org:device:MediaServer:1\r\n\
+        BOOTID.UPNP.ORG: 1\r\nCONFIGID.UPNP.ORG: 1\r\n\r\n";
+
+    #[test]
+    fn a_notify_gives_its_location_and_device_type_and_other_messages_nothing() {
+        let n = parse_notify(NOTIFY.as_bytes(), 4).unwrap();
+        assert_eq!(
+            n.location.as_deref(),
+            Some("http://192.168.1.64:49152/rootDesc.xml")
+        );
+        let info = n.info.unwrap();
+        assert_eq!(
+            info.device_type.as_deref(),
+            Some("urn:schemas-upnp-org:device:MediaServer:1")
+        );
+        assert_eq!(
+            (info.protocol.as_str(), info.at, info.model),
+            ("SSDP", 4, None)
+        );
+        // A root-device or service notification names no device type.
+        let root = NOTIFY.replace(
+            "urn:schemas-upnp-org:device:MediaServer:1\r\nNTS",
+            "upnp:rootdevice\r\nNTS",
+        );
+        let n = parse_notify(root.as_bytes(), 0).unwrap();
+        assert!(n.info.is_none() && n.location.is_some());
+        for not in [
+            NOTIFY.replace("ssdp:alive", "ssdp:byebye"),
+            NOTIFY.replace("NTS: ssdp:alive\r\n", ""),
+            NOTIFY.replace("NOTIFY *", "M-SEARCH *"),
+            RESPONSE.to_owned(),
+            // The NTS in the body is not a header.
+            "NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\n\r\nNTS: ssdp:alive\r\n".to_owned(),
+            String::new(),
+        ] {
+            assert_eq!(parse_notify(not.as_bytes(), 0), None, "{not:?}");
+        }
+        let hostile = format!(
+            "NOTIFY * HTTP/1.1\r\nNTS: ssdp:alive\r\nNT: urn:x:device:\x1b[2J\u{202e}{}\r\n\r\n",
+            "A".repeat(5000)
+        );
+        let t = parse_notify(hostile.as_bytes(), 0)
+            .unwrap()
+            .info
+            .unwrap()
+            .device_type
+            .unwrap();
+        assert!(!t.chars().any(char::is_control) && !t.chars().any(crate::text::is_bidi_control));
+        assert!(t.chars().count() <= INFO_MAX_CHARS * 8 + 1, "{}", t.len());
     }
 
     #[test]

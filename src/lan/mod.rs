@@ -18,6 +18,7 @@ pub use credentials::CredState;
 pub use device::{Classification, Confidence, Device};
 pub use error::{StateFile, StateFileError};
 pub use neighbour::{NeighState, Neighbour};
+pub use probe::with_announcements;
 pub use probe::{
     DeviceInfo, ProbeReport, Service, ServiceKind, VendorHint, ANSWERS_ON, HTTP_PORTS,
     INFO_MAX_CHARS, PROBE_INTERVAL_SECS, RTSP_PORTS,

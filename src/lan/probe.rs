@@ -89,6 +89,22 @@ pub struct DeviceInfo {
     pub protocol: String,
     /// Unix time of the reply.
     pub at: u64,
+    /// Heard from an announcement the device multicast by itself (SSDP NOTIFY, WS-Discovery
+    /// Hello, a SADP announcement), not from a reply to an inquiry.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub passive: bool,
+}
+
+impl DeviceInfo {
+    /// How much it says: a firmware version, then a camera protocol rather than UPnP, then a
+    /// model. An announcement replaces a remembered one only when it says as much.
+    pub fn rank(&self) -> (bool, bool, bool) {
+        (
+            self.firmware.is_some(),
+            self.protocol != "SSDP",
+            self.model.is_some(),
+        )
+    }
 }
 
 /// Longest model or firmware string kept.
@@ -136,6 +152,38 @@ impl ProbeReport {
     pub fn is_fresh(&self, now: u64) -> bool {
         self.at <= now && now - self.at < PROBE_INTERVAL_SECS
     }
+}
+
+/// The probe reports completed with what addresses announced by themselves (`heard`, each
+/// `passive`): an announcement fills a report without a discovery reply, replaces an older
+/// announcement, or one without a firmware version when it names one. An address heard but not
+/// probed gets a report of its own with `at` 0 ("never probed": the probe stays due for it).
+pub fn with_announcements<'a>(
+    probes: &[ProbeReport],
+    heard: impl IntoIterator<Item = (IpAddr, &'a DeviceInfo)>,
+) -> Vec<ProbeReport> {
+    let mut out = probes.to_vec();
+    for (ip, info) in heard {
+        match out.iter_mut().find(|p| p.ip == ip) {
+            Some(p) => {
+                let replace = p.info.as_ref().is_none_or(|known| {
+                    (known.passive && known.at < info.at && info.rank() >= known.rank())
+                        || (known.firmware.is_none() && info.firmware.is_some())
+                });
+                if replace {
+                    p.info = Some(info.clone());
+                }
+            }
+            None => out.push(ProbeReport {
+                ip,
+                at: 0,
+                services: Vec::new(),
+                refused: None,
+                info: Some(info.clone()),
+            }),
+        }
+    }
+    out
 }
 
 /// Reading back what [`Serialize`] wrote to the seen-devices file. None for what is not a
@@ -189,8 +237,86 @@ impl ProbeReport {
                     device_type: text(i, "device_type"),
                     protocol: text(i, "protocol")?,
                     at: i.get("at")?.as_u64()?,
+                    passive: i.get("passive").and_then(Value::as_bool) == Some(true),
                 })
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(protocol: &str, firmware: Option<&str>, at: u64, passive: bool) -> DeviceInfo {
+        DeviceInfo {
+            model: Some("M".into()),
+            firmware: firmware.map(str::to_owned),
+            manufacturer: None,
+            device_type: None,
+            protocol: protocol.into(),
+            at,
+            passive,
+        }
+    }
+
+    fn report(ip: &str, at: u64, info: Option<DeviceInfo>) -> ProbeReport {
+        ProbeReport {
+            ip: ip.parse().unwrap(),
+            at,
+            services: vec![],
+            refused: None,
+            info,
+        }
+    }
+
+    #[test]
+    fn announcements_complete_probe_reports_without_hiding_the_probe() {
+        let heard_sadp = info("SADP", Some("V5.5.0"), 50, true);
+        let heard_ws = info("WS-Discovery", None, 60, true);
+        let probes = [
+            report("192.168.1.10", 40, None),
+            report(
+                "192.168.1.11",
+                40,
+                Some(info("ONVIF", Some("V1"), 40, false)),
+            ),
+            report("192.168.1.12", 40, Some(info("SSDP", None, 40, false))),
+        ];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let out = with_announcements(
+            &probes,
+            [
+                (ip("192.168.1.10"), &heard_ws),
+                (ip("192.168.1.11"), &heard_ws),
+                (ip("192.168.1.12"), &heard_sadp),
+                (ip("192.168.1.13"), &heard_sadp),
+            ],
+        );
+        assert_eq!(out[0].info.as_ref(), Some(&heard_ws), "fills a gap");
+        assert_eq!(out[1].info, probes[1].info, "a reply naming firmware stays");
+        assert_eq!(out[2].info.as_ref(), Some(&heard_sadp), "firmware wins");
+        // A remembered announcement (seen.json) gives way to a newer one that says as much,
+        // not to one that says less.
+        let remembered = [report(
+            "192.168.1.14",
+            0,
+            Some(info("SADP", Some("V5"), 5, true)),
+        )];
+        let newer_sadp = info("SADP", Some("V5.7"), 70, true);
+        let newer_ssdp = info("SSDP", None, 80, true);
+        let out2 = with_announcements(&remembered, [(ip("192.168.1.14"), &newer_ssdp)]);
+        assert_eq!(out2[0].info, remembered[0].info);
+        let out2 = with_announcements(&remembered, [(ip("192.168.1.14"), &newer_sadp)]);
+        assert_eq!(out2[0].info.as_ref(), Some(&newer_sadp));
+        // Heard only: a report that leaves the probe due, and reads back from seen.json.
+        assert_eq!((out[3].at, out[3].info.as_ref()), (0, Some(&heard_sadp)));
+        assert!(!out[3].is_fresh(1_800_000_000));
+        let json = serde_json::to_value(&out[3]).unwrap();
+        assert_eq!(json["info"]["passive"], true);
+        assert_eq!(ProbeReport::from_json(&json).as_ref(), Some(&out[3]));
+        assert!(serde_json::to_value(&out[1]).unwrap()["info"]
+            .get("passive")
+            .is_none());
     }
 }

@@ -4,11 +4,9 @@
 //! ONVIF scopes name the model, and a unicast SSDP M-SEARCH (UDP 1900), whose answer points to
 //! a UPnP description naming the maker, model and device type.
 //!
-//! Nothing is listened for passively (SSDP NOTIFY, SADP announcements, WS-Discovery Hello):
-//! that would take sockets on the daemon's poll loop sharing UDP 1900 with miniupnpd,
-//! multicast memberships per LAN interface kept across netifd reloads, and rate limits against
-//! a flooding host — more than the size budget allows for what the daily inquiries already
-//! learn.
+//! What devices announce by themselves (SSDP NOTIFY, SADP announcements, WS-Discovery Hello)
+//! is heard by [`super::listen`], which sends nothing; the UPnP description a NOTIFY points to
+//! is fetched here, like an M-SEARCH answer's.
 //!
 //! Two HTTP fetches follow, each only to the address that answered (the URL it gave must name
 //! it): ONVIF's unauthenticated `GetDeviceInformation` at the device service a WS-Discovery
@@ -83,12 +81,14 @@ pub const FETCHES_WITHIN: Duration = Duration::from_secs(20);
 /// LAN address and returns what answered, one device record per address (a reply with a
 /// firmware version wins over one without; a camera protocol's over a UPnP description).
 /// Blocks for about `wait`, plus the description fetches. Network errors end the run with what
-/// it has.
+/// it has. `announced` are description URLs the addresses multicast in a NOTIFY: followed, on
+/// the announcing address only, for an address asked now that gave no URL itself.
 pub fn discover(
     targets: &[IpAddr],
     guard: &LanGuard,
     now: u64,
     wait: Duration,
+    announced: &[(Ipv4Addr, String)],
 ) -> Vec<(IpAddr, DeviceInfo)> {
     let asked: Vec<Ipv4Addr> = targets
         .iter()
@@ -165,6 +165,13 @@ pub fn discover(
         };
         if let Some(info) = info {
             merge(&mut out, IpAddr::V4(source), info);
+        }
+    }
+    for (ip, url) in announced.iter().filter(|(ip, _)| asked.contains(ip)) {
+        if !descriptions.iter().any(|(a, _, _)| a == ip) {
+            if let Some((port, path)) = lan_location(url, *ip) {
+                descriptions.push((*ip, port, path));
+            }
         }
     }
     let started = Instant::now();

@@ -18,6 +18,8 @@ pub mod discovery;
 #[cfg(feature = "lan-probe")]
 pub mod guard;
 #[cfg(feature = "lan-probe")]
+pub mod listen;
+#[cfg(feature = "lan-probe")]
 pub mod scan;
 #[cfg(feature = "lan-probe")]
 pub mod wire;
@@ -82,8 +84,16 @@ impl Worker {
     }
 
     /// After an audit: starts the worker when the policy asks for it and it is due. Cameras are
-    /// probed for the password check; every device only when `probe` is on.
-    pub fn start_if_due(&mut self, snap: &Snapshot, inventory: &Inventory, policy: &Policy) {
+    /// probed for the password check; every device only when `probe` is on. `locations` are
+    /// the UPnP description URLs LAN addresses announced ([`listen`]): followed like an
+    /// M-SEARCH answer's, under `probe` only.
+    pub fn start_if_due(
+        &mut self,
+        snap: &Snapshot,
+        inventory: &Inventory,
+        policy: &Policy,
+        locations: Vec<(std::net::Ipv4Addr, String)>,
+    ) {
         let wanted = policy.probe || policy.credential_check;
         let due = self
             .last_started
@@ -92,10 +102,10 @@ impl Worker {
             return;
         }
         #[cfg(feature = "lan-probe")]
-        self.start(snap, inventory, policy);
+        self.start(snap, inventory, policy, locations);
         #[cfg(not(feature = "lan-probe"))]
         {
-            let _ = (snap, inventory);
+            let _ = (snap, inventory, locations);
             if !self.told_unavailable {
                 log::warn!("this camguard was built without the LAN probe: options probe and credential_check do nothing");
                 self.told_unavailable = true;
@@ -104,7 +114,13 @@ impl Worker {
     }
 
     #[cfg(feature = "lan-probe")]
-    fn start(&mut self, snap: &Snapshot, inventory: &Inventory, policy: &Policy) {
+    fn start(
+        &mut self,
+        snap: &Snapshot,
+        inventory: &Inventory,
+        policy: &Policy,
+        locations: Vec<(std::net::Ipv4Addr, String)>,
+    ) {
         use credentials::{CredState, TcpTransport};
         use guard::LanGuard;
         use scan::ProbeOptions;
@@ -141,7 +157,9 @@ impl Worker {
             let mut fresh = scan::probe(&ips, &guard, now, &ProbeOptions::default());
             if probe_all {
                 // The same addresses, the same day: who they say they are (model, firmware).
-                for (ip, info) in discovery::discover(&ips, &guard, now, discovery::DEFAULT_WAIT) {
+                for (ip, info) in
+                    discovery::discover(&ips, &guard, now, discovery::DEFAULT_WAIT, &locations)
+                {
                     if let Some(report) = fresh.iter_mut().find(|r| r.ip == ip) {
                         report.info = Some(info);
                     }
@@ -203,5 +221,30 @@ impl Worker {
             }
             Err(_) => false,
         }
+    }
+}
+
+/// Listening to announcements: [`listen::Listener`], or nothing in a build without the probe.
+#[cfg(feature = "lan-probe")]
+pub use listen::Listener;
+
+#[cfg(not(feature = "lan-probe"))]
+#[derive(Default)]
+pub struct Listener;
+
+#[cfg(not(feature = "lan-probe"))]
+impl Listener {
+    pub fn follow_router(&mut self, _snap: &Snapshot, _enabled: bool) {}
+    pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
+        Vec::new()
+    }
+    pub fn read(&mut self, _now: u64) -> bool {
+        false
+    }
+    pub fn reports(&self, probes: &[ProbeReport]) -> Vec<ProbeReport> {
+        probes.to_vec()
+    }
+    pub fn locations(&self) -> Vec<(std::net::Ipv4Addr, String)> {
+        Vec::new()
     }
 }

@@ -188,6 +188,9 @@ pub struct Policy {
     /// Probe LAN devices' camera ports (554, 8554, 80, 8000, 37777, 34567, 88) once a day to
     /// classify them; `credential_check` probes camera-like devices anyway.
     pub probe: bool,
+    /// Listen to what LAN devices announce by themselves (SSDP NOTIFY, WS-Discovery Hello,
+    /// SADP announcements) on the LAN interfaces: nothing is sent ([`crate::probe::listen`]).
+    pub listen: bool,
     /// Redirects kept under `forwards 'allowlist'` (`config allow_forward`).
     pub allow_forwards: Vec<AllowForward>,
     pub devices: Vec<DevicePolicy>,
@@ -205,6 +208,7 @@ impl Default for Policy {
             audit_interval: 300,
             credential_check: false,
             probe: false,
+            listen: true,
             allow_forwards: Vec::new(),
             devices: Vec::new(),
         }
@@ -279,6 +283,7 @@ impl Policy {
             policy.enforce = flag(main, "enforce", false)?;
             policy.credential_check = flag(main, "credential_check", false)?;
             policy.probe = flag(main, "probe", false)?;
+            policy.listen = flag(main, "listen", true)?;
             policy.upnp = choice(
                 main,
                 "upnp",
