@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::required;
 use crate::plan::{Action, UciValue};
 
 /// Where entries live, relative to the (sys)root.
@@ -13,7 +14,7 @@ pub const JOURNAL_DIR: &str = "etc/camguard/journal";
 
 /// What one UCI option, section or order was before camguard touched it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "what", rename_all = "snake_case")]
+#[serde(tag = "what", rename_all = "snake_case", try_from = "BeforeFields")]
 pub enum Before {
     /// An option's value; `None`: the option did not exist.
     Option {
@@ -78,6 +79,101 @@ pub enum Before {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         committed: Option<Fingerprint>,
     },
+}
+
+/// A [`Before`] as read back: one flat object whose `what` says which fields count. The same
+/// JSON serde's internally tagged derive reads, without its buffered copy of every value (and
+/// its code on the router).
+#[derive(Deserialize)]
+struct BeforeFields {
+    what: BeforeKind,
+    config: Option<String>,
+    section: Option<String>,
+    option: Option<String>,
+    value: Option<UciValue>,
+    options: Option<Vec<(String, UciValue)>>,
+    r#type: Option<String>,
+    values: Option<Vec<(String, UciValue)>>,
+    sections: Option<Vec<String>>,
+    name: Option<String>,
+    enabled: Option<bool>,
+    running: Option<bool>,
+    path: Option<String>,
+    content: Option<String>,
+    lines: Option<Vec<String>>,
+    #[serde(default)]
+    after: Vec<Option<String>>,
+    bytes: Option<KeptBytes>,
+    size: Option<u64>,
+    committed: Option<Fingerprint>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum BeforeKind {
+    Option,
+    SectionTail,
+    AddedSection,
+    DeletedSection,
+    Order,
+    Service,
+    File,
+    LeaseLines,
+    FileBytes,
+}
+
+impl TryFrom<BeforeFields> for Before {
+    type Error = String;
+    fn try_from(f: BeforeFields) -> Result<Before, String> {
+        Ok(match f.what {
+            BeforeKind::Option => Before::Option {
+                config: required(f.config, "config")?,
+                section: required(f.section, "section")?,
+                option: required(f.option, "option")?,
+                value: f.value,
+            },
+            BeforeKind::SectionTail => Before::SectionTail {
+                config: required(f.config, "config")?,
+                section: required(f.section, "section")?,
+                options: required(f.options, "options")?,
+            },
+            BeforeKind::AddedSection => Before::AddedSection {
+                config: required(f.config, "config")?,
+                section: required(f.section, "section")?,
+            },
+            BeforeKind::DeletedSection => Before::DeletedSection {
+                config: required(f.config, "config")?,
+                section: required(f.section, "section")?,
+                r#type: required(f.r#type, "type")?,
+                values: required(f.values, "values")?,
+            },
+            BeforeKind::Order => Before::Order {
+                config: required(f.config, "config")?,
+                sections: required(f.sections, "sections")?,
+            },
+            BeforeKind::Service => Before::Service {
+                name: required(f.name, "name")?,
+                enabled: f.enabled,
+                running: f.running,
+            },
+            BeforeKind::File => Before::File {
+                path: required(f.path, "path")?,
+                content: required(f.content, "content")?,
+            },
+            BeforeKind::LeaseLines => Before::LeaseLines {
+                path: required(f.path, "path")?,
+                lines: required(f.lines, "lines")?,
+                after: f.after,
+            },
+            BeforeKind::FileBytes => Before::FileBytes {
+                path: required(f.path, "path")?,
+                config: f.config,
+                bytes: f.bytes,
+                size: required(f.size, "size")?,
+                committed: f.committed,
+            },
+        })
+    }
 }
 
 /// The largest file whose bytes a journal entry keeps: journal entries live on the router's
