@@ -27,11 +27,41 @@ use crate::snapshot::upnpd::PermAction;
 pub const OWN_PREFIX: &str = "camguard_";
 
 /// A UCI value: a single string or a list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum UciValue {
     Single(String),
     List(Vec<String>),
+}
+
+/// By hand: serde's untagged derive tries each variant on a buffered copy of the value.
+impl<'de> Deserialize<'de> for UciValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct StringOrList;
+        impl<'de> serde::de::Visitor<'de> for StringOrList {
+            type Value = UciValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<UciValue, E> {
+                Ok(UciValue::Single(s.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<UciValue, E> {
+                Ok(UciValue::Single(s))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<UciValue, A::Error> {
+                let mut list = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    list.push(item);
+                }
+                Ok(UciValue::List(list))
+            }
+        }
+        d.deserialize_any(StringOrList)
+    }
 }
 
 impl From<&str> for UciValue {
