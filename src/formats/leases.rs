@@ -376,7 +376,11 @@ fn read_leases_with_buffer(
             while parsed.entries.last().is_some_and(|l| l.line == number) {
                 parsed.entries.pop();
             }
-            while parsed.bad_lines.last().is_some_and(|b| b.line == number as usize) {
+            while parsed
+                .bad_lines
+                .last()
+                .is_some_and(|b| b.line == number as usize)
+            {
                 parsed.bad_lines.pop();
             }
             read.cut = true;
@@ -1305,7 +1309,13 @@ mod tests {
     #[test]
     fn short_descriptions_live_in_the_lease_and_long_ones_read_back_whole() {
         assert_eq!(std::mem::size_of::<Lease>(), 48);
-        for text in ["", "cam", "mapping 70534", "NAT-PMP 51413 udp", &"é".repeat(40)] {
+        for text in [
+            "",
+            "cam",
+            "mapping 70534",
+            "NAT-PMP 51413 udp",
+            &"é".repeat(40),
+        ] {
             let d = Description::from(text.to_owned());
             assert_eq!(d, text);
             assert_eq!(d.to_string(), text);
