@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::audit::{DeviceRef, Subject};
 use crate::facts::forwards::forwards_every_port;
-use crate::facts::mappings::{mappings_iter as router_mappings, Mapping};
+use crate::facts::mappings::{mappings_unpaired, Mapping};
 use crate::facts::Facts;
 use crate::lan::Device;
 use crate::ports::Protocol;
@@ -92,7 +92,7 @@ pub fn mappings_page<'a>(
     total: Option<usize>,
 ) -> (Vec<MappingRow<'a>>, usize) {
     let policy = policy_of(ctx);
-    let mut all = router_mappings(ctx.snap);
+    let mut all = mappings_unpaired(ctx.snap);
     let before = all.by_ref().take(offset).count();
     let rows: Vec<MappingRow> = all
         .by_ref()
