@@ -270,11 +270,9 @@ fn audit_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
     let snapshot = read_offline(&a)?;
     let inventory = Inventory::build(&snapshot);
     let (report, _) = crate::plan::report_and_plan(&Facts::new(&snapshot, &inventory));
-    Ok(print_report(
-        &serde_json::to_value(report)?,
-        a.json,
-        a.fail_on,
-    ))
+    drop(inventory);
+    drop(snapshot);
+    Ok(print_audit(report, a.json, a.fail_on))
 }
 
 /// `plan`, `enforce`, `revoke`, `revert`, `journal`: the daemon's methods from the shell. The
@@ -400,7 +398,8 @@ fn print_plan(
     Ok(())
 }
 
-/// Prints a report (its JSON form) and returns the exit code `--fail-on` asks for.
+/// Prints a report (its JSON form, as the daemon sends it) and returns the exit code `--fail-on`
+/// asks for.
 fn print_report(report: &serde_json::Value, json: bool, fail_on: Option<Severity>) -> i32 {
     let text = if json {
         serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
@@ -414,8 +413,46 @@ fn print_report(report: &serde_json::Value, json: bool, fail_on: Option<Severity
         .flatten()
         .filter_map(|f| f["severity"].as_str().and_then(Severity::parse))
         .max();
-    // An audit that could not read everything cannot promise that nothing reaches the threshold.
     let incomplete = report["coverage"]["complete"] == serde_json::Value::Bool(false);
+    exit_code(worst, incomplete, fail_on)
+}
+
+/// Prints a report computed here. `--json` is written as it is serialised, and the terminal
+/// gets a JSON form without what it never shows (evidence, fixes): at 1,000 mappings a whole
+/// `Value` tree of the report was the offline audit's peak.
+fn print_audit(mut report: crate::audit::Report, json: bool, fail_on: Option<Severity>) -> i32 {
+    let code = exit_code(report.worst(), !report.coverage.complete, fail_on);
+    if json {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        // A closed pipe (`camguard audit --json | head`) is not an error worth a message.
+        let _ = serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+        return code;
+    }
+    let findings: Vec<serde_json::Value> = std::mem::take(&mut report.findings)
+        .into_iter()
+        .map(|f| {
+            serde_json::json!({
+                "id": f.id,
+                "severity": f.severity,
+                "title": f.title,
+                "detail": f.detail,
+                "remedy": f.remedy,
+            })
+        })
+        .collect();
+    let mut shown = serde_json::to_value(&report).unwrap_or_default();
+    drop(report);
+    shown["findings"] = findings.into();
+    write_stdout(&report::terminal_from_json(&shown, &terminal_style()));
+    code
+}
+
+/// `--fail-on`: an audit that could not read everything cannot promise that nothing reaches the
+/// threshold.
+fn exit_code(worst: Option<Severity>, incomplete: bool, fail_on: Option<Severity>) -> i32 {
     let failed =
         fail_on.is_some_and(|threshold| incomplete || worst.is_some_and(|w| w >= threshold));
     if failed {
@@ -458,7 +495,7 @@ fn status_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
             let snapshot = source::live::read(&mut client, &files, unix_now(), &nft, &[]);
             let inventory = Inventory::build(&snapshot);
             let (report, _) = crate::plan::report_and_plan(&Facts::new(&snapshot, &inventory));
-            serde_json::to_value(report)?
+            return Ok(print_audit(report, json, fail_on));
         }
         Err(error) => {
             return Err(CliError::Call {

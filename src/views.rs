@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::audit::{DeviceRef, Subject};
 use crate::facts::forwards::forwards_every_port;
-use crate::facts::mappings::mappings_iter as router_mappings;
+use crate::facts::mappings::{mappings_unpaired, Mapping};
 use crate::facts::Facts;
 use crate::lan::Device;
 use crate::ports::Protocol;
@@ -81,61 +81,55 @@ pub struct MappingRow<'a> {
     pub why: Option<&'static str>,
 }
 
-/// Live (and dormant) UPnP mappings with the device and the policy's verdict. The mappings
-/// are counted up front (the total needs them), then joined again as the rows are taken: a
-/// page holds its rows, never the router's every mapping.
-pub fn mappings<'a>(ctx: &'a Facts) -> impl ExactSizeIterator<Item = MappingRow<'a>> + 'a {
+/// One page of the live (and dormant) UPnP mappings, at most `limit` from the `offset`th, with
+/// the device and the policy's verdict, and how many mappings there are (`total` when already
+/// counted). One join of rules and lease lines: only the page's rows are made, so a page holds
+/// its rows, never the router's every mapping.
+pub fn mappings_page<'a>(
+    ctx: &'a Facts,
+    offset: usize,
+    limit: usize,
+    total: Option<usize>,
+) -> (Vec<MappingRow<'a>>, usize) {
     let policy = policy_of(ctx);
-    let total = router_mappings(ctx.snap).count();
-    let rows = router_mappings(ctx.snap).map(move |m| {
-        let device = ctx.inventory.by_ip(m.int_addr);
-        let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
-        let why = policy.mapping_violation(device.and_then(|d| d.mac), camera);
-        MappingRow {
-            subject: Subject::Mapping {
-                proto: m.proto,
-                ext_port: m.ext_port,
-                int_addr: m.int_addr,
-                int_port: m.int_port,
-            },
+    let mut all = mappings_unpaired(ctx.snap);
+    let before = all.by_ref().take(offset).count();
+    let rows: Vec<MappingRow> = all
+        .by_ref()
+        .take(limit)
+        .map(|m| mapping_row(ctx, &policy, m))
+        .collect();
+    let total = total.unwrap_or_else(|| before + rows.len() + all.count());
+    (rows, total)
+}
+
+fn mapping_row<'a>(ctx: &Facts, policy: &Policy, m: Mapping<'a>) -> MappingRow<'a> {
+    let device = ctx.inventory.by_ip(m.int_addr);
+    let camera = device.is_some_and(|d| d.classification.class.is_camera_like());
+    let why = policy.mapping_violation(device.and_then(|d| d.mac), camera);
+    MappingRow {
+        subject: Subject::Mapping {
             proto: m.proto,
             ext_port: m.ext_port,
-            every_port: m.every_port,
             int_addr: m.int_addr,
             int_port: m.int_port,
-            description: m.lease.map(|l| l.description.as_str()),
-            expires: m.lease.map(|l| l.expires),
-            seen_in: m.source,
-            live: m.live,
-            expired: m.expired,
-            handle: m.handle,
-            device: device.map(|d| DeviceRef(d.clone())),
-            violates: why.is_some(),
-            why,
-        }
-    });
-    Counted { rows, left: total }
-}
-
-/// An iterator whose length was counted beforehand.
-struct Counted<I> {
-    rows: I,
-    left: usize,
-}
-
-impl<I: Iterator> Iterator for Counted<I> {
-    type Item = I::Item;
-    fn next(&mut self) -> Option<I::Item> {
-        let row = self.rows.next()?;
-        self.left = self.left.saturating_sub(1);
-        Some(row)
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
+        },
+        proto: m.proto,
+        ext_port: m.ext_port,
+        every_port: m.every_port,
+        int_addr: m.int_addr,
+        int_port: m.int_port,
+        description: m.lease.map(|l| l.description.as_str()),
+        expires: m.lease.map(|l| l.expires),
+        seen_in: m.source,
+        live: m.live,
+        expired: m.expired,
+        handle: m.handle,
+        device: device.map(|d| DeviceRef(d.clone())),
+        violates: why.is_some(),
+        why,
     }
 }
-
-impl<I: Iterator> ExactSizeIterator for Counted<I> {}
 
 #[derive(Debug, Serialize)]
 pub struct ForwardRow<'a> {

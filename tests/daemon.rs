@@ -692,3 +692,83 @@ fn a_findings_page_fits_one_ubus_message_and_says_how_many_remain() {
     assert_eq!(offset, total);
     assert_eq!(seen.len(), total, "every finding once");
 }
+
+/// Issue 14: the mappings list is counted once per audit and each page joins only up to its
+/// last row. Pages asked in any order give the same total, `more` says what follows each, every
+/// mapping comes once, and the next audit counts again.
+#[test]
+fn mapping_pages_in_any_order_list_every_mapping_once_and_recount_after_an_audit() {
+    let mut bus = Bus::new("mapping-pages");
+    let root = bus.dir.join("root");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/messy-home");
+    assert!(Command::new("cp")
+        .arg("-a")
+        .arg(&example)
+        .arg(&root)
+        .status()
+        .unwrap()
+        .success());
+    let lease = |i: u32| {
+        format!(
+            "UDP:{}:192.168.1.{}:{}:0:game {i}\n",
+            10_000 + i,
+            2 + i % 250,
+            20_000 + i
+        )
+    };
+    let leases = root.join("tmp/run/miniupnpd.leases");
+    std::fs::write(&leases, (0..2500).map(lease).collect::<String>()).unwrap();
+    bus.start_daemon(&["--root", root.to_str().unwrap()]);
+
+    let page_at = |bus: &mut Bus, offset: usize| {
+        let page = bus.call(
+            "mappings",
+            &format!(r#"{{"offset": {offset}, "limit": 300}}"#),
+        );
+        let ports: Vec<u64> = page["mappings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["ext_port"].as_u64().unwrap())
+            .collect();
+        let total = page["total"].as_u64().unwrap() as usize;
+        assert_eq!(
+            page["more"].as_u64().unwrap() as usize,
+            total.saturating_sub(offset + ports.len()),
+            "offset {offset}"
+        );
+        (ports, total)
+    };
+    // A page in the middle first, then the rest from the start.
+    let (middle, total) = page_at(&mut bus, 1200);
+    assert_eq!(total, 2500);
+    assert_eq!(middle.len(), 300);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut offset = 0;
+    while offset < total {
+        let (ports, again) = page_at(&mut bus, offset);
+        assert_eq!(again, total, "offset {offset}");
+        if offset == 1200 {
+            assert_eq!(ports, middle);
+        }
+        assert!(!ports.is_empty());
+        offset += ports.len();
+        seen.extend(ports);
+    }
+    assert_eq!(offset, total);
+    assert_eq!(seen, (10_000..12_500).collect());
+
+    let mut more = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&leases)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut more,
+        (2500..2510).map(lease).collect::<String>().as_bytes(),
+    )
+    .unwrap();
+    bus.call("audit", "{}");
+    let (last, total) = page_at(&mut bus, 2400);
+    assert_eq!(total, 2510);
+    assert_eq!(last, (12_400..12_510).collect::<Vec<u64>>());
+}

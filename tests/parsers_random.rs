@@ -574,7 +574,7 @@ fn written_ports_wrap_to_16_bits_and_mark_the_line_forged() {
             magnitude
         };
         assert_eq!(l.ext_port, want, "iteration {i}, line {line:?}");
-        let canonical = sign.is_empty() && n >= 1 && n <= 65535;
+        let canonical = sign.is_empty() && (1..=65535).contains(&n);
         assert_eq!(
             l.is_forged(),
             !canonical,

@@ -143,7 +143,7 @@ fn raw_description(lines: &[&[u8]], lease: &Lease) -> Option<Vec<u8>> {
     if !lease.forged.is_empty() {
         return None;
     }
-    let line = *lines.get(lease.line.checked_sub(1)?)?;
+    let line = *lines.get((lease.line as usize).checked_sub(1)?)?;
     // fgets takes the line and its newline in LINE_BUFFER - 1 bytes, or splits it.
     if line.len() + 1 >= LINE_BUFFER || line.contains(&0) {
         return None;

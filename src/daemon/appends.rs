@@ -67,7 +67,7 @@ impl LeaseTail {
         };
         // The audit's last lease line: lines after it are news (a bad line after it is the
         // audit's to report, and never counts).
-        let audited_lines = snap.upnp.leases.last().map_or(0, |l| l.line);
+        let audited_lines = snap.upnp.leases.last().map_or(0, |l| l.line as usize);
         let Ok(file) = std::fs::File::open(&path) else {
             return Verdict::Nothing;
         };

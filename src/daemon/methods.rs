@@ -2,6 +2,8 @@
 //! with its arguments, whether it reads or writes, and its handler. Registration (the signature
 //! `ubus -v list` shows), dispatch, argument checking and the session check of writes all read
 //! the rows; tests hold docs/ubus-api.md and the LuCI app's ACL file to them.
+use std::collections::HashMap;
+
 use serde_json::{json, Map, Value};
 
 use super::State;
@@ -214,34 +216,45 @@ fn findings(state: &mut State, args: &Args) -> Result<BlobMsgTable, Failure> {
     Paged::new("findings", matching.into_iter(), page).encode()
 }
 
+/// The list pages already encoded since the audit, and what counting its lists cost: LuCI
+/// polls them, and with thousands of mappings the encoding and the join are most of the cost.
+#[derive(Default)]
+pub(crate) struct ListReplies {
+    /// By (method, offset, limit). Filled on demand.
+    pages: HashMap<(List, usize, usize), BlobMsgTable>,
+    /// How many mappings the audit has, once a page has counted them: the count joins every
+    /// rule with every lease line, a page only those up to its last row.
+    mapping_total: Option<usize>,
+}
+
 /// One page of the devices, mappings or forwards list, encoded once per audit.
 fn list_reply(state: &mut State, list: List, args: &Args) -> Result<BlobMsgTable, Failure> {
     let page = Page::from_args(args);
     let cache_key = (list, page.offset, page.limit);
-    if let Some(blob) = state.audited.list_replies.get(&cache_key) {
+    if let Some(blob) = state.audited.list_replies.pages.get(&cache_key) {
         return Ok(blob.clone());
     }
+    let mut mapping_total = state.audited.list_replies.mapping_total;
     let ctx = state.audited.facts();
     let key = list.key();
     let blob = match list {
         List::Devices => Paged::new(key, views::devices(&ctx), page).encode(),
-        List::Mappings => Paged::new(key, views::mappings(&ctx), page).encode(),
+        List::Mappings => {
+            let (rows, total) = views::mappings_page(&ctx, page.offset, page.limit, mapping_total);
+            mapping_total = Some(total);
+            Paged::counted(key, rows.into_iter(), total, page).encode()
+        }
         List::Forwards => Paged::new(key, views::forwards(&ctx).into_iter(), page).encode(),
     }?;
+    state.audited.list_replies.mapping_total = mapping_total;
     // A caller walking every offset must not make the daemon keep every page: a page may be
     // up to 1 MiB.
-    let cached: usize = state
-        .audited
-        .list_replies
-        .values()
-        .map(|b| b.as_slice().len())
-        .sum();
-    if state.audited.list_replies.len() >= MAX_CACHED_PAGES
-        || cached + blob.as_slice().len() > MAX_CACHED_BYTES
-    {
-        state.audited.list_replies.clear();
+    let pages = &mut state.audited.list_replies.pages;
+    let cached: usize = pages.values().map(|b| b.as_slice().len()).sum();
+    if pages.len() >= MAX_CACHED_PAGES || cached + blob.as_slice().len() > MAX_CACHED_BYTES {
+        pages.clear();
     }
-    state.audited.list_replies.insert(cache_key, blob.clone());
+    pages.insert(cache_key, blob.clone());
     Ok(blob)
 }
 
@@ -269,9 +282,20 @@ impl<T: serde::Serialize> Paged<T> {
     /// Takes only the page's rows from `all`.
     fn new(key: &'static str, all: impl ExactSizeIterator<Item = T>, page: Page) -> Paged<T> {
         let total = all.len();
+        let offset = page.offset;
+        Paged::counted(key, all.skip(offset), total, page)
+    }
+
+    /// The page's rows from `from_offset`, the rows from the page's offset on, of `total`.
+    fn counted(
+        key: &'static str,
+        from_offset: impl Iterator<Item = T>,
+        total: usize,
+        page: Page,
+    ) -> Paged<T> {
         Paged {
             key,
-            items: all.skip(page.offset).take(page.limit).collect(),
+            items: from_offset.take(page.limit).collect(),
             offset: page.offset,
             total,
         }

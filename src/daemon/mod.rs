@@ -97,10 +97,8 @@ pub(crate) struct Audited {
     pub plan: Vec<Action>,
     /// The `status` reply, encoded once per audit: `status` is the hot call.
     pub status_blob: ubus::BlobMsgTable,
-    /// Pages of the devices, mappings and forwards replies already encoded since the audit, by
-    /// (method, offset, limit): LuCI polls them, and with thousands of mappings the encoding is
-    /// most of the cost. Filled on demand.
-    pub list_replies: HashMap<(methods::List, usize, usize), ubus::BlobMsgTable>,
+    /// Pages of the devices, mappings and forwards replies already encoded since the audit.
+    pub list_replies: methods::ListReplies,
     /// See [`State::files_to_watch`].
     watched_files: BTreeSet<PathBuf>,
 }
@@ -115,7 +113,7 @@ impl Audited {
             inventory,
             report,
             plan,
-            list_replies: HashMap::new(),
+            list_replies: methods::ListReplies::default(),
             watched_files: BTreeSet::new(),
         }
     }

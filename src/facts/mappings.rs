@@ -97,6 +97,17 @@ pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
 /// [`mappings`] one at a time: a device may hold 65,535 of them, so callers that count or pick
 /// a few do not hold them all (issue 14).
 pub fn mappings_iter(snap: &Snapshot) -> Box<dyn Iterator<Item = Mapping<'_>> + '_> {
+    join(snap, true)
+}
+
+/// [`mappings_iter`] without pairing each DNAT with its accept rule (every `forward` is
+/// [`ForwardRule::NotPaired`]), for listing and counting: the same mappings in the same order,
+/// and the pairing was most of the join's cost.
+pub fn mappings_unpaired(snap: &Snapshot) -> Box<dyn Iterator<Item = Mapping<'_>> + '_> {
+    join(snap, false)
+}
+
+fn join(snap: &Snapshot, pair_forward: bool) -> Box<dyn Iterator<Item = Mapping<'_>> + '_> {
     let active = upnp_active(snap);
     let now = snap.taken_at;
     let leases = &snap.upnp.leases;
@@ -118,7 +129,16 @@ pub fn mappings_iter(snap: &Snapshot) -> Box<dyn Iterator<Item = Mapping<'_>> + 
     // are listed as dormant.
     let matched: std::rc::Rc<[Cell<bool>]> = leases.iter().map(|_| Cell::new(false)).collect();
     let marks = matched.clone();
-    let mut live = pair_forward_rules(ruleset).filter_map(move |(r, forward)| {
+    let redirects: Box<dyn Iterator<Item = (UpnpRedirect, ForwardRule)>> = if pair_forward {
+        Box::new(pair_forward_rules(ruleset))
+    } else {
+        Box::new(
+            ruleset
+                .upnp_redirects_iter()
+                .map(|d| (d, ForwardRule::NotPaired)),
+        )
+    };
+    let mut live = redirects.filter_map(move |(r, forward)| {
         let proto = r.proto?;
         let lease_index = match (r.ext_port(), r.int_addr) {
             (Some(port), IpAddr::V4(addr)) => by_key
@@ -228,6 +248,8 @@ pub enum ForwardRule {
     /// No rule is left for it.
     #[default]
     Missing,
+    /// Not looked for ([`mappings_unpaired`]).
+    NotPaired,
 }
 
 impl ForwardRule {
@@ -591,5 +613,40 @@ mod tests {
             owned(pair_forward_rules(&r)),
             vec![(18080, ForwardRule::Missing)]
         );
+    }
+
+    #[test]
+    fn unpaired_mappings_are_the_paired_ones_in_the_same_order() {
+        // Live rules with and without lease lines, a dormant and an expired lease line, and
+        // rules of one host that the pairing hands out one by one.
+        let mut snap = Snapshot::new(1_795_700_000, "test");
+        snap.upnp.service.running = Some(true);
+        snap.nft = Some(ruleset(vec![
+            dnat(13, 18080, "192.168.1.31", 8080),
+            accept(14, PC, 8080, None),
+            dnat(15, 18081, "192.168.1.31", 8080),
+            dnat(17, 18082, "192.168.1.32", 22),
+            accept(16, PC, 8080, Some(0xcb00_7107)),
+        ]));
+        snap.upnp.leases = crate::formats::leases::parse_leases(
+            b"TCP:18081:192.168.1.31:8080:0:second\nUDP:9:192.168.1.40:9:0:dormant\n\
+              TCP:18080:192.168.1.31:8080:1795600000:expired\nTCP:7:192.168.1.41:7:0:other\n",
+        )
+        .entries;
+        // A lease line without a rule has no accept rule to pair either way.
+        fn without_pair(m: Mapping) -> Mapping {
+            Mapping {
+                forward: if m.live {
+                    ForwardRule::NotPaired
+                } else {
+                    m.forward
+                },
+                ..m
+            }
+        }
+        let paired: Vec<Mapping> = mappings_iter(&snap).map(without_pair).collect();
+        assert_eq!(paired.len(), 5, "{paired:?}");
+        assert!(mappings_iter(&snap).all(|m| m.forward != ForwardRule::NotPaired));
+        assert_eq!(mappings_unpaired(&snap).collect::<Vec<_>>(), paired);
     }
 }

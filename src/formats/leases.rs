@@ -35,9 +35,11 @@
 //! - IPv6 pinholes: `PROTO;INT_CLIENT;INT_PORT;REM_CLIENT;REM_PORT;UID;TIMESTAMP;DESC`
 //!   (`upnppinhole.c` `lease_file6_add` / `reload_from_lease_file6`), read strictly.
 use std::fmt;
+use std::io::{self, BufRead};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Deref;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::formats::linefile::{ascii, digits, parse_lines, BadLine, Parsed};
 use crate::formats::{Expected, Field, FormatError, LineLayout};
@@ -48,11 +50,12 @@ use crate::text::lan_text;
 /// most 319 bytes as one line.
 pub const LINE_BUFFER: usize = 320;
 
-/// One IPv4 mapping line, as miniupnpd will re-create it.
+/// One IPv4 mapping line, as miniupnpd will re-create it. 48 bytes, descriptions of up to
+/// [`Description::INLINE`] bytes included: a LAN device may write 65,535 of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lease {
     /// 1-based line number in the file (a tail read as a line of its own keeps its line's number).
-    pub line: usize,
+    pub line: u32,
     pub proto: Protocol,
     /// The port miniupnpd opens: the written number wrapped to 16 bits.
     pub ext_port: u16,
@@ -61,10 +64,143 @@ pub struct Lease {
     /// Absolute Unix time of expiry; 0 = permanent.
     pub expires: u64,
     /// Chosen by the LAN client: cleaned with [`crate::text::lan_text`].
-    pub description: String,
+    pub description: Description,
     /// Why miniupnpd could not have written this line itself; empty for a line it could have.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub forged: Vec<Forgery>,
+    #[serde(skip_serializing_if = "Forgeries::is_none")]
+    pub forged: Forgeries,
+}
+
+/// A lease's description: held in the lease when short (most are a program's name and a port),
+/// behind one pointer otherwise. Reads as a `&str`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Description(DescriptionRepr);
+
+#[derive(Clone, PartialEq, Eq)]
+enum DescriptionRepr {
+    Inline {
+        len: u8,
+        bytes: [u8; Description::INLINE],
+    },
+    Boxed(Box<Box<str>>),
+}
+
+impl Description {
+    /// The longest description held without an allocation of its own.
+    pub const INLINE: usize = 14;
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Always whole characters: copied from a `str` of exactly this length.
+            DescriptionRepr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            DescriptionRepr::Boxed(text) => text,
+        }
+    }
+}
+
+impl From<String> for Description {
+    fn from(text: String) -> Self {
+        if text.len() <= Description::INLINE {
+            let mut bytes = [0; Description::INLINE];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            Description(DescriptionRepr::Inline {
+                len: text.len() as u8,
+                bytes,
+            })
+        } else {
+            Description(DescriptionRepr::Boxed(Box::new(text.into_boxed_str())))
+        }
+    }
+}
+
+impl Deref for Description {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<str> for Description {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Description {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for Description {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Description {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl Serialize for Description {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A lease's [`Forgery`] marks: one pointer, null for the line miniupnpd could have written
+/// (nearly all of them). Reads as a slice.
+#[derive(Clone, Default, PartialEq, Eq)]
+// A thin pointer: a boxed slice would take 16 bytes of every lease.
+#[allow(clippy::box_collection)]
+pub struct Forgeries(Option<Box<Vec<Forgery>>>);
+
+impl Forgeries {
+    fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl From<Vec<Forgery>> for Forgeries {
+    fn from(marks: Vec<Forgery>) -> Self {
+        Forgeries((!marks.is_empty()).then(|| Box::new(marks)))
+    }
+}
+
+impl Deref for Forgeries {
+    type Target = [Forgery];
+    fn deref(&self) -> &[Forgery] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl<'a> IntoIterator for &'a Forgeries {
+    type Item = &'a Forgery;
+    type IntoIter = std::slice::Iter<'a, Forgery>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq<Vec<Forgery>> for Forgeries {
+    fn eq(&self, other: &Vec<Forgery>) -> bool {
+        **self == **other
+    }
+}
+
+impl fmt::Debug for Forgeries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl Serialize for Forgeries {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
 }
 
 impl Lease {
@@ -192,35 +328,108 @@ pub fn parse_leases(input: &[u8]) -> Parsed<Lease> {
 
 /// As [`parse_leases`], for a miniupnpd reading with a `buffer`-byte `fgets` (128 before 2.3.8).
 pub fn parse_leases_with_buffer(input: &[u8], buffer: usize) -> Parsed<Lease> {
+    // Reading a slice cannot fail.
+    read_leases_with_buffer(input, buffer, u64::MAX)
+        .map(|read| read.parsed)
+        .unwrap_or_default()
+}
+
+/// What [`read_leases`] read.
+#[derive(Debug, Default)]
+pub struct LeaseRead {
+    pub parsed: Parsed<Lease>,
+    /// Bytes of the whole lines read.
+    pub bytes: u64,
+    /// The file went on past the limit: the line it cuts through and everything after it were
+    /// not read.
+    pub cut: bool,
+}
+
+/// As [`parse_leases`], reading the file as it comes, one `fgets` at a time, so that its text is
+/// never held next to the leases (a LAN device can write 65,535 lines). Reads the whole lines
+/// within the first `limit` bytes.
+pub fn read_leases(input: impl BufRead, limit: u64) -> io::Result<LeaseRead> {
+    read_leases_with_buffer(input, LINE_BUFFER, limit)
+}
+
+fn read_leases_with_buffer(
+    mut input: impl BufRead,
+    buffer: usize,
+    limit: u64,
+) -> io::Result<LeaseRead> {
     let take = buffer.saturating_sub(1).max(1);
-    let mut parsed = Parsed::default();
+    let mut read = LeaseRead::default();
+    let parsed = &mut read.parsed;
+    let mut chunk = Vec::with_capacity(take);
     let mut after_cr = false;
-    let mut rest = input;
-    let mut number = 1;
+    let mut number: u32 = 1;
     let mut tail = false;
-    while !rest.is_empty() {
-        // One fgets: up to `take` bytes, through the first newline.
-        let len = rest
-            .iter()
-            .take(take)
-            .position(|&b| b == b'\n')
-            .map_or(rest.len().min(take), |i| i + 1);
-        let (chunk, next) = rest.split_at(len);
-        rest = next;
+    let mut consumed: u64 = 0;
+    loop {
+        fgets(&mut input, &mut chunk, take)?;
+        if chunk.is_empty() {
+            break;
+        }
+        consumed += chunk.len() as u64;
+        if consumed > limit {
+            // The line in progress is not whole: forget the pieces of it already read.
+            while parsed.entries.last().is_some_and(|l| l.line == number) {
+                parsed.entries.pop();
+            }
+            while parsed
+                .bad_lines
+                .last()
+                .is_some_and(|b| b.line == number as usize)
+            {
+                parsed.bad_lines.pop();
+            }
+            read.cut = true;
+            break;
+        }
         let ends_line = chunk.last() == Some(&b'\n');
-        match lease_line(number, chunk, tail, after_cr) {
+        match lease_line(number, &chunk, tail, after_cr) {
             Ok(lease) => parsed.entries.push(lease),
             Err(message) => parsed.bad_lines.push(message),
         }
         after_cr = chunk.ends_with(b"\r\n");
         if ends_line {
-            number += 1;
+            number = number.saturating_add(1);
             tail = false;
+            read.bytes = consumed;
         } else {
             tail = true;
         }
     }
-    parsed
+    if !read.cut {
+        read.bytes = consumed;
+    }
+    Ok(read)
+}
+
+/// One C `fgets` into `chunk`: up to `take` bytes, through the first newline.
+fn fgets(input: &mut impl BufRead, chunk: &mut Vec<u8>, take: usize) -> io::Result<()> {
+    chunk.clear();
+    while chunk.len() < take {
+        let available = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            break;
+        }
+        let room = &available[..available.len().min(take - chunk.len())];
+        let (used, ends) = match room.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (room.len(), false),
+        };
+        chunk.extend_from_slice(&room[..used]);
+        input.consume(used);
+        if ends {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Reads miniupnpd's IPv6 pinhole file (`lease_file6`, default `/var/run/miniupnpd.leases6`).
@@ -229,9 +438,9 @@ pub fn parse_leases6(input: &[u8]) -> Parsed<Pinhole> {
 }
 
 /// One `fgets` result, as `reload_from_lease_file` reads it.
-fn lease_line(number: usize, chunk: &[u8], tail: bool, after_cr: bool) -> Result<Lease, BadLine> {
+fn lease_line(number: u32, chunk: &[u8], tail: bool, after_cr: bool) -> Result<Lease, BadLine> {
     let skipped = |what: String| BadLine {
-        line: number,
+        line: number as usize,
         message: format!(
             "{}{what}; miniupnpd skips this line",
             if tail {
@@ -316,8 +525,8 @@ fn lease_line(number: usize, chunk: &[u8], tail: bool, after_cr: bool) -> Result
         int_addr,
         int_port,
         expires,
-        description: description_text(desc),
-        forged,
+        description: description_text(desc).into(),
+        forged: forged.into(),
     })
 }
 
@@ -820,7 +1029,7 @@ mod tests {
         assert_eq!(atoi(b"2147483648"), i32::MIN);
         assert_eq!(
             atoi(b"99999999999999999999") as u16,
-            0xffff_u16 & (99999999999999999999u128 % 65536) as u16
+            (99999999999999999999u128 % 65536) as u16
         );
         assert_eq!(strtoul32(b" 42 "), 42);
         assert_eq!(strtoul32(b"-0"), 0);
@@ -868,7 +1077,7 @@ mod tests {
             format!("{head}{pad}TCP:2323:192.168.1.1:23:0:smuggled\nUDP:1:10.0.0.1:1:0:next\n");
         let parsed = parse_leases(file.as_bytes());
         assert!(parsed.bad_lines.is_empty(), "{:?}", parsed.bad_lines);
-        let got: Vec<(usize, u16, Vec<&str>)> = parsed
+        let got: Vec<(u32, u16, Vec<&str>)> = parsed
             .entries
             .iter()
             .map(|l| (l.line, l.ext_port, kinds(l)))
@@ -892,7 +1101,7 @@ mod tests {
     #[test]
     fn blank_lines_are_counted_as_skipped() {
         let parsed = parse_leases(b"\nTCP:1:10.0.0.1:1:0:a\n   \nUDP:2:10.0.0.2:2:0:b\n");
-        let lines: Vec<usize> = parsed.entries.iter().map(|l| l.line).collect();
+        let lines: Vec<u32> = parsed.entries.iter().map(|l| l.line).collect();
         assert_eq!(lines, [2, 4]);
         let bad: Vec<(usize, &str)> = parsed
             .bad_lines
@@ -1004,7 +1213,7 @@ mod tests {
         ));
         assert!(v4.bad_lines.is_empty(), "{:?}", v4.bad_lines);
         // The CDATA description with CR/LF, and the line it wrote.
-        let forged: Vec<(usize, Vec<&str>)> = v4
+        let forged: Vec<(u32, Vec<&str>)> = v4
             .entries
             .iter()
             .filter(|l| l.is_forged())
@@ -1042,6 +1251,83 @@ mod tests {
             v6.entries[1].remote_client,
             Some("2001:db8:ff::99".parse().unwrap())
         );
+    }
+
+    /// Every lease file the tests and the fuzzer start from, and lines long enough to be read as
+    /// several.
+    fn sample_files() -> Vec<Vec<u8>> {
+        let mut files: Vec<Vec<u8>> = Vec::new();
+        for dir in ["tests/fixtures/leases", "fuzz/corpus/leases"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                files.push(std::fs::read(entry.unwrap().path()).unwrap());
+            }
+        }
+        assert!(files.len() >= 10, "{} sample files", files.len());
+        let long = "d".repeat(700);
+        files.push(
+            format!("TCP:1:10.0.0.1:1:0:{long}\r\nUDP:2:10.0.0.2:2:0:b\n\nnot a lease\nTCP:3:10.0.0.3:3:0:{long}")
+                .into_bytes(),
+        );
+        files
+    }
+
+    #[test]
+    fn streamed_read_gives_the_leases_of_the_whole_file_at_any_read_size() {
+        for file in sample_files() {
+            let whole = parse_leases(&file);
+            for capacity in [1, 2, 7, 64, 319, 320, 4096] {
+                let reader = std::io::BufReader::with_capacity(capacity, file.as_slice());
+                let streamed = read_leases(reader, u64::MAX).unwrap();
+                assert!(!streamed.cut);
+                assert_eq!(streamed.bytes, file.len() as u64);
+                assert_eq!(streamed.parsed, whole, "read {capacity} bytes at a time");
+            }
+        }
+    }
+
+    #[test]
+    fn streamed_read_stops_at_the_last_whole_line_within_its_limit() {
+        for file in sample_files() {
+            for limit in [0, 1, 30, 100, 400, file.len().saturating_sub(1)] {
+                let read = read_leases(file.as_slice(), limit as u64).unwrap();
+                // What a bounded whole-file read keeps: the lines that end within the limit.
+                let kept = file[..limit.min(file.len())]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let cut = limit < file.len();
+                assert_eq!(read.cut, cut, "limit {limit}");
+                if cut {
+                    assert_eq!(read.bytes, kept as u64, "limit {limit}");
+                    assert_eq!(read.parsed, parse_leases(&file[..kept]), "limit {limit}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_descriptions_live_in_the_lease_and_long_ones_read_back_whole() {
+        assert_eq!(std::mem::size_of::<Lease>(), 48);
+        for text in [
+            "",
+            "cam",
+            "mapping 70534",
+            "NAT-PMP 51413 udp",
+            &"é".repeat(40),
+        ] {
+            let d = Description::from(text.to_owned());
+            assert_eq!(d, text);
+            assert_eq!(d.to_string(), text);
+            assert_eq!(serde_json::to_value(&d).unwrap(), text);
+        }
+        let l = one("TCP:2222:192.168.1.1:22:0:forged by a LAN client");
+        let json = serde_json::to_value(&l).unwrap();
+        assert_eq!(json["description"], "forged by a LAN client");
+        assert!(json.get("forged").is_none(), "{json}");
+        let f = one("TCP:070000:192.168.1.1:22:0:x");
+        let json = serde_json::to_value(&f).unwrap();
+        assert_eq!(json["forged"][0]["kind"], "port", "{json}");
     }
 
     #[test]

@@ -187,9 +187,7 @@ pub(crate) fn read_state_files(files: &dyn RouterFiles, snap: &mut Snapshot) {
         .map(|m| m.trim().to_owned());
     }
     let (leases, leases6) = snap.upnp_lease_paths();
-    if let Some(bytes) = read_file(files, snap, "UPnP lease file", &leases, Freshness::Runtime) {
-        snap.add_upnp_leases(&leases, leases::parse_leases(&bytes));
-    }
+    read_upnp_leases(files, snap, &leases);
     if let Some(bytes) = read_file(
         files,
         snap,
@@ -207,6 +205,39 @@ pub(crate) fn read_state_files(files: &dyn RouterFiles, snap: &mut Snapshot) {
         snap.add_dhcp_leases(&odhcpd, dhcp::parse_odhcpd_leases(&bytes));
     }
     read_lan(files, snap);
+}
+
+/// miniupnpd's lease file, parsed as it is read where the source can stream it: a LAN device
+/// can write 65,535 lines, whose text need not sit next to the parsed leases.
+fn read_upnp_leases(files: &dyn RouterFiles, snap: &mut Snapshot, path: &str) {
+    const WHAT: &str = "UPnP lease file";
+    let Some(stream) = files.stream(path) else {
+        if let Some(bytes) = read_file(files, snap, WHAT, path, Freshness::Runtime) {
+            snap.add_upnp_leases(path, leases::parse_leases(&bytes));
+        }
+        return;
+    };
+    match leases::read_leases(std::io::BufReader::new(stream), super::MAX_FILE) {
+        Ok(read) if read.cut => {
+            note_time(files, snap, path);
+            let detail = format!(
+                "more than {} bytes; camguard read the first {} and did not audit the rest",
+                super::MAX_FILE,
+                read.bytes
+            );
+            snap.record(WHAT, path, SourceState::Truncated, Some(detail.clone()));
+            snap.problem(path.to_owned(), None, detail);
+            snap.add_upnp_leases(path, read.parsed);
+        }
+        Ok(read) => {
+            note_read(files, snap, WHAT, path, Freshness::Runtime);
+            snap.add_upnp_leases(path, read.parsed);
+        }
+        Err(e) => {
+            snap.record(WHAT, path, SourceState::Unreadable, Some(e.to_string()));
+            snap.problem(path.to_owned(), None, format!("cannot read it: {e}"));
+        }
+    }
 }
 
 /// camguard's own record of devices seen (the daemon writes it).
