@@ -68,12 +68,36 @@ impl LeaseTail {
         // The audit's last lease line: lines after it are news (a bad line after it is the
         // audit's to report, and never counts).
         let audited_lines = snap.upnp.leases.last().map_or(0, |l| l.line as usize);
-        let Ok(file) = std::fs::File::open(&path) else {
+        let Ok(mut file) = std::fs::File::open(&path) else {
             return Verdict::Nothing;
         };
-        let Ok(inode) = file.metadata().map(|m| m.ino()) else {
+        let Ok(meta) = file.metadata() else {
             return Verdict::Nothing;
         };
+        let inode = meta.ino();
+        // Where the audit stopped reading, when it says: only the bytes before it that make up
+        // the tail, and what came after, are read again (not 65,535 lines per audit).
+        if let Some(to) = snap.upnp.leases_read_to.filter(|&to| to <= meta.len()) {
+            let start = to.saturating_sub(TAIL as u64);
+            let read = file
+                .seek(SeekFrom::Start(start))
+                .and_then(|_| read_from_open(&mut file));
+            let Ok(bytes) = read else {
+                return Verdict::Nothing;
+            };
+            let split = ((to - start) as usize).min(bytes.len());
+            // Only at a line's end: the audit also parses a last line still being written.
+            if split == 0 || bytes[split - 1] == b'\n' {
+                let appended = complete_lines(&bytes[split..]);
+                self.remember(inode, start, &bytes[..split + appended.len()]);
+                let new = parse_leases(appended);
+                let new: Vec<&Lease> = new.entries.iter().collect();
+                return judge(&new, false, inventory, policy);
+            }
+            if file.seek(SeekFrom::Start(0)).is_err() {
+                return Verdict::Nothing;
+            }
+        }
         let mut reader = BufReader::new(file);
         let (mut offset, mut lines) = (0u64, 0usize);
         let (mut line, mut last_bytes, mut after) = (Vec::new(), Vec::new(), Vec::new());
@@ -148,9 +172,14 @@ fn read_from(path: &Path, offset: u64) -> std::io::Result<(u64, Vec<u8>)> {
     let mut file = std::fs::File::open(path)?;
     let inode = file.metadata()?.ino();
     file.seek(SeekFrom::Start(offset))?;
+    Ok((inode, read_from_open(&mut file)?))
+}
+
+/// The rest of an open file, from where it stands.
+fn read_from_open(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
-    Ok((inode, bytes))
+    Ok(bytes)
 }
 
 /// Up to the last newline: a line still being written is read when it is whole.

@@ -88,6 +88,10 @@ pub struct UpnpState {
     pub config: Option<UpnpConfig>,
     pub service: ServiceState,
     pub leases: Vec<Lease>,
+    /// How many bytes of whole lines of the lease file the read stage parsed, when it read the
+    /// file as a stream: where the daemon picks up appends without reading every line again.
+    #[serde(skip)]
+    pub leases_read_to: Option<u64>,
     pub pinholes: Vec<Pinhole>,
 }
 

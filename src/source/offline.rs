@@ -231,6 +231,7 @@ fn read_upnp_leases(files: &dyn RouterFiles, snap: &mut Snapshot, path: &str) {
         }
         Ok(read) => {
             note_read(files, snap, WHAT, path, Freshness::Runtime);
+            snap.upnp.leases_read_to = Some(read.bytes);
             snap.add_upnp_leases(path, read.parsed);
         }
         Err(e) => {
