@@ -4,7 +4,9 @@
 //!
 //! Encoding follows libblobmsg_json, as ubus-zero's JSON path does: integers as INT64, strings,
 //! booleans as BOOL, null as an empty UNSPEC, objects as tables and sequences as arrays.
-use serde::ser::{self, Serialize};
+use std::borrow::Cow;
+
+use serde::ser::{self, Impossible, Serialize};
 use ubus::{BlobBuilder, BlobMsgTable};
 
 #[derive(Debug)]
@@ -52,7 +54,8 @@ pub fn to_blobmsg<T: Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, Blob
 /// straight into the reply table.
 struct Ser<'b> {
     b: &'b mut BlobBuilder,
-    name: Option<String>,
+    // Borrowed for struct fields (every row of a page has them): no allocation per field.
+    name: Option<Cow<'static, str>>,
     top: bool,
 }
 
@@ -209,7 +212,7 @@ impl<'b> ser::Serializer for Ser<'b> {
         }
         value.serialize(Ser {
             b: &mut *self.b,
-            name: Some(variant.to_owned()),
+            name: Some(Cow::Borrowed(variant)),
             top: false,
         })?;
         if !self.top {
@@ -357,12 +360,7 @@ impl ser::SerializeMap for Compound<'_> {
     type Error = BlobError;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), BlobError> {
-        // serde_json fails only where the key's own Serialize does: a custom error like any other.
-        let key = serde_json::to_value(key).map_err(|e| BlobError::Custom(e.to_string()))?;
-        self.key = Some(match key {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        });
+        self.key = Some(key.serialize(KeySer)?);
         Ok(())
     }
 
@@ -370,7 +368,7 @@ impl ser::SerializeMap for Compound<'_> {
         let name = self.key.take().ok_or(BlobError::ValueWithoutKey)?;
         value.serialize(Ser {
             b: &mut *self.b,
-            name: Some(name),
+            name: Some(Cow::Owned(name)),
             top: false,
         })
     }
@@ -379,6 +377,125 @@ impl ser::SerializeMap for Compound<'_> {
         self.end_inner();
         Ok(())
     }
+}
+
+/// A map key as the name of a blobmsg attribute: strings as they are, numbers, booleans and unit
+/// variants as JSON would write them as keys. Keys are names, so nothing else is one.
+struct KeySer;
+
+macro_rules! key_display {
+    ($($f:ident $t:ty),*) => {$(
+        fn $f(self, v: $t) -> Result<String, BlobError> {
+            Ok(v.to_string())
+        }
+    )*};
+}
+
+impl ser::Serializer for KeySer {
+    type Ok = String;
+    type Error = BlobError;
+    type SerializeSeq = Impossible<String, BlobError>;
+    type SerializeTuple = Impossible<String, BlobError>;
+    type SerializeTupleStruct = Impossible<String, BlobError>;
+    type SerializeTupleVariant = Impossible<String, BlobError>;
+    type SerializeMap = Impossible<String, BlobError>;
+    type SerializeStruct = Impossible<String, BlobError>;
+    type SerializeStructVariant = Impossible<String, BlobError>;
+
+    key_display!(serialize_bool bool, serialize_i8 i8, serialize_i16 i16, serialize_i32 i32,
+        serialize_i64 i64, serialize_u8 u8, serialize_u16 u16, serialize_u32 u32,
+        serialize_u64 u64, serialize_char char, serialize_str &str);
+
+    fn serialize_f32(self, _: f32) -> Result<String, BlobError> {
+        Err(not_a_key("a number with a fraction"))
+    }
+    fn serialize_f64(self, _: f64) -> Result<String, BlobError> {
+        Err(not_a_key("a number with a fraction"))
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<String, BlobError> {
+        Err(not_a_key("bytes"))
+    }
+    fn serialize_none(self) -> Result<String, BlobError> {
+        Err(not_a_key("null"))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<String, BlobError> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<String, BlobError> {
+        Err(not_a_key("null"))
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<String, BlobError> {
+        Err(not_a_key("null"))
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<String, BlobError> {
+        Ok(variant.to_owned())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<String, BlobError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<String, BlobError> {
+        Err(not_a_key("an enum with data"))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, BlobError> {
+        Err(not_a_key("an array"))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, BlobError> {
+        Err(not_a_key("an array"))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, BlobError> {
+        Err(not_a_key("an array"))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, BlobError> {
+        Err(not_a_key("an array"))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, BlobError> {
+        Err(not_a_key("a table"))
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, BlobError> {
+        Err(not_a_key("a table"))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, BlobError> {
+        Err(not_a_key("a table"))
+    }
+}
+
+fn not_a_key(what: &str) -> BlobError {
+    BlobError::Custom(format!("a map key must be a string or a whole number, not {what}"))
 }
 
 impl ser::SerializeStruct for Compound<'_> {
@@ -392,7 +509,7 @@ impl ser::SerializeStruct for Compound<'_> {
     ) -> Result<(), BlobError> {
         value.serialize(Ser {
             b: &mut *self.b,
-            name: Some(key.to_owned()),
+            name: Some(Cow::Borrowed(key)),
             top: false,
         })
     }
@@ -465,6 +582,35 @@ mod tests {
             maybe: None,
             tuple: ("upnp_forward".into(), 7),
         });
+    }
+
+    #[test]
+    fn map_keys_are_named_as_json_names_them() {
+        #[derive(serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
+        #[serde(rename_all = "snake_case")]
+        enum Zone {
+            Lan,
+            Wan,
+        }
+        let by_port: std::collections::BTreeMap<u16, &str> = [(554, "rtsp"), (80, "http")].into();
+        let by_zone: std::collections::BTreeMap<Zone, u8> = [(Zone::Lan, 1), (Zone::Wan, 2)].into();
+        let by_name: std::collections::BTreeMap<String, bool> = [("cam\u{e9}ra".into(), true)].into();
+        same_as_json(&json!({"by_port": by_port, "by_zone": by_zone, "by_name": by_name}));
+        #[derive(serde::Serialize)]
+        struct Rows {
+            by_port: std::collections::BTreeMap<u16, &'static str>,
+            by_zone: std::collections::BTreeMap<Zone, u8>,
+        }
+        same_as_json(&Rows { by_port, by_zone });
+        let by_pair: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        assert!(matches!(
+            to_blobmsg(&Rows2 { m: &by_pair }),
+            Err(BlobError::Custom(_))
+        ));
+        #[derive(serde::Serialize)]
+        struct Rows2<'a> {
+            m: &'a std::collections::BTreeMap<(u8, u8), u8>,
+        }
     }
 
     #[test]
