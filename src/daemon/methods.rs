@@ -222,9 +222,20 @@ fn findings(state: &mut State, args: &Args) -> Result<BlobMsgTable, Failure> {
 pub(crate) struct ListReplies {
     /// By (method, offset, limit). Filled on demand.
     pages: HashMap<(List, usize, usize), BlobMsgTable>,
-    /// How many mappings the audit has, once a page has counted them: the count joins every
-    /// rule with every lease line, a page only those up to its last row.
+    /// How many mappings the audit has: counted when the audit is kept (the count joins every
+    /// rule with every lease line, a page only those up to its last row), so that the first
+    /// page asked for after an audit makes only its own rows.
     mapping_total: Option<usize>,
+}
+
+impl ListReplies {
+    /// No page yet, the mappings of `snap` counted.
+    pub fn counted(snap: &crate::snapshot::Snapshot) -> ListReplies {
+        ListReplies {
+            pages: HashMap::new(),
+            mapping_total: Some(crate::facts::mappings::mappings_unpaired(snap).count()),
+        }
+    }
 }
 
 /// One page of the devices, mappings or forwards list, encoded once per audit.

@@ -109,11 +109,11 @@ impl Audited {
         let (report, plan) = crate::plan::report_and_plan(&Facts::new(&snapshot, &inventory));
         Audited {
             status_blob: status_reply(&report),
+            list_replies: methods::ListReplies::counted(&snapshot),
             snapshot,
             inventory,
             report,
             plan,
-            list_replies: methods::ListReplies::default(),
             watched_files: BTreeSet::new(),
         }
     }
