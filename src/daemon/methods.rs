@@ -12,7 +12,7 @@ use crate::audit::{Severity, Subject};
 use crate::bus::blob::to_blobmsg;
 use crate::bus::policy::{check, Arg, ArgError, ArgType, Args, Problem, Signature};
 use crate::bus::status;
-use crate::facts::mappings::mappings;
+use crate::facts::mappings::mappings_iter;
 use crate::plan::Action;
 use crate::ports::Protocol;
 use crate::views;
@@ -498,8 +498,7 @@ fn revoke(state: &mut State, args: &Args) -> Result<Value, Failure> {
     }
     state.audit();
     let facts = state.audited.facts();
-    let mapping = mappings(facts.snap)
-        .into_iter()
+    let mapping = mappings_iter(facts.snap)
         .find(|m| m.proto == proto && m.ext_port == ext_port)
         .ok_or(Failure::NotFound)?;
     let action = Action {

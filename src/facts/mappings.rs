@@ -89,13 +89,8 @@ fn lease_expired(l: &Lease, now: u64) -> bool {
 /// mappings (fw4 reloads empty the chains while the lease file still lists them, pitfall 3) and
 /// lease lines without a rule are dormant; without it, the lease lines of a serving miniupnpd.
 /// Dormant and lease-only mappings are only reported while miniupnpd serves; expired ones are
-/// kept and marked. n log n in rules plus leases.
-pub fn mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
-    mappings_iter(snap).collect()
-}
-
-/// [`mappings`] one at a time: a device may hold 65,535 of them, so callers that count or pick
-/// a few do not hold them all (issue 14).
+/// kept and marked. n log n in rules plus leases. One at a time: a device may hold 65,535 of
+/// them, so callers that count or pick a few do not hold them all (issue 14).
 pub fn mappings_iter(snap: &Snapshot) -> Box<dyn Iterator<Item = Mapping<'_>> + '_> {
     join(snap, true)
 }
