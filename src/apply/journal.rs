@@ -391,7 +391,7 @@ impl Journal {
             ));
         }
         let bytes = std::fs::read(self.path(id))?;
-        serde_json::from_slice(&bytes)
+        crate::statefile::from_json(&bytes)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{id}: {e}")))
     }
 

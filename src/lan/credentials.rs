@@ -70,7 +70,7 @@ pub struct WorkingLogin {
 impl CredState {
     pub fn parse(bytes: &[u8]) -> Result<CredState, StateFileError> {
         let state: CredState =
-            serde_json::from_slice(bytes).map_err(|e| StateFileError::NotOurs {
+            crate::statefile::from_json(bytes).map_err(|e| StateFileError::NotOurs {
                 file: StateFile::CredentialCheck,
                 detail: e.to_string(),
             })?;

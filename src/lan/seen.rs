@@ -88,7 +88,7 @@ pub fn same_probes(a: &[ProbeReport], b: &[ProbeReport]) -> bool {
 }
 
 pub fn parse(bytes: &[u8]) -> Result<SeenFile, StateFileError> {
-    let file: RawSeenFile = serde_json::from_slice(bytes).map_err(|e| StateFileError::NotOurs {
+    let file: RawSeenFile = crate::statefile::from_json(bytes).map_err(|e| StateFileError::NotOurs {
         file: StateFile::SeenDevices,
         detail: e.to_string(),
     })?;
