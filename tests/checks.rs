@@ -1368,6 +1368,52 @@ fn sixteen_mappings_of_one_device_are_still_listed_one_by_one() {
 }
 
 #[test]
+fn many_devices_under_the_per_device_bound_are_counted_past_the_routers_bound() {
+    // 40 devices with 16 mappings each: every one under the per-device bound, 640 in all. The
+    // camera, at the highest address, is listed one by one all the same.
+    let mut leases = String::new();
+    for host in 100..140u32 {
+        for i in 0..16u32 {
+            let port = 20_000 + host * 16 + i;
+            leases.push_str(&format!("TCP:{port}:192.168.1.{host}:{port}:0:x\n"));
+        }
+    }
+    for i in 0..16u32 {
+        leases.push_str(&format!("TCP:{}:192.168.1.64:554:0:cam\n", 40_000 + i));
+    }
+    let report = Router::new()
+        .config("upnpd", &upnpd(Some("1")))
+        .leases(&leases)
+        .dhcp_leases(HIKVISION)
+        .audit();
+    let one_by_one = with_id(&report, "upnp.mapping");
+    let counted = with_id(&report, "upnp.device_mappings");
+    assert_eq!(one_by_one.len(), 256, "{} listed", one_by_one.len());
+    // Whole devices either way: 16 listed devices, the other 25 counted, nothing lost.
+    assert_eq!(counted.len(), 25);
+    let in_counted: u64 = counted
+        .iter()
+        .map(|f| f.evidence.to_json()["mappings"].as_u64().unwrap())
+        .sum();
+    assert_eq!(one_by_one.len() as u64 + in_counted, 656);
+    assert!(one_by_one
+        .iter()
+        .filter(|f| f.detail.contains("garden-cam"))
+        .count()
+        == 16);
+    assert!(
+        counted[0].detail.contains("more UPnP mappings than camguard lists one by one"),
+        "{}",
+        counted[0].detail
+    );
+    assert!(
+        counted[0].title.ends_with("holds 16 UPnP mappings to the internet"),
+        "{}",
+        counted[0].title
+    );
+}
+
+#[test]
 fn a_camera_the_password_check_will_not_try_says_why_in_its_evidence() {
     // A "camera-laptop": the RTSP port says camera, the Apple OUI and the hostname say laptop.
     let lease = "1900000000 3c:22:fb:00:00:01 192.168.1.50 camera-laptop *\n";
