@@ -49,7 +49,7 @@ fn facts(ruleset: &Ruleset) -> Vec<Value> {
 
 fn read(chains: Chains<'_>) -> Option<Ruleset> {
     read_table("fw4", chains, |dump| {
-        camguard::formats::nft::parse_ruleset_from(dump)
+        camguard::formats::nft::parse_ruleset_items(dump)
     })
     .unwrap()
     .map(Result::unwrap)

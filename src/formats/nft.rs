@@ -316,6 +316,37 @@ fn parse_bounded(reader: &mut dyn std::io::Read, limit: usize) -> Result<Ruleset
     }
 }
 
+/// [`parse_ruleset`] for a source that hands over the items of the `nftables` array one at a
+/// time (the netlink reader): each is parsed from its own bytes and folded in as a streamed
+/// document's items are, without a reader that tracks lines and columns over the whole dump
+/// (8 % of a live audit's CPU at 5,000 mappings). At most [`MAX_STREAMED_RULESET_BYTES`].
+pub fn parse_ruleset_items(
+    items: &mut dyn Iterator<Item = std::io::Result<String>>,
+) -> Result<Ruleset, FormatError> {
+    let not_json = |detail: String| FormatError::NotJson {
+        document: Document::NftRuleset,
+        detail,
+    };
+    let mut dump = Dump::default();
+    dump.restart(true);
+    let mut read = 0usize;
+    for item in items {
+        let item = item.map_err(|e| not_json(e.to_string()))?;
+        read += item.len();
+        if read > MAX_STREAMED_RULESET_BYTES {
+            return Err(FormatError::TooLarge {
+                document: Document::NftRuleset,
+                bytes: read,
+                limit: MAX_STREAMED_RULESET_BYTES,
+            });
+        }
+        dump.item(serde_json::from_slice(item.as_bytes()).map_err(|e| not_json(e.to_string()))?);
+    }
+    dump.finish().ok_or(FormatError::WrongShape {
+        document: Document::NftRuleset,
+    })
+}
+
 /// Counts what passes, and stops just past `limit`.
 struct Bounded<R> {
     inner: R,
@@ -1608,6 +1639,43 @@ mod tests {
                 assert!(streamed.is_err(), "{text}");
             }
         }
+    }
+
+    /// The netlink reader's path: the same items handed over one at a time read the same
+    /// facts as the document, and a failing source or an item that is not JSON is an error.
+    #[test]
+    fn items_read_the_same_facts_as_the_document_they_come_from() {
+        let dir = format!("{}/tests/fixtures/nft", env!("CARGO_MANIFEST_DIR"));
+        let mut read = 0;
+        for path in std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let input = std::fs::read(&path).unwrap();
+            let Ok(whole) = parse_ruleset(&input) else {
+                continue;
+            };
+            let tree: Value = serde_json::from_slice(&input).unwrap();
+            let mut items = tree["nftables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| Ok(item.to_string()));
+            assert_eq!(parse_ruleset_items(&mut items).unwrap(), whole, "{path:?}");
+            read += 1;
+        }
+        assert!(read >= 3, "{read} fixtures");
+        let failing = [
+            Ok(r#"{"chain":{"family":"inet","table":"t","name":"a"}}"#.to_owned()),
+            Err(std::io::Error::other("the dump broke off")),
+        ];
+        let err = parse_ruleset_items(&mut failing.into_iter()).unwrap_err();
+        assert!(err.to_string().contains("the dump broke off"), "{err}");
+        let mut garbled = [Ok("{\"rule\":".to_owned())].into_iter();
+        assert!(matches!(
+            parse_ruleset_items(&mut garbled),
+            Err(FormatError::NotJson { .. })
+        ));
     }
 
     #[test]

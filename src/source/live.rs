@@ -392,7 +392,7 @@ const NETLINK_SOURCE: &str = "nf_tables netlink: table inet fw4";
 fn read_fw4() -> (&'static str, Result<Option<Parsed>, ReadError>) {
     use super::nftables::{read_table, Chains};
     match read_table("fw4", Chains::All, |dump| {
-        crate::formats::nft::parse_ruleset_from(dump)
+        crate::formats::nft::parse_ruleset_items(dump)
     }) {
         Ok(found) => (NETLINK_SOURCE, Ok(found)),
         Err(e) => {
@@ -408,7 +408,7 @@ pub(crate) fn read_upnp_chains() -> Option<crate::formats::nft::Ruleset> {
     use super::nftables::{read_table, Chains};
     const UPNP_CHAINS: &[&str] = &["upnp_forward", "upnp_prerouting", "upnp_postrouting"];
     match read_table("fw4", Chains::Only(UPNP_CHAINS), |dump| {
-        crate::formats::nft::parse_ruleset_from(dump)
+        crate::formats::nft::parse_ruleset_items(dump)
     }) {
         Ok(found) => found.and_then(Result::ok),
         Err(_) => run_nft_parsed().ok().flatten().and_then(Result::ok),

@@ -1,5 +1,5 @@
 //! fw4's table straight from the kernel over nf_tables netlink (a NETLINK_NETFILTER socket),
-//! handed on as the `nft -j` JSON that formats::nft reads.
+//! handed on as the items of the `nft -j` JSON array that formats::nft reads, one at a time.
 //!
 //! Why not `nft -j list table inet fw4`: nft turns every rule's kernel expressions back into its
 //! own syntax and then into JSON, ~20–40 µs of CPU a rule; with 5,000 UPnP mappings (two rules
@@ -11,7 +11,7 @@
 //!
 //! Constants: linux/netfilter/nf_tables.h, linux/netfilter/nfnetlink.h, libnftnl's udata.h.
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::netlink::{
@@ -253,8 +253,9 @@ pub enum Chains<'a> {
     Only(&'a [&'a str]),
 }
 
-/// The dump of one `inet` table as `nft -j` JSON, produced while it is read: memory holds one
-/// netlink datagram and the JSON of the rules in it, never the whole document.
+/// The dump of one `inet` table as the items of `nft -j`'s array (sets, chains, then rules),
+/// produced while it is read: memory holds one netlink datagram and the JSON of the rules in
+/// it, never the whole document.
 pub struct TableDump {
     sock: Socket,
     table: String,
@@ -262,16 +263,14 @@ pub struct TableDump {
     queue: std::collections::VecDeque<String>,
     /// The dump under way: its sequence number.
     current: Option<u32>,
-    out: Vec<u8>,
-    at: usize,
+    /// Items made and not yet handed out.
+    pending: std::collections::VecDeque<String>,
     buf: Vec<u8>,
     done: bool,
     ifnames: HashMap<u32, String>,
     /// The ruleset changed during the dump (the kernel flags it): what was read may mix
     /// before and after.
     interrupted: bool,
-    /// An item of the array is out: the next one needs a comma.
-    listed_any: bool,
 }
 
 impl TableDump {
@@ -296,7 +295,6 @@ impl TableDump {
             // miniupnpd's chains use no sets.
             Chains::Only(_) => (Vec::new(), false),
         };
-        let mut out = br#"{"nftables":["#.to_vec();
         let chain_items = listed.iter().map(|(name, handle)| {
             format!(
                 r#"{{"chain":{{"family":"inet","table":{},"name":{},"handle":{handle}}}}}"#,
@@ -304,12 +302,7 @@ impl TableDump {
                 quote(name)
             )
         });
-        for (i, item) in sets.into_iter().chain(chain_items).enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(item.as_bytes());
-        }
+        let pending = sets.into_iter().chain(chain_items).collect();
         // One dump per chain: the kernel resumes a dump by walking it again from its start up
         // to where the last datagram ended, so a table-wide dump walks every chain before
         // miniupnpd's for each datagram of them.
@@ -319,13 +312,11 @@ impl TableDump {
             table: table.to_owned(),
             queue,
             current: None,
-            at: 0,
+            pending,
             buf: vec![0u8; 1 << 16],
             done: false,
             ifnames,
             interrupted: interrupted || sets_changed,
-            listed_any: !listed.is_empty(),
-            out,
         }))
     }
 
@@ -344,10 +335,7 @@ impl TableDump {
                     put_str(&mut filter, NFTA_RULE_CHAIN, &chain);
                     self.current = Some(dump(&mut self.sock, NFT_MSG_GETRULE, &filter)?);
                 }
-                None => {
-                    self.out.extend_from_slice(b"]}");
-                    self.done = true;
-                }
+                None => self.done = true,
             }
             return Ok(());
         };
@@ -375,12 +363,8 @@ impl TableDump {
                     if attr(&a, NFTA_RULE_TABLE).map(text).as_deref() != Some(&self.table) {
                         continue;
                     }
-                    let rule = rule_json(&self.table, &a, &self.ifnames);
-                    if self.listed_any {
-                        self.out.push(b',');
-                    }
-                    self.out.extend_from_slice(rule.as_bytes());
-                    self.listed_any = true;
+                    self.pending
+                        .push_back(rule_json(&self.table, &a, &self.ifnames));
                 }
             }
         }
@@ -388,25 +372,28 @@ impl TableDump {
     }
 }
 
-impl Read for TableDump {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.out.len() {
-            if self.done {
-                return Ok(0);
+/// The items in order, each one JSON object; an error ends them.
+impl Iterator for TableDump {
+    type Item = io::Result<String>;
+
+    fn next(&mut self) -> Option<io::Result<String>> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(Ok(item));
             }
-            self.out.clear();
-            self.at = 0;
-            self.fill()?;
+            if self.done {
+                return None;
+            }
+            if let Err(e) = self.fill() {
+                self.done = true;
+                return Some(Err(e));
+            }
         }
-        let n = buf.len().min(self.out.len() - self.at);
-        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
     }
 }
 
-/// Reads `table` with `read` (a parser over the JSON), again when the ruleset changed during the
-/// dump; None when the table is not there.
+/// Reads `table` with `read` (a parser over the items), again when the ruleset changed during
+/// the dump; None when the table is not there.
 pub fn read_table<T>(
     table: &str,
     which: Chains<'_>,
@@ -420,7 +407,9 @@ pub fn read_table<T>(
         };
         let result = read(&mut dump);
         // Whatever the parser left unread is drained, so the interruption flag is complete.
-        io::copy(&mut dump, &mut io::sink())?;
+        for item in &mut dump {
+            item?;
+        }
         if !dump.interrupted() || attempt == ATTEMPTS {
             return Ok(Some(result));
         }
