@@ -39,15 +39,16 @@ impl ser::Error for BlobError {
 
 /// Encodes a struct or map as the contents of a ubus reply table.
 pub fn to_blobmsg<T: Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, BlobError> {
-    let mut result = Ok(());
-    let table = BlobMsgTable::build(|b| {
-        result = value.serialize(Ser {
-            b,
-            name: None,
-            top: true,
-        });
-    });
-    result.map(|()| table)
+    let mut b = BlobBuilder::new();
+    b.open_table(None);
+    // On an error the half-written tables are dropped unclosed, never finished.
+    value.serialize(Ser {
+        b: &mut b,
+        name: None,
+        top: true,
+    })?;
+    b.close_table();
+    Ok(b.finish_table())
 }
 
 /// Serialises one value under `name` (None inside arrays). At the top level, a struct's fields go
