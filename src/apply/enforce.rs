@@ -295,6 +295,13 @@ impl Executor<'_> {
         if let Err(e) = journal.write(&entry) {
             log::error!("cannot update journal entry {}: {e}", entry.id);
         }
+        for id in journal.prune() {
+            log::info!(
+                "journal: removed entry {id}, older than the newest {} or past {} bytes",
+                super::journal::MAX_ENTRIES,
+                super::journal::MAX_BYTES
+            );
+        }
         let actions = &entry.actions;
         let failed = entry
             .failed

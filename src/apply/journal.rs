@@ -12,6 +12,12 @@ use crate::plan::{Action, UciValue};
 /// Where entries live, relative to the (sys)root.
 pub const JOURNAL_DIR: &str = "etc/camguard/journal";
 
+/// The journal lives on the router's flash (/etc), and every enforcement and every revoke adds
+/// an entry that may keep up to [`MAX_KEPT_BYTES`] of each file it changed: it keeps the newest
+/// entries, at most this many and this many bytes ([`Journal::prune`]).
+pub const MAX_ENTRIES: usize = 50;
+pub const MAX_BYTES: u64 = 512 * 1024;
+
 /// What one UCI option, section or order was before camguard touched it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "what", rename_all = "snake_case", try_from = "BeforeFields")]
@@ -400,27 +406,67 @@ impl Journal {
     /// each), so a caller looking for one entry, or listing a summary of each, holds one entry
     /// in memory rather than the whole journal.
     pub fn newest_first(&self) -> impl Iterator<Item = Entry> + '_ {
-        let mut ids: Vec<String> = std::fs::read_dir(&self.dir)
+        self.files_newest_first()
+            .into_iter()
+            .filter_map(|(id, _)| match self.read(&id) {
+                Ok(e) => Some(e),
+                Err(err) => {
+                    log::warn!("journal entry {id} unreadable: {err}");
+                    None
+                }
+            })
+    }
+
+    /// The entries' ids and file sizes, newest first.
+    fn files_newest_first(&self) -> Vec<(String, u64)> {
+        let mut files: Vec<(String, u64)> = std::fs::read_dir(&self.dir)
             .into_iter()
             .flatten()
             .filter_map(|e| e.ok())
             .filter_map(|e| {
-                e.file_name()
-                    .to_str()?
-                    .strip_suffix(".json")
-                    .map(str::to_owned)
+                let id = e.file_name().to_str()?.strip_suffix(".json")?.to_owned();
+                let len = e.metadata().ok()?.len();
+                valid_id(&id).then_some((id, len))
             })
-            .filter(|id| valid_id(id))
             .collect();
-        ids.sort_by(|a, b| b.cmp(a));
-        ids.into_iter().filter_map(|id| match self.read(&id) {
-            Ok(e) => Some(e),
-            Err(err) => {
-                log::warn!("journal entry {id} unreadable: {err}");
-                None
-            }
-        })
+        files.sort_by(|a, b| chronological(&b.0, &a.0));
+        files
     }
+
+    /// Removes the oldest entries past [`MAX_ENTRIES`] or [`MAX_BYTES`], and returns their ids.
+    /// The newest entry stays whatever its size, and so does any that recovery or a waiting
+    /// LuCI apply still needs (`applying`, or with `pending` actions). An entry that cannot be
+    /// read stays too: camguard does not delete what it cannot tell is its own and settled.
+    pub fn prune(&self) -> Vec<String> {
+        let (mut count, mut bytes) = (0, 0);
+        let mut removed = Vec::new();
+        for (at, (id, len)) in self.files_newest_first().into_iter().enumerate() {
+            count += 1;
+            bytes += len;
+            if at == 0 || (count <= MAX_ENTRIES && bytes <= MAX_BYTES) {
+                continue;
+            }
+            let settled = self
+                .read(&id)
+                .is_ok_and(|e| e.state != State::Applying && e.pending.is_empty());
+            if settled && std::fs::remove_file(self.path(&id)).is_ok() {
+                removed.push(id);
+            }
+        }
+        removed
+    }
+}
+
+/// Ids in the order they were made: by time, then by the counter of the same second (`…Z-10`
+/// after `…Z-9`).
+fn chronological(a: &str, b: &str) -> std::cmp::Ordering {
+    let split = |id: &str| -> (String, u64) {
+        match id.rsplit_once('-') {
+            Some((stamp, n)) => (stamp.to_owned(), n.parse().unwrap_or(0)),
+            None => (id.to_owned(), 0),
+        }
+    };
+    split(a).cmp(&split(b))
 }
 
 /// Ids are camguard's own `YYYYMMDDTHHMMSSZ-N`; anything else (`../x`) is refused, since ids also
@@ -477,6 +523,66 @@ mod tests {
         let ids: Vec<String> = j.newest_first().map(|e| e.id).collect();
         assert_eq!(ids, vec![e.id.clone(), first.clone()]);
         assert_eq!(j.read(&first).unwrap().before, e.before);
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    /// The journal stays within its count and its bytes on the flash, newest kept; what
+    /// recovery or a waiting apply needs, and what cannot be read, is never removed.
+    #[test]
+    fn the_journal_keeps_its_newest_entries_within_its_bounds() {
+        let root = temp();
+        let j = Journal::new(&root);
+        let entry = |id: String, state: State, kept: usize| Entry {
+            id,
+            time: 1_795_608_000,
+            reason: "revoke".into(),
+            state,
+            actions: vec![],
+            before: vec![Before::FileBytes {
+                path: "/var/run/miniupnpd.leases".into(),
+                config: None,
+                bytes: Some(KeptBytes(vec![b'x'; kept])),
+                size: kept as u64,
+                committed: None,
+            }],
+            applied: vec![],
+            failed: vec![],
+            pending: vec![],
+            continued_in: None,
+            notes: vec![],
+        };
+        // The oldest is still applying (a crash mid-way), the next unreadable; then 60 small
+        // settled ones, twelve of them in one second (counter 10 is newer than 9).
+        let applying = j.new_id(1_795_600_000);
+        j.write(&entry(applying.clone(), State::Applying, 10)).unwrap();
+        let unreadable = j.new_id(1_795_600_001);
+        std::fs::create_dir_all(j.dir()).unwrap();
+        std::fs::write(j.path(&unreadable), b"{not json").unwrap();
+        let mut ids = Vec::new();
+        for n in 0..60u64 {
+            let id = j.new_id(1_795_608_000 + n / 12);
+            j.write(&entry(id.clone(), State::Applied, 10)).unwrap();
+            ids.push(id);
+        }
+        let removed = j.prune();
+        assert_eq!(removed, ids[..10].iter().rev().cloned().collect::<Vec<_>>());
+        let left: Vec<String> = j.newest_first().map(|e| e.id).collect();
+        assert_eq!(left.len(), MAX_ENTRIES + 1, "the 50 newest and the applying one");
+        assert_eq!(left[0], ids[59], "{left:?}");
+        assert!(left.contains(&applying));
+        assert!(j.path(&unreadable).exists());
+        // Past the bytes: two entries of 300 KB, only the newest stays with what must.
+        let big = |n: u64| {
+            let id = j.new_id(1_795_700_000 + n);
+            j.write(&entry(id.clone(), State::Reverted, 300_000)).unwrap();
+            id
+        };
+        let (older, newest) = (big(0), big(1));
+        let removed = j.prune();
+        assert!(removed.contains(&older), "{removed:?}");
+        assert!(!removed.contains(&newest));
+        let left: Vec<String> = j.newest_first().map(|e| e.id).collect();
+        assert_eq!(left, vec![newest, applying], "{left:?}");
         std::fs::remove_dir_all(&root).ok();
     }
 
