@@ -303,7 +303,7 @@ test('settings: a form.Map over /etc/config/camguard with every policy option an
 	const luci = await h.renderView('settings');
 	const page = text(luci.document.getElementById('view'));
 
-	for (const opt of [ 'enforce', 'upnp', 'forwards', 'camera_internet', 'audit_interval', 'credential_check' ])
+	for (const opt of [ 'enforce', 'upnp', 'forwards', 'camera_internet', 'audit_interval', 'listen', 'probe', 'credential_check' ])
 		assert.ok(luci.document.getElementById('cbid.camguard.main.' + opt), opt);
 
 	assert.deepEqual(Array.from(luci.document.getElementById('cbid.camguard.main.upnp').options).map(o => o.value),
@@ -321,7 +321,7 @@ test('settings: a form.Map over /etc/config/camguard with every policy option an
 	await h.click(luci, h.button(luci, 'Save'));
 	/* LuCI sets flags on every save; rpcd skips values that did not change */
 	assert.deepEqual(callsTo(luci, 'uci', 'set'), [
-		{ config: 'camguard', section: 'main', values: { enforce: '0', upnp: 'restricted', credential_check: '0' } }
+		{ config: 'camguard', section: 'main', values: { enforce: '0', upnp: 'restricted', listen: '1', probe: '0', credential_check: '0' } }
 	]);
 });
 

@@ -59,6 +59,16 @@ return view.extend({
 		o.placeholder = '300';
 		o.rmempty = true;
 
+		o = s.option(form.Flag, 'listen', _('Hear what devices announce'),
+			_('Camguard listens for the announcements LAN devices send by themselves (UPnP, ONVIF, Hikvision SADP) to tell which are cameras, and what model and firmware they run. It sends nothing.'));
+		o.default = '1';
+		o.rmempty = false;
+
+		o = s.option(form.Flag, 'probe', _('Ask devices what they are'),
+			_('Once a day camguard checks each LAN device\'s camera ports and asks it who it is (UPnP, ONVIF, Hikvision SADP, Dahua discovery). It only contacts addresses inside your LAN.'));
+		o.default = '0';
+		o.rmempty = false;
+
 		o = s.option(form.Flag, 'credential_check', _('Check for factory passwords'),
 			_('Warning: camguard then tries to log in to each camera with its maker\'s factory username and password, at most 2 attempts per device per day. A camera that still accepts them is reported as critical. Some cameras log or lock out failed logins; leave this off if that would bother you.'));
 		o.default = '0';
