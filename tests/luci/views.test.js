@@ -75,6 +75,22 @@ test('overview: undo of a journal entry sends revert {id} and counts the entry\'
 	assert.match(text(h.modal(luci)), /Undid 1 change\./);
 });
 
+test('overview: what a revert put back by meaning rather than byte for byte is shown, as text', async () => {
+	const note = '/etc/config/firewall: it was changed since camguard\'s change; camguard\'s changes were undone by meaning and every other change kept (not byte-identical) <b>x</b>';
+	const luci = await h.renderView('overview', { replies: {
+		'camguard.revert': (args) => ({ journal_id: args.id, reverted: 3, failed: [], notes: [ note ] })
+	} });
+
+	await h.click(luci, h.button(luci, 'Undo', luci.document.querySelector('.cg-journal')));
+	await h.click(luci, h.button(luci, 'Undo', h.modal(luci)));
+
+	const notes = h.modal(luci).querySelector('.cg-revert-notes');
+	assert.ok(notes, 'the notes are shown');
+	assert.match(text(notes), /Not everything came back byte for byte/);
+	assert.equal(notes.querySelector('li').textContent, note);
+	assert.equal(notes.querySelector('b'), null, 'as text, not markup');
+});
+
 test('overview: the recommended policy is explained, written with uci, applied, then enforced', async () => {
 	const data = h.fixtures();
 

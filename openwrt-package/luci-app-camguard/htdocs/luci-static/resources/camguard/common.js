@@ -465,10 +465,13 @@ return baseclass.extend({
 		const self = this;
 		const ordered = L.toArray(entries).slice().sort((a, b) =>
 			((b.time || 0) - (a.time || 0)) || String(b.id).localeCompare(String(a.id)));
-		const result = { undone: 0, failed: [] };
+		const result = { undone: 0, failed: [], notes: [] };
 
 		return ordered.reduce((p, e) => p.then(() => self.revert(e.id).then(reply => {
 			const failed = L.toArray(reply.failed);
+
+			/* What came back by meaning rather than byte for byte, and why. */
+			L.toArray(reply.notes).forEach(n => result.notes.push(String(n)));
 
 			if (failed.length)
 				failed.forEach(f => result.failed.push(self.failureText(f)));
@@ -822,9 +825,10 @@ return baseclass.extend({
 		ui.showModal(title, body.concat([ E('div', { 'class': 'right' }, buttons) ]));
 	},
 
-	/* result: { undone: n, failed: [ text ] } from revertGroup(). */
+	/* result: { undone: n, failed: [ text ], notes: [ text ] } from revertGroup(). */
 	showReverted(title, result, opts) {
 		const failed = L.toArray(result && result.failed);
+		const notes = L.toArray(result && result.notes);
 		const undone = (result && result.undone) || 0;
 		const body = [
 			E('p', { 'class': 'cg-result-count' }, [
@@ -836,6 +840,12 @@ return baseclass.extend({
 			body.push(E('div', { 'class': 'alert-message error' }, [
 				E('p', {}, [ _('These could not be undone:') ]),
 				E('ul', {}, failed.map(f => E('li', {}, [ String(f) ])))
+			]));
+
+		if (notes.length)
+			body.push(E('div', { 'class': 'alert-message notice cg-revert-notes' }, [
+				E('p', {}, [ _('Not everything came back byte for byte:') ]),
+				E('ul', {}, notes.map(n => E('li', {}, [ n ])))
 			]));
 
 		if (opts && opts.enforcing)
