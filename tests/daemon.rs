@@ -637,9 +637,10 @@ fn status_without_a_daemon_gives_the_daemons_findings() {
     assert_eq!(alone["score"], daemon["score"]);
 }
 
-/// Issue 14: 2,000 mappings over 250 addresses are 2,000 findings, a page of 1,000 of them
-/// far past ubus's 1 MiB. The daemon answers with the rows that fit and says how many remain;
-/// walking on from the rows received gives every finding once.
+/// Issue 14: 2,000 mappings over 1,000 addresses are 256 findings listed one by one and one
+/// counting finding per other address, over 1,000 findings: a page of 1,000 of them is past
+/// ubus's 1 MiB. The daemon answers with the rows that fit and says how many remain; walking on
+/// from the rows received gives every finding once.
 #[test]
 fn a_findings_page_fits_one_ubus_message_and_says_how_many_remain() {
     let mut bus = Bus::new("pages");
@@ -654,9 +655,9 @@ fn a_findings_page_fits_one_ubus_message_and_says_how_many_remain() {
         .success());
     let leases: String = (0..2000u32)
         .map(|i| {
-            let host = 2 + i % 250;
+            let (net, host) = (1 + i % 1000 / 250, 2 + i % 250);
             format!(
-                "UDP:{}:192.168.1.{host}:{}:0:game {i}\n",
+                "UDP:{}:192.168.{net}.{host}:{}:0:game {i}\n",
                 10_000 + i,
                 20_000 + i
             )
@@ -668,7 +669,7 @@ fn a_findings_page_fits_one_ubus_message_and_says_how_many_remain() {
     let first = bus.call("findings", r#"{"limit": 1000}"#);
     let rows = first["findings"].as_array().unwrap().len();
     let total = first["total"].as_u64().unwrap() as usize;
-    assert!(total >= 2000, "{total}");
+    assert!(total > 1000, "{total}");
     assert!(rows > 0 && rows < 1000, "{rows} rows");
     assert_eq!(first["more"].as_u64().unwrap() as usize, total - rows);
 
