@@ -8,7 +8,9 @@ use super::{
     capitalised, expiry_words, finding, with_article, DeviceMappingsEvidence, DeviceRef, Evidence,
     Facts, Finding, MappingEvidence, MappingSample, PolicyVerdict, Severity, Subject,
 };
-use crate::facts::mappings::{is_fw4, lost_mappings, mappings_iter, replay, upnp_active, Replay};
+use crate::facts::mappings::{
+    is_fw4, lost_mappings, mappings_iter, mappings_unpaired, replay, upnp_active, Replay,
+};
 use crate::ports::{self, PortKind};
 use crate::snapshot::policy::UpnpPolicy;
 use crate::snapshot::upnpd::PermAction;
@@ -201,7 +203,8 @@ struct Aggregate {
 fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
     // Two passes over the join rather than holding every mapping: counted first, then judged.
     let mut per_addr: std::collections::HashMap<IpAddr, usize> = std::collections::HashMap::new();
-    for m in mappings_iter(ctx.snap) {
+    // Unpaired: which accept rule is a mapping's matters to a revoke, not to a finding.
+    for m in mappings_unpaired(ctx.snap) {
         *per_addr.entry(m.int_addr).or_default() += 1;
     }
     let listed = listed_one_by_one(ctx, &per_addr);
@@ -209,7 +212,7 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
     let mut aggregate_of: std::collections::HashMap<IpAddr, usize> =
         std::collections::HashMap::new();
     let policy = ctx.snap.policy_file.as_ref().and(ctx.policy.ok());
-    for m in mappings_iter(ctx.snap) {
+    for m in mappings_unpaired(ctx.snap) {
         // A forged line is its own finding (check_forged_leases), whatever it maps.
         if m.lease.is_some_and(|l| l.is_forged()) {
             continue;

@@ -221,11 +221,12 @@ pub fn replay<'a>(snap: &'a Snapshot, lease: &Lease) -> Replay<'a> {
 /// Mappings a serving miniupnpd still holds (unexpired lease lines) with no rule in the live
 /// ruleset: a firewall reload rebuilt fw4's table with miniupnpd's chains empty and did not tell
 /// it (pitfall 3, openwrt/packages PR 30506). Empty without fw4's ruleset to compare with.
+/// Unpaired: a mapping without its DNAT has no accept rule of its own to name.
 pub fn lost_mappings(snap: &Snapshot) -> Vec<Mapping<'_>> {
     if !snap.nft.as_ref().is_some_and(is_fw4) {
         return Vec::new();
     }
-    mappings_iter(snap)
+    mappings_unpaired(snap)
         .filter(|m| !m.live && !m.expired && m.lease.is_some())
         .collect()
 }

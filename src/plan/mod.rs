@@ -633,15 +633,19 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
 /// minutes without any mapping). Runs after the revokes, so a revoked mapping stays out; a
 /// planned restart or reload of miniupnpd replays the file anyway.
 fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
-    let revoked = |m: &Mapping| {
-        out.iter().any(|a| {
-            matches!(&a.step, Step::RevokeMapping { proto, ext_port, .. }
-                if *proto == m.proto && *ext_port == m.ext_port)
+    // Looked up once per lost mapping: up to 1,000 revokes against up to 65,535 lost mappings.
+    let revoked: std::collections::HashSet<_> = out
+        .iter()
+        .filter_map(|a| match &a.step {
+            Step::RevokeMapping {
+                proto, ext_port, ..
+            } => Some((*proto, *ext_port)),
+            _ => None,
         })
-    };
+        .collect();
     let lost = lost_mappings(ctx.snap)
         .iter()
-        .filter(|m| !revoked(m))
+        .filter(|m| !revoked.contains(&(m.proto, m.ext_port)))
         .count();
     let restarted = out.iter().any(|a| {
         matches!(&a.step, Step::Service { name, action }
