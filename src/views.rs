@@ -82,25 +82,16 @@ pub struct MappingRow<'a> {
 }
 
 /// One page of the live (and dormant) UPnP mappings, at most `limit` from the `offset`th, with
-/// the device and the policy's verdict, and how many mappings there are (`total` when already
-/// counted). One join of rules and lease lines: only the page's rows are made, so a page holds
-/// its rows, never the router's every mapping.
-pub fn mappings_page<'a>(
-    ctx: &'a Facts,
-    offset: usize,
-    limit: usize,
-    total: Option<usize>,
-) -> (Vec<MappingRow<'a>>, usize) {
+/// the device and the policy's verdict. One join of rules and lease lines, up to the page's last
+/// row: only the page's rows are made, so a page holds its rows, never the router's every
+/// mapping (the daemon counts them once per audit).
+pub fn mappings_page<'a>(ctx: &'a Facts, offset: usize, limit: usize) -> Vec<MappingRow<'a>> {
     let policy = policy_of(ctx);
-    let mut all = mappings_unpaired(ctx.snap);
-    let before = all.by_ref().take(offset).count();
-    let rows: Vec<MappingRow> = all
-        .by_ref()
+    mappings_unpaired(ctx.snap)
+        .skip(offset)
         .take(limit)
         .map(|m| mapping_row(ctx, &policy, m))
-        .collect();
-    let total = total.unwrap_or_else(|| before + rows.len() + all.count());
-    (rows, total)
+        .collect()
 }
 
 fn mapping_row<'a>(ctx: &Facts, policy: &Policy, m: Mapping<'a>) -> MappingRow<'a> {

@@ -218,14 +218,13 @@ fn findings(state: &mut State, args: &Args) -> Result<BlobMsgTable, Failure> {
 
 /// The list pages already encoded since the audit, and what counting its lists cost: LuCI
 /// polls them, and with thousands of mappings the encoding and the join are most of the cost.
-#[derive(Default)]
 pub(crate) struct ListReplies {
     /// By (method, offset, limit). Filled on demand.
     pages: HashMap<(List, usize, usize), BlobMsgTable>,
     /// How many mappings the audit has: counted when the audit is kept (the count joins every
     /// rule with every lease line, a page only those up to its last row), so that the first
     /// page asked for after an audit makes only its own rows.
-    mapping_total: Option<usize>,
+    mapping_total: usize,
 }
 
 impl ListReplies {
@@ -233,7 +232,7 @@ impl ListReplies {
     pub fn counted(snap: &crate::snapshot::Snapshot) -> ListReplies {
         ListReplies {
             pages: HashMap::new(),
-            mapping_total: Some(crate::facts::mappings::mappings_unpaired(snap).count()),
+            mapping_total: crate::facts::mappings::mappings_unpaired(snap).count(),
         }
     }
 }
@@ -245,19 +244,17 @@ fn list_reply(state: &mut State, list: List, args: &Args) -> Result<BlobMsgTable
     if let Some(blob) = state.audited.list_replies.pages.get(&cache_key) {
         return Ok(blob.clone());
     }
-    let mut mapping_total = state.audited.list_replies.mapping_total;
     let ctx = state.audited.facts();
     let key = list.key();
     let blob = match list {
         List::Devices => Paged::new(key, views::devices(&ctx), page).encode(),
         List::Mappings => {
-            let (rows, total) = views::mappings_page(&ctx, page.offset, page.limit, mapping_total);
-            mapping_total = Some(total);
+            let rows = views::mappings_page(&ctx, page.offset, page.limit);
+            let total = state.audited.list_replies.mapping_total;
             Paged::counted(key, rows.into_iter(), total, page).encode()
         }
         List::Forwards => Paged::new(key, views::forwards(&ctx).into_iter(), page).encode(),
     }?;
-    state.audited.list_replies.mapping_total = mapping_total;
     // A caller walking every offset must not make the daemon keep every page: a page may be
     // up to 1 MiB.
     let pages = &mut state.audited.list_replies.pages;
