@@ -9,6 +9,7 @@
 //! ground up:
 
 // Words everything uses, and the data models: no I/O.
+pub mod encode;
 pub mod mac;
 pub mod passwords;
 pub mod ports;

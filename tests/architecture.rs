@@ -14,6 +14,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("passwords", 1),
     ("ports", 1),
     ("time", 1),
+    ("encode", 1),
     ("sys", 1),
     ("netlink", 1),
     ("conntrack", 2),
