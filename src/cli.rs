@@ -102,7 +102,7 @@ pub enum CliError {
     },
     DaemonNotRunning,
     Daemon(crate::daemon::DaemonError),
-    Output(serde_json::Error),
+    Output(crate::encode::Error),
 }
 
 impl std::fmt::Display for CliError {
@@ -155,8 +155,8 @@ impl From<lexopt::Error> for CliError {
     }
 }
 
-impl From<serde_json::Error> for CliError {
-    fn from(e: serde_json::Error) -> Self {
+impl From<crate::encode::Error> for CliError {
+    fn from(e: crate::encode::Error) -> Self {
         CliError::Output(e)
     }
 }
@@ -330,7 +330,9 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
         let snapshot = source::offline::read(&files, unix_now(), None, &[]);
         let inventory = Inventory::build(&snapshot);
         let (report, plan) = crate::plan::report_and_plan(&Facts::new(&snapshot, &inventory));
-        let report = (!json).then(|| serde_json::to_value(report)).transpose()?;
+        let report = (!json)
+            .then(|| crate::encode::to_value(&report))
+            .transpose()?;
         print_plan(&serde_json::json!({ "actions": plan }), report.as_ref())?;
         return Ok(0);
     }
@@ -354,7 +356,7 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
             Ok(0)
         }
         Ok((reply, None)) => {
-            println!("{}", serde_json::to_string_pretty(&reply)?);
+            println!("{}", crate::encode::to_string_pretty(&reply)?);
             let failed = reply
                 .get("failed")
                 .and_then(|f| f.as_array())
@@ -391,7 +393,7 @@ fn print_plan(
     report: Option<&serde_json::Value>,
 ) -> Result<(), CliError> {
     let text = match report {
-        None => serde_json::to_string_pretty(plan)? + "\n",
+        None => crate::encode::to_string_pretty(plan)? + "\n",
         Some(report) => report::plan_terminal_from_json(plan, report, &terminal_style()),
     };
     write_stdout(&text);
@@ -402,7 +404,7 @@ fn print_plan(
 /// asks for.
 fn print_report(report: &serde_json::Value, json: bool, fail_on: Option<Severity>) -> i32 {
     let text = if json {
-        serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
+        crate::encode::to_string_pretty(report).unwrap_or_default() + "\n"
     } else {
         report::terminal_from_json(report, &terminal_style())
     };
@@ -425,7 +427,7 @@ fn print_audit(mut report: crate::audit::Report, json: bool, fail_on: Option<Sev
     if json {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         // A closed pipe (`camguard audit --json | head`) is not an error worth a message.
-        let _ = serde_json::to_writer_pretty(&mut out, &report)
+        let _ = crate::encode::to_writer_pretty(&mut out, &report)
             .map_err(std::io::Error::from)
             .and_then(|()| out.write_all(b"\n"))
             .and_then(|()| out.flush());
@@ -443,7 +445,7 @@ fn print_audit(mut report: crate::audit::Report, json: bool, fail_on: Option<Sev
             })
         })
         .collect();
-    let mut shown = serde_json::to_value(&report).unwrap_or_default();
+    let mut shown = crate::encode::to_value(&report).unwrap_or_default();
     drop(report);
     shown["findings"] = findings.into();
     write_stdout(&report::terminal_from_json(&shown, &terminal_style()));

@@ -22,7 +22,7 @@ pub fn terminal_safe(s: &str) -> String {
 }
 
 pub fn json(report: &Report) -> String {
-    serde_json::to_string_pretty(report).expect("a report always serialises") + "\n"
+    crate::encode::to_string_pretty(report).expect("a report always serialises") + "\n"
 }
 
 /// How to draw severities.
@@ -110,7 +110,7 @@ fn header(out: &mut String, title: &str, report: &Value, style: &Style, below: &
 /// The report for people. It renders the JSON form, so a report fetched from the daemon over
 /// ubus and one computed here look the same.
 pub fn terminal(report: &Report, style: &Style) -> String {
-    terminal_from_json(&serde_json::to_value(report).unwrap_or_default(), style)
+    terminal_from_json(&crate::encode::to_value(report).unwrap_or_default(), style)
 }
 
 /// Renders a report in its JSON form (`camguard audit --json`, ubus `camguard status`).

@@ -203,7 +203,7 @@ impl Before {
     /// As the `journal` method lists it: a file's kept bytes are left out (a reply is limited
     /// to 1 MiB), and said to be kept or not.
     pub fn listed(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
+        let mut v = crate::encode::to_value(self).unwrap_or_default();
         if let (Before::FileBytes { bytes, .. }, Some(map)) = (self, v.as_object_mut()) {
             map.remove("bytes");
             map.insert("kept".into(), bytes.is_some().into());
@@ -384,7 +384,7 @@ impl Journal {
                 "invalid journal id",
             ));
         }
-        let mut bytes = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
+        let mut bytes = crate::encode::to_vec_pretty(entry)?;
         bytes.push(b'\n');
         crate::statefile::write(&self.path(&entry.id), &bytes)
     }

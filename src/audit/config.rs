@@ -45,7 +45,7 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
                 "camguard's own policy has an invalid value".into(),
                 e.to_string(),
             )
-            .evidence(serde_json::to_value(e).unwrap_or_default())
+            .evidence(crate::encode::to_value(e).unwrap_or_default())
             .remedy(format!(
                 "Set option {} to one of: {}. camguard enforces nothing until then.",
                 e.option, e.allowed

@@ -265,7 +265,7 @@ pub enum Evidence {
 impl Evidence {
     /// As JSON, for callers that inspect fields.
     pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or_default()
+        crate::encode::to_value(self).unwrap_or_default()
     }
 }
 

@@ -478,7 +478,7 @@ fn enforce(state: &mut State, args: &Args) -> Result<Value, Failure> {
     if outcome.journal_id.is_some() {
         state.audit();
     }
-    serde_json::to_value(outcome).map_err(|_| Failure::Unknown)
+    crate::encode::to_value(&outcome).map_err(|_| Failure::Unknown)
 }
 
 fn revoke(state: &mut State, args: &Args) -> Result<Value, Failure> {
@@ -510,7 +510,7 @@ fn revoke(state: &mut State, args: &Args) -> Result<Value, Failure> {
     // The status catches up right after the reply: at thousands of mappings an audit (it lists
     // the nft ruleset) would double the revoke's time.
     state.audit_after_reply();
-    serde_json::to_value(outcome).map_err(|_| Failure::Unknown)
+    crate::encode::to_value(&outcome).map_err(|_| Failure::Unknown)
 }
 
 fn revert(state: &mut State, args: &Args) -> Result<Value, Failure> {
@@ -525,7 +525,7 @@ fn revert(state: &mut State, args: &Args) -> Result<Value, Failure> {
     let reply = match result {
         Ok(r) => {
             state.reverted();
-            serde_json::to_value(r).map_err(|_| Failure::Unknown)?
+            crate::encode::to_value(&r).map_err(|_| Failure::Unknown)?
         }
         Err(e) if e.is_not_found() => {
             log::warn!("revert: {e}");

@@ -359,7 +359,7 @@ impl State {
             .filter(|f| {
                 self.announced.insert((f.id, f.subject.clone())) && f.severity >= Severity::High
             })
-            .map(|f| serde_json::to_value(f).unwrap_or_default())
+            .map(|f| crate::encode::to_value(f).unwrap_or_default())
             .collect();
         // The first audit is the baseline; only what appears later is news.
         if self.first_audit_done {

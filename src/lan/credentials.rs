@@ -84,7 +84,7 @@ impl CredState {
     }
 
     pub fn to_json(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        let mut bytes = crate::encode::to_vec_pretty(self).unwrap_or_default();
         bytes.push(b'\n');
         bytes
     }

@@ -44,7 +44,7 @@ struct RawSeenFile {
 
 /// The file's JSON.
 pub fn to_json(records: &[SeenRecord], probes: &[ProbeReport]) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(&SeenFile {
+    let mut bytes = crate::encode::to_vec_pretty(&SeenFile {
         version: 1,
         devices: records.to_vec(),
         probes: bounded_probes(probes.iter().cloned()),

@@ -481,7 +481,7 @@ type Dependency = Option<(usize, Option<&'static str>)>;
 
 /// A JSON string.
 fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+    crate::encode::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 /// One rule as nft's JSON lists it (`{"rule": …}`), built from its netlink attributes.
