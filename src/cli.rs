@@ -333,7 +333,7 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
         let report = (!json)
             .then(|| crate::encode::to_value(&report))
             .transpose()?;
-        print_plan(&serde_json::json!({ "actions": plan }), report.as_ref())?;
+        print_plan(&crate::encode::json!({ "actions": plan }), report.as_ref())?;
         return Ok(0);
     }
     let mut client = crate::bus::Client::connect(&socket, std::time::Duration::from_secs(30))
@@ -346,7 +346,7 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
     // audit as its plan.
     let reply = match reply {
         Ok(plan) if cmd == "plan" && !json => client
-            .call("camguard", "status", &serde_json::json!({}))
+            .call("camguard", "status", &crate::encode::json!({}))
             .map(|report| (plan, Some(report))),
         other => other.map(|reply| (reply, None)),
     };
@@ -436,7 +436,7 @@ fn print_audit(mut report: crate::audit::Report, json: bool, fail_on: Option<Sev
     let findings: Vec<serde_json::Value> = std::mem::take(&mut report.findings)
         .into_iter()
         .map(|f| {
-            serde_json::json!({
+            crate::encode::json!({
                 "id": f.id,
                 "severity": f.severity,
                 "title": f.title,
@@ -485,7 +485,7 @@ fn status_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
             socket: socket.clone(),
             error,
         })?;
-    let report = match client.call("camguard", "status", &serde_json::json!({})) {
+    let report = match client.call("camguard", "status", &crate::encode::json!({})) {
         Ok(report) => report,
         Err(crate::bus::BusError::Status(crate::bus::status::NOT_FOUND)) => {
             let files = open_root(&sysroot)?;

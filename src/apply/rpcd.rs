@@ -1,8 +1,9 @@
 //! The calls camguard makes to rpcd (`uci` and `rc`) and the JSON shape of UCI values.
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::ApplyError;
 use crate::bus::{status, Bus, BusError};
+use crate::encode::json;
 use crate::plan::UciValue;
 
 pub(super) fn uci(bus: &mut dyn Bus, method: &str, args: Value) -> Result<Value, BusError> {

@@ -2,11 +2,12 @@
 //! reverting what is, and the no-op revert that detects a pending LuCI apply-with-rollback.
 use std::collections::BTreeSet;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::rpcd::{self, uci};
 use super::{ApplyError, Before, Entry, Executor, Journal, State};
 use crate::bus::{status, BusError};
+use crate::encode::json;
 use crate::plan::Step;
 
 impl Executor<'_> {

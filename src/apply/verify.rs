@@ -1,9 +1,10 @@
 //! The checks after applying: did what camguard applied take effect.
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::nft::LiveMapping;
 use super::Executor;
+use crate::encode::json;
 use crate::formats::leases::parse_leases;
 use crate::formats::nft::Ruleset;
 use crate::plan::{Action, Step};

@@ -1,5 +1,6 @@
 //! Configs that exist but could not be read: a finding, never a silent "absent".
 use super::{finding, Facts, Finding, Severity, Subject};
+use crate::encode::json;
 
 pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     let problems: Vec<_> = ctx
@@ -26,7 +27,7 @@ pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
                 format!("The {config} configuration could not be read"),
                 format!("{}{at}: {}", p.source, p.message),
             )
-            .evidence(serde_json::json!({ "source": p.source, "line": p.line, "message": p.message }))
+            .evidence(json!({ "source": p.source, "line": p.line, "message": p.message }))
             .remedy(format!(
                 "Fix the syntax error in {} (run `uci show {config}` on the router to see where libuci stops). \
                  Until then camguard does not audit or change it.",

@@ -4,9 +4,8 @@
 //! network.
 use std::sync::Arc;
 
-use serde_json::json;
-
 use super::{finding, DeviceRef, Finding, Severity, Subject};
+use crate::encode::json;
 use crate::facts::Inventory;
 use crate::lan::credentials::{device_key, login_words, CredState, WorkingLogin};
 use crate::lan::Device;

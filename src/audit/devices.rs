@@ -1,13 +1,12 @@
 //! Cameras on the LAN: which devices are camera-like, and whether they can reach the internet.
 
-use serde_json::json;
-
 use super::{
     capitalised, finding, with_article, DeviceEvidence, DeviceRef, Evidence, Facts, Finding,
     Severity, Subject,
 };
 use std::sync::Arc;
 
+use crate::encode::json;
 use crate::facts::firmware::known_exploited;
 use crate::facts::remote::{remote_viewing, RemoteViewing};
 use crate::lan::{Confidence, Device, DeviceInfo};

@@ -5,13 +5,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use serde_json::json;
-
 use super::remedy;
 use super::{
     finding, with_article, DeviceRef, Evidence, Facts, Finding, ForwardEvidence, PolicyVerdict,
     SensitivePort, Severity, Subject,
 };
+use crate::encode::json;
 use crate::facts::forwards::{
     is_wan_forward, is_wan_inbound_rule, redirect_reach, rule_devices, rule_reach,
     rule_sensitive_ports, sensitive_ports, width, Reach,

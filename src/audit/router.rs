@@ -1,8 +1,8 @@
 //! The router itself: WAN zone policies, admin services reachable from the internet, firmware
 //! support and the root password.
-use serde_json::json;
 
 use super::{eol, finding, remedy, Facts, Finding, Severity, Subject};
+use crate::encode::json;
 use crate::facts::forwards::forwards_every_port;
 use crate::snapshot::firewall::{Redirect, ZonePolicy};
 use crate::snapshot::values::fw4_enum;

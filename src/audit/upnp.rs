@@ -1,13 +1,12 @@
 //! UPnP/NAT-PMP: is miniupnpd on, how loosely is it configured, and what has it opened.
 use std::net::IpAddr;
 
-use serde_json::json;
-
 use super::remedy;
 use super::{
     capitalised, expiry_words, finding, with_article, DeviceMappingsEvidence, DeviceRef, Evidence,
     Facts, Finding, MappingEvidence, MappingSample, PolicyVerdict, Severity, Subject,
 };
+use crate::encode::json;
 use crate::facts::mappings::{
     is_fw4, lost_mappings, mappings_iter, mappings_unpaired, replay, upnp_active, Replay,
 };

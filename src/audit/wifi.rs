@@ -1,7 +1,7 @@
 //! Wi-Fi networks the router broadcasts: open, weakly encrypted, or with WPS on.
-use serde_json::json;
 
 use super::{finding, Facts, Finding, Severity, Subject};
+use crate::encode::json;
 use crate::snapshot::wireless::{Passphrase, WifiIface};
 
 /// WEP, WPA1 (`psk`, `wpa`), WPA1/2 mixed modes and any TKIP cipher are broken or obsolete.

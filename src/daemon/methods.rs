@@ -4,7 +4,7 @@
 //! the rows; tests hold docs/ubus-api.md and the LuCI app's ACL file to them.
 use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::State;
 use crate::apply::{Before, Journal, State as EntryState};
@@ -12,6 +12,7 @@ use crate::audit::{Severity, Subject};
 use crate::bus::blob::to_blobmsg;
 use crate::bus::policy::{check, Arg, ArgError, ArgType, Args, Problem, Signature};
 use crate::bus::status;
+use crate::encode::json;
 use crate::facts::mappings::mappings_iter;
 use crate::plan::Action;
 use crate::ports::Protocol;

@@ -1,7 +1,8 @@
 //! camguard's one serde `Serializer`. Every `Serialize` impl in camguard is compiled for
 //! [`Encoder`] alone, which hands what it sees to a [`Sink`] behind one `dyn`: the blobmsg of
-//! ubus replies (`bus::blob`), JSON text ([`text`]) and `serde_json::Value` ([`value`]). Three
-//! serde serializers each compiled the ~112 types' code again: tens of KB of router flash.
+//! ubus replies (`bus::blob`), JSON text ([`text`]) and `serde_json::Value` ([`value`], also
+//! behind camguard's [`json!`]). Three serde serializers each compiled the ~112 types' code
+//! again: tens of KB of router flash.
 //!
 //! The sinks see what serde_json's serializers see: newtypes and `Some` as their content,
 //! unit variants as their name, the other variants as `{variant: content}`. Map keys are strings;
@@ -16,6 +17,7 @@ use std::io;
 use serde::ser::{self, Serialize};
 
 pub use text::{to_string, to_string_pretty, to_vec, to_vec_pretty, to_writer, to_writer_pretty};
+pub(crate) use value::json;
 pub use value::to_value;
 
 /// Where an [`Encoder`] writes: the events of one value, in order. An object's members come as

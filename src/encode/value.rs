@@ -105,3 +105,74 @@ impl Sink for ValueBuilder {
         self.put(Value::Null)
     }
 }
+
+/// `serde_json::json!` for the forms camguard writes (`{"key": value, …}` with nested objects
+/// and arrays, or one value), each value through [`to_value`]: serde_json's macro would compile
+/// every interpolated type's `Serialize` for serde_json's own serializer as well. A value that
+/// cannot be encoded is null (camguard's types always can).
+macro_rules! json {
+    (@members $members:ident) => {};
+    (@members $members:ident $key:tt : { $($inner:tt)* } $(, $($rest:tt)*)?) => {
+        $members.insert(::std::string::String::from($key), $crate::encode::json!({ $($inner)* }));
+        $crate::encode::json!(@members $members $($($rest)*)?);
+    };
+    (@members $members:ident $key:tt : [ $($inner:tt)* ] $(, $($rest:tt)*)?) => {
+        $members.insert(::std::string::String::from($key), $crate::encode::json!([ $($inner)* ]));
+        $crate::encode::json!(@members $members $($($rest)*)?);
+    };
+    (@members $members:ident $key:tt : $value:expr $(, $($rest:tt)*)?) => {
+        $members.insert(::std::string::String::from($key), $crate::encode::json!($value));
+        $crate::encode::json!(@members $members $($($rest)*)?);
+    };
+    ({ $($members:tt)* }) => {{
+        #[allow(unused_mut)]
+        let mut members = ::serde_json::Map::new();
+        $crate::encode::json!(@members members $($members)*);
+        ::serde_json::Value::Object(members)
+    }};
+    ([ $($element:expr),* $(,)? ]) => {
+        ::serde_json::Value::Array(::std::vec![$($crate::encode::json!($element)),*])
+    };
+    ($value:expr) => {
+        $crate::encode::to_value(&$value).unwrap_or_default()
+    };
+}
+pub(crate) use json;
+
+#[cfg(test)]
+mod tests {
+    use crate::ports::Protocol;
+
+    /// camguard's json! builds what serde_json's builds, in every form camguard writes.
+    #[test]
+    fn json_builds_what_serde_jsons_json_builds() {
+        let option = "values";
+        let list = vec!["a".to_owned(), "b\u{1}".to_owned()];
+        let proto = Protocol::Tcp;
+        let nothing: Option<u16> = None;
+        let rows = [1u8, 2].map(|n| super::json!({ "n": n }));
+        assert_eq!(super::json!({}), serde_json::json!({}));
+        assert_eq!(super::json!(list), serde_json::json!(list));
+        let ours = super::json!({
+            "config": "upnpd",
+            // A comment between members.
+            "proto": proto,
+            "nothing": nothing,
+            option: { "list": list, "empty": {}, "inner": { "deep": [] } },
+            "chains": ["a", proto.as_str(), 7],
+            "rows": rows,
+            "last": -1,
+        });
+        let theirs = serde_json::json!({
+            "config": "upnpd",
+            "proto": proto,
+            "nothing": nothing,
+            option: { "list": list, "empty": {}, "inner": { "deep": [] } },
+            "chains": ["a", proto.as_str(), 7],
+            "rows": [{ "n": 1 }, { "n": 2 }],
+            "last": -1,
+        });
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.to_string(), theirs.to_string(), "member order");
+    }
+}

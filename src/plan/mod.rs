@@ -921,7 +921,7 @@ pub fn report_and_plan(facts: &Facts) -> (crate::audit::Report, Vec<Action>) {
     {
         let fixes = remote_viewing_fix(facts, &actions, f);
         if !fixes.is_empty() {
-            f.fix = Some(serde_json::json!({ "actions": fixes }));
+            f.fix = Some(crate::encode::json!({ "actions": fixes }));
         }
     }
     (report, actions)
@@ -938,7 +938,7 @@ pub fn attach_fixes(findings: &mut [crate::audit::Finding], actions: &[Action]) 
             })
             .collect();
         if !fixes.is_empty() {
-            f.fix = Some(serde_json::json!({ "actions": fixes }));
+            f.fix = Some(crate::encode::json!({ "actions": fixes }));
         }
     }
 }
