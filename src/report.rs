@@ -427,6 +427,12 @@ fn str_of(v: &Value, key: &str) -> String {
         .to_owned()
 }
 
+/// A value as JSON writes it (a port: "8080"). Through camguard's serializer: `Value`'s own
+/// Display compiles serde_json's writer into the binary for these few numbers.
+fn json_text(v: &Value) -> String {
+    crate::encode::to_string(v).unwrap_or_default()
+}
+
 /// "tcp/udp 8000-8100", "tcp every port": a forward's ports as LuCI's list shows them.
 fn ports_text(protocols: &Value, range: &Value) -> String {
     let protos: Vec<&str> = protocols
@@ -485,8 +491,8 @@ fn describe_action(a: &Value, fixed: Option<&Value>) -> Described {
     };
     match s("kind").as_str() {
         "revoke_mapping" => {
-            let (proto, ext_port) = (s("proto"), &a["ext_port"]);
-            let to = format!("{}:{}", s("int_addr"), a["int_port"]);
+            let (proto, ext_port) = (s("proto"), json_text(&a["ext_port"]));
+            let to = format!("{}:{}", s("int_addr"), json_text(&a["int_port"]));
             let to = match evidence["device"]["hostname"].as_str() {
                 Some(name) => format!("{name} ({to})"),
                 None => to,
@@ -498,7 +504,7 @@ fn describe_action(a: &Value, fixed: Option<&Value>) -> Described {
                 why: reason_after(format!(
                     "revoke UPnP mapping {ext_port}/{proto} to {}:{}: ",
                     s("int_addr"),
-                    a["int_port"]
+                    json_text(&a["int_port"])
                 )),
                 change: Some(format!(
                     "its line in miniupnpd's lease file and its firewall rules are removed \
@@ -563,7 +569,7 @@ fn describe_action(a: &Value, fixed: Option<&Value>) -> Described {
             s("config"),
             s("section"),
             s("option"),
-            a["value"]
+            json_text(&a["value"])
         )),
         "uci_add" if s("config") == "firewall" && s("type") == "rule" => {
             let values = &a["values"];
@@ -713,6 +719,28 @@ mod tests {
             let plan = serde_json::json!({ "actions": [action] });
             let text = plan_terminal_from_json(&plan, &report, &Style { colour: false });
             assert!(text.contains(shown), "{text}");
+        }
+    }
+
+    /// Ports and values the plan names are shown as JSON writes them.
+    #[test]
+    fn values_in_actions_are_shown_as_json_writes_them() {
+        let report = serde_json::json!({ "findings": [] });
+        for (action, shown) in [
+            (
+                serde_json::json!({ "kind": "uci_set", "config": "x", "section": "s",
+                    "option": "o", "value": ["a", "b\"c"], "why": "w" }),
+                r#"x.s.o set to ["a","b\"c"]"#,
+            ),
+            (
+                serde_json::json!({ "kind": "revoke_mapping", "proto": "TCP", "ext_port": 8554,
+                    "int_addr": "192.168.1.64", "int_port": 554, "why": "w" }),
+                "Close TCP port 8554 to the internet: revoke the UPnP mapping to 192.168.1.64:554",
+            ),
+        ] {
+            let plan = serde_json::json!({ "actions": [action] });
+            let text = plan_terminal_from_json(&plan, &report, &Style { colour: false });
+            assert!(text.replace('\n', " ").contains(shown), "{text}");
         }
     }
 

@@ -142,10 +142,10 @@ impl Package {
                         serde_json::Value::Array(items) => Value::List(
                             items
                                 .iter()
-                                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                                .map(|i| i.as_str().map_or_else(|| json_text(i), str::to_owned))
                                 .collect(),
                         ),
-                        other => Value::Single(other.to_string()),
+                        other => Value::Single(json_text(other)),
                     };
                     UciOption {
                         name: k.clone(),
@@ -178,6 +178,12 @@ impl Package {
     }
 }
 
+/// A number, boolean or null rpcd sent for an option, as JSON writes it ("1", "true"). Through
+/// camguard's serializer: `Value`'s own Display compiles serde_json's writer into the binary.
+fn json_text(v: &serde_json::Value) -> String {
+    crate::encode::to_string(v).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod rpcd_tests {
     use super::*;
@@ -201,6 +207,27 @@ mod rpcd_tests {
         );
         assert_eq!(web.get_str("src_dport"), Some("8080"));
         assert!(Package::from_rpcd("x", &serde_json::json!({"nope": 1})).is_err());
+    }
+
+    /// rpcd sends strings; anything else is read as the JSON text it is.
+    #[test]
+    fn rpcd_numbers_and_booleans_become_their_text() {
+        let reply = serde_json::json!({"values": {"s": {".type": "rule", "port": 8080,
+            "on": true, "ratio": 0.5, "list": [1, "a", null, -2]}}});
+        let p = Package::from_rpcd("x", &reply).unwrap();
+        let s = &p.sections[0];
+        assert_eq!(s.get_str("port"), Some("8080"));
+        assert_eq!(s.get_str("on"), Some("true"));
+        assert_eq!(s.get_str("ratio"), Some("0.5"));
+        assert_eq!(
+            s.get("list"),
+            Some(&Value::List(vec![
+                "1".into(),
+                "a".into(),
+                "null".into(),
+                "-2".into()
+            ]))
+        );
     }
 
     #[test]
