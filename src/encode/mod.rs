@@ -6,8 +6,9 @@
 //!
 //! The sinks see what serde_json's serializers see: newtypes and `Some` as their content,
 //! unit variants as their name, the other variants as `{variant: content}`. Map keys are strings;
-//! whole numbers, booleans and unit variants as keys are written as their text, as serde_json
-//! writes them.
+//! whole numbers, booleans, chars and unit variants as keys are written as their text, as
+//! serde_json writes them. A fraction as a key is refused where serde_json writes its digits:
+//! camguard has no such key.
 pub mod text;
 pub mod value;
 
@@ -104,7 +105,7 @@ impl From<Error> for io::Error {
 /// Encodes `value` into `sink`. The sinks' own functions ([`to_value`], [`to_string_pretty`],
 /// `bus::blob::to_blobmsg`) call this.
 pub fn encode<T: Serialize + ?Sized>(value: &T, sink: &mut dyn Sink) -> Result<(), Error> {
-    value.serialize(Encoder { sink, key: false })
+    value.serialize(Encoder::value(sink))
 }
 
 /// The serde `Serializer`. Map keys go through it too (`key`), so a type used as a key is not
@@ -196,10 +197,11 @@ impl Compound<'_> {
 macro_rules! integers {
     ($($f:ident $t:ty => $sink:ident $wide:ty),*) => {$(
         fn $f(self, v: $t) -> Result<(), Error> {
+            let v = <$wide>::from(v);
             if self.key {
                 return self.text_key(v);
             }
-            self.sink.$sink(<$wide>::from(v))
+            self.sink.$sink(v)
         }
     )*};
 }

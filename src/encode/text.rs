@@ -47,7 +47,7 @@ fn text(bytes: Vec<u8>) -> Result<String, Error> {
 }
 
 /// The JSON text sink.
-pub struct JsonText<'w> {
+struct JsonText<'w> {
     out: &'w mut dyn Write,
     pretty: bool,
     /// Open objects and arrays.
@@ -59,7 +59,7 @@ pub struct JsonText<'w> {
 }
 
 impl<'w> JsonText<'w> {
-    pub fn new(out: &'w mut dyn Write, pretty: bool) -> Self {
+    fn new(out: &'w mut dyn Write, pretty: bool) -> Self {
         JsonText {
             out,
             pretty,
