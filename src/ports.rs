@@ -3,6 +3,8 @@
 //! Checks, the classifier and the LuCI views all take their port knowledge from here.
 use serde::Serialize;
 
+use crate::json_read::{text, JsonReadError};
+
 /// Why a port matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortKind {
@@ -312,6 +314,19 @@ impl Protocol {
             "udp" => Some(Protocol::Udp),
             "udplite" => Some(Protocol::UdpLite),
             _ => None,
+        }
+    }
+
+    /// As it is written to JSON: [`Protocol::as_str`].
+    pub fn from_json(v: &serde_json::Value) -> Result<Protocol, JsonReadError> {
+        match text(v)? {
+            "TCP" => Ok(Protocol::Tcp),
+            "UDP" => Ok(Protocol::Udp),
+            "UDPLITE" => Ok(Protocol::UdpLite),
+            other => Err(JsonReadError::unknown_variant(
+                other,
+                &["TCP", "UDP", "UDPLITE"],
+            )),
         }
     }
 }

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use serde_json::Value;
+
 use crate::audit::required;
+use crate::json_read::{boolean, list, pair, string, text, uint, Fields, JsonReadError};
 use crate::plan::{Action, UciValue};
 
 /// Where entries live, relative to the (sys)root.
@@ -126,6 +129,84 @@ enum BeforeKind {
     File,
     LeaseLines,
     FileBytes,
+}
+
+impl Before {
+    /// As [`Serialize`] writes it: one object whose `what` says which fields count.
+    pub fn from_json(v: &Value) -> Result<Before, JsonReadError> {
+        let options = |v: &Value| list(v, |o| pair(o, string, UciValue::from_json));
+        let f = Fields::of(v)?;
+        Ok(match f.required("what", text)? {
+            "option" => Before::Option {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                option: f.required("option", string)?,
+                value: f.optional("value", UciValue::from_json)?,
+            },
+            "section_tail" => Before::SectionTail {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                options: f.required("options", options)?,
+            },
+            "added_section" => Before::AddedSection {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+            },
+            "deleted_section" => Before::DeletedSection {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                r#type: f.required("type", string)?,
+                values: f.required("values", options)?,
+            },
+            "order" => Before::Order {
+                config: f.required("config", string)?,
+                sections: f.required("sections", |v| list(v, string))?,
+            },
+            "service" => Before::Service {
+                name: f.required("name", string)?,
+                enabled: f.optional("enabled", boolean)?,
+                running: f.optional("running", boolean)?,
+            },
+            "file" => Before::File {
+                path: f.required("path", string)?,
+                content: f.required("content", string)?,
+            },
+            "lease_lines" => Before::LeaseLines {
+                path: f.required("path", string)?,
+                lines: f.required("lines", |v| list(v, string))?,
+                after: f.or_default("after", |v| list(v, optional_string))?,
+            },
+            "file_bytes" => Before::FileBytes {
+                path: f.required("path", string)?,
+                config: f.optional("config", string)?,
+                bytes: f.optional("bytes", KeptBytes::from_json)?,
+                size: f.required("size", uint)?,
+                committed: f.optional("committed", |v| string(v).map(Fingerprint))?,
+            },
+            other => {
+                let kinds = [
+                    "option",
+                    "section_tail",
+                    "added_section",
+                    "deleted_section",
+                    "order",
+                    "service",
+                    "file",
+                    "lease_lines",
+                    "file_bytes",
+                ];
+                return Err(JsonReadError::unknown_variant(other, &kinds).within("what"));
+            }
+        })
+    }
+}
+
+/// A line, or null for none (`LeaseLines::after`).
+fn optional_string(v: &Value) -> Result<Option<String>, JsonReadError> {
+    match v {
+        Value::Null => Ok(None),
+        _ => string(v).map(Some),
+    }
 }
 
 impl TryFrom<BeforeFields> for Before {
@@ -252,6 +333,29 @@ impl TryFrom<Encoded> for KeptBytes {
     }
 }
 
+impl KeptBytes {
+    /// `{"text": …}` or `{"hex": …}`, exactly one of them.
+    pub fn from_json(v: &Value) -> Result<KeptBytes, JsonReadError> {
+        let encoded = match v
+            .as_object()
+            .map(|m| m.iter().next().filter(|_| m.len() == 1))
+        {
+            Some(Some((key, value))) => match key.as_str() {
+                "text" => Encoded::Text(string(value).map_err(|e| e.within("text"))?),
+                "hex" => Encoded::Hex(string(value).map_err(|e| e.within("hex"))?),
+                other => return Err(JsonReadError::unknown_variant(other, &["text", "hex"])),
+            },
+            _ => {
+                return Err(JsonReadError::expected(
+                    "an object with one field, text or hex",
+                    v,
+                ))
+            }
+        };
+        KeptBytes::try_from(encoded).map_err(JsonReadError::new)
+    }
+}
+
 /// What a file held, in a few bytes: its length and FNV-1a 64 hash. It tells "the file still
 /// holds what camguard wrote" from "someone changed it"; it is no defence against a forger,
 /// who would need to be root on the router already.
@@ -285,6 +389,31 @@ pub enum State {
 pub struct Failure<A = usize> {
     pub action: A,
     pub error: String,
+}
+
+impl State {
+    pub fn from_json(v: &Value) -> Result<State, JsonReadError> {
+        match text(v)? {
+            "applying" => Ok(State::Applying),
+            "applied" => Ok(State::Applied),
+            "partial" => Ok(State::Partial),
+            "reverted" => Ok(State::Reverted),
+            other => Err(JsonReadError::unknown_variant(
+                other,
+                &["applying", "applied", "partial", "reverted"],
+            )),
+        }
+    }
+}
+
+impl Failure {
+    pub fn from_json(v: &Value) -> Result<Failure, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(Failure {
+            action: f.required("action", uint)?,
+            error: f.required("error", string)?,
+        })
+    }
 }
 
 impl Failure<Option<Action>> {
@@ -324,6 +453,24 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// As [`Serialize`] writes it; entries of older versions lack the defaulted fields.
+    pub fn from_json(v: &Value) -> Result<Entry, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(Entry {
+            id: f.required("id", string)?,
+            time: f.required("time", uint)?,
+            reason: f.required("reason", string)?,
+            state: f.required("state", State::from_json)?,
+            actions: f.required("actions", |v| list(v, Action::from_json))?,
+            before: f.required("before", |v| list(v, Before::from_json))?,
+            applied: f.or_default("applied", |v| list(v, uint))?,
+            failed: f.or_default("failed", |v| list(v, Failure::from_json))?,
+            pending: f.or_default("pending", |v| list(v, uint))?,
+            continued_in: f.optional("continued_in", string)?,
+            notes: f.or_default("notes", |v| list(v, string))?,
+        })
+    }
+
     /// Its pending actions are done with: applied by `continued_in`, or no longer planned.
     /// The entry is then `applied` unless one of its own actions failed.
     pub fn settle_pending(&mut self, continued_in: Option<String>) {
@@ -397,7 +544,7 @@ impl Journal {
             ));
         }
         let bytes = std::fs::read(self.path(id))?;
-        crate::statefile::from_json(&bytes)
+        crate::statefile::from_json(&bytes, Entry::from_json)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{id}: {e}")))
     }
 
@@ -554,7 +701,8 @@ mod tests {
         // The oldest is still applying (a crash mid-way), the next unreadable; then 60 small
         // settled ones, twelve of them in one second (counter 10 is newer than 9).
         let applying = j.new_id(1_795_600_000);
-        j.write(&entry(applying.clone(), State::Applying, 10)).unwrap();
+        j.write(&entry(applying.clone(), State::Applying, 10))
+            .unwrap();
         let unreadable = j.new_id(1_795_600_001);
         std::fs::create_dir_all(j.dir()).unwrap();
         std::fs::write(j.path(&unreadable), b"{not json").unwrap();
@@ -567,14 +715,19 @@ mod tests {
         let removed = j.prune();
         assert_eq!(removed, ids[..10].iter().rev().cloned().collect::<Vec<_>>());
         let left: Vec<String> = j.newest_first().map(|e| e.id).collect();
-        assert_eq!(left.len(), MAX_ENTRIES + 1, "the 50 newest and the applying one");
+        assert_eq!(
+            left.len(),
+            MAX_ENTRIES + 1,
+            "the 50 newest and the applying one"
+        );
         assert_eq!(left[0], ids[59], "{left:?}");
         assert!(left.contains(&applying));
         assert!(j.path(&unreadable).exists());
         // Past the bytes: two entries of 300 KB, only the newest stays with what must.
         let big = |n: u64| {
             let id = j.new_id(1_795_700_000 + n);
-            j.write(&entry(id.clone(), State::Reverted, 300_000)).unwrap();
+            j.write(&entry(id.clone(), State::Reverted, 300_000))
+                .unwrap();
             id
         };
         let (older, newest) = (big(0), big(1));

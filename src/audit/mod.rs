@@ -21,6 +21,7 @@ use serde_json::Value;
 
 pub use crate::facts::Facts;
 use crate::facts::Inventory;
+use crate::json_read::{parsed, string, text, uint, Fields, JsonReadError};
 use crate::lan::Device;
 use crate::mac::Mac;
 use crate::ports::Protocol;
@@ -145,6 +146,48 @@ enum SubjectKind {
 /// A field the tag requires, or serde's own words for its absence.
 pub(crate) fn required<T>(value: Option<T>, field: &'static str) -> Result<T, String> {
     value.ok_or_else(|| format!("missing field `{field}`"))
+}
+
+impl Subject {
+    /// As [`Serialize`] writes it: one object whose `kind` says which fields count.
+    pub fn from_json(v: &Value) -> Result<Subject, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(match f.required("kind", text)? {
+            "router" => Subject::Router,
+            "service" => Subject::Service {
+                name: f.required("name", string)?,
+            },
+            "config" => Subject::Config {
+                config: f.required("config", string)?,
+            },
+            "section" => Subject::Section {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                label: f.required("label", string)?,
+            },
+            "mapping" => Subject::Mapping {
+                proto: f.required("proto", Protocol::from_json)?,
+                ext_port: f.required("ext_port", uint)?,
+                int_addr: f.required("int_addr", parsed)?,
+                int_port: f.required("int_port", uint)?,
+            },
+            "pinhole" => Subject::Pinhole {
+                proto: f.required("proto", Protocol::from_json)?,
+                int_client: f.required("int_client", parsed)?,
+                int_port: f.required("int_port", uint)?,
+            },
+            "device" => Subject::Device {
+                ip: f.optional("ip", parsed)?,
+                mac: f.optional("mac", parsed)?,
+            },
+            other => {
+                let kinds = [
+                    "router", "service", "config", "section", "mapping", "pinhole", "device",
+                ];
+                return Err(JsonReadError::unknown_variant(other, &kinds).within("kind"));
+            }
+        })
+    }
 }
 
 impl TryFrom<SubjectFields> for Subject {

@@ -496,7 +496,9 @@ impl ser::Serializer for KeySer {
 }
 
 fn not_a_key(what: &str) -> BlobError {
-    BlobError::Custom(format!("a map key must be a string or a whole number, not {what}"))
+    BlobError::Custom(format!(
+        "a map key must be a string or a whole number, not {what}"
+    ))
 }
 
 impl ser::SerializeStruct for Compound<'_> {
@@ -595,7 +597,8 @@ mod tests {
         }
         let by_port: std::collections::BTreeMap<u16, &str> = [(554, "rtsp"), (80, "http")].into();
         let by_zone: std::collections::BTreeMap<Zone, u8> = [(Zone::Lan, 1), (Zone::Wan, 2)].into();
-        let by_name: std::collections::BTreeMap<String, bool> = [("cam\u{e9}ra".into(), true)].into();
+        let by_name: std::collections::BTreeMap<String, bool> =
+            [("cam\u{e9}ra".into(), true)].into();
         same_as_json(&json!({"by_port": by_port, "by_zone": by_zone, "by_name": by_name}));
         #[derive(serde::Serialize)]
         struct Rows {

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{Device, StateFile, StateFileError};
+use crate::json_read::{entries, list, string, uint, Fields, JsonReadError};
 
 /// What camguard remembers per device, persisted as JSON (suggested path
 /// `/etc/camguard/credcheck.json`, under the sysroot with `--sysroot`). Holds no password.
@@ -68,12 +70,21 @@ pub struct WorkingLogin {
 }
 
 impl CredState {
+    pub fn from_json(v: &Value) -> Result<CredState, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(CredState {
+            version: f.required("version", uint)?,
+            devices: f.required("devices", |v| entries(v, DeviceRecord::from_json))?,
+        })
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<CredState, StateFileError> {
-        let state: CredState =
-            crate::statefile::from_json(bytes).map_err(|e| StateFileError::NotOurs {
+        let state = crate::statefile::from_json(bytes, CredState::from_json).map_err(|e| {
+            StateFileError::NotOurs {
                 file: StateFile::CredentialCheck,
                 detail: e.to_string(),
-            })?;
+            }
+        })?;
         if state.version != 1 {
             return Err(StateFileError::NewerVersion {
                 file: StateFile::CredentialCheck,
@@ -87,6 +98,46 @@ impl CredState {
         let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
         bytes.push(b'\n');
         bytes
+    }
+}
+
+impl DeviceRecord {
+    /// Every field is one a later version added, or may be absent.
+    pub fn from_json(v: &Value) -> Result<DeviceRecord, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(DeviceRecord {
+            attempts: f.or_default("attempts", |v| list(v, uint))?,
+            last_run: f.optional("last_run", uint)?,
+            failures: f.or_default("failures", uint)?,
+            refused: f.or_default("refused", |v| list(v, string))?,
+            lockout: f.optional("lockout", LockoutRecord::from_json)?,
+            works: f.optional("works", WorkingLogin::from_json)?,
+        })
+    }
+}
+
+impl LockoutRecord {
+    pub fn from_json(v: &Value) -> Result<LockoutRecord, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(LockoutRecord {
+            at: f.required("at", uint)?,
+            sign: f.required("sign", string)?,
+        })
+    }
+}
+
+impl WorkingLogin {
+    pub fn from_json(v: &Value) -> Result<WorkingLogin, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(WorkingLogin {
+            vendor: f.required("vendor", string)?,
+            user: f.required("user", string)?,
+            login: f.required("login", string)?,
+            protocol: f.required("protocol", string)?,
+            port: f.required("port", uint)?,
+            first_found: f.required("first_found", uint)?,
+            confirmed: f.required("confirmed", uint)?,
+        })
     }
 }
 

@@ -6,8 +6,10 @@
 //! The probe reports are kept here so that a restart neither probes every device again (the
 //! probe runs at most daily per device) nor forgets what the probe taught the classifier.
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{ProbeReport, StateFile, StateFileError};
+use crate::json_read::{list, parsed, uint, Fields, JsonReadError};
 use crate::mac::Mac;
 
 /// Most probe reports kept (the newest): a LAN host cycling addresses cannot grow the file.
@@ -32,14 +34,28 @@ pub struct SeenFile {
     pub probes: Vec<ProbeReport>,
 }
 
-/// The file as read: probe reports through [`ProbeReport::from_json`], which costs the
-/// router's flash less than a derived deserializer.
-#[derive(Deserialize)]
-struct RawSeenFile {
-    version: u32,
-    devices: Vec<SeenRecord>,
-    #[serde(default)]
-    probes: Vec<serde_json::Value>,
+impl SeenFile {
+    /// Probe reports through [`ProbeReport::from_json`], which leaves out what is not one.
+    pub fn from_json(v: &Value) -> Result<SeenFile, JsonReadError> {
+        let f = Fields::of(v)?;
+        let probes = f.or_default("probes", |v| list(v, Ok))?;
+        Ok(SeenFile {
+            version: f.required("version", uint)?,
+            devices: f.required("devices", |v| list(v, SeenRecord::from_json))?,
+            probes: bounded_probes(probes.into_iter().filter_map(ProbeReport::from_json)),
+        })
+    }
+}
+
+impl SeenRecord {
+    pub fn from_json(v: &Value) -> Result<SeenRecord, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(SeenRecord {
+            mac: f.required("mac", parsed)?,
+            first_seen: f.required("first_seen", uint)?,
+            last_seen: f.required("last_seen", uint)?,
+        })
+    }
 }
 
 /// The file's JSON.
@@ -88,9 +104,11 @@ pub fn same_probes(a: &[ProbeReport], b: &[ProbeReport]) -> bool {
 }
 
 pub fn parse(bytes: &[u8]) -> Result<SeenFile, StateFileError> {
-    let file: RawSeenFile = crate::statefile::from_json(bytes).map_err(|e| StateFileError::NotOurs {
-        file: StateFile::SeenDevices,
-        detail: e.to_string(),
+    let file = crate::statefile::from_json(bytes, SeenFile::from_json).map_err(|e| {
+        StateFileError::NotOurs {
+            file: StateFile::SeenDevices,
+            detail: e.to_string(),
+        }
     })?;
     if file.version != 1 {
         return Err(StateFileError::NewerVersion {
@@ -98,11 +116,7 @@ pub fn parse(bytes: &[u8]) -> Result<SeenFile, StateFileError> {
             version: file.version,
         });
     }
-    Ok(SeenFile {
-        version: file.version,
-        devices: file.devices,
-        probes: bounded_probes(file.probes.iter().filter_map(ProbeReport::from_json)),
-    })
+    Ok(file)
 }
 
 #[cfg(test)]

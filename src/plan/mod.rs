@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::audit::{required, Subject};
 use crate::facts::forwards::{is_wan_forward, redirect_finding_id};
@@ -17,6 +18,9 @@ use crate::facts::mappings::{
     is_fw4, lost_mappings, mappings_iter, upnp_active, ForwardRule, Mapping,
 };
 use crate::facts::Facts;
+use crate::json_read::{
+    boolean, entries, list, pair, parsed, string, text, uint, Fields, JsonReadError,
+};
 use crate::mac::Mac;
 use crate::ports::Protocol;
 use crate::snapshot::policy::{Access, Policy, UpnpPolicy};
@@ -61,6 +65,16 @@ impl<'de> Deserialize<'de> for UciValue {
             }
         }
         d.deserialize_any(StringOrList)
+    }
+}
+
+impl UciValue {
+    pub fn from_json(v: &Value) -> Result<UciValue, JsonReadError> {
+        match v {
+            Value::String(s) => Ok(UciValue::Single(s.clone())),
+            Value::Array(_) => list(v, string).map(UciValue::List),
+            _ => Err(JsonReadError::expected("a string or a list of strings", v)),
+        }
     }
 }
 
@@ -195,6 +209,83 @@ enum StepKind {
     TruncateFile,
     RevokeMapping,
     RestoreMappings,
+}
+
+impl FindingRef {
+    pub fn from_json(v: &Value) -> Result<FindingRef, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(FindingRef {
+            id: f.required("id", string)?,
+            subject: f.required("subject", Subject::from_json)?,
+        })
+    }
+}
+
+impl Action {
+    /// As [`Serialize`] writes it: the step's fields, and its `kind`, in the same object as
+    /// `why` and `finding`.
+    pub fn from_json(v: &Value) -> Result<Action, JsonReadError> {
+        let f = Fields::of(v)?;
+        let step = match f.required("kind", text)? {
+            "uci_set" => Step::UciSet {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                option: f.required("option", string)?,
+                value: f.required("value", UciValue::from_json)?,
+            },
+            "uci_delete" => Step::UciDelete {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                option: f.optional("option", string)?,
+            },
+            "uci_add" => Step::UciAdd {
+                config: f.required("config", string)?,
+                r#type: f.required("type", string)?,
+                name: f.required("name", string)?,
+                values: f.required("values", |v| entries(v, UciValue::from_json))?,
+            },
+            "uci_order" => Step::UciOrder {
+                config: f.required("config", string)?,
+                sections: f.required("sections", |v| list(v, string))?,
+            },
+            "service" => Step::Service {
+                name: f.required("name", string)?,
+                action: f.required("action", string)?,
+            },
+            "truncate_file" => Step::TruncateFile {
+                path: f.required("path", string)?,
+            },
+            "revoke_mapping" => Step::RevokeMapping {
+                proto: f.required("proto", Protocol::from_json)?,
+                ext_port: f.required("ext_port", uint)?,
+                int_addr: f.required("int_addr", parsed)?,
+                int_port: f.required("int_port", uint)?,
+                nft_handles: f.or_default("nft_handles", |v| list(v, |h| pair(h, string, uint)))?,
+                rebuild: f.or_default("rebuild", boolean)?,
+            },
+            "restore_mappings" => Step::RestoreMappings {
+                lost: f.required("lost", uint)?,
+            },
+            other => {
+                let kinds = [
+                    "uci_set",
+                    "uci_delete",
+                    "uci_add",
+                    "uci_order",
+                    "service",
+                    "truncate_file",
+                    "revoke_mapping",
+                    "restore_mappings",
+                ];
+                return Err(JsonReadError::unknown_variant(other, &kinds).within("kind"));
+            }
+        };
+        Ok(Action {
+            step,
+            why: f.required("why", string)?,
+            finding: f.optional("finding", FindingRef::from_json)?,
+        })
+    }
 }
 
 impl TryFrom<ActionFields> for Action {
