@@ -10,8 +10,6 @@
 
 // Words everything uses, and the data models: no I/O.
 pub mod json_read;
-#[cfg(test)]
-mod json_read_differential;
 pub mod mac;
 pub mod passwords;
 pub mod ports;

@@ -256,6 +256,16 @@ mod tests {
     }
 
     #[test]
+    fn protocols_read_back_as_written() {
+        for p in [Protocol::Tcp, Protocol::Udp, Protocol::UdpLite] {
+            let json = serde_json::to_value(p).unwrap();
+            assert_eq!(Protocol::from_json(&json), Ok(p));
+        }
+        assert!(Protocol::from_json(&serde_json::json!("tcp")).is_err());
+        assert!(Protocol::from_json(&serde_json::json!(6)).is_err());
+    }
+
+    #[test]
     fn a_udp_range_reaches_only_services_that_speak_udp() {
         let found: Vec<u16> = sensitive_in_range(&[Protocol::Udp], 10000, 40000)
             .map(|k| k.port)
@@ -268,9 +278,7 @@ mod tests {
 }
 
 /// A transport protocol as miniupnpd, nft and fw4 name it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Protocol {
     #[serde(rename = "TCP")]
     Tcp,

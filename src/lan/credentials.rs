@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::{Device, StateFile, StateFileError};
@@ -12,7 +12,7 @@ use crate::json_read::{entries, list, string, uint, Fields, JsonReadError};
 
 /// What camguard remembers per device, persisted as JSON (suggested path
 /// `/etc/camguard/credcheck.json`, under the sysroot with `--sysroot`). Holds no password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CredState {
     pub version: u32,
     pub devices: BTreeMap<String, DeviceRecord>,
@@ -27,7 +27,7 @@ impl Default for CredState {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DeviceRecord {
     /// Unix times of credentialed requests in the last 24 hours.
     #[serde(default)]
@@ -49,14 +49,14 @@ pub struct DeviceRecord {
     pub works: Option<WorkingLogin>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LockoutRecord {
     pub at: u64,
     /// camguard's words for the sign ("answered 503"); never the device's text.
     pub sign: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WorkingLogin {
     pub vendor: String,
     pub user: String,
@@ -151,5 +151,72 @@ pub fn device_key(d: &Device, ip: IpAddr) -> String {
     match d.mac {
         Some(m) => m.to_string(),
         None => format!("ip:{ip}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_reads_back_as_written() {
+        let full = DeviceRecord {
+            attempts: vec![1, 2],
+            last_run: Some(3),
+            failures: 4,
+            refused: vec!["Hikvision/0/admin".into()],
+            lockout: Some(LockoutRecord {
+                at: 5,
+                sign: "answered 503".into(),
+            }),
+            works: Some(WorkingLogin {
+                vendor: "Hikvision".into(),
+                user: "admin".into(),
+                login: "Hikvision/1/admin".into(),
+                protocol: "HTTP".into(),
+                port: 80,
+                first_found: 6,
+                confirmed: 7,
+            }),
+        };
+        let state = CredState {
+            version: 1,
+            devices: [
+                ("4c:bd:8f:00:00:01".to_owned(), full),
+                ("ip:192.168.1.9".to_owned(), DeviceRecord::default()),
+            ]
+            .into(),
+        };
+        assert_eq!(CredState::parse(&state.to_json()), Ok(state));
+    }
+
+    /// Every field of a device record is one later versions added: an empty record reads.
+    #[test]
+    fn records_of_earlier_versions_read_and_damaged_ones_say_where() {
+        let state = CredState::parse(br#"{"version":1,"devices":{"a":{},"b":{"last_run":null}}}"#);
+        assert_eq!(state.unwrap().devices["b"], DeviceRecord::default());
+        for (json, detail) in [
+            (&br#"{"version":1}"#[..], "missing field `devices`"),
+            (
+                br#"{"version":1,"devices":[]}"#,
+                "devices: expected an object, found a list",
+            ),
+            (
+                br#"{"version":1,"devices":{"a":{"failures":null}}}"#,
+                "devices.a.failures: expected a non-negative integer, found null",
+            ),
+            (
+                br#"{"version":1,"devices":{"a":{"lockout":{"at":1}}}}"#,
+                "devices.a.lockout: missing field `sign`",
+            ),
+            (
+                br#"{"version":1,"devices":{"a":{"works":{"vendor":"v","user":"u","login":"l",
+                    "protocol":"HTTP","port":65536,"first_found":1,"confirmed":1}}}}"#,
+                "devices.a.works.port: 65536 is out of range",
+            ),
+        ] {
+            let err = CredState::parse(json).unwrap_err().to_string();
+            assert!(err.contains(detail), "{err}");
+        }
     }
 }

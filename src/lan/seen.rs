@@ -5,7 +5,7 @@
 //!
 //! The probe reports are kept here so that a restart neither probes every device again (the
 //! probe runs at most daily per device) nor forgets what the probe taught the classifier.
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::{ProbeReport, StateFile, StateFileError};
@@ -17,7 +17,7 @@ pub const MAX_PROBE_RECORDS: usize = 256;
 /// Most services kept per probe report (the probe asks a dozen ports).
 pub const MAX_SERVICES_PER_PROBE: usize = 16;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SeenRecord {
     pub mac: Mac,
     /// Unix times.
@@ -136,6 +136,43 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("newer"));
+    }
+
+    /// Files of versions before the probe reports were kept read; damaged ones say where.
+    #[test]
+    fn older_files_read_and_damaged_ones_say_where() {
+        let file = parse(
+            br#"{"devices":[{"last_seen":2,"mac":"4C-BD-8F-00-00-01","first_seen":1,"x":0}],
+                "version":1}"#,
+        )
+        .unwrap();
+        assert_eq!(file.devices[0].mac.to_string(), "4c:bd:8f:00:00:01");
+        assert!(file.probes.is_empty());
+        // Probe reports that are not one are left out, not the file refused.
+        let file = parse(br#"{"version":1,"devices":[],"probes":[{"ip":"x"},3]}"#).unwrap();
+        assert!(file.probes.is_empty());
+        for (json, detail) in [
+            (
+                &br#"{"version":1,"devices":[{"mac":"x","first_seen":1,"last_seen":2}]}"#[..],
+                "devices[0].mac: not a MAC address",
+            ),
+            (
+                br#"{"version":1,"devices":[{"mac":"4c:bd:8f:00:00:01","first_seen":1}]}"#,
+                "devices[0]: missing field `last_seen`",
+            ),
+            (
+                br#"{"version":1,"devices":[],"probes":null}"#,
+                "probes: expected a list",
+            ),
+            (br#"{"devices":[]}"#, "missing field `version`"),
+            (
+                br#"{"version":"1","devices":[]}"#,
+                "version: expected a non-negative integer",
+            ),
+        ] {
+            let err = parse(json).unwrap_err().to_string();
+            assert!(err.contains(detail), "{err}");
+        }
     }
 
     fn probe(ip: &str, at: u64) -> ProbeReport {

@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::audit::{required, Subject};
+use crate::audit::Subject;
 use crate::facts::forwards::{is_wan_forward, redirect_finding_id};
 use crate::facts::mappings::{
     is_fw4, lost_mappings, mappings_iter, upnp_active, ForwardRule, Mapping,
@@ -36,36 +36,6 @@ pub const OWN_PREFIX: &str = "camguard_";
 pub enum UciValue {
     Single(String),
     List(Vec<String>),
-}
-
-/// By hand: serde's untagged derive tries each variant on a buffered copy of the value.
-impl<'de> Deserialize<'de> for UciValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct StringOrList;
-        impl<'de> serde::de::Visitor<'de> for StringOrList {
-            type Value = UciValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string or a list of strings")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<UciValue, E> {
-                Ok(UciValue::Single(s.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<UciValue, E> {
-                Ok(UciValue::Single(s))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<UciValue, A::Error> {
-                let mut list = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    list.push(item);
-                }
-                Ok(UciValue::List(list))
-            }
-        }
-        d.deserialize_any(StringOrList)
-    }
 }
 
 impl UciValue {
@@ -151,14 +121,13 @@ impl Step {
 }
 
 /// Which finding an action fixes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FindingRef {
     pub id: String,
     pub subject: Subject,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "ActionFields")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Action {
     #[serde(flatten)]
     pub step: Step,
@@ -166,49 +135,6 @@ pub struct Action {
     pub why: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding: Option<FindingRef>,
-}
-
-/// An [`Action`] as read back from a journal: its step's fields sit in the same object, and
-/// `kind` says which count. The same JSON serde's `flatten` and internally tagged derives
-/// read, without their buffered copy of every action (and their code on the router).
-#[derive(Deserialize)]
-struct ActionFields {
-    kind: StepKind,
-    why: String,
-    #[serde(default)]
-    finding: Option<FindingRef>,
-    config: Option<String>,
-    section: Option<String>,
-    option: Option<String>,
-    value: Option<UciValue>,
-    r#type: Option<String>,
-    name: Option<String>,
-    values: Option<BTreeMap<String, UciValue>>,
-    sections: Option<Vec<String>>,
-    action: Option<String>,
-    path: Option<String>,
-    proto: Option<Protocol>,
-    ext_port: Option<u16>,
-    int_addr: Option<IpAddr>,
-    int_port: Option<u16>,
-    #[serde(default)]
-    nft_handles: Vec<(String, u64)>,
-    #[serde(default)]
-    rebuild: bool,
-    lost: Option<usize>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum StepKind {
-    UciSet,
-    UciDelete,
-    UciAdd,
-    UciOrder,
-    Service,
-    TruncateFile,
-    RevokeMapping,
-    RestoreMappings,
 }
 
 impl FindingRef {
@@ -284,58 +210,6 @@ impl Action {
             step,
             why: f.required("why", string)?,
             finding: f.optional("finding", FindingRef::from_json)?,
-        })
-    }
-}
-
-impl TryFrom<ActionFields> for Action {
-    type Error = String;
-    fn try_from(f: ActionFields) -> Result<Action, String> {
-        let step = match f.kind {
-            StepKind::UciSet => Step::UciSet {
-                config: required(f.config, "config")?,
-                section: required(f.section, "section")?,
-                option: required(f.option, "option")?,
-                value: required(f.value, "value")?,
-            },
-            StepKind::UciDelete => Step::UciDelete {
-                config: required(f.config, "config")?,
-                section: required(f.section, "section")?,
-                option: f.option,
-            },
-            StepKind::UciAdd => Step::UciAdd {
-                config: required(f.config, "config")?,
-                r#type: required(f.r#type, "type")?,
-                name: required(f.name, "name")?,
-                values: required(f.values, "values")?,
-            },
-            StepKind::UciOrder => Step::UciOrder {
-                config: required(f.config, "config")?,
-                sections: required(f.sections, "sections")?,
-            },
-            StepKind::Service => Step::Service {
-                name: required(f.name, "name")?,
-                action: required(f.action, "action")?,
-            },
-            StepKind::TruncateFile => Step::TruncateFile {
-                path: required(f.path, "path")?,
-            },
-            StepKind::RevokeMapping => Step::RevokeMapping {
-                proto: required(f.proto, "proto")?,
-                ext_port: required(f.ext_port, "ext_port")?,
-                int_addr: required(f.int_addr, "int_addr")?,
-                int_port: required(f.int_port, "int_port")?,
-                nft_handles: f.nft_handles,
-                rebuild: f.rebuild,
-            },
-            StepKind::RestoreMappings => Step::RestoreMappings {
-                lost: required(f.lost, "lost")?,
-            },
-        };
-        Ok(Action {
-            step,
-            why: f.why,
-            finding: f.finding,
         })
     }
 }
