@@ -3,32 +3,41 @@
 //! readers here; serde's derived `Deserialize` would read the same JSON in tens of KB more
 //! router flash.
 //!
-//! The JSON accepted is what the derives accepted: fields in any order, unknown fields ignored,
-//! a field older versions did not write read as its default ([`Fields::or_default`]), an
-//! optional one absent or null ([`Fields::optional`]). Errors say where and what was expected:
+//! The JSON accepted is what serde's derives of these types accepted: fields in any order,
+//! unknown fields ignored (and so the fields only another kind of an enum has), a field older
+//! versions did not write read as its default ([`Fields::or_default`]), an optional one absent
+//! or null ([`Fields::optional`]). Only serde's other form of a struct, a list of its field
+//! values, which camguard never wrote, is refused. Errors say where and what was expected:
 //! ``actions[2].finding.subject: missing field `kind` ``.
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
-/// What could not be read, and where.
+/// What could not be read, and where. Boxed: every field read returns one, and a small
+/// `Result` is less code to move around.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonReadError {
+pub struct JsonReadError(Box<Detail>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Detail {
     /// The path to the value at fault (`actions[2].why`); empty for the value read itself.
     at: String,
     problem: String,
 }
 
 impl JsonReadError {
+    #[cold]
     pub fn new(problem: impl Into<String>) -> JsonReadError {
-        JsonReadError {
+        JsonReadError(Box::new(Detail {
             at: String::new(),
             problem: problem.into(),
-        }
+        }))
     }
 
     /// `found` is not `what` was expected. The value itself is not quoted: it may be long.
+    #[cold]
     pub fn expected(what: &str, found: &Value) -> JsonReadError {
         let found = match found {
             Value::Null => "null",
@@ -42,6 +51,7 @@ impl JsonReadError {
     }
 
     /// A name that is none of the `known` ones (serde's words for it).
+    #[cold]
     pub fn unknown_variant(name: &str, known: &[&str]) -> JsonReadError {
         JsonReadError::new(format!(
             "unknown variant `{name}`, expected one of `{}`",
@@ -50,21 +60,23 @@ impl JsonReadError {
     }
 
     /// The same error seen from the value that holds it: `step` is a field name or `[index]`.
+    #[cold]
     pub fn within(mut self, step: &str) -> JsonReadError {
-        if !self.at.is_empty() && !self.at.starts_with('[') {
-            self.at.insert(0, '.');
+        let at = &mut self.0.at;
+        if !at.is_empty() && !at.starts_with('[') {
+            at.insert(0, '.');
         }
-        self.at.insert_str(0, step);
+        at.insert_str(0, step);
         self
     }
 }
 
 impl fmt::Display for JsonReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.at.is_empty() {
-            write!(f, "{}: ", self.at)?;
+        if !self.0.at.is_empty() {
+            write!(f, "{}: ", self.0.at)?;
         }
-        f.write_str(&self.problem)
+        f.write_str(&self.0.problem)
     }
 }
 
@@ -158,11 +170,11 @@ pub fn list<'a, T>(
     let items = v
         .as_array()
         .ok_or_else(|| JsonReadError::expected("a list", v))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| read(item).map_err(|e| e.within(&format!("[{i}]"))))
-        .collect()
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        out.push(read(item).map_err(|e| e.within(&format!("[{i}]")))?);
+    }
+    Ok(out)
 }
 
 /// A two-element list, as serde writes a tuple: `["upnp_forward", 7]`.
@@ -180,17 +192,19 @@ pub fn pair<'a, A, B>(
     }
 }
 
-/// An object's entries, each value read by `read`: a map keyed by the field names.
-pub fn entries<'a, T, C: FromIterator<(String, T)>>(
+/// An object as a map from its field names to their values, each read by `read`.
+pub fn entries<'a, T>(
     v: &'a Value,
     read: fn(&'a Value) -> Result<T, JsonReadError>,
-) -> Result<C, JsonReadError> {
-    let map = v
+) -> Result<BTreeMap<String, T>, JsonReadError> {
+    let fields = v
         .as_object()
         .ok_or_else(|| JsonReadError::expected("an object", v))?;
-    map.iter()
-        .map(|(k, item)| Ok((k.clone(), read(item).map_err(|e| e.within(k))?)))
-        .collect()
+    let mut out = BTreeMap::new();
+    for (key, item) in fields {
+        out.insert(key.clone(), read(item).map_err(|e| e.within(key))?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -255,7 +269,7 @@ mod tests {
         let err = Fields::of(&v)
             .unwrap()
             .required("o", |v| {
-                entries::<_, Vec<_>>(v, |v| Fields::of(v)?.required("n", string))
+                entries(v, |v| Fields::of(v)?.required("n", string))
             })
             .unwrap_err();
         assert_eq!(err.to_string(), "o.k.n: expected a string, found null");
