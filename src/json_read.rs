@@ -54,7 +54,8 @@ impl JsonReadError {
     #[cold]
     pub fn unknown_variant(name: &str, known: &[&str]) -> JsonReadError {
         JsonReadError::new(format!(
-            "unknown variant `{name}`, expected one of `{}`",
+            "unknown variant `{}`, expected one of `{}`",
+            cut(name),
             known.join("`, `")
         ))
     }
@@ -66,9 +67,17 @@ impl JsonReadError {
         if !at.is_empty() && !at.starts_with('[') {
             at.insert(0, '.');
         }
-        at.insert_str(0, step);
+        at.insert_str(0, cut(step));
         self
     }
+}
+
+/// The first 64 characters of a name the input chose (a field name, a kind), so that an error
+/// stays short whatever the file or caller sent.
+fn cut(name: &str) -> &str {
+    name.char_indices()
+        .nth(64)
+        .map_or(name, |(end, _)| &name[..end])
 }
 
 impl fmt::Display for JsonReadError {
@@ -273,6 +282,22 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!(err.to_string(), "o.k.n: expected a string, found null");
+    }
+
+    #[test]
+    fn names_from_the_input_are_cut_short_in_errors() {
+        let long = "é".repeat(1000);
+        let v = json!({ long.as_str(): 1 });
+        let err = entries(&v, string).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("{}: expected a string, found a number", "é".repeat(64))
+        );
+        let err = JsonReadError::unknown_variant(&long, &["a"]).to_string();
+        assert_eq!(
+            err.chars().count(),
+            "unknown variant ``, expected one of `a`".len() + 64
+        );
     }
 
     #[test]
