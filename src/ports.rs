@@ -3,6 +3,8 @@
 //! Checks, the classifier and the LuCI views all take their port knowledge from here.
 use serde::Serialize;
 
+use crate::json_read::{text, JsonReadError};
+
 /// Why a port matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortKind {
@@ -254,6 +256,16 @@ mod tests {
     }
 
     #[test]
+    fn protocols_read_back_as_written() {
+        for p in [Protocol::Tcp, Protocol::Udp, Protocol::UdpLite] {
+            let json = serde_json::to_value(p).unwrap();
+            assert_eq!(Protocol::from_json(&json), Ok(p));
+        }
+        assert!(Protocol::from_json(&serde_json::json!("tcp")).is_err());
+        assert!(Protocol::from_json(&serde_json::json!(6)).is_err());
+    }
+
+    #[test]
     fn a_udp_range_reaches_only_services_that_speak_udp() {
         let found: Vec<u16> = sensitive_in_range(&[Protocol::Udp], 10000, 40000)
             .map(|k| k.port)
@@ -266,9 +278,7 @@ mod tests {
 }
 
 /// A transport protocol as miniupnpd, nft and fw4 name it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Protocol {
     #[serde(rename = "TCP")]
     Tcp,
@@ -312,6 +322,19 @@ impl Protocol {
             "udp" => Some(Protocol::Udp),
             "udplite" => Some(Protocol::UdpLite),
             _ => None,
+        }
+    }
+
+    /// As it is written to JSON: [`Protocol::as_str`].
+    pub fn from_json(v: &serde_json::Value) -> Result<Protocol, JsonReadError> {
+        match text(v)? {
+            "TCP" => Ok(Protocol::Tcp),
+            "UDP" => Ok(Protocol::Udp),
+            "UDPLITE" => Ok(Protocol::UdpLite),
+            other => Err(JsonReadError::unknown_variant(
+                other,
+                &["TCP", "UDP", "UDPLITE"],
+            )),
         }
     }
 }

@@ -62,13 +62,12 @@ fuzz_target!(|data: &[u8]| {
                         continue;
                     };
                     // enforce
-                    if let Ok(subject) = serde_json::from_value::<Subject>(v.clone()) {
+                    if let Ok(subject) = Subject::from_json(v) {
                         // A subject the daemon accepts is one it can hand back (findings carry
                         // it) and that LuCI can send again: it survives JSON and blobmsg both
                         // ways.
                         let json = serde_json::to_value(&subject).expect("a subject serialises");
-                        let again: Subject =
-                            serde_json::from_value(json).expect("our own subject decodes");
+                        let again = Subject::from_json(&json).expect("our own subject decodes");
                         assert_eq!(again, subject);
                         assert_blob_round_trip(&subject);
                     }

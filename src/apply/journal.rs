@@ -4,9 +4,10 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::audit::required;
+use crate::json_read::{boolean, list, pair, string, text, uint, Fields, JsonReadError};
 use crate::plan::{Action, UciValue};
 
 /// Where entries live, relative to the (sys)root.
@@ -19,8 +20,8 @@ pub const MAX_ENTRIES: usize = 50;
 pub const MAX_BYTES: u64 = 512 * 1024;
 
 /// What one UCI option, section or order was before camguard touched it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "what", rename_all = "snake_case", try_from = "BeforeFields")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
 pub enum Before {
     /// An option's value; `None`: the option did not exist.
     Option {
@@ -87,98 +88,81 @@ pub enum Before {
     },
 }
 
-/// A [`Before`] as read back: one flat object whose `what` says which fields count. The same
-/// JSON serde's internally tagged derive reads, without its buffered copy of every value (and
-/// its code on the router).
-#[derive(Deserialize)]
-struct BeforeFields {
-    what: BeforeKind,
-    config: Option<String>,
-    section: Option<String>,
-    option: Option<String>,
-    value: Option<UciValue>,
-    options: Option<Vec<(String, UciValue)>>,
-    r#type: Option<String>,
-    values: Option<Vec<(String, UciValue)>>,
-    sections: Option<Vec<String>>,
-    name: Option<String>,
-    enabled: Option<bool>,
-    running: Option<bool>,
-    path: Option<String>,
-    content: Option<String>,
-    lines: Option<Vec<String>>,
-    #[serde(default)]
-    after: Vec<Option<String>>,
-    bytes: Option<KeptBytes>,
-    size: Option<u64>,
-    committed: Option<Fingerprint>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum BeforeKind {
-    Option,
-    SectionTail,
-    AddedSection,
-    DeletedSection,
-    Order,
-    Service,
-    File,
-    LeaseLines,
-    FileBytes,
-}
-
-impl TryFrom<BeforeFields> for Before {
-    type Error = String;
-    fn try_from(f: BeforeFields) -> Result<Before, String> {
-        Ok(match f.what {
-            BeforeKind::Option => Before::Option {
-                config: required(f.config, "config")?,
-                section: required(f.section, "section")?,
-                option: required(f.option, "option")?,
-                value: f.value,
+impl Before {
+    /// As [`Serialize`] writes it: one object whose `what` says which fields count.
+    pub fn from_json(v: &Value) -> Result<Before, JsonReadError> {
+        let options = |v: &Value| list(v, |o| pair(o, string, UciValue::from_json));
+        let f = Fields::of(v)?;
+        Ok(match f.required("what", text)? {
+            "option" => Before::Option {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                option: f.required("option", string)?,
+                value: f.optional("value", UciValue::from_json)?,
             },
-            BeforeKind::SectionTail => Before::SectionTail {
-                config: required(f.config, "config")?,
-                section: required(f.section, "section")?,
-                options: required(f.options, "options")?,
+            "section_tail" => Before::SectionTail {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                options: f.required("options", options)?,
             },
-            BeforeKind::AddedSection => Before::AddedSection {
-                config: required(f.config, "config")?,
-                section: required(f.section, "section")?,
+            "added_section" => Before::AddedSection {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
             },
-            BeforeKind::DeletedSection => Before::DeletedSection {
-                config: required(f.config, "config")?,
-                section: required(f.section, "section")?,
-                r#type: required(f.r#type, "type")?,
-                values: required(f.values, "values")?,
+            "deleted_section" => Before::DeletedSection {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                r#type: f.required("type", string)?,
+                values: f.required("values", options)?,
             },
-            BeforeKind::Order => Before::Order {
-                config: required(f.config, "config")?,
-                sections: required(f.sections, "sections")?,
+            "order" => Before::Order {
+                config: f.required("config", string)?,
+                sections: f.required("sections", |v| list(v, string))?,
             },
-            BeforeKind::Service => Before::Service {
-                name: required(f.name, "name")?,
-                enabled: f.enabled,
-                running: f.running,
+            "service" => Before::Service {
+                name: f.required("name", string)?,
+                enabled: f.optional("enabled", boolean)?,
+                running: f.optional("running", boolean)?,
             },
-            BeforeKind::File => Before::File {
-                path: required(f.path, "path")?,
-                content: required(f.content, "content")?,
+            "file" => Before::File {
+                path: f.required("path", string)?,
+                content: f.required("content", string)?,
             },
-            BeforeKind::LeaseLines => Before::LeaseLines {
-                path: required(f.path, "path")?,
-                lines: required(f.lines, "lines")?,
-                after: f.after,
+            "lease_lines" => Before::LeaseLines {
+                path: f.required("path", string)?,
+                lines: f.required("lines", |v| list(v, string))?,
+                after: f.or_default("after", |v| list(v, optional_string))?,
             },
-            BeforeKind::FileBytes => Before::FileBytes {
-                path: required(f.path, "path")?,
-                config: f.config,
-                bytes: f.bytes,
-                size: required(f.size, "size")?,
-                committed: f.committed,
+            "file_bytes" => Before::FileBytes {
+                path: f.required("path", string)?,
+                config: f.optional("config", string)?,
+                bytes: f.optional("bytes", KeptBytes::from_json)?,
+                size: f.required("size", uint)?,
+                committed: f.optional("committed", |v| string(v).map(Fingerprint))?,
             },
+            other => {
+                let kinds = [
+                    "option",
+                    "section_tail",
+                    "added_section",
+                    "deleted_section",
+                    "order",
+                    "service",
+                    "file",
+                    "lease_lines",
+                    "file_bytes",
+                ];
+                return Err(JsonReadError::unknown_variant(other, &kinds).within("what"));
+            }
         })
+    }
+}
+
+/// A line, or null for none (`LeaseLines::after`).
+fn optional_string(v: &Value) -> Result<Option<String>, JsonReadError> {
+    match v {
+        Value::Null => Ok(None),
+        _ => string(v).map(Some),
     }
 }
 
@@ -214,11 +198,11 @@ impl Before {
 
 /// A file's exact bytes in JSON: as text when they are UTF-8 (configs, lease files almost
 /// always), in hex otherwise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "Encoded", into = "Encoded")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "Encoded")]
 pub struct KeptBytes(pub Vec<u8>);
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "snake_case")]
 enum Encoded {
     Text(String),
@@ -234,28 +218,43 @@ impl From<KeptBytes> for Encoded {
     }
 }
 
-impl TryFrom<Encoded> for KeptBytes {
-    type Error = String;
-    fn try_from(e: Encoded) -> Result<KeptBytes, String> {
-        match e {
-            Encoded::Text(text) => Ok(KeptBytes(text.into_bytes())),
-            Encoded::Hex(hex) => (0..hex.len())
-                .step_by(2)
-                .map(|i| {
-                    hex.get(i..i + 2)
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                        .ok_or_else(|| format!("bad hex at {i}"))
-                })
-                .collect::<Result<_, _>>()
-                .map(KeptBytes),
-        }
+impl KeptBytes {
+    /// `{"text": …}` or `{"hex": …}`, exactly one of them.
+    pub fn from_json(v: &Value) -> Result<KeptBytes, JsonReadError> {
+        let only_field = v
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.iter().next());
+        let Some((key, value)) = only_field else {
+            return Err(JsonReadError::expected(
+                "an object with one field, text or hex",
+                v,
+            ));
+        };
+        let bytes = match key.as_str() {
+            "text" => string(value).map(String::into_bytes),
+            "hex" => text(value).and_then(decode_hex),
+            other => return Err(JsonReadError::unknown_variant(other, &["text", "hex"])),
+        };
+        bytes.map(KeptBytes).map_err(|e| e.within(key))
     }
+}
+
+fn decode_hex(hex: &str) -> Result<Vec<u8>, JsonReadError> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| JsonReadError::new(format!("bad hex at {i}")))
+        })
+        .collect()
 }
 
 /// What a file held, in a few bytes: its length and FNV-1a 64 hash. It tells "the file still
 /// holds what camguard wrote" from "someone changed it"; it is no defence against a forger,
 /// who would need to be root on the router already.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fingerprint(String);
 
 impl Fingerprint {
@@ -267,7 +266,7 @@ impl Fingerprint {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Written before the first change; still so after a crash mid-way.
@@ -281,10 +280,35 @@ pub enum State {
 /// An action that failed, and why. The journal names the action by its index in the entry's
 /// `actions`; a reply ([`super::Outcome`]) spells it out, or has `null` when the failure is the
 /// run's as a whole (nothing, or nothing more, was done).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure<A = usize> {
     pub action: A,
     pub error: String,
+}
+
+impl State {
+    pub fn from_json(v: &Value) -> Result<State, JsonReadError> {
+        match text(v)? {
+            "applying" => Ok(State::Applying),
+            "applied" => Ok(State::Applied),
+            "partial" => Ok(State::Partial),
+            "reverted" => Ok(State::Reverted),
+            other => Err(JsonReadError::unknown_variant(
+                other,
+                &["applying", "applied", "partial", "reverted"],
+            )),
+        }
+    }
+}
+
+impl Failure {
+    pub fn from_json(v: &Value) -> Result<Failure, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(Failure {
+            action: f.required("action", uint)?,
+            error: f.required("error", string)?,
+        })
+    }
 }
 
 impl Failure<Option<Action>> {
@@ -297,7 +321,7 @@ impl Failure<Option<Action>> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
     pub id: String,
     pub time: u64,
@@ -324,6 +348,24 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// As [`Serialize`] writes it; entries of older versions lack the defaulted fields.
+    pub fn from_json(v: &Value) -> Result<Entry, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(Entry {
+            id: f.required("id", string)?,
+            time: f.required("time", uint)?,
+            reason: f.required("reason", string)?,
+            state: f.required("state", State::from_json)?,
+            actions: f.required("actions", |v| list(v, Action::from_json))?,
+            before: f.required("before", |v| list(v, Before::from_json))?,
+            applied: f.or_default("applied", |v| list(v, uint))?,
+            failed: f.or_default("failed", |v| list(v, Failure::from_json))?,
+            pending: f.or_default("pending", |v| list(v, uint))?,
+            continued_in: f.optional("continued_in", string)?,
+            notes: f.or_default("notes", |v| list(v, string))?,
+        })
+    }
+
     /// Its pending actions are done with: applied by `continued_in`, or no longer planned.
     /// The entry is then `applied` unless one of its own actions failed.
     pub fn settle_pending(&mut self, continued_in: Option<String>) {
@@ -397,7 +439,7 @@ impl Journal {
             ));
         }
         let bytes = std::fs::read(self.path(id))?;
-        crate::statefile::from_json(&bytes)
+        crate::statefile::from_json(&bytes, Entry::from_json)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{id}: {e}")))
     }
 
@@ -554,7 +596,8 @@ mod tests {
         // The oldest is still applying (a crash mid-way), the next unreadable; then 60 small
         // settled ones, twelve of them in one second (counter 10 is newer than 9).
         let applying = j.new_id(1_795_600_000);
-        j.write(&entry(applying.clone(), State::Applying, 10)).unwrap();
+        j.write(&entry(applying.clone(), State::Applying, 10))
+            .unwrap();
         let unreadable = j.new_id(1_795_600_001);
         std::fs::create_dir_all(j.dir()).unwrap();
         std::fs::write(j.path(&unreadable), b"{not json").unwrap();
@@ -567,14 +610,19 @@ mod tests {
         let removed = j.prune();
         assert_eq!(removed, ids[..10].iter().rev().cloned().collect::<Vec<_>>());
         let left: Vec<String> = j.newest_first().map(|e| e.id).collect();
-        assert_eq!(left.len(), MAX_ENTRIES + 1, "the 50 newest and the applying one");
+        assert_eq!(
+            left.len(),
+            MAX_ENTRIES + 1,
+            "the 50 newest and the applying one"
+        );
         assert_eq!(left[0], ids[59], "{left:?}");
         assert!(left.contains(&applying));
         assert!(j.path(&unreadable).exists());
         // Past the bytes: two entries of 300 KB, only the newest stays with what must.
         let big = |n: u64| {
             let id = j.new_id(1_795_700_000 + n);
-            j.write(&entry(id.clone(), State::Reverted, 300_000)).unwrap();
+            j.write(&entry(id.clone(), State::Reverted, 300_000))
+                .unwrap();
             id
         };
         let (older, newest) = (big(0), big(1));
@@ -680,6 +728,14 @@ mod tests {
                 ip: Some(addr),
                 mac: None,
             },
+            Subject::Device {
+                ip: None,
+                mac: Some("4c:bd:8f:00:00:01".parse().unwrap()),
+            },
+            Subject::Device {
+                ip: None,
+                mac: None,
+            },
         ];
         let steps = [
             Step::UciSet {
@@ -758,19 +814,37 @@ mod tests {
             notes: vec!["n".into()],
         };
         let json = serde_json::to_vec(&entry).unwrap();
-        let back: Entry = serde_json::from_slice(&json).unwrap();
+        let back = read(&json, Entry::from_json).unwrap();
         assert_eq!(back, entry);
         assert_eq!(serde_json::to_vec(&back).unwrap(), json);
+        for state in [
+            State::Applying,
+            State::Applied,
+            State::Partial,
+            State::Reverted,
+        ] {
+            let json = serde_json::to_vec(&state).unwrap();
+            assert_eq!(read(&json, State::from_json), Ok(state));
+        }
+    }
+
+    fn read<T>(
+        json: impl AsRef<[u8]>,
+        reader: fn(&Value) -> Result<T, JsonReadError>,
+    ) -> Result<T, String> {
+        crate::statefile::from_json(json.as_ref(), reader).map_err(|e| e.to_string())
     }
 
     /// The JSON as earlier versions wrote it reads the same: fields in any order, the tag
-    /// anywhere, optional fields absent; a missing field is named.
+    /// anywhere, fields they did not write or that may be left out absent.
     #[test]
-    fn entries_of_earlier_versions_read_and_bad_ones_say_why() {
-        let action: Action = serde_json::from_str(
+    fn entries_of_earlier_versions_read() {
+        use crate::plan::Step;
+        let action = read(
             r#"{"why":"w","int_port":80,"kind":"revoke_mapping","proto":"TCP","ext_port":8080,
                "int_addr":"192.168.1.31","finding":{"subject":{"int_port":80,"kind":"mapping",
                "proto":"TCP","ext_port":8080,"int_addr":"192.168.1.31"},"id":"i"}}"#,
+            Action::from_json,
         )
         .unwrap();
         assert_eq!(
@@ -780,36 +854,218 @@ mod tests {
                 "finding": {"id": "i", "subject": {"kind": "mapping", "proto": "TCP",
                 "ext_port": 8080, "int_addr": "192.168.1.31", "int_port": 80}}})
         );
-        let before: Before = serde_json::from_str(
+        let before = read(
             r#"{"path":"/etc/config/upnpd","what":"file_bytes","bytes":{"text":"x"},"size":1}"#,
-        )
-        .unwrap();
+            Before::from_json,
+        );
         assert_eq!(
             before,
-            Before::FileBytes {
+            Ok(Before::FileBytes {
                 path: "/etc/config/upnpd".into(),
                 config: None,
                 bytes: Some(KeptBytes(b"x".to_vec())),
                 size: 1,
                 committed: None,
-            }
+            })
         );
-        let err = serde_json::from_str::<Before>(r#"{"what":"file_bytes","path":"/x"}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("missing field `size`"), "{err}");
-        let err = serde_json::from_str::<Action>(r#"{"kind":"uci_set","why":"w","config":"c"}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("missing field `section`"), "{err}");
-        let err = serde_json::from_str::<Before>(r#"{"what":"rename","path":"/x"}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("unknown variant `rename`"), "{err}");
-        let err = serde_json::from_str::<UciValue>("3")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("a string or a list of strings"), "{err}");
+        // Optional fields may also be null, and unknown fields are ignored.
+        let before = read(
+            r#"{"what":"lease_lines","path":"/p","lines":["l"],"later":1}"#,
+            Before::from_json,
+        );
+        assert_eq!(
+            before,
+            Ok(Before::LeaseLines {
+                path: "/p".into(),
+                lines: vec!["l".into()],
+                after: vec![],
+            })
+        );
+        let before = read(
+            r#"{"what":"option","config":"c","section":"s","option":"o","value":null}"#,
+            Before::from_json,
+        );
+        assert!(matches!(before, Ok(Before::Option { value: None, .. })));
+        let before = read(r#"{"what":"service","name":"m"}"#, Before::from_json);
+        assert!(matches!(
+            before,
+            Ok(Before::Service {
+                enabled: None,
+                running: None,
+                ..
+            })
+        ));
+        let action = read(
+            r#"{"kind":"uci_delete","config":"c","section":"s","why":"w","finding":null}"#,
+            Action::from_json,
+        );
+        assert!(matches!(
+            action,
+            Ok(Action {
+                step: Step::UciDelete { option: None, .. },
+                finding: None,
+                ..
+            })
+        ));
+        let entry = read(
+            r#"{"id":"20261125T120000Z-1","time":1,"reason":"enforce","state":"applied",
+               "actions":[],"before":[]}"#,
+            Entry::from_json,
+        )
+        .unwrap();
+        assert_eq!(
+            (entry.applied, entry.failed, entry.pending),
+            (vec![], vec![], vec![])
+        );
+        assert_eq!((entry.continued_in, entry.notes), (None, vec![]));
+    }
+
+    /// What is not an entry is refused, and the error says where and why.
+    #[test]
+    fn bad_entries_say_where_and_why() {
+        let action = |json: &str| read(json, Action::from_json).unwrap_err();
+        let before = |json: &str| read(json, Before::from_json).unwrap_err();
+        // Missing fields.
+        assert_eq!(
+            before(r#"{"what":"file_bytes","path":"/x"}"#),
+            "missing field `size`"
+        );
+        assert_eq!(
+            action(r#"{"kind":"uci_set","why":"w","config":"c"}"#),
+            "missing field `section`"
+        );
+        assert_eq!(
+            action(r#"{"kind":"restore_mappings","lost":1}"#),
+            "missing field `why`"
+        );
+        assert_eq!(action(r#"{"why":"w"}"#), "missing field `kind`");
+        // Unknown kinds.
+        assert_eq!(
+            before(r#"{"what":"rename","path":"/x"}"#),
+            "what: unknown variant `rename`, expected one of `option`, `section_tail`, \
+             `added_section`, `deleted_section`, `order`, `service`, `file`, `lease_lines`, \
+             `file_bytes`"
+        );
+        assert!(action(r#"{"kind":"reboot","why":"w"}"#)
+            .starts_with("kind: unknown variant `reboot`, expected one of `uci_set`"));
+        // Wrong types, nested.
+        assert_eq!(
+            action(
+                r#"{"kind":"uci_set","why":"w","config":"c","section":"s","option":"o","value":3}"#
+            ),
+            "value: expected a string or a list of strings, found a number"
+        );
+        assert_eq!(
+            action(
+                r#"{"kind":"uci_set","why":"w","config":"c","section":"s","option":"o","value":["a",1]}"#
+            ),
+            "value[1]: expected a string, found a number"
+        );
+        assert_eq!(
+            action(
+                r#"{"kind":"revoke_mapping","why":"w","proto":"TCP","ext_port":1,
+                   "int_addr":"10.0.0.1","int_port":2,"nft_handles":[["c",7],["c"]]}"#
+            ),
+            "nft_handles[1]: expected a list of two, found a list"
+        );
+        assert_eq!(
+            action(
+                r#"{"kind":"revoke_mapping","why":"w","proto":"SCTP","ext_port":1,
+                   "int_addr":"10.0.0.1","int_port":2}"#
+            ),
+            "proto: unknown variant `SCTP`, expected one of `TCP`, `UDP`, `UDPLITE`"
+        );
+        assert_eq!(
+            action(
+                r#"{"kind":"revoke_mapping","why":"w","proto":"TCP","ext_port":65536,
+                   "int_addr":"10.0.0.1","int_port":2}"#
+            ),
+            "ext_port: 65536 is out of range"
+        );
+        assert_eq!(
+            action(
+                r#"{"kind":"revoke_mapping","why":"w","proto":"TCP","ext_port":1,
+                   "int_addr":"10.0.0","int_port":2}"#
+            ),
+            "int_addr: invalid IP address syntax"
+        );
+        assert_eq!(
+            action(r#"{"kind":"restore_mappings","lost":0,"why":"w","finding":{"id":"i"}}"#),
+            "finding: missing field `subject`"
+        );
+        assert_eq!(
+            before(r#"{"what":"lease_lines","path":"/p","lines":["l"],"after":null}"#),
+            "after: expected a list, found null"
+        );
+        assert_eq!(
+            before(r#"{"what":"service","name":"m","enabled":"yes"}"#),
+            "enabled: expected true or false, found a string"
+        );
+        let entry = read(
+            r#"{"id":"x","time":1,"reason":"r","state":"done","actions":[],"before":[]}"#,
+            Entry::from_json,
+        );
+        assert_eq!(
+            entry.unwrap_err(),
+            "state: unknown variant `done`, expected one of `applying`, `applied`, `partial`, \
+             `reverted`"
+        );
+        let entry = read(
+            r#"{"id":"x","time":1,"reason":"r","state":"applied","before":[],
+               "actions":[{"kind":"service","name":"m","action":"stop","why":"w"},
+               {"kind":"service","name":"m","why":"w"}]}"#,
+            Entry::from_json,
+        );
+        assert_eq!(entry.unwrap_err(), "actions[1]: missing field `action`");
+        assert_eq!(
+            read("[]", Entry::from_json).unwrap_err(),
+            "expected an object, found a list"
+        );
+        assert!(read("{", Entry::from_json).unwrap_err().contains("EOF"));
+    }
+
+    /// A file's bytes come back as kept, text or hex; anything else is refused.
+    #[test]
+    fn kept_bytes_read_text_or_hex_only() {
+        let kept = |json: &str| read(json, KeptBytes::from_json);
+        assert_eq!(kept(r#"{"text":"x"}"#), Ok(KeptBytes(b"x".to_vec())));
+        assert_eq!(kept(r#"{"hex":"ff00"}"#), Ok(KeptBytes(vec![0xff, 0])));
+        assert_eq!(kept(r#"{"hex":""}"#), Ok(KeptBytes(vec![])));
+        assert_eq!(kept(r#"{"hex":"f"}"#), Err("hex: bad hex at 0".into()));
+        assert_eq!(kept(r#"{"hex":"ffzz"}"#), Err("hex: bad hex at 2".into()));
+        assert_eq!(
+            kept(r#"{"hex":1}"#),
+            Err("hex: expected a string, found a number".into())
+        );
+        assert_eq!(
+            kept(r#"{"base64":"eA=="}"#),
+            Err("unknown variant `base64`, expected one of `text`, `hex`".into())
+        );
+        for bad in [r#"{"text":"x","hex":"78"}"#, "{}", r#""x""#] {
+            assert!(kept(bad)
+                .unwrap_err()
+                .starts_with("expected an object with one field, text or hex"));
+        }
+        let fingerprint = read(
+            r#"{"what":"file_bytes","path":"/p","size":0,"committed":"1:00"}"#,
+            Before::from_json,
+        );
+        assert!(matches!(
+            fingerprint,
+            Ok(Before::FileBytes { committed: Some(Fingerprint(f)), .. }) if f == "1:00"
+        ));
+        let failure = |json: &str| read(json, Failure::from_json);
+        assert_eq!(
+            failure(r#"{"action":2,"error":"e"}"#),
+            Ok(Failure {
+                action: 2,
+                error: "e".into()
+            })
+        );
+        assert_eq!(
+            failure(r#"{"action":-1,"error":"e"}"#),
+            Err("action: expected a non-negative integer, found a number".into())
+        );
     }
 
     #[test]

@@ -405,10 +405,10 @@ fn kept_bytes_round_trip_through_json() {
     ] {
         let kept = super::journal::KeptBytes(bytes.clone());
         let text = serde_json::to_string(&kept).unwrap();
-        let back: super::journal::KeptBytes = serde_json::from_str(&text).unwrap();
-        assert_eq!(back.0, bytes, "{text}");
+        let back =
+            crate::statefile::from_json(text.as_bytes(), super::journal::KeptBytes::from_json);
+        assert_eq!(back.unwrap().0, bytes, "{text}");
     }
-    assert!(serde_json::from_str::<super::journal::KeptBytes>(r#"{"hex":"f"}"#).is_err());
 }
 
 /// A config larger than the bound: the entry says its bytes were not kept, and revert restores

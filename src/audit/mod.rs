@@ -21,6 +21,7 @@ use serde_json::Value;
 
 pub use crate::facts::Facts;
 use crate::facts::Inventory;
+use crate::json_read::{parsed, string, text, uint, Fields, JsonReadError};
 use crate::lan::Device;
 use crate::mac::Mac;
 use crate::ports::Protocol;
@@ -78,8 +79,8 @@ impl Severity {
 }
 
 /// What a finding is about, precisely enough for the planner and LuCI to act on it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", try_from = "SubjectFields")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Subject {
     Router,
     Service {
@@ -110,74 +111,44 @@ pub enum Subject {
     },
 }
 
-/// A [`Subject`] as read back from a journal: one flat object whose `kind` says which fields
-/// count. serde's derive for an internally tagged enum first copies the object into a generic
-/// tree for every reader it is used with; reading the fields directly is the same JSON in far
-/// less code on the router.
-#[derive(serde::Deserialize)]
-struct SubjectFields {
-    kind: SubjectKind,
-    name: Option<String>,
-    config: Option<String>,
-    section: Option<String>,
-    label: Option<String>,
-    proto: Option<Protocol>,
-    ext_port: Option<u16>,
-    int_addr: Option<IpAddr>,
-    int_port: Option<u16>,
-    int_client: Option<IpAddr>,
-    ip: Option<IpAddr>,
-    mac: Option<Mac>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum SubjectKind {
-    Router,
-    Service,
-    Config,
-    Section,
-    Mapping,
-    Pinhole,
-    Device,
-}
-
-/// A field the tag requires, or serde's own words for its absence.
-pub(crate) fn required<T>(value: Option<T>, field: &'static str) -> Result<T, String> {
-    value.ok_or_else(|| format!("missing field `{field}`"))
-}
-
-impl TryFrom<SubjectFields> for Subject {
-    type Error = String;
-    fn try_from(f: SubjectFields) -> Result<Subject, String> {
-        Ok(match f.kind {
-            SubjectKind::Router => Subject::Router,
-            SubjectKind::Service => Subject::Service {
-                name: required(f.name, "name")?,
+impl Subject {
+    /// As [`Serialize`] writes it: one object whose `kind` says which fields count.
+    pub fn from_json(v: &Value) -> Result<Subject, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(match f.required("kind", text)? {
+            "router" => Subject::Router,
+            "service" => Subject::Service {
+                name: f.required("name", string)?,
             },
-            SubjectKind::Config => Subject::Config {
-                config: required(f.config, "config")?,
+            "config" => Subject::Config {
+                config: f.required("config", string)?,
             },
-            SubjectKind::Section => Subject::Section {
-                config: required(f.config, "config")?,
-                section: required(f.section, "section")?,
-                label: required(f.label, "label")?,
+            "section" => Subject::Section {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                label: f.required("label", string)?,
             },
-            SubjectKind::Mapping => Subject::Mapping {
-                proto: required(f.proto, "proto")?,
-                ext_port: required(f.ext_port, "ext_port")?,
-                int_addr: required(f.int_addr, "int_addr")?,
-                int_port: required(f.int_port, "int_port")?,
+            "mapping" => Subject::Mapping {
+                proto: f.required("proto", Protocol::from_json)?,
+                ext_port: f.required("ext_port", uint)?,
+                int_addr: f.required("int_addr", parsed)?,
+                int_port: f.required("int_port", uint)?,
             },
-            SubjectKind::Pinhole => Subject::Pinhole {
-                proto: required(f.proto, "proto")?,
-                int_client: required(f.int_client, "int_client")?,
-                int_port: required(f.int_port, "int_port")?,
+            "pinhole" => Subject::Pinhole {
+                proto: f.required("proto", Protocol::from_json)?,
+                int_client: f.required("int_client", parsed)?,
+                int_port: f.required("int_port", uint)?,
             },
-            SubjectKind::Device => Subject::Device {
-                ip: f.ip,
-                mac: f.mac,
+            "device" => Subject::Device {
+                ip: f.optional("ip", parsed)?,
+                mac: f.optional("mac", parsed)?,
             },
+            other => {
+                let kinds = [
+                    "router", "service", "config", "section", "mapping", "pinhole", "device",
+                ];
+                return Err(JsonReadError::unknown_variant(other, &kinds).within("kind"));
+            }
         })
     }
 }
@@ -498,4 +469,101 @@ pub(crate) fn expiry_words(expires: u64, now: u64) -> String {
         return "has expired".into();
     }
     format!("expires in {}", crate::time::duration_words(expires - now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_subject_reads_back_as_written() {
+        let addr: IpAddr = "192.168.1.31".parse().unwrap();
+        let subjects = [
+            Subject::Router,
+            Subject::Service {
+                name: "miniupnpd".into(),
+            },
+            Subject::Config {
+                config: "upnpd".into(),
+            },
+            Subject::Section {
+                config: "firewall".into(),
+                section: "cfg01".into(),
+                label: "x".into(),
+            },
+            Subject::Mapping {
+                proto: Protocol::Tcp,
+                ext_port: 8080,
+                int_addr: addr,
+                int_port: 80,
+            },
+            Subject::Pinhole {
+                proto: Protocol::UdpLite,
+                int_client: "fd00::2".parse().unwrap(),
+                int_port: 9,
+            },
+            Subject::Device {
+                ip: Some(addr),
+                mac: Some("4c:bd:8f:00:00:01".parse().unwrap()),
+            },
+            Subject::Device {
+                ip: None,
+                mac: None,
+            },
+        ];
+        for s in subjects {
+            let json = serde_json::to_value(&s).unwrap();
+            assert_eq!(Subject::from_json(&json), Ok(s), "{json}");
+        }
+        // Fields a kind does not have are ignored, as are unknown ones; null is absent.
+        assert_eq!(
+            Subject::from_json(&json!({"kind": "router", "name": 1, "later": true})),
+            Ok(Subject::Router)
+        );
+        assert_eq!(
+            Subject::from_json(&json!({"kind": "device", "ip": null})),
+            Ok(Subject::Device {
+                ip: None,
+                mac: None
+            })
+        );
+    }
+
+    /// A subject also arrives from LuCI over ubus: what is not one says why.
+    #[test]
+    fn a_bad_subject_says_why() {
+        let err = |v: Value| Subject::from_json(&v).unwrap_err().to_string();
+        assert_eq!(
+            err(json!({"kind": "host"})),
+            "kind: unknown variant `host`, expected one of `router`, `service`, `config`, \
+             `section`, `mapping`, `pinhole`, `device`"
+        );
+        assert_eq!(
+            err(json!({"kind": 7.0})),
+            "kind: expected a string, found a number"
+        );
+        assert_eq!(err(json!({"name": "x"})), "missing field `kind`");
+        assert_eq!(
+            err(json!({"kind": "section", "config": "c", "section": "s"})),
+            "missing field `label`"
+        );
+        assert_eq!(
+            err(
+                json!({"kind": "pinhole", "proto": "TCP", "int_client": "fd00::2", "int_port": -1})
+            ),
+            "int_port: expected a non-negative integer, found a number"
+        );
+        assert_eq!(
+            err(json!({"kind": "device", "mac": "4c:bd:8f"})),
+            "mac: not a MAC address (expected six hex octets separated by ':' or '-')"
+        );
+        assert_eq!(
+            err(
+                json!({"kind": "mapping", "proto": "tcp", "ext_port": 1, "int_addr": "10.0.0.1", "int_port": 1})
+            ),
+            "proto: unknown variant `tcp`, expected one of `TCP`, `UDP`, `UDPLITE`"
+        );
+        assert_eq!(err(json!("router")), "expected an object, found a string");
+    }
 }

@@ -410,8 +410,8 @@ fn enforce(state: &mut State, args: &Args) -> Result<Value, Failure> {
     let finding = args.text(FINDING).map(str::to_owned);
     let subject: Option<Subject> = match args.table(SUBJECT) {
         None => None,
-        Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| {
-            // serde quotes what it could not read: the caller's text, cleaned for the log.
+        Some(v) => Some(Subject::from_json(v).map_err(|e| {
+            // An unknown kind is quoted: the caller's text, cleaned for the log.
             let detail = crate::text::lan_text(e.to_string().as_bytes());
             ArgError::new(
                 SUBJECT,

@@ -5,9 +5,11 @@
 //!
 //! The probe reports are kept here so that a restart neither probes every device again (the
 //! probe runs at most daily per device) nor forgets what the probe taught the classifier.
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::{ProbeReport, StateFile, StateFileError};
+use crate::json_read::{list, parsed, uint, Fields, JsonReadError};
 use crate::mac::Mac;
 
 /// Most probe reports kept (the newest): a LAN host cycling addresses cannot grow the file.
@@ -15,7 +17,7 @@ pub const MAX_PROBE_RECORDS: usize = 256;
 /// Most services kept per probe report (the probe asks a dozen ports).
 pub const MAX_SERVICES_PER_PROBE: usize = 16;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SeenRecord {
     pub mac: Mac,
     /// Unix times.
@@ -32,14 +34,28 @@ pub struct SeenFile {
     pub probes: Vec<ProbeReport>,
 }
 
-/// The file as read: probe reports through [`ProbeReport::from_json`], which costs the
-/// router's flash less than a derived deserializer.
-#[derive(Deserialize)]
-struct RawSeenFile {
-    version: u32,
-    devices: Vec<SeenRecord>,
-    #[serde(default)]
-    probes: Vec<serde_json::Value>,
+impl SeenFile {
+    /// Probe reports through [`ProbeReport::from_json`], which leaves out what is not one.
+    pub fn from_json(v: &Value) -> Result<SeenFile, JsonReadError> {
+        let f = Fields::of(v)?;
+        let probes = f.or_default("probes", |v| list(v, Ok))?;
+        Ok(SeenFile {
+            version: f.required("version", uint)?,
+            devices: f.required("devices", |v| list(v, SeenRecord::from_json))?,
+            probes: bounded_probes(probes.into_iter().filter_map(ProbeReport::from_json)),
+        })
+    }
+}
+
+impl SeenRecord {
+    pub fn from_json(v: &Value) -> Result<SeenRecord, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(SeenRecord {
+            mac: f.required("mac", parsed)?,
+            first_seen: f.required("first_seen", uint)?,
+            last_seen: f.required("last_seen", uint)?,
+        })
+    }
 }
 
 /// The file's JSON.
@@ -88,9 +104,11 @@ pub fn same_probes(a: &[ProbeReport], b: &[ProbeReport]) -> bool {
 }
 
 pub fn parse(bytes: &[u8]) -> Result<SeenFile, StateFileError> {
-    let file: RawSeenFile = crate::statefile::from_json(bytes).map_err(|e| StateFileError::NotOurs {
-        file: StateFile::SeenDevices,
-        detail: e.to_string(),
+    let file = crate::statefile::from_json(bytes, SeenFile::from_json).map_err(|e| {
+        StateFileError::NotOurs {
+            file: StateFile::SeenDevices,
+            detail: e.to_string(),
+        }
     })?;
     if file.version != 1 {
         return Err(StateFileError::NewerVersion {
@@ -98,11 +116,7 @@ pub fn parse(bytes: &[u8]) -> Result<SeenFile, StateFileError> {
             version: file.version,
         });
     }
-    Ok(SeenFile {
-        version: file.version,
-        devices: file.devices,
-        probes: bounded_probes(file.probes.iter().filter_map(ProbeReport::from_json)),
-    })
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -122,6 +136,43 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("newer"));
+    }
+
+    /// Files of versions before the probe reports were kept read; damaged ones say where.
+    #[test]
+    fn older_files_read_and_damaged_ones_say_where() {
+        let file = parse(
+            br#"{"devices":[{"last_seen":2,"mac":"4C-BD-8F-00-00-01","first_seen":1,"x":0}],
+                "version":1}"#,
+        )
+        .unwrap();
+        assert_eq!(file.devices[0].mac.to_string(), "4c:bd:8f:00:00:01");
+        assert!(file.probes.is_empty());
+        // Probe reports that are not one are left out, not the file refused.
+        let file = parse(br#"{"version":1,"devices":[],"probes":[{"ip":"x"},3]}"#).unwrap();
+        assert!(file.probes.is_empty());
+        for (json, detail) in [
+            (
+                &br#"{"version":1,"devices":[{"mac":"x","first_seen":1,"last_seen":2}]}"#[..],
+                "devices[0].mac: not a MAC address",
+            ),
+            (
+                br#"{"version":1,"devices":[{"mac":"4c:bd:8f:00:00:01","first_seen":1}]}"#,
+                "devices[0]: missing field `last_seen`",
+            ),
+            (
+                br#"{"version":1,"devices":[],"probes":null}"#,
+                "probes: expected a list",
+            ),
+            (br#"{"devices":[]}"#, "missing field `version`"),
+            (
+                br#"{"version":"1","devices":[]}"#,
+                "version: expected a non-negative integer",
+            ),
+        ] {
+            let err = parse(json).unwrap_err().to_string();
+            assert!(err.contains(detail), "{err}");
+        }
     }
 
     fn probe(ip: &str, at: u64) -> ProbeReport {

@@ -9,14 +9,18 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::audit::{required, Subject};
+use crate::audit::Subject;
 use crate::facts::forwards::{is_wan_forward, redirect_finding_id};
 use crate::facts::mappings::{
     is_fw4, lost_mappings, mappings_iter, upnp_active, ForwardRule, Mapping,
 };
 use crate::facts::Facts;
+use crate::json_read::{
+    boolean, entries, list, pair, parsed, string, text, uint, Fields, JsonReadError,
+};
 use crate::mac::Mac;
 use crate::ports::Protocol;
 use crate::snapshot::policy::{Access, Policy, UpnpPolicy};
@@ -34,33 +38,13 @@ pub enum UciValue {
     List(Vec<String>),
 }
 
-/// By hand: serde's untagged derive tries each variant on a buffered copy of the value.
-impl<'de> Deserialize<'de> for UciValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct StringOrList;
-        impl<'de> serde::de::Visitor<'de> for StringOrList {
-            type Value = UciValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string or a list of strings")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<UciValue, E> {
-                Ok(UciValue::Single(s.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<UciValue, E> {
-                Ok(UciValue::Single(s))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<UciValue, A::Error> {
-                let mut list = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    list.push(item);
-                }
-                Ok(UciValue::List(list))
-            }
+impl UciValue {
+    pub fn from_json(v: &Value) -> Result<UciValue, JsonReadError> {
+        match v {
+            Value::String(s) => Ok(UciValue::Single(s.clone())),
+            Value::Array(_) => list(v, string).map(UciValue::List),
+            _ => Err(JsonReadError::expected("a string or a list of strings", v)),
         }
-        d.deserialize_any(StringOrList)
     }
 }
 
@@ -137,14 +121,13 @@ impl Step {
 }
 
 /// Which finding an action fixes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FindingRef {
     pub id: String,
     pub subject: Subject,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "ActionFields")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Action {
     #[serde(flatten)]
     pub step: Step,
@@ -154,97 +137,79 @@ pub struct Action {
     pub finding: Option<FindingRef>,
 }
 
-/// An [`Action`] as read back from a journal: its step's fields sit in the same object, and
-/// `kind` says which count. The same JSON serde's `flatten` and internally tagged derives
-/// read, without their buffered copy of every action (and their code on the router).
-#[derive(Deserialize)]
-struct ActionFields {
-    kind: StepKind,
-    why: String,
-    #[serde(default)]
-    finding: Option<FindingRef>,
-    config: Option<String>,
-    section: Option<String>,
-    option: Option<String>,
-    value: Option<UciValue>,
-    r#type: Option<String>,
-    name: Option<String>,
-    values: Option<BTreeMap<String, UciValue>>,
-    sections: Option<Vec<String>>,
-    action: Option<String>,
-    path: Option<String>,
-    proto: Option<Protocol>,
-    ext_port: Option<u16>,
-    int_addr: Option<IpAddr>,
-    int_port: Option<u16>,
-    #[serde(default)]
-    nft_handles: Vec<(String, u64)>,
-    #[serde(default)]
-    rebuild: bool,
-    lost: Option<usize>,
+impl FindingRef {
+    pub fn from_json(v: &Value) -> Result<FindingRef, JsonReadError> {
+        let f = Fields::of(v)?;
+        Ok(FindingRef {
+            id: f.required("id", string)?,
+            subject: f.required("subject", Subject::from_json)?,
+        })
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum StepKind {
-    UciSet,
-    UciDelete,
-    UciAdd,
-    UciOrder,
-    Service,
-    TruncateFile,
-    RevokeMapping,
-    RestoreMappings,
-}
-
-impl TryFrom<ActionFields> for Action {
-    type Error = String;
-    fn try_from(f: ActionFields) -> Result<Action, String> {
-        let step = match f.kind {
-            StepKind::UciSet => Step::UciSet {
-                config: required(f.config, "config")?,
-                section: required(f.section, "section")?,
-                option: required(f.option, "option")?,
-                value: required(f.value, "value")?,
+impl Action {
+    /// As [`Serialize`] writes it: the step's fields, and its `kind`, in the same object as
+    /// `why` and `finding`.
+    pub fn from_json(v: &Value) -> Result<Action, JsonReadError> {
+        let f = Fields::of(v)?;
+        let step = match f.required("kind", text)? {
+            "uci_set" => Step::UciSet {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                option: f.required("option", string)?,
+                value: f.required("value", UciValue::from_json)?,
             },
-            StepKind::UciDelete => Step::UciDelete {
-                config: required(f.config, "config")?,
-                section: required(f.section, "section")?,
-                option: f.option,
+            "uci_delete" => Step::UciDelete {
+                config: f.required("config", string)?,
+                section: f.required("section", string)?,
+                option: f.optional("option", string)?,
             },
-            StepKind::UciAdd => Step::UciAdd {
-                config: required(f.config, "config")?,
-                r#type: required(f.r#type, "type")?,
-                name: required(f.name, "name")?,
-                values: required(f.values, "values")?,
+            "uci_add" => Step::UciAdd {
+                config: f.required("config", string)?,
+                r#type: f.required("type", string)?,
+                name: f.required("name", string)?,
+                values: f.required("values", |v| entries(v, UciValue::from_json))?,
             },
-            StepKind::UciOrder => Step::UciOrder {
-                config: required(f.config, "config")?,
-                sections: required(f.sections, "sections")?,
+            "uci_order" => Step::UciOrder {
+                config: f.required("config", string)?,
+                sections: f.required("sections", |v| list(v, string))?,
             },
-            StepKind::Service => Step::Service {
-                name: required(f.name, "name")?,
-                action: required(f.action, "action")?,
+            "service" => Step::Service {
+                name: f.required("name", string)?,
+                action: f.required("action", string)?,
             },
-            StepKind::TruncateFile => Step::TruncateFile {
-                path: required(f.path, "path")?,
+            "truncate_file" => Step::TruncateFile {
+                path: f.required("path", string)?,
             },
-            StepKind::RevokeMapping => Step::RevokeMapping {
-                proto: required(f.proto, "proto")?,
-                ext_port: required(f.ext_port, "ext_port")?,
-                int_addr: required(f.int_addr, "int_addr")?,
-                int_port: required(f.int_port, "int_port")?,
-                nft_handles: f.nft_handles,
-                rebuild: f.rebuild,
+            "revoke_mapping" => Step::RevokeMapping {
+                proto: f.required("proto", Protocol::from_json)?,
+                ext_port: f.required("ext_port", uint)?,
+                int_addr: f.required("int_addr", parsed)?,
+                int_port: f.required("int_port", uint)?,
+                nft_handles: f.or_default("nft_handles", |v| list(v, |h| pair(h, string, uint)))?,
+                rebuild: f.or_default("rebuild", boolean)?,
             },
-            StepKind::RestoreMappings => Step::RestoreMappings {
-                lost: required(f.lost, "lost")?,
+            "restore_mappings" => Step::RestoreMappings {
+                lost: f.required("lost", uint)?,
             },
+            other => {
+                let kinds = [
+                    "uci_set",
+                    "uci_delete",
+                    "uci_add",
+                    "uci_order",
+                    "service",
+                    "truncate_file",
+                    "revoke_mapping",
+                    "restore_mappings",
+                ];
+                return Err(JsonReadError::unknown_variant(other, &kinds).within("kind"));
+            }
         };
         Ok(Action {
             step,
-            why: f.why,
-            finding: f.finding,
+            why: f.required("why", string)?,
+            finding: f.optional("finding", FindingRef::from_json)?,
         })
     }
 }
