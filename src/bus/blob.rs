@@ -4,9 +4,102 @@
 //!
 //! Encoding follows libblobmsg_json, as ubus-zero's JSON path does: integers as INT64, strings,
 //! booleans as BOOL, null as an empty UNSPEC, objects as tables and sequences as arrays.
-use ubus::{BlobBuilder, BlobMsgTable};
+//!
+//! The other way, [`to_value`] reads a reply or a call's arguments straight into a
+//! `serde_json::Value`, as libblobmsg_json's `blobmsg_format_json` reads them, without the JSON
+//! text ubus-zero's `blobmsg_to_json` writes and parses again (and the second JSON parser that
+//! costs on the router).
+use serde_json::{Map, Number, Value};
+use ubus::{BlobBuilder, BlobIter, BlobMsgTable, BlobValue, UbusError};
 
 use crate::encode::{encode, Error, Sink};
+
+/// Deepest nesting of tables and arrays read, as ubus-zero bounds it: a reply is the callee's,
+/// and a call's arguments any local process's.
+const MAX_DEPTH: usize = 64;
+
+/// A table's contents (a reply, a call's arguments) as a JSON object. Every attribute is checked
+/// first: a malformed one, or a double that is not finite, refuses the whole message.
+pub fn to_value(table: &[u8]) -> Result<Value, UbusError> {
+    read_table(table, 0).map(Value::Object)
+}
+
+fn read_table(buf: &[u8], depth: usize) -> Result<Map<String, Value>, UbusError> {
+    let mut map = Map::new();
+    let mut attrs = BlobIter::new(buf);
+    while let Some(attr) = attrs.try_next()? {
+        // A member without a name keeps its place under "" (libblobmsg_json would drop the key).
+        let value = read_value(attr.value()?, depth)?;
+        map.insert(attr.name.unwrap_or_default().to_owned(), value);
+    }
+    Ok(map)
+}
+
+fn read_value(value: BlobValue<'_>, depth: usize) -> Result<Value, UbusError> {
+    Ok(match value {
+        BlobValue::String(s) => Value::String(s.to_owned()),
+        // libubox writes booleans as INT8.
+        BlobValue::Int8(v) => Value::Bool(v != 0),
+        BlobValue::Int16(v) => Value::from(v),
+        BlobValue::Int32(v) => Value::from(v),
+        BlobValue::Int64(v) => Value::from(v),
+        BlobValue::Double(v) => double(v)?,
+        BlobValue::Table(p) => Value::Object(read_table(p, nested(depth)?)?),
+        BlobValue::Array(p) => {
+            let depth = nested(depth)?;
+            let mut items = Vec::new();
+            let mut attrs = BlobIter::new(p);
+            // Names inside an array are ignored, as blobmsg_format_json ignores them.
+            while let Some(attr) = attrs.try_next()? {
+                items.push(read_value(attr.value()?, depth)?);
+            }
+            Value::Array(items)
+        }
+        BlobValue::Raw(_) => Value::Null,
+    })
+}
+
+fn nested(depth: usize) -> Result<usize, UbusError> {
+    if depth >= MAX_DEPTH {
+        return Err(UbusError::Malformed("blobmsg nesting exceeds 64 levels"));
+    }
+    Ok(depth + 1)
+}
+
+/// A double as libblobmsg_json prints it (`%.17g`) and a JSON reader reads that back: a whole
+/// number below 10^17 has no point or exponent, so it reads as an integer.
+fn double(v: f64) -> Result<Value, UbusError> {
+    if !v.is_finite() {
+        return Err(UbusError::Malformed("non-finite double in blobmsg"));
+    }
+    // -0 reads back as the float -0.0, not as an integer.
+    if v.fract() == 0.0 && v.abs() < 1e17 && !(v == 0.0 && v.is_sign_negative()) {
+        // Exact: below 10^17, and whole.
+        return Ok(Value::from(v as i64));
+    }
+    Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+}
+
+/// A call's arguments (or an event's data) as a ubus table. They must be an object; a string
+/// with a NUL is refused, since blobmsg would cut it short and camguard's own arguments never
+/// carry one.
+pub fn args_to_blobmsg(args: &Value) -> Result<BlobMsgTable, UbusError> {
+    fn has_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(has_nul),
+            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    if !args.is_object() {
+        return Err(UbusError::Method("ubus arguments must be a JSON object".into()));
+    }
+    if has_nul(args) {
+        return Err(UbusError::Method("ubus strings cannot contain NUL".into()));
+    }
+    to_blobmsg(args).map_err(|e| UbusError::Method(e.to_string()))
+}
 
 /// Encodes a struct or map as the contents of a ubus reply table.
 pub fn to_blobmsg<T: serde::Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, Error> {
@@ -128,11 +221,13 @@ mod tests {
     use serde::Serialize;
     use serde_json::json;
 
-    /// Whatever we encode must decode (through ubus-zero's blobmsg→JSON) to serde_json's view.
+    /// Whatever we encode must decode to serde_json's view, through our reader and through
+    /// ubus-zero's blobmsg→JSON text→serde_json path alike.
     fn same_as_json<T: Serialize>(value: &T) {
         let blob = to_blobmsg(value).unwrap();
-        let back = ubus::json::blobmsg_to_json(blob.contents()).unwrap();
+        let back = to_value(blob.contents()).unwrap();
         assert_eq!(back, serde_json::to_value(value).unwrap());
+        assert_eq!(back, ubus::json::blobmsg_to_json(blob.contents()).unwrap());
     }
 
     #[test]
@@ -251,7 +346,146 @@ mod tests {
     #[test]
     fn nul_cannot_cut_a_string_short() {
         let blob = to_blobmsg(&json!({ "s": "a\u{0}b" })).unwrap();
-        let back = ubus::json::blobmsg_to_json(blob.contents()).unwrap();
+        let back = to_value(blob.contents()).unwrap();
         assert_eq!(back["s"], "a\\x00b");
+    }
+
+    /// ubus-zero's reader: blobmsg to JSON text, then serde_json.
+    fn theirs(blob: &[u8]) -> Option<Value> {
+        ubus::json::blobmsg_to_json(blob).ok()
+    }
+
+    fn table(build: impl FnOnce(&mut BlobBuilder)) -> Vec<u8> {
+        BlobMsgTable::build(build).contents().to_vec()
+    }
+
+    #[test]
+    fn every_blobmsg_type_reads_as_ubus_zero_reads_it() {
+        let blob = table(|b| {
+            b.put_str(Some("s"), "caf\u{e9} \"q\" \\ \n\u{1}");
+            b.put_bool(Some("yes"), true);
+            b.put_bool(Some("no"), false);
+            b.put_i64(Some("neg"), -42);
+            b.put_i64(Some("max"), i64::MAX);
+            b.put_i32(Some("i32"), -7);
+            b.put_double(Some("whole"), 3.0);
+            b.put_double(Some("negative_whole"), -12.0);
+            b.put_double(Some("fraction"), 0.25);
+            b.put_double(Some("big"), 1e17);
+            b.put_double(Some("negative_zero"), -0.0);
+            b.put_null(Some("nothing"));
+            b.open_table(Some("t"));
+            b.put_str(None, "unnamed member");
+            b.put_str(Some("dup"), "first");
+            b.put_str(Some("dup"), "second");
+            b.close_table();
+            b.open_array(Some("a"));
+            b.put_i64(None, 1);
+            b.open_table(None);
+            b.close_table();
+            b.open_array(None);
+            b.close_array();
+            b.close_array();
+            b.put_str(Some(""), "empty key");
+        });
+        let ours = to_value(&blob).unwrap();
+        assert_eq!(Some(&ours), theirs(&blob).as_ref());
+        assert_eq!(ours["whole"], json!(3));
+        assert_eq!(ours["fraction"], json!(0.25));
+        assert_eq!(ours["t"][""], "unnamed member");
+        assert_eq!(ours["t"]["dup"], "second");
+        assert_eq!(ours["a"], json!([1, {}, []]));
+    }
+
+    #[test]
+    fn nesting_is_bounded_where_ubus_zero_bounds_it() {
+        for levels in [63, 64, 65] {
+            let blob = table(|b| {
+                for _ in 0..levels {
+                    b.open_table(Some("t"));
+                }
+                for _ in 0..levels {
+                    b.close_table();
+                }
+            });
+            assert_eq!(to_value(&blob).ok(), theirs(&blob), "{levels} levels");
+            assert_eq!(to_value(&blob).is_ok(), levels <= 64, "{levels} levels");
+        }
+    }
+
+    #[test]
+    fn a_non_finite_double_refuses_the_message() {
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let blob = table(|b| b.put_double(Some("d"), v));
+            assert!(to_value(&blob).is_err());
+            assert!(theirs(&blob).is_none());
+        }
+    }
+
+    /// Names inside an array are ignored, as libblobmsg_json's blobmsg_format_json ignores
+    /// them; ubus-zero writes them into its JSON text, which then fails to parse.
+    #[test]
+    fn names_inside_an_array_are_ignored_as_libubox_ignores_them() {
+        let blob = table(|b| {
+            b.open_array(Some("a"));
+            b.put_str(Some("named"), "x");
+            b.close_array();
+        });
+        assert_eq!(to_value(&blob).unwrap(), json!({"a": ["x"]}));
+        assert!(theirs(&blob).is_none());
+    }
+
+    /// Every byte of a real-shaped reply changed, one at a time, to each of a few values: the
+    /// reader agrees with ubus-zero's on every result, refusal included.
+    #[test]
+    fn damaged_replies_read_as_ubus_zero_reads_them() {
+        let reply = to_blobmsg(&json!({
+            "values": {"wan": {".type": "zone", "name": "wan", "network": ["wan", "wan6"],
+                               "input": "REJECT", "masq": "1"}},
+            "count": 3, "ok": true, "none": null,
+        }))
+        .unwrap();
+        let reply = reply.contents().to_vec();
+        let mut compared = 0;
+        for at in 0..reply.len() {
+            for byte in [0x00, 0x01, 0x03, 0x04, 0x7f, 0x80, 0xe0, 0xff] {
+                let mut damaged = reply.clone();
+                damaged[at] = byte;
+                let ours = to_value(&damaged).ok();
+                match theirs(&damaged) {
+                    None if ours.is_some() => assert!(
+                        named_in_array(&damaged, false),
+                        "byte {at} set to {byte:#x}: read, where ubus-zero refuses"
+                    ),
+                    expected => assert_eq!(ours, expected, "byte {at} set to {byte:#x}"),
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared > 1000);
+    }
+
+    /// Whether an array holds a named attribute: the one place the readers part.
+    fn named_in_array(buf: &[u8], in_array: bool) -> bool {
+        BlobIter::new(buf).any(|attr| {
+            (in_array && attr.name.is_some())
+                || match attr.value() {
+                    Ok(BlobValue::Table(p)) => named_in_array(p, false),
+                    Ok(BlobValue::Array(p)) => named_in_array(p, true),
+                    _ => false,
+                }
+        })
+    }
+
+    #[test]
+    fn arguments_must_be_an_object_without_nul() {
+        assert!(args_to_blobmsg(&json!({"config": "firewall"})).is_ok());
+        assert!(args_to_blobmsg(&json!(["firewall"])).is_err());
+        assert!(args_to_blobmsg(&json!({"v": ["a\u{0}b"]})).is_err());
+        assert!(args_to_blobmsg(&json!({"k\u{0}": 1})).is_err());
+        let args = json!({"config": "firewall", "n": 5, "list": ["a", "b"], "t": {"x": null}});
+        let ours = args_to_blobmsg(&args).unwrap();
+        let theirs = ubus::json::json_to_blobmsg(&args).unwrap();
+        assert_eq!(ours.contents(), theirs.contents());
     }
 }

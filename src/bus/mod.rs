@@ -327,7 +327,7 @@ impl Client {
         if self.broken {
             return Err(BusError::Disconnected);
         }
-        let table = ubus::json::json_to_blobmsg(args).map_err(BusError::Protocol)?;
+        let table = blob::args_to_blobmsg(args).map_err(BusError::Protocol)?;
         let mut retried = false;
         loop {
             let id = self.object_id(object)?;
@@ -335,7 +335,7 @@ impl Client {
             match self.inner.invoke(id, method, &table) {
                 Ok(reply) if reply.is_empty() => return Ok(Value::Object(Default::default())),
                 Ok(reply) => {
-                    return ubus::json::blobmsg_to_json(&reply).map_err(BusError::Protocol)
+                    return blob::to_value(&reply).map_err(BusError::Protocol)
                 }
                 // The object may have been re-registered (rpcd restarted) under a new id.
                 Err(UbusError::Status(status::NOT_FOUND)) if !retried => {
@@ -355,7 +355,7 @@ impl Client {
         method: &str,
         args: &Value,
     ) -> Result<Vec<u8>, BusError> {
-        let table = ubus::json::json_to_blobmsg(args).map_err(BusError::Protocol)?;
+        let table = blob::args_to_blobmsg(args).map_err(BusError::Protocol)?;
         let id = self.object_id(object)?;
         self.inner.transport_mut().set_deadline(Some(self.timeout));
         self.inner
@@ -365,7 +365,7 @@ impl Client {
 
     /// Broadcasts a ubus event (`ubus send NAME DATA`).
     pub fn send_event(&mut self, name: &str, data: &Value) -> Result<(), BusError> {
-        let table = ubus::json::json_to_blobmsg(data).map_err(BusError::Protocol)?;
+        let table = blob::args_to_blobmsg(data).map_err(BusError::Protocol)?;
         self.inner.transport_mut().set_deadline(Some(self.timeout));
         self.inner.send_event(name, &table).map_err(BusError::from)
     }
@@ -498,7 +498,7 @@ impl Provider {
             else {
                 continue;
             };
-            let args = match data.map(ubus::json::blobmsg_to_json) {
+            let args = match data.map(blob::to_value) {
                 None => Ok(Map::new()),
                 Some(Ok(Value::Object(map))) => Ok(map),
                 Some(_) => Err(status::INVALID_ARGUMENT),
