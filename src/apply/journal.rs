@@ -596,8 +596,7 @@ mod tests {
         // The oldest is still applying (a crash mid-way), the next unreadable; then 60 small
         // settled ones, twelve of them in one second (counter 10 is newer than 9).
         let applying = j.new_id(1_795_600_000);
-        j.write(&entry(applying.clone(), State::Applying, 10))
-            .unwrap();
+        j.write(&entry(applying.clone(), State::Applying, 10)).unwrap();
         let unreadable = j.new_id(1_795_600_001);
         std::fs::create_dir_all(j.dir()).unwrap();
         std::fs::write(j.path(&unreadable), b"{not json").unwrap();
@@ -610,19 +609,14 @@ mod tests {
         let removed = j.prune();
         assert_eq!(removed, ids[..10].iter().rev().cloned().collect::<Vec<_>>());
         let left: Vec<String> = j.newest_first().map(|e| e.id).collect();
-        assert_eq!(
-            left.len(),
-            MAX_ENTRIES + 1,
-            "the 50 newest and the applying one"
-        );
+        assert_eq!(left.len(), MAX_ENTRIES + 1, "the 50 newest and the applying one");
         assert_eq!(left[0], ids[59], "{left:?}");
         assert!(left.contains(&applying));
         assert!(j.path(&unreadable).exists());
         // Past the bytes: two entries of 300 KB, only the newest stays with what must.
         let big = |n: u64| {
             let id = j.new_id(1_795_700_000 + n);
-            j.write(&entry(id.clone(), State::Reverted, 300_000))
-                .unwrap();
+            j.write(&entry(id.clone(), State::Reverted, 300_000)).unwrap();
             id
         };
         let (older, newest) = (big(0), big(1));
