@@ -25,18 +25,38 @@ pub fn from_json<T>(
 
 /// The file's bytes; `None` when it does not exist yet.
 pub fn read(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    read_up_to(path, MAX_STATE_FILE)
+}
+
+/// [`read`] with another bound. A FIFO, device or socket is refused without being opened: an
+/// open of a FIFO would wait for a writer, and a device could be read for ever.
+pub fn read_up_to(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+        Ok(meta) if !meta.is_file() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is not a regular file; camguard did not write it",
+                    path.display()
+                ),
+            ))
+        }
+        Ok(_) => {}
+    }
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
     let mut bytes = Vec::new();
-    file.take(MAX_STATE_FILE + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_STATE_FILE {
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
-                "{} is larger than {MAX_STATE_FILE} bytes; it is not a file camguard wrote",
+                "{} is larger than {limit} bytes; it is not a file camguard wrote",
                 path.display()
             ),
         ));
@@ -73,6 +93,21 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fifo_or_a_directory_is_refused_without_waiting() {
+        let dir =
+            std::env::temp_dir().join(format!("camguard-statefile-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        // No writer ever opens it: reading it would block for ever.
+        let err = read(&fifo).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        assert!(read(&dir).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn round_trip_missing_and_oversized() {

@@ -166,6 +166,11 @@ fn optional_string(v: &Value) -> Result<Option<String>, JsonReadError> {
     }
 }
 
+/// The largest entry file read back. An entry keeps at most [`MAX_KEPT_BYTES`] of each file it
+/// changed, written as text (up to six bytes a byte when every byte needs a `\u00XX`) or hex:
+/// this is room for ten such files, and keeps a damaged or foreign file from filling the RAM.
+pub const MAX_ENTRY_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The largest file whose bytes a journal entry keeps: journal entries live on the router's
 /// flash, and every entry is read whole when the journal is listed.
 pub const MAX_KEPT_BYTES: u64 = 256 * 1024;
@@ -438,7 +443,10 @@ impl Journal {
                 format!("no journal entry {id:?}"),
             ));
         }
-        let bytes = std::fs::read(self.path(id))?;
+        let bytes =
+            crate::statefile::read_up_to(&self.path(id), MAX_ENTRY_BYTES)?.ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, format!("no journal entry {id:?}"))
+            })?;
         crate::statefile::from_json(&bytes, Entry::from_json)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{id}: {e}")))
     }
@@ -532,6 +540,27 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(&d);
         d
+    }
+
+    /// A FIFO or a file past [`MAX_ENTRY_BYTES`] where an entry should be: refused at once and
+    /// skipped by the listing, never waited on or read into RAM whole.
+    #[test]
+    fn a_fifo_or_an_oversized_entry_is_refused_not_waited_on() {
+        let root = temp();
+        let j = Journal::new(&root);
+        std::fs::create_dir_all(j.dir()).unwrap();
+        let fifo = j.new_id(1_795_608_100);
+        nix::unistd::mkfifo(&j.path(&fifo), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let huge = j.new_id(1_795_608_200);
+        let f = std::fs::File::create(j.path(&huge)).unwrap();
+        f.set_len(MAX_ENTRY_BYTES + 1).unwrap();
+        for (id, why) in [(&fifo, "not a regular file"), (&huge, "larger than")] {
+            let err = j.read(id).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{id}: {err}");
+            assert!(err.to_string().contains(why), "{id}: {err}");
+        }
+        assert_eq!(j.newest_first().count(), 0);
+        std::fs::remove_dir_all(&root).ok();
     }
 
     #[test]

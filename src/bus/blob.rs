@@ -93,7 +93,9 @@ pub fn args_to_blobmsg(args: &Value) -> Result<BlobMsgTable, UbusError> {
         }
     }
     if !args.is_object() {
-        return Err(UbusError::Method("ubus arguments must be a JSON object".into()));
+        return Err(UbusError::Method(
+            "ubus arguments must be a JSON object".into(),
+        ));
     }
     if has_nul(args) {
         return Err(UbusError::Method("ubus strings cannot contain NUL".into()));
