@@ -5,7 +5,7 @@
 //! Encoding follows libblobmsg_json, as ubus-zero's JSON path does: integers as INT64, strings,
 //! booleans as BOOL, null as an empty UNSPEC, objects as tables and sequences as arrays.
 //!
-//! The other way, [`to_value`] reads a reply or a call's arguments straight into a
+//! The other way, [`table_to_value`] reads a reply or a call's arguments straight into a
 //! `serde_json::Value`, as libblobmsg_json's `blobmsg_format_json` reads them, without the JSON
 //! text ubus-zero's `blobmsg_to_json` writes and parses again (and the second JSON parser that
 //! costs on the router).
@@ -20,7 +20,7 @@ const MAX_DEPTH: usize = 64;
 
 /// A table's contents (a reply, a call's arguments) as a JSON object. Every attribute is checked
 /// first: a malformed one, or a double that is not finite, refuses the whole message.
-pub fn to_value(table: &[u8]) -> Result<Value, UbusError> {
+pub fn table_to_value(table: &[u8]) -> Result<Value, UbusError> {
     read_table(table, 0).map(Value::Object)
 }
 
@@ -227,7 +227,7 @@ mod tests {
     /// ubus-zero's blobmsg→JSON text→serde_json path alike.
     fn same_as_json<T: Serialize>(value: &T) {
         let blob = to_blobmsg(value).unwrap();
-        let back = to_value(blob.contents()).unwrap();
+        let back = table_to_value(blob.contents()).unwrap();
         assert_eq!(back, serde_json::to_value(value).unwrap());
         assert_eq!(back, ubus::json::blobmsg_to_json(blob.contents()).unwrap());
     }
@@ -348,7 +348,7 @@ mod tests {
     #[test]
     fn nul_cannot_cut_a_string_short() {
         let blob = to_blobmsg(&json!({ "s": "a\u{0}b" })).unwrap();
-        let back = to_value(blob.contents()).unwrap();
+        let back = table_to_value(blob.contents()).unwrap();
         assert_eq!(back["s"], "a\\x00b");
     }
 
@@ -390,7 +390,7 @@ mod tests {
             b.close_array();
             b.put_str(Some(""), "empty key");
         });
-        let ours = to_value(&blob).unwrap();
+        let ours = table_to_value(&blob).unwrap();
         assert_eq!(Some(&ours), theirs(&blob).as_ref());
         assert_eq!(ours["whole"], json!(3));
         assert_eq!(ours["fraction"], json!(0.25));
@@ -410,8 +410,12 @@ mod tests {
                     b.close_table();
                 }
             });
-            assert_eq!(to_value(&blob).ok(), theirs(&blob), "{levels} levels");
-            assert_eq!(to_value(&blob).is_ok(), levels <= 64, "{levels} levels");
+            assert_eq!(table_to_value(&blob).ok(), theirs(&blob), "{levels} levels");
+            assert_eq!(
+                table_to_value(&blob).is_ok(),
+                levels <= 64,
+                "{levels} levels"
+            );
         }
     }
 
@@ -419,7 +423,7 @@ mod tests {
     fn a_non_finite_double_refuses_the_message() {
         for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
             let blob = table(|b| b.put_double(Some("d"), v));
-            assert!(to_value(&blob).is_err());
+            assert!(table_to_value(&blob).is_err());
             assert!(theirs(&blob).is_none());
         }
     }
@@ -433,7 +437,7 @@ mod tests {
             b.put_str(Some("named"), "x");
             b.close_array();
         });
-        assert_eq!(to_value(&blob).unwrap(), json!({"a": ["x"]}));
+        assert_eq!(table_to_value(&blob).unwrap(), json!({"a": ["x"]}));
         assert!(theirs(&blob).is_none());
     }
 
@@ -453,7 +457,7 @@ mod tests {
             for byte in [0x00, 0x01, 0x03, 0x04, 0x7f, 0x80, 0xe0, 0xff] {
                 let mut damaged = reply.clone();
                 damaged[at] = byte;
-                let ours = to_value(&damaged).ok();
+                let ours = table_to_value(&damaged).ok();
                 match theirs(&damaged) {
                     None if ours.is_some() => assert!(
                         named_in_array(&damaged, false),

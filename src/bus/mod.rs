@@ -335,7 +335,7 @@ impl Client {
             match self.inner.invoke(id, method, &table) {
                 Ok(reply) if reply.is_empty() => return Ok(Value::Object(Default::default())),
                 Ok(reply) => {
-                    return blob::to_value(&reply).map_err(BusError::Protocol)
+                    return blob::table_to_value(&reply).map_err(BusError::Protocol)
                 }
                 // The object may have been re-registered (rpcd restarted) under a new id.
                 Err(UbusError::Status(status::NOT_FOUND)) if !retried => {
@@ -498,7 +498,7 @@ impl Provider {
             else {
                 continue;
             };
-            let args = match data.map(blob::to_value) {
+            let args = match data.map(blob::table_to_value) {
                 None => Ok(Map::new()),
                 Some(Ok(Value::Object(map))) => Ok(map),
                 Some(_) => Err(status::INVALID_ARGUMENT),
