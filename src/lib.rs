@@ -10,6 +10,7 @@
 
 // Words everything uses, and the data models: no I/O.
 pub mod encode;
+pub mod json;
 pub mod json_read;
 pub mod mac;
 pub mod passwords;
