@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 use camguard::bus::Client;
 use serde_json::json;
 
+/// ubus arguments as camguard's `Value` (the client's type), from serde_json's `json!`.
+fn args(v: serde_json::Value) -> camguard::json::Value {
+    camguard::encode::to_value(&v).unwrap()
+}
+
 struct Proc(Child);
 
 impl Drop for Proc {
@@ -65,7 +70,7 @@ fn start(dir: &Path, root: &Path) -> (Proc, Proc, String) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(mut c) = Client::connect(&socket, Duration::from_secs(1)) {
-            if c.call("camguard", "status", &json!({})).is_ok() {
+            if c.call("camguard", "status", &args(json!({}))).is_ok() {
                 break;
             }
         }
@@ -132,7 +137,7 @@ fn main() {
     let mut samples = Vec::with_capacity(10_000);
     for _ in 0..10_000 {
         let t = Instant::now();
-        client.call("camguard", "status", &json!({})).unwrap();
+        client.call("camguard", "status", &args(json!({}))).unwrap();
         samples.push(t.elapsed());
     }
     samples.sort();
@@ -154,7 +159,9 @@ fn main() {
         let mut samples: Vec<Duration> = (0..20)
             .map(|_| {
                 let t = Instant::now();
-                let reply = client.call("camguard", "mappings", &json!({})).unwrap();
+                let reply = client
+                    .call("camguard", "mappings", &args(json!({})))
+                    .unwrap();
                 assert_eq!(reply["total"].as_u64(), Some(n as u64));
                 assert_eq!(
                     reply["mappings"].as_array().map(Vec::len),
@@ -171,7 +178,9 @@ fn main() {
                 .map(|_| {
                     before(&mut client);
                     let t = Instant::now();
-                    let bytes = client.call_raw("camguard", "mappings", &json!({})).unwrap();
+                    let bytes = client
+                        .call_raw("camguard", "mappings", &args(json!({})))
+                        .unwrap();
                     assert!(!bytes.is_empty());
                     t.elapsed()
                 })
@@ -182,7 +191,7 @@ fn main() {
         let raw = raw_mappings(20, &|_| {});
         // The first call after an audit builds and encodes the page; later ones reuse it.
         let fresh = raw_mappings(10, &|client| {
-            client.call("camguard", "audit", &json!({})).unwrap();
+            client.call("camguard", "audit", &args(json!({}))).unwrap();
             // Past the audit's own aftermath (its events, the LAN worker's turn).
             std::thread::sleep(Duration::from_millis(200));
         });

@@ -24,6 +24,11 @@ const REPO: &str = env!("CARGO_MANIFEST_DIR");
 /// The hosts the mappings are spread over; every tenth is a Hikvision camera.
 const HOSTS: usize = 200;
 
+/// ubus arguments as camguard's `Value` (the client's type), from serde_json's `json!`.
+fn args(v: serde_json::Value) -> camguard::json::Value {
+    camguard::encode::to_value(&v).unwrap()
+}
+
 fn host_ip(i: usize) -> String {
     format!("192.168.1.{}", 20 + i % HOSTS)
 }
@@ -215,7 +220,7 @@ fn daemon_after_pages(dir: &Path, root: &Path) -> (u64, u64, Vec<String>) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut client = loop {
         if let Ok(mut c) = Client::connect(&socket, Duration::from_secs(30)) {
-            if c.call("camguard", "status", &json!({})).is_ok() {
+            if c.call("camguard", "status", &args(json!({}))).is_ok() {
                 break c;
             }
         }
@@ -229,7 +234,7 @@ fn daemon_after_pages(dir: &Path, root: &Path) -> (u64, u64, Vec<String>) {
     for method in ["mappings", "devices", "forwards", "findings"] {
         let mut offset = 0u64;
         loop {
-            let reply = match client.call("camguard", method, &json!({ "offset": offset })) {
+            let reply = match client.call("camguard", method, &args(json!({ "offset": offset }))) {
                 Ok(reply) => reply,
                 Err(e) => {
                     failed.push(format!("{method} at {offset}: {e}"));
@@ -243,7 +248,7 @@ fn daemon_after_pages(dir: &Path, root: &Path) -> (u64, u64, Vec<String>) {
             }
         }
     }
-    client.call("camguard", "status", &json!({})).unwrap();
+    client.call("camguard", "status", &args(json!({}))).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let (hwm, rss) = hwm_rss_kib(daemon.0.id());
     (hwm, rss, failed)

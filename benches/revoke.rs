@@ -272,7 +272,7 @@ fn live_audit_and_mappings(live: usize) {
     let pid = tb.daemon_pid().unwrap();
     let socket = tb.socket.to_str().unwrap().to_owned();
     let mut client = camguard::bus::Client::connect(&socket, Duration::from_secs(30)).unwrap();
-    let args = serde_json::json!({});
+    let args = camguard::json::Value::Object(Default::default());
     let (mut audit, mut cpu, mut own, mut first, mut again) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let tick = Duration::from_secs(1) / 100; // USER_HZ

@@ -280,7 +280,7 @@ fn audit_cmd(mut parser: lexopt::Parser) -> Result<i32, CliError> {
 fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
     use lexopt::prelude::*;
     let mut socket = crate::bus::DEFAULT_SOCKET.to_owned();
-    let mut args = serde_json::Map::new();
+    let mut args = crate::json::Map::new();
     let mut positional = Vec::new();
     let mut root: Option<PathBuf> = None;
     let mut json = false;
@@ -341,7 +341,7 @@ fn write_cmd(cmd: &str, mut parser: lexopt::Parser) -> Result<i32, CliError> {
             socket: socket.clone(),
             error,
         })?;
-    let reply = client.call("camguard", cmd, &serde_json::Value::Object(args));
+    let reply = client.call("camguard", cmd, &crate::json::Value::Object(args));
     // The plan's words name what its actions fix and leave: the daemon's report, from the same
     // audit as its plan.
     let reply = match reply {
@@ -389,8 +389,8 @@ fn write_stdout(text: &str) {
 /// `camguard plan`: the actions as JSON with `--json`, else in words next to the report they
 /// come from.
 fn print_plan(
-    plan: &serde_json::Value,
-    report: Option<&serde_json::Value>,
+    plan: &crate::json::Value,
+    report: Option<&crate::json::Value>,
 ) -> Result<(), CliError> {
     let text = match report {
         None => crate::encode::to_string_pretty(plan)? + "\n",
@@ -402,7 +402,7 @@ fn print_plan(
 
 /// Prints a report (its JSON form, as the daemon sends it) and returns the exit code `--fail-on`
 /// asks for.
-fn print_report(report: &serde_json::Value, json: bool, fail_on: Option<Severity>) -> i32 {
+fn print_report(report: &crate::json::Value, json: bool, fail_on: Option<Severity>) -> i32 {
     let text = if json {
         crate::encode::to_string_pretty(report).unwrap_or_default() + "\n"
     } else {
@@ -415,7 +415,7 @@ fn print_report(report: &serde_json::Value, json: bool, fail_on: Option<Severity
         .flatten()
         .filter_map(|f| f["severity"].as_str().and_then(Severity::parse))
         .max();
-    let incomplete = report["coverage"]["complete"] == serde_json::Value::Bool(false);
+    let incomplete = report["coverage"]["complete"] == crate::json::Value::Bool(false);
     exit_code(worst, incomplete, fail_on)
 }
 
@@ -433,7 +433,7 @@ fn print_audit(mut report: crate::audit::Report, json: bool, fail_on: Option<Sev
             .and_then(|()| out.flush());
         return code;
     }
-    let findings: Vec<serde_json::Value> = std::mem::take(&mut report.findings)
+    let findings: Vec<crate::json::Value> = std::mem::take(&mut report.findings)
         .into_iter()
         .map(|f| {
             crate::encode::json!({

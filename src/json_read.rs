@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 /// What could not be read, and where. Boxed: every field read returns one, and a small
 /// `Result` is less code to move around.
@@ -219,7 +219,7 @@ pub fn entries<'a, T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::encode::json;
 
     fn read<T>(v: &Value, reader: fn(&Value) -> Result<T, JsonReadError>) -> Result<T, String> {
         reader(v).map_err(|e| e.to_string())

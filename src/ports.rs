@@ -258,11 +258,11 @@ mod tests {
     #[test]
     fn protocols_read_back_as_written() {
         for p in [Protocol::Tcp, Protocol::Udp, Protocol::UdpLite] {
-            let json = serde_json::to_value(p).unwrap();
+            let json = crate::encode::to_value(&p).unwrap();
             assert_eq!(Protocol::from_json(&json), Ok(p));
         }
-        assert!(Protocol::from_json(&serde_json::json!("tcp")).is_err());
-        assert!(Protocol::from_json(&serde_json::json!(6)).is_err());
+        assert!(Protocol::from_json(&crate::encode::json!("tcp")).is_err());
+        assert!(Protocol::from_json(&crate::encode::json!(6)).is_err());
     }
 
     #[test]
@@ -326,7 +326,7 @@ impl Protocol {
     }
 
     /// As it is written to JSON: [`Protocol::as_str`].
-    pub fn from_json(v: &serde_json::Value) -> Result<Protocol, JsonReadError> {
+    pub fn from_json(v: &crate::json::Value) -> Result<Protocol, JsonReadError> {
         match text(v)? {
             "TCP" => Ok(Protocol::Tcp),
             "UDP" => Ok(Protocol::Udp),

@@ -2,7 +2,7 @@
 //! same shape as ubus `camguard status`).
 use std::fmt::Write;
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::audit::{Report, Severity};
 
@@ -427,8 +427,7 @@ fn str_of(v: &Value, key: &str) -> String {
         .to_owned()
 }
 
-/// A value as JSON writes it (a port: "8080"). Through camguard's serializer: `Value`'s own
-/// Display compiles serde_json's writer into the binary for these few numbers.
+/// A value as JSON writes it (a port: "8080"), through camguard's serializer.
 fn json_text(v: &Value) -> String {
     crate::encode::to_string(v).unwrap_or_default()
 }
@@ -662,17 +661,17 @@ mod tests {
 
     /// A forward named by a foreign backup, and the finding it fixes.
     fn hostile_plan() -> (Value, Value) {
-        let subject = serde_json::json!({
+        let subject = crate::encode::json!({
             "kind": "section", "config": "firewall", "section": "cfg013837",
             "label": "cam\u{1b}[2J\u{202e}"
         });
-        let plan = serde_json::json!({ "actions": [{
+        let plan = crate::encode::json!({ "actions": [{
             "kind": "uci_set", "config": "firewall", "section": "cfg013837",
             "option": "enabled", "value": "0",
             "why": "disable port forward \"cam\u{1b}[2J\u{202e}\": it is not on camguard's allowlist",
             "finding": { "id": "forward.to_camera", "subject": subject }
         }]});
-        let report = serde_json::json!({
+        let report = crate::encode::json!({
             "origin": "test", "time": 0, "router": {},
             "findings": [{
                 "id": "forward.to_camera", "severity": "high", "title": "A port forward exposes a camera",
@@ -707,16 +706,16 @@ mod tests {
 
     #[test]
     fn an_action_camguard_does_not_know_is_shown_by_its_words_or_kind() {
-        let report = serde_json::json!({ "findings": [] });
+        let report = crate::encode::json!({ "findings": [] });
         for (action, shown) in [
             (
-                serde_json::json!({ "kind": "reboot", "why": "restart the router" }),
+                crate::encode::json!({ "kind": "reboot", "why": "restart the router" }),
                 "  1. Restart the router",
             ),
-            (serde_json::json!({ "kind": "reboot" }), "  1. reboot"),
-            (serde_json::json!({}), "  1. \n"),
+            (crate::encode::json!({ "kind": "reboot" }), "  1. reboot"),
+            (crate::encode::json!({}), "  1. \n"),
         ] {
-            let plan = serde_json::json!({ "actions": [action] });
+            let plan = crate::encode::json!({ "actions": [action] });
             let text = plan_terminal_from_json(&plan, &report, &Style { colour: false });
             assert!(text.contains(shown), "{text}");
         }
@@ -725,20 +724,20 @@ mod tests {
     /// Ports and values the plan names are shown as JSON writes them.
     #[test]
     fn values_in_actions_are_shown_as_json_writes_them() {
-        let report = serde_json::json!({ "findings": [] });
+        let report = crate::encode::json!({ "findings": [] });
         for (action, shown) in [
             (
-                serde_json::json!({ "kind": "uci_set", "config": "x", "section": "s",
+                crate::encode::json!({ "kind": "uci_set", "config": "x", "section": "s",
                     "option": "o", "value": ["a", "b\"c"], "why": "w" }),
                 r#"x.s.o set to ["a","b\"c"]"#,
             ),
             (
-                serde_json::json!({ "kind": "revoke_mapping", "proto": "TCP", "ext_port": 8554,
+                crate::encode::json!({ "kind": "revoke_mapping", "proto": "TCP", "ext_port": 8554,
                     "int_addr": "192.168.1.64", "int_port": 554, "why": "w" }),
                 "Close TCP port 8554 to the internet: revoke the UPnP mapping to 192.168.1.64:554",
             ),
         ] {
-            let plan = serde_json::json!({ "actions": [action] });
+            let plan = crate::encode::json!({ "actions": [action] });
             let text = plan_terminal_from_json(&plan, &report, &Style { colour: false });
             assert!(text.replace('\n', " ").contains(shown), "{text}");
         }

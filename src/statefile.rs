@@ -11,15 +11,15 @@ use crate::json_read::JsonReadError;
 /// Largest state file read; a bigger one is refused as damaged rather than loaded into RAM.
 pub const MAX_STATE_FILE: u64 = 512 * 1024;
 
-/// A state file's JSON as `T`: parsed into a `serde_json::Value` first, then taken apart by
+/// A state file's JSON as `T`: parsed into a [`crate::json::Value`] first, then taken apart by
 /// `read`, the type's `from_json` ([`crate::json_read`]). The router then carries one JSON
 /// parser (the `Value` one every ubus reply already needs) instead of one more per state type.
 /// Errors name the field, not the line.
 pub fn from_json<T>(
     bytes: &[u8],
-    read: fn(&serde_json::Value) -> Result<T, JsonReadError>,
+    read: fn(&crate::json::Value) -> Result<T, JsonReadError>,
 ) -> Result<T, JsonReadError> {
-    let json = serde_json::from_slice(bytes).map_err(|e| JsonReadError::new(e.to_string()))?;
+    let json = crate::json::from_slice(bytes).map_err(|e| JsonReadError::new(e.to_string()))?;
     read(&json)
 }
 

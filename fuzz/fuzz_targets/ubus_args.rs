@@ -15,9 +15,11 @@ use camguard_fuzz::{as_blobmsg_sees_it, assert_blob_round_trip, assert_clean};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(args) = ubus::json::blobmsg_to_json(data) else {
+    let Ok(theirs) = ubus::json::blobmsg_to_json(data) else {
         return;
     };
+    // As camguard's own `Value`, number for number.
+    let args = camguard::encode::to_value(&theirs).expect("a JSON value encodes");
     let map = args
         .as_object()
         .unwrap_or_else(|| panic!("blobmsg_to_json gave a non-object: {args}"));
@@ -66,7 +68,8 @@ fuzz_target!(|data: &[u8]| {
                         // A subject the daemon accepts is one it can hand back (findings carry
                         // it) and that LuCI can send again: it survives JSON and blobmsg both
                         // ways.
-                        let json = serde_json::to_value(&subject).expect("a subject serialises");
+                        let json =
+                            camguard::encode::to_value(&subject).expect("a subject serialises");
                         let again = Subject::from_json(&json).expect("our own subject decodes");
                         assert_eq!(again, subject);
                         assert_blob_round_trip(&subject);
@@ -79,13 +82,13 @@ fuzz_target!(|data: &[u8]| {
     // The reply encoder on any JSON a call can carry: decodes back to the same value, and writes
     // the same bytes as ubus-zero's own JSON encoder wherever that one accepts the value.
     assert_blob_round_trip(&args);
-    if let Ok(theirs) = ubus::json::json_to_blobmsg(&args) {
+    if let Ok(blob) = ubus::json::json_to_blobmsg(&theirs) {
         let ours = camguard::bus::blob::to_blobmsg(&args).expect("an object encodes");
         assert_eq!(
             ours.contents(),
-            theirs.contents(),
+            blob.contents(),
             "to_blobmsg and ubus-zero encode {} differently",
-            as_blobmsg_sees_it(&args)
+            as_blobmsg_sees_it(&theirs)
         );
     }
 });

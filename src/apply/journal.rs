@@ -5,8 +5,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::Value;
 
+use crate::json::Value;
 use crate::json_read::{boolean, list, pair, string, text, uint, Fields, JsonReadError};
 use crate::plan::{Action, UciValue};
 
@@ -191,7 +191,7 @@ impl Before {
 
     /// As the `journal` method lists it: a file's kept bytes are left out (a reply is limited
     /// to 1 MiB), and said to be kept or not.
-    pub fn listed(&self) -> serde_json::Value {
+    pub fn listed(&self) -> crate::json::Value {
         let mut v = crate::encode::to_value(self).unwrap_or_default();
         if let (Before::FileBytes { bytes, .. }, Some(map)) = (self, v.as_object_mut()) {
             map.remove("bytes");
@@ -836,17 +836,17 @@ mod tests {
             continued_in: Some("20261125T120000Z-2".into()),
             notes: vec!["n".into()],
         };
-        let json = serde_json::to_vec(&entry).unwrap();
+        let json = crate::encode::to_vec(&entry).unwrap();
         let back = read(&json, Entry::from_json).unwrap();
         assert_eq!(back, entry);
-        assert_eq!(serde_json::to_vec(&back).unwrap(), json);
+        assert_eq!(crate::encode::to_vec(&back).unwrap(), json);
         for state in [
             State::Applying,
             State::Applied,
             State::Partial,
             State::Reverted,
         ] {
-            let json = serde_json::to_vec(&state).unwrap();
+            let json = crate::encode::to_vec(&state).unwrap();
             assert_eq!(read(&json, State::from_json), Ok(state));
         }
     }
@@ -871,8 +871,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            serde_json::to_value(&action).unwrap(),
-            serde_json::json!({"kind": "revoke_mapping", "proto": "TCP", "ext_port": 8080,
+            crate::encode::to_value(&action).unwrap(),
+            crate::encode::json!({"kind": "revoke_mapping", "proto": "TCP", "ext_port": 8080,
                 "int_addr": "192.168.1.31", "int_port": 80, "nft_handles": [], "why": "w",
                 "finding": {"id": "i", "subject": {"kind": "mapping", "proto": "TCP",
                 "ext_port": 8080, "int_addr": "192.168.1.31", "int_port": 80}}})

@@ -165,8 +165,9 @@ fn raw_description(lines: &[&[u8]], lease: &Lease) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::bus::{Bus, BusError};
+    use crate::encode::json;
+    use crate::json::Value;
     use crate::plan::{Action, FindingRef, Step};
-    use serde_json::{json, Value};
 
     /// rpcd that accepts every call and remembers it.
     #[derive(Default)]

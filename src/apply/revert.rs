@@ -2,13 +2,13 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::files::LeasePlace;
 use super::journal::{Fingerprint, MAX_KEPT_BYTES};
 use super::rpcd::{self, section_order};
 use super::{ApplyError, Before, Entry, Executor, Journal, State};
 use crate::bus::{status, BusError};
+use crate::json::Value;
 
 /// What `revert` reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

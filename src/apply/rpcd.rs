@@ -1,5 +1,5 @@
 //! The calls camguard makes to rpcd (`uci` and `rc`) and the JSON shape of UCI values.
-use serde_json::Value;
+use crate::json::Value;
 
 use super::ApplyError;
 use crate::bus::{status, Bus, BusError};
@@ -44,7 +44,7 @@ pub(super) fn add<'v>(
     name: &str,
     values: impl IntoIterator<Item = (&'v String, &'v UciValue)>,
 ) -> Result<Value, BusError> {
-    let values: serde_json::Map<String, Value> = values
+    let values: crate::json::Map<String, Value> = values
         .into_iter()
         .map(|(k, v)| (k.clone(), to_value(v)))
         .collect();

@@ -2,7 +2,7 @@
 //! reverting what is, and the no-op revert that detects a pending LuCI apply-with-rollback.
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::rpcd::{self, uci};
 use super::{ApplyError, Before, Entry, Executor, Journal, State};

@@ -1,7 +1,8 @@
 //! Enforce, retry and recovery against a scripted rpcd: the races of staged changes.
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use crate::encode::json;
+use crate::json::Value;
 
 use super::*;
 use crate::bus::{status, Bus, BusError};
@@ -326,7 +327,7 @@ fn revert_tells_a_missing_entry_from_a_blocked_one() {
 fn a_failure_names_its_action_in_a_reply_and_its_index_in_the_journal() {
     let root = temp_root("failure-shape");
     let (outcome, _) = enforce_with_commit_refused(&root, status::UNKNOWN_ERROR);
-    let reply = serde_json::to_value(&outcome).unwrap();
+    let reply = crate::encode::to_value(&outcome).unwrap();
     let error = outcome.failed[0].error.clone();
     assert_eq!(
         reply["failed"],
@@ -338,10 +339,10 @@ fn a_failure_names_its_action_in_a_reply_and_its_index_in_the_journal() {
             .join(format!("{}.json", outcome.journal_id.unwrap())),
     )
     .unwrap();
-    let journal: Value = serde_json::from_slice(&journal).unwrap();
+    let journal: Value = crate::json::from_slice(&journal).unwrap();
     assert_eq!(journal["failed"], json!([{ "action": 0, "error": error }]));
     assert_eq!(
-        serde_json::to_value(Failure::of_run("nothing was changed")).unwrap(),
+        crate::encode::to_value(&Failure::of_run("nothing was changed")).unwrap(),
         json!({ "action": null, "error": "nothing was changed" })
     );
     std::fs::remove_dir_all(&root).ok();
@@ -404,7 +405,7 @@ fn kept_bytes_round_trip_through_json() {
         vec![0xff, 0x00, b'a', 0xc3],
     ] {
         let kept = super::journal::KeptBytes(bytes.clone());
-        let text = serde_json::to_string(&kept).unwrap();
+        let text = crate::encode::to_string(&kept).unwrap();
         let back =
             crate::statefile::from_json(text.as_bytes(), super::journal::KeptBytes::from_json);
         assert_eq!(back.unwrap().0, bytes, "{text}");

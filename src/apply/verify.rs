@@ -1,12 +1,12 @@
 //! The checks after applying: did what camguard applied take effect.
 use serde::Serialize;
-use serde_json::Value;
 
 use super::nft::LiveMapping;
 use super::Executor;
 use crate::encode::json;
 use crate::formats::leases::parse_leases;
 use crate::formats::nft::Ruleset;
+use crate::json::Value;
 use crate::plan::{Action, Step};
 use crate::ports::Protocol;
 

@@ -17,10 +17,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::Value;
 
 pub use crate::facts::Facts;
 use crate::facts::Inventory;
+use crate::json::Value;
 use crate::json_read::{parsed, string, text, uint, Fields, JsonReadError};
 use crate::lan::Device;
 use crate::mac::Mac;
@@ -474,7 +474,7 @@ pub(crate) fn expiry_words(expires: u64, now: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::encode::json;
 
     #[test]
     fn every_subject_reads_back_as_written() {
@@ -513,7 +513,7 @@ mod tests {
             },
         ];
         for s in subjects {
-            let json = serde_json::to_value(&s).unwrap();
+            let json = crate::encode::to_value(&s).unwrap();
             assert_eq!(Subject::from_json(&json), Ok(s), "{json}");
         }
         // Fields a kind does not have are ignored, as are unknown ones; null is absent.

@@ -1,18 +1,18 @@
 //! camguard's values straight into blobmsg: replies are encoded from camguard's own types
 //! without building a JSON tree first. A reply with 5,000 mappings is 75,000 values; allocating
-//! each as a serde_json::Value and converting that again cost more than computing the answer.
+//! each as a `json::Value` and converting that again cost more than computing the answer.
 //!
 //! Encoding follows libblobmsg_json, as ubus-zero's JSON path does: integers as INT64, strings,
 //! booleans as BOOL, null as an empty UNSPEC, objects as tables and sequences as arrays.
 //!
 //! The other way, [`table_to_value`] reads a reply or a call's arguments straight into a
-//! `serde_json::Value`, as libblobmsg_json's `blobmsg_format_json` reads them, without the JSON
+//! [`Value`], as libblobmsg_json's `blobmsg_format_json` reads them, without the JSON
 //! text ubus-zero's `blobmsg_to_json` writes and parses again (and the second JSON parser that
 //! costs on the router).
-use serde_json::{Map, Number, Value};
 use ubus::{BlobBuilder, BlobIter, BlobMsgTable, BlobValue, UbusError};
 
 use crate::encode::{encode, Error, Sink};
+use crate::json::{Map, Number, Value};
 
 /// Deepest nesting of tables and arrays read, as ubus-zero bounds it: a reply is the callee's,
 /// and a call's arguments any local process's.
@@ -221,14 +221,15 @@ impl Sink for BlobSink<'_> {
 mod tests {
     use super::*;
     use serde::Serialize;
-    use serde_json::json;
+
+    use crate::encode::json;
 
     /// Whatever we encode must decode to serde_json's view, through our reader and through
     /// ubus-zero's blobmsg→JSON text→serde_json path alike.
     fn same_as_json<T: Serialize>(value: &T) {
         let blob = to_blobmsg(value).unwrap();
         let back = table_to_value(blob.contents()).unwrap();
-        assert_eq!(back, serde_json::to_value(value).unwrap());
+        assert_eq!(back, crate::encode::to_value(value).unwrap());
         assert_eq!(back, ubus::json::blobmsg_to_json(blob.contents()).unwrap());
     }
 
@@ -354,7 +355,9 @@ mod tests {
 
     /// ubus-zero's reader: blobmsg to JSON text, then serde_json.
     fn theirs(blob: &[u8]) -> Option<Value> {
-        ubus::json::blobmsg_to_json(blob).ok()
+        ubus::json::blobmsg_to_json(blob)
+            .ok()
+            .map(|v| crate::json::from_serde(&v))
     }
 
     fn table(build: impl FnOnce(&mut BlobBuilder)) -> Vec<u8> {
@@ -491,7 +494,7 @@ mod tests {
         assert!(args_to_blobmsg(&json!({"k\u{0}": 1})).is_err());
         let args = json!({"config": "firewall", "n": 5, "list": ["a", "b"], "t": {"x": null}});
         let ours = args_to_blobmsg(&args).unwrap();
-        let theirs = ubus::json::json_to_blobmsg(&args).unwrap();
+        let theirs = ubus::json::json_to_blobmsg(&serde_json::to_value(&args).unwrap()).unwrap();
         assert_eq!(ours.contents(), theirs.contents());
     }
 }

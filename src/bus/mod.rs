@@ -14,7 +14,6 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
 use ubus::client::UbusClient;
 use ubus::envelope::{try_find, EnvBuilder, UbusAttr};
 use ubus::msg::{InboundMsg, OutboundMsg};
@@ -23,6 +22,7 @@ use ubus::{BlobMsgTable, Transport, UbusError};
 
 use policy::Signature;
 
+use crate::json::{Map, Value};
 use crate::sys::{wait_until_ready, Interest};
 
 /// Where OpenWrt's ubusd listens.

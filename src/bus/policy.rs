@@ -1,8 +1,9 @@
 //! Method argument policies, as libubox's `struct blobmsg_policy` declares them: the signature an
 //! object registers with (what `ubus -v list` shows), and the check a call's arguments pass before
 //! a handler reads them.
-use serde_json::{Map, Value};
 use ubus::BlobBuilder;
+
+use crate::json::{Map, Value};
 
 /// An argument's type, named as the C `ubus -v list` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +227,7 @@ impl<'a> Args<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::encode::json;
 
     const DRY_RUN: Arg = Arg::new("dry_run", ArgType::Boolean);
     const OFFSET: Arg = Arg::new("offset", ArgType::Integer);

@@ -4,8 +4,6 @@
 //! the rows; tests hold docs/ubus-api.md and the LuCI app's ACL file to them.
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
-
 use super::State;
 use crate::apply::{Before, Journal, State as EntryState};
 use crate::audit::{Severity, Subject};
@@ -14,6 +12,7 @@ use crate::bus::policy::{check, Arg, ArgError, ArgType, Args, Problem, Signature
 use crate::bus::status;
 use crate::encode::json;
 use crate::facts::mappings::mappings_iter;
+use crate::json::{Map, Value};
 use crate::plan::Action;
 use crate::ports::Protocol;
 use crate::views;
@@ -587,7 +586,7 @@ mod tests {
     }
 
     fn decoded(blob: &BlobMsgTable) -> Value {
-        ubus::json::blobmsg_to_json(blob.contents()).unwrap()
+        crate::json::from_serde(&ubus::json::blobmsg_to_json(blob.contents()).unwrap())
     }
 
     #[test]

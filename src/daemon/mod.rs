@@ -13,13 +13,12 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use crate::apply::{Executor, Failure, Outcome};
 use crate::audit::{Report, Severity, Subject};
 use crate::bus::{Client, Provider};
 use crate::encode::json;
 use crate::facts::{Facts, Inventory};
+use crate::json::Value;
 use crate::plan::Action;
 use crate::probe::{Listener, Worker};
 use crate::snapshot::{Policy, Snapshot, CONFIGS};

@@ -1,6 +1,6 @@
 //! camguard's one serde `Serializer`. Every `Serialize` impl in camguard is compiled for
 //! [`Encoder`] alone, which hands what it sees to a [`Sink`] behind one `dyn`: the blobmsg of
-//! ubus replies (`bus::blob`), JSON text ([`text`]) and `serde_json::Value` ([`value`], also
+//! ubus replies (`bus::blob`), JSON text ([`text`]) and camguard's `json::Value` ([`value`], also
 //! behind camguard's [`json!`]). Three serde serializers each compiled the ~112 types' code
 //! again: tens of KB of router flash.
 //!
@@ -35,7 +35,7 @@ pub trait Sink {
     fn str(&mut self, v: &str) -> Result<(), Error>;
     fn i64(&mut self, v: i64) -> Result<(), Error>;
     fn u64(&mut self, v: u64) -> Result<(), Error>;
-    /// camguard's own types have no floats; a `serde_json::Value` read from elsewhere may.
+    /// camguard's own types have no floats; a `json::Value` read from elsewhere may.
     fn f64(&mut self, v: f64) -> Result<(), Error>;
     fn bool(&mut self, v: bool) -> Result<(), Error>;
     fn null(&mut self) -> Result<(), Error>;

@@ -1,11 +1,13 @@
 //! JSON text, byte for byte as serde_json writes it (`to_string`, `to_string_pretty`): the
 //! journal and state files written before stay the files written now, and `--json` output does
 //! not change under its readers.
+use std::fmt;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use super::{encode, Error, Sink};
+use crate::json::Value;
 
 /// Compact JSON.
 pub fn to_writer<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> Result<(), Error> {
@@ -39,6 +41,19 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
 
 pub fn to_string_pretty<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
     text(to_vec_pretty(value)?)
+}
+
+/// A [`Value`] as JSON text, compact (`{}`) or indented by two spaces (`{:#}`), as serde_json
+/// prints its values.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = if f.alternate() {
+            to_string_pretty(self)
+        } else {
+            to_string(self)
+        };
+        f.write_str(&text.map_err(|_| fmt::Error)?)
+    }
 }
 
 /// The writer puts out only whole `str`s and ASCII, so this never fails.
@@ -159,15 +174,12 @@ impl Sink for JsonText<'_> {
     }
 
     fn f64(&mut self, v: f64) -> Result<(), Error> {
-        // serde_json's own digits (its `Number` prints floats as its writer does); NaN and the
-        // infinities are null there too.
-        match serde_json::Number::from_f64(v) {
-            Some(n) => {
-                self.value()?;
-                Ok(write!(self.out, "{n}")?)
-            }
-            None => self.null(),
+        // serde_json's own digits (zmij's shortest form, as `json::Number` prints them); NaN
+        // and the infinities are null there too.
+        if !v.is_finite() {
+            return self.null();
         }
+        self.scalar(zmij::Buffer::new().format_finite(v).as_bytes())
     }
 
     fn bool(&mut self, v: bool) -> Result<(), Error> {

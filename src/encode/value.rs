@@ -1,8 +1,9 @@
-//! A `serde_json::Value` built from the events, equal to what `serde_json::to_value` builds:
-//! members in the order written (serde_json's `preserve_order`), a repeated key keeping its
-//! first place and its last value.
+//! A [`Value`] built from the events, equal to what `serde_json::to_value` builds: members in
+//! the order written (serde_json's `preserve_order`), a repeated key keeping its first place and
+//! its last value.
 use serde::Serialize;
-use serde_json::{Map, Value};
+
+use crate::json::{Map, Value};
 
 use super::{encode, Error, Sink};
 
@@ -106,32 +107,73 @@ impl Sink for ValueBuilder {
     }
 }
 
-/// `serde_json::json!` for the forms camguard writes (`{"key": value, …}` with nested objects
-/// and arrays, or one value), each value through [`to_value`]: serde_json's macro would compile
+/// `serde_json::json!` for camguard's own `Value`: `{"key": value, …}` and `[value, …]` nested,
+/// `null`, or one value, each value through [`to_value`]: serde_json's macro would compile
 /// every interpolated type's `Serialize` for serde_json's own serializer as well. A value that
-/// cannot be encoded is null (camguard's types always can).
+/// cannot be encoded is null (camguard's types always can). A key is any expression a `String`
+/// is made `From`.
 macro_rules! json {
     (@members $members:ident) => {};
-    (@members $members:ident $key:tt : { $($inner:tt)* } $(, $($rest:tt)*)?) => {
-        $members.insert(::std::string::String::from($key), $crate::encode::json!({ $($inner)* }));
+    (@members $members:ident $($rest:tt)+) => {
+        $crate::encode::json!(@key $members () $($rest)+);
+    };
+    // The key is every token before the colon.
+    (@key $members:ident ($($key:tt)+) : null $(, $($rest:tt)*)?) => {
+        $members.insert(::std::string::String::from($($key)+), $crate::json::Value::Null);
         $crate::encode::json!(@members $members $($($rest)*)?);
     };
-    (@members $members:ident $key:tt : [ $($inner:tt)* ] $(, $($rest:tt)*)?) => {
-        $members.insert(::std::string::String::from($key), $crate::encode::json!([ $($inner)* ]));
+    (@key $members:ident ($($key:tt)+) : { $($inner:tt)* } $(, $($rest:tt)*)?) => {
+        $members.insert(
+            ::std::string::String::from($($key)+),
+            $crate::encode::json!({ $($inner)* }),
+        );
         $crate::encode::json!(@members $members $($($rest)*)?);
     };
-    (@members $members:ident $key:tt : $value:expr $(, $($rest:tt)*)?) => {
-        $members.insert(::std::string::String::from($key), $crate::encode::json!($value));
+    (@key $members:ident ($($key:tt)+) : [ $($inner:tt)* ] $(, $($rest:tt)*)?) => {
+        $members.insert(
+            ::std::string::String::from($($key)+),
+            $crate::encode::json!([ $($inner)* ]),
+        );
         $crate::encode::json!(@members $members $($($rest)*)?);
+    };
+    (@key $members:ident ($($key:tt)+) : $value:expr $(, $($rest:tt)*)?) => {
+        $members.insert(::std::string::String::from($($key)+), $crate::encode::json!($value));
+        $crate::encode::json!(@members $members $($($rest)*)?);
+    };
+    (@key $members:ident ($($key:tt)*) $next:tt $($rest:tt)*) => {
+        $crate::encode::json!(@key $members ($($key)* $next) $($rest)*);
+    };
+    // Array elements, gathered into one `vec!`.
+    (@items [$($done:expr,)*]) => {
+        ::std::vec![$($done),*]
+    };
+    (@items [$($done:expr,)*] null $(, $($rest:tt)*)?) => {
+        $crate::encode::json!(@items [$($done,)* $crate::json::Value::Null,] $($($rest)*)?)
+    };
+    (@items [$($done:expr,)*] { $($inner:tt)* } $(, $($rest:tt)*)?) => {
+        $crate::encode::json!(
+            @items [$($done,)* $crate::encode::json!({ $($inner)* }),] $($($rest)*)?
+        )
+    };
+    (@items [$($done:expr,)*] [ $($inner:tt)* ] $(, $($rest:tt)*)?) => {
+        $crate::encode::json!(
+            @items [$($done,)* $crate::encode::json!([ $($inner)* ]),] $($($rest)*)?
+        )
+    };
+    (@items [$($done:expr,)*] $value:expr $(, $($rest:tt)*)?) => {
+        $crate::encode::json!(@items [$($done,)* $crate::encode::json!($value),] $($($rest)*)?)
+    };
+    (null) => {
+        $crate::json::Value::Null
     };
     ({ $($members:tt)* }) => {{
         #[allow(unused_mut)]
-        let mut members = ::serde_json::Map::new();
+        let mut members = $crate::json::Map::new();
         $crate::encode::json!(@members members $($members)*);
-        ::serde_json::Value::Object(members)
+        $crate::json::Value::Object(members)
     }};
-    ([ $($element:expr),* $(,)? ]) => {
-        ::serde_json::Value::Array(::std::vec![$($crate::encode::json!($element)),*])
+    ([ $($items:tt)* ]) => {
+        $crate::json::Value::Array($crate::encode::json!(@items [] $($items)*))
     };
     ($value:expr) => {
         $crate::encode::to_value(&$value).unwrap_or_default()
@@ -143,7 +185,8 @@ pub(crate) use json;
 mod tests {
     use crate::ports::Protocol;
 
-    /// camguard's json! builds what serde_json's builds, in every form camguard writes.
+    /// camguard's json! builds what serde_json's builds, in every form camguard writes: the
+    /// same text, members in the same order.
     #[test]
     fn json_builds_what_serde_jsons_json_builds() {
         let option = "values";
@@ -151,28 +194,43 @@ mod tests {
         let proto = Protocol::Tcp;
         let nothing: Option<u16> = None;
         let rows = [1u8, 2].map(|n| super::json!({ "n": n }));
-        assert_eq!(super::json!({}), serde_json::json!({}));
-        assert_eq!(super::json!(list), serde_json::json!(list));
+        let same = |ours: crate::json::Value, theirs: serde_json::Value| {
+            assert_eq!(ours.to_string(), theirs.to_string());
+        };
+        same(super::json!({}), serde_json::json!({}));
+        same(super::json!(list), serde_json::json!(list));
+        same(super::json!(null), serde_json::json!(null));
+        same(
+            super::json!([null, [1, [true]], { "a": null }, {}, -2, "x",]),
+            serde_json::json!([null, [1, [true]], { "a": null }, {}, -2, "x",]),
+        );
         let ours = super::json!({
             "config": "upnpd",
             // A comment between members.
             "proto": proto,
             "nothing": nothing,
+            "null": null,
             option: { "list": list, "empty": {}, "inner": { "deep": [] } },
             "chains": ["a", proto.as_str(), 7],
             "rows": rows,
+            "objects": [{ "a": [{}] }, { "b": 1 }],
+            ("computed".to_owned() + "key"): 1.5,
+            option.to_uppercase(): [],
             "last": -1,
         });
         let theirs = serde_json::json!({
             "config": "upnpd",
             "proto": proto,
             "nothing": nothing,
+            "null": null,
             option: { "list": list, "empty": {}, "inner": { "deep": [] } },
             "chains": ["a", proto.as_str(), 7],
             "rows": [{ "n": 1 }, { "n": 2 }],
+            "objects": [{ "a": [{}] }, { "b": 1 }],
+            ("computed".to_owned() + "key"): 1.5,
+            option.to_uppercase(): [],
             "last": -1,
         });
-        assert_eq!(ours, theirs);
-        assert_eq!(ours.to_string(), theirs.to_string(), "member order");
+        same(ours, theirs);
     }
 }

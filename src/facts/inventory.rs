@@ -403,7 +403,7 @@ mod tests {
         );
         let configured = by_mac("00:00:48:00:00:01");
         assert_eq!((configured.first_seen, configured.last_seen), (None, None));
-        let json = serde_json::to_value(&**live).unwrap();
+        let json = crate::encode::to_value(&**live).unwrap();
         assert_eq!(json["first_seen"], NOW);
         assert!(json.get("present").is_none());
         // And back into records.

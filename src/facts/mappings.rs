@@ -476,8 +476,9 @@ const UPNP_FORWARD: (&str, &str) = ("fw4", "upnp_forward");
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::json;
     use crate::formats::nft::parse_ruleset;
-    use serde_json::{json, Value};
+    use crate::json::Value;
 
     /// A DNAT in upnp_prerouting in the shape miniupnpd writes it (tests/fixtures/nft/
     /// miniupnpd-live.json): iif, the IPv4 protocol byte, the external port, the DNAT.

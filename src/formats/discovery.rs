@@ -110,14 +110,14 @@ pub fn parse_dhip(datagram: &[u8], at: u64) -> Option<DeviceInfo> {
     if size(16)? != size(24)? || size(16)? != body.len() || body.len() > MAX_REPLY {
         return None;
     }
-    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let json: crate::json::Value = crate::json::from_slice(body).ok()?;
     if json.get("method")?.as_str()? != "client.notifyDevInfo" {
         return None;
     }
     let info = json.get("params")?.get("deviceInfo")?;
     let text = |key: &str| {
         info.get(key)
-            .and_then(serde_json::Value::as_str)
+            .and_then(crate::json::Value::as_str)
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(bounded)

@@ -18,7 +18,8 @@ pub enum FormatError {
         value: String,
         expected: Expected,
     },
-    /// Not JSON at all; `detail` is serde_json's account of where it broke.
+    /// Not JSON at all; `detail` is the parser's account of where it broke, in serde_json's
+    /// words ([`crate::json`]).
     NotJson { document: Document, detail: String },
     /// JSON, but not shaped like `document`.
     WrongShape { document: Document },

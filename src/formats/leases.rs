@@ -1319,14 +1319,14 @@ mod tests {
             let d = Description::from(text.to_owned());
             assert_eq!(d, text);
             assert_eq!(d.to_string(), text);
-            assert_eq!(serde_json::to_value(&d).unwrap(), text);
+            assert_eq!(crate::encode::to_value(&d).unwrap(), text);
         }
         let l = one("TCP:2222:192.168.1.1:22:0:forged by a LAN client");
-        let json = serde_json::to_value(&l).unwrap();
+        let json = crate::encode::to_value(&l).unwrap();
         assert_eq!(json["description"], "forged by a LAN client");
         assert!(json.get("forged").is_none(), "{json}");
         let f = one("TCP:070000:192.168.1.1:22:0:x");
-        let json = serde_json::to_value(&f).unwrap();
+        let json = crate::encode::to_value(&f).unwrap();
         assert_eq!(json["forged"][0]["kind"], "port", "{json}");
     }
 

@@ -22,8 +22,8 @@ pub const MAX_PROC_NET_ARP_BYTES: usize = MAX_NEIGHBOURS * 128;
 /// link-layer address (FAILED, INCOMPLETE), with an all-zero or multicast one, or NOARP are
 /// left out. Errors only when the text is not the JSON array iproute2 prints.
 pub fn parse_ip_neigh_json(input: &[u8]) -> Result<Vec<Neighbour>, FormatError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(input).map_err(|e| FormatError::NotJson {
+    let value: crate::json::Value =
+        crate::json::from_slice(input).map_err(|e| FormatError::NotJson {
             document: Document::IpNeigh,
             detail: e.to_string(),
         })?;
@@ -48,8 +48,8 @@ pub fn parse_ip_neigh_json(input: &[u8]) -> Result<Vec<Neighbour>, FormatError> 
             continue;
         };
         let states: Vec<&str> = match e.get("state") {
-            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|s| s.as_str()).collect(),
-            Some(serde_json::Value::String(s)) => vec![s.as_str()],
+            Some(crate::json::Value::Array(a)) => a.iter().filter_map(|s| s.as_str()).collect(),
+            Some(crate::json::Value::String(s)) => vec![s.as_str()],
             _ => Vec::new(),
         };
         let state = if states.contains(&"PERMANENT") {

@@ -27,9 +27,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::formats::{Document, FormatError};
+use crate::json::{self, Map, Value};
 use crate::mac::Mac;
 use crate::ports::Protocol;
 use crate::text::lan_text;
@@ -292,27 +292,17 @@ pub fn parse_ruleset_from(mut reader: impl std::io::Read) -> Result<Ruleset, For
 }
 
 /// One copy of the streaming parser for every source (file, nft's pipe, the netlink dump):
-/// the source is reached only when the 16 KB buffer runs dry, so `dyn` costs nothing
+/// the source is reached only when the reader's 16 KB window runs dry, so `dyn` costs nothing
 /// measurable, while a copy per source cost ~6 KB of code each on the router.
 fn parse_bounded(reader: &mut dyn std::io::Read, limit: usize) -> Result<Ruleset, FormatError> {
-    let mut bounded = Bounded {
-        inner: std::io::BufReader::with_capacity(16 * 1024, reader),
-        read: 0,
-        limit,
-    };
-    let mut de = serde_json::Deserializer::from_reader(&mut bounded);
-    let over = |read: usize| {
-        (read > limit).then_some(FormatError::TooLarge {
+    let mut reader = json::Reader::with_limit(reader, limit);
+    match read_dump(&mut reader) {
+        Err(_) if reader.bytes_read() > limit => Err(FormatError::TooLarge {
             document: Document::NftRuleset,
-            bytes: read,
+            bytes: reader.bytes_read(),
             limit,
-        })
-    };
-    let result = read_dump(&mut de);
-    drop(de);
-    match (result, over(bounded.read)) {
-        (Err(_), Some(too_large)) => Err(too_large),
-        (result, _) => result,
+        }),
+        result => result,
     }
 }
 
@@ -340,48 +330,72 @@ pub fn parse_ruleset_items(
                 limit: MAX_STREAMED_RULESET_BYTES,
             });
         }
-        dump.item(serde_json::from_slice(item.as_bytes()).map_err(|e| not_json(e.to_string()))?);
+        dump.item(json::from_slice(item.as_bytes()).map_err(|e| not_json(e.to_string()))?);
     }
     dump.finish().ok_or(FormatError::WrongShape {
         document: Document::NftRuleset,
     })
 }
 
-/// Counts what passes, and stops just past `limit`.
-struct Bounded<R> {
-    inner: R,
-    read: usize,
-    limit: usize,
-}
-
-impl<R: std::io::Read> std::io::Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.read > self.limit {
-            return Err(std::io::Error::other("nft dump too large"));
-        }
-        let room = self.limit + 1 - self.read;
-        let len = buf.len().min(room);
-        let n = self.inner.read(&mut buf[..len])?;
-        self.read += n;
-        Ok(n)
-    }
-}
-
-/// Reads the whole document through [`Root`], then checks nothing follows it.
-fn read_dump<'de, R: serde_json::de::Read<'de>>(
-    de: &mut serde_json::Deserializer<R>,
-) -> Result<Ruleset, FormatError> {
-    use serde::de::DeserializeSeed;
-    let not_json = |e: serde_json::Error| FormatError::NotJson {
+/// Reads the whole document, then checks nothing follows it. The top-level object's
+/// `nftables` array is read item by item, each item a small tree folded into the [`Dump`] and
+/// dropped; every other key, and anything that is not such an object, is skipped without
+/// building it (a later `nftables` key replaces an earlier one, as in a JSON object). A scalar
+/// where an object or array is expected carries nothing camguard reads: it is read and left.
+fn read_dump(reader: &mut json::Reader) -> Result<Ruleset, FormatError> {
+    let not_json = |e: json::Error| FormatError::NotJson {
         document: Document::NftRuleset,
         detail: e.to_string(),
     };
     let mut dump = Dump::default();
-    Root(&mut dump).deserialize(&mut *de).map_err(not_json)?;
-    de.end().map_err(not_json)?;
+    walk_dump(reader, &mut dump).map_err(not_json)?;
+    reader.end().map_err(not_json)?;
     dump.finish().ok_or(FormatError::WrongShape {
         document: Document::NftRuleset,
     })
+}
+
+fn walk_dump(reader: &mut json::Reader, dump: &mut Dump) -> Result<(), json::Error> {
+    match reader.peek_value()? {
+        Some(b'{') => {
+            reader.open()?;
+            while let Some(key) = reader.next_key()? {
+                if key != "nftables" {
+                    reader.skip()?;
+                    continue;
+                }
+                dump.restart(false);
+                match reader.peek_value()? {
+                    Some(b'[') => {
+                        reader.open()?;
+                        dump.restart(true);
+                        while reader.next_element()? {
+                            dump.item(reader.value()?);
+                        }
+                    }
+                    Some(b'{') => skip_members(reader)?,
+                    _ => drop(reader.value()?),
+                }
+            }
+        }
+        Some(b'[') => {
+            reader.open()?;
+            while reader.next_element()? {
+                reader.skip()?;
+            }
+        }
+        _ => drop(reader.value()?),
+    }
+    Ok(())
+}
+
+/// An object whose members are skipped (its keys still read as names).
+fn skip_members(reader: &mut json::Reader) -> Result<(), json::Error> {
+    reader.open()?;
+    while reader.next_key()?.is_some() {
+        reader.skip()?;
+    }
+    Ok(())
 }
 
 /// The ruleset read so far, folded from the dump's items as they come.
@@ -472,98 +486,6 @@ fn read_rule(rule: &Value, sets: &HashMap<SetKey, Vec<Value>>) -> Option<(Rule, 
     parsed.table = table;
     parsed.chain = chain;
     Some((parsed, complete))
-}
-
-/// A scalar where a document expects an object or array carries nothing camguard reads: the
-/// streaming visitors below skip it rather than fail, as the whole-tree parser did.
-macro_rules! ignore_scalars {
-    () => {
-        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_str<E>(self, _: &str) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_unit<E>(self) -> Result<(), E> {
-            Ok(())
-        }
-    };
-}
-
-/// The document: an object whose `nftables` array is read item by item; every other key, and
-/// anything that is not such an object, is skipped without building it.
-struct Root<'a>(&'a mut Dump);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Root<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Root<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("the output of `nft -j list ruleset`")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "nftables" {
-                map.next_value_seed(Items(&mut *self.0))?;
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-    ignore_scalars!();
-}
-
-/// The `nftables` value: each item of the array becomes a small tree, is folded into the
-/// [`Dump`] and dropped. A later `nftables` key replaces an earlier one, as in a JSON object.
-struct Items<'a>(&'a mut Dump);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Items<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        self.0.restart(false);
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Items<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("the nftables array")
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.0.restart(true);
-        while let Some(item) = seq.next_element::<Value>()? {
-            self.0.item(item);
-        }
-        Ok(())
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map
-            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-            .is_some()
-        {}
-        Ok(())
-    }
-    ignore_scalars!();
 }
 
 fn location(obj: &Value, name_key: &str) -> Option<(String, String, String)> {
@@ -1531,7 +1453,7 @@ mod tests {
                 limit: MAX_RULESET_BYTES,
             });
         }
-        let root: Value = serde_json::from_slice(json).map_err(|e| FormatError::NotJson {
+        let root: Value = crate::json::from_slice(json).map_err(|e| FormatError::NotJson {
             document: Document::NftRuleset,
             detail: e.to_string(),
         })?;
@@ -1614,9 +1536,9 @@ mod tests {
         let fw4 = std::fs::read(format!("{dir}/fw4-openwrt-24.10.json")).unwrap();
         // The rules before the sets they name, a later `nftables` replacing an earlier one,
         // keys around the array.
-        let mut tree: Value = serde_json::from_slice(&fw4).unwrap();
+        let mut tree: Value = crate::json::from_slice(&fw4).unwrap();
         tree["nftables"].as_array_mut().unwrap().reverse();
-        inputs.push(serde_json::to_vec(&tree).unwrap());
+        inputs.push(crate::encode::to_vec(&tree).unwrap());
         inputs.push(br#"{"x":[1,{"y":2}],"nftables":[{"rule":{"family":"inet","table":"t","chain":"c"}}],"z":null}"#.to_vec());
         inputs.push(
             br#"{"nftables":[{"chain":{"family":"inet","table":"t","name":"a"}}],"nftables":[]}"#
@@ -1655,7 +1577,7 @@ mod tests {
             let Ok(whole) = parse_ruleset(&input) else {
                 continue;
             };
-            let tree: Value = serde_json::from_slice(&input).unwrap();
+            let tree: Value = crate::json::from_slice(&input).unwrap();
             let mut items = tree["nftables"]
                 .as_array()
                 .unwrap()

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::{Device, StateFile, StateFileError};
+use crate::json::Value;
 use crate::json_read::{entries, list, string, uint, Fields, JsonReadError};
 
 /// What camguard remembers per device, persisted as JSON (suggested path

@@ -4,7 +4,8 @@ use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateFileError {
-    /// Not JSON of the file's shape (damaged, or some other file); `detail` is serde_json's.
+    /// Not JSON of the file's shape (damaged, or some other file); `detail` is the parser's or
+    /// the reader's.
     NotOurs { file: StateFile, detail: String },
     /// Written by a newer camguard.
     NewerVersion { file: StateFile, version: u32 },

@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 
 use serde::Serialize;
-use serde_json::Value;
 
+use crate::json::Value;
 use crate::text::lan_text_reloaded;
 
 /// How often one device is probed: what a device serves rarely changes.
@@ -312,10 +312,10 @@ mod tests {
         // Heard only: a report that leaves the probe due, and reads back from seen.json.
         assert_eq!((out[3].at, out[3].info.as_ref()), (0, Some(&heard_sadp)));
         assert!(!out[3].is_fresh(1_800_000_000));
-        let json = serde_json::to_value(&out[3]).unwrap();
+        let json = crate::encode::to_value(&out[3]).unwrap();
         assert_eq!(json["info"]["passive"], true);
         assert_eq!(ProbeReport::from_json(&json).as_ref(), Some(&out[3]));
-        assert!(serde_json::to_value(&out[1]).unwrap()["info"]
+        assert!(crate::encode::to_value(&out[1]).unwrap()["info"]
             .get("passive")
             .is_none());
     }

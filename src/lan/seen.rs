@@ -6,9 +6,9 @@
 //! The probe reports are kept here so that a restart neither probes every device again (the
 //! probe runs at most daily per device) nor forgets what the probe taught the classifier.
 use serde::Serialize;
-use serde_json::Value;
 
 use super::{ProbeReport, StateFile, StateFileError};
+use crate::json::Value;
 use crate::json_read::{list, parsed, uint, Fields, JsonReadError};
 use crate::mac::Mac;
 

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::audit::Subject;
 use crate::facts::forwards::{is_wan_forward, redirect_finding_id};
@@ -18,6 +17,7 @@ use crate::facts::mappings::{
     is_fw4, lost_mappings, mappings_iter, upnp_active, ForwardRule, Mapping,
 };
 use crate::facts::Facts;
+use crate::json::Value;
 use crate::json_read::{
     boolean, entries, list, pair, parsed, string, text, uint, Fields, JsonReadError,
 };

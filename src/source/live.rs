@@ -7,13 +7,12 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::offline::{add_ruleset, config_what, read_state_files, LIVE_RULESET, REQUIRED_CONFIGS};
 use super::{ReadError, RouterFiles};
 use crate::bus::{status, Bus, BusError};
 use crate::encode::json;
 use crate::formats::uci::Package;
+use crate::json::Value;
 use crate::lan::ProbeReport;
 use crate::snapshot::network::WanStatus;
 use crate::snapshot::{HostHint, Release, ServiceState, Snapshot, SourceState, CONFIGS};

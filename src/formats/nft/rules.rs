@@ -401,7 +401,7 @@ impl<'a> RuleRef<'a> {
 mod tests {
     use super::super::read_rule;
     use super::*;
-    use serde_json::Value;
+    use crate::json::Value;
 
     /// Every rule of every real dump, as the reader makes it before it is stored.
     fn fixture_rules() -> Vec<Rule> {
@@ -412,7 +412,7 @@ mod tests {
             if path.extension().is_none_or(|x| x != "json") {
                 continue;
             }
-            let tree: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let tree: Value = crate::json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
             for item in tree["nftables"].as_array().into_iter().flatten() {
                 if let Some((rule, _)) = item
                     .get("rule")

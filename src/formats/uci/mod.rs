@@ -109,7 +109,7 @@ impl Package {
     /// A package from rpcd's `uci get {"config": name}` reply (`{"values": {"<section>": {".type",
     /// ".name", ".anonymous", ".index", options…}}}`): on the router, real libuci parsed it. Sections
     /// come back in `.index` order; option order within a section is not kept (nothing reads it).
-    pub fn from_rpcd(name: &str, reply: &serde_json::Value) -> Result<Package, FormatError> {
+    pub fn from_rpcd(name: &str, reply: &crate::json::Value) -> Result<Package, FormatError> {
         let values = reply
             .get("values")
             .and_then(|v| v.as_object())
@@ -138,8 +138,8 @@ impl Package {
                 .filter(|(k, _)| !k.starts_with('.'))
                 .map(|(k, v)| {
                     let value = match v {
-                        serde_json::Value::String(s) => Value::Single(s.clone()),
-                        serde_json::Value::Array(items) => Value::List(
+                        crate::json::Value::String(s) => Value::Single(s.clone()),
+                        crate::json::Value::Array(items) => Value::List(
                             items
                                 .iter()
                                 .map(|i| i.as_str().map_or_else(|| json_text(i), str::to_owned))
@@ -178,9 +178,9 @@ impl Package {
     }
 }
 
-/// A number, boolean or null rpcd sent for an option, as JSON writes it ("1", "true"). Through
-/// camguard's serializer: `Value`'s own Display compiles serde_json's writer into the binary.
-fn json_text(v: &serde_json::Value) -> String {
+/// A number, boolean or null rpcd sent for an option, as JSON writes it ("1", "true"), through
+/// camguard's serializer.
+fn json_text(v: &crate::json::Value) -> String {
     crate::encode::to_string(v).unwrap_or_default()
 }
 
@@ -191,7 +191,7 @@ mod rpcd_tests {
     #[test]
     fn rpcd_reply_becomes_the_same_package_as_the_file() {
         // The shape of rpcd-transcripts/05-uci-get-firewall-redirect.json.
-        let reply: serde_json::Value = serde_json::from_str(
+        let reply: crate::json::Value = crate::json::from_str(
             r#"{"values":{"cfg0c3837":{".anonymous":true,".type":"redirect",".name":"cfg0c3837",".index":11,
                 "name":"Web-Server","proto":["tcp","udp"],"src_dport":"8080"},
               "cfg0b3837":{".anonymous":true,".type":"redirect",".name":"cfg0b3837",".index":10,"name":"SSH"}}}"#,
@@ -206,13 +206,13 @@ mod rpcd_tests {
             Some(&Value::List(vec!["tcp".into(), "udp".into()]))
         );
         assert_eq!(web.get_str("src_dport"), Some("8080"));
-        assert!(Package::from_rpcd("x", &serde_json::json!({"nope": 1})).is_err());
+        assert!(Package::from_rpcd("x", &crate::encode::json!({"nope": 1})).is_err());
     }
 
     /// rpcd sends strings; anything else is read as the JSON text it is.
     #[test]
     fn rpcd_numbers_and_booleans_become_their_text() {
-        let reply = serde_json::json!({"values": {"s": {".type": "rule", "port": 8080,
+        let reply = crate::encode::json!({"values": {"s": {".type": "rule", "port": 8080,
             "on": true, "ratio": 0.5, "list": [1, "a", null, -2]}}});
         let p = Package::from_rpcd("x", &reply).unwrap();
         let s = &p.sections[0];
@@ -232,9 +232,10 @@ mod rpcd_tests {
 
     #[test]
     fn rpcd_reply_of_another_shape_names_the_config_and_section() {
-        let err = Package::from_rpcd("x", &serde_json::json!({"nope": 1})).unwrap_err();
+        let err = Package::from_rpcd("x", &crate::encode::json!({"nope": 1})).unwrap_err();
         assert_eq!(err.to_string(), "uci get x: reply has no \"values\" object");
-        let err = Package::from_rpcd("x", &serde_json::json!({"values": {"s1": 5}})).unwrap_err();
+        let err =
+            Package::from_rpcd("x", &crate::encode::json!({"values": {"s1": 5}})).unwrap_err();
         assert_eq!(
             err,
             FormatError::UciSectionNotObject {

@@ -362,7 +362,7 @@ fn every_output(results: &[CredentialResult], rig: &Rig) -> String {
         all.push_str(&format!("{r:?}"));
     }
     for f in findings(results) {
-        all.push_str(&serde_json::to_string(&f).unwrap());
+        all.push_str(&crate::encode::to_string(&f).unwrap());
     }
     all.push_str(&String::from_utf8_lossy(&rig.state.to_json()));
     for s in &rig.saved {
