@@ -19,6 +19,9 @@ pub fn from_json<T>(
     bytes: &[u8],
     read: fn(&crate::json::Value) -> Result<T, JsonReadError>,
 ) -> Result<T, JsonReadError> {
+    // Every state file and journal entry the unit tests read is held to serde_json.
+    #[cfg(test)]
+    crate::json::assert_reads_as_serde_json(bytes);
     let json = crate::json::from_slice(bytes).map_err(|e| JsonReadError::new(e.to_string()))?;
     read(&json)
 }
@@ -66,6 +69,9 @@ pub fn read_up_to(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
 
 /// Replaces the file atomically, creating its directory.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // Every state file and journal entry the unit tests write is held to serde_json.
+    #[cfg(test)]
+    crate::json::assert_reads_as_serde_json(bytes);
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(d) = dir {
         std::fs::create_dir_all(d)?;

@@ -1613,4 +1613,232 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(parse_ruleset(deep.as_bytes()).is_err());
     }
+
+    /// serde_json skipped any depth where the reader was not looking (other keys, a top-level
+    /// array); camguard's reader holds skipped parts to the same 127 levels as the rest.
+    #[test]
+    fn nesting_past_the_limit_is_refused_even_where_it_is_skipped() {
+        // The document's object is the first level.
+        let deep = format!("{}{}", "[".repeat(126), "]".repeat(126));
+        let doc = format!(r#"{{"x":{deep},"nftables":[]}}"#);
+        assert!(parse_ruleset(doc.as_bytes()).is_ok());
+        let deeper = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        let doc = format!(r#"{{"x":{deeper},"nftables":[]}}"#);
+        assert!(parse_bounded_serde_json(&mut doc.as_bytes(), MAX_RULESET_BYTES).is_ok());
+        let err = parse_ruleset(doc.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("recursion limit exceeded"), "{err}");
+    }
+
+    // ---- the serde_json streaming reader this module used before camguard parsed JSON itself ----
+    /// Counts what passes, and stops just past `limit`.
+    struct Bounded<R> {
+        inner: R,
+        read: usize,
+        limit: usize,
+    }
+
+    impl<R: std::io::Read> std::io::Read for Bounded<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.read > self.limit {
+                return Err(std::io::Error::other("nft dump too large"));
+            }
+            let room = self.limit + 1 - self.read;
+            let len = buf.len().min(room);
+            let n = self.inner.read(&mut buf[..len])?;
+            self.read += n;
+            Ok(n)
+        }
+    }
+
+    /// serde_json's streaming deserializer over the same bound, walked by serde visitors: the
+    /// oracle [`parse_bounded`] is held to (the same rulesets, the same errors in the same words).
+    fn parse_bounded_serde_json(
+        reader: &mut dyn std::io::Read,
+        limit: usize,
+    ) -> Result<Ruleset, FormatError> {
+        let mut bounded = Bounded {
+            inner: std::io::BufReader::with_capacity(16 * 1024, reader),
+            read: 0,
+            limit,
+        };
+        let mut de = serde_json::Deserializer::from_reader(&mut bounded);
+        let not_json = |e: serde_json::Error| FormatError::NotJson {
+            document: Document::NftRuleset,
+            detail: e.to_string(),
+        };
+        let mut dump = Dump::default();
+        let result = serde::de::DeserializeSeed::deserialize(OldRoot(&mut dump), &mut de)
+            .and_then(|()| de.end())
+            .map_err(not_json)
+            .and_then(|()| {
+                dump.finish().ok_or(FormatError::WrongShape {
+                    document: Document::NftRuleset,
+                })
+            });
+        drop(de);
+        match result {
+            Err(_) if bounded.read > limit => Err(FormatError::TooLarge {
+                document: Document::NftRuleset,
+                bytes: bounded.read,
+                limit,
+            }),
+            result => result,
+        }
+    }
+
+    macro_rules! ignore_scalars {
+        () => {
+            fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_unit<E>(self) -> Result<(), E> {
+                Ok(())
+            }
+        };
+    }
+
+    struct OldRoot<'a>(&'a mut Dump);
+
+    impl<'de> serde::de::DeserializeSeed<'de> for OldRoot<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> serde::de::Visitor<'de> for OldRoot<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("the output of `nft -j list ruleset`")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "nftables" {
+                    map.next_value_seed(OldItems(&mut *self.0))?;
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+        ignore_scalars!();
+    }
+
+    struct OldItems<'a>(&'a mut Dump);
+
+    impl<'de> serde::de::DeserializeSeed<'de> for OldItems<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            self.0.restart(false);
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> serde::de::Visitor<'de> for OldItems<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("the nftables array")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            self.0.restart(true);
+            while let Some(item) = seq.next_element::<serde_json::Value>()? {
+                self.0.item(crate::json::from_serde(&item));
+            }
+            Ok(())
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(())
+        }
+        ignore_scalars!();
+    }
+
+    /// The reader reads and refuses as the serde_json one did, in the same words: every real
+    /// dump and the odd shapes above, every cut of a small dump, and thousands of mutations.
+    #[test]
+    fn the_stream_reads_and_refuses_as_serde_jsons_did() {
+        let dir = format!("{}/tests/fixtures/nft", env!("CARGO_MANIFEST_DIR"));
+        let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        seeds.push(br#"{"x":[1,{"y":"\u00e9\ud83d\ude00"}],"nftables":[{"rule":{"family":"inet","table":"t","chain":"c","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":{"set":[22,80]}}}]}}],"z":null}"#.to_vec());
+        seeds.push(
+            br#"{"nftables":{"rule":{},"x":[1e400]}, "y": "\ud800", "nftables":[1, -0, 1.5e3]}"#
+                .to_vec(),
+        );
+        seeds.push(b"[{\"a\":[]},2,\"\\u0041\"]".to_vec());
+        let mut inputs = seeds.clone();
+        let small = seeds.last().unwrap().clone();
+        let dump = seeds[seeds.len() - 3].clone();
+        for cut in 0..dump.len() {
+            inputs.push(dump[..cut].to_vec());
+        }
+        inputs.extend((0..small.len()).map(|cut| small[..cut].to_vec()));
+        let mut state = 0x6e66_7473_7472_6561u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1) as u64) as usize
+        };
+        const INTERESTING: &[u8] = b"\"\\{}[],:0-e.nu \n\x00\x1f\xff\xc3";
+        for _ in 0..3000 {
+            let mut bytes = seeds[next(seeds.len())].clone();
+            for _ in 0..1 + next(3) {
+                let at = next(bytes.len() + 1);
+                match next(4) {
+                    0 if at < bytes.len() => drop(bytes.remove(at)),
+                    1 => bytes.insert(at, INTERESTING[next(INTERESTING.len())]),
+                    2 if at < bytes.len() => bytes[at] = INTERESTING[next(INTERESTING.len())],
+                    _ => bytes.truncate(at),
+                }
+            }
+            inputs.push(bytes);
+        }
+        let (mut read, mut refused) = (0, 0);
+        for input in &inputs {
+            let ours = parse_ruleset_from(&input[..]);
+            let theirs = parse_bounded_serde_json(&mut &input[..], MAX_STREAMED_RULESET_BYTES);
+            let text = String::from_utf8_lossy(&input[..input.len().min(300)]).into_owned();
+            assert_eq!(format!("{ours:?}"), format!("{theirs:?}"), "{text}");
+            if ours.is_ok() {
+                read += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(
+            read > 100 && refused > 2000,
+            "{read} read, {refused} refused"
+        );
+        let mut endless = std::io::Read::take(std::io::repeat(b' '), 5000);
+        let theirs = parse_bounded_serde_json(&mut endless, 4096);
+        let mut endless = std::io::Read::take(std::io::repeat(b' '), 5000);
+        assert_eq!(
+            format!("{:?}", parse_bounded(&mut endless, 4096)),
+            format!("{theirs:?}")
+        );
+    }
 }
