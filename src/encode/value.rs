@@ -106,6 +106,20 @@ impl Sink for ValueBuilder {
     }
 }
 
+/// One member of a [`json!`] object, out of line: each member a macro writes is then a call.
+#[doc(hidden)]
+#[inline(never)]
+pub fn member(members: &mut Map<String, Value>, key: &str, value: Value) {
+    members.insert(key.to_owned(), value);
+}
+
+/// One value of a [`json!`], out of line; null if it cannot be encoded.
+#[doc(hidden)]
+#[inline(never)]
+pub fn or_null<T: Serialize + ?Sized>(value: &T) -> Value {
+    to_value(value).unwrap_or_default()
+}
+
 /// `serde_json::json!` for the forms camguard writes (`{"key": value, …}` with nested objects
 /// and arrays, or one value), each value through [`to_value`]: serde_json's macro would compile
 /// every interpolated type's `Serialize` for serde_json's own serializer as well. A value that
@@ -113,15 +127,15 @@ impl Sink for ValueBuilder {
 macro_rules! json {
     (@members $members:ident) => {};
     (@members $members:ident $key:tt : { $($inner:tt)* } $(, $($rest:tt)*)?) => {
-        $members.insert(::std::string::String::from($key), $crate::encode::json!({ $($inner)* }));
+        $crate::encode::value::member(&mut $members, &$key, $crate::encode::json!({ $($inner)* }));
         $crate::encode::json!(@members $members $($($rest)*)?);
     };
     (@members $members:ident $key:tt : [ $($inner:tt)* ] $(, $($rest:tt)*)?) => {
-        $members.insert(::std::string::String::from($key), $crate::encode::json!([ $($inner)* ]));
+        $crate::encode::value::member(&mut $members, &$key, $crate::encode::json!([ $($inner)* ]));
         $crate::encode::json!(@members $members $($($rest)*)?);
     };
     (@members $members:ident $key:tt : $value:expr $(, $($rest:tt)*)?) => {
-        $members.insert(::std::string::String::from($key), $crate::encode::json!($value));
+        $crate::encode::value::member(&mut $members, &$key, $crate::encode::json!($value));
         $crate::encode::json!(@members $members $($($rest)*)?);
     };
     ({ $($members:tt)* }) => {{
@@ -134,7 +148,7 @@ macro_rules! json {
         ::serde_json::Value::Array(::std::vec![$($crate::encode::json!($element)),*])
     };
     ($value:expr) => {
-        $crate::encode::to_value(&$value).unwrap_or_default()
+        $crate::encode::value::or_null(&$value)
     };
 }
 pub(crate) use json;
