@@ -48,14 +48,11 @@ pub enum BusError {
     Timeout,
     /// The broker connection is gone: reconnect.
     Disconnected,
-    /// The broker's socket could not be opened.
-    Connect {
-        socket: String,
-        error: std::io::Error,
-    },
+    /// The broker's socket (the path) could not be opened.
+    Connect(Box<(String, std::io::Error)>),
     /// A message ubus-zero could not encode or decode (a value blobmsg cannot carry, a
     /// malformed reply).
-    Protocol(UbusError),
+    Protocol(Box<UbusError>),
     /// The broker accepted the object but named no id for it.
     NoObjectId,
 }
@@ -83,7 +80,7 @@ impl std::fmt::Display for BusError {
             BusError::Status(s) => write!(f, "ubus status {s} ({})", status_text(*s)),
             BusError::Timeout => f.write_str("no answer before the deadline"),
             BusError::Disconnected => f.write_str("the ubus connection is closed"),
-            BusError::Connect { socket, error } => write!(f, "{socket}: {error}"),
+            BusError::Connect(failure) => write!(f, "{}: {}", failure.0, failure.1),
             BusError::Protocol(e) => write!(f, "{e:?}"),
             BusError::NoObjectId => f.write_str("the broker registered the object without an id"),
         }
@@ -115,7 +112,7 @@ impl From<UbusError> for BusError {
             UbusError::Status(s) => BusError::Status(s),
             UbusError::Timeout(_) => BusError::Timeout,
             UbusError::Closed => BusError::Disconnected,
-            other => BusError::Protocol(other),
+            other => BusError::Protocol(Box::new(other)),
         }
     }
 }
@@ -270,10 +267,8 @@ pub struct Client {
 impl Client {
     pub fn connect(socket: &str, timeout: Duration) -> Result<Client, BusError> {
         let mut transport =
-            SocketTransport::connect(socket).map_err(|error| BusError::Connect {
-                socket: socket.to_owned(),
-                error,
-            })?;
+            SocketTransport::connect(socket)
+                .map_err(|error| BusError::Connect(Box::new((socket.to_owned(), error))))?;
         transport.set_deadline(Some(timeout));
         let inner = UbusClient::connect(transport)?;
         Ok(Client {
@@ -327,7 +322,7 @@ impl Client {
         if self.broken {
             return Err(BusError::Disconnected);
         }
-        let table = blob::args_to_blobmsg(args).map_err(BusError::Protocol)?;
+        let table = blob::args_to_blobmsg(args).map_err(|e| BusError::Protocol(Box::new(e)))?;
         let mut retried = false;
         loop {
             let id = self.object_id(object)?;
@@ -335,7 +330,7 @@ impl Client {
             match self.inner.invoke(id, method, &table) {
                 Ok(reply) if reply.is_empty() => return Ok(Value::Object(Default::default())),
                 Ok(reply) => {
-                    return blob::table_to_value(&reply).map_err(BusError::Protocol)
+                    return blob::table_to_value(&reply).map_err(|e| BusError::Protocol(Box::new(e)))
                 }
                 // The object may have been re-registered (rpcd restarted) under a new id.
                 Err(UbusError::Status(status::NOT_FOUND)) if !retried => {
@@ -355,7 +350,7 @@ impl Client {
         method: &str,
         args: &Value,
     ) -> Result<Vec<u8>, BusError> {
-        let table = blob::args_to_blobmsg(args).map_err(BusError::Protocol)?;
+        let table = blob::args_to_blobmsg(args).map_err(|e| BusError::Protocol(Box::new(e)))?;
         let id = self.object_id(object)?;
         self.inner.transport_mut().set_deadline(Some(self.timeout));
         self.inner
@@ -365,7 +360,7 @@ impl Client {
 
     /// Broadcasts a ubus event (`ubus send NAME DATA`).
     pub fn send_event(&mut self, name: &str, data: &Value) -> Result<(), BusError> {
-        let table = blob::args_to_blobmsg(data).map_err(BusError::Protocol)?;
+        let table = blob::args_to_blobmsg(data).map_err(|e| BusError::Protocol(Box::new(e)))?;
         self.inner.transport_mut().set_deadline(Some(self.timeout));
         self.inner.send_event(name, &table).map_err(BusError::from)
     }
@@ -430,10 +425,8 @@ impl Provider {
         timeout: Duration,
     ) -> Result<Provider, BusError> {
         let mut transport =
-            SocketTransport::connect(socket).map_err(|error| BusError::Connect {
-                socket: socket.to_owned(),
-                error,
-            })?;
+            SocketTransport::connect(socket)
+                .map_err(|error| BusError::Connect(Box::new((socket.to_owned(), error))))?;
         transport.set_deadline(Some(timeout));
         let mut client = UbusClient::connect(transport)?;
         let mut envelope = EnvBuilder::new();
