@@ -106,13 +106,19 @@ pub fn status_text(code: i32) -> &'static str {
     }
 }
 
+impl BusError {
+    fn protocol(e: UbusError) -> BusError {
+        BusError::Protocol(Box::new(e))
+    }
+}
+
 impl From<UbusError> for BusError {
     fn from(e: UbusError) -> Self {
         match e {
             UbusError::Status(s) => BusError::Status(s),
             UbusError::Timeout(_) => BusError::Timeout,
             UbusError::Closed => BusError::Disconnected,
-            other => BusError::Protocol(Box::new(other)),
+            other => BusError::protocol(other),
         }
     }
 }
@@ -266,9 +272,8 @@ pub struct Client {
 
 impl Client {
     pub fn connect(socket: &str, timeout: Duration) -> Result<Client, BusError> {
-        let mut transport =
-            SocketTransport::connect(socket)
-                .map_err(|error| BusError::Connect(Box::new((socket.to_owned(), error))))?;
+        let mut transport = SocketTransport::connect(socket)
+            .map_err(|error| BusError::Connect(Box::new((socket.to_owned(), error))))?;
         transport.set_deadline(Some(timeout));
         let inner = UbusClient::connect(transport)?;
         Ok(Client {
@@ -322,7 +327,7 @@ impl Client {
         if self.broken {
             return Err(BusError::Disconnected);
         }
-        let table = blob::args_to_blobmsg(args).map_err(|e| BusError::Protocol(Box::new(e)))?;
+        let table = blob::args_to_blobmsg(args).map_err(BusError::protocol)?;
         let mut retried = false;
         loop {
             let id = self.object_id(object)?;
@@ -330,7 +335,7 @@ impl Client {
             match self.inner.invoke(id, method, &table) {
                 Ok(reply) if reply.is_empty() => return Ok(Value::Object(Default::default())),
                 Ok(reply) => {
-                    return blob::table_to_value(&reply).map_err(|e| BusError::Protocol(Box::new(e)))
+                    return blob::table_to_value(&reply).map_err(BusError::protocol)
                 }
                 // The object may have been re-registered (rpcd restarted) under a new id.
                 Err(UbusError::Status(status::NOT_FOUND)) if !retried => {
@@ -350,7 +355,7 @@ impl Client {
         method: &str,
         args: &Value,
     ) -> Result<Vec<u8>, BusError> {
-        let table = blob::args_to_blobmsg(args).map_err(|e| BusError::Protocol(Box::new(e)))?;
+        let table = blob::args_to_blobmsg(args).map_err(BusError::protocol)?;
         let id = self.object_id(object)?;
         self.inner.transport_mut().set_deadline(Some(self.timeout));
         self.inner
@@ -360,7 +365,7 @@ impl Client {
 
     /// Broadcasts a ubus event (`ubus send NAME DATA`).
     pub fn send_event(&mut self, name: &str, data: &Value) -> Result<(), BusError> {
-        let table = blob::args_to_blobmsg(data).map_err(|e| BusError::Protocol(Box::new(e)))?;
+        let table = blob::args_to_blobmsg(data).map_err(BusError::protocol)?;
         self.inner.transport_mut().set_deadline(Some(self.timeout));
         self.inner.send_event(name, &table).map_err(BusError::from)
     }
@@ -424,9 +429,8 @@ impl Provider {
         signature: &Signature,
         timeout: Duration,
     ) -> Result<Provider, BusError> {
-        let mut transport =
-            SocketTransport::connect(socket)
-                .map_err(|error| BusError::Connect(Box::new((socket.to_owned(), error))))?;
+        let mut transport = SocketTransport::connect(socket)
+            .map_err(|error| BusError::Connect(Box::new((socket.to_owned(), error))))?;
         transport.set_deadline(Some(timeout));
         let mut client = UbusClient::connect(transport)?;
         let mut envelope = EnvBuilder::new();
