@@ -334,9 +334,7 @@ impl Client {
             self.inner.transport_mut().set_deadline(Some(self.timeout));
             match self.inner.invoke(id, method, &table) {
                 Ok(reply) if reply.is_empty() => return Ok(Value::Object(Default::default())),
-                Ok(reply) => {
-                    return blob::table_to_value(&reply).map_err(BusError::protocol)
-                }
+                Ok(reply) => return blob::table_to_value(&reply).map_err(BusError::protocol),
                 // The object may have been re-registered (rpcd restarted) under a new id.
                 Err(UbusError::Status(status::NOT_FOUND)) if !retried => {
                     self.ids.remove(object);
