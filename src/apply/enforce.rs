@@ -170,7 +170,9 @@ impl Executor<'_> {
         entry: &mut Entry,
     ) -> Run {
         let mut run = Run::default();
-        let mut dirty: BTreeSet<&str> = BTreeSet::new();
+        // The configs changed since their last commit: a few, so a list (a set's removal code
+        // is KBs of router flash).
+        let mut dirty: Vec<&str> = Vec::new();
         for (i, a) in actions.iter().enumerate() {
             let config = a.step.config();
             if let Some(why) = config.and_then(|c| held.blocked.get(c)) {
@@ -191,7 +193,9 @@ impl Executor<'_> {
             match self.run(&a.step, &mut run) {
                 Ok(()) => {
                     entry.applied.push(i);
-                    dirty.extend(config);
+                    if let Some(c) = config.filter(|c| !dirty.contains(c)) {
+                        dirty.push(c);
+                    }
                     if let Some(written) = run.lease_written.take() {
                         note_committed(entry, &self.lease_file, written);
                     }
@@ -206,7 +210,7 @@ impl Executor<'_> {
                 }),
             }
             let next_config = actions.get(i + 1).and_then(|n| n.step.config());
-            if let Some(c) = config.filter(|&c| next_config != Some(c) && dirty.remove(c)) {
+            if let Some(c) = config.filter(|&c| next_config != Some(c) && take(&mut dirty, c)) {
                 if let Err(e) = self.commit(c, actions, entry) {
                     run.interrupted = Some(e);
                     break;
@@ -382,6 +386,15 @@ impl Executor<'_> {
 
 /// Sets the fingerprint of what `path` holds after camguard's change in the entry's
 /// `FileBytes`; false when the entry keeps no bytes of it.
+/// Whether `config` was in `dirty`, which no longer holds it.
+fn take(dirty: &mut Vec<&str>, config: &str) -> bool {
+    let at = dirty.iter().position(|&d| d == config);
+    if let Some(i) = at {
+        dirty.swap_remove(i);
+    }
+    at.is_some()
+}
+
 fn note_committed(entry: &mut Entry, path: &str, written: Fingerprint) -> bool {
     entry.before.iter_mut().any(|b| match b {
         Before::FileBytes {

@@ -48,14 +48,11 @@ pub enum BusError {
     Timeout,
     /// The broker connection is gone: reconnect.
     Disconnected,
-    /// The broker's socket could not be opened.
-    Connect {
-        socket: String,
-        error: std::io::Error,
-    },
+    /// The broker's socket (the path) could not be opened.
+    Connect(Box<(String, std::io::Error)>),
     /// A message ubus-zero could not encode or decode (a value blobmsg cannot carry, a
     /// malformed reply).
-    Protocol(UbusError),
+    Protocol(Box<UbusError>),
     /// The broker accepted the object but named no id for it.
     NoObjectId,
 }
@@ -83,7 +80,7 @@ impl std::fmt::Display for BusError {
             BusError::Status(s) => write!(f, "ubus status {s} ({})", status_text(*s)),
             BusError::Timeout => f.write_str("no answer before the deadline"),
             BusError::Disconnected => f.write_str("the ubus connection is closed"),
-            BusError::Connect { socket, error } => write!(f, "{socket}: {error}"),
+            BusError::Connect(failure) => write!(f, "{}: {}", failure.0, failure.1),
             BusError::Protocol(e) => write!(f, "{e:?}"),
             BusError::NoObjectId => f.write_str("the broker registered the object without an id"),
         }
@@ -109,13 +106,19 @@ pub fn status_text(code: i32) -> &'static str {
     }
 }
 
+impl BusError {
+    fn protocol(e: UbusError) -> BusError {
+        BusError::Protocol(Box::new(e))
+    }
+}
+
 impl From<UbusError> for BusError {
     fn from(e: UbusError) -> Self {
         match e {
             UbusError::Status(s) => BusError::Status(s),
             UbusError::Timeout(_) => BusError::Timeout,
             UbusError::Closed => BusError::Disconnected,
-            other => BusError::Protocol(other),
+            other => BusError::protocol(other),
         }
     }
 }
@@ -269,11 +272,8 @@ pub struct Client {
 
 impl Client {
     pub fn connect(socket: &str, timeout: Duration) -> Result<Client, BusError> {
-        let mut transport =
-            SocketTransport::connect(socket).map_err(|error| BusError::Connect {
-                socket: socket.to_owned(),
-                error,
-            })?;
+        let mut transport = SocketTransport::connect(socket)
+            .map_err(|error| BusError::Connect(Box::new((socket.to_owned(), error))))?;
         transport.set_deadline(Some(timeout));
         let inner = UbusClient::connect(transport)?;
         Ok(Client {
@@ -327,16 +327,14 @@ impl Client {
         if self.broken {
             return Err(BusError::Disconnected);
         }
-        let table = blob::args_to_blobmsg(args).map_err(BusError::Protocol)?;
+        let table = blob::args_to_blobmsg(args).map_err(BusError::protocol)?;
         let mut retried = false;
         loop {
             let id = self.object_id(object)?;
             self.inner.transport_mut().set_deadline(Some(self.timeout));
             match self.inner.invoke(id, method, &table) {
                 Ok(reply) if reply.is_empty() => return Ok(Value::Object(Default::default())),
-                Ok(reply) => {
-                    return blob::table_to_value(&reply).map_err(BusError::Protocol)
-                }
+                Ok(reply) => return blob::table_to_value(&reply).map_err(BusError::protocol),
                 // The object may have been re-registered (rpcd restarted) under a new id.
                 Err(UbusError::Status(status::NOT_FOUND)) if !retried => {
                     self.ids.remove(object);
@@ -355,7 +353,7 @@ impl Client {
         method: &str,
         args: &Value,
     ) -> Result<Vec<u8>, BusError> {
-        let table = blob::args_to_blobmsg(args).map_err(BusError::Protocol)?;
+        let table = blob::args_to_blobmsg(args).map_err(BusError::protocol)?;
         let id = self.object_id(object)?;
         self.inner.transport_mut().set_deadline(Some(self.timeout));
         self.inner
@@ -365,7 +363,7 @@ impl Client {
 
     /// Broadcasts a ubus event (`ubus send NAME DATA`).
     pub fn send_event(&mut self, name: &str, data: &Value) -> Result<(), BusError> {
-        let table = blob::args_to_blobmsg(data).map_err(BusError::Protocol)?;
+        let table = blob::args_to_blobmsg(data).map_err(BusError::protocol)?;
         self.inner.transport_mut().set_deadline(Some(self.timeout));
         self.inner.send_event(name, &table).map_err(BusError::from)
     }
@@ -429,11 +427,8 @@ impl Provider {
         signature: &Signature,
         timeout: Duration,
     ) -> Result<Provider, BusError> {
-        let mut transport =
-            SocketTransport::connect(socket).map_err(|error| BusError::Connect {
-                socket: socket.to_owned(),
-                error,
-            })?;
+        let mut transport = SocketTransport::connect(socket)
+            .map_err(|error| BusError::Connect(Box::new((socket.to_owned(), error))))?;
         transport.set_deadline(Some(timeout));
         let mut client = UbusClient::connect(transport)?;
         let mut envelope = EnvBuilder::new();

@@ -107,6 +107,20 @@ impl Sink for ValueBuilder {
     }
 }
 
+/// One member of a [`json!`] object, out of line: each member a macro writes is then a call.
+#[doc(hidden)]
+#[inline(never)]
+pub fn member(members: &mut Map<String, Value>, key: impl Into<String>, value: Value) {
+    members.insert(key.into(), value);
+}
+
+/// One value of a [`json!`], out of line; null if it cannot be encoded.
+#[doc(hidden)]
+#[inline(never)]
+pub fn or_null<T: Serialize + ?Sized>(value: &T) -> Value {
+    to_value(value).unwrap_or_default()
+}
+
 /// `serde_json::json!` for camguard's own `Value`: `{"key": value, …}` and `[value, …]` nested,
 /// `null`, or one value, each value through [`to_value`]: serde_json's macro would compile
 /// every interpolated type's `Serialize` for serde_json's own serializer as well. A value that
@@ -119,25 +133,19 @@ macro_rules! json {
     };
     // The key is every token before the colon.
     (@key $members:ident ($($key:tt)+) : null $(, $($rest:tt)*)?) => {
-        $members.insert(::std::string::String::from($($key)+), $crate::json::Value::Null);
+        $crate::encode::value::member(&mut $members, $($key)+, $crate::json::Value::Null);
         $crate::encode::json!(@members $members $($($rest)*)?);
     };
     (@key $members:ident ($($key:tt)+) : { $($inner:tt)* } $(, $($rest:tt)*)?) => {
-        $members.insert(
-            ::std::string::String::from($($key)+),
-            $crate::encode::json!({ $($inner)* }),
-        );
+        $crate::encode::value::member(&mut $members, $($key)+, $crate::encode::json!({ $($inner)* }));
         $crate::encode::json!(@members $members $($($rest)*)?);
     };
     (@key $members:ident ($($key:tt)+) : [ $($inner:tt)* ] $(, $($rest:tt)*)?) => {
-        $members.insert(
-            ::std::string::String::from($($key)+),
-            $crate::encode::json!([ $($inner)* ]),
-        );
+        $crate::encode::value::member(&mut $members, $($key)+, $crate::encode::json!([ $($inner)* ]));
         $crate::encode::json!(@members $members $($($rest)*)?);
     };
     (@key $members:ident ($($key:tt)+) : $value:expr $(, $($rest:tt)*)?) => {
-        $members.insert(::std::string::String::from($($key)+), $crate::encode::json!($value));
+        $crate::encode::value::member(&mut $members, $($key)+, $crate::encode::json!($value));
         $crate::encode::json!(@members $members $($($rest)*)?);
     };
     (@key $members:ident ($($key:tt)*) $next:tt $($rest:tt)*) => {
@@ -176,7 +184,7 @@ macro_rules! json {
         $crate::json::Value::Array($crate::encode::json!(@items [] $($items)*))
     };
     ($value:expr) => {
-        $crate::encode::to_value(&$value).unwrap_or_default()
+        $crate::encode::value::or_null(&$value)
     };
 }
 pub(crate) use json;

@@ -68,8 +68,10 @@ pub fn merge_seen(previous: &[SeenRecord], now: u64, devices: &[Arc<Device>]) ->
         }
     }
     let before = map.len();
-    map.retain(|_, r| now.saturating_sub(r.last_seen) < FORGET_AFTER_SECS);
-    let mut records: Vec<SeenRecord> = map.into_values().collect();
+    let mut records: Vec<SeenRecord> = map
+        .into_values()
+        .filter(|r| now.saturating_sub(r.last_seen) < FORGET_AFTER_SECS)
+        .collect();
     if records.len() > MAX_SEEN_RECORDS {
         records.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.mac.cmp(&b.mac)));
         records.truncate(MAX_SEEN_RECORDS);

@@ -367,16 +367,16 @@ impl CredState {
     /// Keeps at most [`MAX_RECORDS`] records: the ones without a lockout and with the oldest
     /// run go first, so a LAN host cycling fake camera MACs cannot push out a lockout.
     fn bound(&mut self) {
-        while self.devices.len() > MAX_RECORDS {
-            let victim = self
-                .devices
-                .iter()
-                .min_by_key(|(_, r)| (r.lockout.is_some(), r.last_run.unwrap_or(0)))
-                .map(|(k, _)| k.clone());
-            match victim {
-                Some(k) => self.devices.remove(&k),
-                None => break,
-            };
+        let excess = self.devices.len().saturating_sub(MAX_RECORDS);
+        if excess == 0 {
+            return;
+        }
+        let mut records: Vec<(String, DeviceRecord)> =
+            std::mem::take(&mut self.devices).into_iter().collect();
+        // Stable, from key order: of equal records the first key goes first.
+        records.sort_by_key(|(_, r)| (r.lockout.is_some(), r.last_run.unwrap_or(0)));
+        for (key, record) in records.into_iter().skip(excess) {
+            self.devices.insert(key, record);
         }
     }
 }

@@ -1155,3 +1155,37 @@ fn low_confidence_and_contradicted_cameras_are_skipped_and_say_why() {
     );
     assert_eq!(cam.borrow().requests, 0);
 }
+
+/// Past [`MAX_RECORDS`] the records without a lockout and with the oldest run go first, the
+/// first key first among equals: what removing the least record one at a time leaves.
+#[test]
+fn bound_keeps_lockouts_and_the_newest_runs() {
+    let mut state = CredState::default();
+    for i in 0..MAX_RECORDS as u64 + 40 {
+        let record = DeviceRecord {
+            // Runs repeat every 7 keys, so equal records must be told apart by key order.
+            last_run: (i % 5 != 0).then_some(T0 + i % 7),
+            lockout: (i % 9 == 0).then(|| LockoutRecord {
+                at: T0,
+                sign: "answered 503".into(),
+            }),
+            ..DeviceRecord::default()
+        };
+        state.devices.insert(format!("device-{i:04}"), record);
+    }
+    let mut expected = state.devices.clone();
+    while expected.len() > MAX_RECORDS {
+        let least = expected
+            .iter()
+            .min_by_key(|(_, r)| (r.lockout.is_some(), r.last_run.unwrap_or(0)))
+            .map(|(k, _)| k.clone())
+            .unwrap();
+        expected.remove(&least);
+    }
+    state.bound();
+    assert_eq!(state.devices.len(), MAX_RECORDS);
+    assert_eq!(state.devices, expected);
+    let lockouts = state.devices.values().filter(|r| r.lockout.is_some());
+    assert_eq!(lockouts.count(), 62, "every lockout kept");
+    assert!(!state.devices.contains_key("device-0005"), "first to go");
+}
