@@ -472,9 +472,9 @@ impl Provider {
     /// Answers every request already received, and returns the events that arrived with them.
     /// `handler(method, args)` returns the reply object or a ubus status. Err means the
     /// connection is gone.
-    pub fn serve(
+    pub fn serve<R: std::borrow::Borrow<BlobMsgTable>>(
         &mut self,
-        mut handler: impl FnMut(&str, &Map<String, Value>) -> Result<BlobMsgTable, i32>,
+        mut handler: impl FnMut(&str, &Map<String, Value>) -> Result<R, i32>,
     ) -> Result<Vec<Event>, BusError> {
         let obj = Some(self.object_id);
         let mut events = Vec::new();
@@ -513,12 +513,14 @@ impl Provider {
             let transport = self.client.transport_mut();
             let code = match result {
                 // A reply over ubus's 1 MiB limit cannot be sent; callers page long lists.
-                Ok(table) if table.contents().len() > MAX_MSG_LEN - 1024 => status::UNKNOWN_ERROR,
+                Ok(table) if table.borrow().contents().len() > MAX_MSG_LEN - 1024 => {
+                    status::UNKNOWN_ERROR
+                }
                 Ok(table) => {
                     let data_frame = OutboundMsg::DataReply {
                         peer,
                         obj_id: obj,
-                        data: &table,
+                        data: table.borrow(),
                     }
                     .into_frame(seq);
                     transport.set_deadline(Some(Duration::from_secs(2)));

@@ -16,6 +16,8 @@ use crate::json::{Map, Value};
 use crate::plan::Action;
 use crate::ports::Protocol;
 use crate::views;
+use std::rc::Rc;
+
 use ubus::BlobMsgTable;
 
 /// What a method may do, which decides the rpcd ACL grant (read or write) a LuCI caller needs.
@@ -35,7 +37,11 @@ pub struct Method {
     handler: Handler,
 }
 
-type Handler = fn(&mut State, &Args) -> Result<BlobMsgTable, Failure>;
+/// An encoded reply, shared: a cached page or the status table goes out without a copy (a
+/// page is up to 1 MiB, and every fresh copy of it is page faults on a small router).
+pub type Reply = Rc<BlobMsgTable>;
+
+type Handler = fn(&mut State, &Args) -> Result<Reply, Failure>;
 
 impl Method {
     const fn read(name: &'static str, args: &'static [Arg], handler: Handler) -> Method {
@@ -76,7 +82,7 @@ const ID: Arg = Arg::new("id", ArgType::String);
 /// The methods, in the order `ubus -v list` shows them.
 pub static METHODS: &[Method] = &[
     Method::read("status", &[], |state, _| {
-        Ok(state.audited.status_blob.clone())
+        Ok(Rc::clone(&state.audited.status_blob))
     }),
     Method::read("findings", &[SEVERITY, OFFSET, LIMIT], findings),
     Method::read("devices", &[OFFSET, LIMIT], |state, args| {
@@ -89,20 +95,20 @@ pub static METHODS: &[Method] = &[
         list_reply(state, List::Forwards, args)
     }),
     Method::read("plan", &[], |state, _| {
-        encode(&json!({ "actions": state.audited.plan }))
+        reply(&json!({ "actions": state.audited.plan }))
     }),
-    Method::read("journal", &[], |state, _| encode(&journal(state))),
+    Method::read("journal", &[], |state, _| reply(&journal(state))),
     Method::write("audit", &[], |state, _| {
         state.audit();
-        Ok(state.audited.status_blob.clone())
+        Ok(Rc::clone(&state.audited.status_blob))
     }),
     Method::write("enforce", &[DRY_RUN, FINDING, SUBJECT], |state, args| {
-        encode(&enforce(state, args)?)
+        reply(&enforce(state, args)?)
     }),
     Method::write("revoke", &[PROTO, EXT_PORT], |state, args| {
-        encode(&revoke(state, args)?)
+        reply(&revoke(state, args)?)
     }),
-    Method::write("revert", &[ID], |state, args| encode(&revert(state, args)?)),
+    Method::write("revert", &[ID], |state, args| reply(&revert(state, args)?)),
 ];
 
 /// The object's signature for registering it.
@@ -151,18 +157,14 @@ pub(crate) fn handle(
     state: &mut State,
     method: &str,
     args: &Map<String, Value>,
-) -> Result<BlobMsgTable, i32> {
+) -> Result<Reply, i32> {
     let Some(row) = METHODS.iter().find(|m| m.name == method) else {
         return Err(status::METHOD_NOT_FOUND);
     };
     answer(state, row, args).map_err(|failure| failure.status(row.name))
 }
 
-fn answer(
-    state: &mut State,
-    row: &Method,
-    args: &Map<String, Value>,
-) -> Result<BlobMsgTable, Failure> {
+fn answer(state: &mut State, row: &Method, args: &Map<String, Value>) -> Result<Reply, Failure> {
     // The session first: a caller that may not write learns nothing about its arguments.
     if row.access == Access::Write {
         authorize(state, row.name, args)?;
@@ -198,7 +200,7 @@ impl List {
 }
 
 /// The findings of at least `severity`, a page of them.
-fn findings(state: &mut State, args: &Args) -> Result<BlobMsgTable, Failure> {
+fn findings(state: &mut State, args: &Args) -> Result<Reply, Failure> {
     let min = match args.text(SEVERITY) {
         None => Severity::Info,
         Some(name) => Severity::parse(name).ok_or_else(|| {
@@ -213,14 +215,16 @@ fn findings(state: &mut State, args: &Args) -> Result<BlobMsgTable, Failure> {
         .iter()
         .filter(|f| f.severity >= min)
         .collect();
-    Paged::new("findings", matching.into_iter(), page).encode()
+    Paged::new("findings", matching.into_iter(), page)
+        .encode()
+        .map(Rc::new)
 }
 
 /// The list pages already encoded since the audit, and what counting its lists cost: LuCI
 /// polls them, and with thousands of mappings the encoding and the join are most of the cost.
 pub(crate) struct ListReplies {
     /// By (method, offset, limit). Filled on demand.
-    pages: HashMap<(List, usize, usize), BlobMsgTable>,
+    pages: HashMap<(List, usize, usize), Reply>,
     /// How many mappings the audit has: counted when the audit is kept (the count joins every
     /// rule with every lease line, a page only those up to its last row), so that the first
     /// page asked for after an audit makes only its own rows.
@@ -238,15 +242,15 @@ impl ListReplies {
 }
 
 /// One page of the devices, mappings or forwards list, encoded once per audit.
-fn list_reply(state: &mut State, list: List, args: &Args) -> Result<BlobMsgTable, Failure> {
+fn list_reply(state: &mut State, list: List, args: &Args) -> Result<Reply, Failure> {
     let page = Page::from_args(args);
     let cache_key = (list, page.offset, page.limit);
     if let Some(blob) = state.audited.list_replies.pages.get(&cache_key) {
-        return Ok(blob.clone());
+        return Ok(Rc::clone(blob));
     }
     let ctx = state.audited.facts();
     let key = list.key();
-    let blob = match list {
+    let blob = Rc::new(match list {
         List::Devices => Paged::new(key, views::devices(&ctx), page).encode(),
         List::Mappings => {
             let rows = views::mappings_page(&ctx, page.offset, page.limit);
@@ -254,7 +258,7 @@ fn list_reply(state: &mut State, list: List, args: &Args) -> Result<BlobMsgTable
             Paged::counted(key, rows.into_iter(), total, page).encode()
         }
         List::Forwards => Paged::new(key, views::forwards(&ctx).into_iter(), page).encode(),
-    }?;
+    }?);
     // A caller walking every offset must not make the daemon keep every page: a page may be
     // up to 1 MiB.
     let pages = &mut state.audited.list_replies.pages;
@@ -262,8 +266,13 @@ fn list_reply(state: &mut State, list: List, args: &Args) -> Result<BlobMsgTable
     if pages.len() >= MAX_CACHED_PAGES || cached + blob.as_slice().len() > MAX_CACHED_BYTES {
         pages.clear();
     }
-    pages.insert(cache_key, blob.clone());
+    pages.insert(cache_key, Rc::clone(&blob));
     Ok(blob)
+}
+
+/// A method's reply.
+fn reply<T: serde::Serialize + ?Sized>(value: &T) -> Result<Reply, Failure> {
+    encode(value).map(Rc::new)
 }
 
 fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<BlobMsgTable, Failure> {

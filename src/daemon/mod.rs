@@ -96,7 +96,7 @@ pub(crate) struct Audited {
     /// What enforcement would do now.
     pub plan: Vec<Action>,
     /// The `status` reply, encoded once per audit: `status` is the hot call.
-    pub status_blob: ubus::BlobMsgTable,
+    pub status_blob: methods::Reply,
     /// Pages of the devices, mappings and forwards replies already encoded since the audit.
     pub list_replies: methods::ListReplies,
     /// See [`State::files_to_watch`].
@@ -108,7 +108,7 @@ impl Audited {
         let inventory = Inventory::build(&snapshot);
         let (report, plan) = crate::plan::report_and_plan(&Facts::new(&snapshot, &inventory));
         Audited {
-            status_blob: status_reply(&report),
+            status_blob: std::rc::Rc::new(status_reply(&report)),
             list_replies: methods::ListReplies::counted(&snapshot),
             snapshot,
             inventory,
