@@ -318,51 +318,63 @@ impl<T: serde::Serialize> Paged<T> {
         }
     }
 
-    fn more(&self) -> usize {
-        self.total
-            .saturating_sub(self.offset.saturating_add(self.items.len()))
-    }
-
     /// The reply, with as many of the page's rows as fit one ubus message (rows differ in size:
     /// a device's classification reasons go with each of its mappings); `more` says what is
     /// left, so a caller walks on from `offset` plus the rows it got.
-    fn encode(mut self) -> Result<BlobMsgTable, Failure> {
+    fn encode(self) -> Result<BlobMsgTable, Failure> {
         self.encode_within(MAX_REPLY_BYTES)
     }
 
-    fn encode_within(&mut self, budget: usize) -> Result<BlobMsgTable, Failure> {
-        // Rows are about the same size: a sample of them says how many fit, so that a page far
-        // past the bound is never encoded whole only to be thrown away.
-        const SAMPLE: usize = 64;
-        if self.items.len() > SAMPLE {
-            let all = std::mem::take(&mut self.items);
-            let mut rest = all.into_iter();
-            self.items = rest.by_ref().take(SAMPLE).collect();
-            let size = encode(&*self)?.as_slice().len().max(1);
-            let fits = (SAMPLE as u128 * budget as u128 * 9 / 10 / size as u128) as usize;
-            let more = fits.saturating_sub(SAMPLE);
-            self.items.extend(rest.take(more));
-        }
-        loop {
-            let blob = encode(&*self)?;
-            let size = blob.as_slice().len();
-            if size <= budget || self.items.len() <= 1 {
-                return Ok(blob);
-            }
-            // Scale down to fit, at least one row fewer each time.
-            let fits = (self.items.len() as u128 * budget as u128 / size as u128) as usize;
-            self.items.truncate(fits.min(self.items.len() - 1).max(1));
-        }
+    fn encode_within(&self, budget: usize) -> Result<BlobMsgTable, Failure> {
+        let first = |shown| encode(&Shown { page: self, shown });
+        fit_within(budget, self.items.len(), &first)
     }
 }
 
-impl<T: serde::Serialize> serde::Serialize for Paged<T> {
+/// The first `rows` of `n` rows, encoded by `first(rows)`, as many as fit `budget`. Not
+/// generic: one copy serves every list.
+fn fit_within(
+    budget: usize,
+    n: usize,
+    first: &dyn Fn(usize) -> Result<BlobMsgTable, Failure>,
+) -> Result<BlobMsgTable, Failure> {
+    // Rows are about the same size: a sample of them says how many fit, so that a page far
+    // past the bound is never encoded whole only to be thrown away.
+    const SAMPLE: usize = 64;
+    let mut rows = n;
+    if n > SAMPLE {
+        let size = first(SAMPLE)?.as_slice().len().max(1);
+        let fits = (SAMPLE as u128 * budget as u128 * 9 / 10 / size as u128) as usize;
+        rows = fits.clamp(SAMPLE, n);
+    }
+    loop {
+        let blob = first(rows)?;
+        let size = blob.as_slice().len();
+        if size <= budget || rows <= 1 {
+            return Ok(blob);
+        }
+        // Scale down to fit, at least one row fewer each time.
+        let fits = (rows as u128 * budget as u128 / size as u128) as usize;
+        rows = fits.min(rows - 1).max(1);
+    }
+}
+
+/// The first `shown` rows of a page, as the reply carries them.
+struct Shown<'p, T> {
+    page: &'p Paged<T>,
+    shown: usize,
+}
+
+impl<T: serde::Serialize> serde::Serialize for Shown<'_, T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
+        let page = self.page;
+        let shown = self.shown.min(page.items.len());
+        let after = page.offset.saturating_add(shown);
         let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry(self.key, &self.items)?;
-        m.serialize_entry("total", &self.total)?;
-        m.serialize_entry("more", &self.more())?;
+        m.serialize_entry(page.key, &page.items[..shown])?;
+        m.serialize_entry("total", &page.total)?;
+        m.serialize_entry("more", &page.total.saturating_sub(after))?;
         m.end()
     }
 }
@@ -628,7 +640,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut offset = 0;
         loop {
-            let mut page = Paged::new("n", big_rows(), Page { offset, limit: 100 });
+            let page = Paged::new("n", big_rows(), Page { offset, limit: 100 });
             let reply = decoded(&page.encode_within(64 * 1024).ok().unwrap());
             let rows = reply["n"].as_array().unwrap();
             assert!(!rows.is_empty() && rows.len() < 100, "{} rows", rows.len());
@@ -647,7 +659,7 @@ mod tests {
 
     #[test]
     fn a_single_row_past_the_bound_is_still_answered() {
-        let mut page = Paged::new(
+        let page = Paged::new(
             "n",
             big_rows(),
             Page {
