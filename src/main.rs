@@ -1,6 +1,6 @@
-// The static router builds only (scripts/package): see unwind-stubs/src/lib.rs.
-#[cfg(feature = "unwind-stubs")]
-extern crate unwind_stubs;
+// The static router builds only (scripts/package): see static-trims/src/lib.rs.
+#[cfg(feature = "static-trims")]
+extern crate static_trims;
 
 fn main() {
     std::process::exit(camguard::cli::main(std::env::args_os().skip(1).collect()));
