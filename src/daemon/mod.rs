@@ -22,6 +22,7 @@ use crate::json::Value;
 use crate::plan::Action;
 use crate::probe::{Listener, Worker};
 use crate::snapshot::{Policy, Snapshot, CONFIGS};
+use crate::sorted::SortedSet;
 use crate::source::live::{self, NftSource};
 use crate::source::offline::{self, SEEN_FILE};
 use crate::source::RootDir;
@@ -100,7 +101,7 @@ pub(crate) struct Audited {
     /// Pages of the devices, mappings and forwards replies already encoded since the audit.
     pub list_replies: methods::ListReplies,
     /// See [`State::files_to_watch`].
-    watched_files: BTreeSet<PathBuf>,
+    watched_files: SortedSet<PathBuf>,
 }
 
 impl Audited {
@@ -114,7 +115,7 @@ impl Audited {
             inventory,
             report,
             plan,
-            watched_files: BTreeSet::new(),
+            watched_files: SortedSet::new(),
         }
     }
 
@@ -695,9 +696,9 @@ impl State {
     /// every lease file. Their directories are watched, since these files change by rename.
     /// They follow from the snapshot (upnpd and dhcp name the lease files), so they are worked
     /// out once per audit.
-    fn files_to_watch(&self) -> BTreeSet<PathBuf> {
+    fn files_to_watch(&self) -> SortedSet<PathBuf> {
         let Ok(root) = RootDir::open(self.opts.local_root()) else {
-            return BTreeSet::new();
+            return SortedSet::new();
         };
         let snap = &self.audited.snapshot;
         let (leases, leases6) = snap.upnp_lease_paths();
@@ -791,7 +792,7 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
     );
 
     loop {
-        let dirs: BTreeSet<&Path> = state
+        let dirs: SortedSet<&Path> = state
             .audited
             .watched_files
             .iter()
@@ -887,7 +888,7 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
             }
         }
         if ready[1].readable {
-            let changed: BTreeSet<PathBuf> = inotify
+            let changed: SortedSet<PathBuf> = inotify
                 .read()
                 .into_iter()
                 .filter_map(|(wd, name)| Some(watched.get(&wd)?.join(name)))
