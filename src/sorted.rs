@@ -139,6 +139,14 @@ impl<K: Ord, V> SortedMap<K, V> {
         }
     }
 
+    pub fn remove<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        let i = self.find(key).ok()?;
+        Some(self.0.remove(i).1)
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &K> {
         self.0.iter().map(|(k, _)| k)
     }
@@ -256,6 +264,9 @@ mod tests {
         assert_eq!(map.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(map.values().collect::<Vec<_>>(), [&2, &3]);
         assert_eq!(map.get("b"), Some(&3));
+        assert_eq!(map.remove("a"), Some(2));
+        assert_eq!(map.remove("a"), None);
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["b"]);
     }
 
     #[test]
