@@ -120,6 +120,13 @@ impl<K: Ord, V> SortedMap<K, V> {
         self.find(key).ok().map(|i| &self.0[i].1)
     }
 
+    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        self.find(key).ok().map(|i| &mut self.0[i].1)
+    }
+
     pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -264,7 +271,9 @@ mod tests {
         assert_eq!(map.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(map.values().collect::<Vec<_>>(), [&2, &3]);
         assert_eq!(map.get("b"), Some(&3));
-        assert_eq!(map.remove("a"), Some(2));
+        *map.get_mut("a").unwrap() += 5;
+        assert_eq!(map.get_mut("c"), None);
+        assert_eq!(map.remove("a"), Some(7));
         assert_eq!(map.remove("a"), None);
         assert_eq!(map.keys().collect::<Vec<_>>(), ["b"]);
     }
