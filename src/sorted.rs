@@ -77,6 +77,12 @@ impl<'a, T> IntoIterator for &'a SortedSet<T> {
     }
 }
 
+impl<T: Serialize> Serialize for SortedSet<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(&self.0)
+    }
+}
+
 /// Sorted by key, one entry per key: iterates, and serializes, as a `BTreeMap` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SortedMap<K, V>(Vec<(K, V)>);
@@ -245,6 +251,10 @@ mod tests {
         assert!(set.insert("b".to_owned()));
         assert_eq!(&*set, ["a", "b", "c"]);
         assert!(set.contains("b"));
+        let btree: BTreeSet<String> = set.iter().rev().cloned().collect();
+        let json = serde_json::to_string(&set).unwrap();
+        assert_eq!(json, serde_json::to_string(&btree).unwrap());
+        assert_eq!(json, r#"["a","b","c"]"#);
     }
 
     #[test]
