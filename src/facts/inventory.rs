@@ -5,7 +5,7 @@
 //! identity; an address that only a mapping or forward names becomes an address-only record,
 //! so nothing is dropped. What camguard observed besides the configs and leases (neighbours,
 //! probe replies, first/last-seen history) is the snapshot's [`crate::lan::LanObservations`].
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use super::classify::{classify, is_weighed_port, Evidence};
 use crate::lan::{Device, SeenRecord};
 use crate::mac::Mac;
 use crate::snapshot::Snapshot;
+use crate::sorted::SortedSet;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
@@ -28,7 +29,8 @@ pub struct Inventory {
 #[derive(Default)]
 struct Draft {
     mac: Option<Mac>,
-    ips: BTreeSet<IpAddr>,
+    /// Every address as observed, repeats too: made a set once, in `build`.
+    ips: Vec<IpAddr>,
     hostnames: Vec<String>,
     seen_in: Vec<&'static str>,
     /// Only the ports classification weighs: a device may name all 65,535.
@@ -196,12 +198,13 @@ impl Inventory {
         let mut devices: Vec<Arc<Device>> = drafts
             .into_iter()
             .map(|d| {
+                let ips = SortedSet::from_vec(d.ips);
                 let owner_class = d.mac.and_then(|m| policy.device(m)).and_then(|p| p.class);
                 // The newest discovery reply of any of its addresses.
                 let announced = obs
                     .probes
                     .iter()
-                    .filter(|p| d.ips.contains(&p.ip))
+                    .filter(|p| ips.contains(&p.ip))
                     .filter_map(|p| p.info.as_ref())
                     .max_by_key(|i| i.at);
                 let classification = classify(&Evidence {
@@ -213,7 +216,7 @@ impl Inventory {
                 });
                 let mut device = Device::new(
                     d.mac,
-                    d.ips.into_iter().collect(),
+                    ips.into_iter().collect(),
                     d.hostnames,
                     d.seen_in,
                     classification,
