@@ -481,7 +481,8 @@ fn check_forged_leases(ctx: &Facts, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
     let fw4 = snap.nft.as_ref().is_some_and(is_fw4);
     // The lease lines a live rule was matched to, by address: looked up once per forged line.
-    let live: std::collections::HashSet<*const crate::formats::leases::Lease> =
+    // Sorted once, then binary-searched per forged line.
+    let live: SortedSet<*const crate::formats::leases::Lease> =
         if snap.upnp.leases.iter().any(|l| l.is_forged()) {
             mappings_iter(snap)
                 .filter(|m| m.live)
