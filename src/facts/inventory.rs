@@ -15,15 +15,16 @@ use super::classify::{classify, is_weighed_port, Evidence};
 use crate::lan::{Device, SeenRecord};
 use crate::mac::Mac;
 use crate::snapshot::Snapshot;
-use crate::sorted::SortedSet;
+use crate::sorted::{SortedMap, SortedSet};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
     /// Shared with the findings that name them, so a device is described once however many
     /// mappings point at it.
     pub devices: Vec<Arc<Device>>,
+    /// Built once the devices are sorted: binary-searched, not a hash table.
     #[serde(skip)]
-    by_ip: HashMap<IpAddr, usize>,
+    by_ip: SortedMap<IpAddr, usize>,
 }
 
 #[derive(Default)]
@@ -235,16 +236,15 @@ impl Inventory {
             })
             .collect();
         devices.sort_by(|a, b| (a.ips.first(), a.mac).cmp(&(b.ips.first(), b.mac)));
-        let mut inventory = Inventory {
-            devices,
-            by_ip: HashMap::new(),
-        };
-        for (idx, device) in inventory.devices.iter().enumerate() {
-            for ip in &device.ips {
-                inventory.by_ip.entry(*ip).or_insert(idx);
-            }
-        }
-        inventory
+        // The first device of an address wins: from_vec keeps a key's last entry, so the
+        // devices go in backwards.
+        let by_ip = devices
+            .iter()
+            .enumerate()
+            .rev()
+            .flat_map(|(idx, device)| device.ips.iter().map(move |ip| (*ip, idx)))
+            .collect();
+        Inventory { devices, by_ip }
     }
 
     pub fn by_ip(&self, ip: IpAddr) -> Option<&Arc<Device>> {
@@ -301,6 +301,27 @@ mod tests {
             dev: "br-lan".into(),
             state,
         }
+    }
+
+    #[test]
+    fn an_address_of_two_devices_is_the_first_ones() {
+        let mut snap = Snapshot::new(NOW, "test");
+        snap.dhcp_leases = vec![
+            lease("02:00:00:00:00:02", "192.168.1.30", "b", 0),
+            lease("02:00:00:00:00:01", "192.168.1.20", "a", 0),
+            lease("02:00:00:00:00:02", "192.168.1.20", "b", 0),
+        ];
+        let inv = build_with(&snap, &Policy::default(), &LanObservations::default());
+        let mac = |ip: &str| {
+            inv.by_ip_text(ip)
+                .and_then(|d| d.mac)
+                .map(|m| m.to_string())
+        };
+        assert_eq!(inv.devices.len(), 2);
+        assert_eq!(inv.devices[1].ips.len(), 2, "b holds both addresses");
+        assert_eq!(mac("192.168.1.20").as_deref(), Some("02:00:00:00:00:01"));
+        assert_eq!(mac("192.168.1.30").as_deref(), Some("02:00:00:00:00:02"));
+        assert!(inv.by_ip_text("192.168.1.40").is_none());
     }
 
     #[test]
