@@ -195,7 +195,8 @@ impl Inventory {
             }
         }
 
-        let seen: HashMap<Mac, &SeenRecord> = obs.seen.iter().map(|r| (r.mac, r)).collect();
+        // Sorted once, then binary-searched per device (a later record of a MAC wins).
+        let seen: SortedMap<Mac, &SeenRecord> = obs.seen.iter().map(|r| (r.mac, r)).collect();
         let mut devices: Vec<Arc<Device>> = drafts
             .into_iter()
             .map(|d| {
