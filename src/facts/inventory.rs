@@ -27,6 +27,13 @@ pub struct Inventory {
     by_ip: SortedMap<IpAddr, usize>,
 }
 
+/// What identifies a device while its records are merged.
+#[derive(PartialEq, Eq, Hash)]
+enum Id {
+    Mac(Mac),
+    Ip(IpAddr),
+}
+
 #[derive(Default)]
 struct Draft {
     mac: Option<Mac>,
@@ -69,8 +76,9 @@ impl Inventory {
         let no_policy = Default::default();
         let policy = snap.policy().unwrap_or(&no_policy);
         let mut drafts: Vec<Draft> = Vec::new();
-        let mut by_mac: HashMap<Mac, usize> = HashMap::new();
-        let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
+        // Filled while the drafts are merged, each record looked up first: a hash table, one
+        // for MACs and addresses alike (one table type less in the binary).
+        let mut by_id: HashMap<Id, usize> = HashMap::new();
 
         let mut record = |mac: Option<Mac>,
                           ip: Option<IpAddr>,
@@ -78,8 +86,8 @@ impl Inventory {
                           source: &'static str,
                           present: bool| {
             let existing = mac
-                .and_then(|m| by_mac.get(&m).copied())
-                .or_else(|| ip.and_then(|i| by_ip.get(&i).copied()));
+                .and_then(|m| by_id.get(&Id::Mac(m)).copied())
+                .or_else(|| ip.and_then(|i| by_id.get(&Id::Ip(i)).copied()));
             let idx = existing.unwrap_or_else(|| {
                 drafts.push(Draft {
                     mac,
@@ -93,10 +101,10 @@ impl Inventory {
             }
             draft.add(ip, name, source, present);
             if let Some(m) = mac {
-                by_mac.entry(m).or_insert(idx);
+                by_id.entry(Id::Mac(m)).or_insert(idx);
             }
             if let Some(i) = ip {
-                by_ip.entry(i).or_insert(idx);
+                by_id.entry(Id::Ip(i)).or_insert(idx);
             }
         };
 
@@ -169,7 +177,7 @@ impl Inventory {
 
         // Service ports seen for each address: what the device serves is evidence of what it is.
         for lease in &snap.upnp.leases {
-            if let Some(&idx) = by_ip.get(&IpAddr::V4(lease.int_addr)) {
+            if let Some(&idx) = by_id.get(&Id::Ip(IpAddr::V4(lease.int_addr))) {
                 drafts[idx].push_port(lease.int_port, "UPnP mapping");
             }
         }
@@ -177,7 +185,7 @@ impl Inventory {
             for r in fw.redirects.iter().filter(|r| r.in_effect()) {
                 let ip = r.dest_ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok());
                 if let (Some(ip), Some(ports)) = (ip, r.internal_ports()) {
-                    if let (Some(&idx), false) = (by_ip.get(&ip), ports.negated) {
+                    if let (Some(&idx), false) = (by_id.get(&Id::Ip(ip)), ports.negated) {
                         if ports.lo == ports.hi {
                             drafts[idx].push_port(ports.lo, "port forward");
                         }
@@ -188,7 +196,7 @@ impl Inventory {
 
         // What the probe found answering: evidence like the ports mappings and forwards name.
         for report in &obs.probes {
-            if let Some(&idx) = by_ip.get(&report.ip) {
+            if let Some(&idx) = by_id.get(&Id::Ip(report.ip)) {
                 for (port, how) in report.service_ports() {
                     drafts[idx].push_port(port, how);
                 }
