@@ -8,7 +8,6 @@
 mod appends;
 mod methods;
 
-use std::collections::HashMap;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,7 +21,7 @@ use crate::json::Value;
 use crate::plan::Action;
 use crate::probe::{Listener, Worker};
 use crate::snapshot::{Policy, Snapshot, CONFIGS};
-use crate::sorted::SortedSet;
+use crate::sorted::{SortedMap, SortedSet};
 use crate::source::live::{self, NftSource};
 use crate::source::offline::{self, SEEN_FILE};
 use crate::source::RootDir;
@@ -796,8 +795,9 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Os("signalfd", e))?;
     let inotify = Inotify::new().map_err(|e| DaemonError::Os("inotify", e))?;
     // Watch descriptor → directory. Other files in these directories (all of /tmp for
-    // /tmp/dhcp.leases) change too; only `State::watched_files` start an audit.
-    let mut watched: HashMap<i32, PathBuf> = HashMap::new();
+    // /tmp/dhcp.leases) change too; only `State::watched_files` start an audit. A few
+    // directories: a sorted Vec, not a hash table.
+    let mut watched: SortedMap<i32, PathBuf> = SortedMap::new();
     let mut state = State::new(opts)?;
     state.recover();
     state.audit();

@@ -24,7 +24,7 @@ use crate::mac::Mac;
 use crate::ports::Protocol;
 use crate::snapshot::policy::{Access, Policy, UpnpPolicy};
 use crate::snapshot::upnpd::PermAction;
-use crate::sorted::SortedMap;
+use crate::sorted::{SortedMap, SortedSet};
 
 /// Prefix of every section camguard adds: what is camguard's may be changed and removed by it;
 /// everything else is the owner's and is at most disabled.
@@ -600,7 +600,8 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
 /// planned restart or reload of miniupnpd replays the file anyway.
 fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
     // Looked up once per lost mapping: up to 1,000 revokes against up to 65,535 lost mappings.
-    let revoked: std::collections::HashSet<_> = out
+    // Sorted once, then binary-searched.
+    let revoked: SortedSet<_> = out
         .iter()
         .filter_map(|a| match &a.step {
             Step::RevokeMapping {
