@@ -169,28 +169,7 @@ impl<K: Ord, V> SortedMap<K, V> {
     }
 }
 
-impl<K: Ord> SortedMap<K, usize> {
-    /// How many times each key occurs: sorted once, O(n log n) however many there are.
-    pub fn counts(keys: impl IntoIterator<Item = K>) -> Self {
-        let mut keys: Vec<K> = keys.into_iter().collect();
-        keys.sort_unstable();
-        let mut out: Vec<(K, usize)> = Vec::new();
-        for key in keys {
-            match out.last_mut() {
-                Some((last, n)) if *last == key => *n += 1,
-                _ => out.push((key, 1)),
-            }
-        }
-        SortedMap(out)
-    }
-}
-
 impl<K, V> SortedMap<K, V> {
-    /// The same keys, each value mapped: O(n), the order kept.
-    pub fn map_values<W>(self, mut f: impl FnMut(V) -> W) -> SortedMap<K, W> {
-        SortedMap(self.0.into_iter().map(|(k, v)| (k, f(v))).collect())
-    }
-
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -307,22 +286,6 @@ mod tests {
         assert_eq!(map.remove("a"), Some(7));
         assert_eq!(map.remove("a"), None);
         assert_eq!(map.keys().collect::<Vec<_>>(), ["b"]);
-    }
-
-    #[test]
-    fn counts_are_per_key_in_key_order() {
-        let map = SortedMap::counts(["b", "a", "c", "a", "b", "a"]);
-        assert_eq!(
-            map.iter().collect::<Vec<_>>(),
-            [(&"a", &3), (&"b", &2), (&"c", &1)]
-        );
-        assert!(SortedMap::<u8, usize>::counts([]).is_empty());
-        let halved = map.map_values(|n| n / 2);
-        assert_eq!(
-            halved.iter().collect::<Vec<_>>(),
-            [(&"a", &1), (&"b", &1), (&"c", &0)]
-        );
-        assert_eq!(halved.get("c"), Some(&0));
     }
 
     #[test]

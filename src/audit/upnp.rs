@@ -13,7 +13,7 @@ use crate::facts::mappings::{
 use crate::ports::{self, PortKind};
 use crate::snapshot::policy::UpnpPolicy;
 use crate::snapshot::upnpd::PermAction;
-use crate::sorted::{SortedMap, SortedSet};
+use crate::sorted::SortedSet;
 
 pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
@@ -203,13 +203,15 @@ struct Aggregate {
 
 fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
     // Two passes over the join rather than holding every mapping: counted first, then judged.
-    // Unpaired: which accept rule is a mapping's matters to a revoke, not to a finding. Sorted
-    // once (up to 65,535 mappings), then binary-searched per mapping.
-    let per_addr = SortedMap::counts(mappings_unpaired(ctx.snap).map(|m| m.int_addr));
+    let mut per_addr: std::collections::HashMap<IpAddr, usize> = std::collections::HashMap::new();
+    // Unpaired: which accept rule is a mapping's matters to a revoke, not to a finding.
+    for m in mappings_unpaired(ctx.snap) {
+        *per_addr.entry(m.int_addr).or_default() += 1;
+    }
     let listed = listed_one_by_one(ctx, &per_addr);
     let mut aggregates: Vec<Aggregate> = Vec::new();
-    // Each counted address's aggregate, once it has one: in the order first mapped.
-    let mut aggregate_of = per_addr.map_values(|_| None::<usize>);
+    let mut aggregate_of: std::collections::HashMap<IpAddr, usize> =
+        std::collections::HashMap::new();
     let policy = ctx.snap.policy_file.as_ref().and(ctx.policy.ok());
     for m in mappings_unpaired(ctx.snap) {
         // A forged line is its own finding (check_forged_leases), whatever it maps.
@@ -228,13 +230,10 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
             } else {
                 Severity::Medium
             };
-            let at = match aggregate_of.get_mut(&m.int_addr) {
-                Some(Some(at)) => *at,
-                slot => {
-                    // Every address was counted above: the slot is there.
-                    if let Some(slot) = slot {
-                        *slot = Some(aggregates.len());
-                    }
+            let at = match aggregate_of.get(&m.int_addr) {
+                Some(&at) => at,
+                None => {
+                    aggregate_of.insert(m.int_addr, aggregates.len());
                     aggregates.push(Aggregate {
                         int_addr: m.int_addr,
                         count: 0,
@@ -394,7 +393,10 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
 /// The addresses whose mappings get a finding each: at most [`MAPPINGS_SHOWN_PER_DEVICE`] of
 /// their own and [`MAPPINGS_SHOWN`] in all, cameras first, then by address (the same router
 /// always lists the same ones).
-fn listed_one_by_one(ctx: &Facts, per_addr: &SortedMap<IpAddr, usize>) -> SortedSet<IpAddr> {
+fn listed_one_by_one(
+    ctx: &Facts,
+    per_addr: &std::collections::HashMap<IpAddr, usize>,
+) -> std::collections::HashSet<IpAddr> {
     let mut candidates: Vec<(bool, IpAddr, usize)> = per_addr
         .iter()
         .filter(|(_, &count)| count <= MAPPINGS_SHOWN_PER_DEVICE)
@@ -408,14 +410,14 @@ fn listed_one_by_one(ctx: &Facts, per_addr: &SortedMap<IpAddr, usize>) -> Sorted
         .collect();
     candidates.sort_unstable();
     let mut room = MAPPINGS_SHOWN;
-    let mut listed = Vec::new();
+    let mut listed = std::collections::HashSet::new();
     for (_, addr, count) in candidates {
         if count <= room {
             room -= count;
-            listed.push(addr);
+            listed.insert(addr);
         }
     }
-    SortedSet::from_vec(listed)
+    listed
 }
 
 /// One finding for an address whose mappings are counted, not listed: more than
