@@ -23,6 +23,7 @@
 //! which is why nft shows them as `@nh,…` payloads; tests/fixtures/nft/miniupnpd-live.json holds
 //! rules written by the real daemon.
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
@@ -31,7 +32,7 @@ use crate::formats::{Document, FormatError};
 use crate::json::{self, Map, Value};
 use crate::mac::Mac;
 use crate::ports::Protocol;
-use crate::sorted::{SortedMap, SortedSet};
+use crate::sorted::SortedSet;
 use crate::text::lan_text;
 
 mod rules;
@@ -402,11 +403,7 @@ fn skip_members(reader: &mut json::Reader) -> Result<(), json::Error> {
 #[derive(Default)]
 struct Dump {
     ruleset: Ruleset,
-    /// Named and anonymous sets (fw4 makes one per `{ tcp, udp }`: as many as its rules).
-    sets: SortedMap<SetKey, Vec<Value>>,
-    /// Sets read since the last rule: sorted into `sets` at the next rule, so a dump (which
-    /// lists a table's sets before its rules) is sorted about once per table, not per set.
-    new_sets: Vec<(SetKey, Vec<Value>)>,
+    sets: HashMap<SetKey, Vec<Value>>,
     /// Rules that named a set the dump had not shown yet, by their place in `ruleset.rules`:
     /// read again at the end (nft lists sets before rules, so this stays empty in practice).
     deferred: Vec<(usize, Value)>,
@@ -429,7 +426,7 @@ impl Dump {
                     Some(Value::Array(elems)) => elems.clone(),
                     _ => Vec::new(),
                 };
-                self.new_sets.push((key, elems));
+                self.sets.insert(key, elems);
             }
         }
         if let Some(chain) = item.get("chain") {
@@ -442,7 +439,6 @@ impl Dump {
                 });
             }
         } else if let Some(rule) = item.get("rule") {
-            self.sort_new_sets();
             if let Some((parsed, complete)) = read_rule(rule, &self.sets) {
                 if !complete {
                     self.deferred.push((self.ruleset.rules.len(), item));
@@ -452,21 +448,10 @@ impl Dump {
         }
     }
 
-    /// Of a set read twice the later wins, as before: the stable sort keeps a key's entries
-    /// in the order read and `from_vec` keeps the last.
-    fn sort_new_sets(&mut self) {
-        if !self.new_sets.is_empty() {
-            let mut all: Vec<_> = std::mem::take(&mut self.sets).into_iter().collect();
-            all.append(&mut self.new_sets);
-            self.sets = SortedMap::from_vec(all);
-        }
-    }
-
     fn finish(mut self) -> Option<Ruleset> {
         if !self.seen_array {
             return None;
         }
-        self.sort_new_sets();
         for (at, item) in std::mem::take(&mut self.deferred) {
             if let Some((parsed, _)) = item.get("rule").and_then(|r| read_rule(r, &self.sets)) {
                 self.ruleset.rules.set(at, parsed);
@@ -478,7 +463,7 @@ impl Dump {
 }
 
 /// One `{"rule": …}` object; false when it named a set not (yet) known.
-fn read_rule(rule: &Value, sets: &SortedMap<SetKey, Vec<Value>>) -> Option<(Rule, bool)> {
+fn read_rule(rule: &Value, sets: &HashMap<SetKey, Vec<Value>>) -> Option<(Rule, bool)> {
     let (family, table, chain) = location(rule, "chain")?;
     let scope = SetScope {
         sets,
@@ -516,7 +501,7 @@ fn handle(obj: &Value) -> u64 {
 type SetKey = (String, String, String);
 
 struct SetScope<'a> {
-    sets: &'a SortedMap<SetKey, Vec<Value>>,
+    sets: &'a HashMap<SetKey, Vec<Value>>,
     family: &'a str,
     table: &'a str,
     /// Set when a `@set` was not found, so the rule can be read again once the dump is.
@@ -1398,33 +1383,6 @@ mod tests {
     }
 
     #[test]
-    fn a_set_listed_again_is_read_as_listed_last() {
-        let set = |name: &str, port: u16| {
-            format!(
-                r#"{{"set":{{"family":"inet","table":"fw4","name":"{name}","elem":[{port}]}}}}"#
-            )
-        };
-        let rule = |handle: u8| {
-            format!(
-                r#"{{"rule":{{"family":"inet","table":"fw4","chain":"c","handle":{handle},"expr":[{{"match":{{"op":"==","left":{{"payload":{{"protocol":"tcp","field":"dport"}}}},"right":"@p"}}}}]}}}}"#
-            )
-        };
-        let json = format!(
-            r#"{{"nftables":[{},{},{},{},{},{}]}}"#,
-            set("q", 1),
-            set("p", 22),
-            rule(1),
-            set("p", 80),
-            set("o", 2),
-            rule(2)
-        );
-        let ruleset = parse_ruleset(json.as_bytes()).unwrap();
-        let dports = |i: usize| ruleset.rules.get(i).to_rule().dports.clone();
-        assert_eq!(dports(0), [(22, 22)]);
-        assert_eq!(dports(1), [(80, 80)]);
-    }
-
-    #[test]
     fn dnat_to_a_map_has_no_address() {
         let rule = single_rule(
             r#"[{"dnat":{"family":"ip","addr":{"map":{"key":{"payload":{"protocol":"th","field":"dport"}},"data":{"set":[]}}}}}]"#,
@@ -1508,7 +1466,7 @@ mod tests {
                 })?;
 
         let sets = named_sets(items);
-        let sets: SortedMap<SetKey, Vec<Value>> =
+        let sets: HashMap<SetKey, Vec<Value>> =
             sets.into_iter().map(|(k, v)| (k, v.to_vec())).collect();
         let mut ruleset = Ruleset::default();
         for item in items {
@@ -1551,7 +1509,7 @@ mod tests {
     }
 
     /// Named sets by (family, table, name), so `@set` references can be resolved.
-    fn named_sets(items: &[Value]) -> SortedMap<SetKey, &[Value]> {
+    fn named_sets(items: &[Value]) -> HashMap<SetKey, &[Value]> {
         items
             .iter()
             .filter_map(|item| {
