@@ -37,7 +37,8 @@ enum Id {
 #[derive(Default)]
 struct Draft {
     mac: Option<Mac>,
-    /// Every address as observed, repeats too: made a set once, in `build`.
+    /// Its addresses as observed, a repeat only where two drafts share one: made a set once,
+    /// in `build`.
     ips: Vec<IpAddr>,
     hostnames: Vec<String>,
     seen_in: Vec<&'static str>,
@@ -99,7 +100,10 @@ impl Inventory {
             if draft.mac.is_none() {
                 draft.mac = mac;
             }
-            draft.add(ip, name, source, present);
+            // An address this draft is already known by is not noted again: a device's 65,535
+            // mappings would otherwise note its one address 65,535 times.
+            let ip_new = ip.filter(|i| by_id.get(&Id::Ip(*i)) != Some(&idx));
+            draft.add(ip_new, name, source, present);
             if let Some(m) = mac {
                 by_id.entry(Id::Mac(m)).or_insert(idx);
             }
