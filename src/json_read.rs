@@ -9,11 +9,11 @@
 //! or null ([`Fields::optional`]). Only serde's other form of a struct, a list of its field
 //! values, which camguard never wrote, is refused. Errors say where and what was expected:
 //! ``actions[2].finding.subject: missing field `kind` ``.
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use crate::json::{Map, Value};
+use crate::sorted::SortedMap;
 
 /// What could not be read, and where. Boxed: every field read returns one, and a small
 /// `Result` is less code to move around.
@@ -205,15 +205,15 @@ pub fn pair<'a, A, B>(
 pub fn entries<'a, T>(
     v: &'a Value,
     read: fn(&'a Value) -> Result<T, JsonReadError>,
-) -> Result<BTreeMap<String, T>, JsonReadError> {
+) -> Result<SortedMap<String, T>, JsonReadError> {
     let fields = v
         .as_object()
         .ok_or_else(|| JsonReadError::expected("an object", v))?;
-    let mut out = BTreeMap::new();
+    let mut out = Vec::with_capacity(fields.len());
     for (key, item) in fields {
-        out.insert(key.clone(), read(item).map_err(|e| e.within(key))?);
+        out.push((key.clone(), read(item).map_err(|e| e.within(key))?));
     }
-    Ok(out)
+    Ok(SortedMap::from_vec(out))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod json_read;
 pub mod mac;
 pub mod passwords;
 pub mod ports;
+pub mod sorted;
 pub mod text;
 pub mod time;
 

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 const FLOORS: &[(&str, u8)] = &[
     // camguard's JSON value and parser, under everything that reads or writes JSON.
     ("json", 0),
+    // Sorted Vecs where B-trees were: under everything that keeps a set or a map.
+    ("sorted", 0),
     // Reading camguard's own JSON back: under the words whose readers use it.
     ("json_read", 1),
     // Words everything uses, and the OS.
@@ -49,6 +51,7 @@ const FLOORS: &[(&str, u8)] = &[
 /// The pure core, and what it must never name.
 const PURE: &[&str] = &[
     "json",
+    "sorted",
     "json_read",
     "text",
     "mac",

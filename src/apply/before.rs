@@ -1,12 +1,12 @@
 //! Recording, just before a change, what it is about to change: the journal entry's `before`.
-use std::collections::{BTreeMap, BTreeSet};
-
 use super::rpcd::{get_option, get_section, rc_state, section_order};
 use super::{ApplyError, Before, Executor};
 use crate::plan::{Action, Step, UciValue};
+use crate::sorted::SortedSet;
 
 /// Per (config, section): the options from the first one camguard changes to the section's end.
-type Tails = BTreeMap<(String, String), Vec<(String, UciValue)>>;
+/// Every tail read, in order; the longest per section is kept at the end (`longest_tails`).
+type Tails = Vec<((String, String), Vec<(String, UciValue)>)>;
 
 impl Executor<'_> {
     /// What is about to change, read just before changing it. Actions of a config in `skip`
@@ -14,11 +14,11 @@ impl Executor<'_> {
     pub(super) fn record_before(
         &mut self,
         actions: &[Action],
-        skip: &BTreeSet<String>,
+        skip: &SortedSet<String>,
     ) -> Result<Vec<Before>, ApplyError> {
         let mut before = Vec::new();
         let mut tails = Tails::new();
-        let mut files = BTreeSet::new();
+        let mut files = SortedSet::new();
         for a in actions {
             if a.step.config().is_some_and(|c| skip.contains(c)) {
                 continue;
@@ -38,7 +38,7 @@ impl Executor<'_> {
             }
         }
         before.extend(
-            tails
+            longest_tails(tails)
                 .into_iter()
                 .map(|((config, section), options)| Before::SectionTail {
                     config,
@@ -160,10 +160,7 @@ impl Executor<'_> {
             return Ok(());
         };
         let tail = options[start..].to_vec();
-        let key = (config.to_owned(), section.to_owned());
-        if tails.get(&key).is_none_or(|t| t.len() < tail.len()) {
-            tails.insert(key, tail);
-        }
+        tails.push(((config.to_owned(), section.to_owned()), tail));
         Ok(())
     }
 
@@ -178,6 +175,14 @@ impl Executor<'_> {
     }
 }
 
+/// The longest tail of each section (the first of equally long ones), sorted by section: sorted
+/// once rather than searched per option, however many sections change.
+fn longest_tails(mut tails: Tails) -> Tails {
+    tails.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.len().cmp(&a.1.len())));
+    tails.dedup_by(|later, kept| later.0 == kept.0);
+    tails
+}
+
 fn order_recorded(before: &[Before], config: &str) -> bool {
     before
         .iter()
@@ -188,4 +193,31 @@ fn service_recorded(before: &[Before], name: &str) -> bool {
     before
         .iter()
         .any(|b| matches!(b, Before::Service { name: n, .. } if n == name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_tail_of_a_section_wins_and_the_first_of_equals() {
+        let tail = |config: &str, section: &str, options: &[&str]| {
+            let options = options.iter().map(|o| (o.to_string(), UciValue::from(*o)));
+            ((config.to_owned(), section.to_owned()), options.collect())
+        };
+        let tails = vec![
+            tail("upnpd", "b", &["x"]),
+            tail("firewall", "a", &["p", "q"]),
+            tail("upnpd", "b", &["y", "z"]),
+            tail("firewall", "a", &["r", "s"]),
+            tail("upnpd", "b", &["w"]),
+        ];
+        assert_eq!(
+            longest_tails(tails),
+            vec![
+                tail("firewall", "a", &["p", "q"]),
+                tail("upnpd", "b", &["y", "z"]),
+            ]
+        );
+    }
 }

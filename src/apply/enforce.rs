@@ -1,6 +1,4 @@
 //! Applying actions: journal first, then each step, committing each config once.
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde::Serialize;
 
 use super::journal::Fingerprint;
@@ -9,6 +7,7 @@ use super::rpcd;
 use super::{ApplyError, Before, Check, Entry, Executor, Failure, Journal, State};
 use crate::bus::{status, BusError};
 use crate::plan::{Action, Step};
+use crate::sorted::{SortedMap, SortedSet};
 
 /// What `enforce` and `revoke` report (docs/ubus-api.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,13 +43,13 @@ impl Outcome {
 #[derive(Default)]
 struct HeldBack {
     /// Staged changes that are not camguard's, or the check failed: why, per config.
-    blocked: BTreeMap<String, ApplyError>,
+    blocked: SortedMap<String, ApplyError>,
     /// A LuCI apply-with-rollback is pending: their actions wait for the retry.
-    pending: BTreeSet<String>,
+    pending: SortedSet<String>,
 }
 
 impl HeldBack {
-    fn configs(&self) -> BTreeSet<String> {
+    fn configs(&self) -> SortedSet<String> {
         self.blocked.keys().chain(&self.pending).cloned().collect()
     }
 }
@@ -114,7 +113,7 @@ impl Executor<'_> {
 
     /// Checks each config the actions change; camguard's own leftovers are dropped on the way.
     fn hold_back(&mut self, actions: &[Action]) -> HeldBack {
-        let configs: BTreeSet<&str> = actions.iter().filter_map(|a| a.step.config()).collect();
+        let configs: SortedSet<&str> = actions.iter().filter_map(|a| a.step.config()).collect();
         let mut held = HeldBack::default();
         for config in configs {
             match self.check_committable(config) {

@@ -1,6 +1,4 @@
 //! Undoing a journal entry, and rolling back the entries an interruption left `applying`.
-use std::collections::BTreeSet;
-
 use serde::Serialize;
 
 use super::files::LeasePlace;
@@ -9,6 +7,7 @@ use super::rpcd::{self, section_order};
 use super::{ApplyError, Before, Entry, Executor, Journal, State};
 use crate::bus::{status, BusError};
 use crate::json::Value;
+use crate::sorted::SortedSet;
 
 /// What `revert` reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,11 +23,11 @@ pub struct Reverted {
 #[derive(Default)]
 struct Exact {
     /// Configs whose file holds its recorded bytes: their values need no restoring.
-    configs: BTreeSet<String>,
+    configs: SortedSet<String>,
     /// Of those, the ones camguard had changed: procd must reload what reads them.
-    reload: BTreeSet<String>,
+    reload: SortedSet<String>,
     /// Every file holding its recorded bytes.
-    files: BTreeSet<String>,
+    files: SortedSet<String>,
     /// A lease file was written back (miniupnpd replays it on a restart).
     lease: bool,
 }
@@ -72,7 +71,7 @@ impl Executor<'_> {
         self.restore_section_tails(&by_meaning, &mut tally);
         self.restore_sections(&by_meaning, &mut tally);
         self.restore_orders(&by_meaning, &mut tally);
-        for c in configs.difference(&exact.configs) {
+        for c in configs.iter().filter(|c| !exact.configs.contains(*c)) {
             tally.note_bus(rpcd::commit(self.bus, c), format!("commit {c}"));
         }
         // A file written back is not a commit: procd hears of it as rpcd's commit tells it.
@@ -248,7 +247,7 @@ impl Executor<'_> {
     fn restore_files(
         &mut self,
         before: &[Before],
-        exact: &BTreeSet<String>,
+        exact: &SortedSet<String>,
         tally: &mut Tally,
     ) -> bool {
         let mut replay = false;
@@ -411,7 +410,7 @@ fn entry_to_revert(journal: &Journal, id: Option<&str>) -> Result<Entry, ApplyEr
 }
 
 /// The UCI configs whose recorded values a revert restores (and so commits).
-fn uci_configs(before: &[Before]) -> BTreeSet<String> {
+fn uci_configs(before: &[Before]) -> SortedSet<String> {
     before
         .iter()
         .filter_map(|b| b.config().map(str::to_owned))

@@ -1,7 +1,5 @@
 //! rpcd's staged (uncommitted) UCI changes: whether a config's staged delta is camguard's,
 //! reverting what is, and the no-op revert that detects a pending LuCI apply-with-rollback.
-use std::collections::BTreeSet;
-
 use crate::json::Value;
 
 use super::rpcd::{self, uci};
@@ -9,6 +7,7 @@ use super::{ApplyError, Before, Entry, Executor, Journal, State};
 use crate::bus::{status, BusError};
 use crate::encode::json;
 use crate::plan::Step;
+use crate::sorted::SortedSet;
 
 impl Executor<'_> {
     /// Ok when `config` can be committed now; else why not: `PendingApply` while a LuCI
@@ -35,7 +34,7 @@ impl Executor<'_> {
     fn revert_staged_if_ours(
         &mut self,
         config: &str,
-        ours: impl FnOnce(&Self) -> BTreeSet<Key>,
+        ours: impl FnOnce(&Self) -> SortedSet<Key>,
     ) -> Result<Result<Value, BusError>, ApplyError> {
         let changes = uci(self.bus, "changes", json!({ "config": config }))
             .map_err(|e| ApplyError::bus(format!("uci changes {config}"), e))?;
@@ -51,21 +50,23 @@ impl Executor<'_> {
 
     /// What the newest journal entry with actions waiting for a LuCI apply staged for them,
     /// less what a later entry applied (then the staged value is no longer camguard's).
-    fn pending_keys(&self) -> BTreeSet<Key> {
-        let mut applied_later = BTreeSet::new();
+    fn pending_keys(&self) -> SortedSet<Key> {
+        let mut applied_later = Vec::new();
         for entry in Journal::new(&self.root).newest_first() {
             if entry.state == State::Partial && !entry.pending.is_empty() {
-                let mut keys = BTreeSet::new();
+                let applied_later = SortedSet::from_vec(applied_later);
+                let mut keys = Vec::new();
                 for a in entry.pending.iter().filter_map(|&i| entry.actions.get(i)) {
                     step_keys(&a.step, &mut keys);
                 }
-                return keys.difference(&applied_later).cloned().collect();
+                keys.retain(|k| !applied_later.contains(k));
+                return SortedSet::from_vec(keys);
             }
             for a in entry.applied.iter().filter_map(|&i| entry.actions.get(i)) {
                 step_keys(&a.step, &mut applied_later);
             }
         }
-        BTreeSet::new()
+        SortedSet::new()
     }
 
     /// Reverts the staged (uncommitted) changes an interrupted entry left in its configs. A
@@ -73,7 +74,7 @@ impl Executor<'_> {
     /// changes may be someone else's, and are never committed or discarded by camguard.
     pub(super) fn discard_staged_leftovers(&mut self, entry: &Entry) -> Result<(), ApplyError> {
         let ours = entry_keys(entry);
-        let configs: BTreeSet<&str> = ours.iter().map(|(c, _, _)| c.as_str()).collect();
+        let configs: SortedSet<&str> = ours.iter().map(|(c, _, _)| c.as_str()).collect();
         for config in configs {
             self.revert_staged_if_ours(config, |_| ours.clone())?
                 .map_err(|e| ApplyError::bus(format!("uci revert {config}"), e))?;
@@ -86,16 +87,16 @@ impl Executor<'_> {
 /// deleted, reordered).
 type Key = (String, String, Option<String>);
 
-fn add_key(keys: &mut BTreeSet<Key>, config: &str, section: &str, option: Option<&str>) {
-    keys.insert((
+fn add_key(keys: &mut Vec<Key>, config: &str, section: &str, option: Option<&str>) {
+    keys.push((
         config.to_owned(),
         section.to_owned(),
         option.map(str::to_owned),
     ));
 }
 
-/// What a UCI step stages.
-fn step_keys(step: &Step, keys: &mut BTreeSet<Key>) {
+/// What a UCI step stages (repeats too: the set is made once all are in).
+fn step_keys(step: &Step, keys: &mut Vec<Key>) {
     match step {
         Step::UciSet {
             config,
@@ -129,7 +130,7 @@ fn step_keys(step: &Step, keys: &mut BTreeSet<Key>) {
 }
 
 /// What reverting a recorded value stages.
-fn before_keys(before: &Before, keys: &mut BTreeSet<Key>) {
+fn before_keys(before: &Before, keys: &mut Vec<Key>) {
     match before {
         Before::Option {
             config,
@@ -170,14 +171,14 @@ fn before_keys(before: &Before, keys: &mut BTreeSet<Key>) {
 /// Everything an entry's actions or its revert stage. Actions that never ran because their
 /// config was blocked (foreign staged changes) or waited for a LuCI apply are left out: what is
 /// staged there is not camguard's.
-fn entry_keys(entry: &Entry) -> BTreeSet<Key> {
-    let held_back: BTreeSet<usize> = entry
+fn entry_keys(entry: &Entry) -> SortedSet<Key> {
+    let held_back: SortedSet<usize> = entry
         .failed
         .iter()
         .map(|f| f.action)
         .chain(entry.pending.iter().copied())
         .collect();
-    let mut keys = BTreeSet::new();
+    let mut keys = Vec::new();
     for (i, a) in entry.actions.iter().enumerate() {
         if !held_back.contains(&i) {
             step_keys(&a.step, &mut keys);
@@ -186,11 +187,11 @@ fn entry_keys(entry: &Entry) -> BTreeSet<Key> {
     for b in &entry.before {
         before_keys(b, &mut keys);
     }
-    keys
+    SortedSet::from_vec(keys)
 }
 
 /// Whether every change rpcd reports staged in `config` is one of `keys`.
-fn all_staged_are(keys: &BTreeSet<Key>, config: &str, changes: &[Value]) -> bool {
+fn all_staged_are(keys: &SortedSet<Key>, config: &str, changes: &[Value]) -> bool {
     changes.iter().all(|change| {
         staged_key(change).is_some_and(|(section, option)| {
             let key = |option: Option<&str>| {

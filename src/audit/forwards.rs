@@ -2,7 +2,6 @@
 //! traffic rules that accept WAN traffic to the LAN (IPv6's port forwards), judged the way
 //! firewall4 renders them. One finding per path, for its worst property; the owner's policy
 //! verdict is part of it, not a finding of its own.
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::remedy;
@@ -19,6 +18,7 @@ use crate::facts::mappings::is_fw4;
 use crate::lan::Device;
 use crate::ports::KnownPort;
 use crate::snapshot::firewall::{NatTarget, Redirect, Rule};
+use crate::sorted::SortedSet;
 
 pub(super) fn subject(r: &Redirect) -> Subject {
     Subject::Section {
@@ -431,7 +431,8 @@ fn drift(ctx: &Facts) -> Vec<Finding> {
     ) else {
         return Vec::new();
     };
-    let live: HashSet<&str> = ruleset
+    // Sorted once, then searched once per redirect.
+    let live: SortedSet<&str> = ruleset
         .fw4_rules()
         .filter(|(_, r)| r.table == "fw4" && r.chain.starts_with("dstnat") && r.nat.is_some())
         .map(|(name, _)| name)

@@ -291,7 +291,7 @@ pub struct DeviceMappingsEvidence {
     pub live: usize,
     pub expired: usize,
     pub camera: bool,
-    pub services: std::collections::BTreeSet<&'static str>,
+    pub services: crate::sorted::SortedSet<&'static str>,
     /// The first few of them.
     pub sample: Vec<MappingSample>,
     pub device: Option<DeviceRef>,

@@ -13,6 +13,7 @@ use crate::facts::mappings::{
 use crate::ports::{self, PortKind};
 use crate::snapshot::policy::UpnpPolicy;
 use crate::snapshot::upnpd::PermAction;
+use crate::sorted::SortedSet;
 
 pub fn check(ctx: &Facts, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
@@ -195,7 +196,8 @@ struct Aggregate {
     expired: usize,
     severity: Severity,
     camera: bool,
-    services: std::collections::BTreeSet<&'static str>,
+    /// One of each known service: a few at most, however many mappings.
+    services: SortedSet<&'static str>,
     sample: Vec<MappingSample>,
 }
 
@@ -250,7 +252,9 @@ fn check_mappings(ctx: &Facts, out: &mut Vec<Finding>) {
             a.live += usize::from(m.live);
             a.expired += usize::from(m.expired);
             a.severity = a.severity.max(severity);
-            a.services.extend(sensitive.map(|k| k.name));
+            if let Some(k) = sensitive {
+                a.services.insert(k.name);
+            }
             if a.sample.len() < MAPPINGS_SAMPLED {
                 a.sample.push(MappingSample {
                     proto: m.proto,
@@ -479,7 +483,8 @@ fn check_forged_leases(ctx: &Facts, out: &mut Vec<Finding>) {
     let snap = ctx.snap;
     let fw4 = snap.nft.as_ref().is_some_and(is_fw4);
     // The lease lines a live rule was matched to, by address: looked up once per forged line.
-    let live: std::collections::HashSet<*const crate::formats::leases::Lease> =
+    // Sorted once, then binary-searched per forged line.
+    let live: SortedSet<*const crate::formats::leases::Lease> =
         if snap.upnp.leases.iter().any(|l| l.is_forged()) {
             mappings_iter(snap)
                 .filter(|m| m.live)

@@ -8,7 +8,6 @@
 pub mod blob;
 pub mod policy;
 
-use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
@@ -19,6 +18,8 @@ use ubus::envelope::{try_find, EnvBuilder, UbusAttr};
 use ubus::msg::{InboundMsg, OutboundMsg};
 use ubus::wire::{Codec, Frame, MsgType, ObjId, PeerId, HEADER_SIZE, MAX_MSG_LEN};
 use ubus::{BlobMsgTable, Transport, UbusError};
+
+use crate::sorted::SortedMap;
 
 use policy::Signature;
 
@@ -263,7 +264,8 @@ impl Transport for SocketTransport {
 /// Calls other ubus objects (rpcd, procd, netifd), each call bounded by a deadline.
 pub struct Client {
     inner: UbusClient<SocketTransport>,
-    ids: HashMap<String, u32>,
+    /// A few objects (rpcd's, procd's): a sorted Vec, not a hash table.
+    ids: SortedMap<String, u32>,
     timeout: Duration,
     /// Set after a timeout: a late reply may still arrive and be taken for the next call's, so
     /// the connection is not used again (every later call fails at once; reconnect instead).
@@ -278,7 +280,7 @@ impl Client {
         let inner = UbusClient::connect(transport)?;
         Ok(Client {
             inner,
-            ids: HashMap::new(),
+            ids: SortedMap::new(),
             timeout,
             broken: false,
         })

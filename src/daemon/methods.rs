@@ -2,8 +2,6 @@
 //! with its arguments, whether it reads or writes, and its handler. Registration (the signature
 //! `ubus -v list` shows), dispatch, argument checking and the session check of writes all read
 //! the rows; tests hold docs/ubus-api.md and the LuCI app's ACL file to them.
-use std::collections::HashMap;
-
 use super::State;
 use crate::apply::{Before, Journal, State as EntryState};
 use crate::audit::{Severity, Subject};
@@ -223,8 +221,9 @@ fn findings(state: &mut State, args: &Args) -> Result<Reply, Failure> {
 /// The list pages already encoded since the audit, and what counting its lists cost: LuCI
 /// polls them, and with thousands of mappings the encoding and the join are most of the cost.
 pub(crate) struct ListReplies {
-    /// By (method, offset, limit). Filled on demand.
-    pages: HashMap<(List, usize, usize), Reply>,
+    /// By (method, offset, limit). Filled on demand. At most [`MAX_CACHED_PAGES`]: searched
+    /// in a Vec, not a hash table.
+    pages: Vec<((List, usize, usize), Reply)>,
     /// How many mappings the audit has: counted when the audit is kept (the count joins every
     /// rule with every lease line, a page only those up to its last row), so that the first
     /// page asked for after an audit makes only its own rows.
@@ -235,7 +234,7 @@ impl ListReplies {
     /// No page yet, the mappings of `snap` counted.
     pub fn counted(snap: &crate::snapshot::Snapshot) -> ListReplies {
         ListReplies {
-            pages: HashMap::new(),
+            pages: Vec::new(),
             mapping_total: crate::facts::mappings::mappings_unpaired(snap).count(),
         }
     }
@@ -245,7 +244,8 @@ impl ListReplies {
 fn list_reply(state: &mut State, list: List, args: &Args) -> Result<Reply, Failure> {
     let page = Page::from_args(args);
     let cache_key = (list, page.offset, page.limit);
-    if let Some(blob) = state.audited.list_replies.pages.get(&cache_key) {
+    let pages = &state.audited.list_replies.pages;
+    if let Some((_, blob)) = pages.iter().find(|(key, _)| *key == cache_key) {
         return Ok(Rc::clone(blob));
     }
     let ctx = state.audited.facts();
@@ -262,11 +262,12 @@ fn list_reply(state: &mut State, list: List, args: &Args) -> Result<Reply, Failu
     // A caller walking every offset must not make the daemon keep every page: a page may be
     // up to 1 MiB.
     let pages = &mut state.audited.list_replies.pages;
-    let cached: usize = pages.values().map(|b| b.as_slice().len()).sum();
+    let cached: usize = pages.iter().map(|(_, b)| b.as_slice().len()).sum();
     if pages.len() >= MAX_CACHED_PAGES || cached + blob.as_slice().len() > MAX_CACHED_BYTES {
         pages.clear();
     }
-    pages.insert(cache_key, Rc::clone(&blob));
+    // Not there: it was looked up above.
+    pages.push((cache_key, Rc::clone(&blob)));
     Ok(blob)
 }
 

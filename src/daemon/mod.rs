@@ -8,13 +8,12 @@
 mod appends;
 mod methods;
 
-use std::collections::{BTreeSet, HashMap};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::apply::{Executor, Failure, Outcome};
-use crate::audit::{Report, Severity, Subject};
+use crate::audit::{Finding, Report, Severity, Subject};
 use crate::bus::{Client, Provider};
 use crate::encode::json;
 use crate::facts::{Facts, Inventory};
@@ -22,6 +21,7 @@ use crate::json::Value;
 use crate::plan::Action;
 use crate::probe::{Listener, Worker};
 use crate::snapshot::{Policy, Snapshot, CONFIGS};
+use crate::sorted::{SortedMap, SortedSet};
 use crate::source::live::{self, NftSource};
 use crate::source::offline::{self, SEEN_FILE};
 use crate::source::RootDir;
@@ -100,7 +100,7 @@ pub(crate) struct Audited {
     /// Pages of the devices, mappings and forwards replies already encoded since the audit.
     pub list_replies: methods::ListReplies,
     /// See [`State::files_to_watch`].
-    watched_files: BTreeSet<PathBuf>,
+    watched_files: SortedSet<PathBuf>,
 }
 
 impl Audited {
@@ -114,7 +114,7 @@ impl Audited {
             inventory,
             report,
             plan,
-            watched_files: BTreeSet::new(),
+            watched_files: SortedSet::new(),
         }
     }
 
@@ -236,7 +236,8 @@ pub(crate) struct State {
     pub links: Links,
     timers: Timers,
     /// Findings already announced, so that only new ones raise a `camguard.finding` event.
-    announced: BTreeSet<(&'static str, Subject)>,
+    /// Sorted, without repeats ([`announce`]).
+    announced: Vec<Announced>,
     first_audit_done: bool,
     /// The probe and password check (option probe, credential_check), off the poll loop.
     worker: Worker,
@@ -260,7 +261,7 @@ impl State {
             audited: Audited::new(Snapshot::new(unix_now(), "not audited yet")),
             links,
             timers: Timers::default(),
-            announced: BTreeSet::new(),
+            announced: Vec::new(),
             first_audit_done: false,
             worker,
             listener: Listener::default(),
@@ -352,13 +353,11 @@ impl State {
             audited.policy(),
             self.listener.locations(),
         );
-        let new: Vec<Value> = audited
-            .report
-            .findings
-            .iter()
-            .filter(|f| {
-                self.announced.insert((f.id, f.subject.clone())) && f.severity >= Severity::High
-            })
+        let findings = &audited.report.findings;
+        let new: Vec<Value> = announce(&mut self.announced, findings)
+            .into_iter()
+            .map(|i| &findings[i])
+            .filter(|f| f.severity >= Severity::High)
             .map(|f| crate::encode::to_value(f).unwrap_or_default())
             .collect();
         // The first audit is the baseline; only what appears later is news.
@@ -370,12 +369,14 @@ impl State {
         }
         self.first_audit_done = true;
         let report = &self.audited.report;
+        let took = started.elapsed();
         log::info!(
             "audit: score {}, {} findings, {} problems, {} ms",
             report.score,
             report.findings.len(),
             report.problems.len(),
-            started.elapsed().as_millis()
+            // Not as_millis(): printing its u128 links a 128-bit division routine.
+            took.as_secs() * 1000 + u64::from(took.subsec_millis())
         );
     }
 
@@ -695,9 +696,9 @@ impl State {
     /// every lease file. Their directories are watched, since these files change by rename.
     /// They follow from the snapshot (upnpd and dhcp name the lease files), so they are worked
     /// out once per audit.
-    fn files_to_watch(&self) -> BTreeSet<PathBuf> {
+    fn files_to_watch(&self) -> SortedSet<PathBuf> {
         let Ok(root) = RootDir::open(self.opts.local_root()) else {
-            return BTreeSet::new();
+            return SortedSet::new();
         };
         let snap = &self.audited.snapshot;
         let (leases, leases6) = snap.upnp_lease_paths();
@@ -708,6 +709,28 @@ impl State {
             .filter_map(|router_path| root.host_path(&router_path))
             .collect()
     }
+}
+
+/// A finding as the daemon remembers it announced.
+type Announced = (&'static str, Subject);
+
+/// The places in `findings`, in order, of those not announced before (the first of equal
+/// ones); all are announced from now on. One sort per audit rather than a search per finding:
+/// a router with thousands of mappings has thousands of findings.
+fn announce(announced: &mut Vec<Announced>, findings: &[Finding]) -> Vec<usize> {
+    // Place 0 is "announced before", a finding's is its index + 1: after sorting, the first of
+    // each key says whether it is new, and where it first appears.
+    let known = std::mem::take(announced).into_iter().map(|key| (key, 0));
+    let now = findings.iter().enumerate();
+    let mut all: Vec<(Announced, usize)> = known
+        .chain(now.map(|(i, f)| ((f.id, f.subject.clone()), i + 1)))
+        .collect();
+    all.sort_unstable();
+    all.dedup_by(|later, first| later.0 == first.0);
+    let mut places: Vec<usize> = all.iter().filter(|e| e.1 > 0).map(|e| e.1 - 1).collect();
+    places.sort_unstable();
+    *announced = all.into_iter().map(|(key, _)| key).collect();
+    places
 }
 
 /// Most findings one reply carries: ubus messages are limited to 1 MiB, and a router with
@@ -772,8 +795,9 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Os("signalfd", e))?;
     let inotify = Inotify::new().map_err(|e| DaemonError::Os("inotify", e))?;
     // Watch descriptor → directory. Other files in these directories (all of /tmp for
-    // /tmp/dhcp.leases) change too; only `State::watched_files` start an audit.
-    let mut watched: HashMap<i32, PathBuf> = HashMap::new();
+    // /tmp/dhcp.leases) change too; only `State::watched_files` start an audit. A few
+    // directories: a sorted Vec, not a hash table.
+    let mut watched: SortedMap<i32, PathBuf> = SortedMap::new();
     let mut state = State::new(opts)?;
     state.recover();
     state.audit();
@@ -791,7 +815,7 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
     );
 
     loop {
-        let dirs: BTreeSet<&Path> = state
+        let dirs: SortedSet<&Path> = state
             .audited
             .watched_files
             .iter()
@@ -887,7 +911,7 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
             }
         }
         if ready[1].readable {
-            let changed: BTreeSet<PathBuf> = inotify
+            let changed: SortedSet<PathBuf> = inotify
                 .read()
                 .into_iter()
                 .filter_map(|(wd, name)| Some(watched.get(&wd)?.join(name)))
@@ -958,5 +982,38 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
             next_periodic = Instant::now()
                 + Duration::from_secs(u64::from(state.audited.policy().audit_interval));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_is_announced_once_where_it_first_appears() {
+        let f = |id: &'static str, service: &str| {
+            let subject = Subject::Service {
+                name: service.to_owned(),
+            };
+            crate::audit::finding(id, Severity::High, subject, String::new(), String::new())
+        };
+        let mut announced = Vec::new();
+        let first = [f("b", "x"), f("a", "x"), f("b", "x"), f("a", "y")];
+        assert_eq!(announce(&mut announced, &first), [0, 1, 3]);
+        let later = [
+            f("c", "x"),
+            f("a", "x"),
+            f("c", "x"),
+            f("b", "y"),
+            f("b", "x"),
+        ];
+        assert_eq!(announce(&mut announced, &later), [0, 3]);
+        assert_eq!(announce(&mut announced, &later), [] as [usize; 0]);
+        let keys: Vec<(&str, &Subject)> = announced.iter().map(|(id, s)| (*id, s)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(keys, sorted, "sorted, without repeats");
+        assert_eq!(keys.len(), 5);
     }
 }

@@ -5,7 +5,7 @@
 //! identity; an address that only a mapping or forward names becomes an address-only record,
 //! so nothing is dropped. What camguard observed besides the configs and leases (neighbours,
 //! probe replies, first/last-seen history) is the snapshot's [`crate::lan::LanObservations`].
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -15,20 +15,31 @@ use super::classify::{classify, is_weighed_port, Evidence};
 use crate::lan::{Device, SeenRecord};
 use crate::mac::Mac;
 use crate::snapshot::Snapshot;
+use crate::sorted::{SortedMap, SortedSet};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
     /// Shared with the findings that name them, so a device is described once however many
     /// mappings point at it.
     pub devices: Vec<Arc<Device>>,
+    /// Built once the devices are sorted: binary-searched, not a hash table.
     #[serde(skip)]
-    by_ip: HashMap<IpAddr, usize>,
+    by_ip: SortedMap<IpAddr, usize>,
+}
+
+/// What identifies a device while its records are merged.
+#[derive(PartialEq, Eq, Hash)]
+enum Id {
+    Mac(Mac),
+    Ip(IpAddr),
 }
 
 #[derive(Default)]
 struct Draft {
     mac: Option<Mac>,
-    ips: BTreeSet<IpAddr>,
+    /// Its addresses as observed, a repeat only where two drafts share one: made a set once,
+    /// in `build`.
+    ips: Vec<IpAddr>,
     hostnames: Vec<String>,
     seen_in: Vec<&'static str>,
     /// Only the ports classification weighs: a device may name all 65,535.
@@ -66,8 +77,9 @@ impl Inventory {
         let no_policy = Default::default();
         let policy = snap.policy().unwrap_or(&no_policy);
         let mut drafts: Vec<Draft> = Vec::new();
-        let mut by_mac: HashMap<Mac, usize> = HashMap::new();
-        let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
+        // Filled while the drafts are merged, each record looked up first: a hash table, one
+        // for MACs and addresses alike (one table type less in the binary).
+        let mut by_id: HashMap<Id, usize> = HashMap::new();
 
         let mut record = |mac: Option<Mac>,
                           ip: Option<IpAddr>,
@@ -75,8 +87,8 @@ impl Inventory {
                           source: &'static str,
                           present: bool| {
             let existing = mac
-                .and_then(|m| by_mac.get(&m).copied())
-                .or_else(|| ip.and_then(|i| by_ip.get(&i).copied()));
+                .and_then(|m| by_id.get(&Id::Mac(m)).copied())
+                .or_else(|| ip.and_then(|i| by_id.get(&Id::Ip(i)).copied()));
             let idx = existing.unwrap_or_else(|| {
                 drafts.push(Draft {
                     mac,
@@ -88,12 +100,15 @@ impl Inventory {
             if draft.mac.is_none() {
                 draft.mac = mac;
             }
-            draft.add(ip, name, source, present);
+            // An address this draft is already known by is not noted again: a device's 65,535
+            // mappings would otherwise note its one address 65,535 times.
+            let ip_new = ip.filter(|i| by_id.get(&Id::Ip(*i)) != Some(&idx));
+            draft.add(ip_new, name, source, present);
             if let Some(m) = mac {
-                by_mac.entry(m).or_insert(idx);
+                by_id.entry(Id::Mac(m)).or_insert(idx);
             }
             if let Some(i) = ip {
-                by_ip.entry(i).or_insert(idx);
+                by_id.entry(Id::Ip(i)).or_insert(idx);
             }
         };
 
@@ -166,7 +181,7 @@ impl Inventory {
 
         // Service ports seen for each address: what the device serves is evidence of what it is.
         for lease in &snap.upnp.leases {
-            if let Some(&idx) = by_ip.get(&IpAddr::V4(lease.int_addr)) {
+            if let Some(&idx) = by_id.get(&Id::Ip(IpAddr::V4(lease.int_addr))) {
                 drafts[idx].push_port(lease.int_port, "UPnP mapping");
             }
         }
@@ -174,7 +189,7 @@ impl Inventory {
             for r in fw.redirects.iter().filter(|r| r.in_effect()) {
                 let ip = r.dest_ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok());
                 if let (Some(ip), Some(ports)) = (ip, r.internal_ports()) {
-                    if let (Some(&idx), false) = (by_ip.get(&ip), ports.negated) {
+                    if let (Some(&idx), false) = (by_id.get(&Id::Ip(ip)), ports.negated) {
                         if ports.lo == ports.hi {
                             drafts[idx].push_port(ports.lo, "port forward");
                         }
@@ -185,23 +200,25 @@ impl Inventory {
 
         // What the probe found answering: evidence like the ports mappings and forwards name.
         for report in &obs.probes {
-            if let Some(&idx) = by_ip.get(&report.ip) {
+            if let Some(&idx) = by_id.get(&Id::Ip(report.ip)) {
                 for (port, how) in report.service_ports() {
                     drafts[idx].push_port(port, how);
                 }
             }
         }
 
-        let seen: HashMap<Mac, &SeenRecord> = obs.seen.iter().map(|r| (r.mac, r)).collect();
+        // Sorted once, then binary-searched per device (a later record of a MAC wins).
+        let seen: SortedMap<Mac, &SeenRecord> = obs.seen.iter().map(|r| (r.mac, r)).collect();
         let mut devices: Vec<Arc<Device>> = drafts
             .into_iter()
             .map(|d| {
+                let ips = SortedSet::from_vec(d.ips);
                 let owner_class = d.mac.and_then(|m| policy.device(m)).and_then(|p| p.class);
                 // The newest discovery reply of any of its addresses.
                 let announced = obs
                     .probes
                     .iter()
-                    .filter(|p| d.ips.contains(&p.ip))
+                    .filter(|p| ips.contains(&p.ip))
                     .filter_map(|p| p.info.as_ref())
                     .max_by_key(|i| i.at);
                 let classification = classify(&Evidence {
@@ -213,7 +230,7 @@ impl Inventory {
                 });
                 let mut device = Device::new(
                     d.mac,
-                    d.ips.into_iter().collect(),
+                    ips.into_iter().collect(),
                     d.hostnames,
                     d.seen_in,
                     classification,
@@ -232,16 +249,15 @@ impl Inventory {
             })
             .collect();
         devices.sort_by(|a, b| (a.ips.first(), a.mac).cmp(&(b.ips.first(), b.mac)));
-        let mut inventory = Inventory {
-            devices,
-            by_ip: HashMap::new(),
-        };
-        for (idx, device) in inventory.devices.iter().enumerate() {
-            for ip in &device.ips {
-                inventory.by_ip.entry(*ip).or_insert(idx);
-            }
-        }
-        inventory
+        // The first device of an address wins: from_vec keeps a key's last entry, so the
+        // devices go in backwards.
+        let by_ip = devices
+            .iter()
+            .enumerate()
+            .rev()
+            .flat_map(|(idx, device)| device.ips.iter().map(move |ip| (*ip, idx)))
+            .collect();
+        Inventory { devices, by_ip }
     }
 
     pub fn by_ip(&self, ip: IpAddr) -> Option<&Arc<Device>> {
@@ -298,6 +314,27 @@ mod tests {
             dev: "br-lan".into(),
             state,
         }
+    }
+
+    #[test]
+    fn an_address_of_two_devices_is_the_first_ones() {
+        let mut snap = Snapshot::new(NOW, "test");
+        snap.dhcp_leases = vec![
+            lease("02:00:00:00:00:02", "192.168.1.30", "b", 0),
+            lease("02:00:00:00:00:01", "192.168.1.20", "a", 0),
+            lease("02:00:00:00:00:02", "192.168.1.20", "b", 0),
+        ];
+        let inv = build_with(&snap, &Policy::default(), &LanObservations::default());
+        let mac = |ip: &str| {
+            inv.by_ip_text(ip)
+                .and_then(|d| d.mac)
+                .map(|m| m.to_string())
+        };
+        assert_eq!(inv.devices.len(), 2);
+        assert_eq!(inv.devices[1].ips.len(), 2, "b holds both addresses");
+        assert_eq!(mac("192.168.1.20").as_deref(), Some("02:00:00:00:00:01"));
+        assert_eq!(mac("192.168.1.30").as_deref(), Some("02:00:00:00:00:02"));
+        assert!(inv.by_ip_text("192.168.1.40").is_none());
     }
 
     #[test]

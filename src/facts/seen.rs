@@ -9,11 +9,11 @@
 //! The file lives on flash, so [`SeenMerge::needs_save`] asks for a write only when a device is
 //! new, or a last-seen time moved by an hour or more: the daemon audits every few minutes, and
 //! an hour's precision is plenty for "last seen".
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::lan::{Device, SeenRecord};
 use crate::mac::Mac;
+use crate::sorted::SortedMap;
 
 /// A last-seen change smaller than this does not by itself make the file worth rewriting.
 pub const SAVE_GRANULARITY_SECS: u64 = 3600;
@@ -38,7 +38,7 @@ pub struct SeenMerge {
 /// Devices without a MAC (known only by an address) are not recorded: an address is no
 /// identity.
 pub fn merge_seen(previous: &[SeenRecord], now: u64, devices: &[Arc<Device>]) -> SeenMerge {
-    let mut map: BTreeMap<Mac, SeenRecord> = previous.iter().map(|r| (r.mac, *r)).collect();
+    let mut map: SortedMap<Mac, SeenRecord> = previous.iter().map(|r| (r.mac, *r)).collect();
     let mut new_devices = Vec::new();
     let mut needs_save = false;
     for d in devices {
@@ -53,25 +53,33 @@ pub fn merge_seen(previous: &[SeenRecord], now: u64, devices: &[Arc<Device>]) ->
                     r.last_seen = now;
                 }
             }
-            None => {
-                map.insert(
-                    mac,
-                    SeenRecord {
-                        mac,
-                        first_seen: now,
-                        last_seen: now,
-                    },
-                );
-                new_devices.push(mac);
-                needs_save = true;
-            }
+            None => new_devices.push(mac),
         }
     }
-    let before = map.len();
+    // Added once all are known (a LAN host cycling MACs brings thousands); a MAC twice among
+    // the devices is new once, where it first appears.
+    let mut added = new_devices.clone();
+    added.sort_unstable();
+    added.dedup();
+    let mut listed = vec![false; added.len()];
+    new_devices.retain(|m| match added.binary_search(m) {
+        Ok(i) => !std::mem::replace(&mut listed[i], true),
+        Err(_) => false,
+    });
+    needs_save |= !added.is_empty();
+    let before = map.len() + added.len();
+    let new_records = added.into_iter().map(|mac| SeenRecord {
+        mac,
+        first_seen: now,
+        last_seen: now,
+    });
     let mut records: Vec<SeenRecord> = map
-        .into_values()
+        .into_iter()
+        .map(|(_, r)| r)
+        .chain(new_records)
         .filter(|r| now.saturating_sub(r.last_seen) < FORGET_AFTER_SECS)
         .collect();
+    records.sort_by_key(|r| r.mac);
     if records.len() > MAX_SEEN_RECORDS {
         records.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.mac.cmp(&b.mac)));
         records.truncate(MAX_SEEN_RECORDS);
@@ -113,6 +121,37 @@ mod tests {
         let m = merge_seen(&[], 1000, &[device("00:11:22:33:44:55", true)]);
         assert_eq!(m.records[0].first_seen, 1000);
         assert_eq!(m.new_devices.len(), 1);
+        assert!(m.needs_save);
+    }
+
+    #[test]
+    fn new_devices_are_listed_once_in_order_and_recorded_by_mac() {
+        let (a, b, c) = (
+            "00:00:00:00:00:0a",
+            "00:00:00:00:00:0b",
+            "00:00:00:00:00:0c",
+        );
+        let prev = [SeenRecord {
+            mac: b.parse().unwrap(),
+            first_seen: 10,
+            last_seen: 20,
+        }];
+        let devices = [
+            device(c, true),
+            device(b, true),
+            device(a, true),
+            device(c, true),
+        ];
+        let m = merge_seen(&prev, 1000, &devices);
+        let macs = |l: &[&str]| l.iter().map(|m| m.parse().unwrap()).collect::<Vec<Mac>>();
+        assert_eq!(m.new_devices, macs(&[c, a]));
+        let records: Vec<(Mac, u64, u64)> = m
+            .records
+            .iter()
+            .map(|r| (r.mac, r.first_seen, r.last_seen))
+            .collect();
+        let [a, b, c] = [a, b, c].map(|m| m.parse().unwrap());
+        assert_eq!(records, [(a, 1000, 1000), (b, 10, 1000), (c, 1000, 1000)]);
         assert!(m.needs_save);
     }
 

@@ -23,7 +23,7 @@
 //! which is why nft shows them as `@nh,…` payloads; tests/fixtures/nft/miniupnpd-live.json holds
 //! rules written by the real daemon.
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
@@ -32,6 +32,7 @@ use crate::formats::{Document, FormatError};
 use crate::json::{self, Map, Value};
 use crate::mac::Mac;
 use crate::ports::Protocol;
+use crate::sorted::SortedSet;
 use crate::text::lan_text;
 
 mod rules;
@@ -230,7 +231,7 @@ impl Ruleset {
 
     /// The names fw4 rendered rules for: whether a UCI redirect or rule is live. One UCI section
     /// may render several rules (reflection adds `<name> (reflection)`).
-    pub fn fw4_rule_names(&self) -> BTreeSet<&str> {
+    pub fn fw4_rule_names(&self) -> SortedSet<&str> {
         self.fw4_rules().map(|(name, _)| name).collect()
     }
 }

@@ -1,7 +1,6 @@
 //! What the default-password check remembers per device (`/etc/camguard/credcheck.json`):
 //! the records, their JSON form, and how a working login is named. Holds no password. The
 //! check itself is [`crate::probe::credentials`]; the finding it leads to is made by the audit.
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -9,20 +8,21 @@ use serde::Serialize;
 use super::{Device, StateFile, StateFileError};
 use crate::json::Value;
 use crate::json_read::{entries, list, string, uint, Fields, JsonReadError};
+use crate::sorted::SortedMap;
 
 /// What camguard remembers per device, persisted as JSON (suggested path
 /// `/etc/camguard/credcheck.json`, under the sysroot with `--sysroot`). Holds no password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CredState {
     pub version: u32,
-    pub devices: BTreeMap<String, DeviceRecord>,
+    pub devices: SortedMap<String, DeviceRecord>,
 }
 
 impl Default for CredState {
     fn default() -> CredState {
         CredState {
             version: 1,
-            devices: BTreeMap::new(),
+            devices: SortedMap::new(),
         }
     }
 }

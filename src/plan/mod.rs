@@ -6,7 +6,6 @@
 //! emptying the lease files (a restart replays them); cameras are denied by perm rules placed
 //! before every allow rule (first match wins, no match accepts); a mapping is revoked by its lease
 //! line and its nft rules, never by index; a user's section is disabled, never deleted.
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -25,6 +24,7 @@ use crate::mac::Mac;
 use crate::ports::Protocol;
 use crate::snapshot::policy::{Access, Policy, UpnpPolicy};
 use crate::snapshot::upnpd::PermAction;
+use crate::sorted::{SortedMap, SortedSet};
 
 /// Prefix of every section camguard adds: what is camguard's may be changed and removed by it;
 /// everything else is the owner's and is at most disabled.
@@ -76,7 +76,7 @@ pub enum Step {
         config: String,
         r#type: String,
         name: String,
-        values: BTreeMap<String, UciValue>,
+        values: SortedMap<String, UciValue>,
     },
     UciOrder {
         config: String,
@@ -306,7 +306,7 @@ fn upnp_off(ctx: &Facts, out: &mut Vec<Action>) {
                 config: "upnpd".into(),
                 r#type: "upnpd".into(),
                 name: cfg.section.clone(),
-                values: BTreeMap::from([("enabled".to_owned(), "0".into())]),
+                values: SortedMap::from([("enabled".to_owned(), "0".into())]),
             }
         };
         out.push(action(
@@ -413,7 +413,7 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     }
 
     // One deny rule per address of every denied device, ahead of every other rule.
-    let mut wanted: BTreeMap<String, (BTreeMap<String, UciValue>, Subject)> = BTreeMap::new();
+    let mut wanted = Vec::new();
     for d in &ctx.inventory.devices {
         let camera = d.classification.class.is_camera_like();
         let denied = camera
@@ -427,7 +427,7 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
             IpAddr::V4(v4) => Some(*v4),
             IpAddr::V6(_) => None,
         }) {
-            let values = BTreeMap::from([
+            let values = SortedMap::from([
                 ("action".to_owned(), "deny".into()),
                 ("ext_ports".to_owned(), "0-65535".into()),
                 ("int_addr".to_owned(), UciValue::Single(format!("{ip}/32"))),
@@ -437,7 +437,7 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
                     UciValue::Single(format!("camguard: no UPnP for {}", d.display_name())),
                 ),
             ]);
-            wanted.insert(
+            wanted.push((
                 deny_rule_name(ip),
                 (
                     values,
@@ -446,9 +446,10 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
                         mac: d.mac,
                     },
                 ),
-            );
+            ));
         }
     }
+    let wanted = SortedMap::from_vec(wanted);
     let existing: Vec<&crate::snapshot::upnpd::PermRule> = cfg.perm_rules.iter().collect();
     for (name, (values, subject)) in &wanted {
         match existing.iter().find(|r| &r.section == name) {
@@ -511,7 +512,7 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     // Without a deny-all rule, a mapping no rule matches is accepted.
     let has_final_deny = existing.iter().any(|r| r.is_catch_all_deny());
     if !has_final_deny {
-        let values = BTreeMap::from([
+        let values = SortedMap::from([
             ("action".to_owned(), "deny".into()),
             ("ext_ports".to_owned(), "0-65535".into()),
             ("int_addr".to_owned(), "0.0.0.0/0".into()),
@@ -599,7 +600,8 @@ fn upnp_restricted(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
 /// planned restart or reload of miniupnpd replays the file anyway.
 fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
     // Looked up once per lost mapping: up to 1,000 revokes against up to 65,535 lost mappings.
-    let revoked: std::collections::HashSet<_> = out
+    // Sorted once, then binary-searched.
+    let revoked: SortedSet<_> = out
         .iter()
         .filter_map(|a| match &a.step {
             Step::RevokeMapping {
@@ -642,7 +644,7 @@ fn restore_lost_rules(ctx: &Facts, out: &mut Vec<Action>) {
     ));
 }
 
-fn values_comment(values: &BTreeMap<String, UciValue>) -> String {
+fn values_comment(values: &SortedMap<String, UciValue>) -> String {
     match values.get("comment") {
         Some(UciValue::Single(c)) => c.trim_start_matches("camguard: no UPnP for ").to_owned(),
         _ => "a device".into(),
@@ -717,7 +719,7 @@ fn lan_and_wan<'a>(ctx: &Facts<'a>) -> Option<(&'a str, &'a str)> {
 
 /// The firewall rule that cuts one device off from the internet.
 fn block_rule(lan: &str, wan: &str, mac: Mac, label: &str) -> Step {
-    let values = BTreeMap::from([
+    let values = SortedMap::from([
         (
             "name".to_owned(),
             UciValue::Single(format!("camguard: block internet for {label}")),
@@ -776,7 +778,7 @@ fn remote_viewing_fix(ctx: &Facts, actions: &[Action], f: &crate::audit::Finding
             config: "camguard".into(),
             r#type: "device".into(),
             name: format!("{OWN_PREFIX}dev_{}", mac.to_string().replace(':', "")),
-            values: BTreeMap::from([
+            values: SortedMap::from([
                 ("mac".to_owned(), UciValue::Single(mac.to_string())),
                 ("internet".to_owned(), "block".into()),
             ]),
@@ -798,7 +800,7 @@ fn internet_blocks(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
     let Some((lan, wan)) = lan_and_wan(ctx) else {
         return;
     };
-    let mut wanted: BTreeMap<String, (Mac, String, Subject)> = BTreeMap::new();
+    let mut wanted: Vec<(String, (Mac, String, Subject))> = Vec::new();
     for d in &ctx.inventory.devices {
         let Some(mac) = d.mac else { continue };
         let own = policy.device(mac).and_then(|p| p.internet);
@@ -813,9 +815,10 @@ fn internet_blocks(ctx: &Facts, policy: &Policy, out: &mut Vec<Action>) {
                 ip: d.ips.first().copied(),
                 mac: Some(mac),
             };
-            wanted.insert(block_rule_name(mac), (mac, d.display_name(), subject));
+            wanted.push((block_rule_name(mac), (mac, d.display_name(), subject)));
         }
     }
+    let wanted = SortedMap::from_vec(wanted);
     let existing: Vec<&crate::snapshot::firewall::Rule> = fw
         .rules
         .iter()

@@ -375,9 +375,7 @@ impl CredState {
             std::mem::take(&mut self.devices).into_iter().collect();
         // Stable, from key order: of equal records the first key goes first.
         records.sort_by_key(|(_, r)| (r.lockout.is_some(), r.last_run.unwrap_or(0)));
-        for (key, record) in records.into_iter().skip(excess) {
-            self.devices.insert(key, record);
-        }
+        self.devices = records.into_iter().skip(excess).collect();
     }
 }
 

@@ -2,9 +2,8 @@
 //!
 //! A backup may come from anywhere, so sizes are capped (a gzip bomb must not eat a router's
 //! 64 MB of RAM) and every header field is checked before use.
-use std::collections::BTreeMap;
-
 use super::ReadError;
+use crate::sorted::SortedMap;
 
 /// Largest archive accepted, compressed and uncompressed. Real backups are tens of KB.
 pub const MAX_COMPRESSED: usize = 32 << 20;
@@ -14,10 +13,10 @@ pub const MAX_UNCOMPRESSED: usize = 64 << 20;
 /// plus symbolic links by path → target.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Archive {
-    pub files: BTreeMap<String, Vec<u8>>,
-    pub symlinks: BTreeMap<String, String>,
+    pub files: SortedMap<String, Vec<u8>>,
+    pub symlinks: SortedMap<String, String>,
     /// Each file's modification time as the tar header gives it (Unix time).
-    pub modified: BTreeMap<String, u64>,
+    pub modified: SortedMap<String, u64>,
 }
 
 /// Reads a `.tar.gz` (or a plain `.tar`) backup.
@@ -92,7 +91,8 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ReadError> {
 
 /// Reads a ustar/GNU tar stream: regular files, symlinks, GNU long names and pax paths.
 pub fn read_tar(data: &[u8]) -> Result<Archive, ReadError> {
-    let mut archive = Archive::default();
+    // Collected in order and sorted once; of a path written twice the last entry wins.
+    let (mut files, mut symlinks, mut modified) = (Vec::new(), Vec::new(), Vec::new());
     let mut pos = 0usize;
     let mut long_name: Option<String> = None;
     while pos + 512 <= data.len() {
@@ -113,22 +113,22 @@ pub fn read_tar(data: &[u8]) -> Result<Archive, ReadError> {
             b'0' | 0 | b'7' => {
                 let name = normalise(&name);
                 if let Some(mtime) = octal(&header[136..148]) {
-                    archive.modified.insert(name.clone(), mtime as u64);
+                    modified.push((name.clone(), mtime as u64));
                 }
-                archive.files.insert(name, body.to_vec());
+                files.push((name, body.to_vec()));
             }
-            b'2' => {
-                archive
-                    .symlinks
-                    .insert(normalise(&name), cstr(&header[157..257]));
-            }
+            b'2' => symlinks.push((normalise(&name), cstr(&header[157..257]))),
             b'L' => long_name = Some(cstr(body)),
             b'x' => long_name = pax_path(body),
             _ => {}
         }
         pos = body_start + size.div_ceil(512) * 512;
     }
-    Ok(archive)
+    Ok(Archive {
+        files: SortedMap::from_vec(files),
+        symlinks: SortedMap::from_vec(symlinks),
+        modified: SortedMap::from_vec(modified),
+    })
 }
 
 fn verify_checksum(header: &[u8], pos: usize) -> Result<(), ReadError> {

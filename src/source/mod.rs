@@ -11,9 +11,10 @@ pub mod offline;
 pub use self::archive::Archive;
 pub use self::error::{FileError, ReadError};
 
-use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+
+use crate::sorted::SortedMap;
 
 /// Largest single file read from a snapshot (a lease file with 10,000 mappings is ~600 KB).
 /// A longer one is read up to here and reported as truncated, never dropped.
@@ -299,7 +300,7 @@ impl ArchiveFiles {
         resolve(path, |p| self.archive.symlinks.get(p).cloned())
     }
 
-    fn files(&self) -> &BTreeMap<String, Vec<u8>> {
+    fn files(&self) -> &SortedMap<String, Vec<u8>> {
         &self.archive.files
     }
 }

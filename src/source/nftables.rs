@@ -10,7 +10,6 @@
 //! has it. Named sets are not dumped: a match on one reads as unmodelled too.
 //!
 //! Constants: linux/netfilter/nf_tables.h, linux/netfilter/nfnetlink.h, libnftnl's udata.h.
-use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -23,6 +22,7 @@ use crate::nftables::{
     NFTA_EXPR_NAME, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE, NFTA_RULE_USERDATA,
     NFTA_VERDICT_CODE, NFT_REG_VERDICT,
 };
+use crate::sorted::SortedMap;
 
 const NFT_MSG_GETCHAIN: u16 = 4;
 const NFT_MSG_GETRULE: u16 = 7;
@@ -128,7 +128,7 @@ fn chains(sock: &mut Socket, table: &str) -> io::Result<(Vec<(String, u64)>, boo
 fn sets(
     sock: &mut Socket,
     table: &str,
-    ifnames: &HashMap<u32, String>,
+    ifnames: &SortedMap<u32, String>,
 ) -> io::Result<(Vec<String>, bool)> {
     let mut filter = Vec::new();
     put_str(&mut filter, NFTA_SET_TABLE, table);
@@ -186,7 +186,7 @@ fn sets(
 fn intervals(
     mut keys: Vec<(Vec<u8>, bool)>,
     enc: Encoding,
-    ifnames: &HashMap<u32, String>,
+    ifnames: &SortedMap<u32, String>,
 ) -> Vec<String> {
     keys.sort();
     keys.dedup();
@@ -267,7 +267,7 @@ pub struct TableDump {
     pending: std::collections::VecDeque<String>,
     buf: Vec<u8>,
     done: bool,
-    ifnames: HashMap<u32, String>,
+    ifnames: SortedMap<u32, String>,
     /// The ruleset changed during the dump (the kernel flags it): what was read may mix
     /// before and after.
     interrupted: bool,
@@ -417,21 +417,18 @@ pub fn read_table<T>(
 }
 
 /// ifindex → name, for `meta iif` (the kernel compares the index; nft prints the name).
-fn interface_names() -> HashMap<u32, String> {
-    let mut out = HashMap::new();
+fn interface_names() -> SortedMap<u32, String> {
     let Ok(dir) = std::fs::read_dir("/sys/class/net") else {
-        return out;
+        return SortedMap::new();
     };
-    for entry in dir.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(index) = std::fs::read_to_string(entry.path().join("ifindex"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-        {
-            out.insert(index, name);
-        }
-    }
-    out
+    // A few interfaces: a sorted Vec, not a hash table.
+    dir.flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let index = std::fs::read_to_string(entry.path().join("ifindex")).ok()?;
+            Some((index.trim().parse().ok()?, name))
+        })
+        .collect()
 }
 
 /// What a register holds while a rule's expressions are read.
@@ -485,7 +482,7 @@ fn quote(s: &str) -> String {
 }
 
 /// One rule as nft's JSON lists it (`{"rule": …}`), built from its netlink attributes.
-fn rule_json(table: &str, a: &[(u16, &[u8])], ifnames: &HashMap<u32, String>) -> String {
+fn rule_json(table: &str, a: &[(u16, &[u8])], ifnames: &SortedMap<u32, String>) -> String {
     let chain = attr(a, NFTA_RULE_CHAIN).map(text).unwrap_or_default();
     let handle = attr(a, NFTA_RULE_HANDLE).and_then(be64).unwrap_or(0);
     let mut out = format!(
@@ -498,7 +495,8 @@ fn rule_json(table: &str, a: &[(u16, &[u8])], ifnames: &HashMap<u32, String>) ->
         out.push_str(&quote(&comment));
     }
     let mut exprs: Vec<Option<String>> = Vec::new();
-    let mut regs: HashMap<u32, Reg> = HashMap::new();
+    // A rule uses a few registers: a sorted Vec, not a hash table.
+    let mut regs: SortedMap<u32, Reg> = SortedMap::new();
     let (mut nfproto_match, mut iiftype_match, mut l4proto_match): (
         Dependency,
         Dependency,
@@ -589,11 +587,11 @@ fn field(protocol: &str, field: &str) -> String {
 fn expression(
     name: &str,
     data: &[(u16, &[u8])],
-    regs: &mut HashMap<u32, Reg>,
-    ifnames: &HashMap<u32, String>,
+    regs: &mut SortedMap<u32, Reg>,
+    ifnames: &SortedMap<u32, String>,
     th_protocol: Option<&str>,
 ) -> Option<Expr> {
-    let load = |regs: &HashMap<u32, Reg>, sreg: u32| match regs.get(&sreg) {
+    let load = |regs: &SortedMap<u32, Reg>, sreg: u32| match regs.get(&sreg) {
         Some(Reg::Load(sel, enc, key)) => (sel.clone(), *enc, *key),
         _ => (r#""?""#.to_owned(), Encoding::Bytes, None),
     };
@@ -812,7 +810,7 @@ fn be_number(value: &[u8]) -> u64 {
 }
 
 /// A value as nft's JSON prints it for a field read with `enc` (JSON text).
-fn encode(value: &[u8], enc: Encoding, ifnames: &HashMap<u32, String>) -> String {
+fn encode(value: &[u8], enc: Encoding, ifnames: &SortedMap<u32, String>) -> String {
     let host32 = || {
         value
             .get(..4)
@@ -961,7 +959,7 @@ mod tests {
         put_attr(&mut msg, NFTA_RULE_HANDLE, &42u64.to_be_bytes());
         put_attr(&mut msg, NFTA_RULE_EXPRESSIONS | NLA_F_NESTED, &exprs);
         put_attr(&mut msg, NFTA_RULE_USERDATA, &[0, 4, b'c', b'a', b'm', 0]);
-        let ifnames = HashMap::from([(7, "wan".to_owned())]);
+        let ifnames = SortedMap::from([(7, "wan".to_owned())]);
         let rule = rule_json("fw4", &attrs(&msg), &ifnames);
         let doc = format!(
             r#"{{"nftables":[{{"chain":{{"family":"inet","table":"fw4","name":"upnp_prerouting","handle":1}}}},{rule}]}}"#
@@ -997,7 +995,7 @@ mod tests {
         put_str(&mut msg, NFTA_RULE_TABLE, "fw4");
         put_str(&mut msg, NFTA_RULE_CHAIN, "input");
         put_attr(&mut msg, NFTA_RULE_EXPRESSIONS | NLA_F_NESTED, &exprs);
-        let rule = rule_json("fw4", &attrs(&msg), &HashMap::new());
+        let rule = rule_json("fw4", &attrs(&msg), &SortedMap::new());
         let doc = format!(r#"{{"nftables":[{rule}]}}"#);
         let ruleset = crate::formats::nft::parse_ruleset(doc.as_bytes()).unwrap();
         let r = ruleset.rules.get(0).to_rule();
@@ -1018,7 +1016,7 @@ mod tests {
             &expr("counter", |_| {}),
         );
         for cut in 0..msg.len() {
-            let _ = rule_json("fw4", &attrs(&msg[..cut]), &HashMap::new());
+            let _ = rule_json("fw4", &attrs(&msg[..cut]), &SortedMap::new());
             let _ = messages(&msg[..cut]);
         }
     }

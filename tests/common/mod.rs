@@ -90,9 +90,10 @@ impl Router {
     /// Appends sections to a config.
     pub fn append(mut self, name: &str, text: &str) -> Router {
         let key = format!("etc/config/{name}");
-        let entry = self.archive.files.entry(key).or_default();
-        entry.extend_from_slice(b"\n");
-        entry.extend_from_slice(text.as_bytes());
+        let mut bytes = self.archive.files.remove(&key).unwrap_or_default();
+        bytes.extend_from_slice(b"\n");
+        bytes.extend_from_slice(text.as_bytes());
+        self.archive.files.insert(key, bytes);
         self
     }
 

@@ -1173,7 +1173,8 @@ fn bound_keeps_lockouts_and_the_newest_runs() {
         };
         state.devices.insert(format!("device-{i:04}"), record);
     }
-    let mut expected = state.devices.clone();
+    let mut expected: std::collections::BTreeMap<_, _> =
+        state.devices.clone().into_iter().collect();
     while expected.len() > MAX_RECORDS {
         let least = expected
             .iter()
@@ -1184,7 +1185,10 @@ fn bound_keeps_lockouts_and_the_newest_runs() {
     }
     state.bound();
     assert_eq!(state.devices.len(), MAX_RECORDS);
-    assert_eq!(state.devices, expected);
+    assert_eq!(
+        state.devices.iter().collect::<Vec<_>>(),
+        expected.iter().collect::<Vec<_>>()
+    );
     let lockouts = state.devices.values().filter(|r| r.lockout.is_some());
     assert_eq!(lockouts.count(), 62, "every lockout kept");
     assert!(!state.devices.contains_key("device-0005"), "first to go");
