@@ -1,3 +1,5 @@
+//! The `camguard` binary: `cli` does the work.
+
 // The static router builds only (scripts/package): see static-trims/src/lib.rs.
 #[cfg(feature = "static-trims")]
 extern crate static_trims;

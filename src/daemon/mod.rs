@@ -8,12 +8,13 @@
 mod appends;
 mod methods;
 
+use std::collections::BTreeSet;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::apply::{Executor, Failure, Outcome};
-use crate::audit::{Finding, Report, Severity, Subject};
+use crate::audit::{Report, Severity, Subject};
 use crate::bus::{Client, Provider};
 use crate::encode::json;
 use crate::facts::{Facts, Inventory};
@@ -236,8 +237,7 @@ pub(crate) struct State {
     pub links: Links,
     timers: Timers,
     /// Findings already announced, so that only new ones raise a `camguard.finding` event.
-    /// Sorted, without repeats ([`announce`]).
-    announced: Vec<Announced>,
+    announced: BTreeSet<(&'static str, Subject)>,
     first_audit_done: bool,
     /// The probe and password check (option probe, credential_check), off the poll loop.
     worker: Worker,
@@ -261,7 +261,7 @@ impl State {
             audited: Audited::new(Snapshot::new(unix_now(), "not audited yet")),
             links,
             timers: Timers::default(),
-            announced: Vec::new(),
+            announced: BTreeSet::new(),
             first_audit_done: false,
             worker,
             listener: Listener::default(),
@@ -353,11 +353,13 @@ impl State {
             audited.policy(),
             self.listener.locations(),
         );
-        let findings = &audited.report.findings;
-        let new: Vec<Value> = announce(&mut self.announced, findings)
-            .into_iter()
-            .map(|i| &findings[i])
-            .filter(|f| f.severity >= Severity::High)
+        let new: Vec<Value> = audited
+            .report
+            .findings
+            .iter()
+            .filter(|f| {
+                self.announced.insert((f.id, f.subject.clone())) && f.severity >= Severity::High
+            })
             .map(|f| crate::encode::to_value(f).unwrap_or_default())
             .collect();
         // The first audit is the baseline; only what appears later is news.
@@ -711,28 +713,6 @@ impl State {
     }
 }
 
-/// A finding as the daemon remembers it announced.
-type Announced = (&'static str, Subject);
-
-/// The places in `findings`, in order, of those not announced before (the first of equal
-/// ones); all are announced from now on. One sort per audit rather than a search per finding:
-/// a router with thousands of mappings has thousands of findings.
-fn announce(announced: &mut Vec<Announced>, findings: &[Finding]) -> Vec<usize> {
-    // Place 0 is "announced before", a finding's is its index + 1: after sorting, the first of
-    // each key says whether it is new, and where it first appears.
-    let known = std::mem::take(announced).into_iter().map(|key| (key, 0));
-    let now = findings.iter().enumerate();
-    let mut all: Vec<(Announced, usize)> = known
-        .chain(now.map(|(i, f)| ((f.id, f.subject.clone()), i + 1)))
-        .collect();
-    all.sort_unstable();
-    all.dedup_by(|later, first| later.0 == first.0);
-    let mut places: Vec<usize> = all.iter().filter(|e| e.1 > 0).map(|e| e.1 - 1).collect();
-    places.sort_unstable();
-    *announced = all.into_iter().map(|(key, _)| key).collect();
-    places
-}
-
 /// Most findings one reply carries: ubus messages are limited to 1 MiB, and a router with
 /// thousands of mappings has thousands of findings. The worst come first; `truncated` says how
 /// many more `findings {offset}` can page through.
@@ -982,38 +962,5 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
             next_periodic = Instant::now()
                 + Duration::from_secs(u64::from(state.audited.policy().audit_interval));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_finding_is_announced_once_where_it_first_appears() {
-        let f = |id: &'static str, service: &str| {
-            let subject = Subject::Service {
-                name: service.to_owned(),
-            };
-            crate::audit::finding(id, Severity::High, subject, String::new(), String::new())
-        };
-        let mut announced = Vec::new();
-        let first = [f("b", "x"), f("a", "x"), f("b", "x"), f("a", "y")];
-        assert_eq!(announce(&mut announced, &first), [0, 1, 3]);
-        let later = [
-            f("c", "x"),
-            f("a", "x"),
-            f("c", "x"),
-            f("b", "y"),
-            f("b", "x"),
-        ];
-        assert_eq!(announce(&mut announced, &later), [0, 3]);
-        assert_eq!(announce(&mut announced, &later), [] as [usize; 0]);
-        let keys: Vec<(&str, &Subject)> = announced.iter().map(|(id, s)| (*id, s)).collect();
-        let mut sorted = keys.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(keys, sorted, "sorted, without repeats");
-        assert_eq!(keys.len(), 5);
     }
 }
