@@ -10,7 +10,8 @@
 //! - **musl's `pthread_setname_np`, without printf.** 15 KB.
 //!
 //! Empty wherever panics unwind (tests, a debug build): there the stubs would turn an unwind
-//! into an abort. The only unsafe code camguard links: camguard's own crate forbids it.
+//! into an abort. A crate apart: it is the only unsafe code of camguard's own, whose main
+//! crate forbids unsafe.
 
 #![no_std]
 
