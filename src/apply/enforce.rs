@@ -300,7 +300,7 @@ impl Executor<'_> {
         }
         for id in journal.prune() {
             log::info!(
-                "journal: removed entry {id}, older than the newest {} or past {} bytes",
+                "journal: removed entry {id} to stay within {} entries and {} bytes",
                 super::journal::MAX_ENTRIES,
                 super::journal::MAX_BYTES
             );

@@ -8,14 +8,14 @@ use serde::Serialize;
 
 use crate::json::Value;
 use crate::json_read::{boolean, list, pair, string, text, uint, Fields, JsonReadError};
-use crate::plan::{Action, UciValue};
+use crate::plan::{Action, Step, UciValue};
 
 /// Where entries live, relative to the (sys)root.
 pub const JOURNAL_DIR: &str = "etc/camguard/journal";
 
 /// The journal lives on the router's flash (/etc), and every enforcement and every revoke adds
-/// an entry that may keep up to [`MAX_KEPT_BYTES`] of each file it changed: it keeps the newest
-/// entries, at most this many and this many bytes ([`Journal::prune`]).
+/// an entry that may keep up to [`MAX_KEPT_BYTES`] of each file it changed: it keeps at most this
+/// many entries and this many bytes, dropping revokes before changes ([`Journal::prune`]).
 pub const MAX_ENTRIES: usize = 50;
 pub const MAX_BYTES: u64 = 512 * 1024;
 
@@ -371,6 +371,18 @@ impl Entry {
         })
     }
 
+    /// It only revoked or restored UPnP mappings: no config, service or file of the owner's
+    /// changed.
+    fn only_mappings(&self) -> bool {
+        !self.actions.is_empty()
+            && self.actions.iter().all(|a| {
+                matches!(
+                    a.step,
+                    Step::RevokeMapping { .. } | Step::RestoreMappings { .. }
+                )
+            })
+    }
+
     /// Its pending actions are done with: applied by `continued_in`, or no longer planned.
     /// The entry is then `applied` unless one of its own actions failed.
     pub fn settle_pending(&mut self, continued_in: Option<String>) {
@@ -483,24 +495,44 @@ impl Journal {
         files
     }
 
-    /// Removes the oldest entries past [`MAX_ENTRIES`] or [`MAX_BYTES`], and returns their ids.
+    /// Removes settled entries until the journal is within [`MAX_ENTRIES`] and [`MAX_BYTES`], and
+    /// returns their ids: the oldest entries that only revoked or restored UPnP mappings first,
+    /// then the oldest of the rest. Any LAN device can make camguard revoke mappings, again and
+    /// again; it must not push out the entry of a change the owner may want to revert.
     /// The newest entry stays whatever its size, and so does any that recovery or a waiting
     /// LuCI apply still needs (`applying`, or with `pending` actions). An entry that cannot be
     /// read stays too: camguard does not delete what it cannot tell is its own and settled.
     pub fn prune(&self) -> Vec<String> {
-        let (mut count, mut bytes) = (0, 0);
+        let files = self.files_newest_first();
+        let mut count = files.len();
+        let mut bytes: u64 = files.iter().map(|(_, len)| len).sum();
+        let within = |count: usize, bytes: u64| count <= MAX_ENTRIES && bytes <= MAX_BYTES;
+        if within(count, bytes) {
+            return Vec::new();
+        }
+        // Read one at a time, keeping only whether each may go and which kind it is.
+        let mut settled: Vec<(bool, usize)> = files
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter_map(|(at, (id, _))| {
+                let e = self.read(id).ok()?;
+                let settled = e.state != State::Applying && e.pending.is_empty();
+                settled.then(|| (!e.only_mappings(), at))
+            })
+            .collect();
+        // Revokes first, then the rest; the oldest (furthest from the newest) first in each.
+        settled.sort_by_key(|&(changes, at)| (changes, std::cmp::Reverse(at)));
         let mut removed = Vec::new();
-        for (at, (id, len)) in self.files_newest_first().into_iter().enumerate() {
-            count += 1;
-            bytes += len;
-            if at == 0 || (count <= MAX_ENTRIES && bytes <= MAX_BYTES) {
-                continue;
+        for (_, at) in settled {
+            if within(count, bytes) {
+                break;
             }
-            let settled = self
-                .read(&id)
-                .is_ok_and(|e| e.state != State::Applying && e.pending.is_empty());
-            if settled && std::fs::remove_file(self.path(&id)).is_ok() {
-                removed.push(id);
+            let (id, len) = &files[at];
+            if std::fs::remove_file(self.path(id)).is_ok() {
+                count -= 1;
+                bytes -= len;
+                removed.push(id.clone());
             }
         }
         removed
@@ -598,7 +630,7 @@ mod tests {
     }
 
     /// The journal stays within its count and its bytes on the flash, newest kept; what
-    /// recovery or a waiting apply needs, and what cannot be read, is never removed.
+    /// recovery or a waiting apply needs, and what cannot be read, is never removed (but counts).
     #[test]
     fn the_journal_keeps_its_newest_entries_within_its_bounds() {
         let root = temp();
@@ -636,9 +668,14 @@ mod tests {
             ids.push(id);
         }
         let removed = j.prune();
-        assert_eq!(removed, ids[..10].iter().rev().cloned().collect::<Vec<_>>());
+        assert_eq!(removed, ids[..12], "the oldest settled ones, oldest first");
         let left: Vec<String> = j.newest_first().map(|e| e.id).collect();
-        assert_eq!(left.len(), MAX_ENTRIES + 1, "the 50 newest and the applying one");
+        assert_eq!(
+            left.len(),
+            MAX_ENTRIES - 1,
+            "the 48 newest and the applying one (the unreadable file counts too)"
+        );
+        assert!(j.prune().is_empty(), "within its bounds now");
         assert_eq!(left[0], ids[59], "{left:?}");
         assert!(left.contains(&applying));
         assert!(j.path(&unreadable).exists());
@@ -654,6 +691,81 @@ mod tests {
         assert!(!removed.contains(&newest));
         let left: Vec<String> = j.newest_first().map(|e| e.id).collect();
         assert_eq!(left, vec![newest, applying], "{left:?}");
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    /// A LAN device that has camguard revoke its mappings again and again fills the journal with
+    /// revokes: they go first, and the owner's enforcement stays revertible.
+    #[test]
+    fn revokes_leave_the_journal_before_the_changes_the_owner_may_revert() {
+        let root = temp();
+        let j = Journal::new(&root);
+        let action = |step: Step| Action {
+            step,
+            why: String::new(),
+            finding: None,
+        };
+        let revoke = |port: u16| {
+            action(Step::RevokeMapping {
+                proto: crate::ports::Protocol::Tcp,
+                ext_port: port,
+                int_addr: "192.168.1.20".parse().unwrap(),
+                int_port: port,
+                nft_handles: vec![],
+                rebuild: false,
+            })
+        };
+        let forward_off = action(Step::UciSet {
+            config: "firewall".into(),
+            section: "cfg0a1b2c".into(),
+            option: "enabled".into(),
+            value: UciValue::Single("0".into()),
+        });
+        let write = |time: u64, actions: Vec<Action>| {
+            let id = j.new_id(time);
+            let entry = Entry {
+                id: id.clone(),
+                time,
+                reason: "enforce".into(),
+                state: State::Applied,
+                actions,
+                before: vec![],
+                applied: vec![0],
+                failed: vec![],
+                pending: vec![],
+                continued_in: None,
+                notes: vec![],
+            };
+            j.write(&entry).unwrap();
+            id
+        };
+        let t = 1_795_608_000;
+        let owner = write(t, vec![forward_off.clone()]);
+        let mixed = write(t + 1, vec![revoke(8000), forward_off.clone()]);
+        let restored = write(t + 2, vec![action(Step::RestoreMappings { lost: 3 })]);
+        let revokes: Vec<String> = (0..55)
+            .map(|n| write(t + 10 + n, vec![revoke(9000)]))
+            .collect();
+        let removed = j.prune();
+        assert_eq!(removed.len(), 8, "{removed:?}");
+        assert_eq!(removed[0], restored, "the oldest runtime entry first");
+        assert_eq!(removed[1..], revokes[..7]);
+        let left: Vec<String> = j.newest_first().map(|e| e.id).collect();
+        assert!(left.contains(&owner) && left.contains(&mixed), "{left:?}");
+        assert_eq!(left.len(), MAX_ENTRIES);
+
+        // More changes than the bound: every revoke goes, then the oldest changes.
+        let changes: Vec<String> = (0..52)
+            .map(|n| write(t + 100 + n, vec![forward_off.clone()]))
+            .collect();
+        let removed = j.prune();
+        assert_eq!(removed[..48], revokes[7..]);
+        assert_eq!(
+            removed[48..],
+            [owner, mixed, changes[0].clone(), changes[1].clone()]
+        );
+        let left: Vec<String> = j.newest_first().map(|e| e.id).collect();
+        assert_eq!(left, changes[2..].iter().rev().cloned().collect::<Vec<_>>());
         std::fs::remove_dir_all(&root).ok();
     }
 
