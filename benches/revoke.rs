@@ -294,7 +294,11 @@ fn live_audit_and_mappings(live: usize) {
         again.push(t.elapsed());
     }
     let listed = client.call("camguard", "mappings", &args).unwrap();
-    assert!(listed["total"].as_u64().unwrap() >= live as u64, "{}", listed["total"]);
+    assert!(
+        listed["total"].as_u64().unwrap() >= live as u64,
+        "{}",
+        listed["total"]
+    );
     for v in [&mut audit, &mut cpu, &mut own, &mut first, &mut again] {
         v.sort();
     }
@@ -332,16 +336,29 @@ fn churn(live: usize) {
             .stdin(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        nft.stdin.take().unwrap().write_all(rules.as_bytes()).unwrap();
+        nft.stdin
+            .take()
+            .unwrap()
+            .write_all(rules.as_bytes())
+            .unwrap();
         assert!(nft.wait().unwrap().success());
-        let mut f = std::fs::OpenOptions::new().append(true).open(&lease).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&lease)
+            .unwrap();
         f.write_all(format!("{proto}:{port}:{host}:{int_port}:0:{description}\n").as_bytes())
             .unwrap();
     };
     let (all, own) = (cpu_ticks(pid), own_ticks(pid));
     let started = Instant::now();
     for i in 0..200u32 {
-        map("UDP", 40000 + i, "192.168.1.10", 40000 + i, format!("churn {i}"));
+        map(
+            "UDP",
+            40000 + i,
+            "192.168.1.10",
+            40000 + i,
+            format!("churn {i}"),
+        );
         let next = Duration::from_millis(50) * (i + 1);
         std::thread::sleep(next.saturating_sub(started.elapsed()));
     }
@@ -389,7 +406,8 @@ fn churn(live: usize) {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        latencies.push(gone.unwrap_or_else(|| panic!("camera mapping {port} not revoked within 10 s")));
+        latencies
+            .push(gone.unwrap_or_else(|| panic!("camera mapping {port} not revoked within 10 s")));
         std::thread::sleep(Duration::from_secs(6));
         settle(pid);
     }

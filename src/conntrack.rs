@@ -144,7 +144,14 @@ fn libc_enoent() -> i32 {
 
 /// A ctnetlink request for IPv4 flows.
 fn encode(msg: u16, flags: u16, seq: u32, attrs: &[u8]) -> Vec<u8> {
-    message((NFNL_SUBSYS_CTNETLINK << 8) | msg, flags, seq, AF_INET, 0, attrs)
+    message(
+        (NFNL_SUBSYS_CTNETLINK << 8) | msg,
+        flags,
+        seq,
+        AF_INET,
+        0,
+        attrs,
+    )
 }
 
 fn put_tuple(out: &mut Vec<u8>, proto: u8, t: &Tuple) {

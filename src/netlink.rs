@@ -72,7 +72,14 @@ impl Socket {
 }
 
 /// nlmsghdr + nfgenmsg (family, version 0, res_id) + payload.
-pub fn message(kind: u16, flags: u16, seq: u32, family: u8, res_id: u16, payload: &[u8]) -> Vec<u8> {
+pub fn message(
+    kind: u16,
+    flags: u16,
+    seq: u32,
+    family: u8,
+    res_id: u16,
+    payload: &[u8],
+) -> Vec<u8> {
     let len = 16 + 4 + payload.len();
     let mut out = Vec::with_capacity(len);
     out.extend_from_slice(&(len as u32).to_ne_bytes());
@@ -157,7 +164,10 @@ pub fn attrs(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
         if len < 4 || len > buf.len() {
             break;
         }
-        out.push((u16::from_ne_bytes([buf[2], buf[3]]) & NLA_TYPE_MASK, &buf[4..len]));
+        out.push((
+            u16::from_ne_bytes([buf[2], buf[3]]) & NLA_TYPE_MASK,
+            &buf[4..len],
+        ));
         buf = buf.get(align4(len)..).unwrap_or_default();
     }
     out

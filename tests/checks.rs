@@ -1396,18 +1396,24 @@ fn many_devices_under_the_per_device_bound_are_counted_past_the_routers_bound() 
         .map(|f| f.evidence.to_json()["mappings"].as_u64().unwrap())
         .sum();
     assert_eq!(one_by_one.len() as u64 + in_counted, 656);
-    assert!(one_by_one
-        .iter()
-        .filter(|f| f.detail.contains("garden-cam"))
-        .count()
-        == 16);
     assert!(
-        counted[0].detail.contains("more UPnP mappings than camguard lists one by one"),
+        one_by_one
+            .iter()
+            .filter(|f| f.detail.contains("garden-cam"))
+            .count()
+            == 16
+    );
+    assert!(
+        counted[0]
+            .detail
+            .contains("more UPnP mappings than camguard lists one by one"),
         "{}",
         counted[0].detail
     );
     assert!(
-        counted[0].title.ends_with("holds 16 UPnP mappings to the internet"),
+        counted[0]
+            .title
+            .ends_with("holds 16 UPnP mappings to the internet"),
         "{}",
         counted[0].title
     );
@@ -1608,7 +1614,11 @@ fn onvif_device_information_names_the_maker_for_the_firmware_check() {
         .audit();
     let f = with_id(&report, "camera.firmware_vulnerable");
     assert_eq!(f.len(), 1, "{:?}", ids(&report));
-    assert!(f[0].detail.contains("from its ONVIF reply"), "{}", f[0].detail);
+    assert!(
+        f[0].detail.contains("from its ONVIF reply"),
+        "{}",
+        f[0].detail
+    );
     // Another maker's name matches no Hikvision row.
     let other = String::from_utf8_lossy(seen).replace("HIKVISION", "Acme");
     let report = Router::new()
@@ -1632,7 +1642,12 @@ fn a_discovery_reply_makes_a_device_a_camera_and_says_so() {
         .audit();
     let f = with_id(&report, "camera.detected");
     assert_eq!(f.len(), 1, "{:?}", ids(&report));
-    assert!(f[0].detail.contains("answers Hikvision's SADP discovery as \"DS-7608NI-K2\""), "{}", f[0].detail);
+    assert!(
+        f[0].detail
+            .contains("answers Hikvision's SADP discovery as \"DS-7608NI-K2\""),
+        "{}",
+        f[0].detail
+    );
     assert!(f[0].title.contains("NVR"), "{}", f[0].title);
 }
 

@@ -230,7 +230,11 @@ fn an_allowlist_survives_renumbering_on_the_shipped_firewall() {
             .args(["plan", "--root", root.to_str().unwrap(), "--json"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
         plan["actions"].as_array().cloned().unwrap_or_default()
     };
@@ -266,7 +270,10 @@ fn an_allowlist_survives_renumbering_on_the_shipped_firewall() {
                 ("dest_port", "80"),
                 ("target", "DNAT"),
             ] {
-                uci(&copy, &["set", &format!("firewall.@redirect[-1].{option}={value}")]);
+                uci(
+                    &copy,
+                    &["set", &format!("firewall.@redirect[-1].{option}={value}")],
+                );
             }
         }
         for set in [
@@ -313,7 +320,9 @@ fn an_allowlist_survives_renumbering_on_the_shipped_firewall() {
         assert_eq!(disabled_ports(&copy, &plan(&copy)), ["2004"], "{name}");
         let report = audit(&copy);
         assert!(
-            ids(&report).iter().any(|(f, _)| f == "policy.allow_forward_ambiguous"),
+            ids(&report)
+                .iter()
+                .any(|(f, _)| f == "policy.allow_forward_ambiguous"),
             "{name}: {:?}",
             ids(&report)
         );
@@ -331,7 +340,11 @@ fn redirect_ports(root: &Path) -> Vec<(String, String)> {
         .args(["-X", "show", "firewall"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     text.lines()
         .filter_map(|l| l.strip_suffix("=redirect")?.strip_prefix("firewall."))

@@ -357,9 +357,10 @@ fn an_oversized_neighbour_table_is_read_up_to_the_bound_and_marked_truncated() {
           \toption ipaddr '192.168.1.1'\n\toption netmask '255.255.255.0'\n",
     );
     // A Hikvision camera first, then a flood of entries (a LAN host cycling addresses).
-    let mut arp = b"IP address       HW type     Flags       HW address            Mask     Device\n\
+    let mut arp =
+        b"IP address       HW type     Flags       HW address            Mask     Device\n\
         192.168.1.64     0x1         0x2         4c:bd:8f:10:20:30     *        br-lan\n"
-        .to_vec();
+            .to_vec();
     let mut i = 0u32;
     while arp.len() <= MAX_PROC_NET_ARP_BYTES {
         let [_, _, a, b] = (0x0a00_0000 + i).to_be_bytes();

@@ -448,13 +448,15 @@ fn a_burst_of_appends_costs_one_audit_and_a_cameras_mapping_is_still_revoked() {
         .enforcing();
     std::fs::create_dir_all(tb.root.join("dev")).unwrap();
     let log = UnixDatagram::bind(tb.root.join("dev/log")).unwrap();
-    log.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    log.set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
     let up = Instant::now();
     let tb = tb.up();
     let lease = tb.root.join("tmp/run/miniupnpd.leases");
     // The start-up enforcement revokes the example's camera mappings and commits the firewall,
     // which schedules two looks at miniupnpd's chains (3 s and 8 s later): let them pass.
-    assert!(wait_until(Duration::from_secs(10), || tb.call("plan", "{}")["actions"]
+    assert!(wait_until(Duration::from_secs(10), || tb
+        .call("plan", "{}")["actions"]
         == json!([])));
     let count_audits = |buf: &mut [u8]| {
         log.recv(buf)
@@ -466,27 +468,40 @@ fn a_burst_of_appends_costs_one_audit_and_a_cameras_mapping_is_still_revoked() {
     // loaded machine takes to get there.
     let mut quiet_since = Instant::now();
     while up.elapsed() < Duration::from_secs(10) || quiet_since.elapsed() < Duration::from_secs(9) {
-        assert!(up.elapsed() < Duration::from_secs(90), "the daemon never settled");
+        assert!(
+            up.elapsed() < Duration::from_secs(90),
+            "the daemon never settled"
+        );
         if count_audits(&mut buf) {
             quiet_since = Instant::now();
         }
     }
 
     let append = |line: String| {
-        let mut f = std::fs::OpenOptions::new().append(true).open(&lease).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&lease)
+            .unwrap();
         f.write_all(line.as_bytes()).unwrap();
     };
     // The NAS opens 30 mappings, 20 a second, as miniupnpd appends them.
     let burst = Instant::now();
     let mut audits_in_burst = 0;
     for i in 0..30u16 {
-        append(format!("UDP:{}:192.168.1.10:{}:0:nas {i}\n", 40000 + i, 40000 + i));
+        append(format!(
+            "UDP:{}:192.168.1.10:{}:0:nas {i}\n",
+            40000 + i,
+            40000 + i
+        ));
         let next = Duration::from_millis(50) * u32::from(i + 1);
         while burst.elapsed() < next {
             audits_in_burst += usize::from(count_audits(&mut buf));
         }
     }
-    assert_eq!(audits_in_burst, 0, "mappings the policy allows wait for one coalesced audit");
+    assert_eq!(
+        audits_in_burst, 0,
+        "mappings the policy allows wait for one coalesced audit"
+    );
     let mut audits_after = 0;
     let settled = Instant::now();
     while settled.elapsed() < Duration::from_secs(10) {
@@ -511,13 +526,20 @@ fn a_burst_of_appends_costs_one_audit_and_a_cameras_mapping_is_still_revoked() {
             append("TCP:8554:192.168.1.64:554:0:camera rtsp\n".into());
             camera_at = Some(Instant::now());
         } else {
-            append(format!("UDP:{}:192.168.1.10:{}:0:nas more {i}\n", 41000 + i, 41000 + i));
+            append(format!(
+                "UDP:{}:192.168.1.10:{}:0:nas more {i}\n",
+                41000 + i,
+                41000 + i
+            ));
         }
         let next = Duration::from_millis(50) * u32::from(i + 1);
         while started.elapsed() < next {
             std::thread::sleep(Duration::from_millis(5));
             if let (Some(at), None) = (camera_at, revoked_after) {
-                if !std::fs::read_to_string(&lease).unwrap().contains("TCP:8554:") {
+                if !std::fs::read_to_string(&lease)
+                    .unwrap()
+                    .contains("TCP:8554:")
+                {
                     revoked_after = Some(at.elapsed());
                 }
             }
@@ -526,11 +548,19 @@ fn a_burst_of_appends_costs_one_audit_and_a_cameras_mapping_is_still_revoked() {
     let at = camera_at.unwrap();
     let gone = revoked_after.is_some()
         || wait_until(Duration::from_secs(2).saturating_sub(at.elapsed()), || {
-            !std::fs::read_to_string(&lease).unwrap().contains("TCP:8554:")
+            !std::fs::read_to_string(&lease)
+                .unwrap()
+                .contains("TCP:8554:")
         });
-    assert!(gone, "the camera's mapping is revoked within 2 s of its append");
+    assert!(
+        gone,
+        "the camera's mapping is revoked within 2 s of its append"
+    );
     let text = std::fs::read_to_string(&lease).unwrap();
-    assert!(text.contains("UDP:41039:192.168.1.10:41039:"), "the NAS keeps its mappings");
+    assert!(
+        text.contains("UDP:41039:192.168.1.10:41039:"),
+        "the NAS keeps its mappings"
+    );
 }
 
 /// `camguard status` with no daemon running audits the router itself; it must see the same

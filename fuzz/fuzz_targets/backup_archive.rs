@@ -15,11 +15,14 @@ fn check(archive: camguard::source::Archive) {
     }
     let paths: Vec<String> = archive.files.keys().take(16).cloned().collect();
     let files = ArchiveFiles::new("fuzz", archive);
-    for path in paths
-        .iter()
-        .map(|p| format!("/{p}"))
-        .chain(["/etc/config/firewall", "/var/run/miniupnpd.leases", "/etc/rc.d"].map(String::from))
-    {
+    for path in paths.iter().map(|p| format!("/{p}")).chain(
+        [
+            "/etc/config/firewall",
+            "/var/run/miniupnpd.leases",
+            "/etc/rc.d",
+        ]
+        .map(String::from),
+    ) {
         let _ = files.read(&path);
         let _ = files.exists(&path);
         let _ = files.list(&path);

@@ -39,7 +39,11 @@ fn archive(data: &[u8]) -> Archive {
             None => (entry, &[][..]),
         };
         let header = String::from_utf8_lossy(header);
-        let key = |p: &str| p.trim_start_matches("./").trim_start_matches('/').to_owned();
+        let key = |p: &str| {
+            p.trim_start_matches("./")
+                .trim_start_matches('/')
+                .to_owned()
+        };
         match header.split_once(" -> ") {
             Some((path, target)) => {
                 archive.symlinks.insert(key(path), target.to_owned());

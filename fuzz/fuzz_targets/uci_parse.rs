@@ -4,8 +4,8 @@
 //! Input: the first byte picks the package name (the configs camguard reads, so each typed
 //! reader is reached), the rest is the file.
 #![no_main]
-use camguard::snapshot::{Snapshot, CONFIGS};
 use camguard::formats::uci;
+use camguard::snapshot::{Snapshot, CONFIGS};
 use camguard_fuzz::NOW;
 use libfuzzer_sys::fuzz_target;
 
@@ -33,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
     }) {
         let again = uci::parse(name, exported.as_bytes())
             .unwrap_or_else(|e| panic!("the export does not parse again: {e}\n{exported}"));
-        assert_eq!(again, package, "export and parse again changed the package:\n{exported}");
+        assert_eq!(
+            again, package,
+            "export and parse again changed the package:\n{exported}"
+        );
     }
 
     if name == "camguard" {

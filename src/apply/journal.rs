@@ -657,7 +657,8 @@ mod tests {
         // The oldest is still applying (a crash mid-way), the next unreadable; then 60 small
         // settled ones, twelve of them in one second (counter 10 is newer than 9).
         let applying = j.new_id(1_795_600_000);
-        j.write(&entry(applying.clone(), State::Applying, 10)).unwrap();
+        j.write(&entry(applying.clone(), State::Applying, 10))
+            .unwrap();
         let unreadable = j.new_id(1_795_600_001);
         std::fs::create_dir_all(j.dir()).unwrap();
         std::fs::write(j.path(&unreadable), b"{not json").unwrap();
@@ -682,7 +683,8 @@ mod tests {
         // Past the bytes: two entries of 300 KB, only the newest stays with what must.
         let big = |n: u64| {
             let id = j.new_id(1_795_700_000 + n);
-            j.write(&entry(id.clone(), State::Reverted, 300_000)).unwrap();
+            j.write(&entry(id.clone(), State::Reverted, 300_000))
+                .unwrap();
             id
         };
         let (older, newest) = (big(0), big(1));

@@ -100,7 +100,11 @@ fn sensitive_words(sensitive: &[&KnownPort]) -> String {
 fn forward_verdict(ctx: &Facts, r: &Redirect, to_camera: bool) -> Option<PolicyVerdict> {
     ctx.snap.policy_file.as_ref()?;
     let policy = ctx.policy.ok()?;
-    let redirects = ctx.snap.firewall.as_ref().map_or(&[][..], |fw| &fw.redirects);
+    let redirects = ctx
+        .snap
+        .firewall
+        .as_ref()
+        .map_or(&[][..], |fw| &fw.redirects);
     if let Some(why) = policy.forward_undecided(r, redirects) {
         return Some(PolicyVerdict {
             allowed: false,

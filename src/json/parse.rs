@@ -694,9 +694,7 @@ impl<'r> Reader<'r> {
             return Ok(Value::Number(match positive {
                 true => Number::from(significand),
                 // -0 is a float, and so is what lies below i64.
-                false if significand == 0 || significand > 1 << 63 => {
-                    float(-(significand as f64))
-                }
+                false if significand == 0 || significand > 1 << 63 => float(-(significand as f64)),
                 false => Number::from((significand as i64).wrapping_neg()),
             }));
         }

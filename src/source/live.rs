@@ -79,7 +79,12 @@ pub fn read(
                 // No fw4 table (an iptables router), or no nft: nothing camguard can read there.
                 Ok(None) => snap.record(LIVE_RULESET, source, SourceState::Absent, None),
                 Err(e) => {
-                    snap.record(LIVE_RULESET, source, SourceState::Unreadable, Some(e.to_string()));
+                    snap.record(
+                        LIVE_RULESET,
+                        source,
+                        SourceState::Unreadable,
+                        Some(e.to_string()),
+                    );
                     snap.problem(source.into(), None, e.to_string());
                 }
             }

@@ -14,13 +14,13 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::netlink::{
-    attr, attrs, error_code, message, messages, put_str, Socket, NFNL_SUBSYS_NFTABLES,
-    NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+    attr, attrs, error_code, message, messages, put_str, Socket, NFNL_SUBSYS_NFTABLES, NLMSG_DONE,
+    NLMSG_ERROR, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use crate::nftables::{
-    NFPROTO_INET, NFPROTO_IPV4, NFTA_DATA_VALUE, NFTA_DATA_VERDICT, NFTA_EXPR_DATA,
-    NFTA_EXPR_NAME, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE, NFTA_RULE_USERDATA,
-    NFTA_VERDICT_CODE, NFT_REG_VERDICT,
+    NFPROTO_INET, NFPROTO_IPV4, NFTA_DATA_VALUE, NFTA_DATA_VERDICT, NFTA_EXPR_DATA, NFTA_EXPR_NAME,
+    NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE, NFTA_RULE_USERDATA, NFTA_VERDICT_CODE,
+    NFT_REG_VERDICT,
 };
 use crate::sorted::SortedMap;
 
@@ -1000,10 +1000,7 @@ mod tests {
         let ruleset = crate::formats::nft::parse_ruleset(doc.as_bytes()).unwrap();
         let r = ruleset.rules.get(0).to_rule();
         assert_eq!(r.unmodelled, vec!["limit".to_owned()]);
-        assert_eq!(
-            r.verdict,
-            Some(crate::formats::nft::Verdict::Accept)
-        );
+        assert_eq!(r.verdict, Some(crate::formats::nft::Verdict::Accept));
     }
 
     #[test]
