@@ -122,6 +122,14 @@ fn leases_a_firewall_reload_left_without_rules_are_reported_with_their_restore()
         .count();
     assert_eq!(lost[0].evidence.to_json()["lost"], unexpired);
     assert_eq!(lost[0].severity, Severity::Medium);
+    assert!(
+        lost[0]
+            .detail
+            .contains("no rules for them: a firewall reload")
+            && !lost[0].detail.contains("  "),
+        "one space between words: {:?}",
+        lost[0].detail
+    );
     let restore: Vec<_> = router
         .clone()
         .config(

@@ -607,7 +607,10 @@ fn check_rules_lost(ctx: &Facts, out: &mut Vec<Finding>) {
             Subject::Service { name: "miniupnpd".into() },
             format!("{} UPnP mapping(s) lost their firewall rules", lost.len()),
             format!(
-                "miniupnpd still holds {} mapping(s) in its lease file ({}{}), but the firewall has no rules for                  them: a firewall reload rebuilds the firewall with miniupnpd's chains empty and does not tell                  miniupnpd. Games, calls or remote access that asked for these ports cannot be reached until                  miniupnpd re-creates them.",
+                "miniupnpd still holds {} mapping(s) in its lease file ({}{}), but the firewall has no \
+                 rules for them: a firewall reload rebuilds the firewall with miniupnpd's chains \
+                 empty and does not tell miniupnpd. Games, calls or remote access that asked for \
+                 these ports cannot be reached until miniupnpd re-creates them.",
                 lost.len(),
                 listed.join(", "),
                 if lost.len() > listed.len() { ", …" } else { "" }
