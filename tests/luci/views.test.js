@@ -91,6 +91,55 @@ test('overview: what a revert put back by meaning rather than byte for byte is s
 	assert.equal(notes.querySelector('b'), null, 'as text, not markup');
 });
 
+test('overview: an undo whose reload failed counts what the daemon put back and lists the failure', async () => {
+	const reload = 'reload after restoring /etc/config/upnpd: ubus status 4 (not found)';
+	const undo = async (reply) => {
+		const luci = await h.renderView('overview', { replies: {
+			'camguard.revert': (args) => Object.assign({ journal_id: args.id, notes: [] }, reply)
+		} });
+
+		await h.click(luci, h.button(luci, 'Undo', luci.document.querySelector('.cg-journal')));
+		await h.click(luci, h.button(luci, 'Undo', h.modal(luci)));
+
+		return text(h.modal(luci));
+	};
+
+	const partly = await undo({ reverted: 6, failed: [ reload ] });
+	assert.match(partly, /Undid 1 change\./);
+	assert.match(partly, /These could not be undone:/);
+	assert.ok(partly.includes(reload), partly);
+
+	/* nothing put back: nothing is counted */
+	assert.match(await undo({ reverted: 0, failed: [ 'commit firewall: ubus status 6 (permission denied)' ] }), /Undid 0 changes\./);
+});
+
+test('overview: a journal row shows what failed, and what a revert put back by meaning, as text', async () => {
+	const data = h.fixtures();
+	const [ applied, revoked ] = data.journal.entries;
+
+	applied.state = 'partial';
+	applied.applied = [];
+	applied.failed = [ { action: 0, error: 'commit firewall: ubus status 6 <i>denied</i>' } ];
+	revoked.state = 'reverted';
+	revoked.notes = [ '/var/run/miniupnpd.leases: it was changed since camguard\'s change <b>x</b>' ];
+
+	const luci = await h.renderView('overview', { data });
+	const rows = luci.document.querySelectorAll('.cg-journal tr[data-entry]');
+
+	assert.match(text(rows[0].querySelector('summary')), /enforce: 0 changes, 1 failed/);
+	const failed = rows[0].querySelector('.cg-journal-failed');
+	assert.ok(failed, 'the failure is listed');
+	assert.equal(failed.querySelector('li').textContent,
+		'disable port forward "DVR remote" (forwards \'allowlist\'): commit firewall: ubus status 6 <i>denied</i>');
+	assert.equal(failed.querySelector('i'), null, 'as text, not markup');
+
+	const notes = rows[1].querySelector('.cg-revert-notes');
+	assert.ok(notes, 'the revert\'s notes stay after its dialog');
+	assert.equal(notes.querySelector('li').textContent, revoked.notes[0]);
+	assert.equal(notes.querySelector('b'), null, 'as text, not markup');
+	assert.match(text(rows[1]), /undone, not byte for byte/);
+});
+
 test('overview: the recommended policy is explained, written with uci, applied, then enforced', async () => {
 	const data = h.fixtures();
 

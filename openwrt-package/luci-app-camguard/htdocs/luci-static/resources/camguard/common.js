@@ -397,6 +397,16 @@ return baseclass.extend({
 		return actions;
 	},
 
+	/* A journal entry's `failed` items ({ action: index, error }) with their actions. */
+	failedActions(entry) {
+		const actions = L.toArray(entry && entry.actions);
+
+		return L.toArray(entry && entry.failed).map(f =>
+			(f && typeof f == 'object' && typeof f.action == 'number')
+				? { action: actions[f.action], error: f.error }
+				: f);
+	},
+
 	groupCount(entries) {
 		return L.toArray(entries).reduce((n, e) => n + this.changeCount(e), 0);
 	},
@@ -460,7 +470,11 @@ return baseclass.extend({
 		return [ { id: reply.journal_id, actions: reply.actions, applied: reply.applied } ];
 	},
 
-	/* Undoes the entries newest first; counts the changes of the entries that were undone. */
+	/*
+	 * Undoes the entries newest first; counts the changes of the entries that were undone. An
+	 * entry the daemon put anything back for counts, and its failed steps (a reload, say) are
+	 * listed: the daemon marks it undone all the same.
+	 */
 	revertGroup(entries) {
 		const self = this;
 		const ordered = L.toArray(entries).slice().sort((a, b) =>
@@ -473,9 +487,9 @@ return baseclass.extend({
 			/* What came back by meaning rather than byte for byte, and why. */
 			L.toArray(reply.notes).forEach(n => result.notes.push(String(n)));
 
-			if (failed.length)
-				failed.forEach(f => result.failed.push(self.failureText(f)));
-			else
+			failed.forEach(f => result.failed.push(self.failureText(f)));
+
+			if (!failed.length || Number(reply.reverted) > 0)
 				result.undone += self.changeCount(e);
 		})), Promise.resolve()).then(() => result);
 	},

@@ -298,21 +298,33 @@ return view.extend({
 	renderJournal(entries) {
 		const rows = entries.slice(0, 10).map(e => {
 			const n = cg.changeCount(e);
+			const failed = cg.failedActions(e);
+			const notes = L.toArray(e.notes);
+			const undone = e.reverted || e.state == 'reverted';
 
 			return E('tr', { 'class': 'tr', 'data-entry': e.id }, [
 				E('td', { 'class': 'td', 'data-title': _('Time') }, [ cg.formatTime(e.time) ]),
 				E('td', { 'class': 'td', 'data-title': _('Changes'), 'style': 'overflow-wrap:anywhere' }, [
 					E('details', {}, [
 						E('summary', {}, [
-							e.reason || '', ': ', N_(n, '%d change', '%d changes').format(n)
+							e.reason || '', ': ', N_(n, '%d change', '%d changes').format(n),
+							failed.length ? ', ' + N_(failed.length, '%d failed', '%d failed').format(failed.length) : ''
 						]),
 						cg.actionList(cg.appliedActions(e)),
+						failed.length ? E('div', { 'class': 'alert-message error cg-journal-failed' }, [
+							E('p', {}, [ _('These could not be made:') ]),
+							E('ul', {}, failed.map(f => E('li', {}, [ cg.failureText(f) ])))
+						]) : '',
+						(undone && notes.length) ? E('div', { 'class': 'alert-message notice cg-revert-notes' }, [
+							E('p', {}, [ _('Undone, but not everything came back byte for byte:') ]),
+							E('ul', {}, notes.map(t => E('li', {}, [ String(t) ])))
+						]) : '',
 						E('small', {}, [ _('Journal entry'), ' ', E('code', {}, [ e.id ]) ])
 					])
 				]),
 				E('td', { 'class': 'td cbi-section-actions' }, [
-					(e.reverted || e.state == 'reverted')
-						? E('em', {}, [ _('undone') ])
+					undone
+						? E('em', {}, [ notes.length ? _('undone, not byte for byte') : _('undone') ])
 						: cg.writeButton(_('Undo'), 'cbi-button-negative', ui.createHandlerFn(this, 'handleUndo', e))
 				])
 			]);
