@@ -274,6 +274,24 @@ test('exposure: mappings and forwards side by side, with device, class, ports, e
 	assert.equal(luci.shim.poll.queue.length, 1);
 });
 
+test('exposure: a lease line without its firewall rules is shown as not active, and still as a way in', async () => {
+	const data = h.fixtures();
+	const dormant = data.mappings.mappings[0];
+
+	dormant.live = false;
+	data.mappings.mappings.slice(1).forEach(m => { m.live = true; });
+
+	const luci = await h.renderView('exposure', { data });
+	const row = luci.document.getElementById('cg-row-mapping-' + dormant.proto + '-' + dormant.ext_port);
+
+	assert.match(text(row.querySelector('.cg-dormant')), /Not in the firewall now: miniupnpd makes it again when it restarts\./);
+	assert.equal(luci.document.querySelectorAll('.cg-dormant').length, 1, 'only the line without rules');
+	const picture = text(luci.document.querySelector('#view .cbi-section'));
+	assert.match(picture, new RegExp(dormant.ext_port + '/' + dormant.proto + ' UPnP mapping, not active now'));
+	/* still revocable: miniupnpd would bring it back */
+	assert.ok(h.button(luci, 'Revoke', row));
+});
+
 test('exposure: revoke sends {proto, ext_port} after confirmation and offers undo', async () => {
 	const luci = await h.renderView('exposure');
 

@@ -108,6 +108,9 @@ return baseclass.extend({
 			out.push({
 				kind: 'upnp',
 				label: m.every_port ? _('every port') : m.ext_port + '/' + m.proto,
+				/* A lease line without its firewall rules forwards nothing now, but miniupnpd
+				   makes it again when it restarts: still a way in, marked as not active. */
+				inactive: m.live === false,
 				severity: f ? f.severity : (m.violates ? 'high' : 'medium'),
 				device: m.device || null,
 				addr: m.int_addr || null,
@@ -174,7 +177,7 @@ return baseclass.extend({
 	/* The edges of a target: one per path, or one per kind with a count when there are many. */
 	edges(target) {
 		if (target.paths.length <= GROUP_ABOVE)
-			return target.paths.map(p => ({ kind: p.kind, label: p.label, severity: p.severity, row: p.row, count: 1 }));
+			return target.paths.map(p => ({ kind: p.kind, label: p.label, severity: p.severity, row: p.row, count: 1, inactive: p.inactive }));
 
 		return KIND_ORDER.map(kind => {
 			const of = target.paths.filter(p => p.kind == kind);
@@ -244,7 +247,8 @@ return baseclass.extend({
 			let cy = y + 24;
 
 			edges.forEach(e => {
-				const text = (e.count > 1 || !e.label) ? (e.label || this.kindLabel(e.kind)) : e.label + ' ' + this.kindLabel(e.kind);
+				const text = (e.count > 1 || !e.label) ? (e.label || this.kindLabel(e.kind))
+					: e.label + ' ' + this.kindLabel(e.kind) + (e.inactive ? ', ' + _('not active now') : '');
 				const w = 12 + Math.min(text.length, 40) * 7;
 
 				if (cx + w > W - 4 && cx > devX + 10) {

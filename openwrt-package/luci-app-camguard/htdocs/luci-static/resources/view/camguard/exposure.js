@@ -152,7 +152,10 @@ return view.extend({
 			cell(_('Device'), [ cg.deviceCell(m.device, m.int_addr) ], 'min-width:8em'),
 			cell(_('Ports'), [
 				E('strong', {}, [ String(m.ext_port), '/', String(m.proto) ]), E('br'), '→ ',
-				String(m.int_addr), ':', String(m.int_port)
+				String(m.int_addr), ':', String(m.int_port),
+				(m.live === false) ? E('div', { 'class': 'cg-dormant', 'style': 'white-space:normal' }, [ E('small', {}, [
+					_('Not in the firewall now: miniupnpd makes it again when it restarts.')
+				]) ]) : ''
 			], 'white-space:nowrap'),
 			cell(_('Description'), [ cg.lan(m.description || '') ], 'min-width:8em'),
 			cell(_('Expires'), [ cg.formatExpiry(m.expires, now) ]),
