@@ -129,6 +129,21 @@ test('settings: a read-only login gets a read-only form (LuCI asks rpcd whether 
 	assert.ok(h.button(luci, 'Add').disabled);
 	assert.ok(h.button(luci, 'Save & Apply').disabled);
 	assert.match(text(luci.document.querySelector('.cg-readonly')), /without permission/);
+
+	/* the faded Save & Apply still reacts in LuCI: a notification, nothing sent */
+	for (const handler of [ 'handleSaveApply', 'handleSave' ])
+		await luci.view[handler](null, '0');
+	assert.equal(h.notifications(luci).filter(n => /without permission to change camguard/.test(n)).length, 2);
+	assert.deepEqual(callsTo(luci, 'uci', 'set'), []);
+	assert.deepEqual(callsTo(luci, 'uci', 'apply'), []);
+});
+
+test('settings: a login that may write saves through LuCI\'s own Save & Apply', async () => {
+	const luci = await h.renderView('settings');
+
+	await luci.view.handleSaveApply(null, '0');
+	assert.deepEqual(h.notifications(luci), []);
+	assert.equal(callsTo(luci, 'uci', 'apply').length, 1);
 });
 
 test('a call refused by uhttpd (the page thought it could write) becomes a readable notification', async () => {

@@ -312,6 +312,11 @@ return baseclass.extend({
 		return _('You are logged in without permission to change camguard.');
 	},
 
+	/* What a write refused by the ACL would fail with (ubus status 6), before it is sent. */
+	readOnlyError() {
+		return Object.assign(new Error(this.readOnlyText()), { ubusStatus: 6 });
+	},
+
 	readOnlyNotice() {
 		return E('div', { 'class': 'alert-message notice cg-readonly' }, [
 			E('p', {}, [

@@ -242,7 +242,7 @@ return view.extend({
 
 	save() {
 		if (!cg.canWrite())
-			return Promise.reject(Object.assign(new Error(cg.readOnlyText()), { ubusStatus: 6 }));
+			return Promise.reject(cg.readOnlyError());
 
 		return this.map.save(null, true).then(() => this.stage()).then(() => uci.save());
 	},

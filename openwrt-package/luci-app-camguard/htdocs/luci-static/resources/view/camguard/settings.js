@@ -131,5 +131,21 @@ return view.extend({
 		};
 
 		return m.render().then(node => cg.canWrite() ? node : E('div', {}, [ cg.readOnlyNotice(), node ]));
+	},
+
+	/* LuCI fades Save & Apply for a read-only login, but the button still reacts: say why and
+	   send nothing, rather than a refused uci call and its error dialog. */
+	handleSave(ev) {
+		if (!cg.canWrite())
+			return Promise.resolve(cg.notifyError(_('Save'), cg.readOnlyError()));
+
+		return this.super('handleSave', [ ev ]);
+	},
+
+	handleSaveApply(ev, mode) {
+		if (!cg.canWrite())
+			return Promise.resolve(cg.notifyError(_('Save & Apply'), cg.readOnlyError()));
+
+		return this.super('handleSaveApply', [ ev, mode ]);
 	}
 });
